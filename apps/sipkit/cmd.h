@@ -1,0 +1,9 @@
+/* Entry points of the sipkit subcommands. */
+#ifndef SIPKIT_CMD_H
+#define SIPKIT_CMD_H
+
+#define SIPKIT_VERSION "0.1.0"
+
+int cmd_lint(int argc, char **argv);
+
+#endif

@@ -1,0 +1,35 @@
+/* sipkit: one program, one subcommand per file (lint today; serve, user, phone, flow to come). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sipkit <command> [options]\n\n"
+               "commands:\n"
+               "  lint [--json] FILE...   validate SIP messages ('-' reads stdin)\n"
+               "  version                 print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "lint") == 0)
+        return cmd_lint(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("sipkit %s\n", SIPKIT_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "sipkit: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,102 @@
+/* Growable output buffer. */
+#include "base/buf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void sk_buf_init(struct sk_buf *b)
+{
+    b->p = NULL;
+    b->len = b->cap = b->max = 0;
+    b->failed = false;
+}
+
+void sk_buf_free(struct sk_buf *b)
+{
+    free(b->p);
+    sk_buf_init(b);
+}
+
+void sk_buf_reset(struct sk_buf *b)
+{
+    b->len = 0;
+    b->failed = false;
+}
+
+static int reserve(struct sk_buf *b, size_t extra)
+{
+    size_t need, ncap;
+    char *np;
+
+    if (b->failed)
+        return ENOMEM;
+    if (extra > SIZE_MAX - b->len - 1)
+        goto fail;
+    need = b->len + extra + 1; /* keep room for a NUL */
+    if (b->max && need > b->max + 1)
+        goto fail;
+    if (need <= b->cap)
+        return 0;
+    ncap = b->cap ? b->cap : 256;
+    while (ncap < need)
+        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+    np = realloc(b->p, ncap);
+    if (!np)
+        goto fail;
+    b->p = np;
+    b->cap = ncap;
+    return 0;
+fail:
+    b->failed = true;
+    return ENOMEM;
+}
+
+int sk_buf_append(struct sk_buf *b, const void *p, size_t len)
+{
+    if (reserve(b, len))
+        return ENOMEM;
+    if (len)
+        memcpy(b->p + b->len, p, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+int sk_buf_puts(struct sk_buf *b, const char *s)
+{
+    return sk_buf_append(b, s, strlen(s));
+}
+
+int sk_buf_put_str(struct sk_buf *b, struct sk_str s)
+{
+    return sk_buf_append(b, s.p, s.len);
+}
+
+int sk_buf_putc(struct sk_buf *b, char c)
+{
+    return sk_buf_append(b, &c, 1);
+}
+
+int sk_buf_printf(struct sk_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || reserve(b, (size_t) n))
+        return b->failed = true, ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t) n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t) n;
+    return 0;
+}
+
+struct sk_str sk_buf_str(const struct sk_buf *b)
+{
+    return sk_str_make(b->p ? b->p : "", b->len);
+}

@@ -1,0 +1,30 @@
+/* Growable output buffer for printing messages; remembers an allocation failure. */
+#ifndef SK_BASE_BUF_H
+#define SK_BASE_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/str.h"
+
+struct sk_buf {
+    char *p;
+    size_t len, cap;
+    size_t max;  /* 0 = unlimited; past it the buffer fails like ENOMEM */
+    bool failed; /* an append failed: the content is incomplete */
+};
+
+void sk_buf_init(struct sk_buf *b);
+void sk_buf_free(struct sk_buf *b);
+void sk_buf_reset(struct sk_buf *b);
+/* Appends return 0 or ENOMEM; after a failure every later append fails too. */
+int sk_buf_append(struct sk_buf *b, const void *p, size_t len);
+int sk_buf_puts(struct sk_buf *b, const char *s);
+int sk_buf_put_str(struct sk_buf *b, struct sk_str s);
+int sk_buf_putc(struct sk_buf *b, char c);
+int sk_buf_printf(struct sk_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Slice of the current content (valid until the next append). */
+struct sk_str sk_buf_str(const struct sk_buf *b);
+
+#endif

@@ -1,0 +1,87 @@
+/* String slice helpers: comparison, trimming and strict number conversion. */
+#include "base/str.h"
+
+#include <errno.h>
+
+bool sk_str_ieq(struct sk_str a, struct sk_str b)
+{
+    if (a.len != b.len)
+        return false;
+    for (size_t i = 0; i < a.len; i++) {
+        if (sk_lower(a.p[i]) != sk_lower(b.p[i]))
+            return false;
+    }
+    return true;
+}
+
+bool sk_str_ieq_cstr(struct sk_str a, const char *s)
+{
+    return sk_str_ieq(a, sk_str_cstr(s));
+}
+
+bool sk_str_eq_cstr(struct sk_str a, const char *s)
+{
+    return sk_str_eq(a, sk_str_cstr(s));
+}
+
+bool sk_str_iprefix(struct sk_str s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return s.len >= n && sk_str_ieq(sk_str_make(s.p, n), sk_str_make(prefix, n));
+}
+
+int sk_str_to_u64(struct sk_str s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (s.len == 0)
+        return EINVAL;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned d = (unsigned char) s.p[i] - '0';
+        if (d > 9)
+            return EINVAL;
+        if (v > (max - d) / 10)
+            return ERANGE;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int sk_str_to_u32(struct sk_str s, uint32_t max, uint32_t *out)
+{
+    uint64_t v;
+    int err = sk_str_to_u64(s, max, &v);
+    if (err == 0)
+        *out = (uint32_t) v;
+    return err;
+}
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+struct sk_str sk_str_trim(struct sk_str s)
+{
+    while (s.len && is_ws(s.p[0])) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len && is_ws(s.p[s.len - 1]))
+        s.len--;
+    return s;
+}
+
+char *sk_str_copy(char *dst, size_t cap, struct sk_str s)
+{
+    size_t n;
+
+    if (cap == 0)
+        return dst;
+    n = s.len < cap - 1 ? s.len : cap - 1;
+    if (n)
+        memcpy(dst, s.p, n);
+    dst[n] = '\0';
+    return dst;
+}

@@ -1,0 +1,214 @@
+/* Printing SIP messages: builder functions and re-serialisation of a parsed message. */
+#include "sip/print.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *sip_reason_phrase(int code)
+{
+    switch (code) {
+    case 100: return "Trying";
+    case 180: return "Ringing";
+    case 181: return "Call Is Being Forwarded";
+    case 182: return "Queued";
+    case 183: return "Session Progress";
+    case 199: return "Early Dialog Terminated";
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Notification";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Moved Temporarily";
+    case 305: return "Use Proxy";
+    case 380: return "Alternative Service";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 410: return "Gone";
+    case 412: return "Conditional Request Failed";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Unsupported URI Scheme";
+    case 420: return "Bad Extension";
+    case 421: return "Extension Required";
+    case 422: return "Session Interval Too Small";
+    case 423: return "Interval Too Brief";
+    case 439: return "First Hop Lacks Outbound Support";
+    case 480: return "Temporarily Unavailable";
+    case 481: return "Call/Transaction Does Not Exist";
+    case 482: return "Loop Detected";
+    case 483: return "Too Many Hops";
+    case 484: return "Address Incomplete";
+    case 485: return "Ambiguous";
+    case 486: return "Busy Here";
+    case 487: return "Request Terminated";
+    case 488: return "Not Acceptable Here";
+    case 489: return "Bad Event";
+    case 491: return "Request Pending";
+    case 493: return "Undecipherable";
+    case 500: return "Server Internal Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Server Time-out";
+    case 505: return "Version Not Supported";
+    case 513: return "Message Too Large";
+    case 600: return "Busy Everywhere";
+    case 603: return "Decline";
+    case 604: return "Does Not Exist Anywhere";
+    case 606: return "Not Acceptable";
+    default: return "Unknown";
+    }
+}
+
+int sip_print_request_line(struct sk_buf *b, struct sk_str method, struct sk_str uri)
+{
+    sk_buf_put_str(b, method);
+    sk_buf_putc(b, ' ');
+    sk_buf_put_str(b, uri);
+    return sk_buf_puts(b, " SIP/2.0\r\n");
+}
+
+int sip_print_status_line(struct sk_buf *b, int code, const char *reason)
+{
+    return sk_buf_printf(b, "SIP/2.0 %03d %s\r\n", code, reason ? reason : sip_reason_phrase(code));
+}
+
+/* Header values are printed on one line: folded line breaks become one space, and
+ * stray CR/LF (never valid outside folding) are dropped so no header can be injected. */
+static int put_value(struct sk_buf *b, struct sk_str v)
+{
+    size_t i = 0;
+    while (i < v.len) {
+        char c = v.p[i];
+        if (c == '\r' || c == '\n') {
+            while (i < v.len && (v.p[i] == '\r' || v.p[i] == '\n' || v.p[i] == ' ' ||
+                                 v.p[i] == '\t'))
+                i++;
+            if (i < v.len)
+                sk_buf_putc(b, ' ');
+            continue;
+        }
+        sk_buf_putc(b, c);
+        i++;
+    }
+    return b->failed ? ENOMEM : 0;
+}
+
+int sip_print_hdr_named(struct sk_buf *b, struct sk_str name, struct sk_str value)
+{
+    sk_buf_put_str(b, name);
+    sk_buf_puts(b, ": ");
+    put_value(b, value);
+    return sk_buf_puts(b, "\r\n");
+}
+
+int sip_print_hdr(struct sk_buf *b, enum sip_hdr_id id, struct sk_str value)
+{
+    return sip_print_hdr_named(b, sk_str_cstr(sip_hdr_name(id)), value);
+}
+
+int sip_print_hdrf(struct sk_buf *b, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    char small[512], *text = small;
+    int n, rc;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return b->failed = true, ENOMEM;
+    if ((size_t) n >= sizeof(small)) {
+        text = malloc((size_t) n + 1);
+        if (!text)
+            return b->failed = true, ENOMEM;
+        va_start(ap, fmt);
+        vsnprintf(text, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+    }
+    rc = sip_print_hdr_named(b, sk_str_cstr(name), sk_str_make(text, (size_t) n));
+    if (text != small)
+        free(text);
+    return rc;
+}
+
+int sip_print_body(struct sk_buf *b, struct sk_str ctype, struct sk_str body)
+{
+    if (body.len && ctype.len)
+        sip_print_hdr(b, SIP_HDR_CONTENT_TYPE, ctype);
+    sk_buf_printf(b, "Content-Length: %zu\r\n\r\n", body.len);
+    return sk_buf_append(b, body.p, body.len);
+}
+
+int sip_msg_print(const struct sip_msg *m, struct sk_buf *out)
+{
+    bool cl_done = false;
+
+    if (m->is_request) {
+        sk_buf_put_str(out, m->method);
+        sk_buf_putc(out, ' ');
+        sk_buf_put_str(out, m->ruri_raw);
+        sk_buf_putc(out, ' ');
+        sk_buf_put_str(out, m->version);
+        sk_buf_puts(out, "\r\n");
+    } else {
+        sk_buf_put_str(out, m->version);
+        sk_buf_printf(out, " %03d ", m->status);
+        sk_buf_put_str(out, m->reason);
+        sk_buf_puts(out, "\r\n");
+    }
+    for (size_t i = 0; i < m->nhdr; i++) {
+        const struct sip_hdr *h = &m->hdr[i];
+        struct sk_str name = h->id == SIP_HDR_OTHER ? h->name : sk_str_cstr(sip_hdr_name(h->id));
+        if (h->id == SIP_HDR_CONTENT_LENGTH) {
+            /* Content-Length always states the body we print. */
+            sk_buf_printf(out, "Content-Length: %zu\r\n", m->body.len);
+            cl_done = true;
+            continue;
+        }
+        sip_print_hdr_named(out, name, h->value);
+    }
+    if (!cl_done)
+        sk_buf_printf(out, "Content-Length: %zu\r\n", m->body.len);
+    sk_buf_puts(out, "\r\n");
+    return sk_buf_append(out, m->body.p, m->body.len);
+}
+
+int sip_print_response_head(struct sk_buf *b, const struct sip_msg *req, int code,
+                            const char *reason, struct sk_str to_tag)
+{
+    const struct sip_hdr *h;
+
+    sip_print_status_line(b, code, reason);
+    for (h = sip_msg_hdr(req, SIP_HDR_VIA); h; h = sip_msg_hdr_next(req, h))
+        sip_print_hdr(b, SIP_HDR_VIA, h->value);
+    if ((h = sip_msg_hdr(req, SIP_HDR_FROM)))
+        sip_print_hdr(b, SIP_HDR_FROM, h->value);
+    if ((h = sip_msg_hdr(req, SIP_HDR_TO))) {
+        sk_buf_puts(b, "To: ");
+        put_value(b, h->value);
+        /* RFC 3261 §8.2.6.2: add a tag unless the request already had one (or for 100) */
+        if (to_tag.len && !sk_str_isset(req->to.tag) && code > 100) {
+            sk_buf_puts(b, ";tag=");
+            sk_buf_put_str(b, to_tag);
+        }
+        sk_buf_puts(b, "\r\n");
+    }
+    if ((h = sip_msg_hdr(req, SIP_HDR_CALL_ID)))
+        sip_print_hdr(b, SIP_HDR_CALL_ID, h->value);
+    if ((h = sip_msg_hdr(req, SIP_HDR_CSEQ)))
+        sip_print_hdr(b, SIP_HDR_CSEQ, h->value);
+    /* RFC 3261 §8.2.6.1: a 100 Trying echoes Timestamp */
+    if (code == 100 && (h = sip_msg_hdr(req, SIP_HDR_TIMESTAMP)))
+        sip_print_hdr(b, SIP_HDR_TIMESTAMP, h->value);
+    return b->failed ? ENOMEM : 0;
+}
