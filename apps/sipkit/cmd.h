@@ -5,5 +5,6 @@
 #define SIPKIT_VERSION "0.1.0"
 
 int cmd_lint(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -1,4 +1,4 @@
-/* sipkit: one program, one subcommand per file (lint today; serve, user, phone, flow to come). */
+/* sipkit: one program, one subcommand per file (serve, lint; user, phone, flow to come). */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +8,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: sipkit <command> [options]\n\n"
                "commands:\n"
+               "  serve [options]         run the SIP server (see sipkit serve --help)\n"
                "  lint [--json] FILE...   validate SIP messages ('-' reads stdin)\n"
                "  version                 print the version\n");
 }
@@ -18,6 +19,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "lint") == 0)
         return cmd_lint(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

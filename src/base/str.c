@@ -40,7 +40,7 @@ int sk_str_to_u64(struct sk_str s, uint64_t max, uint64_t *out)
         unsigned d = (unsigned char) s.p[i] - '0';
         if (d > 9)
             return EINVAL;
-        if (v > (max - d) / 10)
+        if (v > max / 10 || (v == max / 10 && d > max % 10))
             return ERANGE;
         v = v * 10 + d;
     }

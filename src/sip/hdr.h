@@ -204,8 +204,10 @@ int sip_parse_addr(const char **p, const char *end, bool list, bool allow_star,
 int sip_parse_cseq(struct sk_str value, struct sip_cseq *c, struct sip_error *err);
 int sip_parse_uint(struct sk_str value, uint32_t max, uint32_t *out, struct sip_error *err,
                    const char *what);
-int sip_parse_token_elem(const char **p, const char *end, struct sk_str *token,
-                         struct sip_error *err);
+/* One token of a list; params_allowed: ";q=0.8"-style parameters may follow
+ * (Accept-Encoding, Accept-Language), else only the token (option-tags). */
+int sip_parse_token_elem(const char **p, const char *end, bool params_allowed,
+                         struct sk_str *token, struct sip_error *err);
 int sip_parse_ctype(const char **p, const char *end, bool list, struct sip_ctype *c,
                     struct sip_error *err);
 int sip_parse_auth(struct sk_str value, struct sip_auth *a, struct sip_error *err);

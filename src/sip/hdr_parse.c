@@ -416,8 +416,8 @@ int sip_parse_cseq(struct sk_str value, struct sip_cseq *c, struct sip_error *er
     return 0;
 }
 
-int sip_parse_token_elem(const char **pp, const char *end, struct sk_str *token,
-                         struct sip_error *err)
+int sip_parse_token_elem(const char **pp, const char *end, bool params_allowed,
+                         struct sk_str *token, struct sip_error *err)
 {
     const char *base = *pp, *p = sc_skip_ws(*pp, end), *q;
     struct sk_str params;
@@ -426,7 +426,7 @@ int sip_parse_token_elem(const char **pp, const char *end, struct sk_str *token,
     if (q == p)
         return hfail(err, "expected a token", base, p);
     *token = sk_str_make(p, (size_t) (q - p));
-    if (parse_gen_params(&q, end, &params, base, err))
+    if (params_allowed && parse_gen_params(&q, end, &params, base, err))
         return EBADMSG;
     return finish_elem(pp, q, end, true, base, err);
 }
@@ -576,10 +576,14 @@ int sip_parse_rack(struct sk_str value, struct sip_rack *r, struct sip_error *er
     if (parse_delta(sk_str_make(p, (size_t) (q - p)), UINT32_MAX, &r->rseq, base, err))
         return EBADMSG;
     p = sc_skip_ws(q, end);
+    if (p == q)
+        return hfail(err, "expected a space after the RSeq number", base, p);
     q = sc_skip_class(p, end, SC_DIGIT);
     if (parse_delta(sk_str_make(p, (size_t) (q - p)), 0x7fffffffu, &r->cseq, base, err))
         return EBADMSG;
     p = sc_skip_ws(q, end);
+    if (p == q)
+        return hfail(err, "expected a space before the method", base, p);
     q = sc_skip_class(p, end, SC_TOKEN);
     if (q == p)
         return hfail(err, "method missing", base, p);
@@ -732,7 +736,8 @@ int sip_parse_timestamp(struct sk_str value, struct sip_timestamp *t, struct sip
         if (p == q)
             return hfail(err, "expected a space before the delay", base, p);
         q = decimal(p, end);
-        if (q == p || !sc_is(*p, SC_DIGIT))
+        /* delay = *(DIGIT) [ "." *(DIGIT) ]: ".5" is a delay, "." alone is not */
+        if (q == p || (q - p == 1 && *p == '.'))
             return hfail(err, "invalid delay", base, p);
         t->delay = sk_str_make(p, (size_t) (q - p));
         if (sc_skip_ws(q, end) != end)

@@ -79,8 +79,12 @@ static int list_get(struct sip_msg *m, enum sip_hdr_id id, size_t size, elem_fn 
         return cache_hit(m, id, items, n, err);
     if (!(h = sip_msg_hdr(m, id)))
         return ENOENT;
-    for (; h; h = sip_msg_hdr_next(m, h))
+    for (; h; h = sip_msg_hdr_next(m, h)) {
         cap += count_elems(h->value);
+        if (id == SIP_HDR_PRIVACY) /* RFC 3323: priv-values are separated by ';' */
+            for (size_t i = 0; i < h->value.len; i++)
+                cap += h->value.p[i] == ';';
+    }
     if (cap > max)
         cap = max;
     arr = sk_arena_alloc(&m->arena, cap * size);
@@ -161,7 +165,40 @@ static int addr_single(struct sk_str v, void *out, struct sip_error *err)
 
 static int token_elem(const char **p, const char *end, void *out, struct sip_error *err)
 {
-    return sip_parse_token_elem(p, end, out, err);
+    return sip_parse_token_elem(p, end, false, out, err);
+}
+
+/* RFC 3323 §4.2: Privacy = priv-value *(";" priv-value) */
+static int privacy_elem(const char **pp, const char *end, void *out, struct sip_error *err)
+{
+    const char *base = *pp, *p = *pp;
+    struct sk_str *t = out;
+
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    *pp = p;
+    while (p < end && *p != ';' && *p != ',' && *p != ' ' && *p != '\t' && *p != '\r' &&
+           *p != '\n')
+        p++;
+    *t = sk_str_make(*pp, (size_t) (p - *pp));
+    if (t->len == 0 || sip_parse_token_elem(pp, p, false, t, err))
+        return sip_fail(err, 400, "expected a priv-value", (size_t) (p - base));
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p < end) {
+        if (*p != ';' && *p != ',')
+            return sip_fail(err, 400, "expected ';' between priv-values", (size_t) (p - base));
+        p++;
+        if (p == end)
+            return sip_fail(err, 400, "empty priv-value", (size_t) (p - base));
+    }
+    *pp = p;
+    return 0;
+}
+
+static int token_param_elem(const char **p, const char *end, void *out, struct sip_error *err)
+{
+    return sip_parse_token_elem(p, end, true, out, err);
 }
 
 static int accept_elem(const char **p, const char *end, void *out, struct sip_error *err)
@@ -198,7 +235,19 @@ int sip_msg_addrs(struct sip_msg *m, enum sip_hdr_id id, const struct sip_addr *
         return 0;
     }
     case SIP_HDR_CONTACT:
-        return list_get(m, id, sizeof(**a), contact_elem, false, (const void **) a, n, err);
+        rc = list_get(m, id, sizeof(**a), contact_elem, false, (const void **) a, n, err);
+        if (rc == 0 && *n > 1) {
+            /* RFC 3261 §20.10: "*" stands alone, never beside addresses */
+            for (size_t i = 0; i < *n; i++) {
+                if ((*a)[i].star) {
+                    struct sip_error e;
+                    const struct sip_hdr *h = sip_msg_hdr(m, id);
+                    sip_fail(&e, 400, "'*' must be the only Contact", 0);
+                    return cache_fail(m, id, h, &e, err);
+                }
+            }
+        }
+        return rc;
     case SIP_HDR_ROUTE:
     case SIP_HDR_RECORD_ROUTE:
     case SIP_HDR_PATH:
@@ -222,18 +271,22 @@ int sip_msg_tokens(struct sip_msg *m, enum sip_hdr_id id, const struct sk_str **
                    struct sip_error *err)
 {
     switch (id) {
-    case SIP_HDR_REQUIRE:
     case SIP_HDR_SUPPORTED:
+    case SIP_HDR_ALLOW:
+        /* RFC 3261 §25.1: Supported and Allow may be empty (they list nothing) */
+        return list_get(m, id, sizeof(**t), token_elem, true, (const void **) t, n, err);
+    case SIP_HDR_REQUIRE:
     case SIP_HDR_PROXY_REQUIRE:
     case SIP_HDR_UNSUPPORTED:
-    case SIP_HDR_ALLOW:
     case SIP_HDR_ALLOW_EVENTS:
     case SIP_HDR_CONTENT_ENCODING:
     case SIP_HDR_CONTENT_LANGUAGE:
+        return list_get(m, id, sizeof(**t), token_elem, false, (const void **) t, n, err);
     case SIP_HDR_ACCEPT_ENCODING:
     case SIP_HDR_ACCEPT_LANGUAGE:
-        /* An empty Supported/Allow/Accept-* is legal: it lists nothing. */
-        return list_get(m, id, sizeof(**t), token_elem, true, (const void **) t, n, err);
+        return list_get(m, id, sizeof(**t), token_param_elem, true, (const void **) t, n, err);
+    case SIP_HDR_PRIVACY:
+        return list_get(m, id, sizeof(**t), privacy_elem, false, (const void **) t, n, err);
     default:
         return EINVAL;
     }
@@ -399,8 +452,14 @@ static int date_value(struct sk_str v, void *out, struct sip_error *err)
         return sip_fail(err, 400, "not an RFC 1123 date", 0);
     if (memcmp(p + 26, "GMT", 3) != 0)
         return sip_fail(err, 400, "time zone must be GMT", 26);
-    if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
-        return sip_fail(err, 400, "date out of range", 5);
+    {
+        static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int year = cc * 100 + yy;
+        bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        if (day < 1 || day > mdays[mon] || (mon == 1 && day == 29 && !leap) || hh > 23 ||
+            mm > 59 || ss > 60)
+            return sip_fail(err, 400, "date out of range", 5);
+    }
     memset(&tm, 0, sizeof(tm));
     tm.tm_year = cc * 100 + yy - 1900;
     tm.tm_mon = mon;

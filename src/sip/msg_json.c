@@ -34,7 +34,8 @@ static enum kind kind_of(enum sip_hdr_id id)
     case SIP_HDR_CONTENT_ENCODING:
     case SIP_HDR_CONTENT_LANGUAGE:
     case SIP_HDR_ACCEPT_ENCODING:
-    case SIP_HDR_ACCEPT_LANGUAGE: return K_TOKENS;
+    case SIP_HDR_ACCEPT_LANGUAGE:
+    case SIP_HDR_PRIVACY: return K_TOKENS;
     case SIP_HDR_ACCEPT:
     case SIP_HDR_CONTENT_TYPE: return K_CTYPES;
     case SIP_HDR_AUTHORIZATION:

@@ -142,6 +142,7 @@ static int parse_request_line(struct sip_msg *m, const char *p, const char *end,
         return fail_at(err, 400, "Request-Line", "malformed method", sip_msg_offset(m, p));
     m->method = sk_str_make(p, (size_t) (q - p));
     m->method_id = sip_method_lookup(m->method);
+    m->is_request = true; /* even if the rest fails: a server may answer it */
     /* RFC 3261 wants single spaces; several are tolerated (RFC 4475 lwsstart). */
     for (p = q; p < end && *p == ' '; p++)
         ;
@@ -173,7 +174,6 @@ static int parse_request_line(struct sip_msg *m, const char *p, const char *end,
     if (sip_uri_parse(&m->ruri, m->ruri_raw.p, m->ruri_raw.len, &uerr))
         return fail_at(err, 400, "Request-URI", uerr.reason,
                        sip_msg_offset(m, m->ruri_raw.p) + uerr.pos);
-    m->is_request = true;
     return 0;
 }
 

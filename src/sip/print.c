@@ -183,21 +183,99 @@ int sip_msg_print(const struct sip_msg *m, struct sk_buf *out)
     return sk_buf_append(out, m->body.p, m->body.len);
 }
 
+int sip_print_via(struct sk_buf *b, const struct sip_via *v, const struct sk_sa *received)
+{
+    struct sk_str rest = v->params, n, val;
+    char ip[64];
+    bool add_received = false;
+
+    sk_buf_put_str(b, v->protocol);
+    sk_buf_putc(b, '/');
+    sk_buf_put_str(b, v->version);
+    sk_buf_putc(b, '/');
+    sk_buf_put_str(b, v->transport);
+    sk_buf_putc(b, ' ');
+    if (v->host_type == SIP_HOST_IPV6) {
+        sk_buf_putc(b, '[');
+        sk_buf_put_str(b, v->host);
+        sk_buf_putc(b, ']');
+    } else {
+        sk_buf_put_str(b, v->host);
+    }
+    if (v->has_port)
+        sk_buf_printf(b, ":%u", v->port);
+    if (received) {
+        struct sk_sa host;
+        sk_sa_ip(received, ip, sizeof(ip));
+        /* §18.2.1: received when sent-by is a name or another address;
+         * RFC 3581 §4: always when rport was asked for */
+        add_received = v->has_rport || sk_sa_from_ip(&host, v->host, 0) != 0 ||
+                       !sk_str_eq_cstr(v->host, ip);
+        if (!add_received && sk_sa_from_ip(&host, v->host, 0) == 0) {
+            struct sk_sa src = *received;
+            sk_sa_set_port(&src, 0);
+            add_received = !sk_sa_equal(&host, &src);
+        }
+    }
+    while (sip_param_next(&rest, &n, &val)) {
+        if (received && (sk_str_ieq_cstr(n, "received") ||
+                         (sk_str_ieq_cstr(n, "rport") && v->has_rport)))
+            continue; /* replaced below */
+        sk_buf_putc(b, ';');
+        sk_buf_put_str(b, n);
+        if (sk_str_isset(val)) {
+            bool quoted = val.p > v->params.p && val.p[-1] == '"';
+            sk_buf_putc(b, '=');
+            if (quoted)
+                sk_buf_putc(b, '"');
+            sk_buf_put_str(b, val);
+            if (quoted)
+                sk_buf_putc(b, '"');
+        }
+    }
+    if (received) {
+        if (add_received)
+            sk_buf_printf(b, ";received=%s", ip);
+        if (v->has_rport)
+            sk_buf_printf(b, ";rport=%u", sk_sa_port(received));
+    }
+    return b->failed ? ENOMEM : 0;
+}
+
 int sip_print_response_head(struct sk_buf *b, const struct sip_msg *req, int code,
                             const char *reason, struct sk_str to_tag)
+{
+    return sip_print_response_head_rx(b, req, NULL, NULL, code, reason, to_tag);
+}
+
+int sip_print_response_head_rx(struct sk_buf *b, const struct sip_msg *req,
+                               const struct sip_via *top_via, const struct sk_sa *received,
+                               int code, const char *reason, struct sk_str to_tag)
 {
     const struct sip_hdr *h;
 
     sip_print_status_line(b, code, reason);
-    for (h = sip_msg_hdr(req, SIP_HDR_VIA); h; h = sip_msg_hdr_next(req, h))
+    for (h = sip_msg_hdr(req, SIP_HDR_VIA); h; h = sip_msg_hdr_next(req, h)) {
+        if (h == sip_msg_hdr(req, SIP_HDR_VIA) && top_via) {
+            /* the top via-parm with received/rport (RFC 3261 §18.2.1, RFC 3581) */
+            const char *p = h->value.p, *end = h->value.p + h->value.len;
+            struct sip_via v;
+            sk_buf_puts(b, "Via: ");
+            sip_print_via(b, top_via, received);
+            sk_buf_puts(b, "\r\n");
+            if (sip_parse_via(&p, end, &v, NULL) == 0 && p < end)
+                sip_print_hdr(b, SIP_HDR_VIA, sk_str_make(p, (size_t) (end - p)));
+            continue;
+        }
         sip_print_hdr(b, SIP_HDR_VIA, h->value);
+    }
     if ((h = sip_msg_hdr(req, SIP_HDR_FROM)))
         sip_print_hdr(b, SIP_HDR_FROM, h->value);
     if ((h = sip_msg_hdr(req, SIP_HDR_TO))) {
         sk_buf_puts(b, "To: ");
         put_value(b, h->value);
         /* RFC 3261 §8.2.6.2: add a tag unless the request already had one (or for 100) */
-        if (to_tag.len && !sk_str_isset(req->to.tag) && code > 100) {
+        if (to_tag.len && !(req->has_to && sk_str_isset(req->to.tag)) && code > 100) {
             sk_buf_puts(b, ";tag=");
             sk_buf_put_str(b, to_tag);
         }

@@ -4,6 +4,7 @@
 
 #include "base/buf.h"
 #include "sip/msg.h"
+#include "sip/tp.h"
 
 /* Standard reason phrase for a status code ("Unknown" for codes without one). */
 const char *sip_reason_phrase(int code);
@@ -29,5 +30,14 @@ int sip_msg_print(const struct sip_msg *m, struct sk_buf *out);
  * left open, so the caller adds more and ends with sip_print_body(). */
 int sip_print_response_head(struct sk_buf *b, const struct sip_msg *req, int code,
                             const char *reason, struct sk_str to_tag);
+
+/* The same, with the top Via rewritten from top_via: received= the source IP of
+ * `received` when sent-by differs from it (§18.2.1), and rport= its port when the
+ * request asked for it (RFC 3581). */
+int sip_print_response_head_rx(struct sk_buf *b, const struct sip_msg *req,
+                               const struct sip_via *top_via, const struct sk_sa *received,
+                               int code, const char *reason, struct sk_str to_tag);
+/* One via-parm; with received set, received/rport as above. */
+int sip_print_via(struct sk_buf *b, const struct sip_via *v, const struct sk_sa *received);
 
 #endif

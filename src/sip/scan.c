@@ -95,17 +95,23 @@ static bool is_ipv4(struct sk_str s)
     return parts == 3 && digits > 0;
 }
 
-/* RFC 3261 §25.1 hostname: labels of alphanum and '-', an optional trailing dot. */
+/* RFC 3261 §25.1 hostname: labels of alphanum and '-' that start and end with an
+ * alphanum, the last one (toplabel) starting with a letter; an optional final dot. */
 static bool is_hostname(struct sk_str s)
 {
-    size_t label = 0;
+    size_t label = 0, top = 0;
 
+    if (s.len && s.p[s.len - 1] == '.')
+        s.len--;
+    if (s.len == 0)
+        return false;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.p[i];
         if (c == '.') {
-            if (label == 0)
+            if (label == 0 || s.p[i - 1] == '-')
                 return false;
             label = 0;
+            top = i + 1;
         } else if (sc_is(c, SC_HOST)) {
             if (c == '-' && label == 0)
                 return false;
@@ -114,7 +120,7 @@ static bool is_hostname(struct sk_str s)
             return false;
         }
     }
-    return s.len > 0 && !(s.p[0] == '.');
+    return s.p[s.len - 1] != '-' && sc_is(s.p[top], SC_ALPHA);
 }
 
 static bool is_ipv6(struct sk_str s)

@@ -194,14 +194,26 @@ static int parse_tel(struct sip_uri *u, const char *p, const char *end, const ch
         else
             break;
     }
-    if (p == num + (global ? 1 : 0))
-        return uri_fail(err, "empty telephone number", start, p);
+    {
+        bool digit = false;
+        for (const char *d = num; d < p; d++)
+            digit = digit || sc_is(*d, SC_DIGIT) || (!global && sc_is(*d, SC_HEX));
+        /* RFC 3966 §3: a number holds at least one digit. A local number should carry
+         * a phone-context; one without is accepted, as phones send them. */
+        if (!digit)
+            return uri_fail(err, "telephone number without digits", start, p);
+    }
     u->user = sk_str_make(num, (size_t) (p - num));
-    if (p < end && *p == ';') {
-        u->params.p = ++p;
-        p = scan_escaped(p, end, SC_UNRES | SC_PARAM | SC_USER | SC_PASS, &bad);
+    while (p < end && *p == ';') {
+        const char *name = ++p;
+        if (!u->params.p)
+            u->params.p = name;
+        /* pname = 1*( alphanum / "-" ) [ "=" pvalue ]: a parameter is never empty */
+        p = scan_escaped(p, end, SC_UNRES | SC_PARAM | SC_PASS, &bad);
         if (bad)
             return uri_fail(err, "invalid escape in tel URI parameter", start, p);
+        if (p == name || *name == '=')
+            return uri_fail(err, "empty tel URI parameter", start, p);
         u->params.len = (size_t) (p - u->params.p);
     }
     if (p != end)
@@ -398,6 +410,17 @@ static bool params_equal_sip(struct sk_str pa, struct sk_str pb)
     return true;
 }
 
+static bool tel_number_equal(struct sk_str a, struct sk_str b);
+
+/* RFC 3966 §4: a phone-context of digits compares digit by digit, without separators. */
+static bool tel_param_equal(struct sk_str name, struct sk_str a, struct sk_str b)
+{
+    if (sk_str_ieq_cstr(name, "phone-context") && sk_str_isset(a) && sk_str_isset(b) &&
+        a.len && b.len && a.p[0] == '+' && b.p[0] == '+')
+        return tel_number_equal(a, b);
+    return value_equal(a, b);
+}
+
 /* Every parameter of one must be in the other with an equal value (RFC 3966 §4). */
 static bool params_equal_all(struct sk_str pa, struct sk_str pb)
 {
@@ -406,7 +429,7 @@ static bool params_equal_all(struct sk_str pa, struct sk_str pb)
 
     while (sip_param_next(&rest, &n, &v)) {
         na++;
-        if (!param_find(pb, n, &other) || !value_equal(v, other))
+        if (!param_find(pb, n, &other) || !tel_param_equal(n, v, other))
             return false;
     }
     rest = pb;

@@ -56,7 +56,7 @@ bool sip_uri_param(const struct sip_uri *uri, const char *name, struct sk_str *v
 /* Append the %-decoded form of s (for display/JSON); invalid escapes are copied as is. */
 int sip_unescape(struct sk_buf *out, struct sk_str s);
 
-/* Default port for the URI (5060, or 5061 for sips), used only when routing. */
+/* The port to send to: the explicit one, else the default (5060, or 5061 for sips). */
 uint16_t sip_uri_default_port(const struct sip_uri *uri);
 
 #endif

@@ -1,0 +1,210 @@
+/* sipkit serve: flags and config file, start the server, stop cleanly on SIGINT/SIGTERM. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cmd.h"
+#include "server/server.h"
+
+static void serve_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sipkit serve [options]\n"
+            "  --listen PROTO:ADDR:PORT  listen address, repeatable (udp:127.0.0.1:5060,\n"
+            "                            tcp:[::1]:5060); default udp and tcp on 127.0.0.1:5060\n"
+            "  --domain NAME             a domain this server is responsible for, repeatable\n"
+            "                            (default: localhost and the host name)\n"
+            "  --workers N               worker threads (default: one per core)\n"
+            "  --t1 MS --t2 MS --t4 MS   RFC 3261 timers (default 500, 4000, 5000)\n"
+            "  --log-level LEVEL         error, warn, info (default) or debug\n"
+            "  --config FILE             read 'key = value' lines first (same keys as the\n"
+            "                            flags without '--'); flags given later override\n");
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || *s == '\0' || *end != '\0' || v > max)
+        return EINVAL;
+    *out = v;
+    return 0;
+}
+
+struct serve_opts {
+    struct sk_server_config cfg;
+    bool listen_given, domain_given;
+};
+
+/* Apply one option by name (a flag without "--", or a config file key). */
+static int apply(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_server_config *c = &o->cfg;
+    unsigned long v;
+
+    if (strcmp(key, "listen") == 0) {
+        if (!o->listen_given) {
+            c->nlisten = 0;
+            o->listen_given = true;
+        }
+        if (c->nlisten == SK_SERVER_MAX_LISTEN || sip_listen_parse(val, &c->listen[c->nlisten]))
+            return EINVAL;
+        c->nlisten++;
+    } else if (strcmp(key, "domain") == 0) {
+        if (!o->domain_given) {
+            c->ndomains = 0;
+            o->domain_given = true;
+        }
+        if (c->ndomains == SK_SERVER_MAX_DOMAINS || strlen(val) >= sizeof(c->domains[0]))
+            return EINVAL;
+        snprintf(c->domains[c->ndomains++], sizeof(c->domains[0]), "%s", val);
+    } else if (strcmp(key, "workers") == 0) {
+        if (parse_uint(val, 256, &v) || v == 0)
+            return EINVAL;
+        c->workers = (unsigned) v;
+    } else if (strcmp(key, "t1") == 0 || strcmp(key, "t2") == 0 || strcmp(key, "t4") == 0) {
+        if (parse_uint(val, 600000, &v) || v == 0)
+            return EINVAL;
+        if (key[1] == '1')
+            c->txn.t1_ms = (uint32_t) v;
+        else if (key[1] == '2')
+            c->txn.t2_ms = (uint32_t) v;
+        else
+            c->txn.t4_ms = (uint32_t) v;
+    } else if (strcmp(key, "log-level") == 0) {
+        int l = sk_log_parse_level(val);
+        if (l < 0)
+            return EINVAL;
+        sk_log_set_level((enum sk_log_level) l);
+    } else {
+        return ENOENT;
+    }
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+static int read_config(struct serve_opts *o, const char *path)
+{
+    char line[1024];
+    unsigned n = 0;
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        fprintf(stderr, "sipkit serve: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *l = trim(line), *eq;
+        n++;
+        if (*l == '\0' || *l == '#')
+            continue;
+        eq = strchr(l, '=');
+        if (!eq) {
+            fprintf(stderr, "sipkit serve: %s:%u: expected 'key = value'\n", path, n);
+            fclose(f);
+            return 1;
+        }
+        *eq = '\0';
+        if (apply(o, trim(l), trim(eq + 1))) {
+            fprintf(stderr, "sipkit serve: %s:%u: bad setting '%s'\n", path, n, trim(l));
+            fclose(f);
+            return 1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_opts o;
+    struct sk_server *s;
+    struct sk_server_stats st;
+    sigset_t sigs;
+    int sig, err;
+
+    memset(&o, 0, sizeof(o));
+    sk_server_config_defaults(&o.cfg);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            serve_usage(stdout);
+            return 0;
+        }
+        if (strncmp(a, "--", 2) != 0 || i + 1 >= argc) {
+            fprintf(stderr, "sipkit serve: bad argument '%s'\n", a);
+            serve_usage(stderr);
+            return 2;
+        }
+        if (strcmp(a, "--config") == 0) {
+            if (read_config(&o, argv[++i]))
+                return 2;
+            continue;
+        }
+        err = apply(&o, a + 2, argv[i + 1]);
+        if (err) {
+            fprintf(stderr, "sipkit serve: %s '%s'\n",
+                    err == ENOENT ? "unknown option" : "bad value for", a);
+            serve_usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+
+    /* Signals are taken synchronously by this thread; the workers never see them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if ((err = sk_server_new(&s, &o.cfg))) {
+        SK_ERROR("sipkit serve: cannot start: %s", strerror(err));
+        return 1;
+    }
+    if ((err = sk_server_start(s))) {
+        SK_ERROR("sipkit serve: cannot start workers: %s", strerror(err));
+        sk_server_free(s);
+        return 1;
+    }
+    for (unsigned i = 0; i < sk_server_config(s)->nlisten; i++) {
+        char addr[80];
+        const struct sip_listen *l = &sk_server_config(s)->listen[i];
+        SK_INFO("listening on %s %s", sip_proto_name(l->proto),
+                sk_sa_str(&l->addr, addr, sizeof(addr)));
+    }
+    SK_INFO("sipkit serve ready (%u workers)",
+            o.cfg.workers ? o.cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
+    sigwait(&sigs, &sig);
+    SK_INFO("signal %d: shutting down", sig);
+    sk_server_stop(s);
+    sk_server_stats(s, &st);
+    SK_INFO("requests %llu, responses sent %llu, malformed requests %llu, "
+            "malformed responses dropped %llu, stray responses dropped %llu, "
+            "retransmissions absorbed %llu",
+            (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
+            (unsigned long long) st.malformed_requests,
+            (unsigned long long) st.malformed_responses_dropped,
+            (unsigned long long) st.stray_responses_dropped,
+            (unsigned long long) st.txn.retransmissions_absorbed);
+    sk_server_free(s);
+    return 0;
+}

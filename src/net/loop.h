@@ -1,0 +1,63 @@
+/* Event loop: epoll for file descriptors, a timer heap in milliseconds, and work posted from other threads. */
+#ifndef SK_NET_LOOP_H
+#define SK_NET_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sk_loop;
+struct sk_timer;
+
+typedef void (*sk_io_fn)(struct sk_loop *loop, int fd, uint32_t events, void *arg);
+typedef void (*sk_timer_fn)(struct sk_loop *loop, struct sk_timer *t, void *arg);
+typedef void (*sk_work_fn)(struct sk_loop *loop, void *arg);
+
+/* Embedded in the object that owns it; the loop never allocates timers. */
+struct sk_timer {
+    uint64_t when;    /* absolute loop time in ms */
+    uint64_t seq;     /* tie-break: timers due at the same ms fire in start order */
+    size_t slot;      /* position in the heap, SIZE_MAX when not running */
+    sk_timer_fn fn;
+    void *arg;
+};
+
+/* A loop whose clock only moves when the test says so (sk_loop_advance). */
+#define SK_LOOP_FAKE_CLOCK 1u
+
+int sk_loop_new(struct sk_loop **lp, unsigned flags);
+void sk_loop_free(struct sk_loop *l);
+
+/* events: EPOLLIN / EPOLLOUT ... from <sys/epoll.h> */
+int sk_loop_add_fd(struct sk_loop *l, int fd, uint32_t events, sk_io_fn fn, void *arg);
+int sk_loop_mod_fd(struct sk_loop *l, int fd, uint32_t events, sk_io_fn fn, void *arg);
+void sk_loop_del_fd(struct sk_loop *l, int fd);
+
+void sk_timer_init(struct sk_timer *t, sk_timer_fn fn, void *arg);
+/* (Re)start: fires once, ms from now. Returns ENOMEM if the heap cannot grow. */
+int sk_timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms);
+void sk_timer_stop(struct sk_loop *l, struct sk_timer *t);
+static inline bool sk_timer_active(const struct sk_timer *t)
+{
+    return t->slot != SIZE_MAX;
+}
+size_t sk_loop_timer_count(const struct sk_loop *l);
+
+/* Milliseconds on the loop's clock (monotonic; cached per loop turn). */
+uint64_t sk_loop_now(const struct sk_loop *l);
+
+/* Thread-safe: run fn(arg) on the loop's thread soon. ENOMEM on failure. */
+int sk_loop_post(struct sk_loop *l, sk_work_fn fn, void *arg);
+
+/* Run until sk_loop_stop (thread-safe). */
+int sk_loop_run(struct sk_loop *l);
+void sk_loop_stop(struct sk_loop *l);
+/* One turn: wait up to timeout_ms (-1 = until the next timer) for I/O, then run
+ * due timers and posted work. */
+int sk_loop_run_once(struct sk_loop *l, int timeout_ms);
+
+/* Fake clock only: move time forward by ms, firing every timer due on the way
+ * in order, each with the clock set to its due time. */
+void sk_loop_advance(struct sk_loop *l, uint64_t ms);
+
+#endif

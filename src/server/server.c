@@ -1,0 +1,424 @@
+/* sipkit serve: workers, transports and transactions, and the request checks of RFC 3261 §8.2 / §16.3. */
+#include "server/server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "sip/print.h"
+
+#define SERVER_NAME "sipkit/0.1.0"
+/* What this server implements today, as listed in Allow and 200 OK to OPTIONS. */
+#define SERVER_ALLOW "OPTIONS, ACK, CANCEL"
+
+struct sk_server {
+    struct sk_server_config cfg;
+    unsigned nw;
+    struct sk_loop **loops;
+    pthread_t *threads;
+    bool started;
+    struct sip_tpm *tpm;
+    struct sip_txl *txl;
+    char to_tag[24]; /* our To tag for the responses we originate */
+    struct {
+        atomic_uint_fast64_t requests, responses, bad_requests, bad_responses, stray;
+    } st;
+};
+
+void sk_server_config_defaults(struct sk_server_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    sip_listen_parse("udp:127.0.0.1:5060", &cfg->listen[0]);
+    sip_listen_parse("tcp:127.0.0.1:5060", &cfg->listen[1]);
+    cfg->nlisten = 2;
+    snprintf(cfg->domains[0], sizeof(cfg->domains[0]), "localhost");
+    cfg->ndomains = 1;
+    if (gethostname(cfg->domains[1], sizeof(cfg->domains[1]) - 1) == 0 &&
+        cfg->domains[1][0] != '\0')
+        cfg->ndomains = 2;
+    cfg->txn = sip_txn_config_default;
+    cfg->tp = sip_tpm_config_default;
+}
+
+const struct sk_server_config *sk_server_config(const struct sk_server *s)
+{
+    return &s->cfg;
+}
+
+/* ---- Is a URI ours? (§16.4, §16.5: our domains, or one of our addresses) ---- */
+
+static bool uri_is_local(const struct sk_server *s, const struct sip_uri *u)
+{
+    struct sk_sa host;
+
+    for (unsigned i = 0; i < s->cfg.ndomains; i++) {
+        if (sk_str_ieq_cstr(u->host, s->cfg.domains[i]))
+            return true;
+    }
+    if (sk_sa_from_ip(&host, u->host, sip_uri_default_port(u)) != 0)
+        return false;
+    for (unsigned i = 0; i < s->cfg.nlisten; i++) {
+        if (sk_sa_equal(&host, &s->cfg.listen[i].addr))
+            return true;
+    }
+    return false;
+}
+
+/* ---- Responses ---- */
+
+/* A response to rx's request, through st when there is one, else stateless. */
+static void respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx, int code,
+                    const char *reason, const char *extra)
+{
+    struct sip_msg *m = rx->msg;
+    struct sk_buf b;
+    int err;
+
+    sk_buf_init(&b);
+    sip_print_response_head_rx(&b, m, m->has_via ? &m->via : NULL, &rx->src, code, reason,
+                               sk_str_cstr(s->to_tag));
+    sk_buf_puts(&b, "Server: " SERVER_NAME "\r\n");
+    if (extra)
+        sk_buf_puts(&b, extra);
+    sip_print_body(&b, SK_STR_NULL, SK_STR_NULL);
+    if (b.failed) {
+        sk_buf_free(&b);
+        return;
+    }
+    if (st) {
+        err = sip_txn_respond(st, code, b.p, b.len);
+    } else {
+        struct sip_dest d;
+        if (m->has_via) {
+            err = sip_response_dest(rx, &d);
+        } else {
+            /* no usable Via (it is what was malformed): answer the source */
+            memset(&d, 0, sizeof(d));
+            d.proto = rx->proto;
+            d.addr = rx->src;
+            d.conn = rx->conn;
+            err = 0;
+        }
+        if (!err)
+            err = sip_tpm_send(s->tpm, &d, b.p, b.len);
+    }
+    if (err)
+        SK_DEBUG("response %d not sent: %s", code, strerror(err));
+    else
+        atomic_fetch_add(&s->st.responses, 1);
+    sk_buf_free(&b);
+}
+
+/* 420 Bad Extension listing every option we do not support (§8.2.2.3, §16.3 step 6). */
+static bool reject_extensions(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx,
+                              enum sip_hdr_id id)
+{
+    const struct sk_str *opts;
+    struct sip_error e;
+    struct sk_buf extra;
+    size_t n;
+    int rc = sip_msg_tokens(rx->msg, id, &opts, &n, &e);
+
+    if (rc == ENOENT || (rc == 0 && n == 0))
+        return false;
+    if (rc) {
+        char phrase[160];
+        respond(s, st, rx, 400, sip_error_phrase(&e, phrase, sizeof(phrase)), NULL);
+        return true;
+    }
+    /* sipkit supports no option-tag that a peer could require yet */
+    sk_buf_init(&extra);
+    sk_buf_puts(&extra, "Unsupported: ");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sk_buf_puts(&extra, ", ");
+        sk_buf_put_str(&extra, opts[i]);
+    }
+    sk_buf_puts(&extra, "\r\n");
+    respond(s, st, rx, 420, NULL, extra.failed ? NULL : extra.p);
+    sk_buf_free(&extra);
+    return true;
+}
+
+/* §9.2: 200 for the CANCEL, and 487 for the INVITE if it was still pending. */
+static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct sip_txn *inv = sip_txl_find_invite(s->txl, rx->msg);
+    struct sip_msg *m = rx->msg;
+
+    if (!inv) {
+        respond(s, st, rx, 481, NULL, NULL);
+        return;
+    }
+    respond(s, st, rx, 200, NULL, NULL);
+    if (sip_txn_state(inv) == SIP_TXN_PROCEEDING && sip_txn_loop(inv) == rx->loop) {
+        /* The INVITE shares Via, From, To, Call-ID and the CSeq number with its
+         * CANCEL (§9.1), so its 487 is built from the CANCEL with CSeq INVITE. */
+        struct sk_buf b;
+        const struct sip_hdr *h;
+        sk_buf_init(&b);
+        sip_print_status_line(&b, 487, NULL);
+        for (h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h))
+            sip_print_hdr(&b, SIP_HDR_VIA, h->value);
+        sip_print_hdr(&b, SIP_HDR_FROM, sip_msg_hdr(m, SIP_HDR_FROM)->value);
+        sk_buf_puts(&b, "To: ");
+        sk_buf_put_str(&b, m->to.raw);
+        if (!sk_str_isset(m->to.tag))
+            sk_buf_printf(&b, ";tag=%s", s->to_tag);
+        sk_buf_puts(&b, "\r\n");
+        sip_print_hdr(&b, SIP_HDR_CALL_ID, m->call_id);
+        sk_buf_printf(&b, "CSeq: %u INVITE\r\n", m->cseq.num);
+        sip_print_body(&b, SK_STR_NULL, SK_STR_NULL);
+        if (!b.failed)
+            sip_txn_respond(inv, 487, b.p, b.len);
+        sk_buf_free(&b);
+    }
+    sip_txn_unref(inv);
+}
+
+static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct sk_server *s = arg;
+    struct sip_msg *m = rx->msg;
+    bool local;
+
+    atomic_fetch_add(&s->st.requests, 1);
+    SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(m->method), SK_STR_FMT(m->ruri_raw),
+             sk_sa_str(&rx->src, (char[64]){0}, 64));
+    if (!st)
+        return; /* an ACK: for a 2xx of ours there is none yet, nothing to do */
+    /* §16.3 step 2 / §8.2.2.1: only SIP and SIPS Request-URIs are served */
+    if (m->ruri.scheme != SIP_URI_SIP && m->ruri.scheme != SIP_URI_SIPS) {
+        respond(s, st, rx, 416, NULL, NULL);
+        return;
+    }
+    local = uri_is_local(s, &m->ruri);
+    /* §16.3 step 3: a request that would be forwarded with Max-Forwards 0 */
+    if (!local && m->max_forwards == 0 && m->method_id != SIP_METHOD_ACK) {
+        respond(s, st, rx, 483, NULL, NULL);
+        return;
+    }
+    /* §16.3 step 6: Proxy-Require names options this proxy must understand */
+    if (reject_extensions(s, st, rx, SIP_HDR_PROXY_REQUIRE))
+        return;
+    if (m->method_id == SIP_METHOD_OTHER) {
+        respond(s, st, rx, 501, NULL, "Allow: " SERVER_ALLOW "\r\n");
+        return;
+    }
+    if (m->method_id == SIP_METHOD_CANCEL) {
+        handle_cancel(s, st, rx);
+        return;
+    }
+    /* §8.2.2.3: Require applies to everything but ACK and CANCEL */
+    if (local && reject_extensions(s, st, rx, SIP_HDR_REQUIRE))
+        return;
+    if (!local) {
+        /* not a domain of ours, and no proxying yet */
+        respond(s, st, rx, 404, "Domain Not Served Here", NULL);
+        return;
+    }
+    switch (m->method_id) {
+    case SIP_METHOD_OPTIONS:
+        if (sk_str_isset(m->ruri.user)) {
+            respond(s, st, rx, 404, NULL, NULL); /* no users until the registrar */
+            return;
+        }
+        respond(s, st, rx, 200, NULL,
+                "Allow: " SERVER_ALLOW "\r\n"
+                "Accept: application/sdp\r\n"
+                "Accept-Language: en\r\n"
+                "Supported: \r\n");
+        return;
+    case SIP_METHOD_BYE:
+        respond(s, st, rx, 481, NULL, NULL); /* §15.1.2: no such dialog */
+        return;
+    default:
+        if (sk_str_isset(m->ruri.user))
+            respond(s, st, rx, 404, NULL, NULL);
+        else
+            respond(s, st, rx, 405, NULL, "Allow: " SERVER_ALLOW "\r\n");
+        return;
+    }
+}
+
+static void on_stray_response(void *arg, struct sip_rx *rx)
+{
+    struct sk_server *s = arg;
+    char from[64];
+
+    /* §18.1.2: a response whose top Via is not ours (e.g. RFC 4475 bcast) is dropped */
+    atomic_fetch_add(&s->st.stray, 1);
+    SK_DEBUG("dropped stray %d response from %s", rx->msg->status,
+             sk_sa_str(&rx->src, from, sizeof(from)));
+}
+
+static void on_server_failed(void *arg, struct sip_txn *st, int err)
+{
+    (void) arg, (void) st;
+    SK_DEBUG("server transaction failed: %s", strerror(err));
+}
+
+static void on_message(void *arg, struct sip_rx *rx)
+{
+    struct sk_server *s = arg;
+    sip_txl_receive(s->txl, rx);
+}
+
+static void on_malformed(void *arg, struct sip_rx *rx, const struct sip_error *err)
+{
+    struct sk_server *s = arg;
+    struct sip_msg *m = rx->msg;
+    char phrase[200], from[64];
+
+    sip_error_phrase(err, phrase, sizeof(phrase));
+    if (!m->is_request || m->nhdr == 0 || m->method_id == SIP_METHOD_ACK) {
+        /* a bad response, or something we cannot answer: dropped and counted */
+        atomic_fetch_add(&s->st.bad_responses, 1);
+        SK_INFO("dropped malformed message from %s: %s",
+                sk_sa_str(&rx->src, from, sizeof(from)), phrase);
+        return;
+    }
+    atomic_fetch_add(&s->st.bad_requests, 1);
+    SK_INFO("malformed %.*s from %s: %s", SK_STR_FMT(m->method),
+            sk_sa_str(&rx->src, from, sizeof(from)), phrase);
+    respond(s, NULL, rx, err->status ? err->status : 400, phrase, NULL);
+}
+
+/* ---- Lifetime ---- */
+
+static int server_sender(void *arg, const struct sip_dest *d, const char *buf, size_t len)
+{
+    struct sk_server *s = arg;
+    return sip_tpm_send(s->tpm, d, buf, len);
+}
+
+static void server_conn_ref(void *arg, struct sip_conn *c)
+{
+    struct sk_server *s = arg;
+    struct sip_sender snd = sip_tpm_sender(s->tpm);
+    snd.conn_ref(snd.arg, c);
+}
+
+static void server_conn_unref(void *arg, struct sip_conn *c)
+{
+    struct sk_server *s = arg;
+    struct sip_sender snd = sip_tpm_sender(s->tpm);
+    snd.conn_unref(snd.arg, c);
+}
+
+int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
+{
+    struct sk_server *s = calloc(1, sizeof(*s));
+    struct sip_sender sender;
+    struct sip_txl_handler th;
+    struct sip_tpm_handler ph;
+    unsigned char rnd[8];
+    int err = ENOMEM;
+
+    if (!s)
+        return ENOMEM;
+    s->cfg = *cfg;
+    s->nw = cfg->workers ? cfg->workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN);
+    if (s->nw == 0)
+        s->nw = 1;
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
+        memset(rnd, 0x5a, sizeof(rnd));
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(s->to_tag + 2 * i, 3, "%02x", rnd[i]);
+    s->loops = calloc(s->nw, sizeof(*s->loops));
+    s->threads = calloc(s->nw, sizeof(*s->threads));
+    if (!s->loops || !s->threads)
+        goto fail;
+    for (unsigned i = 0; i < s->nw; i++) {
+        if ((err = sk_loop_new(&s->loops[i], 0)))
+            goto fail;
+    }
+    ph = (struct sip_tpm_handler){on_message, on_malformed, s};
+    if ((err = sip_tpm_new(&s->tpm, &cfg->tp, s->loops, s->nw, &ph)))
+        goto fail;
+    sender = (struct sip_sender){server_sender, server_conn_ref, server_conn_unref, s};
+    th = (struct sip_txl_handler){on_request, on_stray_response, on_server_failed, s};
+    if ((err = sip_txl_new(&s->txl, &cfg->txn, &sender, &th)))
+        goto fail;
+    for (unsigned i = 0; i < s->cfg.nlisten; i++) {
+        char addr[80];
+        if ((err = sip_tpm_listen(s->tpm, &s->cfg.listen[i]))) {
+            SK_ERROR("cannot listen on %s:%s: %s", sip_proto_name(s->cfg.listen[i].proto),
+                     sk_sa_str(&s->cfg.listen[i].addr, addr, sizeof(addr)), strerror(err));
+            goto fail;
+        }
+    }
+    *sp = s;
+    return 0;
+fail:
+    sk_server_free(s);
+    return err;
+}
+
+static void *worker_main(void *arg)
+{
+    sk_loop_run(arg);
+    return NULL;
+}
+
+int sk_server_start(struct sk_server *s)
+{
+    for (unsigned i = 0; i < s->nw; i++) {
+        int err = pthread_create(&s->threads[i], NULL, worker_main, s->loops[i]);
+        if (err) {
+            for (unsigned j = 0; j < i; j++) {
+                sk_loop_stop(s->loops[j]);
+                pthread_join(s->threads[j], NULL);
+            }
+            return err;
+        }
+    }
+    s->started = true;
+    return 0;
+}
+
+void sk_server_stop(struct sk_server *s)
+{
+    if (!s->started)
+        return;
+    for (unsigned i = 0; i < s->nw; i++)
+        sk_loop_stop(s->loops[i]);
+    for (unsigned i = 0; i < s->nw; i++)
+        pthread_join(s->threads[i], NULL);
+    s->started = false;
+}
+
+void sk_server_free(struct sk_server *s)
+{
+    if (!s)
+        return;
+    sk_server_stop(s);
+    sip_txl_free(s->txl);
+    sip_tpm_free(s->tpm);
+    if (s->loops) {
+        for (unsigned i = 0; i < s->nw; i++)
+            sk_loop_free(s->loops[i]);
+    }
+    free(s->loops);
+    free(s->threads);
+    free(s);
+}
+
+void sk_server_stats(struct sk_server *s, struct sk_server_stats *o)
+{
+    memset(o, 0, sizeof(*o));
+    sip_txl_stats(s->txl, &o->txn);
+    sip_tpm_stats(s->tpm, &o->tp);
+    o->requests = atomic_load(&s->st.requests);
+    o->responses_sent = atomic_load(&s->st.responses);
+    o->malformed_requests = atomic_load(&s->st.bad_requests);
+    o->malformed_responses_dropped = atomic_load(&s->st.bad_responses);
+    o->stray_responses_dropped = atomic_load(&s->st.stray);
+}

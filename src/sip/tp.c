@@ -1,0 +1,116 @@
+/* Socket address helpers and the response destination rules of RFC 3261 §18.2.2 / RFC 3581. */
+#include "sip/tp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sip/txn.h"
+
+const char *sip_proto_name(enum sip_proto p)
+{
+    return p == SIP_PROTO_TCP ? "TCP" : "UDP";
+}
+
+const char *sk_sa_ip(const struct sk_sa *a, char *buf, size_t size)
+{
+    const void *src = a->u.sa.sa_family == AF_INET6 ? (const void *) &a->u.in6.sin6_addr
+                                                    : (const void *) &a->u.in.sin_addr;
+    if (!inet_ntop(a->u.sa.sa_family, src, buf, (socklen_t) size))
+        snprintf(buf, size, "?");
+    return buf;
+}
+
+uint16_t sk_sa_port(const struct sk_sa *a)
+{
+    return ntohs(a->u.sa.sa_family == AF_INET6 ? a->u.in6.sin6_port : a->u.in.sin_port);
+}
+
+void sk_sa_set_port(struct sk_sa *a, uint16_t port)
+{
+    if (a->u.sa.sa_family == AF_INET6)
+        a->u.in6.sin6_port = htons(port);
+    else
+        a->u.in.sin_port = htons(port);
+}
+
+int sk_sa_from_ip(struct sk_sa *a, struct sk_str ip, uint16_t port)
+{
+    char buf[64];
+
+    memset(a, 0, sizeof(*a));
+    if (ip.len >= 2 && ip.p[0] == '[' && ip.p[ip.len - 1] == ']')
+        ip = sk_str_make(ip.p + 1, ip.len - 2);
+    if (ip.len == 0 || ip.len >= sizeof(buf))
+        return EINVAL;
+    sk_str_copy(buf, sizeof(buf), ip);
+    if (inet_pton(AF_INET, buf, &a->u.in.sin_addr) == 1) {
+        a->u.in.sin_family = AF_INET;
+        a->u.in.sin_port = htons(port);
+        a->len = sizeof(a->u.in);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, buf, &a->u.in6.sin6_addr) == 1) {
+        a->u.in6.sin6_family = AF_INET6;
+        a->u.in6.sin6_port = htons(port);
+        a->len = sizeof(a->u.in6);
+        return 0;
+    }
+    return EINVAL;
+}
+
+bool sk_sa_equal(const struct sk_sa *a, const struct sk_sa *b)
+{
+    if (a->u.sa.sa_family != b->u.sa.sa_family)
+        return false;
+    if (a->u.sa.sa_family == AF_INET)
+        return a->u.in.sin_port == b->u.in.sin_port &&
+               a->u.in.sin_addr.s_addr == b->u.in.sin_addr.s_addr;
+    if (a->u.sa.sa_family == AF_INET6)
+        return a->u.in6.sin6_port == b->u.in6.sin6_port &&
+               memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) == 0;
+    return false;
+}
+
+const char *sk_sa_str(const struct sk_sa *a, char *buf, size_t size)
+{
+    char ip[64];
+    sk_sa_ip(a, ip, sizeof(ip));
+    if (a->u.sa.sa_family == AF_INET6)
+        snprintf(buf, size, "[%s]:%u", ip, sk_sa_port(a));
+    else
+        snprintf(buf, size, "%s:%u", ip, sk_sa_port(a));
+    return buf;
+}
+
+/* RFC 3261 §18.2.2 with RFC 3581: where the responses to a request go. */
+int sip_response_dest(const struct sip_rx *rx, struct sip_dest *d)
+{
+    const struct sip_via *v = &rx->msg->via;
+    uint16_t port = v->has_port ? v->port : 5060;
+
+    memset(d, 0, sizeof(*d));
+    d->proto = rx->proto;
+    if (!rx->msg->has_via)
+        return EINVAL;
+    if (sip_proto_reliable(rx->proto)) {
+        /* the connection the request came on; if it is gone, the transport
+         * connects to the source address and the sent-by port */
+        d->conn = rx->conn;
+        d->addr = rx->src;
+        if (!v->has_rport)
+            sk_sa_set_port(&d->addr, port);
+        return 0;
+    }
+    if (sk_str_isset(v->maddr)) {
+        /* maddr: send there, to the sent-by port */
+        if (sk_sa_from_ip(&d->addr, v->maddr, port) == 0)
+            return 0;
+        /* a maddr that is a name would need DNS (RFC 3263): fall back to the source */
+    }
+    d->addr = rx->src; /* received = the source address */
+    if (!v->has_rport)
+        sk_sa_set_port(&d->addr, port);
+    return 0;
+}

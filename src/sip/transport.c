@@ -1,0 +1,916 @@
+/* SIP over UDP and TCP (RFC 3261 §18): per-worker sockets, stream framing, keep-alives, limits. */
+#include "sip/transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+
+const struct sip_tpm_config sip_tpm_config_default = {
+    .udp_rcvbuf = 4u << 20,
+    .tcp_max_conns = 4096,
+    .tcp_max_conns_per_ip = 256,
+    .tcp_max_buffered = 256u << 10,
+    .tcp_idle_ms = 300000,
+    .limits = {
+        .max_msg_size = SIP_DEFAULT_MAX_MSG_SIZE,
+        .max_headers = SIP_DEFAULT_MAX_HEADERS,
+        .max_line_len = SIP_DEFAULT_MAX_LINE_LEN,
+        .max_uri_len = SIP_DEFAULT_MAX_URI_LEN,
+        .max_body_size = SIP_DEFAULT_MAX_BODY_SIZE,
+        .max_list_items = SIP_DEFAULT_MAX_LIST_ITEMS,
+    },
+};
+
+#define MAX_LISTENERS 16
+#define UDP_BATCH 16
+#define UDP_BUF 65536
+#define CONN_BUCKETS 1024
+
+struct worker {
+    struct sip_tpm *tpm;
+    struct sk_loop *loop;
+    unsigned index;
+    struct sip_msg *msg;             /* reused for every message this worker parses */
+    char *udp_bufs;                  /* UDP_BATCH x UDP_BUF */
+};
+
+struct listener {
+    struct sip_listen l;
+    int *fds; /* one per worker */
+};
+
+enum conn_state { CONN_CONNECTING, CONN_OPEN, CONN_CLOSED };
+
+struct sip_conn {
+    struct sip_tpm *tpm;
+    struct worker *w;      /* owner: reads, timers and closing happen on its loop */
+    int fd;
+    atomic_int refs;
+    enum conn_state state;
+    bool registered;       /* added to the owner's epoll */
+    bool close_after_flush;
+    struct sk_sa peer, local;
+    struct sk_buf in;
+    pthread_mutex_t out_lock;
+    struct sk_buf out;
+    size_t out_off;
+    struct sk_timer idle;
+    struct sip_conn *hnext; /* in the connection table, bucketed by peer IP */
+};
+
+struct sip_tpm {
+    struct sip_tpm_config cfg;
+    struct sip_tpm_handler h;
+    struct worker *w;
+    unsigned nw;
+    struct listener lst[MAX_LISTENERS];
+    unsigned nlst;
+    pthread_mutex_t conn_lock;
+    struct sip_conn *conns[CONN_BUCKETS];
+    size_t nconns;
+    struct {
+        atomic_uint_fast64_t udp_rx, tcp_rx, malformed, accepted, refused, garbage, idle,
+            overflow, pongs, send_errors;
+    } st;
+};
+
+/* ---- Addresses and listen specs ---- */
+
+int sip_listen_parse(const char *spec, struct sip_listen *l)
+{
+    const char *p = spec, *colon;
+    char host[64];
+    unsigned long port = 5060;
+    size_t hlen;
+
+    memset(l, 0, sizeof(*l));
+    l->proto = SIP_PROTO_UDP;
+    if (strncmp(p, "udp:", 4) == 0) {
+        p += 4;
+    } else if (strncmp(p, "tcp:", 4) == 0) {
+        l->proto = SIP_PROTO_TCP;
+        p += 4;
+    }
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+        if (!close)
+            return EINVAL;
+        hlen = (size_t) (close - p - 1);
+        if (hlen >= sizeof(host))
+            return EINVAL;
+        memcpy(host, p + 1, hlen);
+        host[hlen] = '\0';
+        colon = close[1] == ':' ? close + 1 : NULL;
+        if (!colon && close[1] != '\0')
+            return EINVAL;
+    } else {
+        colon = strrchr(p, ':');
+        hlen = colon ? (size_t) (colon - p) : strlen(p);
+        if (hlen >= sizeof(host))
+            return EINVAL;
+        memcpy(host, p, hlen);
+        host[hlen] = '\0';
+    }
+    if (colon) {
+        char *end;
+        port = strtoul(colon + 1, &end, 10);
+        if (*end != '\0' || colon[1] == '\0' || port > 65535)
+            return EINVAL;
+    }
+    return sk_sa_from_ip(&l->addr, sk_str_cstr(host), (uint16_t) port);
+}
+
+/* ---- Connections ---- */
+
+static unsigned ip_bucket(const struct sk_sa *a)
+{
+    uint32_t h = 2166136261u;
+    const unsigned char *p;
+    size_t n;
+
+    if (a->u.sa.sa_family == AF_INET6) {
+        p = (const unsigned char *) &a->u.in6.sin6_addr;
+        n = 16;
+    } else {
+        p = (const unsigned char *) &a->u.in.sin_addr;
+        n = 4;
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h % CONN_BUCKETS;
+}
+
+static bool same_ip(const struct sk_sa *a, const struct sk_sa *b)
+{
+    struct sk_sa x = *a, y = *b;
+    sk_sa_set_port(&x, 0);
+    sk_sa_set_port(&y, 0);
+    return sk_sa_equal(&x, &y);
+}
+
+static void conn_ref(struct sip_conn *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+}
+
+static void conn_unref(struct sip_conn *c)
+{
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    sk_buf_free(&c->in);
+    sk_buf_free(&c->out);
+    pthread_mutex_destroy(&c->out_lock);
+    free(c);
+}
+
+/* Count connections from the peer's IP; the caller holds conn_lock. */
+static size_t conns_from_ip(struct sip_tpm *t, const struct sk_sa *peer)
+{
+    size_t n = 0;
+    for (struct sip_conn *c = t->conns[ip_bucket(peer)]; c; c = c->hnext)
+        n += same_ip(&c->peer, peer);
+    return n;
+}
+
+static void table_add(struct sip_tpm *t, struct sip_conn *c)
+{
+    unsigned b = ip_bucket(&c->peer);
+    c->hnext = t->conns[b];
+    t->conns[b] = c;
+    t->nconns++;
+    conn_ref(c); /* the table's reference */
+}
+
+static bool table_del(struct sip_tpm *t, struct sip_conn *c)
+{
+    struct sip_conn **pp;
+    pthread_mutex_lock(&t->conn_lock);
+    for (pp = &t->conns[ip_bucket(&c->peer)]; *pp; pp = &(*pp)->hnext) {
+        if (*pp == c) {
+            *pp = c->hnext;
+            t->nconns--;
+            pthread_mutex_unlock(&t->conn_lock);
+            return true;
+        }
+    }
+    pthread_mutex_unlock(&t->conn_lock);
+    return false;
+}
+
+/* An open connection to addr, with a reference, or NULL. */
+static struct sip_conn *table_find(struct sip_tpm *t, const struct sk_sa *addr)
+{
+    struct sip_conn *c;
+    pthread_mutex_lock(&t->conn_lock);
+    for (c = t->conns[ip_bucket(addr)]; c; c = c->hnext) {
+        if (c->state != CONN_CLOSED && sk_sa_equal(&c->peer, addr)) {
+            conn_ref(c);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->conn_lock);
+    return c;
+}
+
+/* Close on the owner's loop. */
+static void conn_close(struct sip_conn *c)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    c->state = CONN_CLOSED;
+    sk_timer_stop(c->w->loop, &c->idle);
+    if (c->registered)
+        sk_loop_del_fd(c->w->loop, c->fd);
+    close(c->fd);
+    c->fd = -1;
+    if (table_del(c->tpm, c))
+        conn_unref(c);
+}
+
+static void conn_close_work(struct sk_loop *l, void *arg)
+{
+    (void) l;
+    conn_close(arg);
+    conn_unref(arg);
+}
+
+static void conn_idle(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    struct sip_conn *c = arg;
+    (void) l, (void) tm;
+    atomic_fetch_add(&c->tpm->st.idle, 1);
+    conn_close(c);
+}
+
+static void conn_touch(struct sip_conn *c)
+{
+    sk_timer_start(c->w->loop, &c->idle, c->tpm->cfg.tcp_idle_ms);
+}
+
+static void conn_io(struct sk_loop *l, int fd, uint32_t events, void *arg);
+
+static struct sip_conn *conn_new(struct sip_tpm *t, struct worker *w, int fd,
+                                 const struct sk_sa *peer, enum conn_state state)
+{
+    struct sip_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->tpm = t;
+    c->w = w;
+    c->fd = fd;
+    atomic_init(&c->refs, 1);
+    c->state = state;
+    c->peer = *peer;
+    c->local.len = sizeof(c->local.u.ss);
+    getsockname(fd, &c->local.u.sa, &c->local.len);
+    sk_buf_init(&c->in);
+    sk_buf_init(&c->out);
+    pthread_mutex_init(&c->out_lock, NULL);
+    sk_timer_init(&c->idle, conn_idle, c);
+    return c;
+}
+
+/* Write what is queued; the caller holds out_lock. Returns 0, EAGAIN or an errno. */
+static int flush_locked(struct sip_conn *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN : errno;
+        }
+        c->out_off += (size_t) n;
+    }
+    sk_buf_reset(&c->out);
+    c->out_off = 0;
+    return 0;
+}
+
+static void conn_want_write(struct sip_conn *c, bool on)
+{
+    if (c->registered && c->state != CONN_CLOSED)
+        sk_loop_mod_fd(c->w->loop, c->fd, EPOLLIN | (on ? EPOLLOUT : 0), conn_io, c);
+}
+
+/* Queue and try to write, from any thread. */
+static int conn_send(struct sip_conn *c, const char *buf, size_t len)
+{
+    int err = 0;
+
+    pthread_mutex_lock(&c->out_lock);
+    if (c->state == CONN_CLOSED) {
+        err = ENOTCONN;
+    } else if (c->out.len - c->out_off + len > c->tpm->cfg.tcp_max_buffered) {
+        err = ENOBUFS;
+        atomic_fetch_add(&c->tpm->st.overflow, 1);
+    } else if (sk_buf_append(&c->out, buf, len)) {
+        err = ENOMEM;
+    } else if (c->state == CONN_OPEN) {
+        err = flush_locked(c);
+        if (err == EAGAIN) {
+            conn_want_write(c, true);
+            err = 0;
+        }
+    }
+    pthread_mutex_unlock(&c->out_lock);
+    if (err == ENOBUFS || (err && err != ENOTCONN)) {
+        /* a peer that does not read, or a broken socket: close on the owner loop */
+        conn_ref(c);
+        if (sk_loop_post(c->w->loop, conn_close_work, c))
+            conn_unref(c);
+    }
+    return err;
+}
+
+/* ---- Receiving ---- */
+
+static void deliver(struct worker *w, struct sip_rx *rx, int rc, const struct sip_error *e)
+{
+    struct sip_tpm *t = w->tpm;
+    struct sip_error verr;
+
+    if (rc == 0 && sip_msg_validate(rx->msg, &verr) != 0) {
+        rc = EBADMSG;
+        e = &verr;
+    }
+    if (rc == 0) {
+        t->h.message(t->h.arg, rx);
+    } else {
+        atomic_fetch_add(&t->st.malformed, 1);
+        if (t->h.malformed)
+            t->h.malformed(t->h.arg, rx, e);
+    }
+}
+
+/* RFC 5626 §4.4.1: a CRLFCRLF ping between messages is answered with a CRLF pong;
+ * a lone CRLF (a pong) is consumed. Returns the bytes of keep-alive at the start. */
+static size_t stream_keepalive(struct sip_conn *c)
+{
+    size_t i = 0;
+    const char *p = c->in.p;
+
+    while (i + 1 < c->in.len && p[i] == '\r' && p[i + 1] == '\n') {
+        if (i + 3 < c->in.len && p[i + 2] == '\r' && p[i + 3] == '\n') {
+            atomic_fetch_add(&c->tpm->st.pongs, 1);
+            conn_send(c, "\r\n", 2);
+            i += 4;
+        } else if (i + 2 < c->in.len || i + 2 == c->in.len) {
+            /* a pong, or the first half of a ping still arriving */
+            if (i + 2 == c->in.len)
+                break;
+            i += 2;
+        }
+    }
+    return i;
+}
+
+static void stream_input(struct sip_conn *c)
+{
+    struct worker *w = c->w;
+    size_t off = 0;
+
+    for (;;) {
+        struct sip_rx rx;
+        struct sip_error e;
+        size_t used = 0, ka;
+        int rc;
+
+        if (c->state == CONN_CLOSED)
+            return;
+        {
+            /* keep-alives are judged on the unconsumed part */
+            struct sk_buf view = c->in;
+            view.p += off;
+            view.len -= off;
+            struct sk_buf saved = c->in;
+            c->in = view;
+            ka = stream_keepalive(c);
+            c->in = saved;
+        }
+        off += ka;
+        if (off >= c->in.len)
+            break;
+        rc = sip_msg_parse(w->msg, c->in.p + off, c->in.len - off, SIP_PARSE_STREAM,
+                           &w->tpm->cfg.limits, &used, &e);
+        if (rc == EAGAIN)
+            break;
+        memset(&rx, 0, sizeof(rx));
+        rx.msg = w->msg;
+        rx.loop = w->loop;
+        rx.proto = SIP_PROTO_TCP;
+        rx.src = c->peer;
+        rx.local = c->local;
+        rx.conn = c;
+        atomic_fetch_add(&w->tpm->st.tcp_rx, 1);
+        deliver(w, &rx, rc, &e);
+        sip_msg_release(w->msg);
+        if (rc != 0) {
+            /* framing is lost: the rest of the stream cannot be trusted */
+            atomic_fetch_add(&w->tpm->st.garbage, 1);
+            c->close_after_flush = true;
+            off = c->in.len;
+            break;
+        }
+        off += used;
+    }
+    if (off) {
+        memmove(c->in.p, c->in.p + off, c->in.len - off);
+        c->in.len -= off;
+    }
+}
+
+static void conn_readable(struct sip_conn *c)
+{
+    char buf[16384];
+
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n == 0) {
+            conn_close(c);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                conn_close(c);
+            return;
+        }
+        if (c->in.len + (size_t) n > c->tpm->cfg.tcp_max_buffered ||
+            sk_buf_append(&c->in, buf, (size_t) n)) {
+            atomic_fetch_add(&c->tpm->st.overflow, 1);
+            conn_close(c);
+            return;
+        }
+        conn_touch(c);
+        stream_input(c);
+        if (c->state == CONN_CLOSED)
+            return;
+        if (c->close_after_flush) {
+            bool empty;
+            pthread_mutex_lock(&c->out_lock);
+            empty = c->out.len == c->out_off;
+            pthread_mutex_unlock(&c->out_lock);
+            if (empty) {
+                conn_close(c);
+                return;
+            }
+        }
+        if ((size_t) n < sizeof(buf))
+            return;
+    }
+}
+
+static void conn_writable(struct sip_conn *c)
+{
+    int err;
+    bool done;
+
+    pthread_mutex_lock(&c->out_lock);
+    if (c->state == CONN_CONNECTING) {
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        if (soerr) {
+            pthread_mutex_unlock(&c->out_lock);
+            SK_DEBUG("tcp connect failed: %s", strerror(soerr));
+            conn_close(c);
+            return;
+        }
+        c->state = CONN_OPEN;
+        c->local.len = sizeof(c->local.u.ss);
+        getsockname(c->fd, &c->local.u.sa, &c->local.len);
+    }
+    err = flush_locked(c);
+    done = err == 0;
+    if (err == 0 || err == EAGAIN)
+        conn_want_write(c, !done);
+    pthread_mutex_unlock(&c->out_lock);
+    if (err && err != EAGAIN) {
+        conn_close(c);
+        return;
+    }
+    if (done && c->close_after_flush)
+        conn_close(c);
+}
+
+static void conn_io(struct sk_loop *l, int fd, uint32_t events, void *arg)
+{
+    struct sip_conn *c = arg;
+    (void) l, (void) fd;
+
+    conn_ref(c);
+    if (events & EPOLLOUT)
+        conn_writable(c);
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->state != CONN_CLOSED)
+        conn_readable(c);
+    conn_unref(c);
+}
+
+static void conn_register(struct sk_loop *l, void *arg)
+{
+    struct sip_conn *c = arg;
+    uint32_t ev = EPOLLIN | (c->state == CONN_CONNECTING || c->out.len ? EPOLLOUT : 0);
+
+    if (c->state != CONN_CLOSED) {
+        if (sk_loop_add_fd(l, c->fd, ev, conn_io, c) == 0) {
+            c->registered = true;
+            conn_touch(c);
+        } else {
+            conn_close(c);
+        }
+    }
+    conn_unref(c);
+}
+
+static void tcp_accept(struct sk_loop *l, int fd, uint32_t events, void *arg)
+{
+    struct worker *w = arg;
+    struct sip_tpm *t = w->tpm;
+    (void) events;
+
+    for (;;) {
+        struct sk_sa peer;
+        struct sip_conn *c;
+        bool refuse;
+        int one = 1, cfd;
+
+        peer.len = sizeof(peer.u.ss);
+        cfd = accept4(fd, &peer.u.sa, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+            return;
+        pthread_mutex_lock(&t->conn_lock);
+        refuse = t->nconns >= t->cfg.tcp_max_conns ||
+                 conns_from_ip(t, &peer) >= t->cfg.tcp_max_conns_per_ip;
+        c = refuse ? NULL : conn_new(t, w, cfd, &peer, CONN_OPEN);
+        if (c)
+            table_add(t, c);
+        pthread_mutex_unlock(&t->conn_lock);
+        if (!c) {
+            atomic_fetch_add(&t->st.refused, 1);
+            close(cfd);
+            continue;
+        }
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        atomic_fetch_add(&t->st.accepted, 1);
+        if (sk_loop_add_fd(l, cfd, EPOLLIN, conn_io, c) == 0) {
+            c->registered = true;
+            conn_touch(c);
+        } else {
+            conn_close(c);
+        }
+        conn_unref(c);
+    }
+}
+
+static int tcp_connect(struct sip_tpm *t, const struct sk_sa *addr, struct sip_conn **cp)
+{
+    struct sip_conn *c;
+    struct worker *w = &t->w[ip_bucket(addr) % t->nw];
+    int fd, one = 1;
+
+    fd = socket(addr->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS) {
+        int err = errno;
+        close(fd);
+        return err;
+    }
+    pthread_mutex_lock(&t->conn_lock);
+    if (t->nconns >= t->cfg.tcp_max_conns) {
+        pthread_mutex_unlock(&t->conn_lock);
+        close(fd);
+        return EMFILE;
+    }
+    c = conn_new(t, w, fd, addr, CONN_CONNECTING);
+    if (c)
+        table_add(t, c);
+    pthread_mutex_unlock(&t->conn_lock);
+    if (!c) {
+        close(fd);
+        return ENOMEM;
+    }
+    conn_ref(c); /* for the registration work */
+    if (sk_loop_post(w->loop, conn_register, c)) {
+        conn_unref(c);
+        conn_unref(c);
+        return ENOMEM;
+    }
+    *cp = c; /* the caller gets the creation reference */
+    return 0;
+}
+
+/* ---- UDP ---- */
+
+static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
+{
+    struct worker *w = arg;
+    struct mmsghdr mm[UDP_BATCH];
+    struct iovec iov[UDP_BATCH];
+    struct sk_sa src[UDP_BATCH];
+    struct sk_sa local;
+    int n;
+    (void) events;
+
+    local.len = sizeof(local.u.ss);
+    getsockname(fd, &local.u.sa, &local.len);
+    for (;;) {
+        for (int i = 0; i < UDP_BATCH; i++) {
+            iov[i].iov_base = w->udp_bufs + (size_t) i * UDP_BUF;
+            iov[i].iov_len = UDP_BUF;
+            memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
+            mm[i].msg_hdr.msg_iov = &iov[i];
+            mm[i].msg_hdr.msg_iovlen = 1;
+            mm[i].msg_hdr.msg_name = &src[i].u.ss;
+            mm[i].msg_hdr.msg_namelen = sizeof(src[i].u.ss);
+        }
+        n = recvmmsg(fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        for (int i = 0; i < n; i++) {
+            const char *buf = iov[i].iov_base;
+            size_t len = mm[i].msg_len, k = 0, used;
+            struct sip_rx rx;
+            struct sip_error e;
+            int rc;
+
+            /* a datagram of only CRLFs is a keep-alive (RFC 5626 §3.5.1 style) */
+            while (k < len && (buf[k] == '\r' || buf[k] == '\n'))
+                k++;
+            if (k == len)
+                continue;
+            src[i].len = mm[i].msg_hdr.msg_namelen;
+            atomic_fetch_add(&w->tpm->st.udp_rx, 1);
+            rc = sip_msg_parse(w->msg, buf, len, SIP_PARSE_DATAGRAM, &w->tpm->cfg.limits,
+                               &used, &e);
+            memset(&rx, 0, sizeof(rx));
+            rx.msg = w->msg;
+            rx.loop = l;
+            rx.proto = SIP_PROTO_UDP;
+            rx.src = src[i];
+            rx.local = local;
+            deliver(w, &rx, rc, &e);
+            sip_msg_release(w->msg);
+        }
+        if (n < UDP_BATCH)
+            return;
+    }
+}
+
+/* ---- Sockets ---- */
+
+static int bind_socket(const struct sip_listen *l, int type)
+{
+    int fd, one = 1;
+
+    fd = socket(l->addr.u.sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (l->addr.u.sa.sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, &l->addr.u.sa, l->addr.len) < 0 ||
+        (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
+{
+    struct listener *ls;
+    int type = l->proto == SIP_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+
+    if (t->nlst == MAX_LISTENERS)
+        return ENOSPC;
+    ls = &t->lst[t->nlst];
+    ls->fds = calloc(t->nw, sizeof(int));
+    if (!ls->fds)
+        return ENOMEM;
+    for (unsigned i = 0; i < t->nw; i++)
+        ls->fds[i] = -1;
+    for (unsigned i = 0; i < t->nw; i++) {
+        int fd = bind_socket(l, type), err;
+        if (fd < 0) {
+            err = -fd;
+            goto fail;
+        }
+        ls->fds[i] = fd;
+        if (i == 0 && sk_sa_port(&l->addr) == 0) {
+            /* port 0: every worker binds the port the kernel picked for the first */
+            struct sk_sa bound;
+            bound.len = sizeof(bound.u.ss);
+            getsockname(fd, &bound.u.sa, &bound.len);
+            sk_sa_set_port(&l->addr, sk_sa_port(&bound));
+        }
+        if (type == SOCK_DGRAM) {
+            int sz = (int) t->cfg.udp_rcvbuf;
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+        }
+        /* registration from the caller's thread is safe: the loops are not running yet */
+        err = sk_loop_add_fd(t->w[i].loop, fd, EPOLLIN,
+                             type == SOCK_DGRAM ? udp_readable : tcp_accept, &t->w[i]);
+        if (err)
+            goto fail;
+        continue;
+    fail:
+        for (unsigned j = 0; j <= i && j < t->nw; j++) {
+            if (ls->fds[j] >= 0) {
+                sk_loop_del_fd(t->w[j].loop, ls->fds[j]);
+                close(ls->fds[j]);
+            }
+        }
+        free(ls->fds);
+        ls->fds = NULL;
+        return err;
+    }
+    ls->l = *l;
+    t->nlst++;
+    return 0;
+}
+
+const struct sip_listen *sip_tpm_local(struct sip_tpm *t, enum sip_proto proto, int family)
+{
+    for (unsigned i = 0; i < t->nlst; i++) {
+        if (t->lst[i].l.proto == proto && t->lst[i].l.addr.u.sa.sa_family == family)
+            return &t->lst[i].l;
+    }
+    return NULL;
+}
+
+/* ---- Sending ---- */
+
+static int udp_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf, size_t len)
+{
+    const struct sip_listen *l = sip_tpm_local(t, SIP_PROTO_UDP, d->addr.u.sa.sa_family);
+    ssize_t n;
+
+    if (!l)
+        return EAFNOSUPPORT;
+    for (unsigned i = 0; i < t->nlst; i++) {
+        if (&t->lst[i].l == l) {
+            /* sendto on one UDP socket from several threads is safe */
+            n = sendto(t->lst[i].fds[0], buf, len, MSG_NOSIGNAL, &d->addr.u.sa, d->addr.len);
+            return n < 0 ? errno : 0;
+        }
+    }
+    return EAFNOSUPPORT;
+}
+
+int sip_tpm_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf, size_t len)
+{
+    struct sip_conn *c = NULL;
+    int err;
+
+    if (d->proto == SIP_PROTO_UDP) {
+        err = udp_send(t, d, buf, len);
+    } else {
+        /* §18.2.2: the connection the request came on; if it is gone, one to the
+         * same address, else a new one */
+        if (d->conn && d->conn->state != CONN_CLOSED) {
+            c = d->conn;
+            conn_ref(c);
+        } else {
+            c = table_find(t, &d->addr);
+        }
+        if (!c && (err = tcp_connect(t, &d->addr, &c)))
+            goto out;
+        err = conn_send(c, buf, len);
+        conn_unref(c);
+    }
+out:
+    if (err)
+        atomic_fetch_add(&t->st.send_errors, 1);
+    return err;
+}
+
+static int sender_send(void *arg, const struct sip_dest *d, const char *buf, size_t len)
+{
+    return sip_tpm_send(arg, d, buf, len);
+}
+
+static void sender_ref(void *arg, struct sip_conn *c)
+{
+    (void) arg;
+    conn_ref(c);
+}
+
+static void sender_unref(void *arg, struct sip_conn *c)
+{
+    (void) arg;
+    conn_unref(c);
+}
+
+struct sip_sender sip_tpm_sender(struct sip_tpm *t)
+{
+    struct sip_sender s = {sender_send, sender_ref, sender_unref, t};
+    return s;
+}
+
+/* ---- Lifetime ---- */
+
+int sip_tpm_new(struct sip_tpm **tp, const struct sip_tpm_config *cfg, struct sk_loop **loops,
+                unsigned nloops, const struct sip_tpm_handler *h)
+{
+    struct sip_tpm *t = calloc(1, sizeof(*t));
+
+    if (!t || nloops == 0)
+        goto fail;
+    t->cfg = cfg ? *cfg : sip_tpm_config_default;
+    t->h = *h;
+    t->nw = nloops;
+    pthread_mutex_init(&t->conn_lock, NULL);
+    t->w = calloc(nloops, sizeof(*t->w));
+    if (!t->w)
+        goto fail;
+    for (unsigned i = 0; i < nloops; i++) {
+        struct worker *w = &t->w[i];
+        w->tpm = t;
+        w->loop = loops[i];
+        w->index = i;
+        w->msg = malloc(sizeof(*w->msg));
+        w->udp_bufs = malloc((size_t) UDP_BATCH * UDP_BUF);
+        if (!w->msg || !w->udp_bufs)
+            goto fail;
+        sip_msg_init(w->msg);
+    }
+    *tp = t;
+    return 0;
+fail:
+    sip_tpm_free(t);
+    return ENOMEM;
+}
+
+void sip_tpm_free(struct sip_tpm *t)
+{
+    if (!t)
+        return;
+    for (unsigned i = 0; i < t->nlst; i++) {
+        for (unsigned j = 0; j < t->nw; j++) {
+            if (t->lst[i].fds[j] >= 0) {
+                sk_loop_del_fd(t->w[j].loop, t->lst[i].fds[j]);
+                close(t->lst[i].fds[j]);
+            }
+        }
+        free(t->lst[i].fds);
+    }
+    for (unsigned b = 0; b < CONN_BUCKETS; b++) {
+        while (t->conns[b]) {
+            struct sip_conn *c = t->conns[b];
+            conn_ref(c);
+            conn_close(c);
+            conn_unref(c);
+        }
+    }
+    if (t->w) {
+        for (unsigned i = 0; i < t->nw; i++) {
+            if (t->w[i].msg)
+                sip_msg_release(t->w[i].msg);
+            free(t->w[i].msg);
+            free(t->w[i].udp_bufs);
+        }
+    }
+    free(t->w);
+    pthread_mutex_destroy(&t->conn_lock);
+    free(t);
+}
+
+void sip_tpm_stats(struct sip_tpm *t, struct sip_tpm_stats *o)
+{
+    o->udp_rx = atomic_load(&t->st.udp_rx);
+    o->tcp_rx = atomic_load(&t->st.tcp_rx);
+    o->malformed = atomic_load(&t->st.malformed);
+    o->tcp_accepted = atomic_load(&t->st.accepted);
+    o->tcp_refused = atomic_load(&t->st.refused);
+    o->tcp_closed_garbage = atomic_load(&t->st.garbage);
+    o->tcp_closed_idle = atomic_load(&t->st.idle);
+    o->tcp_closed_overflow = atomic_load(&t->st.overflow);
+    o->keepalive_pongs = atomic_load(&t->st.pongs);
+    o->send_errors = atomic_load(&t->st.send_errors);
+}
+
+size_t sip_tpm_conn_count(struct sip_tpm *t)
+{
+    size_t n;
+    pthread_mutex_lock(&t->conn_lock);
+    n = t->nconns;
+    pthread_mutex_unlock(&t->conn_lock);
+    return n;
+}

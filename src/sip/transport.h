@@ -1,0 +1,70 @@
+/* SIP transports (RFC 3261 §18): UDP and TCP listeners per worker, stream framing, connection reuse. */
+#ifndef SIP_TRANSPORT_H
+#define SIP_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/loop.h"
+#include "sip/limits.h"
+#include "sip/tp.h"
+#include "sip/txn.h"
+
+struct sip_tpm_config {
+    size_t udp_rcvbuf;            /* SO_RCVBUF for UDP sockets, 4 MiB */
+    size_t tcp_max_conns;         /* all TCP connections, 4096 */
+    size_t tcp_max_conns_per_ip;  /* from one source address, 256 */
+    size_t tcp_max_buffered;      /* bytes buffered per connection (in or out), 256 KiB */
+    uint32_t tcp_idle_ms;         /* close a connection idle this long, 5 min */
+    struct sip_limits limits;
+};
+
+extern const struct sip_tpm_config sip_tpm_config_default;
+
+struct sip_listen {
+    enum sip_proto proto;
+    struct sk_sa addr;
+};
+
+/* "udp:127.0.0.1:5060", "tcp:[::1]:5070", "127.0.0.1" (udp, port 5060). */
+int sip_listen_parse(const char *spec, struct sip_listen *l);
+
+/* What arrives from the network, after framing and parsing. */
+struct sip_tpm_handler {
+    /* A message that parsed: hand it to the transaction layer. */
+    void (*message)(void *arg, struct sip_rx *rx);
+    /* A message that did not parse: rx->msg holds what could be indexed (the
+     * start line and headers up to the fault), err says why. The handler may
+     * answer a request with err->status; a bad response is dropped. */
+    void (*malformed)(void *arg, struct sip_rx *rx, const struct sip_error *err);
+    void *arg;
+};
+
+struct sip_tpm_stats {
+    uint64_t udp_rx, tcp_rx, malformed, tcp_accepted, tcp_refused, tcp_closed_garbage,
+        tcp_closed_idle, tcp_closed_overflow, keepalive_pongs, send_errors;
+};
+
+struct sip_tpm;
+
+/* loops: one per worker; their threads are the caller's. */
+int sip_tpm_new(struct sip_tpm **tp, const struct sip_tpm_config *cfg, struct sk_loop **loops,
+                unsigned nloops, const struct sip_tpm_handler *h);
+/* Binds on every worker (UDP: one SO_REUSEPORT socket per worker; TCP: one
+ * listening socket per worker, also SO_REUSEPORT). Port 0 picks a free port,
+ * shared by all workers; the bound address is written back to l. */
+int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l);
+/* Stops listening and closes every connection; call with the loops stopped. */
+void sip_tpm_free(struct sip_tpm *t);
+
+/* Send from any worker thread. Stream destinations reuse dst->conn when it is
+ * alive, else an open connection to dst->addr, else connect. */
+int sip_tpm_send(struct sip_tpm *t, const struct sip_dest *dst, const char *buf, size_t len);
+struct sip_sender sip_tpm_sender(struct sip_tpm *t);
+void sip_tpm_stats(struct sip_tpm *t, struct sip_tpm_stats *out);
+/* The address we listen on for a protocol and family (for Via sent-by), or NULL. */
+const struct sip_listen *sip_tpm_local(struct sip_tpm *t, enum sip_proto proto, int family);
+/* Number of open TCP connections. */
+size_t sip_tpm_conn_count(struct sip_tpm *t);
+
+#endif

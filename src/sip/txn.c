@@ -1,0 +1,882 @@
+/* RFC 3261 §17 transactions (Figures 5-8) with RFC 6026's Accepted state, in a bucket-locked table. */
+#include "sip/txn.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/buf.h"
+#include "sip/print.h"
+
+const struct sip_txn_config sip_txn_config_default = {
+    .t1_ms = 500,
+    .t2_ms = 4000,
+    .t4_ms = 5000,
+    .trying_ms = 200,
+    .buckets = 16384,
+    .max_txns = 200000,
+};
+
+struct sip_txn {
+    struct sip_txl *txl;
+    struct sk_loop *loop; /* owner: every state change happens on this loop's thread */
+    enum sip_txn_kind kind;
+    enum sip_txn_state state;
+    atomic_int refs;
+    /* Table linkage: key and hash are immutable once inserted. */
+    char *key;
+    uint64_t hash;
+    struct sip_txn *hnext;
+    bool in_table;
+    struct sip_dest dest;
+    bool reliable;
+    struct sk_buf msg;     /* client: the request; server: the last response sent */
+    struct sk_buf ack;     /* INVITE client: the ACK for a non-2xx final response */
+    struct sk_buf trying;  /* INVITE server: the 100 Trying to send if the TU is silent */
+    int status;
+    bool tu_responded;
+    uint32_t interval;     /* current retransmission interval (A, E, G) */
+    struct sk_timer t_retx;    /* A, E, G */
+    struct sk_timer t_timeout; /* B, F, H */
+    struct sk_timer t_linger;  /* D, I, J, K, L, M */
+    struct sk_timer t_trying;  /* 100 Trying after trying_ms */
+    const struct sip_txn_user *user;
+    void *user_arg;
+    void *data;
+};
+
+struct bucket {
+    pthread_mutex_t lock;
+    struct sip_txn *head;
+};
+
+struct sip_txl {
+    struct sip_txn_config cfg;
+    struct sip_sender sender;
+    struct sip_txl_handler h;
+    struct bucket *b;
+    size_t mask;
+    atomic_size_t count;
+    struct {
+        atomic_uint_fast64_t server_created, client_created, absorbed, retransmits, timeouts,
+            transport_errors, stray, busy;
+    } st;
+};
+
+const char *sip_txn_state_name(enum sip_txn_state s)
+{
+    static const char *const names[] = {"Calling",   "Trying",   "Proceeding", "Completed",
+                                        "Confirmed", "Accepted", "Terminated"};
+    return (unsigned) s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+/* ---- Table ---- */
+
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char) *s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static struct bucket *bucket_of(struct sip_txl *txl, uint64_t hash)
+{
+    return &txl->b[hash & txl->mask];
+}
+
+/* Find by key and take a reference. */
+static struct sip_txn *table_find(struct sip_txl *txl, const char *key)
+{
+    uint64_t h = hash_key(key);
+    struct bucket *b = bucket_of(txl, h);
+    struct sip_txn *t;
+
+    pthread_mutex_lock(&b->lock);
+    for (t = b->head; t; t = t->hnext) {
+        if (t->hash == h && strcmp(t->key, key) == 0) {
+            atomic_fetch_add(&t->refs, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return t;
+}
+
+/* Insert unless the key is there already; returns the existing one (with a ref) then. */
+static struct sip_txn *table_insert(struct sip_txl *txl, struct sip_txn *t)
+{
+    struct bucket *b = bucket_of(txl, t->hash);
+    struct sip_txn *o;
+
+    pthread_mutex_lock(&b->lock);
+    for (o = b->head; o; o = o->hnext) {
+        if (o->hash == t->hash && strcmp(o->key, t->key) == 0) {
+            atomic_fetch_add(&o->refs, 1);
+            pthread_mutex_unlock(&b->lock);
+            return o;
+        }
+    }
+    t->hnext = b->head;
+    b->head = t;
+    t->in_table = true;
+    atomic_fetch_add(&t->refs, 1); /* the table's reference */
+    atomic_fetch_add(&txl->count, 1);
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+static void table_remove(struct sip_txl *txl, struct sip_txn *t)
+{
+    struct bucket *b = bucket_of(txl, t->hash);
+    struct sip_txn **pp;
+    bool removed = false;
+
+    pthread_mutex_lock(&b->lock);
+    for (pp = &b->head; *pp; pp = &(*pp)->hnext) {
+        if (*pp == t) {
+            *pp = t->hnext;
+            t->in_table = false;
+            removed = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (removed) {
+        atomic_fetch_sub(&txl->count, 1);
+        sip_txn_unref(t);
+    }
+}
+
+/* ---- Lifetime ---- */
+
+void sip_txn_ref(struct sip_txn *t)
+{
+    atomic_fetch_add(&t->refs, 1);
+}
+
+void sip_txn_unref(struct sip_txn *t)
+{
+    if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
+        return;
+    if (t->dest.conn && t->txl->sender.conn_unref)
+        t->txl->sender.conn_unref(t->txl->sender.arg, t->dest.conn);
+    sk_buf_free(&t->msg);
+    sk_buf_free(&t->ack);
+    sk_buf_free(&t->trying);
+    free(t->key);
+    free(t);
+}
+
+static void timer_retx(struct sk_loop *l, struct sk_timer *tm, void *arg);
+static void timer_timeout(struct sk_loop *l, struct sk_timer *tm, void *arg);
+static void timer_linger(struct sk_loop *l, struct sk_timer *tm, void *arg);
+static void timer_trying(struct sk_loop *l, struct sk_timer *tm, void *arg);
+
+static struct sip_txn *txn_alloc(struct sip_txl *txl, struct sk_loop *loop,
+                                 enum sip_txn_kind kind, const struct sip_dest *dst,
+                                 const char *key)
+{
+    struct sip_txn *t = calloc(1, sizeof(*t));
+
+    if (!t)
+        return NULL;
+    t->key = strdup(key);
+    if (!t->key) {
+        free(t);
+        return NULL;
+    }
+    t->hash = hash_key(key);
+    t->txl = txl;
+    t->loop = loop;
+    t->kind = kind;
+    atomic_init(&t->refs, 1);
+    t->dest = *dst;
+    if (t->dest.conn && txl->sender.conn_ref)
+        txl->sender.conn_ref(txl->sender.arg, t->dest.conn);
+    t->reliable = sip_proto_reliable(dst->proto);
+    sk_buf_init(&t->msg);
+    sk_buf_init(&t->ack);
+    sk_buf_init(&t->trying);
+    sk_timer_init(&t->t_retx, timer_retx, t);
+    sk_timer_init(&t->t_timeout, timer_timeout, t);
+    sk_timer_init(&t->t_linger, timer_linger, t);
+    sk_timer_init(&t->t_trying, timer_trying, t);
+    return t;
+}
+
+static void stop_timers(struct sip_txn *t)
+{
+    sk_timer_stop(t->loop, &t->t_retx);
+    sk_timer_stop(t->loop, &t->t_timeout);
+    sk_timer_stop(t->loop, &t->t_linger);
+    sk_timer_stop(t->loop, &t->t_trying);
+}
+
+static void terminate(struct sip_txn *t)
+{
+    if (t->state == SIP_TXN_TERMINATED)
+        return;
+    t->state = SIP_TXN_TERMINATED;
+    stop_timers(t);
+    sip_txn_ref(t);
+    table_remove(t->txl, t);
+    if (t->user && t->user->terminated)
+        t->user->terminated(t, t->user_arg);
+    sip_txn_unref(t);
+}
+
+/* ---- Sending ---- */
+
+static int send_buf(struct sip_txn *t, const struct sk_buf *b)
+{
+    const struct sip_sender *s = &t->txl->sender;
+    return s->send(s->arg, &t->dest, b->p, b->len);
+}
+
+/* A transport error ends the transaction; its user hears 503 (client, §8.1.3.1). */
+static void transport_error(struct sip_txn *t, int err)
+{
+    atomic_fetch_add(&t->txl->st.transport_errors, 1);
+    sip_txn_ref(t);
+    if (t->kind == SIP_TXN_INVITE_CLIENT || t->kind == SIP_TXN_NON_INVITE_CLIENT) {
+        if (t->user && t->user->response)
+            t->user->response(t, t->user_arg, NULL, 503);
+    } else if (t->txl->h.server_failed) {
+        t->txl->h.server_failed(t->txl->h.arg, t, err);
+    }
+    terminate(t);
+    sip_txn_unref(t);
+}
+
+static void retransmit(struct sip_txn *t, const struct sk_buf *b)
+{
+    int err;
+    atomic_fetch_add(&t->txl->st.retransmits, 1);
+    if ((err = send_buf(t, b)))
+        transport_error(t, err);
+}
+
+static uint32_t t64(const struct sip_txn *t)
+{
+    return 64u * t->txl->cfg.t1_ms;
+}
+
+/* ---- Timers ---- */
+
+/* A (INVITE client), E (non-INVITE client), G (INVITE server). */
+static void timer_retx(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    struct sip_txn *t = arg;
+    const struct sip_txn_config *c = &t->txl->cfg;
+    (void) tm;
+
+    switch (t->kind) {
+    case SIP_TXN_INVITE_CLIENT:
+        /* §17.1.1.2: Timer A doubles each time (Timer B bounds it) */
+        if (t->state != SIP_TXN_CALLING)
+            return;
+        t->interval *= 2;
+        break;
+    case SIP_TXN_NON_INVITE_CLIENT:
+        /* §17.1.2.2: E doubles up to T2 in Trying, and is T2 in Proceeding */
+        if (t->state != SIP_TXN_TRYING && t->state != SIP_TXN_PROCEEDING)
+            return;
+        t->interval = t->state == SIP_TXN_PROCEEDING ? c->t2_ms
+                      : t->interval * 2 > c->t2_ms ? c->t2_ms
+                                                   : t->interval * 2;
+        break;
+    case SIP_TXN_INVITE_SERVER:
+        /* §17.2.1: G doubles up to T2 while Completed */
+        if (t->state != SIP_TXN_COMPLETED)
+            return;
+        t->interval = t->interval * 2 > c->t2_ms ? c->t2_ms : t->interval * 2;
+        break;
+    case SIP_TXN_NON_INVITE_SERVER:
+        return;
+    }
+    sk_timer_start(l, &t->t_retx, t->interval);
+    retransmit(t, &t->msg);
+}
+
+/* B (INVITE client), F (non-INVITE client), H (INVITE server). */
+static void timer_timeout(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    struct sip_txn *t = arg;
+    (void) l, (void) tm;
+
+    atomic_fetch_add(&t->txl->st.timeouts, 1);
+    sip_txn_ref(t);
+    if (t->kind == SIP_TXN_INVITE_SERVER) {
+        /* §17.2.1: no ACK before Timer H; the TU is told (it may end the dialog). */
+        if (t->txl->h.server_failed)
+            t->txl->h.server_failed(t->txl->h.arg, t, ETIMEDOUT);
+    } else if (t->user && t->user->response) {
+        t->status = 408;
+        t->user->response(t, t->user_arg, NULL, 408);
+    }
+    terminate(t);
+    sip_txn_unref(t);
+}
+
+/* D, I, J, K, L, M: the end of the lingering states. */
+static void timer_linger(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    (void) l, (void) tm;
+    terminate(arg);
+}
+
+static void timer_trying(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    struct sip_txn *t = arg;
+    int err;
+    (void) l, (void) tm;
+
+    /* §17.2.1: the TU said nothing within 200 ms: the transaction sends 100 Trying */
+    if (t->state != SIP_TXN_PROCEEDING || t->tu_responded || t->trying.len == 0)
+        return;
+    sk_buf_reset(&t->msg);
+    sk_buf_append(&t->msg, t->trying.p, t->trying.len);
+    t->status = 100;
+    if ((err = send_buf(t, &t->msg)))
+        transport_error(t, err);
+}
+
+static void linger(struct sip_txn *t, uint32_t ms)
+{
+    sk_timer_start(t->loop, &t->t_linger, ms);
+}
+
+/* ---- Keys (§17.1.3, §17.2.3) ---- */
+
+#define MAGIC_COOKIE "z9hG4bK"
+
+static bool rfc3261_branch(struct sk_str branch)
+{
+    /* A branch that is only the cookie carries no uniqueness (RFC 4475 badbranch). */
+    return branch.len > 7 && memcmp(branch.p, MAGIC_COOKIE, 7) == 0;
+}
+
+static void put_lower(struct sk_buf *b, struct sk_str s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        sk_buf_putc(b, sk_lower(s.p[i]));
+}
+
+/* method: the method of the transaction the request belongs to (INVITE for ACK). */
+static int server_key(const struct sip_msg *m, struct sk_str method, struct sk_buf *k)
+{
+    const struct sip_via *v = &m->via;
+
+    sk_buf_reset(k);
+    if (rfc3261_branch(v->branch)) {
+        sk_buf_puts(k, "S|");
+        sk_buf_put_str(k, v->branch);
+    } else {
+        /* RFC 2543 fallback (§17.2.3): Request-URI, From tag, Call-ID, CSeq number and
+         * the top Via identify the transaction. */
+        sk_buf_puts(k, "O|");
+        sk_buf_put_str(k, m->ruri_raw);
+        sk_buf_putc(k, '|');
+        sk_buf_put_str(k, m->from.tag);
+        sk_buf_putc(k, '|');
+        sk_buf_put_str(k, m->call_id);
+        sk_buf_printf(k, "|%u|", m->cseq.num);
+        sk_buf_put_str(k, v->branch);
+    }
+    sk_buf_putc(k, '|');
+    put_lower(k, v->host);
+    sk_buf_printf(k, ":%u|", v->has_port ? v->port : 0);
+    sk_buf_put_str(k, method);
+    return k->failed ? ENOMEM : 0;
+}
+
+static int client_key(struct sk_str branch, struct sk_str method, struct sk_buf *k)
+{
+    sk_buf_reset(k);
+    sk_buf_puts(k, "C|");
+    sk_buf_put_str(k, branch);
+    sk_buf_putc(k, '|');
+    sk_buf_put_str(k, method);
+    return k->failed ? ENOMEM : 0;
+}
+
+/* ---- Layer ---- */
+
+int sip_txl_new(struct sip_txl **txlp, const struct sip_txn_config *cfg,
+                const struct sip_sender *sender, const struct sip_txl_handler *h)
+{
+    struct sip_txl *txl = calloc(1, sizeof(*txl));
+    size_t n = 1;
+
+    if (!txl)
+        return ENOMEM;
+    txl->cfg = cfg ? *cfg : sip_txn_config_default;
+    while (n < txl->cfg.buckets)
+        n <<= 1;
+    txl->b = calloc(n, sizeof(*txl->b));
+    if (!txl->b) {
+        free(txl);
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        pthread_mutex_init(&txl->b[i].lock, NULL);
+    txl->mask = n - 1;
+    txl->sender = *sender;
+    txl->h = *h;
+    *txlp = txl;
+    return 0;
+}
+
+void sip_txl_free(struct sip_txl *txl)
+{
+    if (!txl)
+        return;
+    for (size_t i = 0; i <= txl->mask; i++) {
+        struct sip_txn *t = txl->b[i].head, *next;
+        for (; t; t = next) {
+            next = t->hnext;
+            stop_timers(t);
+            t->state = SIP_TXN_TERMINATED;
+            t->in_table = false;
+            sip_txn_unref(t);
+        }
+        pthread_mutex_destroy(&txl->b[i].lock);
+    }
+    free(txl->b);
+    free(txl);
+}
+
+size_t sip_txl_count(struct sip_txl *txl)
+{
+    return atomic_load(&txl->count);
+}
+
+void sip_txl_stats(struct sip_txl *txl, struct sip_txl_stats *o)
+{
+    o->server_created = atomic_load(&txl->st.server_created);
+    o->client_created = atomic_load(&txl->st.client_created);
+    o->retransmissions_absorbed = atomic_load(&txl->st.absorbed);
+    o->retransmits_sent = atomic_load(&txl->st.retransmits);
+    o->timeouts = atomic_load(&txl->st.timeouts);
+    o->transport_errors = atomic_load(&txl->st.transport_errors);
+    o->stray_responses = atomic_load(&txl->st.stray);
+    o->dropped_busy = atomic_load(&txl->st.busy);
+}
+
+/* ---- Server side ---- */
+
+static void server_retransmission(struct sip_txn *t, struct sip_rx *rx)
+{
+    struct sip_txl *txl = t->txl;
+
+    if (rx->msg->method_id == SIP_METHOD_ACK) {
+        if (t->kind != SIP_TXN_INVITE_SERVER)
+            return;
+        switch (t->state) {
+        case SIP_TXN_COMPLETED:
+            /* §17.2.1: ACK for our non-2xx: stop G and H, linger in Confirmed (Timer I) */
+            t->state = SIP_TXN_CONFIRMED;
+            sk_timer_stop(t->loop, &t->t_retx);
+            sk_timer_stop(t->loop, &t->t_timeout);
+            linger(t, t->reliable ? 0 : txl->cfg.t4_ms);
+            return;
+        case SIP_TXN_ACCEPTED:
+            /* RFC 6026 §8.7: an ACK matching the INVITE in Accepted goes to the TU */
+            if (txl->h.request)
+                txl->h.request(txl->h.arg, NULL, rx);
+            return;
+        default:
+            atomic_fetch_add(&txl->st.absorbed, 1);
+            return;
+        }
+    }
+    atomic_fetch_add(&txl->st.absorbed, 1);
+    switch (t->state) {
+    case SIP_TXN_PROCEEDING:
+    case SIP_TXN_COMPLETED:
+        /* §17.2.1/§17.2.2: re-send the last response (provisional or final) */
+        if (t->msg.len)
+            retransmit(t, &t->msg);
+        return;
+    default:
+        return; /* Trying, Confirmed, Accepted: absorbed */
+    }
+}
+
+static void build_trying(struct sip_txn *t, const struct sip_msg *req)
+{
+    /* The 100 is built now, while the request is at hand; it is sent only if needed. */
+    sip_print_response_head(&t->trying, req, 100, NULL, SK_STR_NULL);
+    sip_print_body(&t->trying, SK_STR_NULL, SK_STR_NULL);
+    if (t->trying.failed)
+        sk_buf_reset(&t->trying);
+}
+
+/* A response to a request we refuse before any transaction exists (overload). */
+static void send_stateless_503(struct sip_txl *txl, struct sip_rx *rx)
+{
+    struct sk_buf b;
+    struct sip_dest d;
+
+    if (rx->msg->method_id == SIP_METHOD_ACK || sip_response_dest(rx, &d))
+        return;
+    sk_buf_init(&b);
+    sip_print_response_head(&b, rx->msg, 503, NULL, SK_STR_NULL);
+    sk_buf_puts(&b, "Retry-After: 5\r\n");
+    sip_print_body(&b, SK_STR_NULL, SK_STR_NULL);
+    if (!b.failed)
+        txl->sender.send(txl->sender.arg, &d, b.p, b.len);
+    sk_buf_free(&b);
+}
+
+static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    struct sk_str method = m->method_id == SIP_METHOD_ACK ? SK_STR_LIT("INVITE") : m->method;
+    struct sk_buf key;
+    struct sip_txn *t, *existing;
+    struct sip_dest d;
+    bool invite = m->method_id == SIP_METHOD_INVITE;
+
+    sk_buf_init(&key);
+    if (server_key(m, method, &key))
+        goto out;
+    if ((t = table_find(txl, key.p))) {
+        server_retransmission(t, rx);
+        sip_txn_unref(t);
+        goto out;
+    }
+    if (m->method_id == SIP_METHOD_ACK) {
+        /* ACK for a 2xx is its own transaction-less request (§17.1.1.3, §13.2.2.4) */
+        if (txl->h.request)
+            txl->h.request(txl->h.arg, NULL, rx);
+        goto out;
+    }
+    if (atomic_load(&txl->count) >= txl->cfg.max_txns) {
+        atomic_fetch_add(&txl->st.busy, 1);
+        send_stateless_503(txl, rx);
+        goto out;
+    }
+    if (sip_response_dest(rx, &d))
+        goto out;
+    t = txn_alloc(txl, rx->loop, invite ? SIP_TXN_INVITE_SERVER : SIP_TXN_NON_INVITE_SERVER, &d,
+                  key.p);
+    if (!t)
+        goto out;
+    t->state = invite ? SIP_TXN_PROCEEDING : SIP_TXN_TRYING;
+    if (invite)
+        build_trying(t, m);
+    if ((existing = table_insert(txl, t))) {
+        /* the same request won a race on another worker: this copy is a retransmission */
+        sip_txn_unref(t);
+        server_retransmission(existing, rx);
+        sip_txn_unref(existing);
+        goto out;
+    }
+    atomic_fetch_add(&txl->st.server_created, 1);
+    if (invite)
+        sk_timer_start(t->loop, &t->t_trying, txl->cfg.trying_ms);
+    if (txl->h.request)
+        txl->h.request(txl->h.arg, t, rx);
+    sip_txn_unref(t); /* the table keeps its own reference */
+out:
+    sk_buf_free(&key);
+}
+
+int sip_txn_respond(struct sip_txn *t, int status, const char *resp, size_t len)
+{
+    const struct sip_txn_config *c = &t->txl->cfg;
+    bool provisional = status < 200, success = status >= 200 && status < 300;
+    int err;
+
+    if (t->kind != SIP_TXN_INVITE_SERVER && t->kind != SIP_TXN_NON_INVITE_SERVER)
+        return EINVAL;
+    switch (t->state) {
+    case SIP_TXN_TRYING:
+    case SIP_TXN_PROCEEDING:
+        break;
+    case SIP_TXN_ACCEPTED:
+        /* RFC 6026 §8.5: the TU may retransmit its 2xx through the transaction */
+        if (!success)
+            return EINVAL;
+        break;
+    default:
+        return EINVAL;
+    }
+    t->tu_responded = true;
+    sk_timer_stop(t->loop, &t->t_trying);
+    sk_buf_reset(&t->msg);
+    if (sk_buf_append(&t->msg, resp, len))
+        return ENOMEM;
+    t->status = status;
+    sip_txn_ref(t);
+    if ((err = send_buf(t, &t->msg))) {
+        transport_error(t, err);
+        sip_txn_unref(t);
+        return err;
+    }
+    if (t->kind == SIP_TXN_INVITE_SERVER) {
+        if (provisional) {
+            /* stays in Proceeding */
+        } else if (success) {
+            if (t->state != SIP_TXN_ACCEPTED) {
+                /* RFC 6026 §8.5: Accepted, Timer L = 64*T1 */
+                t->state = SIP_TXN_ACCEPTED;
+                linger(t, 64u * c->t1_ms);
+            }
+        } else {
+            /* §17.2.1: Completed; G retransmits (unreliable), H waits for the ACK */
+            t->state = SIP_TXN_COMPLETED;
+            if (!t->reliable) {
+                t->interval = c->t1_ms;
+                sk_timer_start(t->loop, &t->t_retx, t->interval);
+            }
+            sk_timer_start(t->loop, &t->t_timeout, t64(t));
+        }
+    } else if (provisional) {
+        t->state = SIP_TXN_PROCEEDING;
+    } else {
+        /* §17.2.2: Completed, Timer J = 64*T1 (unreliable) or 0 */
+        t->state = SIP_TXN_COMPLETED;
+        linger(t, t->reliable ? 0 : t64(t));
+    }
+    sip_txn_unref(t);
+    return 0;
+}
+
+struct sip_txn *sip_txl_find_invite(struct sip_txl *txl, struct sip_msg *cancel)
+{
+    struct sk_buf key;
+    struct sip_txn *t = NULL;
+
+    sk_buf_init(&key);
+    if (server_key(cancel, SK_STR_LIT("INVITE"), &key) == 0)
+        t = table_find(txl, key.p);
+    sk_buf_free(&key);
+    return t;
+}
+
+/* ---- Client side ---- */
+
+void sip_branch_new(char *buf, size_t size)
+{
+    unsigned char rnd[12];
+    size_t n = 0;
+
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd)) {
+        /* never expected on Linux >= 3.17; fall back to a weaker but unique source */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        memcpy(rnd, &ts, sizeof(rnd) < sizeof(ts) ? sizeof(rnd) : sizeof(ts));
+    }
+    n = (size_t) snprintf(buf, size, MAGIC_COOKIE);
+    for (size_t i = 0; i < sizeof(rnd) && n + 2 < size; i++)
+        n += (size_t) snprintf(buf + n, size - n, "%02x", rnd[i]);
+}
+
+int sip_txn_client_new(struct sip_txl *txl, struct sk_loop *loop, const char *req, size_t len,
+                       const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
+                       struct sip_txn **tp)
+{
+    struct sip_msg *m = malloc(sizeof(*m));
+    struct sk_buf key;
+    struct sip_txn *t = NULL, *dup;
+    struct sip_error e;
+    size_t used;
+    int err;
+    bool invite;
+
+    if (!m)
+        return ENOMEM;
+    sk_buf_init(&key);
+    sip_msg_init(m);
+    /* The request is ours: it must parse, and its top Via carries our branch. */
+    err = sip_msg_parse(m, req, len, SIP_PARSE_DATAGRAM, NULL, &used, &e);
+    if (err || !m->is_request || !m->has_via || !rfc3261_branch(m->via.branch) ||
+        m->method_id == SIP_METHOD_ACK) {
+        err = EINVAL;
+        goto out;
+    }
+    invite = m->method_id == SIP_METHOD_INVITE;
+    if ((err = client_key(m->via.branch, m->method, &key)))
+        goto out;
+    err = ENOMEM;
+    t = txn_alloc(txl, loop, invite ? SIP_TXN_INVITE_CLIENT : SIP_TXN_NON_INVITE_CLIENT, dst,
+                  key.p);
+    if (!t || sk_buf_append(&t->msg, req, len))
+        goto out;
+    t->user = user;
+    t->user_arg = arg;
+    t->state = invite ? SIP_TXN_CALLING : SIP_TXN_TRYING;
+    if ((dup = table_insert(txl, t))) {
+        sip_txn_unref(dup);
+        err = EEXIST;
+        goto out;
+    }
+    atomic_fetch_add(&txl->st.client_created, 1);
+    /* Timer A / E at T1 on unreliable transports; Timer B / F at 64*T1 */
+    if (!t->reliable) {
+        t->interval = txl->cfg.t1_ms;
+        sk_timer_start(loop, &t->t_retx, t->interval);
+    }
+    sk_timer_start(loop, &t->t_timeout, t64(t));
+    *tp = t;
+    sip_txn_ref(t); /* the caller's reference */
+    if ((err = send_buf(t, &t->msg)))
+        transport_error(t, err);
+    err = 0;
+out:
+    if (err && t)
+        sip_txn_unref(t);
+    sk_buf_free(&key);
+    sip_msg_release(m);
+    free(m);
+    return err;
+}
+
+/* §17.1.1.3: the ACK for a non-2xx final response, built from the request. */
+static void build_ack(struct sip_txn *t, const struct sip_msg *resp)
+{
+    struct sip_msg *req = malloc(sizeof(*req));
+    const struct sip_hdr *h;
+    struct sip_error e;
+    struct sk_buf *b = &t->ack;
+
+    if (!req)
+        return;
+    sip_msg_init(req);
+    if (sip_msg_parse(req, t->msg.p, t->msg.len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) == 0) {
+        sk_buf_reset(b);
+        sip_print_request_line(b, SK_STR_LIT("ACK"), req->ruri_raw);
+        sk_buf_puts(b, "Via: ");
+        sk_buf_put_str(b, req->via.raw);
+        sk_buf_puts(b, "\r\n");
+        for (h = sip_msg_hdr(req, SIP_HDR_ROUTE); h; h = sip_msg_hdr_next(req, h))
+            sip_print_hdr(b, SIP_HDR_ROUTE, h->value);
+        if ((h = sip_msg_hdr(req, SIP_HDR_FROM)))
+            sip_print_hdr(b, SIP_HDR_FROM, h->value);
+        if ((h = sip_msg_hdr(resp, SIP_HDR_TO)))
+            sip_print_hdr(b, SIP_HDR_TO, h->value);
+        sip_print_hdr(b, SIP_HDR_CALL_ID, req->call_id);
+        sk_buf_printf(b, "CSeq: %u ACK\r\n", req->cseq.num);
+        sk_buf_puts(b, "Max-Forwards: 70\r\n");
+        sip_print_body(b, SK_STR_NULL, SK_STR_NULL);
+    }
+    sip_msg_release(req);
+    free(req);
+}
+
+static void deliver(struct sip_txn *t, struct sip_rx *rx)
+{
+    t->status = rx->msg->status;
+    if (t->user && t->user->response)
+        t->user->response(t, t->user_arg, rx, rx->msg->status);
+}
+
+static void client_response(struct sip_txn *t, struct sip_rx *rx)
+{
+    const struct sip_txn_config *c = &t->txl->cfg;
+    int status = rx->msg->status;
+    int err;
+
+    if (t->kind == SIP_TXN_INVITE_CLIENT) {
+        switch (t->state) {
+        case SIP_TXN_CALLING:
+        case SIP_TXN_PROCEEDING:
+            sk_timer_stop(t->loop, &t->t_retx);
+            sk_timer_stop(t->loop, &t->t_timeout);
+            if (status < 200) {
+                t->state = SIP_TXN_PROCEEDING;
+            } else if (status < 300) {
+                /* RFC 6026 §8.4: Accepted, Timer M = 64*T1; 2xx retransmissions reach the TU */
+                t->state = SIP_TXN_ACCEPTED;
+                linger(t, t64(t));
+            } else {
+                /* §17.1.1.2: ACK, Completed, Timer D (32 s unreliable, 0 reliable) */
+                t->state = SIP_TXN_COMPLETED;
+                build_ack(t, rx->msg);
+                linger(t, t->reliable ? 0 : (32000 > t64(t) ? 32000 : t64(t)));
+                if (t->ack.len && (err = send_buf(t, &t->ack))) {
+                    deliver(t, rx);
+                    transport_error(t, err);
+                    return;
+                }
+            }
+            deliver(t, rx);
+            return;
+        case SIP_TXN_ACCEPTED:
+            if (status >= 200 && status < 300)
+                deliver(t, rx);
+            return;
+        case SIP_TXN_COMPLETED:
+            if (status >= 300 && t->ack.len)
+                retransmit(t, &t->ack);
+            return;
+        default:
+            return;
+        }
+    }
+    switch (t->state) {
+    case SIP_TXN_TRYING:
+    case SIP_TXN_PROCEEDING:
+        if (status < 200) {
+            t->state = SIP_TXN_PROCEEDING;
+        } else {
+            /* §17.1.2.2: Completed, Timer K = T4 (unreliable) or 0 */
+            t->state = SIP_TXN_COMPLETED;
+            sk_timer_stop(t->loop, &t->t_retx);
+            sk_timer_stop(t->loop, &t->t_timeout);
+            linger(t, t->reliable ? 0 : c->t4_ms);
+        }
+        deliver(t, rx);
+        return;
+    default:
+        atomic_fetch_add(&t->txl->st.absorbed, 1);
+        return;
+    }
+}
+
+static void receive_response(struct sip_txl *txl, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    struct sk_buf key;
+    struct sip_txn *t = NULL;
+
+    sk_buf_init(&key);
+    if (m->has_via && m->has_cseq && client_key(m->via.branch, m->cseq.method, &key) == 0)
+        t = table_find(txl, key.p);
+    sk_buf_free(&key);
+    if (!t) {
+        atomic_fetch_add(&txl->st.stray, 1);
+        if (txl->h.stray_response)
+            txl->h.stray_response(txl->h.arg, rx);
+        return;
+    }
+    client_response(t, rx);
+    sip_txn_unref(t);
+}
+
+void sip_txl_receive(struct sip_txl *txl, struct sip_rx *rx)
+{
+    if (rx->msg->is_request)
+        receive_request(txl, rx);
+    else
+        receive_response(txl, rx);
+}
+
+/* ---- Accessors ---- */
+
+enum sip_txn_kind sip_txn_kind(const struct sip_txn *t) { return t->kind; }
+enum sip_txn_state sip_txn_state(const struct sip_txn *t) { return t->state; }
+int sip_txn_status(const struct sip_txn *t) { return t->status; }
+const struct sip_dest *sip_txn_dest(const struct sip_txn *t) { return &t->dest; }
+struct sk_loop *sip_txn_loop(const struct sip_txn *t) { return t->loop; }
+void sip_txn_set_data(struct sip_txn *t, void *data) { t->data = data; }
+void *sip_txn_data(const struct sip_txn *t) { return t->data; }
