@@ -158,7 +158,8 @@ static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx
         return;
     }
     respond(s, st, rx, 200, NULL, NULL);
-    if (sip_txn_state(inv) == SIP_TXN_PROCEEDING && sip_txn_loop(inv) == rx->loop) {
+    /* the transaction layer runs a CANCEL on its INVITE's worker */
+    if (sip_txn_state(inv) == SIP_TXN_PROCEEDING) {
         /* The INVITE shares Via, From, To, Call-ID and the CSeq number with its
          * CANCEL (§9.1), so its 487 is built from the CANCEL with CSeq INVITE. */
         struct sk_buf b;

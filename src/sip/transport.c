@@ -914,3 +914,21 @@ size_t sip_tpm_conn_count(struct sip_tpm *t)
     pthread_mutex_unlock(&t->conn_lock);
     return n;
 }
+
+enum sip_proto sip_tp_select(enum sip_proto wanted, size_t request_len)
+{
+    if (wanted == SIP_PROTO_UDP && request_len > SIP_UDP_MTU - 200)
+        return SIP_PROTO_TCP;
+    return wanted;
+}
+
+int sip_print_our_via(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *sent_by,
+                      char *branch, size_t branch_size)
+{
+    char addr[80];
+
+    sip_branch_new(branch, branch_size);
+    sk_buf_printf(b, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", sip_proto_name(proto),
+                  sk_sa_str(sent_by, addr, sizeof(addr)), branch);
+    return b->failed ? ENOMEM : 0;
+}

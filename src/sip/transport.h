@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "net/loop.h"
 #include "sip/limits.h"
 #include "sip/tp.h"
@@ -66,5 +67,15 @@ void sip_tpm_stats(struct sip_tpm *t, struct sip_tpm_stats *out);
 const struct sip_listen *sip_tpm_local(struct sip_tpm *t, enum sip_proto proto, int family);
 /* Number of open TCP connections. */
 size_t sip_tpm_conn_count(struct sip_tpm *t);
+
+/* RFC 3261 §18.1.1: a request within 200 bytes of the path MTU (1500 assumed)
+ * goes over a congestion-controlled transport: UDP becomes TCP. */
+#define SIP_UDP_MTU 1500u
+enum sip_proto sip_tp_select(enum sip_proto wanted, size_t request_len);
+
+/* Our Via for a request (§18.1.1, RFC 3581): "SIP/2.0/<proto> <sent-by>;branch=<branch>;rport".
+ * Writes the branch it generates into branch (>= 32 bytes). */
+int sip_print_our_via(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *sent_by,
+                      char *branch, size_t branch_size);
 
 #endif

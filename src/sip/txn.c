@@ -38,6 +38,8 @@ struct sip_txn {
     struct sk_buf ack;     /* INVITE client: the ACK for a non-2xx final response */
     struct sk_buf trying;  /* INVITE server: the 100 Trying to send if the TU is silent */
     int status;
+    bool rfc2543;          /* server: matched without the magic cookie */
+    char *resp_to_tag;     /* rfc2543 INVITE server: To tag of the final response sent */
     bool tu_responded;
     uint32_t interval;     /* current retransmission interval (A, E, G) */
     struct sk_timer t_retx;    /* A, E, G */
@@ -170,6 +172,7 @@ void sip_txn_unref(struct sip_txn *t)
     sk_buf_free(&t->msg);
     sk_buf_free(&t->ack);
     sk_buf_free(&t->trying);
+    free(t->resp_to_tag);
     free(t->key);
     free(t);
 }
@@ -246,6 +249,7 @@ static void transport_error(struct sip_txn *t, int err)
     atomic_fetch_add(&t->txl->st.transport_errors, 1);
     sip_txn_ref(t);
     if (t->kind == SIP_TXN_INVITE_CLIENT || t->kind == SIP_TXN_NON_INVITE_CLIENT) {
+        t->status = 503;
         if (t->user && t->user->response)
             t->user->response(t, t->user_arg, NULL, 503);
     } else if (t->txl->h.server_failed) {
@@ -479,6 +483,14 @@ static void server_retransmission(struct sip_txn *t, struct sip_rx *rx)
     if (rx->msg->method_id == SIP_METHOD_ACK) {
         if (t->kind != SIP_TXN_INVITE_SERVER)
             return;
+        /* §17.2.3: without the magic cookie, the ACK must also carry the To tag of
+         * the response we sent; another tag means it is not ours */
+        if (t->rfc2543 && t->state == SIP_TXN_COMPLETED &&
+            (!t->resp_to_tag || !sk_str_eq_cstr(rx->msg->to.tag, t->resp_to_tag))) {
+            if (txl->h.request)
+                txl->h.request(txl->h.arg, NULL, rx);
+            return;
+        }
         switch (t->state) {
         case SIP_TXN_COMPLETED:
             /* §17.2.1: ACK for our non-2xx: stop G and H, linger in Confirmed (Timer I) */
@@ -536,6 +548,59 @@ static void send_stateless_503(struct sip_txl *txl, struct sip_rx *rx)
     sk_buf_free(&b);
 }
 
+/* ---- Work for a transaction owned by another worker ----
+ * A transaction's timers and buffers belong to its loop's thread, so a message
+ * that matches it on another worker is copied and re-received there. With
+ * SO_REUSEPORT a source usually stays on one worker; this is the exception. */
+
+struct repost {
+    struct sip_txl *txl;
+    struct sip_rx rx;
+    size_t len;
+    char buf[];
+};
+
+static void repost_run(struct sk_loop *l, void *arg)
+{
+    struct repost *r = arg;
+    struct sip_msg *m = malloc(sizeof(*m));
+    struct sip_error e;
+
+    if (m) {
+        sip_msg_init(m);
+        if (sip_msg_parse(m, r->buf, r->len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) == 0) {
+            r->rx.msg = m;
+            r->rx.loop = l;
+            sip_txl_receive(r->txl, &r->rx);
+        }
+        sip_msg_release(m);
+        free(m);
+    }
+    if (r->rx.conn && r->txl->sender.conn_unref)
+        r->txl->sender.conn_unref(r->txl->sender.arg, r->rx.conn);
+    free(r);
+}
+
+static void repost(struct sip_txl *txl, struct sk_loop *owner, const struct sip_rx *rx)
+{
+    struct repost *r = malloc(sizeof(*r) + rx->msg->len);
+
+    if (!r)
+        return; /* dropped like a lost datagram: the peer retransmits */
+    r->txl = txl;
+    r->rx = *rx;
+    r->rx.msg = NULL;
+    r->len = rx->msg->len;
+    memcpy(r->buf, rx->msg->buf, r->len);
+    if (r->rx.conn && txl->sender.conn_ref)
+        txl->sender.conn_ref(txl->sender.arg, r->rx.conn);
+    if (sk_loop_post(owner, repost_run, r)) {
+        if (r->rx.conn && txl->sender.conn_unref)
+            txl->sender.conn_unref(txl->sender.arg, r->rx.conn);
+        free(r);
+    }
+}
+
 static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
 {
     struct sip_msg *m = rx->msg;
@@ -549,9 +614,22 @@ static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
     if (server_key(m, method, &key))
         goto out;
     if ((t = table_find(txl, key.p))) {
-        server_retransmission(t, rx);
+        if (t->loop != rx->loop)
+            repost(txl, t->loop, rx);
+        else
+            server_retransmission(t, rx);
         sip_txn_unref(t);
         goto out;
+    }
+    if (m->method_id == SIP_METHOD_CANCEL) {
+        /* a CANCEL is handled on the worker of the INVITE it cancels */
+        struct sip_txn *inv = sip_txl_find_invite(txl, m);
+        bool elsewhere = inv && inv->loop != rx->loop;
+        if (elsewhere)
+            repost(txl, inv->loop, rx);
+        sip_txn_unref(inv);
+        if (elsewhere)
+            goto out;
     }
     if (m->method_id == SIP_METHOD_ACK) {
         /* ACK for a 2xx is its own transaction-less request (§17.1.1.3, §13.2.2.4) */
@@ -571,12 +649,16 @@ static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
     if (!t)
         goto out;
     t->state = invite ? SIP_TXN_PROCEEDING : SIP_TXN_TRYING;
+    t->rfc2543 = !rfc3261_branch(m->via.branch);
     if (invite)
         build_trying(t, m);
     if ((existing = table_insert(txl, t))) {
         /* the same request won a race on another worker: this copy is a retransmission */
         sip_txn_unref(t);
-        server_retransmission(existing, rx);
+        if (existing->loop != rx->loop)
+            repost(txl, existing->loop, rx);
+        else
+            server_retransmission(existing, rx);
         sip_txn_unref(existing);
         goto out;
     }
@@ -588,6 +670,27 @@ static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
     sip_txn_unref(t); /* the table keeps its own reference */
 out:
     sk_buf_free(&key);
+}
+
+/* The To tag of the response in t->msg (RFC 2543 ACK matching needs it). */
+static void remember_to_tag(struct sip_txn *t)
+{
+    struct sip_msg *m = malloc(sizeof(*m));
+    struct sip_error e;
+
+    if (!m)
+        return;
+    sip_msg_init(m);
+    free(t->resp_to_tag);
+    t->resp_to_tag = NULL;
+    if (sip_msg_parse(m, t->msg.p, t->msg.len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) == 0 &&
+        m->has_to && sk_str_isset(m->to.tag)) {
+        t->resp_to_tag = malloc(m->to.tag.len + 1);
+        if (t->resp_to_tag)
+            sk_str_copy(t->resp_to_tag, m->to.tag.len + 1, m->to.tag);
+    }
+    sip_msg_release(m);
+    free(m);
 }
 
 int sip_txn_respond(struct sip_txn *t, int status, const char *resp, size_t len)
@@ -616,6 +719,8 @@ int sip_txn_respond(struct sip_txn *t, int status, const char *resp, size_t len)
     if (sk_buf_append(&t->msg, resp, len))
         return ENOMEM;
     t->status = status;
+    if (t->rfc2543 && t->kind == SIP_TXN_INVITE_SERVER && status >= 300)
+        remember_to_tag(t);
     sip_txn_ref(t);
     if ((err = send_buf(t, &t->msg))) {
         transport_error(t, err);
@@ -727,8 +832,7 @@ int sip_txn_client_new(struct sip_txl *txl, struct sk_loop *loop, const char *re
         sk_timer_start(loop, &t->t_retx, t->interval);
     }
     sk_timer_start(loop, &t->t_timeout, t64(t));
-    *tp = t;
-    sip_txn_ref(t); /* the caller's reference */
+    *tp = t; /* the allocation's reference becomes the caller's */
     if ((err = send_buf(t, &t->msg)))
         transport_error(t, err);
     err = 0;
@@ -816,6 +920,7 @@ static void client_response(struct sip_txn *t, struct sip_rx *rx)
                 deliver(t, rx);
             return;
         case SIP_TXN_COMPLETED:
+            atomic_fetch_add(&t->txl->st.absorbed, 1);
             if (status >= 300 && t->ack.len)
                 retransmit(t, &t->ack);
             return;
@@ -859,7 +964,10 @@ static void receive_response(struct sip_txl *txl, struct sip_rx *rx)
             txl->h.stray_response(txl->h.arg, rx);
         return;
     }
-    client_response(t, rx);
+    if (t->loop != rx->loop)
+        repost(txl, t->loop, rx);
+    else
+        client_response(t, rx);
     sip_txn_unref(t);
 }
 
