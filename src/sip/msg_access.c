@@ -217,8 +217,33 @@ int sip_msg_vias(struct sip_msg *m, const struct sip_via **v, size_t *n, struct 
     return list_get(m, SIP_HDR_VIA, sizeof(**v), via_elem, false, (const void **) v, n, err);
 }
 
+static int addrs_get(struct sip_msg *m, enum sip_hdr_id id, const struct sip_addr **a,
+                     size_t *n, struct sip_error *err);
+
+/* Every URI of an address header obeys max_uri_len, like the Request-URI. */
 int sip_msg_addrs(struct sip_msg *m, enum sip_hdr_id id, const struct sip_addr **a, size_t *n,
                   struct sip_error *err)
+{
+    int rc = addrs_get(m, id, a, n, err);
+
+    if (rc == 0 && id != SIP_HDR_FROM && id != SIP_HDR_TO) {
+        for (size_t i = 0; i < *n; i++) {
+            if ((*a)[i].uri.raw.len > m->limits->max_uri_len) {
+                struct sip_error e;
+                const struct sip_hdr *h = sip_msg_hdr(m, id);
+                sip_fail(&e, 400, "URI too long",
+                         (size_t) ((*a)[i].uri.raw.p - h->value.p) < h->value.len
+                             ? (size_t) ((*a)[i].uri.raw.p - h->value.p)
+                             : 0);
+                return cache_fail(m, id, h, &e, err);
+            }
+        }
+    }
+    return rc;
+}
+
+static int addrs_get(struct sip_msg *m, enum sip_hdr_id id, const struct sip_addr **a,
+                     size_t *n, struct sip_error *err)
 {
     const void *item;
     int rc;

@@ -370,12 +370,16 @@ static int parse_eager(struct sip_msg *m, struct sip_error *err)
         p = h->value.p;
         if (sip_parse_addr(&p, h->value.p + h->value.len, false, false, &m->from, &e))
             return EAGER_FAIL("From");
+        if (m->from.uri.raw.len > m->limits->max_uri_len)
+            return fail_at(err, 400, "From", "URI too long", sip_msg_offset(m, m->from.uri.raw.p));
         m->has_from = true;
     }
     if ((h = sip_msg_hdr(m, SIP_HDR_TO))) {
         p = h->value.p;
         if (sip_parse_addr(&p, h->value.p + h->value.len, false, false, &m->to, &e))
             return EAGER_FAIL("To");
+        if (m->to.uri.raw.len > m->limits->max_uri_len)
+            return fail_at(err, 400, "To", "URI too long", sip_msg_offset(m, m->to.uri.raw.p));
         m->has_to = true;
     }
     if ((h = sip_msg_hdr(m, SIP_HDR_CALL_ID))) {
