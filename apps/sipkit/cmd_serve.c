@@ -21,6 +21,10 @@ static void serve_usage(FILE *f)
             "                            (default: localhost and the host name)\n"
             "  --workers N               worker threads (default: one per core)\n"
             "  --t1 MS --t2 MS --t4 MS   RFC 3261 timers (default 500, 4000, 5000)\n"
+            "  --udp-batch N             datagrams read per recvmmsg call, 1..16 (16)\n"
+            "  --tcp-idle S              close TCP connections idle S seconds (300)\n"
+            "  --tcp-max-conns N         TCP connections in all (4096)\n"
+            "  --tcp-max-conns-per-ip N  TCP connections from one address (256)\n"
             "  --log-level LEVEL         error, warn, info (default) or debug\n"
             "  --config FILE             read 'key = value' lines first (same keys as the\n"
             "                            flags without '--'); flags given later override\n");
@@ -79,6 +83,22 @@ static int apply(struct serve_opts *o, const char *key, const char *val)
             c->txn.t2_ms = (uint32_t) v;
         else
             c->txn.t4_ms = (uint32_t) v;
+    } else if (strcmp(key, "udp-batch") == 0) {
+        if (parse_uint(val, 16, &v) || v == 0)
+            return EINVAL;
+        c->tp.udp_batch = (unsigned) v;
+    } else if (strcmp(key, "tcp-idle") == 0) {
+        if (parse_uint(val, 86400, &v) || v == 0)
+            return EINVAL;
+        c->tp.tcp_idle_ms = (uint32_t) v * 1000u;
+    } else if (strcmp(key, "tcp-max-conns") == 0) {
+        if (parse_uint(val, 1000000, &v) || v == 0)
+            return EINVAL;
+        c->tp.tcp_max_conns = v;
+    } else if (strcmp(key, "tcp-max-conns-per-ip") == 0) {
+        if (parse_uint(val, 1000000, &v) || v == 0)
+            return EINVAL;
+        c->tp.tcp_max_conns_per_ip = v;
     } else if (strcmp(key, "log-level") == 0) {
         int l = sk_log_parse_level(val);
         if (l < 0)

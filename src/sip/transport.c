@@ -18,6 +18,7 @@
 
 const struct sip_tpm_config sip_tpm_config_default = {
     .udp_rcvbuf = 4u << 20,
+    .udp_batch = 16,
     .tcp_max_conns = 4096,
     .tcp_max_conns_per_ip = 256,
     .tcp_max_buffered = 256u << 10,
@@ -84,6 +85,18 @@ struct sip_tpm {
             overflow, pongs, send_errors;
     } st;
 };
+
+/* One function table per transport: the rest of this file, and every layer
+ * above, never asks which protocol it is on. TLS and WebSocket add a table. */
+struct tp_ops {
+    enum sip_proto proto;
+    int socktype;
+    sk_io_fn readable; /* on the listening socket */
+    void (*setup)(struct sip_tpm *t, int fd);
+    int (*send)(struct sip_tpm *t, const struct sip_dest *d, const char *buf, size_t len);
+};
+
+static const struct tp_ops *tp_ops_of(enum sip_proto p);
 
 /* ---- Addresses and listen specs ---- */
 
@@ -623,6 +636,9 @@ static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
     struct iovec iov[UDP_BATCH];
     struct sk_sa src[UDP_BATCH];
     struct sk_sa local;
+    unsigned batch = w->tpm->cfg.udp_batch < 1          ? 1
+                     : w->tpm->cfg.udp_batch > UDP_BATCH ? UDP_BATCH
+                                                         : w->tpm->cfg.udp_batch;
     int n;
     (void) events;
 
@@ -638,7 +654,7 @@ static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
             mm[i].msg_hdr.msg_name = &src[i].u.ss;
             mm[i].msg_hdr.msg_namelen = sizeof(src[i].u.ss);
         }
-        n = recvmmsg(fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
+        n = recvmmsg(fd, mm, batch, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return;
         for (int i = 0; i < n; i++) {
@@ -666,7 +682,7 @@ static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
             deliver(w, &rx, rc, &e);
             sip_msg_release(w->msg);
         }
-        if (n < UDP_BATCH)
+        if (n < (int) batch)
             return;
     }
 }
@@ -696,8 +712,12 @@ static int bind_socket(const struct sip_listen *l, int type)
 int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
 {
     struct listener *ls;
-    int type = l->proto == SIP_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+    const struct tp_ops *ops = tp_ops_of(l->proto);
+    int type;
 
+    if (!ops)
+        return EPROTONOSUPPORT;
+    type = ops->socktype;
     if (t->nlst == MAX_LISTENERS)
         return ENOSPC;
     ls = &t->lst[t->nlst];
@@ -720,13 +740,10 @@ int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
             getsockname(fd, &bound.u.sa, &bound.len);
             sk_sa_set_port(&l->addr, sk_sa_port(&bound));
         }
-        if (type == SOCK_DGRAM) {
-            int sz = (int) t->cfg.udp_rcvbuf;
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-        }
+        if (ops->setup)
+            ops->setup(t, fd);
         /* registration from the caller's thread is safe: the loops are not running yet */
-        err = sk_loop_add_fd(t->w[i].loop, fd, EPOLLIN,
-                             type == SOCK_DGRAM ? udp_readable : tcp_accept, &t->w[i]);
+        err = sk_loop_add_fd(t->w[i].loop, fd, EPOLLIN, ops->readable, &t->w[i]);
         if (err)
             goto fail;
         continue;
@@ -774,28 +791,50 @@ static int udp_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf
     return EAFNOSUPPORT;
 }
 
-int sip_tpm_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf, size_t len)
+static int tcp_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf, size_t len)
 {
     struct sip_conn *c = NULL;
     int err;
 
-    if (d->proto == SIP_PROTO_UDP) {
-        err = udp_send(t, d, buf, len);
+    /* §18.2.2: the connection the request came on; if it is gone, one to the
+     * same address, else a new one */
+    if (d->conn && d->conn->state != CONN_CLOSED) {
+        c = d->conn;
+        conn_ref(c);
     } else {
-        /* §18.2.2: the connection the request came on; if it is gone, one to the
-         * same address, else a new one */
-        if (d->conn && d->conn->state != CONN_CLOSED) {
-            c = d->conn;
-            conn_ref(c);
-        } else {
-            c = table_find(t, &d->addr);
-        }
-        if (!c && (err = tcp_connect(t, &d->addr, &c)))
-            goto out;
-        err = conn_send(c, buf, len);
-        conn_unref(c);
+        c = table_find(t, &d->addr);
     }
-out:
+    if (!c && (err = tcp_connect(t, &d->addr, &c)))
+        return err;
+    err = conn_send(c, buf, len);
+    conn_unref(c);
+    return err;
+}
+
+static void udp_setup(struct sip_tpm *t, int fd)
+{
+    int sz = (int) t->cfg.udp_rcvbuf;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
+static const struct tp_ops udp_ops = {SIP_PROTO_UDP, SOCK_DGRAM, udp_readable, udp_setup,
+                                      udp_send};
+static const struct tp_ops tcp_ops = {SIP_PROTO_TCP, SOCK_STREAM, tcp_accept, NULL, tcp_send};
+
+static const struct tp_ops *tp_ops_of(enum sip_proto p)
+{
+    switch (p) {
+    case SIP_PROTO_UDP: return &udp_ops;
+    case SIP_PROTO_TCP: return &tcp_ops;
+    }
+    return NULL;
+}
+
+int sip_tpm_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf, size_t len)
+{
+    const struct tp_ops *ops = tp_ops_of(d->proto);
+    int err = ops ? ops->send(t, d, buf, len) : EPROTONOSUPPORT;
+
     if (err)
         atomic_fetch_add(&t->st.send_errors, 1);
     return err;
