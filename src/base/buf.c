@@ -39,7 +39,7 @@ static int reserve(struct sk_buf *b, size_t extra)
         goto fail;
     if (need <= b->cap)
         return 0;
-    ncap = b->cap ? b->cap : 256;
+    ncap = b->cap ? b->cap : 1024; /* a typical SIP message fits at once */
     while (ncap < need)
         ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
     np = realloc(b->p, ncap);
@@ -99,4 +99,16 @@ int sk_buf_printf(struct sk_buf *b, const char *fmt, ...)
 struct sk_str sk_buf_str(const struct sk_buf *b)
 {
     return sk_str_make(b->p ? b->p : "", b->len);
+}
+
+int sk_buf_put_u64(struct sk_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - ++n] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return sk_buf_append(b, tmp + sizeof(tmp) - n, n);
 }

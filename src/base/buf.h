@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/str.h"
 
@@ -26,5 +27,7 @@ int sk_buf_printf(struct sk_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Slice of the current content (valid until the next append). */
 struct sk_str sk_buf_str(const struct sk_buf *b);
+/* Decimal number without printf. */
+int sk_buf_put_u64(struct sk_buf *b, uint64_t v);
 
 #endif

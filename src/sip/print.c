@@ -79,7 +79,16 @@ int sip_print_request_line(struct sk_buf *b, struct sk_str method, struct sk_str
 
 int sip_print_status_line(struct sk_buf *b, int code, const char *reason)
 {
-    return sk_buf_printf(b, "SIP/2.0 %03d %s\r\n", code, reason ? reason : sip_reason_phrase(code));
+    char line[16] = "SIP/2.0 000 ";
+
+    if (code < 100 || code > 699)
+        code = 500;
+    line[8] = (char) ('0' + code / 100);
+    line[9] = (char) ('0' + code / 10 % 10);
+    line[10] = (char) ('0' + code % 10);
+    sk_buf_append(b, line, 12);
+    sk_buf_puts(b, reason ? reason : sip_reason_phrase(code));
+    return sk_buf_append(b, "\r\n", 2);
 }
 
 /* Header values are printed on one line: folded line breaks become one space, and
@@ -88,17 +97,19 @@ static int put_value(struct sk_buf *b, struct sk_str v)
 {
     size_t i = 0;
     while (i < v.len) {
-        char c = v.p[i];
-        if (c == '\r' || c == '\n') {
+        /* copy the run up to the next line break in one go */
+        size_t j = i;
+        while (j < v.len && v.p[j] != '\r' && v.p[j] != '\n')
+            j++;
+        sk_buf_append(b, v.p + i, j - i);
+        i = j;
+        if (i < v.len) {
             while (i < v.len && (v.p[i] == '\r' || v.p[i] == '\n' || v.p[i] == ' ' ||
                                  v.p[i] == '\t'))
                 i++;
             if (i < v.len)
                 sk_buf_putc(b, ' ');
-            continue;
         }
-        sk_buf_putc(b, c);
-        i++;
     }
     return b->failed ? ENOMEM : 0;
 }
@@ -145,7 +156,9 @@ int sip_print_body(struct sk_buf *b, struct sk_str ctype, struct sk_str body)
 {
     if (body.len && ctype.len)
         sip_print_hdr(b, SIP_HDR_CONTENT_TYPE, ctype);
-    sk_buf_printf(b, "Content-Length: %zu\r\n\r\n", body.len);
+    sk_buf_append(b, "Content-Length: ", 16);
+    sk_buf_put_u64(b, body.len);
+    sk_buf_append(b, "\r\n\r\n", 4);
     return sk_buf_append(b, body.p, body.len);
 }
 
@@ -234,10 +247,14 @@ int sip_print_via(struct sk_buf *b, const struct sip_via *v, const struct sk_sa 
         }
     }
     if (received) {
-        if (add_received)
-            sk_buf_printf(b, ";received=%s", ip);
-        if (v->has_rport)
-            sk_buf_printf(b, ";rport=%u", sk_sa_port(received));
+        if (add_received) {
+            sk_buf_append(b, ";received=", 10);
+            sk_buf_puts(b, ip);
+        }
+        if (v->has_rport) {
+            sk_buf_append(b, ";rport=", 7);
+            sk_buf_put_u64(b, sk_sa_port(received));
+        }
     }
     return b->failed ? ENOMEM : 0;
 }

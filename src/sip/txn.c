@@ -369,8 +369,15 @@ static bool rfc3261_branch(struct sk_str branch)
 
 static void put_lower(struct sk_buf *b, struct sk_str s)
 {
-    for (size_t i = 0; i < s.len; i++)
-        sk_buf_putc(b, sk_lower(s.p[i]));
+    char tmp[256];
+    while (s.len) {
+        size_t n = s.len < sizeof(tmp) ? s.len : sizeof(tmp);
+        for (size_t i = 0; i < n; i++)
+            tmp[i] = sk_lower(s.p[i]);
+        sk_buf_append(b, tmp, n);
+        s.p += n;
+        s.len -= n;
+    }
 }
 
 /* method: the method of the transaction the request belongs to (INVITE for ACK). */
@@ -391,12 +398,16 @@ static int server_key(const struct sip_msg *m, struct sk_str method, struct sk_b
         sk_buf_put_str(k, m->from.tag);
         sk_buf_putc(k, '|');
         sk_buf_put_str(k, m->call_id);
-        sk_buf_printf(k, "|%u|", m->cseq.num);
+        sk_buf_putc(k, '|');
+        sk_buf_put_u64(k, m->cseq.num);
+        sk_buf_putc(k, '|');
         sk_buf_put_str(k, v->branch);
     }
     sk_buf_putc(k, '|');
     put_lower(k, v->host);
-    sk_buf_printf(k, ":%u|", v->has_port ? v->port : 0);
+    sk_buf_putc(k, ':');
+    sk_buf_put_u64(k, v->has_port ? v->port : 0);
+    sk_buf_putc(k, '|');
     sk_buf_put_str(k, method);
     return k->failed ? ENOMEM : 0;
 }
