@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "cmd.h"
+#include "server/ctl.h"
 #include "server/server.h"
 
 static void serve_usage(FILE *f)
@@ -25,6 +26,16 @@ static void serve_usage(FILE *f)
             "  --tcp-idle S              close TCP connections idle S seconds (300)\n"
             "  --tcp-max-conns N         TCP connections in all (4096)\n"
             "  --tcp-max-conns-per-ip N  TCP connections from one address (256)\n"
+            "  --data DIR                users, bindings and the control socket (./data)\n"
+            "  --auth on|off             require digest authentication to register (on)\n"
+            "  --default-expires S       registration expiry when none is asked (3600)\n"
+            "  --min-expires S           shorter ones get 423 Interval Too Brief (60)\n"
+            "  --max-expires S           longer ones are shortened to this (86400)\n"
+            "  --nonce-lifetime S        a nonce older than this is stale (300)\n"
+            "  --auth-fail-limit N       wrong credentials from one address before it is\n"
+            "  --auth-fail-window S      blocked (10 within 60 s), for\n"
+            "  --auth-block-time S       this long (300 s): 403 without a challenge\n"
+            "  --flush-ms MS             write registrations to disk within MS (200)\n"
             "  --log-level LEVEL         error, warn, info (default) or debug\n"
             "  --config FILE             read 'key = value' lines first (same keys as the\n"
             "                            flags without '--'); flags given later override\n");
@@ -99,6 +110,45 @@ static int apply(struct serve_opts *o, const char *key, const char *val)
         if (parse_uint(val, 1000000, &v) || v == 0)
             return EINVAL;
         c->tp.tcp_max_conns_per_ip = v;
+    } else if (strcmp(key, "data") == 0) {
+        if (strlen(val) >= sizeof(c->data_dir))
+            return EINVAL;
+        snprintf(c->data_dir, sizeof(c->data_dir), "%s", val);
+    } else if (strcmp(key, "auth") == 0) {
+        if (strcmp(val, "on") == 0 || strcmp(val, "yes") == 0)
+            c->reg.auth = true;
+        else if (strcmp(val, "off") == 0 || strcmp(val, "no") == 0)
+            c->reg.auth = false;
+        else
+            return EINVAL;
+    } else if (strcmp(key, "default-expires") == 0 || strcmp(key, "min-expires") == 0 ||
+               strcmp(key, "max-expires") == 0) {
+        if (parse_uint(val, UINT32_MAX, &v))
+            return EINVAL;
+        if (key[1] == 'e')
+            c->reg.default_expires = (uint32_t) v;
+        else if (key[1] == 'i')
+            c->reg.min_expires = (uint32_t) v;
+        else
+            c->reg.max_expires = (uint32_t) v;
+    } else if (strcmp(key, "nonce-lifetime") == 0) {
+        if (parse_uint(val, 86400, &v) || v == 0)
+            return EINVAL;
+        c->reg.nonce_lifetime = (uint32_t) v;
+    } else if (strcmp(key, "auth-fail-limit") == 0 || strcmp(key, "auth-fail-window") == 0 ||
+               strcmp(key, "auth-block-time") == 0) {
+        if (parse_uint(val, 86400, &v) || v == 0)
+            return EINVAL;
+        if (strcmp(key, "auth-fail-limit") == 0)
+            c->reg.fail_limit = (uint32_t) v;
+        else if (strcmp(key, "auth-fail-window") == 0)
+            c->reg.fail_window = (uint32_t) v;
+        else
+            c->reg.block_time = (uint32_t) v;
+    } else if (strcmp(key, "flush-ms") == 0) {
+        if (parse_uint(val, 60000, &v) || v == 0)
+            return EINVAL;
+        c->flush_ms = (uint32_t) v;
     } else if (strcmp(key, "log-level") == 0) {
         int l = sk_log_parse_level(val);
         if (l < 0)
@@ -157,6 +207,7 @@ int cmd_serve(int argc, char **argv)
 {
     struct serve_opts o;
     struct sk_server *s;
+    struct sk_ctl *ctl = NULL;
     struct sk_server_stats st;
     sigset_t sigs;
     int sig, err;
@@ -205,6 +256,12 @@ int cmd_serve(int argc, char **argv)
         sk_server_free(s);
         return 1;
     }
+    if (o.cfg.data_dir[0]) {
+        char path[1200];
+        snprintf(path, sizeof(path), "%s/%s", o.cfg.data_dir, SK_CTL_SOCKET);
+        if ((err = sk_ctl_start(&ctl, s, path)))
+            SK_WARN("no control socket at %s: %s", path, strerror(err));
+    }
     for (unsigned i = 0; i < sk_server_config(s)->nlisten; i++) {
         char addr[80];
         const struct sip_listen *l = &sk_server_config(s)->listen[i];
@@ -215,6 +272,7 @@ int cmd_serve(int argc, char **argv)
             o.cfg.workers ? o.cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
     sigwait(&sigs, &sig);
     SK_INFO("signal %d: shutting down", sig);
+    sk_ctl_stop(ctl);
     sk_server_stop(s);
     sk_server_stats(s, &st);
     SK_INFO("requests %llu, responses sent %llu, malformed requests %llu, "

@@ -9,6 +9,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: sipkit <command> [options]\n\n"
                "commands:\n"
                "  serve [options]         run the SIP server (see sipkit serve --help)\n"
+               "  user add|passwd|del|list manage users (HA1 hashes only)\n"
+               "  ctl registrations       ask the running server (see sipkit ctl --help)\n"
                "  lint [--json] FILE...   validate SIP messages ('-' reads stdin)\n"
                "  version                 print the version\n");
 }
@@ -21,6 +23,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "user") == 0)
+        return cmd_user(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ctl") == 0)
+        return cmd_ctl(argc - 1, argv + 1);
     if (strcmp(argv[1], "lint") == 0)
         return cmd_lint(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -8,15 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "server/location.h"
 #include "sip/print.h"
+#include "store/store.h"
 
 #define SERVER_NAME "sipkit/0.1.0"
 /* What this server implements today, as listed in Allow and 200 OK to OPTIONS. */
-#define SERVER_ALLOW "OPTIONS, ACK, CANCEL"
+#define SERVER_ALLOW "REGISTER, OPTIONS, ACK, CANCEL"
+#define SERVER_SUPPORTED "path, outbound"
 
 struct sk_server {
     struct sk_server_config cfg;
@@ -26,6 +30,9 @@ struct sk_server {
     bool started;
     struct sip_tpm *tpm;
     struct sip_txl *txl;
+    struct sk_store *store;
+    struct sk_loc *loc;
+    struct sk_registrar *reg;
     char to_tag[24]; /* our To tag for the responses we originate */
     struct {
         atomic_uint_fast64_t requests, responses, bad_requests, bad_responses, stray;
@@ -45,6 +52,14 @@ void sk_server_config_defaults(struct sk_server_config *cfg)
         cfg->ndomains = 2;
     cfg->txn = sip_txn_config_default;
     cfg->tp = sip_tpm_config_default;
+    cfg->reg = sk_registrar_config_default;
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "data");
+    cfg->flush_ms = 200;
+}
+
+struct sk_loc *sk_server_location(struct sk_server *s)
+{
+    return s->loc;
 }
 
 const struct sk_server_config *sk_server_config(const struct sk_server *s)
@@ -133,13 +148,22 @@ static bool reject_extensions(struct sk_server *s, struct sip_txn *st, struct si
         respond(s, st, rx, 400, sip_error_phrase(&e, phrase, sizeof(phrase)), NULL);
         return true;
     }
-    /* sipkit supports no option-tag that a peer could require yet */
+    /* Proxy-Require: a proxy understands none yet; Require: path and outbound
+     * are what the registrar implements */
     sk_buf_init(&extra);
-    sk_buf_puts(&extra, "Unsupported: ");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sk_buf_puts(&extra, ", ");
-        sk_buf_put_str(&extra, opts[i]);
+    {
+        size_t unknown = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (id == SIP_HDR_REQUIRE &&
+                (sk_str_ieq_cstr(opts[i], "path") || sk_str_ieq_cstr(opts[i], "outbound")))
+                continue;
+            sk_buf_puts(&extra, unknown++ ? ", " : "Unsupported: ");
+            sk_buf_put_str(&extra, opts[i]);
+        }
+        if (unknown == 0) {
+            sk_buf_free(&extra);
+            return false;
+        }
     }
     sk_buf_puts(&extra, "\r\n");
     respond(s, st, rx, 420, NULL, extra.failed ? NULL : extra.p);
@@ -222,7 +246,10 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
         return;
     if (!local) {
         /* not a domain of ours, and no proxying yet */
-        respond(s, st, rx, 404, "Domain Not Served Here", NULL);
+        if (m->method_id == SIP_METHOD_REGISTER)
+            respond(s, st, rx, 403, "Domain Not Served Here", NULL);
+        else
+            respond(s, st, rx, 404, "Domain Not Served Here", NULL);
         return;
     }
     switch (m->method_id) {
@@ -235,8 +262,16 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
                 "Allow: " SERVER_ALLOW "\r\n"
                 "Accept: application/sdp\r\n"
                 "Accept-Language: en\r\n"
-                "Supported: \r\n");
+                "Supported: " SERVER_SUPPORTED "\r\n");
         return;
+    case SIP_METHOD_REGISTER: {
+        struct sk_reg_result res;
+        sk_buf_init(&res.headers);
+        sk_registrar_handle(s->reg, rx, &res, (int64_t) time(NULL));
+        respond(s, st, rx, res.status, res.reason, res.headers.failed ? NULL : res.headers.p);
+        sk_buf_free(&res.headers);
+        return;
+    }
     case SIP_METHOD_BYE:
         respond(s, st, rx, 481, NULL, NULL); /* §15.1.2: no such dialog */
         return;
@@ -348,6 +383,14 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
     th = (struct sip_txl_handler){on_request, on_stray_response, on_server_failed, s};
     if ((err = sip_txl_new(&s->txl, &cfg->txn, &sender, &th)))
         goto fail;
+    if (cfg->data_dir[0] && (err = sk_store_open(&s->store, cfg->data_dir))) {
+        SK_ERROR("cannot open the data directory %s: %s", cfg->data_dir, strerror(err));
+        goto fail;
+    }
+    if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)) ||
+        (err = sk_loc_load(s->loc, (int64_t) time(NULL))) ||
+        (err = sk_registrar_new(&s->reg, &cfg->reg, s->loc, s->store)))
+        goto fail;
     for (unsigned i = 0; i < s->cfg.nlisten; i++) {
         char addr[80];
         if ((err = sip_tpm_listen(s->tpm, &s->cfg.listen[i]))) {
@@ -403,6 +446,9 @@ void sk_server_free(struct sk_server *s)
     sk_server_stop(s);
     sip_txl_free(s->txl);
     sip_tpm_free(s->tpm);
+    sk_registrar_free(s->reg);
+    sk_loc_free(s->loc); /* writes what is still queued */
+    sk_store_close(s->store);
     if (s->loops) {
         for (unsigned i = 0; i < s->nw; i++)
             sk_loop_free(s->loops[i]);

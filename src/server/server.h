@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "server/registrar.h"
 #include "sip/transport.h"
 #include "sip/txn.h"
 
@@ -19,6 +20,9 @@ struct sk_server_config {
     unsigned ndomains;
     struct sip_txn_config txn;
     struct sip_tpm_config tp;
+    struct sk_registrar_config reg;
+    char data_dir[1024];                  /* users and bindings; "" = memory only */
+    uint32_t flush_ms;                    /* write-behind interval, 200 */
 };
 
 /* Defaults: UDP and TCP on 127.0.0.1:5060, domain "localhost" and the host name. */
@@ -40,6 +44,7 @@ int sk_server_start(struct sk_server *s);
 void sk_server_stop(struct sk_server *s);
 void sk_server_free(struct sk_server *s);
 void sk_server_stats(struct sk_server *s, struct sk_server_stats *out);
+struct sk_loc *sk_server_location(struct sk_server *s);
 const struct sk_server_config *sk_server_config(const struct sk_server *s);
 
 #endif

@@ -1,0 +1,666 @@
+/* Location service: AOR hash with per-bucket locks, compact bindings, write-behind and expiry thread. */
+#include "server/location.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "sip/uri.h"
+
+#define LOC_BUCKETS 65536
+
+/* A binding: fixed fields, then its strings packed in data[] (each NUL-terminated),
+ * in the order of enum field. One allocation per binding. */
+enum field { F_URI, F_PARAMS, F_INSTANCE, F_CALL_ID, F_PATH, F_UA, F__COUNT };
+
+struct binding {
+    struct binding *next;
+    int64_t expires_at;
+    uint32_t cseq, reg_id;
+    int16_t q;
+    uint8_t proto;
+    struct sk_sa src;
+    uint16_t off[F__COUNT];
+    char data[];
+};
+
+struct aor {
+    struct aor *next;
+    struct binding *bindings;
+    uint32_t hash;
+    uint16_t nbindings;
+    char name[];
+};
+
+struct bucket {
+    pthread_mutex_t lock;
+    struct aor *head;
+};
+
+/* A change waiting for the store thread. */
+struct op {
+    struct op *next;
+    bool del;
+    struct sk_binding_rec rec;
+    char data[];
+};
+
+struct sk_loc {
+    struct bucket *b;
+    struct sk_store *store;
+    uint32_t flush_ms;
+    pthread_mutex_t q_lock;
+    pthread_cond_t q_cond;
+    struct op *q_head, *q_tail;
+    bool stopping;
+    bool thread_started;
+    pthread_t thread;
+    pthread_mutex_t count_lock;
+    size_t count;
+};
+
+static const char *bstr(const struct binding *b, enum field f)
+{
+    return b->data + b->off[f];
+}
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char) *s) * 16777619u;
+    return h;
+}
+
+static struct bucket *bucket_of(struct sk_loc *l, uint32_t h)
+{
+    return &l->b[h % LOC_BUCKETS];
+}
+
+/* ---- AOR normalisation (§10.3 step 5) ---- */
+
+int sk_loc_aor(const struct sip_uri *to, struct sk_buf *out)
+{
+    if (to->scheme != SIP_URI_SIP && to->scheme != SIP_URI_SIPS)
+        return EINVAL;
+    sk_buf_puts(out, to->scheme == SIP_URI_SIPS ? "sips:" : "sip:");
+    if (sk_str_isset(to->user)) {
+        sip_unescape(out, to->user);
+        sk_buf_putc(out, '@');
+    }
+    for (size_t i = 0; i < to->host.len; i++)
+        sk_buf_putc(out, sk_lower(to->host.p[i]));
+    if (to->has_port)
+        sk_buf_printf(out, ":%u", to->port);
+    return out->failed ? ENOMEM : 0;
+}
+
+/* ---- Bindings ---- */
+
+static struct binding *binding_new(const struct sk_str *s, int64_t expires_at, uint32_t cseq,
+                                   uint32_t reg_id, int q, enum sip_proto proto,
+                                   const struct sk_sa *src)
+{
+    size_t total = 0;
+    struct binding *b;
+
+    for (int f = 0; f < F__COUNT; f++)
+        total += s[f].len + 1;
+    if (total > UINT16_MAX)
+        return NULL;
+    b = malloc(sizeof(*b) + total);
+    if (!b)
+        return NULL;
+    b->next = NULL;
+    b->expires_at = expires_at;
+    b->cseq = cseq;
+    b->reg_id = reg_id;
+    b->q = (int16_t) q;
+    b->proto = (uint8_t) proto;
+    b->src = *src;
+    total = 0;
+    for (int f = 0; f < F__COUNT; f++) {
+        b->off[f] = (uint16_t) total;
+        if (s[f].len)
+            memcpy(b->data + total, s[f].p, s[f].len);
+        b->data[total + s[f].len] = '\0';
+        total += s[f].len + 1;
+    }
+    return b;
+}
+
+static void view(const struct aor *a, const struct binding *b, struct sk_loc_binding *v)
+{
+    v->aor = a->name;
+    v->uri = bstr(b, F_URI);
+    v->params = bstr(b, F_PARAMS);
+    v->instance = bstr(b, F_INSTANCE);
+    v->call_id = bstr(b, F_CALL_ID);
+    v->path = bstr(b, F_PATH);
+    v->user_agent = bstr(b, F_UA);
+    v->reg_id = b->reg_id;
+    v->cseq = b->cseq;
+    v->q = b->q;
+    v->expires_at = b->expires_at;
+    v->proto = (enum sip_proto) b->proto;
+    v->src = b->src;
+}
+
+/* The store's key of a binding: the outbound flow (instance + reg-id) or the URI. */
+static void binding_key(const struct binding *b, char *key, size_t size)
+{
+    if (*bstr(b, F_INSTANCE) && b->reg_id)
+        snprintf(key, size, "%s;reg-id=%u", bstr(b, F_INSTANCE), b->reg_id);
+    else
+        snprintf(key, size, "%s", bstr(b, F_URI));
+}
+
+/* ---- Write-behind ---- */
+
+static void enqueue(struct sk_loc *l, const struct aor *a, const struct binding *b, bool del)
+{
+    struct sk_loc_binding v;
+    char key[1200], recv[96], addr[80];
+    const char *strs[9];
+    size_t lens[9], total = 0;
+    struct op *o;
+    char *p;
+
+    if (!l->store)
+        return;
+    view(a, b, &v);
+    binding_key(b, key, sizeof(key));
+    snprintf(recv, sizeof(recv), "%s:%s", sip_proto_name(v.proto),
+             sk_sa_str(&v.src, addr, sizeof(addr)));
+    strs[0] = a->name, strs[1] = key, strs[2] = v.uri, strs[3] = v.params;
+    strs[4] = v.call_id, strs[5] = v.instance, strs[6] = v.path, strs[7] = v.user_agent;
+    strs[8] = recv;
+    for (int i = 0; i < 9; i++)
+        total += (lens[i] = strlen(strs[i])) + 1;
+    o = malloc(sizeof(*o) + total);
+    if (!o) {
+        SK_ERROR("location: out of memory, a change of %s is not stored", a->name);
+        return;
+    }
+    p = o->data;
+    for (int i = 0; i < 9; i++) {
+        memcpy(p, strs[i], lens[i] + 1);
+        strs[i] = p;
+        p += lens[i] + 1;
+    }
+    o->next = NULL;
+    o->del = del;
+    o->rec = (struct sk_binding_rec){
+        .aor = strs[0], .key = strs[1], .uri = strs[2], .params = strs[3],
+        .call_id = strs[4], .cseq = v.cseq, .q = v.q, .expires_at = v.expires_at,
+        .instance = strs[5], .reg_id = v.reg_id, .path = strs[6], .user_agent = strs[7],
+        .received = strs[8],
+    };
+    pthread_mutex_lock(&l->q_lock);
+    if (l->q_tail)
+        l->q_tail->next = o;
+    else
+        l->q_head = o;
+    l->q_tail = o;
+    pthread_mutex_unlock(&l->q_lock);
+}
+
+static void write_ops(struct sk_loc *l, struct op *o)
+{
+    struct op *next;
+
+    if (!o)
+        return;
+    if (sk_store_begin(l->store) == 0) {
+        for (struct op *x = o; x; x = x->next) {
+            if (x->del)
+                sk_store_binding_del(l->store, x->rec.aor, x->rec.key);
+            else
+                sk_store_binding_put(l->store, &x->rec);
+        }
+        sk_store_commit(l->store);
+    }
+    for (; o; o = next) {
+        next = o->next;
+        free(o);
+    }
+}
+
+void sk_loc_flush(struct sk_loc *l)
+{
+    struct op *o;
+
+    pthread_mutex_lock(&l->q_lock);
+    o = l->q_head;
+    l->q_head = l->q_tail = NULL;
+    pthread_mutex_unlock(&l->q_lock);
+    if (l->store)
+        write_ops(l, o);
+}
+
+static void *store_thread(void *arg)
+{
+    struct sk_loc *l = arg;
+
+    pthread_mutex_lock(&l->q_lock);
+    while (!l->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long) (l->flush_ms % 1000) * 1000000L;
+        ts.tv_sec += l->flush_ms / 1000 + ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&l->q_cond, &l->q_lock, &ts);
+        pthread_mutex_unlock(&l->q_lock);
+        /* the expiry timer: bindings leave on time (to within flush_ms) */
+        sk_loc_expire(l, (int64_t) time(NULL));
+        sk_loc_flush(l);
+        pthread_mutex_lock(&l->q_lock);
+    }
+    pthread_mutex_unlock(&l->q_lock);
+    return NULL;
+}
+
+/* ---- Lifetime ---- */
+
+int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms)
+{
+    struct sk_loc *l = calloc(1, sizeof(*l));
+
+    if (!l)
+        return ENOMEM;
+    l->b = calloc(LOC_BUCKETS, sizeof(*l->b));
+    if (!l->b) {
+        free(l);
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < LOC_BUCKETS; i++)
+        pthread_mutex_init(&l->b[i].lock, NULL);
+    l->store = store;
+    l->flush_ms = flush_ms ? flush_ms : 200;
+    pthread_mutex_init(&l->q_lock, NULL);
+    pthread_cond_init(&l->q_cond, NULL);
+    pthread_mutex_init(&l->count_lock, NULL);
+    if (pthread_create(&l->thread, NULL, store_thread, l) == 0)
+        l->thread_started = true;
+    *lp = l;
+    return 0;
+}
+
+void sk_loc_free(struct sk_loc *l)
+{
+    if (!l)
+        return;
+    if (l->thread_started) {
+        pthread_mutex_lock(&l->q_lock);
+        l->stopping = true;
+        pthread_cond_signal(&l->q_cond);
+        pthread_mutex_unlock(&l->q_lock);
+        pthread_join(l->thread, NULL);
+    }
+    sk_loc_flush(l);
+    for (size_t i = 0; i < LOC_BUCKETS; i++) {
+        struct aor *a = l->b[i].head, *an;
+        for (; a; a = an) {
+            struct binding *b = a->bindings, *bn;
+            an = a->next;
+            for (; b; b = bn) {
+                bn = b->next;
+                free(b);
+            }
+            free(a);
+        }
+        pthread_mutex_destroy(&l->b[i].lock);
+    }
+    pthread_mutex_destroy(&l->q_lock);
+    pthread_cond_destroy(&l->q_cond);
+    pthread_mutex_destroy(&l->count_lock);
+    free(l->b);
+    free(l);
+}
+
+static void count_add(struct sk_loc *l, long d)
+{
+    pthread_mutex_lock(&l->count_lock);
+    l->count = (size_t) ((long) l->count + d);
+    pthread_mutex_unlock(&l->count_lock);
+}
+
+size_t sk_loc_count(struct sk_loc *l)
+{
+    size_t n;
+    pthread_mutex_lock(&l->count_lock);
+    n = l->count;
+    pthread_mutex_unlock(&l->count_lock);
+    return n;
+}
+
+/* Find an AOR in its (locked) bucket, creating it when asked. */
+static struct aor *aor_find(struct bucket *bk, const char *name, uint32_t h, bool create)
+{
+    struct aor *a;
+    size_t n;
+
+    for (a = bk->head; a; a = a->next) {
+        if (a->hash == h && strcmp(a->name, name) == 0)
+            return a;
+    }
+    if (!create)
+        return NULL;
+    n = strlen(name);
+    a = malloc(sizeof(*a) + n + 1);
+    if (!a)
+        return NULL;
+    memcpy(a->name, name, n + 1);
+    a->hash = h;
+    a->bindings = NULL;
+    a->nbindings = 0;
+    a->next = bk->head;
+    bk->head = a;
+    return a;
+}
+
+static void aor_drop_if_empty(struct bucket *bk, struct aor *a)
+{
+    struct aor **pp;
+    if (a->bindings)
+        return;
+    for (pp = &bk->head; *pp; pp = &(*pp)->next) {
+        if (*pp == a) {
+            *pp = a->next;
+            free(a);
+            return;
+        }
+    }
+}
+
+/* Same binding? Outbound flows by instance + reg-id (RFC 5626 §6), else by
+ * URI equality (§10.3 step 7, §19.1.4). */
+static bool same_binding(const struct binding *b, const struct sk_loc_contact *c,
+                         const struct sip_uri *cu)
+{
+    struct sip_uri bu;
+
+    if (c->has_reg_id && sk_str_isset(c->instance))
+        return b->reg_id == c->reg_id && sk_str_eq_cstr(c->instance, bstr(b, F_INSTANCE));
+    if (b->reg_id && *bstr(b, F_INSTANCE))
+        return false;
+    if (sip_uri_parse(&bu, bstr(b, F_URI), strlen(bstr(b, F_URI)), NULL))
+        return sk_str_eq_cstr(c->uri, bstr(b, F_URI));
+    return sip_uri_equal(&bu, cu);
+}
+
+static void unlink_binding(struct sk_loc *l, struct aor *a, struct binding *b, bool store)
+{
+    struct binding **pp;
+    for (pp = &a->bindings; *pp; pp = &(*pp)->next) {
+        if (*pp == b) {
+            *pp = b->next;
+            a->nbindings--;
+            if (store)
+                enqueue(l, a, b, true);
+            free(b);
+            count_add(l, -1);
+            return;
+        }
+    }
+}
+
+/* Highest q first (no q counts as 1.0 for ordering, RFC 3261 §16.6 leaves it to policy). */
+static int qkey(const struct binding *b)
+{
+    return b->q < 0 ? 1000 : b->q;
+}
+
+static void insert_sorted(struct aor *a, struct binding *nb)
+{
+    struct binding **pp = &a->bindings;
+    while (*pp && qkey(*pp) >= qkey(nb))
+        pp = &(*pp)->next;
+    nb->next = *pp;
+    *pp = nb;
+    a->nbindings++;
+}
+
+int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct sk_loc_contact *c,
+                    size_t n, bool remove_all, int64_t now, sk_loc_fn fn, void *arg)
+{
+    uint32_t h = hash_str(r->aor);
+    struct bucket *bk = bucket_of(l, h);
+    struct sip_uri *uris = NULL;
+    struct aor *a;
+    int rc = 0;
+
+    if (n) {
+        uris = calloc(n, sizeof(*uris));
+        if (!uris)
+            return ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            if (sip_uri_parse(&uris[i], c[i].uri.p, c[i].uri.len, NULL)) {
+                free(uris);
+                return EINVAL;
+            }
+        }
+    }
+    pthread_mutex_lock(&bk->lock);
+    a = aor_find(bk, r->aor, h, n > 0);
+    if (!a) {
+        rc = n > 0 ? ENOMEM : 0;
+        goto out;
+    }
+    if (remove_all) {
+        /* §10.3 step 6: "*" with Expires 0 removes every binding, unless one has the
+         * same Call-ID and a CSeq not lower than the request's (step 7) */
+        for (struct binding *b = a->bindings; b; b = b->next) {
+            if (sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq) {
+                rc = EALREADY;
+                goto out;
+            }
+        }
+        while (a->bindings)
+            unlink_binding(l, a, a->bindings, true);
+        goto out;
+    }
+    /* §10.3 step 7, first pass: refuse the whole request if any contact is stale */
+    for (size_t i = 0; i < n; i++) {
+        for (struct binding *b = a->bindings; b; b = b->next) {
+            if (same_binding(b, &c[i], &uris[i]) &&
+                sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq) {
+                rc = EALREADY;
+                goto out;
+            }
+        }
+    }
+    /* second pass: apply */
+    for (size_t i = 0; i < n; i++) {
+        struct binding *old = NULL, *nb;
+        for (struct binding *b = a->bindings; b; b = b->next) {
+            if (same_binding(b, &c[i], &uris[i])) {
+                old = b;
+                break;
+            }
+        }
+        if (old)
+            unlink_binding(l, a, old, c[i].expires == 0);
+        if (c[i].expires == 0)
+            continue;
+        if (a->nbindings >= SK_LOC_MAX_PER_AOR) {
+            rc = ENOSPC;
+            break;
+        }
+        {
+            struct sk_str s[F__COUNT];
+            s[F_URI] = c[i].uri;
+            s[F_PARAMS] = c[i].params;
+            s[F_INSTANCE] = c[i].instance;
+            s[F_CALL_ID] = r->call_id;
+            s[F_PATH] = r->path;
+            s[F_UA] = r->user_agent;
+            for (int f = 0; f < F__COUNT; f++) {
+                if (!s[f].p)
+                    s[f] = SK_STR_LIT("");
+            }
+            nb = binding_new(s, now + c[i].expires, r->cseq, c[i].has_reg_id ? c[i].reg_id : 0,
+                             c[i].q, r->proto, &r->src);
+        }
+        if (!nb) {
+            rc = ENOMEM;
+            break;
+        }
+        insert_sorted(a, nb);
+        count_add(l, 1);
+        enqueue(l, a, nb, false);
+    }
+out:
+    if (a && rc != EALREADY && fn) {
+        for (struct binding *b = a->bindings; b; b = b->next) {
+            struct sk_loc_binding v;
+            if (b->expires_at <= now)
+                continue;
+            view(a, b, &v);
+            fn(arg, &v);
+        }
+    }
+    if (a)
+        aor_drop_if_empty(bk, a);
+    pthread_mutex_unlock(&bk->lock);
+    free(uris);
+    return rc;
+}
+
+size_t sk_loc_lookup(struct sk_loc *l, const char *aor, int64_t now, sk_loc_fn fn, void *arg)
+{
+    uint32_t h = hash_str(aor);
+    struct bucket *bk = bucket_of(l, h);
+    struct aor *a;
+    size_t n = 0;
+
+    pthread_mutex_lock(&bk->lock);
+    if ((a = aor_find(bk, aor, h, false))) {
+        for (struct binding *b = a->bindings; b; b = b->next) {
+            struct sk_loc_binding v;
+            if (b->expires_at <= now)
+                continue;
+            n++;
+            if (fn) {
+                view(a, b, &v);
+                fn(arg, &v);
+            }
+        }
+    }
+    pthread_mutex_unlock(&bk->lock);
+    return n;
+}
+
+void sk_loc_walk(struct sk_loc *l, int64_t now, sk_loc_fn fn, void *arg)
+{
+    for (size_t i = 0; i < LOC_BUCKETS; i++) {
+        struct bucket *bk = &l->b[i];
+        if (!bk->head)
+            continue; /* a racy peek is fine: this is a listing, not a transaction */
+        pthread_mutex_lock(&bk->lock);
+        for (struct aor *a = bk->head; a; a = a->next) {
+            for (struct binding *b = a->bindings; b; b = b->next) {
+                struct sk_loc_binding v;
+                if (b->expires_at <= now)
+                    continue;
+                view(a, b, &v);
+                fn(arg, &v);
+            }
+        }
+        pthread_mutex_unlock(&bk->lock);
+    }
+}
+
+size_t sk_loc_expire(struct sk_loc *l, int64_t now)
+{
+    size_t removed = 0;
+
+    for (size_t i = 0; i < LOC_BUCKETS; i++) {
+        struct bucket *bk = &l->b[i];
+        struct aor *a, *an;
+        if (!bk->head)
+            continue;
+        pthread_mutex_lock(&bk->lock);
+        for (a = bk->head; a; a = an) {
+            struct binding *b = a->bindings, *bn;
+            an = a->next;
+            for (; b; b = bn) {
+                bn = b->next;
+                if (b->expires_at <= now) {
+                    unlink_binding(l, a, b, true);
+                    removed++;
+                }
+            }
+            aor_drop_if_empty(bk, a);
+        }
+        pthread_mutex_unlock(&bk->lock);
+    }
+    return removed;
+}
+
+/* ---- Loading from the store ---- */
+
+struct load_ctx {
+    struct sk_loc *l;
+    int64_t now;
+    size_t loaded;
+};
+
+static void load_one(void *arg, const struct sk_binding_rec *r)
+{
+    struct load_ctx *lc = arg;
+    struct sk_loc *l = lc->l;
+    uint32_t h = hash_str(r->aor);
+    struct bucket *bk = bucket_of(l, h);
+    struct sk_str s[F__COUNT];
+    struct sk_sa src;
+    enum sip_proto proto = strncmp(r->received, "TCP:", 4) == 0 ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+    const char *addr = strchr(r->received, ':');
+    struct binding *b;
+    struct aor *a;
+
+    memset(&src, 0, sizeof(src));
+    if (addr) {
+        /* "UDP:1.2.3.4:5060" or "UDP:[::1]:5060" */
+        const char *colon = strrchr(addr + 1, ':');
+        if (colon)
+            sk_sa_from_ip(&src, sk_str_make(addr + 1, (size_t) (colon - addr - 1)),
+                          (uint16_t) atoi(colon + 1));
+    }
+    s[F_URI] = sk_str_cstr(r->uri);
+    s[F_PARAMS] = sk_str_cstr(r->params);
+    s[F_INSTANCE] = sk_str_cstr(r->instance);
+    s[F_CALL_ID] = sk_str_cstr(r->call_id);
+    s[F_PATH] = sk_str_cstr(r->path);
+    s[F_UA] = sk_str_cstr(r->user_agent);
+    b = binding_new(s, r->expires_at, r->cseq, r->reg_id, r->q, proto, &src);
+    if (!b)
+        return;
+    pthread_mutex_lock(&bk->lock);
+    a = aor_find(bk, r->aor, h, true);
+    if (a && a->nbindings < SK_LOC_MAX_PER_AOR) {
+        insert_sorted(a, b);
+        count_add(l, 1);
+        lc->loaded++;
+    } else {
+        free(b);
+    }
+    pthread_mutex_unlock(&bk->lock);
+}
+
+int sk_loc_load(struct sk_loc *l, int64_t now)
+{
+    struct load_ctx lc = {l, now, 0};
+    int rc;
+
+    if (!l->store)
+        return 0;
+    rc = sk_store_bindings_load(l->store, now, load_one, &lc);
+    if (rc == 0)
+        SK_INFO("location: %zu bindings loaded", lc.loaded);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* The registrar (RFC 3261 §10.3, RFC 3327 Path, RFC 5626 outbound) with digest authentication. */
+#ifndef SK_REGISTRAR_H
+#define SK_REGISTRAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "server/location.h"
+#include "sip/auth.h"
+#include "sip/msg.h"
+#include "sip/txn.h"
+#include "store/store.h"
+
+struct sk_registrar_config {
+    bool auth;                 /* require digest authentication (default on) */
+    uint32_t default_expires;  /* 3600 */
+    uint32_t min_expires;      /* 60: below it 423 */
+    uint32_t max_expires;      /* 86400: above it clamped */
+    uint32_t nonce_lifetime;   /* 300 s, then stale=true */
+    uint32_t fail_limit;       /* wrong credentials from one address before it is blocked, 10 */
+    uint32_t fail_window;      /* ... within this many seconds, 60 */
+    uint32_t block_time;       /* blocked (403, no challenge) for this long, 300 */
+};
+
+extern const struct sk_registrar_config sk_registrar_config_default;
+
+/* What the registrar decided: the status and the extra header lines of the response. */
+struct sk_reg_result {
+    int status;
+    const char *reason; /* NULL = the standard phrase */
+    struct sk_buf headers;
+};
+
+struct sk_registrar;
+
+int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config *cfg,
+                     struct sk_loc *loc, struct sk_store *store);
+void sk_registrar_free(struct sk_registrar *r);
+
+/* Handle a REGISTER whose Request-URI is one of our domains. res->headers must be
+ * initialised by the caller and freed after use. */
+void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
+                         struct sk_reg_result *res, int64_t now);
+
+/* Authenticate a request (for the proxy later): 0 when credentials for realm in
+ * hdr (Authorization / Proxy-Authorization) are right; else fills res with the
+ * challenge response (401/407) or 403 when the source is blocked. */
+int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
+                              enum sip_hdr_id hdr, struct sk_str user, struct sk_str realm,
+                              struct sk_reg_result *res, int64_t now);
+
+#endif

@@ -1,0 +1,58 @@
+/* Storage behind one interface: users (HA1 hashes only) and location bindings. SQLite is the default. */
+#ifndef SK_STORE_H
+#define SK_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SK_STORE_DB_NAME "sipkit.db"
+
+struct sk_user_rec {
+    char user[128];
+    char domain[256];
+    char ha1_md5[33];
+    char ha1_sha256[65];
+};
+
+/* A binding as stored: every string NUL-terminated, empty when absent. */
+struct sk_binding_rec {
+    const char *aor;        /* "sip:alice@example.com" (normalised, §10.3 step 5) */
+    const char *key;        /* identity within the AOR: "+sip.instance/reg-id" or the URI */
+    const char *uri;        /* the Contact URI exactly as received */
+    const char *params;     /* its header parameters as received (without expires) */
+    const char *call_id;
+    uint32_t cseq;
+    int q;                  /* thousandths, -1 = none */
+    int64_t expires_at;     /* unix seconds */
+    const char *instance;   /* RFC 5626 +sip.instance */
+    uint32_t reg_id;
+    const char *path;       /* RFC 3327 Path values, in order, comma-separated */
+    const char *user_agent;
+    const char *received;   /* "udp:192.0.2.1:5060" flow the REGISTER came on */
+};
+
+typedef void (*sk_user_fn)(void *arg, const struct sk_user_rec *u);
+typedef void (*sk_binding_fn)(void *arg, const struct sk_binding_rec *b);
+
+struct sk_store;
+
+/* Opens (creating) dir/sipkit.db; dir is created if missing. */
+int sk_store_open(struct sk_store **sp, const char *dir);
+void sk_store_close(struct sk_store *s);
+
+int sk_store_user_put(struct sk_store *s, const struct sk_user_rec *u);
+/* ENOENT if absent. */
+int sk_store_user_get(struct sk_store *s, const char *user, const char *domain,
+                      struct sk_user_rec *u);
+int sk_store_user_del(struct sk_store *s, const char *user, const char *domain);
+int sk_store_user_list(struct sk_store *s, sk_user_fn fn, void *arg);
+
+/* Bindings are written in batches: begin, any number of put/del, commit. */
+int sk_store_begin(struct sk_store *s);
+int sk_store_commit(struct sk_store *s);
+int sk_store_binding_put(struct sk_store *s, const struct sk_binding_rec *b);
+int sk_store_binding_del(struct sk_store *s, const char *aor, const char *key);
+/* Every stored binding that has not expired at now; expired ones are deleted. */
+int sk_store_bindings_load(struct sk_store *s, int64_t now, sk_binding_fn fn, void *arg);
+
+#endif
