@@ -359,17 +359,32 @@ static bool host_equal(const struct sip_uri *a, const struct sip_uri *b)
     return esc_equal(a->host, b->host, true);
 }
 
-/* Find a parameter by (escape-aware, case-insensitive) name. */
-static bool param_find(struct sk_str params, struct sk_str name, struct sk_str *value)
+/* The k-th (0-based) parameter with this (escape-aware, case-insensitive) name.
+ * Repeated names are compared occurrence by occurrence, which keeps equality
+ * reflexive and symmetric for such URIs. */
+static bool param_find_nth(struct sk_str params, struct sk_str name, size_t k,
+                           struct sk_str *value)
 {
     struct sk_str rest = params, n, v;
     while (sip_param_next(&rest, &n, &v)) {
-        if (esc_equal(n, name, true)) {
+        if (esc_equal(n, name, true) && k-- == 0) {
             *value = v;
             return true;
         }
     }
     return false;
+}
+
+/* How many parameters before `upto` in params share this name. */
+static size_t occurrence(struct sk_str params, struct sk_str name, const char *upto)
+{
+    struct sk_str rest = params, n, v;
+    size_t k = 0;
+    while (sip_param_next(&rest, &n, &v) && n.p < upto) {
+        if (esc_equal(n, name, true))
+            k++;
+    }
+    return k;
 }
 
 static bool value_equal(struct sk_str a, struct sk_str b)
@@ -395,7 +410,7 @@ static bool params_equal_sip(struct sk_str pa, struct sk_str pb)
     struct sk_str rest = pa, n, v, other;
 
     while (sip_param_next(&rest, &n, &v)) {
-        if (param_find(pb, n, &other)) {
+        if (param_find_nth(pb, n, occurrence(pa, n, n.p), &other)) {
             if (!value_equal(v, other))
                 return false;
         } else if (is_must_match_param(n)) {
@@ -404,7 +419,7 @@ static bool params_equal_sip(struct sk_str pa, struct sk_str pb)
     }
     rest = pb;
     while (sip_param_next(&rest, &n, &v)) {
-        if (is_must_match_param(n) && !param_find(pa, n, &other))
+        if (is_must_match_param(n) && !param_find_nth(pa, n, occurrence(pb, n, n.p), &other))
             return false;
     }
     return true;
@@ -429,7 +444,8 @@ static bool params_equal_all(struct sk_str pa, struct sk_str pb)
 
     while (sip_param_next(&rest, &n, &v)) {
         na++;
-        if (!param_find(pb, n, &other) || !tel_param_equal(n, v, other))
+        if (!param_find_nth(pb, n, occurrence(pa, n, n.p), &other) ||
+            !tel_param_equal(n, v, other))
             return false;
     }
     rest = pb;
@@ -455,17 +471,18 @@ static bool next_header(struct sk_str *rest, struct sk_str *name, struct sk_str 
     return true;
 }
 
-static bool header_find(struct sk_str headers, struct sk_str name, struct sk_str value)
+/* How many headers of the list equal name=value. */
+static size_t header_count(struct sk_str headers, struct sk_str name, struct sk_str value)
 {
     struct sk_str rest = headers, n, v;
-    while (next_header(&rest, &n, &v)) {
-        if (esc_equal(n, name, true) && esc_equal(v, value, false))
-            return true;
-    }
-    return false;
+    size_t c = 0;
+    while (next_header(&rest, &n, &v))
+        c += esc_equal(n, name, true) && esc_equal(v, value, false);
+    return c;
 }
 
-/* URI header components are never ignored: all must be present in both and match. */
+/* URI header components are never ignored: both lists must hold the same
+ * headers, the same number of times each (a multiset comparison). */
 static bool headers_equal(struct sk_str ha, struct sk_str hb)
 {
     struct sk_str rest = ha, n, v;
@@ -473,7 +490,7 @@ static bool headers_equal(struct sk_str ha, struct sk_str hb)
 
     while (next_header(&rest, &n, &v)) {
         na++;
-        if (!header_find(hb, n, v))
+        if (header_count(ha, n, v) != header_count(hb, n, v))
             return false;
     }
     rest = hb;

@@ -1634,6 +1634,30 @@ static void test_unescape(void **state)
     }
 }
 
+/* Repeated parameter names and URI headers (found by fuzz_uri): equality stays
+ * reflexive and symmetric; the k-th occurrence is compared with the k-th. */
+static bool eq_text(const char *a, const char *b)
+{
+    struct sip_uri ua, ub;
+    assert_int_equal(sip_uri_parse(&ua, a, strlen(a), NULL), 0);
+    assert_int_equal(sip_uri_parse(&ub, b, strlen(b), NULL), 0);
+    assert_int_equal(sip_uri_equal(&ua, &ub), sip_uri_equal(&ub, &ua));
+    return sip_uri_equal(&ua, &ub);
+}
+
+static void test_equal_repeated_names(void **state)
+{
+    (void) state;
+    assert_true(eq_text("sip:b@h;x=a;x=b", "sip:b@h;x=a;x=b"));
+    assert_true(eq_text("sip:h;a%2d=x;a-=y", "sip:h;a%2d=x;a-=y"));
+    assert_true(eq_text("tel:+1;x=a;x=b", "tel:+1;x=a;x=b"));
+    assert_false(eq_text("sip:h;x=1;x=1", "sip:h;x=1;x=2"));
+    assert_false(eq_text("sip:h?x=1&x=1", "sip:h?x=1&x=2"));
+    assert_true(eq_text("sip:h?x=1&y=2", "sip:h?y=2&x=1"));
+    /* method twice on one side, once on the other: the second has no partner */
+    assert_false(eq_text("sips:uer;method=1;method=2", "sips:uer;method=1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1673,6 +1697,7 @@ int main(void)
         cmocka_unit_test(test_uri_param),
         cmocka_unit_test(test_default_port),
         cmocka_unit_test(test_default_port_explicit_port_wins),
+        cmocka_unit_test(test_equal_repeated_names),
         cmocka_unit_test(test_unescape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
