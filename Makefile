@@ -16,7 +16,7 @@ build: deps
 	@ln -sf build/compile_commands.json compile_commands.json
 
 run: build
-	./build/sipkit serve
+	./build/sipkit serve $(RUN_ARGS)
 
 # The whole suite: release build, then ASan+UBSan build with the fuzz targets
 # (clang), each fuzzer run for FUZZ_SECONDS as part of the suite.
@@ -42,6 +42,8 @@ bench:
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSIPKIT_BENCH=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 	./build-bench/bench/bench_parse
+	bench/bench_options.sh
+	bench/bench_register.sh
 
 # Longer fuzzing session on its own: make fuzz FUZZ_SECONDS=600
 fuzz:

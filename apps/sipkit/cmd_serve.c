@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "cmd.h"
 #include "server/ctl.h"
+#include "sip/auth.h"
 #include "server/server.h"
 
 static void serve_usage(FILE *f)
@@ -31,6 +32,8 @@ static void serve_usage(FILE *f)
             "  --default-expires S       registration expiry when none is asked (3600)\n"
             "  --min-expires S           shorter ones get 423 Interval Too Brief (60)\n"
             "  --max-expires S           longer ones are shortened to this (86400)\n"
+            "  --digest ALGS             challenges offered, in order: sha-256,md5 (default),\n"
+            "                            md5,sha-256, md5 or sha-256\n"
             "  --nonce-lifetime S        a nonce older than this is stale (300)\n"
             "  --auth-fail-limit N       wrong credentials from one address before it is\n"
             "  --auth-fail-window S      blocked (10 within 60 s), for\n"
@@ -131,6 +134,26 @@ static int apply(struct serve_opts *o, const char *key, const char *val)
             c->reg.min_expires = (uint32_t) v;
         else
             c->reg.max_expires = (uint32_t) v;
+    } else if (strcmp(key, "digest") == 0) {
+        /* "sha-256,md5" (default), "md5,sha-256", "md5" or "sha-256" */
+        char list[64], *save = NULL, *tok;
+        unsigned n = 0;
+        if (strlen(val) >= sizeof(list))
+            return EINVAL;
+        snprintf(list, sizeof(list), "%s", val);
+        for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            enum sip_digest_alg alg;
+            if (n == 2 || sip_digest_alg_parse(sk_str_cstr(tok), &alg))
+                return EINVAL;
+            for (unsigned i = 0; i < n; i++) {
+                if (c->reg.algs[i] == alg)
+                    return EINVAL;
+            }
+            c->reg.algs[n++] = alg;
+        }
+        if (n == 0)
+            return EINVAL;
+        c->reg.nalgs = n;
     } else if (strcmp(key, "nonce-lifetime") == 0) {
         if (parse_uint(val, 86400, &v) || v == 0)
             return EINVAL;

@@ -32,7 +32,9 @@ static int split_user(const char *arg, struct sk_user_rec *u)
         return EINVAL;
     memset(u, 0, sizeof(*u));
     memcpy(u->user, arg, (size_t) (at - arg));
-    snprintf(u->domain, sizeof(u->domain), "%s", at + 1);
+    /* the domain is the realm, compared case-insensitively: keep it in lower case */
+    for (size_t i = 0; at[1 + i]; i++)
+        u->domain[i] = sk_lower(at[1 + i]);
     return 0;
 }
 

@@ -92,8 +92,12 @@ int sk_loc_aor(const struct sip_uri *to, struct sk_buf *out)
         sip_unescape(out, to->user);
         sk_buf_putc(out, '@');
     }
+    if (to->host_type == SIP_HOST_IPV6)
+        sk_buf_putc(out, '[');
     for (size_t i = 0; i < to->host.len; i++)
         sk_buf_putc(out, sk_lower(to->host.p[i]));
+    if (to->host_type == SIP_HOST_IPV6)
+        sk_buf_putc(out, ']');
     if (to->has_port)
         sk_buf_printf(out, ":%u", to->port);
     return out->failed ? ENOMEM : 0;
@@ -474,6 +478,23 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
             }
         }
     }
+    /* the limit is checked before anything changes: all contacts or none */
+    {
+        size_t after = a->nbindings;
+        for (size_t i = 0; i < n; i++) {
+            bool exists = false;
+            for (struct binding *b = a->bindings; b && !exists; b = b->next)
+                exists = same_binding(b, &c[i], &uris[i]);
+            if (exists && c[i].expires == 0)
+                after--;
+            else if (!exists && c[i].expires > 0)
+                after++;
+        }
+        if (after > SK_LOC_MAX_PER_AOR) {
+            rc = ENOSPC;
+            goto out;
+        }
+    }
     /* second pass: apply */
     for (size_t i = 0; i < n; i++) {
         struct binding *old = NULL, *nb;
@@ -483,8 +504,10 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
                 break;
             }
         }
+        /* the stored row goes too: an equal URI may be written differently, and
+         * the store's key is the text */
         if (old)
-            unlink_binding(l, a, old, c[i].expires == 0);
+            unlink_binding(l, a, old, true);
         if (c[i].expires == 0)
             continue;
         if (a->nbindings >= SK_LOC_MAX_PER_AOR) {

@@ -20,6 +20,8 @@ const struct sk_registrar_config sk_registrar_config_default = {
     .fail_limit = 10,
     .fail_window = 60,
     .block_time = 300,
+    .algs = {SIP_DIGEST_SHA256, SIP_DIGEST_MD5},
+    .nalgs = 2,
 };
 
 #define FAIL_BUCKETS 1024
@@ -152,11 +154,31 @@ static void challenge(struct sk_registrar *r, enum sip_hdr_id hdr, struct sk_str
     const char *name = hdr == SIP_HDR_PROXY_AUTHORIZATION ? "Proxy-Authenticate"
                                                            : "WWW-Authenticate";
     res->status = hdr == SIP_HDR_PROXY_AUTHORIZATION ? 407 : 401;
-    /* RFC 8760 §2.4: the preferred algorithm first */
-    sip_digest_challenge(&res->headers, name, r->nonces, realm, SIP_DIGEST_SHA256, stale,
-                         (time_t) now);
-    sip_digest_challenge(&res->headers, name, r->nonces, realm, SIP_DIGEST_MD5, stale,
-                         (time_t) now);
+    /* RFC 8760 §2.4: one challenge per algorithm, the preferred one first */
+    for (unsigned i = 0; i < r->cfg.nalgs; i++)
+        sip_digest_challenge(&res->headers, name, r->nonces, realm, r->cfg.algs[i], stale,
+                             (time_t) now);
+}
+
+static bool alg_offered(const struct sk_registrar *r, enum sip_digest_alg alg)
+{
+    for (unsigned i = 0; i < r->cfg.nalgs; i++) {
+        if (r->cfg.algs[i] == alg)
+            return true;
+    }
+    return false;
+}
+
+static bool user_matches(struct sk_str username, struct sk_str aor_user)
+{
+    struct sk_buf u;
+    bool same;
+
+    sk_buf_init(&u);
+    sip_unescape(&u, aor_user);
+    same = !u.failed && sk_str_eq(username, sk_buf_str(&u));
+    sk_buf_free(&u);
+    return same;
 }
 
 int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
@@ -192,14 +214,15 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
         return EACCES;
     }
     if (mine->username.len >= sizeof(uname) || realm.len >= sizeof(dname) ||
-        sip_digest_alg_parse(mine->algorithm, &alg)) {
+        sip_digest_alg_parse(mine->algorithm, &alg) || !alg_offered(r, alg)) {
         challenge(r, hdr, realm, false, res, now);
         return EACCES;
     }
     sk_str_copy(uname, sizeof(uname), mine->username);
     sk_str_copy(dname, sizeof(dname), realm);
-    /* §10.3 step 3/4: the user may only act for its own address */
-    if (user.len && !sk_str_eq(mine->username, user)) {
+    /* §10.3 step 3/4: the user may only act for its own address (the AOR's user
+     * compared unescaped, §19.1.4) */
+    if (user.p && !user_matches(mine->username, user)) {
         record_failure(r, &rx->src, mine->username, now);
         res->status = 403;
         res->reason = "Credentials Do Not Match the AOR";
@@ -311,12 +334,13 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     struct sk_loc_contact *lc = NULL;
     size_t *poff = NULL;
     struct sk_loc_reg reg;
-    struct sk_buf aor, params_buf, path_buf;
+    struct sk_buf aor, params_buf, path_buf, realm;
     struct sip_error e;
     struct ok_ctx okc;
     size_t ncontacts = 0;
     uint32_t hdr_expires = r->cfg.default_expires;
     bool has_expires_hdr = false, star = false, outbound = false;
+    bool ua_outbound = supports(m, "outbound");
     int rc;
 
     res->status = 0;
@@ -324,6 +348,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     sk_buf_init(&aor);
     sk_buf_init(&params_buf);
     sk_buf_init(&path_buf);
+    sk_buf_init(&realm);
     /* §10.3 step 5: the To URI names the AOR; it must be sip/sips and ours */
     if (sk_loc_aor(&m->to.uri, &aor)) {
         fail(res, 404, "Address-of-Record Is Not a SIP URI");
@@ -333,9 +358,16 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
         fail(res, 404, "Address-of-Record Not in This Domain");
         goto out;
     }
-    /* §10.3 steps 3-4: authenticate, and the user may only change its own bindings */
+    if (!sk_str_isset(m->to.uri.user) || m->to.uri.user.len == 0) {
+        fail(res, 404, "Address-of-Record Has No User Part");
+        goto out;
+    }
+    /* §10.3 steps 3-4: authenticate, and the user may only change its own bindings;
+     * the realm is the domain, in lower case like the stored users' domains */
+    for (size_t i = 0; i < m->to.uri.host.len; i++)
+        sk_buf_putc(&realm, sk_lower(m->to.uri.host.p[i]));
     if (r->cfg.auth && sk_registrar_authenticate(r, rx, SIP_HDR_AUTHORIZATION, m->to.uri.user,
-                                                 m->to.uri.host, res, now) != 0)
+                                                 sk_buf_str(&realm), res, now) != 0)
         goto out;
     {
         uint32_t v;
@@ -399,8 +431,9 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
                 fail(res, 400, "Bad reg-id");
                 goto out;
             }
+            /* RFC 5626 §6: reg-id only counts when the UA supports outbound */
             lc[i].reg_id = id;
-            lc[i].has_reg_id = sk_str_isset(lc[i].instance);
+            lc[i].has_reg_id = ua_outbound && sk_str_isset(lc[i].instance);
             outbound = outbound || lc[i].has_reg_id;
         }
     }
@@ -445,7 +478,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     date_header(&res->headers, now);
     if (path_buf.len && supports(m, "path"))
         sk_buf_printf(&res->headers, "Path: %s\r\n", path_buf.p);
-    if (outbound && supports(m, "outbound"))
+    if (outbound)
         sk_buf_puts(&res->headers, "Require: outbound\r\n");
     res->status = 200;
 out:
@@ -454,4 +487,5 @@ out:
     sk_buf_free(&aor);
     sk_buf_free(&params_buf);
     sk_buf_free(&path_buf);
+    sk_buf_free(&realm);
 }

@@ -21,6 +21,8 @@ struct sk_registrar_config {
     uint32_t fail_limit;       /* wrong credentials from one address before it is blocked, 10 */
     uint32_t fail_window;      /* ... within this many seconds, 60 */
     uint32_t block_time;       /* blocked (403, no challenge) for this long, 300 */
+    enum sip_digest_alg algs[2]; /* challenges offered, in order (SHA-256, MD5) */
+    unsigned nalgs;
 };
 
 extern const struct sk_registrar_config sk_registrar_config_default;

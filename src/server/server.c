@@ -33,7 +33,8 @@ struct sk_server {
     struct sk_store *store;
     struct sk_loc *loc;
     struct sk_registrar *reg;
-    char to_tag[24]; /* our To tag for the responses we originate */
+    char tag_prefix[17]; /* random per process; with tag_seq, To tags unique per response */
+    atomic_uint_fast64_t tag_seq;
     struct {
         atomic_uint_fast64_t requests, responses, bad_requests, bad_responses, stray;
     } st;
@@ -94,11 +95,15 @@ static void respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx, 
 {
     struct sip_msg *m = rx->msg;
     struct sk_buf b;
+    char tag[48];
     int err;
 
+    /* §19.3: a To tag of our own for every response (unique: prefix + counter) */
+    snprintf(tag, sizeof(tag), "%s%llx", s->tag_prefix,
+             (unsigned long long) atomic_fetch_add(&s->tag_seq, 1));
     sk_buf_init(&b);
     sip_print_response_head_rx(&b, m, m->has_via ? &m->via : NULL, &rx->src, code, reason,
-                               sk_str_cstr(s->to_tag));
+                               sk_str_cstr(tag));
     sk_buf_puts(&b, "Server: " SERVER_NAME "\r\n");
     if (extra)
         sk_buf_puts(&b, extra);
@@ -196,7 +201,8 @@ static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx
         sk_buf_puts(&b, "To: ");
         sk_buf_put_str(&b, m->to.raw);
         if (!sk_str_isset(m->to.tag))
-            sk_buf_printf(&b, ";tag=%s", s->to_tag);
+            sk_buf_printf(&b, ";tag=%s%llx", s->tag_prefix,
+                          (unsigned long long) atomic_fetch_add(&s->tag_seq, 1));
         sk_buf_puts(&b, "\r\n");
         sip_print_hdr(&b, SIP_HDR_CALL_ID, m->call_id);
         sk_buf_printf(&b, "CSeq: %u INVITE\r\n", m->cseq.num);
@@ -367,7 +373,7 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
         memset(rnd, 0x5a, sizeof(rnd));
     for (size_t i = 0; i < sizeof(rnd); i++)
-        snprintf(s->to_tag + 2 * i, 3, "%02x", rnd[i]);
+        snprintf(s->tag_prefix + 2 * i, 3, "%02x", rnd[i]);
     s->loops = calloc(s->nw, sizeof(*s->loops));
     s->threads = calloc(s->nw, sizeof(*s->threads));
     if (!s->loops || !s->threads)

@@ -280,7 +280,11 @@ enum sip_auth_result sip_digest_verify(struct sip_nonces *n, const struct sip_au
         return SIP_AUTH_BAD;
     if (sk_str_isset(c->opaque) && !sk_str_eq_cstr(c->opaque, n->opaque))
         return SIP_AUTH_BAD;
-    if (sk_str_isset(c->qop)) {
+    /* our challenges always offer qop="auth", and RFC 7616 §3.4 makes the client
+     * use it: an answer without qop/nc/cnonce could be replayed for the nonce's life */
+    if (!sk_str_isset(c->qop))
+        return SIP_AUTH_BAD;
+    {
         if (!sk_str_eq_cstr(c->qop, "auth"))
             return SIP_AUTH_UNSUPPORTED;
         /* nc is 8 hex digits */
@@ -309,7 +313,7 @@ enum sip_auth_result sip_digest_verify(struct sip_nonces *n, const struct sip_au
     }
     if (fresh == ETIMEDOUT)
         return SIP_AUTH_STALE; /* RFC 7616 §3.3: right credentials, old nonce */
-    if (sk_str_isset(c->qop) && nc_use(n, c->nonce, nc, now))
+    if (nc_use(n, c->nonce, nc, now))
         return SIP_AUTH_REPLAY;
     return SIP_AUTH_OK;
 }

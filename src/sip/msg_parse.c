@@ -287,6 +287,22 @@ static int frame_body(struct sip_msg *m, const char *body, const char *end,
     return 0;
 }
 
+/* A request whose start line is bad still deserves a 400 (RFC 4475 ltgtruri,
+ * lwsruri): index what headers can be indexed and parse the ones a response
+ * copies, ignoring every further error. The message stays "failed". */
+static void salvage_headers(struct sip_msg *m, const char *p, const char *end, uint16_t *last)
+{
+    const char *next;
+    struct sip_error ignored;
+
+    while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end && p[1] == '\n')) {
+        if (index_header(m, p, end, &next, last, &ignored))
+            break;
+        p = next;
+    }
+    parse_eager(m, &ignored); /* sets has_via etc. for the headers that parse */
+}
+
 int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, enum sip_parse_mode mode,
                   const struct sip_limits *limits, size_t *consumed, struct sip_error *err)
 {
@@ -308,8 +324,11 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, enum sip_parse
     lf = p < end ? memchr(p, '\n', (size_t) (end - p)) : NULL;
     if (!lf)
         goto incomplete;
-    if ((rc = parse_start_line(m, p, lf, err)))
+    if ((rc = parse_start_line(m, p, lf, err))) {
+        if (m->is_request)
+            salvage_headers(m, lf + 1, end, last);
         return rc;
+    }
     p = lf + 1;
     for (;;) {
         if (p < end && *p == '\n') {

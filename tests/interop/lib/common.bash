@@ -1,0 +1,188 @@
+# Shared helpers of the interop tests (sourced, not run; not a test itself).
+# The sourcing script sets: sipkit (binary), srcdir (tests/), and calls
+# interop_init first. It ends with interop_finish.
+
+interop_init() {
+    here=$srcdir/interop
+    scen=$here/scenarios
+    helper=$here/lib/sipclient.py
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipkit-interop.XXXXXX")
+    pass=0
+    fail=0
+    known=0
+    server_pid=""
+    cleanup_hooks=()
+    ns_exec=()             # e.g. (ip netns exec NAME): where the server and probes run
+    listen_protos=(udp tcp)
+    trap interop_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+# Kills only what this script started: its server, then whatever the hooks
+# name (each hook is a command the script registered, run in order).
+interop_cleanup() {
+    local h
+    server_stop
+    for h in "${cleanup_hooks[@]}"; do eval "$h" || true; done
+    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+
+check() { # name, condition-status
+    if [ "$2" -eq 0 ]; then
+        pass=$((pass + 1))
+        echo "ok: $1"
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $1"
+    fi
+}
+
+interop_finish() {
+    if [ "$known" -gt 0 ]; then
+        echo "$known known sipkit bug(s) not counted (KNOWN-BUG lines; STRICT_KNOWN_BUGS=1 counts them)"
+    fi
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+    exit $?
+}
+
+# server_start PORT [extra sipkit serve args...]: listens on 127.0.0.1:PORT
+# (${listen_protos[@]}, UDP and TCP unless changed), inside ${ns_exec[@]} if
+# set, and waits until an OPTIONS over UDP is answered (at most ~10 s).
+server_start() {
+    local port=$1 p listen=()
+    shift
+    for p in "${listen_protos[@]}"; do listen+=(--listen "$p:127.0.0.1:$port"); done
+    # a server with a registrar keeps its files under --data (default ./data): not here
+    if "$sipkit" serve --help 2>&1 | grep -q -- '--data'; then
+        listen+=(--data "$tmp/data")
+    fi
+    # `ip netns exec` execs the command, so $! is the server itself
+    "${ns_exec[@]}" "$sipkit" serve "${listen[@]}" --workers 2 "$@" >"$tmp/server.log" 2>&1 &
+    server_pid=$!
+    server_port=$port
+    if ! wait_ready 127.0.0.1 "$port" "${ns_exec[@]}"; then
+        echo "server did not answer on port $port; its log:" >&2
+        cat "$tmp/server.log" >&2
+        return 1
+    fi
+}
+
+wait_ready() { # host port [netns-prefix...]: poll with OPTIONS until a 200 comes back
+    local host=$1 port=$2 i
+    shift 2
+    for i in $(seq 1 50); do
+        if [ -n "$server_pid" ] && ! kill -0 "$server_pid" 2>/dev/null; then
+            return 1
+        fi
+        if "$@" python3 "$helper" ping "$host" "$port" 0.2 >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+server_alive() {
+    [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null
+}
+
+# server_stop_checked: stops the server with SIGTERM and checks that it exits
+# cleanly (status 0) without a sanitizer report in its log (ASan/UBSan builds).
+server_stop_checked() {
+    local pid=$server_pid rc
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    rc=0
+    timeout 20 tail --pid="$pid" -f /dev/null || rc=124
+    if [ "$rc" -eq 0 ]; then
+        wait "$pid"
+        rc=$?
+    fi
+    [ "$rc" -eq 0 ]
+    check "server exits cleanly on SIGTERM (status $rc)" $?
+    ! grep -q -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$tmp/server.log"
+    check "no sanitizer report in the server log" $? ||
+        grep -A 15 -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$tmp/server.log" | head -n 40 | sed 's/^/    /'
+    server_stop
+}
+
+server_stop() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        local i
+        for i in $(seq 1 50); do
+            kill -0 "$server_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+
+# run_sipp NAME SCENARIO COUNT TRANSPORT(u1|t1) LOCAL_PORT [extra sipp args...]
+# Runs SIPp as a UAC against the server, bounded; its statistics file is
+# $tmp/NAME.csv, its screen $tmp/NAME.out and errors $tmp/NAME.err.
+run_sipp() {
+    local name=$1 sf=$2 count=$3 tr=$4 lport=$5
+    shift 5
+    timeout -k 5 120 sipp "127.0.0.1:$server_port" -sf "$sf" -m "$count" -t "$tr" \
+        -i 127.0.0.1 -p "$lport" -timeout 90s -timeout_error -nostdin \
+        -trace_stat -stf "$tmp/$name.csv" -fd 1 \
+        -trace_err -error_file "$tmp/$name.err" \
+        "$@" >"$tmp/$name.out" 2>&1 </dev/null
+}
+
+# sipp_stat NAME COLUMN: the column's value on the last line of the stats file.
+sipp_stat() {
+    python3 - "$tmp/$1.csv" "$2" <<'EOF'
+import sys
+rows = [l.rstrip('\r\n').split(';') for l in open(sys.argv[1]) if l.strip()]
+col = rows[0].index(sys.argv[2])
+print(rows[-1][col])
+EOF
+}
+
+# sipp_max NAME COLUMN: the largest value of the column over all lines.
+sipp_max() {
+    python3 - "$tmp/$1.csv" "$2" <<'EOF'
+import sys
+rows = [l.rstrip('\r\n').split(';') for l in open(sys.argv[1]) if l.strip()]
+col = rows[0].index(sys.argv[2])
+print(max(int(r[col]) for r in rows[1:]))
+EOF
+}
+
+# check_sipp_run NAME RC COUNT: SIPp exited 0, and its counters say COUNT
+# successful calls and no failed one.
+check_sipp_run() {
+    local name=$1 rc=$2 count=$3 ok bad
+    ok=$(sipp_stat "$name" 'SuccessfulCall(C)' 2>/dev/null)
+    bad=$(sipp_stat "$name" 'FailedCall(C)' 2>/dev/null)
+    [ "$rc" -eq 0 ]
+    check "$name: sipp exit status 0 (got $rc)" $?
+    [ "$ok" = "$count" ] && [ "$bad" = "0" ]
+    check "$name: $count successful, 0 failed (got ${ok:-?} successful, ${bad:-?} failed)" $?
+    if [ "$rc" -ne 0 ] || [ "$ok" != "$count" ] || [ "$bad" != "0" ]; then
+        tail -n 20 "$tmp/$name.out" "$tmp/$name.err" 2>/dev/null | sed 's/^/    /'
+    fi
+}
+
+# py_checks COMMAND...: runs a Python checker that prints "ok: ...",
+# "FAIL: ..." and "KNOWN-BUG: ..." lines (sipclient.Checks), echoes them, and adds them to the counts. A checker that
+# dies without reporting counts as one failure.
+py_checks() {
+    local out rc n_ok n_fail
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    n_ok=$(printf '%s\n' "$out" | grep -c '^ok: ')
+    n_fail=$(printf '%s\n' "$out" | grep -c '^FAIL: ')
+    pass=$((pass + n_ok))
+    fail=$((fail + n_fail))
+    known=$((known + $(printf '%s\n' "$out" | grep -c '^KNOWN-BUG: ')))
+    if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
+        check "python checker exited with status $rc" 1
+    fi
+}
