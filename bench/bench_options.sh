@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# CPU per OPTIONS transaction, sipkit serve vs Kamailio (stateless sl), same SIPp load and 1 core each.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+opts=$root/bench/options
+build=$root/build-benchopt
+read -r -a rates <<<"${OPTIONS_RATES:-2000 5000}"
+count=${OPTIONS_COUNT:-60000}
+reps=3
+srv_cpu=0
+sipp_cpu=1
+drain_s=34 # Timer J (32 s) plus slack: how long sipkit is watched after its last run per rate
+hz=$(getconf CLK_TCK)
+
+"$root/scripts/install-deps" bench
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+if ! out=$(cmake --build "$build" -j 2 --target sipkit 2>&1); then
+    echo "$out" >&2
+    exit 1
+fi
+
+# Stop one process we started: SIGTERM, up to 5 s, then SIGKILL; reap it.
+stop_pid() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# Kamailio's workers are children of its main process; stop them too if the main left them.
+stop_server() {
+    local pid=$1 kids c
+    kids=$(pgrep -P "$pid" 2>/dev/null || true)
+    stop_pid "$pid"
+    for c in $kids; do
+        if kill -0 "$c" 2>/dev/null; then
+            kill -KILL "$c" 2>/dev/null || true
+        fi
+    done
+    local keep=() p
+    for p in "${started[@]}"; do
+        if [ "$p" != "$pid" ]; then keep+=("$p"); fi
+    done
+    started=("${keep[@]}")
+}
+
+cleanup() {
+    local p
+    if [ -n "$sipp_pid" ]; then
+        stop_pid "$sipp_pid" # timeout(1) passes the signal on to SIPp
+    fi
+    for p in "${started[@]}"; do
+        stop_server "$p"
+    done
+    rm -rf "$tmp"
+}
+tmp=$(mktemp -d /tmp/bench_options.XXXXXX)
+started=() # every server this script started, stopped by PID on exit
+sipp_pid="" # the SIPp run in progress, if any
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A UDP/TCP port that nothing on this machine uses, distinct from those already taken.
+taken=""
+free_port() {
+    local i p hex
+    for ((i = 0; i < 200; i++)); do
+        p=$((20000 + RANDOM % 40000))
+        hex=$(printf ':%04X ' "$p")
+        case " $taken " in *" $p "*) continue ;; esac
+        if ! cat /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"; then
+            taken="$taken $p"
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "bench_options: no free port found" >&2
+    return 1
+}
+
+sipkit_port=$(free_port)
+kam_port=$(free_port)
+sipp_port=$(free_port)
+
+# utime+stime (clock ticks) summed over the given PIDs (threads are included in each).
+cpu_ticks() {
+    local p t=0 f
+    for p in "$@"; do
+        f=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+        read -r -a f <<<"$f"
+        t=$((t + f[11] + f[12])) # utime and stime: fields 14 and 15 of stat
+    done
+    echo "$t"
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# SIPp in the background and waited for, so that a signal to this script is handled at once.
+sipp_run() { # port count rate stf-file screen-file
+    local port=$1 n=$2 r=$3 limit=$(($2 / $3 + 30)) rc=0
+    cd "$tmp"
+    timeout -k 5 $((limit + 15)) taskset -c "$sipp_cpu" \
+        sipp "127.0.0.1:$port" -sf "$opts/uac_options.xml" -i 127.0.0.1 -p "$sipp_port" \
+        -m "$n" -r "$r" -rp 1000 -timeout "${limit}s" -nostdin \
+        -trace_stat -stf "$4" >"$5" 2>&1 &
+    sipp_pid=$!
+    cd "$root"
+    wait "$sipp_pid" || rc=$?
+    sipp_pid=""
+    return "$rc"
+}
+
+# Wait (bounded) until the server answers one OPTIONS.
+wait_ready() {
+    local port=$1 pid=$2 i
+    for ((i = 0; i < 40; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        if sipp_run "$port" 1 1 "$tmp/probe.csv" "$tmp/probe.out"; then
+            return 0
+        fi
+        sleep 0.25
+    done
+    return 1
+}
+
+srv_pid=""
+start_server() { # name
+    case $1 in
+    sipkit)
+        taskset -c "$srv_cpu" "$build/sipkit" serve --listen "udp:127.0.0.1:$sipkit_port" \
+            --workers 1 --log-level warn >"$tmp/sipkit.log" 2>&1 &
+        srv_pid=$!
+        ;;
+    kamailio)
+        taskset -c "$srv_cpu" kamailio -DD -E -x tlsf -m 2048 -f "$opts/kamailio.cfg" \
+            -l "udp:127.0.0.1:$kam_port" -w "$tmp" >"$tmp/kamailio.log" 2>&1 &
+        srv_pid=$!
+        ;;
+    esac
+    started+=("$srv_pid")
+    if ! wait_ready "$(port_of "$1")" "$srv_pid"; then
+        echo "bench_options: $1 did not answer OPTIONS; its log:" >&2
+        tail -n 20 "$tmp/$1.log" >&2
+        exit 1
+    fi
+}
+
+port_of() { if [ "$1" = sipkit ]; then echo "$sipkit_port"; else echo "$kam_port"; fi; }
+
+# Column of SIPp's -stf CSV, last (cumulative) line.
+stf_col() {
+    awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
+        { v = $k } END { print (k && v != "") ? v : "?" }' "$1"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+declare -A res        # res[server,rate] = space-separated µs/txn of each run
+declare -A rss_note   # sipkit RSS growth per rate (last run)
+declare -A drain_note # sipkit CPU after the run per rate (last run)
+flagged=0
+
+# One measured run: fresh server, SIPp at a fixed rate, server CPU over the SIPp run.
+run_one() { # server rate rep
+    local name=$1 rate=$2 rep=$3 port pids t0 t1 w0 w1 rc us ok fail retr rss0 rss1 d1 flag=""
+    start_server "$name"
+    port=$(port_of "$name")
+    pids="$srv_pid $( (pgrep -P "$srv_pid" || true) | tr '\n' ' ')"
+    rss0=$(rss_kb "$srv_pid")
+    t0=$(cpu_ticks $pids)
+    w0=$(date +%s%N)
+    rc=0
+    sipp_run "$port" "$count" "$rate" "$tmp/run.csv" "$tmp/run.out" || rc=$?
+    w1=$(date +%s%N)
+    t1=$(cpu_ticks $pids)
+    rss1=$(rss_kb "$srv_pid")
+    ok=$(stf_col "$tmp/run.csv" 'SuccessfulCall(C)')
+    fail=$(stf_col "$tmp/run.csv" 'FailedCall(C)')
+    retr=$(stf_col "$tmp/run.csv" 'Retransmissions(C)')
+    if [ "$rc" -ne 0 ] || [ "$fail" != 0 ] || [ "$ok" != "$count" ]; then
+        flag="  FLAGGED (sipp exit $rc)"
+        flagged=1
+    fi
+    us=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$ok" 'BEGIN { printf "%.2f", (n > 0) ? d * 1e6 / hz / n : 0 }')
+    res[$name,$rate]="${res[$name,$rate]:-} $us"
+    printf '  run %d %-8s %5d/s: achieved %6.0f/s, cpu %6.0f ms, %7s us/txn, ok %s, failed %s, retrans %s, rss %+d KiB%s\n' \
+        "$rep" "$name" "$rate" "$(awk -v n="$ok" -v w=$((w1 - w0)) 'BEGIN { print n * 1e9 / w }')" \
+        "$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { print d * 1000 / hz }')" "$us" "$ok" "$fail" "$retr" \
+        $((rss1 - rss0)) "$flag"
+    if [ "$name" = sipkit ] && [ "$rep" -eq "$reps" ]; then
+        rss_note[$rate]=$(awk -v k=$((rss1 - rss0)) -v n="$count" 'BEGIN { printf "%+d KiB RSS at the end of the run, %.0f B per live transaction", k, k * 1024 / n }')
+        sleep "$drain_s"
+        d1=$(cpu_ticks "$srv_pid")
+        drain_note[$rate]=$(awk -v d=$((d1 - t1)) -v hz="$hz" -v n="$count" -v s="$drain_s" \
+            'BEGIN { printf "%.2f us/txn of CPU in the %d s after the run (Timer J expiry)", d * 1e6 / hz / n, s }')
+    fi
+    stop_server "$srv_pid"
+}
+
+echo "bench_options: $count OPTIONS per run over UDP, fresh server each run, $reps runs per server and rate"
+for rate in "${rates[@]}"; do
+    for ((rep = 1; rep <= reps; rep++)); do
+        if ((rep % 2)); then order="sipkit kamailio"; else order="kamailio sipkit"; fi
+        for name in $order; do
+            run_one "$name" "$rate" "$rep"
+        done
+    done
+done
+
+echo
+echo "CPU per OPTIONS transaction (server utime+stime over the SIPp run / transactions), median of $reps"
+echo "servers 1 core each (both pinned to cpu $srv_cpu, run one at a time): sipkit --workers 1 (stateful," \
+    "Timer J 32 s), kamailio 5.6 children=1 (stateless sl_send_reply, -x tlsf -m 2048 pre-faulted);" \
+    "SIPp on cpu $sipp_cpu"
+printf '%8s  %14s  %16s  %16s\n' "rate/s" "sipkit us/txn" "kamailio us/txn" "sipkit/kamailio"
+for rate in "${rates[@]}"; do
+    s=$(median ${res[sipkit,$rate]})
+    k=$(median ${res[kamailio,$rate]})
+    printf '%8s  %14s  %16s  %16s\n' "$rate" "$s" "$k" \
+        "$(awk -v s="$s" -v k="$k" 'BEGIN { if (k > 0) printf "%.2fx", s / k; else print "n/a" }')"
+done
+echo "goal: <= 0.67x"
+for rate in "${rates[@]}"; do
+    echo "sipkit at $rate/s holds all $count transactions at the end of a run: ${rss_note[$rate]};" \
+        "${drain_note[$rate]}, not in the table"
+done
+if [ "$flagged" -ne 0 ]; then
+    echo "WARNING: some runs were FLAGGED (SIPp failed calls or exit status); see the run lines above"
+fi
+exit 0
