@@ -112,3 +112,17 @@ int sk_buf_put_u64(struct sk_buf *b, uint64_t v)
     } while (v);
     return sk_buf_append(b, tmp + sizeof(tmp) - n, n);
 }
+
+int sk_buf_set_exact(struct sk_buf *b, const void *p, size_t len)
+{
+    b->failed = false;
+    b->len = 0;
+    if (b->cap < len + 1 || b->cap > 2 * (len + 1)) {
+        char *np = realloc(b->p, len + 1);
+        if (!np)
+            return b->failed = true, ENOMEM;
+        b->p = np;
+        b->cap = len + 1;
+    }
+    return sk_buf_append(b, p, len);
+}

@@ -27,6 +27,9 @@ int sk_buf_printf(struct sk_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Slice of the current content (valid until the next append). */
 struct sk_str sk_buf_str(const struct sk_buf *b);
+/* Replace the content with exactly len bytes, allocating no more than needed
+ * (for buffers that are kept, like a transaction's last response). */
+int sk_buf_set_exact(struct sk_buf *b, const void *p, size_t len);
 /* Decimal number without printf. */
 int sk_buf_put_u64(struct sk_buf *b, uint64_t v);
 

@@ -2,6 +2,8 @@
 #include "server/location.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,9 @@ struct aor {
 struct bucket {
     pthread_mutex_t lock;
     struct aor *head;
+    /* Earliest expiry in the bucket (INT64_MAX when empty): the expiry sweep skips
+     * the bucket without locking it until then. Written under the lock. */
+    _Atomic int64_t next_exp;
 };
 
 /* A change waiting for the store thread. */
@@ -249,6 +254,7 @@ void sk_loc_flush(struct sk_loc *l)
 static void *store_thread(void *arg)
 {
     struct sk_loc *l = arg;
+    int64_t last_expire = 0, last_trim = 0;
 
     pthread_mutex_lock(&l->q_lock);
     while (!l->stopping) {
@@ -259,9 +265,21 @@ static void *store_thread(void *arg)
         ts.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&l->q_cond, &l->q_lock, &ts);
         pthread_mutex_unlock(&l->q_lock);
-        /* the expiry timer: bindings leave on time (to within flush_ms) */
-        sk_loc_expire(l, (int64_t) time(NULL));
-        sk_loc_flush(l);
+        {
+            /* the expiry timer: bindings leave on time (to within a second) */
+            int64_t now = (int64_t) time(NULL);
+            if (now != last_expire) {
+                sk_loc_expire(l, now);
+                last_expire = now;
+            }
+            sk_loc_flush(l);
+            /* give back the pages that bursts of short-lived objects (transactions)
+             * left free, so memory follows what is really held */
+            if (now - last_trim >= 10) {
+                malloc_trim(0);
+                last_trim = now;
+            }
+        }
         pthread_mutex_lock(&l->q_lock);
     }
     pthread_mutex_unlock(&l->q_lock);
@@ -281,8 +299,10 @@ int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms)
         free(l);
         return ENOMEM;
     }
-    for (size_t i = 0; i < LOC_BUCKETS; i++)
+    for (size_t i = 0; i < LOC_BUCKETS; i++) {
         pthread_mutex_init(&l->b[i].lock, NULL);
+        atomic_init(&l->b[i].next_exp, INT64_MAX);
+    }
     l->store = store;
     l->flush_ms = flush_ms ? flush_ms : 200;
     pthread_mutex_init(&l->q_lock, NULL);
@@ -419,6 +439,12 @@ static int qkey(const struct binding *b)
     return b->q < 0 ? 1000 : b->q;
 }
 
+static void note_expiry(struct bucket *bk, int64_t when)
+{
+    if (when < atomic_load_explicit(&bk->next_exp, memory_order_relaxed))
+        atomic_store_explicit(&bk->next_exp, when, memory_order_relaxed);
+}
+
 static void insert_sorted(struct aor *a, struct binding *nb)
 {
     struct binding **pp = &a->bindings;
@@ -534,6 +560,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
             break;
         }
         insert_sorted(a, nb);
+        note_expiry(bk, nb->expires_at);
         count_add(l, 1);
         enqueue(l, a, nb, false);
     }
@@ -602,10 +629,13 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now)
 {
     size_t removed = 0;
 
+    if (sk_loc_count(l) == 0)
+        return 0; /* nothing to scan (the store thread calls this every tick) */
     for (size_t i = 0; i < LOC_BUCKETS; i++) {
         struct bucket *bk = &l->b[i];
         struct aor *a, *an;
-        if (!bk->head)
+        int64_t next = INT64_MAX;
+        if (atomic_load_explicit(&bk->next_exp, memory_order_relaxed) > now)
             continue;
         pthread_mutex_lock(&bk->lock);
         for (a = bk->head; a; a = an) {
@@ -616,10 +646,13 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now)
                 if (b->expires_at <= now) {
                     unlink_binding(l, a, b, true);
                     removed++;
+                } else if (b->expires_at < next) {
+                    next = b->expires_at;
                 }
             }
             aor_drop_if_empty(bk, a);
         }
+        atomic_store_explicit(&bk->next_exp, next, memory_order_relaxed);
         pthread_mutex_unlock(&bk->lock);
     }
     return removed;
@@ -667,6 +700,7 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     a = aor_find(bk, r->aor, h, true);
     if (a && a->nbindings < SK_LOC_MAX_PER_AOR) {
         insert_sorted(a, b);
+        note_expiry(bk, b->expires_at);
         count_add(l, 1);
         lc->loaded++;
     } else {

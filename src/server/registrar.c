@@ -155,9 +155,8 @@ static void challenge(struct sk_registrar *r, enum sip_hdr_id hdr, struct sk_str
                                                            : "WWW-Authenticate";
     res->status = hdr == SIP_HDR_PROXY_AUTHORIZATION ? 407 : 401;
     /* RFC 8760 §2.4: one challenge per algorithm, the preferred one first */
-    for (unsigned i = 0; i < r->cfg.nalgs; i++)
-        sip_digest_challenge(&res->headers, name, r->nonces, realm, r->cfg.algs[i], stale,
-                             (time_t) now);
+    sip_digest_challenges(&res->headers, name, r->nonces, realm, r->cfg.algs, r->cfg.nalgs,
+                          stale, (time_t) now);
 }
 
 static bool alg_offered(const struct sk_registrar *r, enum sip_digest_alg alg)

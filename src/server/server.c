@@ -214,17 +214,16 @@ static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx
     sip_txn_unref(inv);
 }
 
-static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
+/* Handle a request: through its server transaction st, or statelessly when st
+ * is NULL (OPTIONS aimed at the server itself, see on_message). */
+static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx)
 {
-    struct sk_server *s = arg;
     struct sip_msg *m = rx->msg;
     bool local;
 
     atomic_fetch_add(&s->st.requests, 1);
     SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(m->method), SK_STR_FMT(m->ruri_raw),
              sk_sa_str(&rx->src, (char[64]){0}, 64));
-    if (!st)
-        return; /* an ACK: for a 2xx of ours there is none yet, nothing to do */
     /* §16.3 step 2 / §8.2.2.1: only SIP and SIPS Request-URIs are served */
     if (m->ruri.scheme != SIP_URI_SIP && m->ruri.scheme != SIP_URI_SIPS) {
         respond(s, st, rx, 416, NULL, NULL);
@@ -290,6 +289,13 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
     }
 }
 
+static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
+{
+    if (!st)
+        return; /* an ACK: for a 2xx of ours there is none yet, nothing to do */
+    handle_request(arg, st, rx);
+}
+
 static void on_stray_response(void *arg, struct sip_rx *rx)
 {
     struct sk_server *s = arg;
@@ -310,6 +316,17 @@ static void on_server_failed(void *arg, struct sip_txn *st, int err)
 static void on_message(void *arg, struct sip_rx *rx)
 {
     struct sk_server *s = arg;
+    struct sip_msg *m = rx->msg;
+
+    /* RFC 3261 §8.2.7: OPTIONS aimed at the server itself (the keep-alive pings
+     * phones and peers send all day) are answered statelessly: a retransmission
+     * gets the same answer again, and nothing is kept for Timer J's 32 s. */
+    if (m->is_request && m->method_id == SIP_METHOD_OPTIONS && !sk_str_isset(m->ruri.user) &&
+        (m->ruri.scheme == SIP_URI_SIP || m->ruri.scheme == SIP_URI_SIPS) &&
+        uri_is_local(s, &m->ruri)) {
+        handle_request(s, NULL, rx);
+        return;
+    }
     sip_txl_receive(s->txl, rx);
 }
 

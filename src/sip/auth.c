@@ -318,15 +318,31 @@ enum sip_auth_result sip_digest_verify(struct sip_nonces *n, const struct sip_au
     return SIP_AUTH_OK;
 }
 
-int sip_digest_challenge(struct sk_buf *b, const char *hdr, struct sip_nonces *n,
-                         struct sk_str realm, enum sip_digest_alg alg, bool stale, time_t now)
+static void print_challenge(struct sk_buf *b, const char *hdr, const struct sip_nonces *n,
+                            struct sk_str realm, enum sip_digest_alg alg, bool stale,
+                            const char *nonce)
 {
-    char nonce[SIP_NONCE_LEN + 1];
-
-    sip_nonce_make(n, realm, now, nonce);
     sk_buf_printf(b, "%s: Digest realm=\"%.*s\", nonce=\"%s\", opaque=\"%s\", algorithm=%s, "
                      "qop=\"auth\"%s\r\n",
                   hdr, SK_STR_FMT(realm), nonce, n->opaque, sip_digest_alg_name(alg),
                   stale ? ", stale=true" : "");
+}
+
+int sip_digest_challenge(struct sk_buf *b, const char *hdr, struct sip_nonces *n,
+                         struct sk_str realm, enum sip_digest_alg alg, bool stale, time_t now)
+{
+    return sip_digest_challenges(b, hdr, n, realm, &alg, 1, stale, now);
+}
+
+int sip_digest_challenges(struct sk_buf *b, const char *hdr, struct sip_nonces *n,
+                          struct sk_str realm, const enum sip_digest_alg *algs, unsigned nalgs,
+                          bool stale, time_t now)
+{
+    char nonce[SIP_NONCE_LEN + 1];
+
+    /* the nonce does not depend on the algorithm: one HMAC serves every header */
+    sip_nonce_make(n, realm, now, nonce);
+    for (unsigned i = 0; i < nalgs; i++)
+        print_challenge(b, hdr, n, realm, algs[i], stale, nonce);
     return b->failed ? ENOMEM : 0;
 }

@@ -66,4 +66,9 @@ enum sip_auth_result sip_digest_verify(struct sip_nonces *n, const struct sip_au
 int sip_digest_challenge(struct sk_buf *b, const char *hdr, struct sip_nonces *n,
                          struct sk_str realm, enum sip_digest_alg alg, bool stale, time_t now);
 
+/* One such header per algorithm in algs (in order), all with the same nonce. */
+int sip_digest_challenges(struct sk_buf *b, const char *hdr, struct sip_nonces *n,
+                          struct sk_str realm, const enum sip_digest_alg *algs, unsigned nalgs,
+                          bool stale, time_t now);
+
 #endif

@@ -215,17 +215,18 @@ int sip_print_via(struct sk_buf *b, const struct sip_via *v, const struct sk_sa 
     } else {
         sk_buf_put_str(b, v->host);
     }
-    if (v->has_port)
-        sk_buf_printf(b, ":%u", v->port);
+    if (v->has_port) {
+        sk_buf_putc(b, ':');
+        sk_buf_put_u64(b, v->port);
+    }
     if (received) {
-        struct sk_sa host;
+        struct sk_sa host, src = *received;
         sk_sa_ip(received, ip, sizeof(ip));
         /* §18.2.1: received when sent-by is a name or another address;
          * RFC 3581 §4: always when rport was asked for */
-        add_received = v->has_rport || sk_sa_from_ip(&host, v->host, 0) != 0 ||
-                       !sk_str_eq_cstr(v->host, ip);
-        if (!add_received && sk_sa_from_ip(&host, v->host, 0) == 0) {
-            struct sk_sa src = *received;
+        if (v->has_rport || v->host_type == SIP_HOST_NAME || sk_sa_from_ip(&host, v->host, 0)) {
+            add_received = true;
+        } else {
             sk_sa_set_port(&src, 0);
             add_received = !sk_sa_equal(&host, &src);
         }

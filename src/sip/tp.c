@@ -15,6 +15,21 @@ const char *sip_proto_name(enum sip_proto p)
 
 const char *sk_sa_ip(const struct sk_sa *a, char *buf, size_t size)
 {
+    if (a->u.sa.sa_family == AF_INET && size >= 16) {
+        /* dotted quad by hand: this runs for every response we send */
+        const unsigned char *b = (const unsigned char *) &a->u.in.sin_addr;
+        char *p = buf;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = b[i];
+            if (v >= 100)
+                *p++ = (char) ('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char) ('0' + v / 10 % 10);
+            *p++ = (char) ('0' + v % 10);
+            *p++ = i < 3 ? '.' : '\0';
+        }
+        return buf;
+    }
     const void *src = a->u.sa.sa_family == AF_INET6 ? (const void *) &a->u.in6.sin6_addr
                                                     : (const void *) &a->u.in.sin_addr;
     if (!inet_ntop(a->u.sa.sa_family, src, buf, (socklen_t) size))

@@ -46,9 +46,16 @@ struct worker {
     char *udp_bufs;                  /* UDP_BATCH x UDP_BUF */
 };
 
+/* A UDP socket of one worker, with its local address (read once, not per wakeup). */
+struct udp_sock {
+    struct worker *w;
+    struct sk_sa local;
+};
+
 struct listener {
     struct sip_listen l;
     int *fds; /* one per worker */
+    struct udp_sock *udp; /* UDP: one per worker */
 };
 
 enum conn_state { CONN_CONNECTING, CONN_OPEN, CONN_CLOSED };
@@ -631,7 +638,8 @@ static int tcp_connect(struct sip_tpm *t, const struct sk_sa *addr, struct sip_c
 
 static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
 {
-    struct worker *w = arg;
+    struct udp_sock *us = arg;
+    struct worker *w = us->w;
     struct mmsghdr mm[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     struct sk_sa src[UDP_BATCH];
@@ -642,8 +650,7 @@ static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
     int n;
     (void) events;
 
-    local.len = sizeof(local.u.ss);
-    getsockname(fd, &local.u.sa, &local.len);
+    local = us->local;
     for (;;) {
         for (int i = 0; i < UDP_BATCH; i++) {
             iov[i].iov_base = w->udp_bufs + (size_t) i * UDP_BUF;
@@ -722,8 +729,14 @@ int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
         return ENOSPC;
     ls = &t->lst[t->nlst];
     ls->fds = calloc(t->nw, sizeof(int));
-    if (!ls->fds)
+    ls->udp = type == SOCK_DGRAM ? calloc(t->nw, sizeof(*ls->udp)) : NULL;
+    if (!ls->fds || (type == SOCK_DGRAM && !ls->udp)) {
+        free(ls->fds);
+        free(ls->udp);
+        ls->fds = NULL;
+        ls->udp = NULL;
         return ENOMEM;
+    }
     for (unsigned i = 0; i < t->nw; i++)
         ls->fds[i] = -1;
     for (unsigned i = 0; i < t->nw; i++) {
@@ -743,7 +756,13 @@ int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
         if (ops->setup)
             ops->setup(t, fd);
         /* registration from the caller's thread is safe: the loops are not running yet */
-        err = sk_loop_add_fd(t->w[i].loop, fd, EPOLLIN, ops->readable, &t->w[i]);
+        if (ls->udp) {
+            ls->udp[i].w = &t->w[i];
+            ls->udp[i].local.len = sizeof(ls->udp[i].local.u.ss);
+            getsockname(fd, &ls->udp[i].local.u.sa, &ls->udp[i].local.len);
+        }
+        err = sk_loop_add_fd(t->w[i].loop, fd, EPOLLIN, ops->readable,
+                             ls->udp ? (void *) &ls->udp[i] : (void *) &t->w[i]);
         if (err)
             goto fail;
         continue;
@@ -755,7 +774,9 @@ int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
             }
         }
         free(ls->fds);
+        free(ls->udp);
         ls->fds = NULL;
+        ls->udp = NULL;
         return err;
     }
     ls->l = *l;
@@ -909,6 +930,7 @@ void sip_tpm_free(struct sip_tpm *t)
             }
         }
         free(t->lst[i].fds);
+        free(t->lst[i].udp);
     }
     for (unsigned b = 0; b < CONN_BUCKETS; b++) {
         while (t->conns[b]) {

@@ -726,8 +726,7 @@ int sip_txn_respond(struct sip_txn *t, int status, const char *resp, size_t len)
     }
     t->tu_responded = true;
     sk_timer_stop(t->loop, &t->t_trying);
-    sk_buf_reset(&t->msg);
-    if (sk_buf_append(&t->msg, resp, len))
+    if (sk_buf_set_exact(&t->msg, resp, len))
         return ENOMEM;
     t->status = status;
     if (t->rfc2543 && t->kind == SIP_TXN_INVITE_SERVER && status >= 300)
@@ -826,7 +825,7 @@ int sip_txn_client_new(struct sip_txl *txl, struct sk_loop *loop, const char *re
     err = ENOMEM;
     t = txn_alloc(txl, loop, invite ? SIP_TXN_INVITE_CLIENT : SIP_TXN_NON_INVITE_CLIENT, dst,
                   key.p);
-    if (!t || sk_buf_append(&t->msg, req, len))
+    if (!t || sk_buf_set_exact(&t->msg, req, len))
         goto out;
     t->user = user;
     t->user_arg = arg;
