@@ -25,6 +25,7 @@ static void serve_usage(FILE *f)
             "  --workers N               worker threads (default: one per core)\n"
             "  --t1 MS --t2 MS --t4 MS   RFC 3261 timers (default 500, 4000, 5000)\n"
             "  --udp-batch N             datagrams read per recvmmsg call, 1..16 (16)\n"
+            "  --udp-send-batch on|off   send the responses to a batch with one sendmmsg (on)\n"
             "  --tcp-idle S              close TCP connections idle S seconds (300)\n"
             "  --tcp-max-conns N         TCP connections in all (4096)\n"
             "  --tcp-max-conns-per-ip N  TCP connections from one address (256)\n"
@@ -102,6 +103,13 @@ static int apply(struct serve_opts *o, const char *key, const char *val)
         if (parse_uint(val, 16, &v) || v == 0)
             return EINVAL;
         c->tp.udp_batch = (unsigned) v;
+    } else if (strcmp(key, "udp-send-batch") == 0) {
+        if (strcmp(val, "on") == 0)
+            c->tp.udp_send_batch = true;
+        else if (strcmp(val, "off") == 0)
+            c->tp.udp_send_batch = false;
+        else
+            return EINVAL;
     } else if (strcmp(key, "tcp-idle") == 0) {
         if (parse_uint(val, 86400, &v) || v == 0)
             return EINVAL;

@@ -19,6 +19,7 @@
 const struct sip_tpm_config sip_tpm_config_default = {
     .udp_rcvbuf = 4u << 20,
     .udp_batch = 16,
+    .udp_send_batch = true,
     .tcp_max_conns = 4096,
     .tcp_max_conns_per_ip = 256,
     .tcp_max_buffered = 256u << 10,
@@ -38,13 +39,31 @@ const struct sip_tpm_config sip_tpm_config_default = {
 #define UDP_BUF 65536
 #define CONN_BUCKETS 1024
 
+#define OUT_BUF 4096 /* a queued response; larger ones are sent at once */
+
+/* Responses a worker produces while it handles one recvmmsg batch, sent with one
+ * sendmmsg at the end of the batch. */
+struct out_queue {
+    bool active;
+    int fd;
+    unsigned n;
+    struct sk_sa dst[UDP_BATCH];
+    size_t len[UDP_BATCH];
+    char buf[UDP_BATCH][OUT_BUF];
+};
+
 struct worker {
     struct sip_tpm *tpm;
     struct sk_loop *loop;
     unsigned index;
     struct sip_msg *msg;             /* reused for every message this worker parses */
     char *udp_bufs;                  /* UDP_BATCH x UDP_BUF */
+    struct out_queue *out;
 };
+
+/* The worker whose recvmmsg batch this thread is handling, if any: udp_send
+ * queues responses there. Thread-local by nature (a thread runs one worker). */
+static _Thread_local struct worker *batching_worker;
 
 /* A UDP socket of one worker, with its local address (read once, not per wakeup). */
 struct udp_sock {
@@ -636,6 +655,56 @@ static int tcp_connect(struct sip_tpm *t, const struct sk_sa *addr, struct sip_c
 
 /* ---- UDP ---- */
 
+static void out_flush(struct worker *w)
+{
+    struct out_queue *q = w->out;
+    struct mmsghdr mm[UDP_BATCH];
+    struct iovec iov[UDP_BATCH];
+    unsigned done = 0;
+
+    for (unsigned i = 0; i < q->n; i++) {
+        iov[i].iov_base = q->buf[i];
+        iov[i].iov_len = q->len[i];
+        memset(&mm[i], 0, sizeof(mm[i]));
+        mm[i].msg_hdr.msg_name = &q->dst[i].u.sa;
+        mm[i].msg_hdr.msg_namelen = q->dst[i].len;
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    while (done < q->n) {
+        int r = sendmmsg(q->fd, mm + done, q->n - done, MSG_NOSIGNAL);
+        if (r <= 0) {
+            /* the datagram at done could not go (no route...): count it, go on */
+            if (r < 0 && errno == EINTR)
+                continue;
+            atomic_fetch_add(&w->tpm->st.send_errors, 1);
+            done++;
+            continue;
+        }
+        done += (unsigned) r;
+    }
+    q->n = 0;
+}
+
+/* Queue a response during a batch; false when it must be sent at once. */
+static bool out_queue(struct sip_tpm *t, const struct sip_dest *d, const char *buf, size_t len)
+{
+    struct worker *w = batching_worker;
+    struct out_queue *q;
+
+    if (!w || w->tpm != t || !w->out || !w->out->active || len > OUT_BUF || len < 8 ||
+        memcmp(buf, "SIP/2.0 ", 8) != 0)
+        return false; /* requests go at once: their send errors reach the transaction */
+    q = w->out;
+    if (q->n == UDP_BATCH)
+        out_flush(w);
+    q->dst[q->n] = d->addr;
+    q->len[q->n] = len;
+    memcpy(q->buf[q->n], buf, len);
+    q->n++;
+    return true;
+}
+
 static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
 {
     struct udp_sock *us = arg;
@@ -664,6 +733,13 @@ static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
         n = recvmmsg(fd, mm, batch, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return;
+        if (w->out) {
+            /* responses leave from this worker's own socket, which has the same
+             * local address as every socket of its listener */
+            w->out->active = true;
+            w->out->fd = fd;
+            batching_worker = w;
+        }
         for (int i = 0; i < n; i++) {
             const char *buf = iov[i].iov_base;
             size_t len = mm[i].msg_len, k = 0, used;
@@ -688,6 +764,11 @@ static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
             rx.local = local;
             deliver(w, &rx, rc, &e);
             sip_msg_release(w->msg);
+        }
+        if (w->out) {
+            out_flush(w);
+            w->out->active = false;
+            batching_worker = NULL;
         }
         if (n < (int) batch)
             return;
@@ -802,6 +883,8 @@ static int udp_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf
 
     if (!l)
         return EAFNOSUPPORT;
+    if (out_queue(t, d, buf, len))
+        return 0;
     for (unsigned i = 0; i < t->nlst; i++) {
         if (&t->lst[i].l == l) {
             /* sendto on one UDP socket from several threads is safe */
@@ -907,7 +990,8 @@ int sip_tpm_new(struct sip_tpm **tp, const struct sip_tpm_config *cfg, struct sk
         w->index = i;
         w->msg = malloc(sizeof(*w->msg));
         w->udp_bufs = malloc((size_t) UDP_BATCH * UDP_BUF);
-        if (!w->msg || !w->udp_bufs)
+        w->out = t->cfg.udp_send_batch ? calloc(1, sizeof(*w->out)) : NULL;
+        if (!w->msg || !w->udp_bufs || (t->cfg.udp_send_batch && !w->out))
             goto fail;
         sip_msg_init(w->msg);
     }
@@ -946,6 +1030,7 @@ void sip_tpm_free(struct sip_tpm *t)
                 sip_msg_release(t->w[i].msg);
             free(t->w[i].msg);
             free(t->w[i].udp_bufs);
+            free(t->w[i].out);
         }
     }
     free(t->w);
