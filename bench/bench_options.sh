@@ -217,8 +217,8 @@ done
 
 echo
 echo "CPU per OPTIONS transaction (server utime+stime over the SIPp run / transactions), median of $reps"
-echo "servers 1 core each (both pinned to cpu $srv_cpu, run one at a time): sipkit --workers 1 (stateful," \
-    "Timer J 32 s), kamailio 5.6 children=1 (stateless sl_send_reply, -x tlsf -m 2048 pre-faulted);" \
+echo "servers 1 core each (both pinned to cpu $srv_cpu, run one at a time): sipkit --workers 1" \
+    "(OPTIONS to itself answered statelessly), kamailio 5.6 children=1 (stateless sl_send_reply, -x tlsf -m 2048 pre-faulted);" \
     "SIPp on cpu $sipp_cpu"
 printf '%8s  %14s  %16s  %16s\n' "rate/s" "sipkit us/txn" "kamailio us/txn" "sipkit/kamailio"
 for rate in "${rates[@]}"; do
@@ -229,7 +229,7 @@ for rate in "${rates[@]}"; do
 done
 echo "goal: <= 0.67x"
 for rate in "${rates[@]}"; do
-    echo "sipkit at $rate/s holds all $count transactions at the end of a run: ${rss_note[$rate]};" \
+    echo "sipkit at $rate/s (OPTIONS to itself answered statelessly, RFC 3261 §8.2.7): ${rss_note[$rate]};" \
         "${drain_note[$rate]}, not in the table"
 done
 if [ "$flagged" -ne 0 ]; then
