@@ -1,6 +1,7 @@
 /* Test helpers: file reading and buffers placed just before an unreadable page. */
 #include "testutil.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,4 +61,25 @@ void tu_guard_free(struct tu_guard *g)
     if (g->map && g->map != MAP_FAILED)
         munmap(g->map, g->map_len);
     g->map = NULL;
+}
+
+void tu_fail_at(const char *file, int line, const char *ctx, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    print_error("%s:%d: [%s] %s\n", file, line, ctx, msg);
+    _fail(file, line);
+}
+
+void tu_chk_str(struct sk_str s, const char *exp, size_t elen, const char *what, const char *ctx,
+                const char *file, int line)
+{
+    if (!s.p || s.len != elen || (elen && memcmp(s.p, exp, elen) != 0))
+        tu_fail_at(file, line, ctx,
+                   "%s: expected \"%.*s\" (%zu bytes), got %s\"%.*s\" (%zu bytes)", what,
+                   (int) elen, exp, elen, s.p ? "" : "(unset) ", (int) s.len, s.p ? s.p : "",
+                   s.len);
 }

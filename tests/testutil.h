@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "base/str.h"
+
 /* Read a whole file; returns a malloc'd buffer (NUL-terminated) and its length. */
 char *tu_read_file(const char *path, size_t *len);
 /* Read ../rfc4475/<name>.dat */
@@ -23,5 +25,35 @@ struct tu_guard {
 };
 char *tu_guard_copy(struct tu_guard *g, const void *src, size_t len);
 void tu_guard_free(struct tu_guard *g);
+
+/* Failing checks that report a context (which message, which case) besides the
+ * file and line. */
+void tu_fail_at(const char *file, int line, const char *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A slice equal to exp[0..elen) (an unset slice never is). */
+void tu_chk_str(struct sk_str s, const char *exp, size_t elen, const char *what, const char *ctx,
+                const char *file, int line);
+
+/* A test file that defines TU_CHECKS before including this header, and a
+ * `g_ctx` string naming the case at hand, gets these. */
+#ifdef TU_CHECKS
+#define fail_at(file, line, ...) tu_fail_at((file), (line), g_ctx, __VA_ARGS__)
+#define chk_str(s, exp, elen, what, file, line) tu_chk_str((s), (exp), (elen), (what), g_ctx, (file), (line))
+#define CHK(cond)                                                                        \
+    do {                                                                                 \
+        if (!(cond)) fail_at(__FILE__, __LINE__, "check failed: %s", #cond);             \
+    } while (0)
+#define CHK_INT(a, b)                                                                    \
+    do {                                                                                 \
+        long long a_ = (long long) (a), b_ = (long long) (b);                            \
+        if (a_ != b_)                                                                    \
+            fail_at(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, a_, #b,   \
+                    b_);                                                                 \
+    } while (0)
+/* Compare a slice with a string literal (embedded NULs allowed). */
+#define CHK_STR(s, lit) chk_str((s), (lit), sizeof(lit) - 1, #s, __FILE__, __LINE__)
+/* Compare a slice with a NUL-terminated C string. */
+#define CHK_STRC(s, cstr) chk_str((s), (cstr), strlen(cstr), #s, __FILE__, __LINE__)
+#endif
 
 #endif

@@ -1,5 +1,6 @@
 /* RFC 4475 torture messages: parse/validate verdict for all 49, field-level checks for
  * the valid ones. */
+#define TU_CHECKS
 #include "testutil.h"
 
 #include <errno.h>
@@ -18,45 +19,6 @@
 
 static const char *g_ctx = "";
 
-static void fail_at(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fail_at(const char *file, int line, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    print_error("%s:%d: [%s] %s\n", file, line, g_ctx, msg);
-    _fail(file, line);
-}
-
-#define CHK(cond)                                                                        \
-    do {                                                                                 \
-        if (!(cond)) fail_at(__FILE__, __LINE__, "check failed: %s", #cond);             \
-    } while (0)
-
-#define CHK_INT(a, b)                                                                    \
-    do {                                                                                 \
-        long long a_ = (long long) (a), b_ = (long long) (b);                            \
-        if (a_ != b_)                                                                    \
-            fail_at(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, a_, #b,   \
-                    b_);                                                                 \
-    } while (0)
-
-static void chk_str(struct sk_str s, const char *exp, size_t elen, const char *what,
-                    const char *file, int line)
-{
-    if (!s.p || s.len != elen || (elen && memcmp(s.p, exp, elen) != 0))
-        fail_at(file, line,
-                "%s: expected \"%.*s\" (%zu bytes), got %s\"%.*s\" (%zu bytes)", what,
-                (int) elen, exp, elen, s.p ? "" : "(unset) ", (int) s.len, s.p ? s.p : "",
-                s.len);
-}
-/* Compare a slice with a string literal (embedded NULs allowed). */
-#define CHK_STR(s, lit) chk_str((s), (lit), sizeof(lit) - 1, #s, __FILE__, __LINE__)
-/* Compare a slice with a NUL-terminated C string. */
-#define CHK_STRC(s, cstr) chk_str((s), (cstr), strlen(cstr), #s, __FILE__, __LINE__)
 /* A slice that is unset or empty (e.g. no parameters). */
 #define CHK_EMPTY(s)                                                                     \
     do {                                                                                 \
