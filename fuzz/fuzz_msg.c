@@ -18,23 +18,10 @@
 #include "sip/tp.h"
 #include "sip/uri.h"
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Every byte a parser points us at is read into this, so ASan checks the slice. */
-static volatile unsigned sink;
-
-_Noreturn static void property_failed(const char *what, const char *func, int line)
-{
-    fprintf(stderr, "fuzz_msg: property violated in %s (fuzz_msg.c:%d): %s\n", func, line, what);
-    fflush(stderr);
-    abort();
-}
-
-#define CHECK(cond, what)                                  \
-    do {                                                   \
-        if (!(cond))                                       \
-            property_failed((what), __func__, __LINE__);   \
-    } while (0)
 
 /* Printed messages are re-parsed with these: canonical header names can make a
  * line or the message a little longer than the original, which is not a fault. */
@@ -339,7 +326,6 @@ static const enum sip_hdr_id uint_ids[] = {SIP_HDR_EXPIRES, SIP_HDR_MIN_EXPIRES,
                                            SIP_HDR_MIN_SE,  SIP_HDR_RSEQ,
                                            SIP_HDR_MAX_FORWARDS, SIP_HDR_CONTENT_LENGTH};
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void check_accessors(struct sip_msg *m, struct span sp, struct uri_set *us)
 {

@@ -13,25 +13,11 @@
 #include "sip/hdr.h"
 #include "sip/uri.h"
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Every byte a parser points us at is read into this, so ASan checks the slice. */
-static volatile unsigned sink;
 
-_Noreturn static void property_failed(const char *what, const char *func, int line)
-{
-    fprintf(stderr, "fuzz_uri: property violated in %s (fuzz_uri.c:%d): %s\n", func, line, what);
-    fflush(stderr);
-    abort();
-}
-
-#define CHECK(cond, what)                                  \
-    do {                                                   \
-        if (!(cond))                                       \
-            property_failed((what), __func__, __LINE__);   \
-    } while (0)
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void touch(const void *p, size_t n)
 {

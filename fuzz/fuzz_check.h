@@ -1,0 +1,27 @@
+/* Property checks shared by the fuzz targets: a violated property aborts with a line libFuzzer records. */
+#ifndef SIPKIT_FUZZ_CHECK_H
+#define SIPKIT_FUZZ_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Every byte a parser points us at is read into this, so ASan checks the slice. */
+static volatile unsigned sink;
+
+_Noreturn static inline void property_failed(const char *file, const char *what,
+                                             const char *func, int line)
+{
+    fprintf(stderr, "%s: property violated in %s (%s:%d): %s\n", file, func, file, line, what);
+    fflush(stderr);
+    abort();
+}
+
+#define CHECK(cond, what)                                                \
+    do {                                                                 \
+        if (!(cond))                                                     \
+            property_failed(__FILE__, (what), __func__, __LINE__);       \
+    } while (0)
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
