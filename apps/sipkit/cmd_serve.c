@@ -40,6 +40,14 @@ static void serve_usage(FILE *f)
             "  --auth-fail-limit N       wrong credentials from one address before it is\n"
             "  --auth-fail-window S      blocked (10 within 60 s), for\n"
             "  --auth-block-time S       this long (300 s): 403 without a challenge\n"
+            "  --mode proxy|redirect     forward requests for our users to their bindings\n"
+            "                            (stateful forking proxy, default) or answer 302\n"
+            "  --proxy-auth on|off       407 for calls from our users and to other domains\n"
+            "                            (default: as --auth)\n"
+            "  --accept-foreign on|off   calls from other domains to our users (on)\n"
+            "  --record-route on|off     stay in the path of dialogs (on)\n"
+            "  --timer-c MS              cancel a branch still ringing after MS; RFC 3261\n"
+            "                            wants > 180000 (185000)\n"
             "  --flush-ms MS             write registrations to disk within MS (200)\n"
             "  --log-level LEVEL         error, warn, info (default) or debug\n"
             "  --config FILE             read 'key = value' lines first (same keys as the\n"
@@ -61,8 +69,19 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 
 struct serve_opts {
     struct sk_server_config cfg;
-    bool listen_given, domain_given;
+    bool listen_given, domain_given, proxy_auth_given;
 };
+
+static int parse_onoff(const char *val, bool *out)
+{
+    if (strcmp(val, "on") == 0 || strcmp(val, "yes") == 0)
+        *out = true;
+    else if (strcmp(val, "off") == 0 || strcmp(val, "no") == 0)
+        *out = false;
+    else
+        return EINVAL;
+    return 0;
+}
 
 /* Apply one option by name (a flag without "--", or a config file key). */
 static int apply(struct serve_opts *o, const char *key, const char *val)
@@ -127,11 +146,7 @@ static int apply(struct serve_opts *o, const char *key, const char *val)
             return EINVAL;
         snprintf(c->data_dir, sizeof(c->data_dir), "%s", val);
     } else if (strcmp(key, "auth") == 0) {
-        if (strcmp(val, "on") == 0 || strcmp(val, "yes") == 0)
-            c->reg.auth = true;
-        else if (strcmp(val, "off") == 0 || strcmp(val, "no") == 0)
-            c->reg.auth = false;
-        else
+        if (parse_onoff(val, &c->reg.auth))
             return EINVAL;
     } else if (strcmp(key, "default-expires") == 0 || strcmp(key, "min-expires") == 0 ||
                strcmp(key, "max-expires") == 0) {
@@ -177,6 +192,31 @@ static int apply(struct serve_opts *o, const char *key, const char *val)
             c->reg.fail_window = (uint32_t) v;
         else
             c->reg.block_time = (uint32_t) v;
+    } else if (strcmp(key, "mode") == 0) {
+        if (strcmp(val, "proxy") == 0)
+            c->proxy.mode = SK_MODE_PROXY;
+        else if (strcmp(val, "redirect") == 0)
+            c->proxy.mode = SK_MODE_REDIRECT;
+        else
+            return EINVAL;
+    } else if (strcmp(key, "timer-c") == 0) {
+        /* RFC 3261 §16.6 step 11 wants more than 3 minutes; shorter is allowed
+         * (tests, impatient deployments) with a warning */
+        if (parse_uint(val, 3600000, &v) || v < 1000)
+            return EINVAL;
+        if (v <= 180000)
+            SK_WARN("timer-c %lu ms is not above 3 minutes (RFC 3261 §16.6 step 11)", v);
+        c->proxy.timer_c_ms = (uint32_t) v;
+    } else if (strcmp(key, "proxy-auth") == 0) {
+        if (parse_onoff(val, &c->proxy.auth))
+            return EINVAL;
+        o->proxy_auth_given = true;
+    } else if (strcmp(key, "accept-foreign") == 0) {
+        if (parse_onoff(val, &c->proxy.accept_foreign))
+            return EINVAL;
+    } else if (strcmp(key, "record-route") == 0) {
+        if (parse_onoff(val, &c->proxy.record_route))
+            return EINVAL;
     } else if (strcmp(key, "flush-ms") == 0) {
         if (parse_uint(val, 60000, &v) || v == 0)
             return EINVAL;
@@ -272,6 +312,9 @@ int cmd_serve(int argc, char **argv)
         i++;
     }
 
+    if (!o.proxy_auth_given)
+        o.cfg.proxy.auth = o.cfg.reg.auth;
+
     /* One malloc arena that grows in large steps: per-thread arenas grow a page at
      * a time with an mprotect each, which perf showed as the top cost of busy
      * workers. The workers' allocations are short and light on contention. */
@@ -316,12 +359,15 @@ int cmd_serve(int argc, char **argv)
     sk_server_stats(s, &st);
     SK_INFO("requests %llu, responses sent %llu, malformed requests %llu, "
             "malformed responses dropped %llu, stray responses dropped %llu, "
-            "retransmissions absorbed %llu",
+            "retransmissions absorbed %llu, proxied %llu, forwarded statelessly %llu, "
+            "loops %llu",
             (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
             (unsigned long long) st.malformed_requests,
             (unsigned long long) st.malformed_responses_dropped,
             (unsigned long long) st.stray_responses_dropped,
-            (unsigned long long) st.txn.retransmissions_absorbed);
+            (unsigned long long) st.txn.retransmissions_absorbed,
+            (unsigned long long) st.proxied, (unsigned long long) st.stateless_forwarded,
+            (unsigned long long) st.loops_detected);
     sk_server_free(s);
     return 0;
 }

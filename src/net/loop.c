@@ -242,7 +242,7 @@ int sk_timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms)
 
 size_t sk_loop_timer_count(const struct sk_loop *l)
 {
-    return l->nheap;
+    return __atomic_load_n(&l->nheap, __ATOMIC_RELAXED); /* stats read it from other threads */
 }
 
 uint64_t sk_loop_now(const struct sk_loop *l)

@@ -67,14 +67,21 @@ static void answer(struct sk_ctl *c, const char *cmd, struct sk_buf *out)
         sk_buf_printf(out,
                       "requests %llu\nresponses_sent %llu\nmalformed_requests %llu\n"
                       "malformed_responses_dropped %llu\nstray_responses_dropped %llu\n"
-                      "transactions_server %llu\nretransmissions_absorbed %llu\n"
+                      "transactions_server %llu\ntransactions_client %llu\n"
+                      "transactions_live %llu\ntimers_live %llu\nretransmissions_absorbed %llu\n"
+                      "proxied %llu\nforwarded_statelessly %llu\nloops_detected %llu\n"
                       "bindings %zu\n",
                       (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
                       (unsigned long long) st.malformed_requests,
                       (unsigned long long) st.malformed_responses_dropped,
                       (unsigned long long) st.stray_responses_dropped,
                       (unsigned long long) st.txn.server_created,
+                      (unsigned long long) st.txn.client_created,
+                      (unsigned long long) st.txns_live, (unsigned long long) st.timers_live,
                       (unsigned long long) st.txn.retransmissions_absorbed,
+                      (unsigned long long) st.proxied,
+                      (unsigned long long) st.stateless_forwarded,
+                      (unsigned long long) st.loops_detected,
                       sk_loc_count(sk_server_location(c->s)));
     } else {
         sk_buf_printf(out, "error: unknown command '%s' (registrations, stats)\n", cmd);

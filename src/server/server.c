@@ -15,30 +15,8 @@
 #include "base/log.h"
 #include "server/location.h"
 #include "sip/print.h"
+#include "server/server_int.h"
 #include "store/store.h"
-
-#define SERVER_NAME "sipkit/0.1.0"
-/* What this server implements today, as listed in Allow and 200 OK to OPTIONS. */
-#define SERVER_ALLOW "REGISTER, OPTIONS, ACK, CANCEL"
-#define SERVER_SUPPORTED "path, outbound"
-
-struct sk_server {
-    struct sk_server_config cfg;
-    unsigned nw;
-    struct sk_loop **loops;
-    pthread_t *threads;
-    bool started;
-    struct sip_tpm *tpm;
-    struct sip_txl *txl;
-    struct sk_store *store;
-    struct sk_loc *loc;
-    struct sk_registrar *reg;
-    char tag_prefix[17]; /* random per process; with tag_seq, To tags unique per response */
-    atomic_uint_fast64_t tag_seq;
-    struct {
-        atomic_uint_fast64_t requests, responses, bad_requests, bad_responses, stray;
-    } st;
-};
 
 void sk_server_config_defaults(struct sk_server_config *cfg)
 {
@@ -54,6 +32,7 @@ void sk_server_config_defaults(struct sk_server_config *cfg)
     cfg->txn = sip_txn_config_default;
     cfg->tp = sip_tpm_config_default;
     cfg->reg = sk_registrar_config_default;
+    cfg->proxy = sk_proxy_config_default;
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "data");
     cfg->flush_ms = 200;
 }
@@ -70,7 +49,7 @@ const struct sk_server_config *sk_server_config(const struct sk_server *s)
 
 /* ---- Is a URI ours? (§16.4, §16.5: our domains, or one of our addresses) ---- */
 
-static bool uri_is_local(const struct sk_server *s, const struct sip_uri *u)
+bool sk_server_uri_is_local(const struct sk_server *s, const struct sip_uri *u)
 {
     struct sk_sa host;
 
@@ -87,11 +66,30 @@ static bool uri_is_local(const struct sk_server *s, const struct sip_uri *u)
     return false;
 }
 
+bool sk_server_addr_is_ours(const struct sk_server *s, struct sk_str host, uint16_t port)
+{
+    struct sk_sa a;
+
+    if (sk_sa_from_ip(&a, host, port ? port : 5060) != 0)
+        return false;
+    for (unsigned i = 0; i < s->cfg.nlisten; i++) {
+        if (sk_sa_equal(&a, &s->cfg.listen[i].addr))
+            return true;
+    }
+    return false;
+}
+
+void sk_server_tag(struct sk_server *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%llx", s->tag_prefix,
+             (unsigned long long) atomic_fetch_add(&s->tag_seq, 1));
+}
+
 /* ---- Responses ---- */
 
 /* A response to rx's request, through st when there is one, else stateless. */
-static void respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx, int code,
-                    const char *reason, const char *extra)
+void sk_server_respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx, int code,
+                       const char *reason, const char *extra)
 {
     struct sip_msg *m = rx->msg;
     struct sk_buf b;
@@ -99,8 +97,7 @@ static void respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx, 
     int err;
 
     /* §19.3: a To tag of our own for every response (unique: prefix + counter) */
-    snprintf(tag, sizeof(tag), "%s%llx", s->tag_prefix,
-             (unsigned long long) atomic_fetch_add(&s->tag_seq, 1));
+    sk_server_tag(s, tag, sizeof(tag));
     sk_buf_init(&b);
     sip_print_response_head_rx(&b, m, m->has_via ? &m->via : NULL, &rx->src, code, reason,
                                sk_str_cstr(tag));
@@ -150,7 +147,7 @@ static bool reject_extensions(struct sk_server *s, struct sip_txn *st, struct si
         return false;
     if (rc) {
         char phrase[160];
-        respond(s, st, rx, 400, sip_error_phrase(&e, phrase, sizeof(phrase)), NULL);
+        sk_server_respond(s, st, rx, 400, sip_error_phrase(&e, phrase, sizeof(phrase)), NULL);
         return true;
     }
     /* Proxy-Require: a proxy understands none yet; Require: path and outbound
@@ -171,28 +168,37 @@ static bool reject_extensions(struct sk_server *s, struct sip_txn *st, struct si
         }
     }
     sk_buf_puts(&extra, "\r\n");
-    respond(s, st, rx, 420, NULL, extra.failed ? NULL : extra.p);
+    sk_server_respond(s, st, rx, 420, NULL, extra.failed ? NULL : extra.p);
     sk_buf_free(&extra);
     return true;
 }
 
-/* §9.2: 200 for the CANCEL, and 487 for the INVITE if it was still pending. */
-static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx)
+/* §9.2 / §16.10: 200 for the CANCEL; a proxied INVITE has its branches
+ * cancelled (their 487 goes upstream), one we answer ourselves gets 487. */
+static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx,
+                          bool for_us, const struct sk_route_prep *pr)
 {
     struct sip_txn *inv = sip_txl_find_invite(s->txl, rx->msg);
     struct sip_msg *m = rx->msg;
 
     if (!inv) {
-        respond(s, st, rx, 481, NULL, NULL);
+        /* §16.10: no response context here: the CANCEL goes on its way */
+        if (for_us)
+            sk_server_respond(s, st, rx, 481, NULL, NULL);
+        else
+            sk_proxy_request(s, st, rx, pr);
         return;
     }
-    respond(s, st, rx, 200, NULL, NULL);
+    sk_server_respond(s, st, rx, 200, NULL, NULL);
     /* the transaction layer runs a CANCEL on its INVITE's worker */
-    if (sip_txn_state(inv) == SIP_TXN_PROCEEDING) {
+    if (sk_proxy_cancel(s, inv)) {
+        /* proxied: the branches answer */
+    } else if (sip_txn_state(inv) == SIP_TXN_PROCEEDING) {
         /* The INVITE shares Via, From, To, Call-ID and the CSeq number with its
          * CANCEL (§9.1), so its 487 is built from the CANCEL with CSeq INVITE. */
         struct sk_buf b;
         const struct sip_hdr *h;
+        char tag[48];
         sk_buf_init(&b);
         sip_print_status_line(&b, 487, NULL);
         for (h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h))
@@ -200,9 +206,10 @@ static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx
         sip_print_hdr(&b, SIP_HDR_FROM, sip_msg_hdr(m, SIP_HDR_FROM)->value);
         sk_buf_puts(&b, "To: ");
         sk_buf_put_str(&b, m->to.raw);
-        if (!sk_str_isset(m->to.tag))
-            sk_buf_printf(&b, ";tag=%s%llx", s->tag_prefix,
-                          (unsigned long long) atomic_fetch_add(&s->tag_seq, 1));
+        if (!sk_str_isset(m->to.tag)) {
+            sk_server_tag(s, tag, sizeof(tag));
+            sk_buf_printf(&b, ";tag=%s", tag);
+        }
         sk_buf_puts(&b, "\r\n");
         sip_print_hdr(&b, SIP_HDR_CALL_ID, m->call_id);
         sk_buf_printf(&b, "CSeq: %u INVITE\r\n", m->cseq.num);
@@ -219,98 +226,113 @@ static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx
 static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx)
 {
     struct sip_msg *m = rx->msg;
-    bool local;
+    struct sk_route_prep pr;
+    char reason[160];
+    bool local, for_us;
+    int rc;
 
     atomic_fetch_add(&s->st.requests, 1);
     SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(m->method), SK_STR_FMT(m->ruri_raw),
              sk_sa_str(&rx->src, (char[64]){0}, 64));
     /* §16.3 step 2 / §8.2.2.1: only SIP and SIPS Request-URIs are served */
     if (m->ruri.scheme != SIP_URI_SIP && m->ruri.scheme != SIP_URI_SIPS) {
-        respond(s, st, rx, 416, NULL, NULL);
+        sk_server_respond(s, st, rx, 416, NULL, NULL);
         return;
     }
-    local = uri_is_local(s, &m->ruri);
+    /* §16.4: our own Route entries, and a Request-URI from a strict router */
+    if ((rc = sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason)))) {
+        sk_server_respond(s, st, rx, rc, reason, NULL);
+        return;
+    }
+    local = pr.first >= pr.last && sk_server_uri_is_local(s, pr.ruri);
+    /* what the server answers itself: REGISTER for its domains, and requests
+     * for the domain or the server with no user; everything else is proxied */
+    for_us = local && (m->method_id == SIP_METHOD_REGISTER || !sk_str_isset(pr.ruri->user));
     /* §16.3 step 3: a request that would be forwarded with Max-Forwards 0 */
-    if (!local && m->max_forwards == 0 && m->method_id != SIP_METHOD_ACK) {
-        respond(s, st, rx, 483, NULL, NULL);
+    if (!for_us && m->max_forwards == 0) {
+        sk_server_respond(s, st, rx, 483, NULL, NULL);
         return;
     }
     /* §16.3 step 6: Proxy-Require names options this proxy must understand */
     if (reject_extensions(s, st, rx, SIP_HDR_PROXY_REQUIRE))
         return;
-    if (m->method_id == SIP_METHOD_OTHER) {
-        respond(s, st, rx, 501, NULL, "Allow: " SERVER_ALLOW "\r\n");
+    /* §16.3 step 4 with RFC 5393: a request coming back unchanged is a loop */
+    if (!for_us && sk_proxy_loops(s, m)) {
+        sk_server_respond(s, st, rx, 482, NULL, NULL);
         return;
     }
     if (m->method_id == SIP_METHOD_CANCEL) {
-        handle_cancel(s, st, rx);
+        handle_cancel(s, st, rx, for_us, &pr);
+        return;
+    }
+    if (!for_us) {
+        if (m->method_id == SIP_METHOD_REGISTER) {
+            /* registering with another domain through us: not offered */
+            sk_server_respond(s, st, rx, 403, "Domain Not Served Here", NULL);
+            return;
+        }
+        if (!st) {
+            sk_server_respond(s, st, rx, 500, "No Transaction", NULL);
+            return;
+        }
+        sk_proxy_request(s, st, rx, &pr);
+        return;
+    }
+    if (m->method_id == SIP_METHOD_OTHER) {
+        sk_server_respond(s, st, rx, 501, NULL, "Allow: " SERVER_ALLOW "\r\n");
         return;
     }
     /* §8.2.2.3: Require applies to everything but ACK and CANCEL */
-    if (local && reject_extensions(s, st, rx, SIP_HDR_REQUIRE))
+    if (reject_extensions(s, st, rx, SIP_HDR_REQUIRE))
         return;
-    if (!local) {
-        /* not a domain of ours, and no proxying yet */
-        if (m->method_id == SIP_METHOD_REGISTER)
-            respond(s, st, rx, 403, "Domain Not Served Here", NULL);
-        else
-            respond(s, st, rx, 404, "Domain Not Served Here", NULL);
-        return;
-    }
     switch (m->method_id) {
     case SIP_METHOD_OPTIONS:
-        if (sk_str_isset(m->ruri.user)) {
-            respond(s, st, rx, 404, NULL, NULL); /* no users until the registrar */
-            return;
-        }
-        respond(s, st, rx, 200, NULL,
-                "Allow: " SERVER_ALLOW "\r\n"
-                "Accept: application/sdp\r\n"
-                "Accept-Language: en\r\n"
-                "Supported: " SERVER_SUPPORTED "\r\n");
+        sk_server_respond(s, st, rx, 200, NULL,
+                          "Allow: " SERVER_ALLOW "\r\n"
+                          "Accept: application/sdp\r\n"
+                          "Accept-Language: en\r\n"
+                          "Supported: " SERVER_SUPPORTED "\r\n");
         return;
     case SIP_METHOD_REGISTER: {
         struct sk_reg_result res;
         sk_buf_init(&res.headers);
         sk_registrar_handle(s->reg, rx, &res, (int64_t) time(NULL));
-        respond(s, st, rx, res.status, res.reason, res.headers.failed ? NULL : res.headers.p);
+        sk_server_respond(s, st, rx, res.status, res.reason,
+                          res.headers.failed ? NULL : res.headers.p);
         sk_buf_free(&res.headers);
         return;
     }
     case SIP_METHOD_BYE:
-        respond(s, st, rx, 481, NULL, NULL); /* §15.1.2: no such dialog */
+        sk_server_respond(s, st, rx, 481, NULL, NULL); /* §15.1.2: no such dialog */
         return;
     default:
-        if (sk_str_isset(m->ruri.user))
-            respond(s, st, rx, 404, NULL, NULL);
-        else
-            respond(s, st, rx, 405, NULL, "Allow: " SERVER_ALLOW "\r\n");
+        /* the domain itself is no user agent */
+        sk_server_respond(s, st, rx, 405, NULL, "Allow: OPTIONS, REGISTER\r\n");
         return;
     }
 }
 
 static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
 {
-    if (!st)
-        return; /* an ACK: for a 2xx of ours there is none yet, nothing to do */
-    handle_request(arg, st, rx);
+    struct sk_server *s = arg;
+
+    if (!st) {
+        /* an ACK for a 2xx (or in RFC 6026 Accepted): proxied statelessly by Route */
+        sk_proxy_ack(s, rx);
+        return;
+    }
+    handle_request(s, st, rx);
 }
 
 static void on_stray_response(void *arg, struct sip_rx *rx)
 {
-    struct sk_server *s = arg;
-    char from[64];
-
-    /* §18.1.2: a response whose top Via is not ours (e.g. RFC 4475 bcast) is dropped */
-    atomic_fetch_add(&s->st.stray, 1);
-    SK_DEBUG("dropped stray %d response from %s", rx->msg->status,
-             sk_sa_str(&rx->src, from, sizeof(from)));
+    sk_proxy_stray_response(arg, rx);
 }
 
 static void on_server_failed(void *arg, struct sip_txn *st, int err)
 {
-    (void) arg, (void) st;
     SK_DEBUG("server transaction failed: %s", strerror(err));
+    sk_proxy_server_gone(arg, st);
 }
 
 static void on_message(void *arg, struct sip_rx *rx)
@@ -323,7 +345,8 @@ static void on_message(void *arg, struct sip_rx *rx)
      * gets the same answer again, and nothing is kept for Timer J's 32 s. */
     if (m->is_request && m->method_id == SIP_METHOD_OPTIONS && !sk_str_isset(m->ruri.user) &&
         (m->ruri.scheme == SIP_URI_SIP || m->ruri.scheme == SIP_URI_SIPS) &&
-        uri_is_local(s, &m->ruri)) {
+        m->count[SIP_HDR_ROUTE] == 0 &&
+        sk_server_uri_is_local(s, &m->ruri)) {
         handle_request(s, NULL, rx);
         return;
     }
@@ -347,7 +370,7 @@ static void on_malformed(void *arg, struct sip_rx *rx, const struct sip_error *e
     atomic_fetch_add(&s->st.bad_requests, 1);
     SK_INFO("malformed %.*s from %s: %s", SK_STR_FMT(m->method),
             sk_sa_str(&rx->src, from, sizeof(from)), phrase);
-    respond(s, NULL, rx, err->status ? err->status : 400, phrase, NULL);
+    sk_server_respond(s, NULL, rx, err->status ? err->status : 400, phrase, NULL);
 }
 
 /* ---- Lifetime ---- */
@@ -491,4 +514,10 @@ void sk_server_stats(struct sk_server *s, struct sk_server_stats *o)
     o->malformed_requests = atomic_load(&s->st.bad_requests);
     o->malformed_responses_dropped = atomic_load(&s->st.bad_responses);
     o->stray_responses_dropped = atomic_load(&s->st.stray);
+    o->proxied = atomic_load(&s->st.proxied);
+    o->stateless_forwarded = atomic_load(&s->st.stateless_forwarded);
+    o->loops_detected = atomic_load(&s->st.loops);
+    o->txns_live = sip_txl_count(s->txl);
+    for (unsigned i = 0; i < s->nw; i++)
+        o->timers_live += sk_loop_timer_count(s->loops[i]); /* a snapshot: read racily */
 }

@@ -12,6 +12,21 @@
 #define SK_SERVER_MAX_LISTEN 16
 #define SK_SERVER_MAX_DOMAINS 32
 
+enum sk_mode {
+    SK_MODE_PROXY,    /* stateful forking proxy (§16), the default */
+    SK_MODE_REDIRECT, /* redirect server (§8.3): 302 with the bindings */
+};
+
+struct sk_proxy_config {
+    enum sk_mode mode;
+    uint32_t timer_c_ms;   /* Timer C, > 3 min (§16.6 step 11): 185000 */
+    bool auth;             /* 407 for requests from our users and to other domains (on) */
+    bool accept_foreign;   /* requests from other domains to our users (on) */
+    bool record_route;     /* stay in the path of dialogs (on) */
+};
+
+extern const struct sk_proxy_config sk_proxy_config_default;
+
 struct sk_server_config {
     struct sip_listen listen[SK_SERVER_MAX_LISTEN];
     unsigned nlisten;
@@ -21,6 +36,7 @@ struct sk_server_config {
     struct sip_txn_config txn;
     struct sip_tpm_config tp;
     struct sk_registrar_config reg;
+    struct sk_proxy_config proxy;
     char data_dir[1024];                  /* users and bindings; "" = memory only */
     uint32_t flush_ms;                    /* write-behind interval, 200 */
 };
@@ -32,7 +48,8 @@ struct sk_server_stats {
     struct sip_txl_stats txn;
     struct sip_tpm_stats tp;
     uint64_t requests, responses_sent, malformed_requests, malformed_responses_dropped,
-        stray_responses_dropped;
+        stray_responses_dropped, proxied, stateless_forwarded, loops_detected;
+    uint64_t txns_live, timers_live; /* transactions and timers alive now */
 };
 
 struct sk_server;

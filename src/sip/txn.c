@@ -41,11 +41,16 @@ struct sip_txn {
     bool rfc2543;          /* server: matched without the magic cookie */
     char *resp_to_tag;     /* rfc2543 INVITE server: To tag of the final response sent */
     bool tu_responded;
+    bool cancel_pending;   /* INVITE client: CANCEL asked for before any provisional (§9.1) */
+    bool cancelled;        /* INVITE client: CANCEL sent */
+    char *cancel_extra;    /* header lines for the CANCEL (e.g. Reason) */
+    uint32_t timer_c_ms;   /* INVITE client (proxy): Timer C, 0 = off */
     uint32_t interval;     /* current retransmission interval (A, E, G) */
     struct sk_timer t_retx;    /* A, E, G */
     struct sk_timer t_timeout; /* B, F, H */
     struct sk_timer t_linger;  /* D, I, J, K, L, M */
     struct sk_timer t_trying;  /* 100 Trying after trying_ms */
+    struct sk_timer t_c;       /* Timer C (§16.6 step 11), INVITE client of a proxy */
     const struct sip_txn_user *user;
     void *user_arg;
     void *data;
@@ -173,6 +178,7 @@ void sip_txn_unref(struct sip_txn *t)
     sk_buf_free(&t->ack);
     sk_buf_free(&t->trying);
     free(t->resp_to_tag);
+    free(t->cancel_extra);
     free(t->key);
     free(t);
 }
@@ -181,6 +187,7 @@ static void timer_retx(struct sk_loop *l, struct sk_timer *tm, void *arg);
 static void timer_timeout(struct sk_loop *l, struct sk_timer *tm, void *arg);
 static void timer_linger(struct sk_loop *l, struct sk_timer *tm, void *arg);
 static void timer_trying(struct sk_loop *l, struct sk_timer *tm, void *arg);
+static void timer_c(struct sk_loop *l, struct sk_timer *tm, void *arg);
 
 static struct sip_txn *txn_alloc(struct sip_txl *txl, struct sk_loop *loop,
                                  enum sip_txn_kind kind, const struct sip_dest *dst,
@@ -211,6 +218,7 @@ static struct sip_txn *txn_alloc(struct sip_txl *txl, struct sk_loop *loop,
     sk_timer_init(&t->t_timeout, timer_timeout, t);
     sk_timer_init(&t->t_linger, timer_linger, t);
     sk_timer_init(&t->t_trying, timer_trying, t);
+    sk_timer_init(&t->t_c, timer_c, t);
     return t;
 }
 
@@ -220,6 +228,7 @@ static void stop_timers(struct sip_txn *t)
     sk_timer_stop(t->loop, &t->t_timeout);
     sk_timer_stop(t->loop, &t->t_linger);
     sk_timer_stop(t->loop, &t->t_trying);
+    sk_timer_stop(t->loop, &t->t_c);
 }
 
 static void terminate(struct sip_txn *t)
@@ -460,6 +469,11 @@ void sip_txl_free(struct sip_txl *txl)
             stop_timers(t);
             t->state = SIP_TXN_TERMINATED;
             t->in_table = false;
+            /* users that keep state per transaction hear that it is gone */
+            if (t->user && t->user->terminated)
+                t->user->terminated(t, t->user_arg);
+            else if (t->data && txl->h.server_failed)
+                txl->h.server_failed(txl->h.arg, t, ECANCELED);
             sip_txn_unref(t);
         }
         pthread_mutex_destroy(&txl->b[i].lock);
@@ -796,31 +810,20 @@ void sip_branch_new(char *buf, size_t size)
         n += (size_t) snprintf(buf + n, size - n, "%02x", rnd[i]);
 }
 
-int sip_txn_client_new(struct sip_txl *txl, struct sk_loop *loop, const char *req, size_t len,
-                       const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
-                       struct sip_txn **tp)
+int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *req,
+                         size_t len, struct sk_str branch, struct sk_str method,
+                         const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
+                         struct sip_txn **tp)
 {
-    struct sip_msg *m = malloc(sizeof(*m));
     struct sk_buf key;
     struct sip_txn *t = NULL, *dup;
-    struct sip_error e;
-    size_t used;
+    bool invite = sk_str_eq_cstr(method, "INVITE");
     int err;
-    bool invite;
 
-    if (!m)
-        return ENOMEM;
+    if (!rfc3261_branch(branch) || sk_str_eq_cstr(method, "ACK"))
+        return EINVAL;
     sk_buf_init(&key);
-    sip_msg_init(m);
-    /* The request is ours: it must parse, and its top Via carries our branch. */
-    err = sip_msg_parse(m, req, len, SIP_PARSE_DATAGRAM, NULL, &used, &e);
-    if (err || !m->is_request || !m->has_via || !rfc3261_branch(m->via.branch) ||
-        m->method_id == SIP_METHOD_ACK) {
-        err = EINVAL;
-        goto out;
-    }
-    invite = m->method_id == SIP_METHOD_INVITE;
-    if ((err = client_key(m->via.branch, m->method, &key)))
+    if ((err = client_key(branch, method, &key)))
         goto out;
     err = ENOMEM;
     t = txn_alloc(txl, loop, invite ? SIP_TXN_INVITE_CLIENT : SIP_TXN_NON_INVITE_CLIENT, dst,
@@ -850,41 +853,171 @@ out:
     if (err && t)
         sip_txn_unref(t);
     sk_buf_free(&key);
+    return err;
+}
+
+int sip_txn_client_new(struct sip_txl *txl, struct sk_loop *loop, const char *req, size_t len,
+                       const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
+                       struct sip_txn **tp)
+{
+    struct sip_msg *m = malloc(sizeof(*m));
+    struct sip_error e;
+    size_t used;
+    int err;
+
+    if (!m)
+        return ENOMEM;
+    sip_msg_init(m);
+    /* The request is ours: it must parse, and its top Via carries our branch. */
+    err = sip_msg_parse(m, req, len, SIP_PARSE_DATAGRAM, NULL, &used, &e);
+    if (err || !m->is_request || !m->has_via)
+        err = EINVAL;
+    else
+        err = sip_txn_client_start(txl, loop, req, len, m->via.branch, m->method, dst, user,
+                                   arg, tp);
     sip_msg_release(m);
     free(m);
     return err;
 }
 
+/* The ACK for a non-2xx (§17.1.1.3) and the CANCEL (§9.1) share the INVITE's
+ * Request-URI, top Via, Route, From, Call-ID and CSeq number. */
+static void print_from_invite(struct sk_buf *b, const struct sip_msg *req, const char *method,
+                              struct sk_str to, const char *extra)
+{
+    const struct sip_hdr *h;
+
+    sk_buf_reset(b);
+    sip_print_request_line(b, sk_str_cstr(method), req->ruri_raw);
+    sk_buf_puts(b, "Via: ");
+    sk_buf_put_str(b, req->via.raw);
+    sk_buf_puts(b, "\r\n");
+    for (h = sip_msg_hdr(req, SIP_HDR_ROUTE); h; h = sip_msg_hdr_next(req, h))
+        sip_print_hdr(b, SIP_HDR_ROUTE, h->value);
+    if ((h = sip_msg_hdr(req, SIP_HDR_FROM)))
+        sip_print_hdr(b, SIP_HDR_FROM, h->value);
+    sip_print_hdr(b, SIP_HDR_TO, to);
+    sip_print_hdr(b, SIP_HDR_CALL_ID, req->call_id);
+    sk_buf_printf(b, "CSeq: %u %s\r\n", req->cseq.num, method);
+    sk_buf_puts(b, "Max-Forwards: 70\r\n");
+    if (extra)
+        sk_buf_puts(b, extra);
+    sip_print_body(b, SK_STR_NULL, SK_STR_NULL);
+}
+
+static struct sip_msg *parse_own_request(const struct sip_txn *t)
+{
+    struct sip_msg *req = malloc(sizeof(*req));
+    struct sip_error e;
+
+    if (!req)
+        return NULL;
+    sip_msg_init(req);
+    if (sip_msg_parse(req, t->msg.p, t->msg.len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) == 0)
+        return req;
+    sip_msg_release(req);
+    free(req);
+    return NULL;
+}
+
 /* §17.1.1.3: the ACK for a non-2xx final response, built from the request. */
 static void build_ack(struct sip_txn *t, const struct sip_msg *resp)
 {
-    struct sip_msg *req = malloc(sizeof(*req));
-    const struct sip_hdr *h;
-    struct sip_error e;
-    struct sk_buf *b = &t->ack;
+    struct sip_msg *req = parse_own_request(t);
+    const struct sip_hdr *to = sip_msg_hdr(resp, SIP_HDR_TO);
 
     if (!req)
         return;
-    sip_msg_init(req);
-    if (sip_msg_parse(req, t->msg.p, t->msg.len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) == 0) {
-        sk_buf_reset(b);
-        sip_print_request_line(b, SK_STR_LIT("ACK"), req->ruri_raw);
-        sk_buf_puts(b, "Via: ");
-        sk_buf_put_str(b, req->via.raw);
-        sk_buf_puts(b, "\r\n");
-        for (h = sip_msg_hdr(req, SIP_HDR_ROUTE); h; h = sip_msg_hdr_next(req, h))
-            sip_print_hdr(b, SIP_HDR_ROUTE, h->value);
-        if ((h = sip_msg_hdr(req, SIP_HDR_FROM)))
-            sip_print_hdr(b, SIP_HDR_FROM, h->value);
-        if ((h = sip_msg_hdr(resp, SIP_HDR_TO)))
-            sip_print_hdr(b, SIP_HDR_TO, h->value);
-        sip_print_hdr(b, SIP_HDR_CALL_ID, req->call_id);
-        sk_buf_printf(b, "CSeq: %u ACK\r\n", req->cseq.num);
-        sk_buf_puts(b, "Max-Forwards: 70\r\n");
-        sip_print_body(b, SK_STR_NULL, SK_STR_NULL);
-    }
+    if (to)
+        print_from_invite(&t->ack, req, "ACK", to->value, NULL);
     sip_msg_release(req);
     free(req);
+}
+
+/* §9.1: CANCEL as a non-INVITE client transaction of its own (same branch as the
+ * INVITE, CSeq method CANCEL). If no final response comes within 64*T1 after
+ * it, the INVITE is given up: its user hears 408 (§9.1, §16.10). */
+static void send_cancel(struct sip_txn *t)
+{
+    struct sip_msg *req = parse_own_request(t);
+    struct sip_txn *ct = NULL;
+    struct sk_buf b;
+    const struct sip_hdr *to;
+
+    t->cancel_pending = false;
+    if (!req)
+        return;
+    t->cancelled = true;
+    sk_buf_init(&b);
+    if ((to = sip_msg_hdr(req, SIP_HDR_TO))) {
+        print_from_invite(&b, req, "CANCEL", to->value, t->cancel_extra);
+        if (!b.failed &&
+            sip_txn_client_new(t->txl, t->loop, b.p, b.len, &t->dest, NULL, NULL, &ct) == 0)
+            sip_txn_unref(ct);
+    }
+    sk_buf_free(&b);
+    sip_msg_release(req);
+    free(req);
+    sk_timer_stop(t->loop, &t->t_c);
+    sk_timer_start(t->loop, &t->t_timeout, t64(t));
+}
+
+int sip_txn_cancel(struct sip_txn *t, const char *extra)
+{
+    if (t->kind != SIP_TXN_INVITE_CLIENT)
+        return EINVAL;
+    if (t->cancelled || t->cancel_pending)
+        return 0;
+    if (extra && !t->cancel_extra) {
+        t->cancel_extra = strdup(extra);
+        if (!t->cancel_extra)
+            return ENOMEM;
+    }
+    switch (t->state) {
+    case SIP_TXN_CALLING:
+        /* §9.1: no CANCEL before a provisional response; it leaves with the first one */
+        t->cancel_pending = true;
+        return 0;
+    case SIP_TXN_PROCEEDING:
+        send_cancel(t);
+        return 0;
+    default:
+        return EALREADY; /* a final response came already */
+    }
+}
+
+void sip_txn_set_timer_c(struct sip_txn *t, uint32_t ms)
+{
+    if (t->kind != SIP_TXN_INVITE_CLIENT || t->state == SIP_TXN_TERMINATED)
+        return;
+    t->timer_c_ms = ms;
+    if (ms)
+        sk_timer_start(t->loop, &t->t_c, ms);
+    else
+        sk_timer_stop(t->loop, &t->t_c);
+}
+
+/* §16.8: Timer C fired. With a provisional response the branch is cancelled;
+ * without one it is treated as a 408. */
+static void timer_c(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    struct sip_txn *t = arg;
+    (void) l, (void) tm;
+
+    if (t->state == SIP_TXN_PROCEEDING) {
+        if (!t->cancelled)
+            send_cancel(t);
+        return;
+    }
+    if (t->state != SIP_TXN_CALLING)
+        return;
+    atomic_fetch_add(&t->txl->st.timeouts, 1);
+    sip_txn_ref(t);
+    t->status = 408;
+    if (t->user && t->user->response)
+        t->user->response(t, t->user_arg, NULL, 408);
+    terminate(t);
+    sip_txn_unref(t);
 }
 
 static void deliver(struct sip_txn *t, struct sip_rx *rx)
@@ -905,15 +1038,29 @@ static void client_response(struct sip_txn *t, struct sip_rx *rx)
         case SIP_TXN_CALLING:
         case SIP_TXN_PROCEEDING:
             sk_timer_stop(t->loop, &t->t_retx);
-            sk_timer_stop(t->loop, &t->t_timeout);
+            if (!t->cancelled)
+                sk_timer_stop(t->loop, &t->t_timeout);
             if (status < 200) {
                 t->state = SIP_TXN_PROCEEDING;
+                /* §16.7 step 2: Timer C restarts with every 101-199 */
+                if (t->timer_c_ms && status > 100 && !t->cancelled)
+                    sk_timer_start(t->loop, &t->t_c, t->timer_c_ms);
+                if (t->cancel_pending) {
+                    deliver(t, rx);
+                    if (t->state == SIP_TXN_PROCEEDING)
+                        send_cancel(t);
+                    return;
+                }
             } else if (status < 300) {
+                sk_timer_stop(t->loop, &t->t_timeout);
+                sk_timer_stop(t->loop, &t->t_c);
                 /* RFC 6026 §8.4: Accepted, Timer M = 64*T1; 2xx retransmissions reach the TU */
                 t->state = SIP_TXN_ACCEPTED;
                 linger(t, t64(t));
             } else {
                 /* §17.1.1.2: ACK, Completed, Timer D (32 s unreliable, 0 reliable) */
+                sk_timer_stop(t->loop, &t->t_timeout);
+                sk_timer_stop(t->loop, &t->t_c);
                 t->state = SIP_TXN_COMPLETED;
                 build_ack(t, rx->msg);
                 linger(t, t->reliable ? 0 : (32000 > t64(t) ? 32000 : t64(t)));

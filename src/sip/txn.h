@@ -81,7 +81,9 @@ struct sip_txl_stats {
 
 int sip_txl_new(struct sip_txl **txlp, const struct sip_txn_config *cfg,
                 const struct sip_sender *sender, const struct sip_txl_handler *h);
-/* Terminates every transaction still alive (no callbacks) and frees the layer. */
+/* Terminates every transaction still alive and frees the layer: client
+ * transactions' users get terminated(), server transactions with TU data get
+ * server_failed(ECANCELED); no other callback runs. */
 void sip_txl_free(struct sip_txl *txl);
 size_t sip_txl_count(struct sip_txl *txl);
 void sip_txl_stats(struct sip_txl *txl, struct sip_txl_stats *out);
@@ -98,6 +100,23 @@ void sip_txl_receive(struct sip_txl *txl, struct sip_rx *rx);
 int sip_txn_client_new(struct sip_txl *txl, struct sk_loop *loop, const char *req, size_t len,
                        const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
                        struct sip_txn **tp);
+
+/* The same for a request the caller just built: its top Via branch and method
+ * are given, so the request is not parsed again (the proxy's forwarding path). */
+int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *req,
+                         size_t len, struct sk_str branch, struct sk_str method,
+                         const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
+                         struct sip_txn **tp);
+
+/* §9.1 CANCEL of an INVITE client transaction (on its loop's thread): sent now
+ * if a provisional response came, else with the first one. extra: header lines
+ * to add (e.g. "Reason: ...\r\n"), or NULL. If no final response follows within
+ * 64*T1, the user hears 408 and the transaction ends. EALREADY after a final. */
+int sip_txn_cancel(struct sip_txn *t, const char *extra);
+/* Timer C (§16.6 step 11, §16.8) for a proxy's INVITE client transaction: started
+ * now, restarted by every 101-199; when it fires the branch is cancelled (after a
+ * provisional) or treated as 408 (before one). 0 stops it. */
+void sip_txn_set_timer_c(struct sip_txn *t, uint32_t ms);
 
 /* ---- Server transactions ----
  * Send a response (complete message bytes, copied). Status drives the state machine. */

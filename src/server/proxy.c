@@ -1,0 +1,1101 @@
+/* The stateful forking proxy (RFC 3261 §16, RFC 5393 loop check, RFC 5658 double Record-Route) and the redirect server (§8.3). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "server/server_int.h"
+#include "sip/print.h"
+
+const struct sk_proxy_config sk_proxy_config_default = {
+    .mode = SK_MODE_PROXY,
+    .timer_c_ms = 185000,
+    .auth = true,
+    .accept_foreign = true,
+    .record_route = true,
+};
+
+/* ---- Pieces of messages ---- */
+
+/* The elements of a list header line after the first one (unset if none). */
+static struct sk_str after_first_elem(const struct sip_hdr *h, struct sk_str first)
+{
+    const char *p = first.p + first.len, *end = h->value.p + h->value.len;
+
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p >= end || *p != ',')
+        return SK_STR_NULL;
+    p++;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p < end ? sk_str_make(p, (size_t) (end - p)) : SK_STR_NULL;
+}
+
+/* A header line as it was, with CRLF. */
+static void copy_line(struct sk_buf *b, const struct sip_hdr *h)
+{
+    sk_buf_append(b, h->name.p, (size_t) (h->value.p + h->value.len - h->name.p));
+    sk_buf_puts(b, "\r\n");
+}
+
+static void put_body(struct sk_buf *b, const struct sip_msg *m)
+{
+    if (m->content_length < 0)
+        sk_buf_printf(b, "Content-Length: %zu\r\n", m->body.len);
+    sk_buf_puts(b, "\r\n");
+    if (m->body.len)
+        sk_buf_append(b, m->body.p, m->body.len);
+}
+
+/* §16.7 step 3: a response without our Via, for the server transaction. With
+ * drop_auth the WWW-/Proxy-Authenticate lines are left out (the proxy merges
+ * the challenges of all branches, step 7); *hdr_end is where headers can be added. */
+static void copy_response(const struct sip_msg *m, bool drop_auth, struct sk_buf *b,
+                          size_t *hdr_end)
+{
+    const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
+
+    sk_buf_reset(b);
+    /* the status line as received */
+    sk_buf_append(b, m->buf, (size_t) ((m->nhdr ? m->hdr[0].name.p : m->buf + m->len) - m->buf));
+    for (uint16_t i = 0; i < m->nhdr; i++) {
+        const struct sip_hdr *h = &m->hdr[i];
+        if (h == top) {
+            struct sk_str rest = after_first_elem(h, m->via.raw);
+            if (rest.p) {
+                sk_buf_puts(b, "Via: ");
+                sk_buf_put_str(b, rest);
+                sk_buf_puts(b, "\r\n");
+            }
+            continue;
+        }
+        if (drop_auth && (h->id == SIP_HDR_WWW_AUTHENTICATE || h->id == SIP_HDR_PROXY_AUTHENTICATE))
+            continue;
+        copy_line(b, h);
+    }
+    *hdr_end = b->len;
+    put_body(b, m);
+}
+
+/* ---- Addresses ---- */
+
+static bool ip_private(const struct sk_sa *a)
+{
+    if (a->u.sa.sa_family == AF_INET) {
+        uint32_t ip = ntohl(a->u.in.sin_addr.s_addr);
+        return (ip >> 24) == 10 || (ip >> 20) == (172u << 4 | 1) || (ip >> 16) == (192u << 8 | 168) ||
+               (ip >> 22) == (100u << 2 | 1); /* 100.64/10, RFC 6598 */
+    }
+    if (a->u.sa.sa_family == AF_INET6)
+        return (a->u.in6.sin6_addr.s6_addr[0] & 0xfe) == 0xfc;
+    return false;
+}
+
+/* Where a URI sends us (§16.6 step 7, §18.1.1 without DNS): IP literals only. */
+static int uri_dest(const struct sip_uri *u, struct sip_dest *d)
+{
+    struct sk_str host = sk_str_isset(u->maddr) ? u->maddr : u->host;
+
+    memset(d, 0, sizeof(*d));
+    if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
+        return EPROTONOSUPPORT;
+    if (sk_str_ieq_cstr(u->transport, "tcp"))
+        d->proto = SIP_PROTO_TCP;
+    else if (!sk_str_isset(u->transport) || sk_str_ieq_cstr(u->transport, "udp"))
+        d->proto = u->scheme == SIP_URI_SIPS ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+    else
+        return EPROTONOSUPPORT; /* TLS, SCTP, WS: not yet */
+    if (u->scheme == SIP_URI_SIPS)
+        return EPROTONOSUPPORT; /* sips needs TLS */
+    if (host.len && host.p[0] == '[' && host.len > 2) {
+        host.p++;
+        host.len -= 2;
+    }
+    if (sk_sa_from_ip(&d->addr, host, sip_uri_default_port(u)) != 0)
+        return EHOSTUNREACH; /* a name: DNS (RFC 3263) comes later */
+    return 0;
+}
+
+/* Our address for a transport and family: the listen address, or the address
+ * the request came to when we listen on a wildcard. */
+static int our_addr(struct sk_server *s, enum sip_proto proto, int family,
+                    const struct sk_sa *hint, struct sk_sa *out)
+{
+    const struct sip_listen *l = sip_tpm_local(s->tpm, proto, family);
+
+    if (!l)
+        return ENOENT;
+    *out = l->addr;
+    if (family == AF_INET && out->u.in.sin_addr.s_addr == 0 && hint &&
+        hint->u.sa.sa_family == AF_INET)
+        out->u.in.sin_addr = hint->u.in.sin_addr;
+    if (family == AF_INET6 && hint && hint->u.sa.sa_family == AF_INET6 &&
+        memcmp(&out->u.in6.sin6_addr, &in6addr_any, 16) == 0)
+        out->u.in6.sin6_addr = hint->u.in6.sin6_addr;
+    return 0;
+}
+
+static void put_hostport(struct sk_buf *b, const struct sk_sa *a)
+{
+    char tmp[80];
+    sk_buf_puts(b, sk_sa_str(a, tmp, sizeof(tmp)));
+}
+
+static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a)
+{
+    sk_buf_puts(b, "Record-Route: <sip:");
+    put_hostport(b, a);
+    if (proto == SIP_PROTO_TCP)
+        sk_buf_puts(b, ";transport=tcp");
+    sk_buf_puts(b, ";lr>\r\n");
+}
+
+/* ---- §16.4 Route processing ---- */
+
+static bool uri_is_us(struct sk_server *s, const struct sip_uri *u)
+{
+    return !sk_str_isset(u->user) && (u->scheme == SIP_URI_SIP || u->scheme == SIP_URI_SIPS) &&
+           sk_server_uri_is_local(s, u);
+}
+
+int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sk_route_prep *pr,
+                        char *reason, size_t reason_size)
+{
+    struct sip_error e;
+    size_t n = 0;
+    int rc;
+
+    memset(pr, 0, sizeof(*pr));
+    pr->ruri = &m->ruri;
+    rc = sip_msg_addrs(m, SIP_HDR_ROUTE, &pr->routes, &n, &e);
+    if (rc == ENOENT) {
+        n = 0;
+    } else if (rc) {
+        sip_error_phrase(&e, reason, reason_size);
+        return 400;
+    }
+    pr->last = n;
+    /* §16.4: a Request-URI that is a Record-Route value of ours came from a strict
+     * router: the real Request-URI is the last Route value */
+    if (n > 0 && m->ruri.lr && uri_is_us(s, &m->ruri)) {
+        pr->ruri = &pr->routes[n - 1].uri;
+        pr->last = n - 1;
+        pr->strict_fix = true;
+    }
+    /* our own entries at the top (two when we record-routed across transports) */
+    for (int i = 0; i < 2 && pr->first < pr->last && uri_is_us(s, &pr->routes[pr->first].uri);
+         i++)
+        pr->first++;
+    return 0;
+}
+
+/* ---- §16.3 step 4: loops (RFC 5393 §4.2) ---- */
+
+static uint64_t fnv(uint64_t h, struct sk_str v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        h ^= (unsigned char) v.p[i];
+        h *= 1099511628211ull;
+    }
+    h ^= 0xff; /* field separator */
+    h *= 1099511628211ull;
+    return h;
+}
+
+/* The fields that, unchanged, make a returning request a loop rather than a spiral. */
+static uint64_t loop_hash(const struct sip_msg *m)
+{
+    static const enum sip_hdr_id ids[] = {SIP_HDR_ROUTE, SIP_HDR_PROXY_REQUIRE,
+                                          SIP_HDR_PROXY_AUTHORIZATION};
+    uint64_t h = 1469598103934665603ull;
+    char num[16];
+
+    h = fnv(h, m->ruri_raw);
+    h = fnv(h, m->from.tag);
+    h = fnv(h, m->to.tag);
+    h = fnv(h, m->call_id);
+    snprintf(num, sizeof(num), "%u", m->cseq.num);
+    h = fnv(h, sk_str_cstr(num));
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        for (const struct sip_hdr *x = sip_msg_hdr(m, ids[i]); x; x = sip_msg_hdr_next(m, x))
+            h = fnv(h, x->value);
+    }
+    return h;
+}
+
+#define OUR_BRANCH "z9hG4bKsk"
+
+bool sk_proxy_loops(struct sk_server *s, struct sip_msg *m)
+{
+    const struct sip_via *v;
+    struct sip_error e;
+    size_t n;
+    char want[17];
+
+    if (sip_msg_vias(m, &v, &n, &e) != 0)
+        return false;
+    snprintf(want, sizeof(want), "%016llx", (unsigned long long) loop_hash(m));
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].branch.len < sizeof(OUR_BRANCH) - 1 + 16 ||
+            memcmp(v[i].branch.p, OUR_BRANCH, sizeof(OUR_BRANCH) - 1) != 0)
+            continue;
+        if (!sk_server_addr_is_ours(s, v[i].host, v[i].has_port ? v[i].port : 0))
+            continue;
+        if (memcmp(v[i].branch.p + sizeof(OUR_BRANCH) - 1, want, 16) == 0) {
+            atomic_fetch_add(&s->st.loops, 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* §16.6 step 8: the loop hash, then 64 random bits for uniqueness. */
+static void make_branch(const struct sip_msg *m, char *out, size_t size)
+{
+    uint64_t rnd;
+    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
+        rnd = (uint64_t) clock() * 6364136223846793005ull + (uint64_t) time(NULL);
+    snprintf(out, size, OUR_BRANCH "%016llx%016llx", (unsigned long long) loop_hash(m),
+             (unsigned long long) rnd);
+}
+
+/* ---- Targets (§16.5) ---- */
+
+struct px_target {
+    char *uri;              /* Request-URI of the branch; NULL = the request's own */
+    char *path;             /* RFC 3327 Path of the binding: Route values to add */
+    int q;
+    bool use_flow;          /* send to the address the REGISTER came from */
+    struct sip_dest flow;
+};
+
+/* ---- One forwarded request (§16.6) ---- */
+
+struct fwd {
+    struct sk_buf buf;
+    struct sip_dest dst;
+    char branch[48];
+};
+
+/* Build the request for one target. Returns 0, or a status for a branch that
+ * cannot be sent (e.g. no route to a name without DNS). */
+static int build_request(struct sk_server *s, const struct sip_msg *m,
+                         const struct sk_route_prep *pr, const struct sk_sa *src,
+                         enum sip_proto in_proto, const struct sk_sa *in_local,
+                         const struct px_target *tg, bool stateless, struct fwd *f,
+                         const char **why)
+{
+    struct sk_buf *b = &f->buf;
+    struct sip_uri turi, hop;
+    struct sip_error e;
+    struct sk_str ruri_out = tg && tg->uri ? sk_str_cstr(tg->uri) : pr->ruri->raw;
+    struct sk_str strict_tail = SK_STR_NULL;
+    size_t rfirst = pr->first;
+    const struct sip_uri *hop_uri;
+    struct sk_sa me;
+    bool rr = !stateless && s->cfg.proxy.record_route && !sk_str_isset(m->to.tag) &&
+              (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_SUBSCRIBE ||
+               m->method_id == SIP_METHOD_REFER || m->method_id == SIP_METHOD_NOTIFY);
+    bool first_route = true;
+    int rc;
+
+    *why = NULL;
+    if (sip_uri_parse(&turi, ruri_out.p, ruri_out.len, &e) != 0) {
+        *why = "Bad Target URI";
+        return 500;
+    }
+    /* §16.6 steps 6-7: the next hop is the first Route (a Path first), else the target */
+    if (tg && tg->path && tg->path[0]) {
+        const char *p = tg->path, *end = p + strlen(p);
+        struct sip_addr a;
+        if (sip_parse_addr(&p, end, true, false, &a, &e) != 0) {
+            *why = "Bad Path";
+            return 500;
+        }
+        hop = a.uri;
+        hop_uri = &hop;
+    } else if (rfirst < pr->last) {
+        hop_uri = &pr->routes[rfirst].uri;
+        if (!hop_uri->lr) {
+            /* §16.6 step 6: a strict router next: it gets the Route value as its
+             * Request-URI, and our target goes to the end of the Route set */
+            strict_tail = ruri_out;
+            ruri_out = hop_uri->raw;
+            rfirst++;
+        }
+    } else {
+        hop_uri = &turi;
+    }
+    if (!(tg && tg->use_flow && !(tg->path && tg->path[0]) && pr->first >= pr->last)) {
+        if ((rc = uri_dest(hop_uri, &f->dst))) {
+            /* §21.4.5: 404 also says "a domain this server does not handle" */
+            *why = rc == EHOSTUNREACH ? "Domain Not Served Here (no DNS yet)"
+                                      : "Unsupported Transport";
+            return rc == EHOSTUNREACH ? 404 : 503;
+        }
+    } else {
+        f->dst = tg->flow;
+    }
+    /* §18.1.1: a request near the path MTU goes over a congestion-controlled
+     * transport (not to a flow: a UA behind NAT is reached the way it came) */
+    if (f->dst.proto == SIP_PROTO_UDP && f->dst.addr.u.sa.sa_family != AF_UNSPEC &&
+        !(tg && tg->use_flow) &&
+        sip_tp_select(SIP_PROTO_UDP, m->len + 400 + (tg && tg->path ? strlen(tg->path) : 0)) ==
+            SIP_PROTO_TCP &&
+        sip_tpm_local(s->tpm, SIP_PROTO_TCP, f->dst.addr.u.sa.sa_family))
+        f->dst.proto = SIP_PROTO_TCP;
+    if (our_addr(s, f->dst.proto, f->dst.addr.u.sa.sa_family, in_local, &me) != 0) {
+        *why = "No Transport to Next Hop";
+        return 503;
+    }
+
+    sk_buf_reset(b);
+    sip_print_request_line(b, m->method, ruri_out);
+    /* §16.6 step 8: our Via on top */
+    if (stateless) {
+        /* §16.11: a stateless forward's branch is the same for every retransmission */
+        snprintf(f->branch, sizeof(f->branch), OUR_BRANCH "%016llx%016llx",
+                 (unsigned long long) loop_hash(m),
+                 (unsigned long long) fnv(1469598103934665603ull, m->via.branch));
+    } else {
+        make_branch(m, f->branch, sizeof(f->branch));
+    }
+    sk_buf_printf(b, "Via: SIP/2.0/%s ", sip_proto_name(f->dst.proto));
+    put_hostport(b, &me);
+    sk_buf_printf(b, ";branch=%s\r\n", f->branch);
+    /* §16.6 step 4 and RFC 5658: Record-Route, twice when the transport changes */
+    if (rr) {
+        struct sk_sa in_me;
+        put_rr(b, f->dst.proto, &me);
+        if ((f->dst.proto != in_proto || me.u.sa.sa_family != in_local->u.sa.sa_family) &&
+            our_addr(s, in_proto, in_local->u.sa.sa_family, in_local, &in_me) == 0)
+            put_rr(b, in_proto, &in_me);
+    }
+    /* §16.6 step 5 (Path as Route), then what remains of the received Route set */
+    if ((tg && tg->path && tg->path[0]) || rfirst < pr->last || strict_tail.p) {
+        sk_buf_puts(b, "Route: ");
+        if (tg && tg->path && tg->path[0]) {
+            sk_buf_puts(b, tg->path);
+            first_route = false;
+        }
+        for (size_t i = rfirst; i < pr->last; i++) {
+            if (!first_route)
+                sk_buf_puts(b, ", ");
+            sk_buf_put_str(b, pr->routes[i].raw);
+            first_route = false;
+        }
+        if (strict_tail.p) {
+            sk_buf_puts(b, first_route ? "<" : ", <");
+            sk_buf_put_str(b, strict_tail);
+            sk_buf_putc(b, '>');
+        }
+        sk_buf_puts(b, "\r\n");
+    }
+    /* §16.6 step 3 */
+    sk_buf_printf(b, "Max-Forwards: %d\r\n", m->max_forwards < 0 ? 70 : m->max_forwards - 1);
+    {
+        const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
+        const struct sip_auth *pa = NULL;
+        size_t npa = 0, ipa = 0;
+        struct sip_msg *mm = (struct sip_msg *) m; /* accessors cache; the message is not changed */
+        if (m->count[SIP_HDR_PROXY_AUTHORIZATION] &&
+            sip_msg_auths(mm, SIP_HDR_PROXY_AUTHORIZATION, &pa, &npa, &e) != 0)
+            npa = 0;
+        for (uint16_t i = 0; i < m->nhdr; i++) {
+            const struct sip_hdr *h = &m->hdr[i];
+            switch (h->id) {
+            case SIP_HDR_ROUTE:
+            case SIP_HDR_MAX_FORWARDS:
+                continue;
+            case SIP_HDR_PROXY_AUTHORIZATION: {
+                /* credentials for our own realm are consumed here (§22.3) */
+                bool ours = false;
+                if (ipa < npa && pa[ipa].digest) {
+                    for (unsigned d = 0; d < s->cfg.ndomains; d++)
+                        ours |= sk_str_eq_cstr(pa[ipa].realm, s->cfg.domains[d]);
+                    ours |= sk_str_eq(pa[ipa].realm, m->from.uri.host);
+                }
+                ipa++;
+                if (ours)
+                    continue;
+                break;
+            }
+            case SIP_HDR_VIA:
+                if (h == top) {
+                    /* §18.2.1 / RFC 3581: received and rport on the Via we got */
+                    struct sk_str rest = after_first_elem(h, m->via.raw);
+                    sk_buf_puts(b, "Via: ");
+                    sip_print_via(b, &m->via, src);
+                    if (rest.p) {
+                        sk_buf_puts(b, ", ");
+                        sk_buf_put_str(b, rest);
+                    }
+                    sk_buf_puts(b, "\r\n");
+                    continue;
+                }
+                break;
+            default:
+                break;
+            }
+            copy_line(b, h);
+        }
+    }
+    put_body(b, m);
+    return b->failed ? 500 : 0;
+}
+
+/* ---- The response context of one proxied request (§16.7) ---- */
+
+struct px_ctx;
+
+struct px_branch {
+    struct px_ctx *ctx;
+    struct sip_txn *ct;
+    int status;             /* final status, 0 while pending */
+    bool provisional;       /* a 101-199 (or 100) came: CANCEL may be sent */
+    bool done;
+};
+
+struct px_ctx {
+    struct sk_server *s;
+    struct sip_txn *st;
+    struct sk_loop *loop;
+    int refs;               /* the request side + one per live client transaction */
+    char *req;              /* the request as received, for later groups and our own answers */
+    size_t req_len;
+    enum sip_proto proto;
+    struct sk_sa src, local;
+    bool invite;
+    bool final_sent, cancelled, got_6xx;
+    /* targets, highest q first, and the groups of equal q tried in turn */
+    struct px_target *tg;
+    size_t ntg, next_tg;
+    struct px_branch *br;
+    size_t nbr, cap_br;
+    size_t pending;
+    /* the best final response so far (§16.7 step 6) */
+    int best;
+    int best_score;
+    const char *best_reason;  /* for one of our own */
+    struct sk_buf best_msg;   /* a received one, without our Via (and without challenges) */
+    size_t best_hdr_end;
+    struct sk_buf challenges; /* every WWW-/Proxy-Authenticate of the 401/407s (step 7) */
+};
+
+static void ctx_unref(struct px_ctx *c)
+{
+    if (--c->refs > 0)
+        return;
+    if (c->st) {
+        sip_txn_set_data(c->st, NULL);
+        sip_txn_unref(c->st);
+    }
+    for (size_t i = 0; i < c->ntg; i++) {
+        free(c->tg[i].uri);
+        free(c->tg[i].path);
+    }
+    free(c->tg);
+    free(c->br);
+    free(c->req);
+    sk_buf_free(&c->best_msg);
+    sk_buf_free(&c->challenges);
+    free(c);
+}
+
+/* Our own final response to the request (parsed again from the copy we keep). */
+static void ctx_respond_own(struct px_ctx *c, int code, const char *reason, const char *extra)
+{
+    struct sip_msg *m = malloc(sizeof(*m));
+    struct sip_error e;
+    struct sip_rx rx;
+
+    if (!m)
+        return;
+    sip_msg_init(m);
+    if (sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) == 0) {
+        memset(&rx, 0, sizeof(rx));
+        rx.msg = m;
+        rx.loop = c->loop;
+        rx.proto = c->proto;
+        rx.src = c->src;
+        rx.local = c->local;
+        sk_server_respond(c->s, c->st, &rx, code, reason, extra);
+    }
+    sip_msg_release(m);
+    free(m);
+}
+
+/* Lower is better: 6xx, then the lowest class; a challenge before other 4xx;
+ * a response we received before one we made up (§16.7 step 6). */
+static int score(int status, bool ours)
+{
+    int cls = status / 100 * 10;
+
+    if (status >= 600)
+        return 0;
+    if (status == 401 || status == 407)
+        return cls;
+    return cls + (ours ? 2 : 1);
+}
+
+static void record_final(struct px_ctx *c, struct sip_rx *rx, int status, const char *reason)
+{
+    int sc = score(status, rx == NULL);
+
+    if (rx && (status == 401 || status == 407)) {
+        const struct sip_msg *m = rx->msg;
+        for (uint16_t i = 0; i < m->nhdr; i++) {
+            if (m->hdr[i].id == SIP_HDR_WWW_AUTHENTICATE ||
+                m->hdr[i].id == SIP_HDR_PROXY_AUTHENTICATE)
+                copy_line(&c->challenges, &m->hdr[i]);
+        }
+    }
+    if (status >= 600)
+        c->got_6xx = true;
+    if (c->best && sc >= c->best_score)
+        return;
+    c->best = status;
+    c->best_score = sc;
+    c->best_reason = reason;
+    if (rx)
+        copy_response(rx->msg, status == 401 || status == 407, &c->best_msg, &c->best_hdr_end);
+    else
+        sk_buf_reset(&c->best_msg);
+}
+
+static void start_group(struct px_ctx *c);
+
+static void send_best(struct px_ctx *c)
+{
+    c->final_sent = true;
+    if (c->best == 0) {
+        ctx_respond_own(c, 408, NULL, NULL); /* no branch answered at all */
+    } else if (c->best == 503) {
+        /* §16.7 step 6: a 503 from downstream becomes 500 here */
+        ctx_respond_own(c, 500, "Next Hop Unavailable", NULL);
+    } else if (c->best_msg.len == 0) {
+        ctx_respond_own(c, c->best, c->best_reason, NULL);
+    } else {
+        struct sk_buf *b = &c->best_msg;
+        if (c->challenges.len) {
+            /* step 7: the challenges of every branch, in the chosen response */
+            struct sk_buf out;
+            sk_buf_init(&out);
+            sk_buf_append(&out, b->p, c->best_hdr_end);
+            sk_buf_append(&out, c->challenges.p, c->challenges.len);
+            sk_buf_append(&out, b->p + c->best_hdr_end, b->len - c->best_hdr_end);
+            if (!out.failed)
+                sip_txn_respond(c->st, c->best, out.p, out.len);
+            sk_buf_free(&out);
+        } else {
+            sip_txn_respond(c->st, c->best, b->p, b->len);
+        }
+    }
+    atomic_fetch_add(&c->s->st.responses, 1);
+    ctx_unref(c); /* the request side is over */
+}
+
+/* A branch ended: another group, or the best response (§16.7 steps 4-6). */
+static void branch_done(struct px_ctx *c)
+{
+    if (c->pending > 0 || c->final_sent)
+        return;
+    if (!c->cancelled && !c->got_6xx && c->next_tg < c->ntg) {
+        start_group(c); /* §16.6: sequential search through lower q */
+        if (c->pending > 0 || c->final_sent)
+            return;
+    }
+    send_best(c);
+}
+
+static void cancel_pending(struct px_ctx *c, const char *reason)
+{
+    for (size_t i = 0; i < c->nbr; i++) {
+        struct px_branch *b = &c->br[i];
+        if (b->done || !b->ct)
+            continue;
+        sip_txn_cancel(b->ct, reason);
+        if (!b->provisional && c->cancelled) {
+            /* nothing came back yet: the CANCEL leaves with the first provisional,
+             * and this branch counts as 487 now rather than after Timer B */
+            b->done = true;
+            b->status = 487;
+            c->pending--;
+            record_final(c, NULL, 487, NULL);
+        }
+    }
+}
+
+static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
+{
+    struct px_branch *b = arg;
+    struct px_ctx *c = b->ctx;
+    (void) t;
+
+    if (status < 200) {
+        b->provisional = true;
+        /* §16.7 step 5: provisionals other than 100 go upstream at once */
+        if (status > 100 && rx && !c->final_sent) {
+            struct sk_buf out;
+            size_t he;
+            sk_buf_init(&out);
+            copy_response(rx->msg, false, &out, &he);
+            if (!out.failed)
+                sip_txn_respond(c->st, status, out.p, out.len);
+            sk_buf_free(&out);
+        }
+        return;
+    }
+    if (status < 300 && rx) {
+        /* step 5: every 2xx goes upstream at once (retransmissions too, RFC 6026) */
+        struct sk_buf out;
+        size_t he;
+        bool first = !b->done;
+        sk_buf_init(&out);
+        copy_response(rx->msg, false, &out, &he);
+        if (!out.failed)
+            sip_txn_respond(c->st, status, out.p, out.len);
+        sk_buf_free(&out);
+        if (!first)
+            return;
+        b->done = true;
+        b->status = status;
+        c->pending--;
+        if (!c->final_sent) {
+            c->final_sent = true;
+            atomic_fetch_add(&c->s->st.responses, 1);
+            /* step 10: the other branches of an INVITE are no longer wanted */
+            if (c->invite)
+                cancel_pending(c, "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n");
+            ctx_unref(c);
+        }
+        return;
+    }
+    if (b->done)
+        return; /* e.g. the 487 of a branch already counted at CANCEL time */
+    b->done = true;
+    b->status = status;
+    c->pending--;
+    if (!c->final_sent) {
+        record_final(c, rx, status, NULL);
+        /* step 10: a 6xx ends the search; the other branches are cancelled */
+        if (status >= 600 && c->invite)
+            cancel_pending(c, NULL);
+    }
+    branch_done(c);
+}
+
+static void on_branch_terminated(struct sip_txn *t, void *arg)
+{
+    struct px_branch *b = arg;
+    struct px_ctx *c = b->ctx;
+
+    if (b->ct == t) {
+        sip_txn_unref(b->ct);
+        b->ct = NULL;
+    }
+    ctx_unref(c);
+}
+
+static const struct sip_txn_user branch_user = {on_branch_response, on_branch_terminated};
+
+/* Start every target of the next q group in parallel (§16.6). */
+static void start_group(struct px_ctx *c)
+{
+    struct sip_msg *m = malloc(sizeof(*m));
+    struct sk_route_prep pr;
+    struct sip_error e;
+    char why[160];
+    size_t end;
+
+    if (!m)
+        return;
+    sip_msg_init(m);
+    if (sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) != 0 ||
+        sk_proxy_route_prep(c->s, m, &pr, why, sizeof(why)) != 0) {
+        c->next_tg = c->ntg;
+        goto out;
+    }
+    for (end = c->next_tg + 1; end < c->ntg && c->tg[end].q == c->tg[c->next_tg].q; end++)
+        ;
+    /* the array has room for every target: branches never move, as their
+     * client transactions point at them */
+    if (!c->br || c->nbr + (end - c->next_tg) > c->cap_br) {
+        c->next_tg = c->ntg;
+        goto out;
+    }
+    for (; c->next_tg < end; c->next_tg++) {
+        struct px_branch *b = &c->br[c->nbr++];
+        struct fwd f;
+        const char *reason;
+        int st;
+
+        memset(b, 0, sizeof(*b));
+        b->ctx = c;
+        sk_buf_init(&f.buf);
+        st = build_request(c->s, m, &pr, &c->src, c->proto, &c->local, &c->tg[c->next_tg],
+                           false, &f, &reason);
+        if (st == 0) {
+            c->refs++;
+            c->pending++;
+            if (sip_txn_client_start(c->s->txl, c->loop, f.buf.p, f.buf.len,
+                                     sk_str_cstr(f.branch), m->method, &f.dst, &branch_user, b,
+                                     &b->ct) != 0) {
+                c->refs--;
+                c->pending--;
+                st = 500;
+                reason = "Cannot Create Transaction";
+            } else if (c->invite && b->ct && !b->done) {
+                sip_txn_set_timer_c(b->ct, c->s->cfg.proxy.timer_c_ms);
+            }
+        }
+        if (st) {
+            SK_DEBUG("branch to %s not sent: %d %s",
+                     c->tg[c->next_tg].uri ? c->tg[c->next_tg].uri : "(request URI)", st,
+                     reason ? reason : "");
+            b->done = true;
+            b->status = st;
+            record_final(c, NULL, st, reason);
+        }
+        sk_buf_free(&f.buf);
+    }
+out:
+    sip_msg_release(m);
+    free(m);
+}
+
+/* ---- Location lookup ---- */
+
+struct lookup {
+    struct px_target *tg;
+    size_t n, cap;
+    bool oom;
+    struct sk_buf *contacts; /* redirect: the Contact lines of the 302 */
+    int64_t now;
+};
+
+static void lookup_cb(void *arg, const struct sk_loc_binding *bd)
+{
+    struct lookup *lk = arg;
+    struct px_target *t;
+    struct sip_uri u;
+    struct sip_error e;
+
+    if (lk->contacts) {
+        /* §8.3 / §10.3: the 302 lists each binding with its q and remaining time */
+        sk_buf_puts(lk->contacts, "Contact: <");
+        sk_buf_puts(lk->contacts, bd->uri);
+        sk_buf_putc(lk->contacts, '>');
+        if (bd->q >= 0)
+            sk_buf_printf(lk->contacts, ";q=%d.%03d", bd->q / 1000, bd->q % 1000);
+        sk_buf_printf(lk->contacts, ";expires=%lld\r\n",
+                      (long long) (bd->expires_at > lk->now ? bd->expires_at - lk->now : 0));
+        lk->n++;
+        return;
+    }
+    if (lk->n == lk->cap) {
+        size_t cap = lk->cap ? lk->cap * 2 : 4;
+        struct px_target *nt = realloc(lk->tg, cap * sizeof(*nt));
+        if (!nt) {
+            lk->oom = true;
+            return;
+        }
+        lk->tg = nt;
+        lk->cap = cap;
+    }
+    t = &lk->tg[lk->n];
+    memset(t, 0, sizeof(*t));
+    t->uri = strdup(bd->uri);
+    t->path = bd->path && bd->path[0] ? strdup(bd->path) : NULL;
+    t->q = bd->q < 0 ? 1000 : bd->q;
+    if (!t->uri || (bd->path && bd->path[0] && !t->path)) {
+        free(t->uri);
+        free(t->path);
+        lk->oom = true;
+        return;
+    }
+    /* RFC 5626 flows and contacts we cannot reach directly (a private address we
+     * did not hear from, or a name) are reached where the REGISTER came from */
+    if (sip_uri_parse(&u, t->uri, strlen(t->uri), &e) == 0) {
+        struct sk_sa ca;
+        bool literal = sk_sa_from_ip(&ca, u.host, sip_uri_default_port(&u)) == 0;
+        bool same_ip = literal && ca.u.sa.sa_family == bd->src.u.sa.sa_family &&
+                       (ca.u.sa.sa_family == AF_INET
+                            ? ca.u.in.sin_addr.s_addr == bd->src.u.in.sin_addr.s_addr
+                            : memcmp(&ca.u.in6.sin6_addr, &bd->src.u.in6.sin6_addr, 16) == 0);
+        t->use_flow = (bd->instance && bd->instance[0] && bd->reg_id) || !literal ||
+                      (ip_private(&ca) && !same_ip) ||
+                      (sip_proto_reliable(bd->proto) && same_ip);
+    } else {
+        t->use_flow = true;
+    }
+    t->flow.proto = bd->proto;
+    t->flow.addr = bd->src;
+    t->flow.conn = NULL;
+    lk->n++;
+}
+
+static int cmp_q(const void *a, const void *b)
+{
+    const struct px_target *x = a, *y = b;
+    return y->q - x->q;
+}
+
+/* 404 for a user we do not know, 480 for one with no binding now (§16.5). */
+static bool user_known(struct sk_server *s, const struct sip_uri *u)
+{
+    struct sk_user_rec rec;
+    struct sk_buf user;
+    char host[256];
+    bool known = false;
+
+    if (!s->store || u->host.len >= sizeof(host))
+        return false;
+    sk_buf_init(&user);
+    sip_unescape(&user, u->user);
+    sk_buf_putc(&user, '\0');
+    for (size_t i = 0; i < u->host.len; i++)
+        host[i] = (char) sk_lower(u->host.p[i]);
+    host[u->host.len] = '\0';
+    if (!user.failed)
+        known = sk_store_user_get(s->store, user.p, host, &rec) == 0;
+    sk_buf_free(&user);
+    return known;
+}
+
+/* ---- Entry points ---- */
+
+static bool from_is_ours(struct sk_server *s, const struct sip_msg *m)
+{
+    return m->has_from && sk_str_isset(m->from.uri.user) &&
+           (m->from.uri.scheme == SIP_URI_SIP || m->from.uri.scheme == SIP_URI_SIPS) &&
+           sk_server_uri_is_local(s, &m->from.uri);
+}
+
+void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx,
+                      const struct sk_route_prep *pr)
+{
+    const struct sk_proxy_config *cfg = &s->cfg.proxy;
+    struct sip_msg *m = rx->msg;
+    bool initial = !sk_str_isset(m->to.tag);
+    bool ruri_local = pr->first >= pr->last && sk_server_uri_is_local(s, pr->ruri);
+    struct lookup lk = {0};
+    struct px_ctx *c;
+    int64_t now = (int64_t) time(NULL);
+
+    /* §8.3: redirect mode answers with where the user is */
+    if (cfg->mode == SK_MODE_REDIRECT) {
+        struct sk_buf contacts, aor;
+        if (!ruri_local) {
+            sk_server_respond(s, st, rx, 404, "Domain Not Served Here", NULL);
+            return;
+        }
+        sk_buf_init(&contacts);
+        sk_buf_init(&aor);
+        lk.contacts = &contacts;
+        lk.now = now;
+        if (sk_loc_aor(pr->ruri, &aor) == 0 && !aor.failed)
+            sk_loc_lookup(s->loc, aor.p, now, lookup_cb, &lk);
+        if (lk.n > 0 && !contacts.failed)
+            sk_server_respond(s, st, rx, 302, NULL, contacts.p);
+        else
+            sk_server_respond(s, st, rx, user_known(s, pr->ruri) ? 480 : 404, NULL, NULL);
+        sk_buf_free(&contacts);
+        sk_buf_free(&aor);
+        return;
+    }
+
+    /* §22.3 / §26.3.2: initial requests from our users, and any request we would
+     * relay to another domain, prove who sent them (407) */
+    if (initial && m->method_id != SIP_METHOD_ACK && m->method_id != SIP_METHOD_CANCEL) {
+        bool ours = from_is_ours(s, m);
+        if (cfg->auth && (ours || !ruri_local)) {
+            struct sk_reg_result res;
+            struct sk_str realm = ours ? m->from.uri.host : sk_str_cstr(s->cfg.domains[0]);
+            sk_buf_init(&res.headers);
+            res.reason = NULL;
+            if (sk_registrar_authenticate(s->reg, rx, SIP_HDR_PROXY_AUTHORIZATION,
+                                          ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
+                                          now) != 0) {
+                sk_server_respond(s, st, rx, res.status, res.reason,
+                                  res.headers.failed || res.headers.len == 0 ? NULL
+                                                                              : res.headers.p);
+                sk_buf_free(&res.headers);
+                return;
+            }
+            sk_buf_free(&res.headers);
+        } else if (!ours && ruri_local && !cfg->accept_foreign) {
+            sk_server_respond(s, st, rx, 403, "Requests From Other Domains Refused", NULL);
+            return;
+        }
+    }
+
+    /* §16.5: the target set */
+    if (ruri_local) {
+        struct sk_buf aor;
+        if (!sk_str_isset(pr->ruri->user)) {
+            sk_server_respond(s, st, rx, 404, NULL, NULL);
+            return;
+        }
+        sk_buf_init(&aor);
+        if (sk_loc_aor(pr->ruri, &aor) == 0 && !aor.failed)
+            sk_loc_lookup(s->loc, aor.p, now, lookup_cb, &lk);
+        sk_buf_free(&aor);
+        if (lk.oom) {
+            for (size_t i = 0; i < lk.n; i++) {
+                free(lk.tg[i].uri);
+                free(lk.tg[i].path);
+            }
+            free(lk.tg);
+            sk_server_respond(s, st, rx, 500, "Out of Memory", NULL);
+            return;
+        }
+        if (lk.n == 0) {
+            free(lk.tg);
+            sk_server_respond(s, st, rx, user_known(s, pr->ruri) ? 480 : 404, NULL, NULL);
+            return;
+        }
+        /* the location service hands them out highest q first; keep it stable */
+        qsort(lk.tg, lk.n, sizeof(*lk.tg), cmp_q);
+    } else {
+        lk.tg = calloc(1, sizeof(*lk.tg));
+        if (!lk.tg) {
+            sk_server_respond(s, st, rx, 500, "Out of Memory", NULL);
+            return;
+        }
+        lk.n = 1; /* the Request-URI itself (uri NULL) */
+        lk.tg[0].q = 1000;
+    }
+
+    c = calloc(1, sizeof(*c));
+    if (!c || !(c->req = malloc(m->len))) {
+        free(c);
+        for (size_t i = 0; i < lk.n; i++) {
+            free(lk.tg[i].uri);
+            free(lk.tg[i].path);
+        }
+        free(lk.tg);
+        sk_server_respond(s, st, rx, 500, "Out of Memory", NULL);
+        return;
+    }
+    memcpy(c->req, m->buf, m->len);
+    c->req_len = m->len;
+    c->s = s;
+    c->st = st;
+    sip_txn_ref(st);
+    sip_txn_set_data(st, c);
+    c->loop = rx->loop;
+    c->refs = 1;
+    c->proto = rx->proto;
+    c->src = rx->src;
+    c->local = rx->local;
+    c->invite = m->method_id == SIP_METHOD_INVITE;
+    c->tg = lk.tg;
+    c->ntg = lk.n;
+    sk_buf_init(&c->best_msg);
+    sk_buf_init(&c->challenges);
+    /* every branch is known now, so they can live in one array */
+    c->br = calloc(c->ntg, sizeof(*c->br));
+    c->cap_br = c->br ? c->ntg : 0;
+    atomic_fetch_add(&s->st.proxied, 1);
+    c->refs++; /* held while starting, so a branch failing at once cannot free c */
+    start_group(c);
+    /* §16.2: an INVITE on its way gets 100 Trying at once (after the branches
+     * left, so that a request that cannot be sent gets one answer only) */
+    if (c->invite && c->pending > 0 && !c->final_sent)
+        sk_server_respond(s, st, rx, 100, NULL, NULL);
+    branch_done(c);
+    ctx_unref(c);
+}
+
+void sk_proxy_server_gone(struct sk_server *s, struct sip_txn *st)
+{
+    struct px_ctx *c = sip_txn_data(st);
+    (void) s;
+
+    /* the server transaction failed (transport error) or the server stops: no
+     * final response will be sent; the branches finish on their own */
+    if (!c || c->final_sent)
+        return;
+    c->final_sent = true;
+    ctx_unref(c);
+}
+
+bool sk_proxy_cancel(struct sk_server *s, struct sip_txn *inv)
+{
+    struct px_ctx *c = sip_txn_data(inv);
+    (void) s;
+
+    if (!c)
+        return false;
+    if (c->final_sent || c->cancelled)
+        return true;
+    c->cancelled = true;
+    c->refs++;
+    cancel_pending(c, NULL);
+    branch_done(c);
+    ctx_unref(c);
+    return true;
+}
+
+void sk_proxy_ack(struct sk_server *s, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    struct sk_route_prep pr;
+    struct px_target tg = {0};
+    struct fwd f;
+    const char *why;
+    char reason[160];
+
+    if (sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason)) != 0)
+        return;
+    /* an ACK for us, or one we cannot place: absorbed */
+    if ((pr.first >= pr.last && sk_server_uri_is_local(s, pr.ruri)) || m->max_forwards == 0)
+        return;
+    tg.q = 1000;
+    sk_buf_init(&f.buf);
+    if (build_request(s, m, &pr, &rx->src, rx->proto, &rx->local, &tg, true, &f, &why) == 0 &&
+        sip_tpm_send(s->tpm, &f.dst, f.buf.p, f.buf.len) == 0)
+        atomic_fetch_add(&s->st.stateless_forwarded, 1);
+    sk_buf_free(&f.buf);
+}
+
+void sk_proxy_stray_response(struct sk_server *s, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    const struct sip_via *v;
+    struct sip_error e;
+    struct sip_dest d;
+    struct sk_buf out;
+    size_t n, he;
+    char from[64];
+
+    /* §18.1.2: not ours on top (e.g. RFC 4475 bcast): dropped and counted */
+    if (!m->has_via || !sk_server_addr_is_ours(s, m->via.host, m->via.has_port ? m->via.port : 0) ||
+        sip_msg_vias(m, &v, &n, &e) != 0 || n < 2) {
+        atomic_fetch_add(&s->st.stray, 1);
+        SK_DEBUG("dropped stray %d response from %s", m->status,
+                 sk_sa_str(&rx->src, from, sizeof(from)));
+        return;
+    }
+    /* §18.2.2 on the next Via: received, rport, sent-by (its transport) */
+    memset(&d, 0, sizeof(d));
+    d.proto = sk_str_ieq_cstr(v[1].transport, "TCP") ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+    if (sk_sa_from_ip(&d.addr, sk_str_isset(v[1].received) ? v[1].received : v[1].host,
+                      v[1].rport_has_value ? v[1].rport
+                      : v[1].has_port      ? v[1].port
+                                           : 5060) != 0) {
+        atomic_fetch_add(&s->st.stray, 1);
+        return;
+    }
+    sk_buf_init(&out);
+    copy_response(m, false, &out, &he);
+    if (!out.failed && sip_tpm_send(s->tpm, &d, out.p, out.len) == 0)
+        atomic_fetch_add(&s->st.stateless_forwarded, 1);
+    sk_buf_free(&out);
+}
