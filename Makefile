@@ -44,6 +44,7 @@ bench:
 	./build-bench/bench/bench_parse
 	bench/bench_options.sh
 	bench/bench_register.sh
+	bench/bench_proxy.sh
 
 # Longer fuzzing session on its own: make fuzz FUZZ_SECONDS=600
 fuzz:

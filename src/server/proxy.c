@@ -635,8 +635,18 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
 {
     struct px_branch *b = arg;
     struct px_ctx *c = b->ctx;
+    const struct sip_via *vias;
+    struct sip_error e;
+    size_t nv;
     (void) t;
 
+    /* §16.7 step 3: a response with no Via left once ours is gone was meant for
+     * us, and is not forwarded: a final one counts as its status, answered by us */
+    if (rx && (sip_msg_vias(rx->msg, &vias, &nv, &e) != 0 || nv < 2)) {
+        if (status < 300 || b->done)
+            return;
+        rx = NULL;
+    }
     if (status < 200) {
         b->provisional = true;
         /* §16.7 step 5: provisionals other than 100 go upstream at once */

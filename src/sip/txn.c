@@ -945,9 +945,12 @@ static void send_cancel(struct sip_txn *t)
     const struct sip_hdr *to;
 
     t->cancel_pending = false;
+    t->cancelled = true;
+    sk_timer_stop(t->loop, &t->t_c);
+    /* the guard runs even if the CANCEL could not be built (out of memory) */
+    sk_timer_start(t->loop, &t->t_timeout, t64(t));
     if (!req)
         return;
-    t->cancelled = true;
     sk_buf_init(&b);
     if ((to = sip_msg_hdr(req, SIP_HDR_TO))) {
         print_from_invite(&b, req, "CANCEL", to->value, t->cancel_extra);
@@ -958,14 +961,14 @@ static void send_cancel(struct sip_txn *t)
     sk_buf_free(&b);
     sip_msg_release(req);
     free(req);
-    sk_timer_stop(t->loop, &t->t_c);
-    sk_timer_start(t->loop, &t->t_timeout, t64(t));
 }
 
 int sip_txn_cancel(struct sip_txn *t, const char *extra)
 {
     if (t->kind != SIP_TXN_INVITE_CLIENT)
         return EINVAL;
+    if (t->state != SIP_TXN_CALLING && t->state != SIP_TXN_PROCEEDING)
+        return EALREADY; /* a final response came already */
     if (t->cancelled || t->cancel_pending)
         return 0;
     if (extra && !t->cancel_extra) {

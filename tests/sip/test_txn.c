@@ -1684,6 +1684,653 @@ static void test_match_ack_for_2xx(void **state)
 }
 
 /* ======================================================================
+ * CANCEL of an INVITE client transaction (RFC 3261 §9.1) and Timer C
+ * (§16.6 step 11, §16.8)
+ * ====================================================================== */
+
+#define REASON_487 "SIP;cause=487;text=\"Request Terminated\""
+
+/* How many sent messages are requests with this method. */
+static size_t nsent_method(const char *method)
+{
+    size_t n = 0, ml = strlen(method);
+    for (size_t i = 0; i < G.nsent; i++)
+        n += G.sent[i].len > ml && memcmp(G.sent[i].buf, method, ml) == 0 &&
+             G.sent[i].buf[ml] == ' ';
+    return n;
+}
+
+/* Checks the CANCEL the transaction built for the INVITE inv_text (§9.1): Request-URI,
+ * the top Via only (same branch), Route, From, To, Call-ID of the INVITE, CSeq
+ * <n> CANCEL, Max-Forwards 70, and the Reason value given (NULL: none). */
+static void check_cancel(size_t i, const char *inv_text, const char *reason)
+{
+    struct sip_msg *inv = parse_kept(inv_text);
+    struct sip_msg *can = sent_msg(i); /* parsed and validated (CSeq method = CANCEL) */
+
+    CHK(can->is_request);
+    CHK_INT(can->method_id, SIP_METHOD_CANCEL);
+    CHK_STR(can->method, "CANCEL");
+    CHK(sk_str_eq(can->ruri_raw, inv->ruri_raw));
+    CHK_STR(can->version, "SIP/2.0");
+    CHK_INT(can->count[SIP_HDR_VIA], 1);
+    {
+        const struct sip_via *vs;
+        size_t nv;
+        struct sip_error e;
+        CHK_INT(sip_msg_vias(can, &vs, &nv, &e), 0);
+        CHK_INT(nv, 1);
+    }
+    CHK(sk_str_eq(can->via.raw, inv->via.raw));
+    CHK(sk_str_eq(can->via.branch, inv->via.branch));
+    CHK(sk_str_eq(hval(can, SIP_HDR_FROM), hval(inv, SIP_HDR_FROM)));
+    CHK(sk_str_eq(hval(can, SIP_HDR_TO), hval(inv, SIP_HDR_TO)));
+    CHK(!sk_str_isset(can->to.tag));
+    CHK(sk_str_eq(can->call_id, inv->call_id));
+    CHK_INT(can->cseq.num, inv->cseq.num);
+    CHK_STR(can->cseq.method, "CANCEL");
+    CHK_INT(can->max_forwards, 70);
+    CHK_INT(can->count[SIP_HDR_ROUTE], inv->count[SIP_HDR_ROUTE]);
+    {
+        const struct sip_hdr *a = sip_msg_hdr(can, SIP_HDR_ROUTE);
+        const struct sip_hdr *b = sip_msg_hdr(inv, SIP_HDR_ROUTE);
+        for (; a && b; a = sip_msg_hdr_next(can, a), b = sip_msg_hdr_next(inv, b))
+            CHK(sk_str_eq(a->value, b->value));
+        CHK(!a && !b);
+    }
+    /* nothing of the INVITE that does not belong in a CANCEL */
+    CHK_INT(can->count[SIP_HDR_CONTACT], 0);
+    if (reason) {
+        CHK_INT(can->count[SIP_HDR_REASON], 1);
+        CHK_STR(hval(can, SIP_HDR_REASON), reason);
+    } else {
+        CHK_INT(can->count[SIP_HDR_REASON], 0);
+    }
+    CHK_INT(can->content_length, 0);
+    CHK_INT(can->body.len, 0);
+}
+
+/* Proceeding: the CANCEL leaves at once, is retransmitted by Timer E, its 200 is
+ * absorbed by its own transaction; the 487 ends the INVITE as usual. */
+static void test_cancel_proceeding(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    const char *upstream = "SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKupstream1";
+    const char *inv =
+        MSG(.method = "INVITE", .via = via, .via2 = upstream, .cseq = 7,
+            .extra = "Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n"
+                     "Route: <sip:p3.example.com;lr>\r\n"
+                     "Contact: <sip:alice@192.0.2.1>\r\n");
+    struct sip_txn *t = client(SIP_PROTO_UDP, inv);
+
+    advance_to(600);
+    deliver(SIP_PROTO_UDP,
+            MSG(.code = 180, .via = via, .via2 = upstream, .to_tag = "b1", .cseq = 7));
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+    advance_to(2000);
+    EXPECT_TIMES(0, 500);
+
+    CHK_INT(sip_txn_cancel(t, "Reason: " REASON_487 "\r\n"), 0);
+    EXPECT_TIMES(0, 500, 2000);
+    CHK(dest_is(&G.sent[2].dst, SIP_PROTO_UDP, "192.0.2.2", 5060));
+    check_cancel(2, inv, REASON_487);
+    CHK_INT(sip_txl_count(G.txl), 2); /* the CANCEL is a transaction of its own */
+    CHK_INT(stats().client_created, 2);
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+    CHK_INT(G.nresp, 1); /* the user hears nothing of the CANCEL itself */
+    /* a second call sends no second CANCEL */
+    CHK_INT(sip_txn_cancel(t, NULL), 0);
+    EXPECT_TIMES(0, 500, 2000);
+
+    /* Timer E for the CANCEL: T1, doubling up to T2; the INVITE is not re-sent */
+    advance_to(13999);
+    EXPECT_TIMES(0, 500, 2000, 2500, 3500, 5500, 9500, 13500);
+    for (size_t i = 3; i < G.nsent; i++) {
+        CHK_SAME_BYTES(i, 2);
+        CHK(dest_is(&G.sent[i].dst, SIP_PROTO_UDP, "192.0.2.2", 5060));
+    }
+    CHK_INT(nsent_method("INVITE"), 2);
+    CHK_INT(nsent_method("CANCEL"), 6);
+
+    /* the 200 to the CANCEL: taken by the CANCEL transaction, not the INVITE's user,
+     * not a stray; its retransmissions stop */
+    advance_to(14000);
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = via, .via2 = upstream, .to_tag = "b1",
+                               .cseq = 7, .cseq_method = "CANCEL"));
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.nstray, 0);
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+    advance_to(19000 - 1);
+    CHK_INT(G.nsent, 8);
+    CHK_INT(sip_txl_count(G.txl), 2);
+    advance_to(19000); /* Timer K (T4) of the CANCEL */
+    CHK_INT(sip_txl_count(G.txl), 1);
+    CHK_INT(G.nterm, 0); /* the CANCEL has no user */
+
+    /* the 487: the INVITE completes normally (ACK, user hears 487), the 64*T1 guard
+     * that the CANCEL started is stopped */
+    advance_to(20000);
+    deliver(SIP_PROTO_UDP,
+            MSG(.code = 487, .via = via, .via2 = upstream, .to_tag = "b1", .cseq = 7));
+    CHK_STATE(t, SIP_TXN_COMPLETED);
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.resp[1].status, 487);
+    CHK(G.resp[1].has_rx);
+    EXPECT_TIMES(0, 500, 2000, 2500, 3500, 5500, 9500, 13500, 20000);
+    check_ack(8, inv, "b1", true);
+    advance_to(2000 + 32000);
+    CHK_INT(G.nresp, 2); /* no 408 */
+    CHK_STATE(t, SIP_TXN_COMPLETED);
+    advance_to(20000 + 32000); /* Timer D */
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(G.nterm, 1);
+    CHK_INT(G.term[0].at, 52000);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    advance_to(200000);
+    CHK_INT(G.nsent, 9);
+    CHK_INT(G.nresp, 2);
+
+    struct sip_txl_stats s = stats();
+    CHK_INT(s.retransmits_sent, 6); /* the INVITE once, the CANCEL 5 times */
+    CHK_INT(s.timeouts, 0);
+    CHK_INT(s.stray_responses, 0);
+}
+
+/* No final response within 64*T1 of the CANCEL: the user hears 408 (rx NULL). */
+static void test_cancel_guard_408(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    const char *inv = MSG(.method = "INVITE", .via = via, .cseq = 2);
+    struct sip_txn *t = client(SIP_PROTO_UDP, inv);
+
+    advance_to(1000);
+    deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via, .to_tag = "b1", .cseq = 2));
+    advance_to(1500);
+    CHK_INT(sip_txn_cancel(t, NULL), 0);
+    EXPECT_TIMES(0, 500, 1500);
+    check_cancel(2, inv, NULL);
+
+    /* a provisional after the CANCEL is passed up but does not move the guard */
+    advance_to(20000);
+    deliver(SIP_PROTO_UDP, MSG(.code = 183, .via = via, .to_tag = "b1", .cseq = 2));
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.resp[1].status, 183);
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+
+    advance_to(1500 + 32000 - 1);
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.nterm, 0);
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+    advance_to(1500 + 32000);
+    CHK_INT(G.nresp, 3);
+    CHK_INT(G.resp[2].status, 408);
+    CHK(!G.resp[2].has_rx);
+    CHK(G.resp[2].t == t);
+    CHK_INT(G.resp[2].at, 33500);
+    CHK_INT(G.nterm, 1);
+    CHK(G.term[0].t == t);
+    CHK_INT(G.term[0].at, 33500);
+    CHK(G.resp[2].seq < G.term[0].seq);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txn_status(t), 408);
+    /* the CANCEL was re-sent by Timer E until its own Timer F (also 64*T1) */
+    EXPECT_TIMES(0, 500, 1500, 2000, 3000, 5000, 9000, 13000, 17000, 21000, 25000, 29000,
+                 33000);
+    for (size_t i = 3; i < G.nsent; i++)
+        CHK_SAME_BYTES(i, 2);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(stats().timeouts, 2); /* the guard and the CANCEL's Timer F */
+    advance_to(200000);
+    CHK_INT(G.nsent, 13);
+    CHK_INT(G.nresp, 3);
+    CHK_INT(G.nterm, 1);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+}
+
+/* The usual race: the 2xx comes after the CANCEL. The INVITE goes to Accepted as
+ * usual and the guard no longer applies: no 408, Timer M ends it. */
+static void test_cancel_then_2xx(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = via));
+
+    deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via, .to_tag = "b1"));
+    advance_to(1500);
+    CHK_INT(sip_txn_cancel(t, NULL), 0);
+    EXPECT_TIMES(0, 1500);
+    advance_to(3000);
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = via, .to_tag = "b1"));
+    CHK_STATE(t, SIP_TXN_ACCEPTED);
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.resp[1].status, 200);
+    CHK(G.resp[1].has_rx);
+    advance_to(3000 + 32000 - 1);
+    CHK_STATE(t, SIP_TXN_ACCEPTED);
+    CHK_INT(G.nresp, 2); /* no 408 at 1500 + 32000 */
+    CHK_INT(G.nterm, 0);
+    advance_to(3000 + 32000);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(G.nterm, 1);
+    CHK_INT(G.term[0].at, 35000);
+    CHK_INT(G.nresp, 2);
+    CHK_INT(sip_txn_status(t), 200);
+    CHK_INT(nsent_method("CANCEL"), 11); /* no 200 to it: Timer E until its Timer F */
+    CHK_INT(nsent_method("ACK"), 0);      /* the TU ACKs a 2xx */
+    CHK_INT(sip_txl_count(G.txl), 0);
+}
+
+/* Calling: no CANCEL before a provisional (§9.1); it leaves with the first one, a
+ * 100 included, and the guard runs from then (Timer B no longer applies). */
+static void test_cancel_deferred_until_provisional(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    const char *inv = MSG(.method = "INVITE", .via = via, .cseq = 4);
+    struct sip_txn *t = client(SIP_PROTO_UDP, inv);
+
+    advance_to(200);
+    CHK_INT(sip_txn_cancel(t, "Reason: Q.850;cause=16\r\n"), 0);
+    CHK_INT(sip_txn_cancel(t, NULL), 0);
+    CHK_STATE(t, SIP_TXN_CALLING);
+    CHK_INT(sip_txl_count(G.txl), 1);
+    /* Timer A goes on */
+    advance_to(2000);
+    EXPECT_TIMES(0, 500, 1500);
+    CHK_INT(nsent_method("CANCEL"), 0);
+
+    deliver(SIP_PROTO_UDP, MSG(.code = 100, .via = via, .cseq = 4));
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 100);
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+    EXPECT_TIMES(0, 500, 1500, 2000);
+    check_cancel(3, inv, "Q.850;cause=16");
+    CHK_INT(sip_txl_count(G.txl), 2);
+    /* more provisionals send no second CANCEL */
+    deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via, .to_tag = "b1", .cseq = 4));
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.nsent, 4);
+
+    /* Timer B (would be 32000) is gone; the guard is 64*T1 after the CANCEL */
+    advance_to(2000 + 32000 - 1);
+    CHK_INT(G.nresp, 2);
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+    CHK_INT(nsent_method("INVITE"), 3);
+    CHK_INT(nsent_method("CANCEL"), 11); /* 2000, 2500, 3500, 5500, 9500 ... 33500 */
+    advance_to(2000 + 32000);
+    CHK_INT(G.nresp, 3);
+    CHK_INT(G.resp[2].status, 408);
+    CHK(!G.resp[2].has_rx);
+    CHK_INT(G.nterm, 1);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+}
+
+/* A CANCEL asked for in Calling is never sent if a final response comes first. */
+static void test_cancel_deferred_then_final(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    const char *inv = MSG(.method = "INVITE", .via = via);
+    struct sip_txn *t = client(SIP_PROTO_UDP, inv);
+
+    advance_to(100);
+    CHK_INT(sip_txn_cancel(t, "Reason: " REASON_487 "\r\n"), 0);
+    advance_to(700);
+    deliver(SIP_PROTO_UDP, MSG(.code = 486, .via = via, .to_tag = "b1"));
+    CHK_STATE(t, SIP_TXN_COMPLETED);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 486);
+    EXPECT_TIMES(0, 500, 700);
+    check_ack(2, inv, "b1", false);
+    advance_to(200000);
+    EXPECT_TIMES(0, 500, 700);
+    CHK_INT(nsent_method("CANCEL"), 0);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.nterm, 1);
+    CHK_INT(G.term[0].at, 700 + 32000);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(stats().client_created, 1);
+}
+
+/* EINVAL for anything but an INVITE client transaction, EALREADY after a final. */
+static void test_cancel_return_values(void **state)
+{
+    (void) state;
+    const char *v1 = our_via(SIP_PROTO_UDP), *v2 = our_via(SIP_PROTO_UDP);
+    const char *v3 = our_via(SIP_PROTO_UDP);
+    struct sip_txn *nict = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = our_via(SIP_PROTO_UDP)));
+    struct sip_txn *busy = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = v1, .call_id = "r1"));
+    struct sip_txn *ok = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = v2, .call_id = "r2"));
+    struct sip_txn *lost = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = v3, .call_id = "r3"));
+
+    CHK_INT(sip_txn_cancel(nict, NULL), EINVAL);
+    deliver(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = SRV_VIA));
+    CHK_INT(sip_txn_cancel(last_st(), NULL), EINVAL);
+    deliver(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = NIST_VIA));
+    CHK_INT(sip_txn_cancel(last_st(), NULL), EINVAL);
+
+    deliver(SIP_PROTO_UDP, MSG(.code = 486, .via = v1, .call_id = "r1", .to_tag = "b1"));
+    CHK_STATE(busy, SIP_TXN_COMPLETED);
+    CHK_INT(sip_txn_cancel(busy, "Reason: " REASON_487 "\r\n"), EALREADY);
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = v2, .call_id = "r2", .to_tag = "b2"));
+    CHK_STATE(ok, SIP_TXN_ACCEPTED);
+    CHK_INT(sip_txn_cancel(ok, NULL), EALREADY);
+    advance_to(32000); /* Timer B for the third */
+    CHK_STATE(lost, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txn_cancel(lost, NULL), EALREADY);
+    CHK_INT(nsent_method("CANCEL"), 0);
+    CHK_INT(stats().client_created, 4);
+    advance_to(200000);
+    CHK_INT(nsent_method("CANCEL"), 0);
+}
+
+/* Timer C fires before any provisional: the user hears 408, nothing is sent. */
+static void test_timer_c_calling_408(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = via));
+
+    sip_txn_set_timer_c(t, 10000);
+    advance_to(9999);
+    CHK_INT(G.nresp, 0);
+    CHK_STATE(t, SIP_TXN_CALLING);
+    advance_to(10000);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 408);
+    CHK(!G.resp[0].has_rx);
+    CHK_INT(G.resp[0].at, 10000);
+    CHK_INT(G.nterm, 1);
+    CHK_INT(G.term[0].at, 10000);
+    CHK(G.resp[0].seq < G.term[0].seq);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txn_status(t), 408);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    /* no CANCEL (no provisional came), Timer A and B are gone */
+    advance_to(200000);
+    EXPECT_TIMES(0, 500, 1500, 3500, 7500);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.nterm, 1);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+}
+
+/* Timer C set to 0 is stopped: Timer B decides. */
+static void test_timer_c_zero_stops(void **state)
+{
+    (void) state;
+    struct sip_txn *t = client(SIP_PROTO_TCP, MSG(.method = "INVITE", .via = our_via(SIP_PROTO_TCP)));
+
+    sip_txn_set_timer_c(t, 5000);
+    advance_to(1000);
+    sip_txn_set_timer_c(t, 0);
+    advance_to(31999);
+    CHK_INT(G.nresp, 0);
+    CHK_STATE(t, SIP_TXN_CALLING);
+    advance_to(32000);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 408);
+    CHK_INT(G.resp[0].at, 32000);
+    EXPECT_TIMES(0);
+}
+
+/* Timer C fires in Proceeding: CANCEL (over the INVITE's connection), then the
+ * 64*T1 guard. A 100 does not restart it. */
+static void test_timer_c_not_restarted_by_100(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_TCP);
+    const char *inv = MSG(.method = "INVITE", .via = via, .cseq = 9);
+    struct sip_txn *t = client_on(SIP_PROTO_TCP, FAKE_CONN, inv);
+
+    sip_txn_set_timer_c(t, 20000);
+    advance_to(1000);
+    deliver(SIP_PROTO_TCP, MSG(.code = 100, .via = via, .cseq = 9));
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+    advance_to(19000);
+    deliver(SIP_PROTO_TCP, MSG(.code = 100, .via = via, .cseq = 9));
+    advance_to(19999);
+    EXPECT_TIMES(0);
+    advance_to(20000);
+    EXPECT_TIMES(0, 20000);
+    check_cancel(1, inv, NULL);
+    CHK(G.sent[1].dst.conn == FAKE_CONN);
+    CHK(G.sent[1].dst.proto == SIP_PROTO_TCP);
+    CHK_INT(G.conn_refs, 2); /* the CANCEL transaction holds the connection too */
+    CHK_INT(G.nresp, 2);     /* the two 100s; no 408 yet */
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+
+    advance_to(20000 + 32000 - 1);
+    CHK_INT(G.nresp, 2);
+    EXPECT_TIMES(0, 20000); /* TCP: no retransmission, Timer C does not fire again */
+    advance_to(20000 + 32000);
+    CHK_INT(G.nresp, 3);
+    CHK_INT(G.resp[2].status, 408);
+    CHK(!G.resp[2].has_rx);
+    CHK_INT(G.nterm, 1);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(G.conn_refs, 1); /* only the caller's reference to the INVITE remains */
+}
+
+/* Every 101-199 restarts Timer C, a 100 does not; after the CANCEL nothing restarts it. */
+static void test_timer_c_restarted_by_provisional(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_TCP);
+    const char *inv = MSG(.method = "INVITE", .via = via);
+    struct sip_txn *t = client(SIP_PROTO_TCP, inv);
+
+    sip_txn_set_timer_c(t, 20000);
+    advance_to(5000);
+    deliver(SIP_PROTO_TCP, MSG(.code = 180, .via = via, .to_tag = "b1")); /* due 25000 */
+    advance_to(10000);
+    deliver(SIP_PROTO_TCP, MSG(.code = 101, .via = via, .to_tag = "b1")); /* due 30000 */
+    advance_to(29000);
+    deliver(SIP_PROTO_TCP, MSG(.code = 100, .via = via)); /* still 30000 */
+    CHK_INT(G.nresp, 3);
+    advance_to(29999);
+    EXPECT_TIMES(0);
+    advance_to(30000);
+    EXPECT_TIMES(0, 30000);
+    check_cancel(1, inv, NULL);
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+
+    /* after the CANCEL a 183 restarts nothing: one CANCEL, the guard at 30000+32000 */
+    advance_to(40000);
+    deliver(SIP_PROTO_TCP, MSG(.code = 183, .via = via, .to_tag = "b1"));
+    CHK_INT(G.nresp, 4);
+    advance_to(62000 - 1);
+    EXPECT_TIMES(0, 30000);
+    CHK_INT(G.nresp, 4);
+    advance_to(62000);
+    CHK_INT(G.nresp, 5);
+    CHK_INT(G.resp[4].status, 408);
+    CHK(!G.resp[4].has_rx);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    advance_to(200000);
+    EXPECT_TIMES(0, 30000);
+}
+
+/* A final response stops Timer C: no CANCEL, no 408 later. */
+static void test_timer_c_stopped_by_final(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    const char *via2 = our_via(SIP_PROTO_UDP);
+    const char *inv = MSG(.method = "INVITE", .via = via);
+    struct sip_txn *t = client(SIP_PROTO_UDP, inv);
+    struct sip_txn *t2 = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = via2, .call_id = "c2"));
+
+    sip_txn_set_timer_c(t, 20000);
+    sip_txn_set_timer_c(t2, 20000);
+    advance_to(1000);
+    deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via, .to_tag = "b1"));
+    deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via2, .call_id = "c2", .to_tag = "b2"));
+    advance_to(5000);
+    deliver(SIP_PROTO_UDP, MSG(.code = 486, .via = via, .to_tag = "b1"));
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = via2, .call_id = "c2", .to_tag = "b2"));
+    CHK_STATE(t, SIP_TXN_COMPLETED);
+    CHK_STATE(t2, SIP_TXN_ACCEPTED);
+    /* what is left: Timer D of one and Timer M of the other */
+    CHK_INT(sk_loop_timer_count(G.loop), 2);
+    EXPECT_TIMES(0, 0, 500, 500, 5000);
+    check_ack(4, inv, "b1", false);
+    advance_to(200000);
+    CHK_INT(G.nsent, 5);
+    CHK_INT(nsent_method("CANCEL"), 0);
+    CHK_INT(G.nresp, 4); /* 180, 180, 486, 200: no 408 */
+    CHK_INT(G.nterm, 2);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(stats().timeouts, 0);
+}
+
+/* sip_txn_client_start: branch and method given, the request not parsed. */
+static void test_client_start(void **state)
+{
+    (void) state;
+    const char *via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKstart1";
+    const char *inv = MSG(.method = "INVITE", .via = via, .cseq = 3);
+    const char *opt = MSG(.method = "OPTIONS", .via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKstart2");
+    struct sip_dest d = peer(SIP_PROTO_UDP);
+    struct sip_txn *t = NULL, *o = NULL, *x = NULL;
+
+    /* refused: no magic cookie, the cookie alone, ACK; nothing sent, nothing created */
+    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("start1"),
+                                 SK_STR_LIT("INVITE"), &d, &fake_user, &G, &x),
+            EINVAL);
+    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bK"),
+                                 SK_STR_LIT("INVITE"), &d, &fake_user, &G, &x),
+            EINVAL);
+    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart9"),
+                                 SK_STR_LIT("ACK"), &d, &fake_user, &G, &x),
+            EINVAL);
+    CHK(x == NULL);
+    EXPECT_NOTHING_SENT();
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(stats().client_created, 0);
+
+    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart1"),
+                                 SK_STR_LIT("INVITE"), &d, &fake_user, &G, &t),
+            0);
+    CHK(t != NULL);
+    hold(t);
+    CHK_INT(sip_txn_kind(t), SIP_TXN_INVITE_CLIENT);
+    CHK_STATE(t, SIP_TXN_CALLING);
+    CHK_INT(sip_txn_client_start(G.txl, G.loop, opt, strlen(opt), SK_STR_LIT("z9hG4bKstart2"),
+                                 SK_STR_LIT("OPTIONS"), &d, &fake_user, &G, &o),
+            0);
+    CHK(o != NULL);
+    hold(o);
+    CHK_INT(sip_txn_kind(o), SIP_TXN_NON_INVITE_CLIENT);
+    CHK_STATE(o, SIP_TXN_TRYING);
+    EXPECT_TIMES(0, 0);
+    CHK(sk_str_eq(sent_str(0), sk_str_cstr(inv)));
+    CHK(sk_str_eq(sent_str(1), sk_str_cstr(opt)));
+    CHK_INT(sip_txl_count(G.txl), 2);
+    /* the same branch and method again */
+    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart1"),
+                                 SK_STR_LIT("INVITE"), &d, &fake_user, &G, &x),
+            EEXIST);
+    CHK(x == NULL);
+
+    /* retransmitted (Timer A, Timer E) and matched by the given branch */
+    advance_to(500);
+    EXPECT_TIMES(0, 0, 500, 500);
+    advance_to(600);
+    deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via, .to_tag = "b1", .cseq = 3));
+    CHK_INT(G.nresp, 1);
+    CHK(G.resp[0].t == t);
+    CHK_STATE(t, SIP_TXN_PROCEEDING);
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKstart2",
+                               .cseq_method = "OPTIONS"));
+    CHK_INT(G.nresp, 2);
+    CHK(G.resp[1].t == o);
+    CHK_STATE(o, SIP_TXN_COMPLETED);
+    /* and cancellable */
+    CHK_INT(sip_txn_cancel(t, NULL), 0);
+    CHK_INT(G.nsent, 5);
+    check_cancel(4, inv, NULL);
+    CHK_STR(sent_msg(4)->via.branch, "z9hG4bKstart1");
+    deliver(SIP_PROTO_UDP, MSG(.code = 487, .via = via, .to_tag = "b1", .cseq = 3));
+    CHK_STATE(t, SIP_TXN_COMPLETED);
+    advance_to(200000);
+    CHK_INT(sip_txl_count(G.txl), 0);
+}
+
+/* sip_txl_free: users of live client transactions (any state but Terminated) hear
+ * terminated() once; server transactions with TU data get server_failed(ECANCELED);
+ * no other callback runs, and the transactions' CANCEL (no user) is just freed. */
+static void test_txl_free_notifies_users(void **state)
+{
+    (void) state;
+    static int tu_data;
+    const char *via = our_via(SIP_PROTO_UDP);
+    const char *nvia = our_via(SIP_PROTO_UDP);
+    const char *gvia = our_via(SIP_PROTO_TCP);
+    struct sip_txn *ict = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = via));
+    struct sip_txn *nict = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = nvia));
+    struct sip_txn *gone = client(SIP_PROTO_TCP, MSG(.method = "OPTIONS", .via = gvia));
+
+    /* one client transaction is over already (its user heard terminated() then) */
+    deliver(SIP_PROTO_TCP, MSG(.code = 200, .via = gvia, .cseq_method = "OPTIONS"));
+    sk_loop_advance(G.loop, 0); /* Timer K = 0 */
+    CHK_STATE(gone, SIP_TXN_TERMINATED);
+    CHK_INT(G.nterm, 1);
+    CHK(G.term[0].t == gone);
+    /* the INVITE is in Proceeding with a CANCEL in flight and Timer C running */
+    advance_to(100);
+    deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via, .to_tag = "b1"));
+    sip_txn_set_timer_c(ict, 100000);
+    CHK_INT(sip_txn_cancel(ict, NULL), 0);
+    /* the OPTIONS is in Completed (Timer K pending): still alive */
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = nvia, .cseq_method = "OPTIONS"));
+    CHK_STATE(nict, SIP_TXN_COMPLETED);
+    /* server transactions: one with TU data, one without */
+    deliver(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = SRV_VIA));
+    struct sip_txn *with_data = last_st();
+    sip_txn_set_data(with_data, &tu_data);
+    deliver(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = NIST_VIA));
+    advance_to(1000);
+    CHK_INT(sip_txl_count(G.txl), 5); /* ict, its CANCEL, nict, two server */
+    CHK_INT(G.nresp, 3);              /* 200, 180, 200 */
+    CHK_INT(G.nterm, 1);
+    CHK_INT(G.nfail, 0);
+
+    for (size_t i = 0; i < G.nheld; i++)
+        sip_txn_unref(G.held[i]);
+    G.nheld = 0;
+    sip_txl_free(G.txl);
+    G.txl = NULL;
+    CHK_INT(G.nterm, 3);
+    {
+        size_t n_ict = 0, n_nict = 0, n_gone = 0;
+        for (size_t i = 1; i < G.nterm; i++) {
+            n_ict += G.term[i].t == ict;
+            n_nict += G.term[i].t == nict;
+            n_gone += G.term[i].t == gone;
+            CHK_INT(G.term[i].at, 1000);
+        }
+        CHK_INT(n_ict, 1);
+        CHK_INT(n_nict, 1);
+        CHK_INT(n_gone, 0);
+    }
+    CHK_INT(G.nfail, 1);
+    CHK(G.fail[0].st == with_data);
+    CHK_INT(G.fail[0].err, ECANCELED);
+    CHK_INT(G.fail[0].at, 1000);
+    CHK_INT(G.nresp, 3); /* no 408 or 503 */
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+    advance_to(300000);
+    CHK_INT(G.nterm, 3);
+    CHK_INT(G.nfail, 1);
+    CHK_INT(G.nresp, 3);
+}
+
+/* ======================================================================
  * Housekeeping
  * ====================================================================== */
 
@@ -1691,9 +2338,11 @@ static void test_txl_free_with_live_transactions(void **state)
 {
     (void) state;
     /* one of each kind, some over TCP with a connection reference */
-    client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = our_via(SIP_PROTO_UDP)));
-    client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = our_via(SIP_PROTO_UDP)));
-    client_on(SIP_PROTO_TCP, FAKE_CONN, MSG(.method = "INVITE", .via = our_via(SIP_PROTO_TCP)));
+    struct sip_txn *c[3];
+    c[0] = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = our_via(SIP_PROTO_UDP)));
+    c[1] = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = our_via(SIP_PROTO_UDP)));
+    c[2] = client_on(SIP_PROTO_TCP, FAKE_CONN,
+                     MSG(.method = "INVITE", .via = our_via(SIP_PROTO_TCP)));
     deliver(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = SRV_VIA));
     deliver(SIP_PROTO_TCP, MSG(.method = "INVITE", .via = "SIP/2.0/TCP 192.0.2.10;branch=z9hG4bKlive1"));
     deliver(SIP_PROTO_TCP, MSG(.method = "OPTIONS", .via = "SIP/2.0/TCP 192.0.2.10;branch=z9hG4bKlive2"));
@@ -1710,10 +2359,19 @@ static void test_txl_free_with_live_transactions(void **state)
     G.txl = NULL;
     CHK_INT(sk_loop_timer_count(G.loop), 0);
     CHK_INT(G.conn_refs, 0);
-    CHK_INT(G.nterm, 0); /* no callbacks */
+    /* each client transaction's user hears terminated() once; the server ones have
+     * no TU data, so server_failed is not called; nothing else runs */
+    CHK_INT(G.nterm, 3);
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < G.nterm; i++)
+            n += G.term[i].t == c[k];
+        CHK_INT(n, 1);
+    }
     CHK_INT(G.nresp, 0);
     CHK_INT(G.nfail, 0);
     advance_to(100000);
+    CHK_INT(G.nterm, 3);
 }
 
 /* A finished client transaction is freed once the caller drops its reference: the
@@ -1875,7 +2533,20 @@ int main(void)
         T(test_match_badbranch),
         T(test_match_sent_by_and_method),
         T(test_match_ack_for_2xx),
+        T(test_cancel_proceeding),
+        T(test_cancel_guard_408),
+        T(test_cancel_then_2xx),
+        T(test_cancel_deferred_until_provisional),
+        T(test_cancel_deferred_then_final),
+        T(test_cancel_return_values),
+        T(test_timer_c_calling_408),
+        T(test_timer_c_zero_stops),
+        T(test_timer_c_not_restarted_by_100),
+        T(test_timer_c_restarted_by_provisional),
+        T(test_timer_c_stopped_by_final),
+        T(test_client_start),
         T(test_txl_free_with_live_transactions),
+        T(test_txl_free_notifies_users),
         T(test_client_txn_freed),
         T(test_stats_counters),
         T(test_branch_new),
