@@ -225,8 +225,8 @@ done
 # --- highest rate under 0.1% failed calls -------------------------------------------------------
 declare -A best       # best[server] = the highest rate passed
 declare -A stop_note  # why the search stopped
-step_run() { # server rate: 0 if the step passed
-    local name=$1 r=$2 tag=max-$1-$2 n=$(($2 * step_s)) rc=0 ok failed ach pids t0 t1 g0 g1 w0 w1
+step_run() { # server rate try: 0 if the step passed
+    local name=$1 r=$2 tag=max-$1-$2-$3 n=$(($2 * step_s)) rc=0 ok failed ach pids t0 t1 g0 g1 w0 w1
     local verdict util gen sipps
     start_server "$name" "$tag"
     start_uas "$n" $((step_s + 45)) "$tag"
@@ -260,8 +260,8 @@ step_run() { # server rate: 0 if the step passed
     else
         verdict=pass
     fi
-    printf '  %-8s %5d/s x %d s: achieved %5s/s, ok %6d, failed %5d; CPU while calling: server %3s%%, SIPp %3s%%  %s\n' \
-        "$name" "$r" "$step_s" "$ach" "$ok" "$failed" "$util" "$gen" "$verdict"
+    printf '  %-8s %5d/s x %d s%s: achieved %5s/s, ok %6d, failed %5d; CPU while calling: server %3s%%, SIPp %3s%%  %s\n' \
+        "$name" "$r" "$step_s" "$([ "$3" = 1 ] && echo "   " || echo " #$3")" "$ach" "$ok" "$failed" "$util" "$gen" "$verdict"
     if [ "$verdict" != pass ]; then
         stop_note[$name]="stopped at $r/s: ${verdict#FAIL: }; server at $util% of its core, SIPp at $gen% of its"
         if ((gen >= 90)); then
@@ -274,13 +274,18 @@ step_run() { # server rate: 0 if the step passed
 if [ "$skip_max" != 1 ]; then
     echo
     echo "$bench_name: highest rate with under 0.1% failed calls: steps ${steps[*]} calls/s, $step_s s of calls" \
-        "each, fresh server each step, stop at the first step failing"
+        "each, fresh server each step, stop at the first step failing twice in a row"
     for name in sipkit kamailio; do
         best[$name]=none
         stop_note[$name]="passed every step"
         for r in "${steps[@]}"; do
-            if ! step_run "$name" "$r"; then break; fi
-            best[$name]=$r
+            # a failing step is tried once more: a single stall of the shared machine is not a limit
+            if step_run "$name" "$r" 1 || step_run "$name" "$r" 2; then
+                best[$name]=$r
+                stop_note[$name]="passed every step"
+            else
+                break
+            fi
         done
     done
 fi

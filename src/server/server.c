@@ -266,6 +266,12 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         return;
     }
     if (!for_us) {
+        if (m->method_id == SIP_METHOD_OTHER && !local) {
+            /* a method this server does not know is carried to our own users,
+             * but not relayed to other domains (RFC 4475 esc02, intmeth) */
+            sk_server_respond(s, st, rx, 501, NULL, "Allow: " SERVER_ALLOW "\r\n");
+            return;
+        }
         if (m->method_id == SIP_METHOD_REGISTER) {
             /* registering with another domain through us: not offered */
             sk_server_respond(s, st, rx, 403, "Domain Not Served Here", NULL);
