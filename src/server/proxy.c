@@ -287,8 +287,8 @@ struct fwd {
 static int build_request(struct sk_server *s, const struct sip_msg *m,
                          const struct sk_route_prep *pr, const struct sk_sa *src,
                          enum sip_proto in_proto, const struct sk_sa *in_local,
-                         const struct px_target *tg, bool stateless, struct fwd *f,
-                         const char **why)
+                         const struct px_target *tg, bool stateless, bool force_tcp,
+                         struct fwd *f, const char **why)
 {
     struct sk_buf *b = &f->buf;
     struct sip_uri turi, hop;
@@ -341,13 +341,7 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
     } else {
         f->dst = tg->flow;
     }
-    /* §18.1.1: a request near the path MTU goes over a congestion-controlled
-     * transport (not to a flow: a UA behind NAT is reached the way it came) */
-    if (f->dst.proto == SIP_PROTO_UDP && f->dst.addr.u.sa.sa_family != AF_UNSPEC &&
-        !(tg && tg->use_flow) &&
-        sip_tp_select(SIP_PROTO_UDP, m->len + 400 + (tg && tg->path ? strlen(tg->path) : 0)) ==
-            SIP_PROTO_TCP &&
-        sip_tpm_local(s->tpm, SIP_PROTO_TCP, f->dst.addr.u.sa.sa_family))
+    if (force_tcp)
         f->dst.proto = SIP_PROTO_TCP;
     if (our_addr(s, f->dst.proto, f->dst.addr.u.sa.sa_family, in_local, &me) != 0) {
         *why = "No Transport to Next Hop";
@@ -446,7 +440,16 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
         }
     }
     put_body(b, m);
-    return b->failed ? 500 : 0;
+    if (b->failed)
+        return 500;
+    /* §18.1.1: a request within 200 bytes of the path MTU goes over a
+     * congestion-controlled transport. Not toward a registered contact: it
+     * registered over UDP, and may sit behind NAT or listen on UDP only. */
+    if (!force_tcp && f->dst.proto == SIP_PROTO_UDP && !(tg && tg->uri) &&
+        sip_tp_select(SIP_PROTO_UDP, b->len) == SIP_PROTO_TCP &&
+        sip_tpm_local(s->tpm, SIP_PROTO_TCP, f->dst.addr.u.sa.sa_family))
+        return build_request(s, m, pr, src, in_proto, in_local, tg, stateless, true, f, why);
+    return 0;
 }
 
 /* ---- The response context of one proxied request (§16.7) ---- */
@@ -749,7 +752,7 @@ static void start_group(struct px_ctx *c)
         b->ctx = c;
         sk_buf_init(&f.buf);
         st = build_request(c->s, m, &pr, &c->src, c->proto, &c->local, &c->tg[c->next_tg],
-                           false, &f, &reason);
+                           false, false, &f, &reason);
         if (st == 0) {
             c->refs++;
             c->pending++;
@@ -1069,7 +1072,8 @@ void sk_proxy_ack(struct sk_server *s, struct sip_rx *rx)
         return;
     tg.q = 1000;
     sk_buf_init(&f.buf);
-    if (build_request(s, m, &pr, &rx->src, rx->proto, &rx->local, &tg, true, &f, &why) == 0 &&
+    if (build_request(s, m, &pr, &rx->src, rx->proto, &rx->local, &tg, true, false, &f, &why) ==
+            0 &&
         sip_tpm_send(s->tpm, &f.dst, f.buf.p, f.buf.len) == 0)
         atomic_fetch_add(&s->st.stateless_forwarded, 1);
     sk_buf_free(&f.buf);

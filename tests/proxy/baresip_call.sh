@@ -113,9 +113,12 @@ def drive(tmp, a_port, b_port, target, hold):
     def step(name, good):
         print("step %s %s" % (name, "ok" if good else "fail"), flush=True)
         return good
+    def answered(c, token):
+        return any(r.get("token") == token for r in c.resp)
     try:
+        # one command at a time: the next only after the response to the last
         a.send("dial", target)
-        step("dial_accepted", pump(both, lambda: any(r.get("token") == "dial" for r in a.resp), 5)
+        step("dial_accepted", pump(both, lambda: answered(a, "dial"), 5)
              and any(r.get("token") == "dial" and r.get("ok") for r in a.resp))
         est = pump(both, lambda: a.has("CALL_ESTABLISHED") and b.has("CALL_ESTABLISHED")
                    or a.has("CALL_CLOSED") or b.has("CALL_CLOSED"), 10)
@@ -127,16 +130,20 @@ def drive(tmp, a_port, b_port, target, hold):
             step("held", not a.has("CALL_CLOSED") and not b.has("CALL_CLOSED")
                  and time.time() - t0 >= hold - 0.1)
         a.send("hangup")
-        step("closed", pump(both, lambda: a.has("CALL_CLOSED") and b.has("CALL_CLOSED"), 10))
+        step("closed", pump(both, lambda: answered(a, "hangup") and a.has("CALL_CLOSED")
+                            and b.has("CALL_CLOSED"), 10))
     except (OSError, EOFError, ValueError) as e:
         print("error", e, flush=True)
-    finally:
-        # quit both (they unregister); the shell waits for their exit
-        for c in both:
-            try:
-                c.send("quit")
-            except OSError:
-                pass
+    # quit both (they unregister, then exit); the shell waits for their exit
+    for c in both:
+        try:
+            c.send("quit")
+            if not pump([c], lambda: answered(c, "quit"), 3):
+                print("error %s: no response to quit" % c.name, flush=True)
+        except EOFError:
+            pass  # it closed the connection on its way out: fine
+        except (OSError, ValueError) as e:
+            print("error", e, flush=True)
 
 def parse(path):
     """one line per SIP message: PROTO SRC DST | START-LINE | CSeq | size
@@ -234,7 +241,7 @@ bs_registered() {
     grep -q "^  <sip:$n-[^>]*@127.0.0.1:${sip_port[$n]}> .* via UDP:127.0.0.1:${sip_port[$n]} ua=\"baresip" <<<"$b"
     local st=$?
     check "$n's baresip registered within 10 s (ctl:${b# })" $st
-    [ $st -eq 0 ] || tail -n 30 "$tmp/$n.out" | sed 's/^/    /'
+    [ $st -eq 0 ] || { tail -n 30 "$tmp/$n.out"; echo; } | sed 's/^/    /'
     return $st
 }
 
@@ -279,6 +286,7 @@ for n in alice bob; do
         kill -0 "${bs_pid[$n]}" 2>/dev/null || { ok=0; break; }
         sleep 0.1
     done
+    [ $ok -eq 0 ] || kill "${bs_pid[$n]}" 2>/dev/null
     wait "${bs_pid[$n]}"
     rc=$?
     [ $ok -eq 0 ] && [ $rc -eq 0 ]

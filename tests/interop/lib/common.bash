@@ -27,7 +27,7 @@ interop_cleanup() {
     if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 
-check() { # name, condition-status
+check() { # name, condition-status; returns the status, so `check ... || handle` works
     if [ "$2" -eq 0 ]; then
         pass=$((pass + 1))
         echo "ok: $1"
@@ -35,6 +35,7 @@ check() { # name, condition-status
         fail=$((fail + 1))
         echo "FAIL: $1"
     fi
+    return "$2"
 }
 
 interop_finish() {
