@@ -310,7 +310,11 @@ int sk_loop_run_once(struct sk_loop *l, int timeout_ms)
 
     if (!l->fake_clock && l->nheap) {
         uint64_t now = mono_ms();
-        uint64_t due = l->heap[0]->when;
+        /* wake on the slack grid at or after the first due timer, so that
+         * timers due close together (thousands a second on a busy proxy: every
+         * transaction's linger timer) share one wakeup */
+        uint64_t due = (l->heap[0]->when + SK_LOOP_TIMER_SLACK_MS - 1) /
+                       SK_LOOP_TIMER_SLACK_MS * SK_LOOP_TIMER_SLACK_MS;
         int until = due <= now ? 0 : (int) (due - now > 60000 ? 60000 : due - now);
         if (timeout_ms < 0 || until < timeout_ms)
             timeout_ms = until;

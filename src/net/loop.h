@@ -22,6 +22,12 @@ struct sk_timer {
     void *arg;
 };
 
+/* A loop on the real clock waits for timers on a grid of this many ms: a
+ * timer fires up to this late, and timers due within one step share a wakeup
+ * (measured: a proxy at 500 calls/s woke ~2000 times a second for linger
+ * timers alone). A fake-clock loop fires every timer at its exact time. */
+#define SK_LOOP_TIMER_SLACK_MS 10
+
 /* A loop whose clock only moves when the test says so (sk_loop_advance). */
 #define SK_LOOP_FAKE_CLOCK 1u
 
