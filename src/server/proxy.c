@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/rand.h"
 #include "server/server_int.h"
 #include "sip/print.h"
 
@@ -257,9 +257,7 @@ bool sk_proxy_loops(struct sk_server *s, struct sip_msg *m)
 /* §16.6 step 8: the loop hash, then 64 random bits for uniqueness. */
 static void make_branch(const struct sip_msg *m, char *out, size_t size)
 {
-    uint64_t rnd;
-    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
-        rnd = (uint64_t) clock() * 6364136223846793005ull + (uint64_t) time(NULL);
+    uint64_t rnd = sk_rand64();
     snprintf(out, size, OUR_BRANCH "%016llx%016llx", (unsigned long long) loop_hash(m),
              (unsigned long long) rnd);
 }
@@ -1018,10 +1016,9 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
     atomic_fetch_add(&s->st.proxied, 1);
     c->refs++; /* held while starting, so a branch failing at once cannot free c */
     start_group(c);
-    /* §16.2: an INVITE on its way gets 100 Trying at once (after the branches
-     * left, so that a request that cannot be sent gets one answer only) */
-    if (c->invite && c->pending > 0 && !c->final_sent)
-        sk_server_respond(s, st, rx, 100, NULL, NULL);
+    /* 100 Trying: the INVITE server transaction sends it if no other response
+     * went upstream within 200 ms (§17.2.1). Proxying is quick, so in most
+     * calls the callee's 180 is first and the 100 is never needed. */
     branch_done(c);
     ctx_unref(c);
 }

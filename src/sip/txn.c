@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "base/buf.h"
+#include "base/rand.h"
 #include "sip/print.h"
 
 const struct sip_txn_config sip_txn_config_default = {
@@ -796,18 +796,9 @@ struct sip_txn *sip_txl_find_invite(struct sip_txl *txl, struct sip_msg *cancel)
 
 void sip_branch_new(char *buf, size_t size)
 {
-    unsigned char rnd[12];
-    size_t n = 0;
-
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd)) {
-        /* never expected on Linux >= 3.17; fall back to a weaker but unique source */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        memcpy(rnd, &ts, sizeof(rnd) < sizeof(ts) ? sizeof(rnd) : sizeof(ts));
-    }
-    n = (size_t) snprintf(buf, size, MAGIC_COOKIE);
-    for (size_t i = 0; i < sizeof(rnd) && n + 2 < size; i++)
-        n += (size_t) snprintf(buf + n, size - n, "%02x", rnd[i]);
+    /* 96 random bits after the cookie (§8.1.1.7: unique in space and time) */
+    uint64_t a = sk_rand64(), b = sk_rand64();
+    snprintf(buf, size, MAGIC_COOKIE "%016llx%08x", (unsigned long long) a, (unsigned) (b >> 32));
 }
 
 int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *req,

@@ -8,6 +8,7 @@ Prints "ok: ..." / "FAIL: ..." lines (tests/interop/lib/common.bash counts them)
 """
 import os
 import random
+import re
 import socket
 import string
 import sys
@@ -64,6 +65,7 @@ class Caller:
         deadline = time.time() + timeout
         nxt = time.time() + 0.5
         provisional = []
+        cid = re.search(rb'\r\nCall-ID: *([^\r]+)', raw).group(1).decode()
         while time.time() < deadline:
             self.sock.settimeout(max(0.01, min(nxt, deadline) - time.time()))
             try:
@@ -77,6 +79,8 @@ class Caller:
                 r = Response(data)
             except ValueError:
                 continue
+            if r.hdr('call-id') != cid:
+                continue  # e.g. a retransmission of an earlier request's final response
             if r.status < 200:
                 provisional.append(r)
                 continue
@@ -219,6 +223,161 @@ def phase_redirect(port, ck):
     call(c, ck, 'redirect: known user with no binding gets 480', 'sip:henry@localhost', 480)
 
 
+class Hop:
+    """A next hop or callee on a raw UDP socket: receives requests, answers them."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.port = self.sock.getsockname()[1]
+        self.tag = tok(8)
+
+    def recv(self, method=None, timeout=3.0, raw=None):
+        """The next request (of that method, and of the call of request raw:
+        earlier calls' retransmissions are skipped), as (text, source)."""
+        cid = re.search(r'\r\nCall-ID: *([^\r]+)', raw.decode()).group(1) if raw else None
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.time()))
+            try:
+                data, src = self.sock.recvfrom(65535)
+            except socket.timeout:
+                return None, None
+            text = data.decode('utf-8', 'replace')
+            if text.startswith('SIP/2.0'):
+                continue
+            if cid and '\r\nCall-ID: %s\r\n' % cid not in text:
+                continue
+            if method is None or text.startswith(method + ' '):
+                return text, src
+        return None, None
+
+    def answer(self, req, src, status, reason, extra=()):
+        head = req.split('\r\n\r\n')[0].split('\r\n')[1:]
+        keep = [ln for ln in head if ln.lower().split(':')[0] in ('via', 'from', 'call-id', 'cseq')]
+        to = [ln for ln in head if ln.lower().startswith('to:')][0]
+        if ';tag=' not in to and status > 100:
+            to += ';tag=' + self.tag
+        lines = ['SIP/2.0 %d %s' % (status, reason)] + keep[:-2] + [to] + keep[-2:] + list(extra)
+        lines.append('Content-Length: 0')
+        self.sock.sendto(('\r\n'.join(lines) + '\r\n\r\n').encode(), src)
+
+
+def route_req(c, ruri, routes):
+    raw, _ = c.request('OPTIONS', ruri, extra=['Route: ' + r for r in routes], to_user='x')
+    return raw
+
+
+def phase_routing(port, ck):
+    """§16.4 and §16.6 step 6: our Route removed, strict routers both ways."""
+    c = Caller(port)
+    hop = Hop()
+    me = 'sip:127.0.0.1:%d;lr' % port
+    c.send(route_req(c, 'sip:far@127.0.0.1:%d' % hop.port, ['<%s>' % me]))
+    req, _ = hop.recv('OPTIONS')
+    ck('loose routing: our own Route entry is removed, the request goes to the Request-URI',
+       req is not None and req.startswith('OPTIONS sip:far@127.0.0.1:%d ' % hop.port)
+       and '\r\nroute:' not in req.lower(), req[:200] if req else None)
+    # an upstream strict router put our Record-Route URI in the Request-URI
+    c.send(route_req(c, me, ['<sip:far@127.0.0.1:%d>' % hop.port]))
+    req, _ = hop.recv('OPTIONS')
+    ck('from a strict router: the last Route becomes the Request-URI again',
+       req is not None and req.startswith('OPTIONS sip:far@127.0.0.1:%d ' % hop.port)
+       and '\r\nroute:' not in req.lower(), req[:200] if req else None)
+    # a strict router next: it gets its URI as Request-URI, ours goes last in Route
+    c.send(route_req(c, 'sip:far@127.0.0.9:5060', ['<sip:127.0.0.1:%d>' % hop.port]))
+    req, _ = hop.recv('OPTIONS')
+    ok = req is not None and req.startswith('OPTIONS sip:127.0.0.1:%d ' % hop.port)
+    route = [ln for ln in (req or '').split('\r\n') if ln.lower().startswith('route:')]
+    ck('to a strict router: Request-URI is its Route value, the target goes to the end of Route',
+       ok and route == ['Route: <sip:far@127.0.0.9:5060>'], (req or '')[:300])
+
+
+def phase_responses(port, ck):
+    """§16.7: 6xx cancels the others; challenges merged; 503 becomes 500."""
+    c = Caller(port)
+    a, b = Hop(), Hop()
+    st = register(port, 'multi', ['<sip:multi@127.0.0.1:%d>' % a.port,
+                                  '<sip:multi@127.0.0.1:%d>' % b.port])
+    ck('multi registers two contacts', st is not None and st.status == 200, st_(st))
+    # 6xx from one branch while the other rings: CANCEL to it, 603 upstream
+    raw, _ = c.request('INVITE', 'sip:multi@localhost')
+    c.send(raw)
+    ra, sa = a.recv('INVITE', raw=raw)
+    rb, sb = b.recv('INVITE', raw=raw)
+    ck('parallel fork: both contacts get the INVITE', ra is not None and rb is not None)
+    if ra and rb:
+        b.answer(rb, sb, 180, 'Ringing')
+        time.sleep(0.2)
+        a.answer(ra, sa, 603, 'Decline')
+        cancel, scan = b.recv('CANCEL', raw=raw)
+        ck('a 6xx cancels the other branch (CANCEL to the ringing one)', cancel is not None)
+        if cancel:
+            b.answer(cancel, scan, 200, 'OK')
+            b.answer(rb, sb, 487, 'Request Terminated')
+        r = c.final(raw)
+        ck('the 6xx goes upstream (not the 487)', r is not None and r.status == 603, st_(r))
+        if r:
+            c.ack(raw, r)
+    # 407 and 401 from two branches: one response upstream with both challenges
+    raw, _ = c.request('INVITE', 'sip:multi@localhost')
+    c.send(raw)
+    ra, sa = a.recv('INVITE', raw=raw)
+    rb, sb = b.recv('INVITE', raw=raw)
+    if ra and rb:
+        a.answer(ra, sa, 407, 'Proxy Authentication Required',
+                 ['Proxy-Authenticate: Digest realm="a.example", nonce="na", qop="auth"'])
+        b.answer(rb, sb, 401, 'Unauthorized',
+                 ['WWW-Authenticate: Digest realm="b.example", nonce="nb", qop="auth"'])
+    r = c.final(raw)
+    ck('challenges of both branches: one 401/407 upstream',
+       r is not None and r.status in (401, 407), st_(r))
+    if r:
+        pa = r.headers.get('proxy-authenticate', [])
+        wa = r.headers.get('www-authenticate', [])
+        ck('... carrying both challenges (RFC 3261 §16.7 step 7)',
+           any('a.example' in v for v in pa) and any('b.example' in v for v in wa), repr((pa, wa)))
+        c.ack(raw, r)
+    # 503 from the only branch: 500 upstream
+    st2 = register(port, 'single', ['<sip:single@127.0.0.1:%d>' % a.port])
+    raw, _ = c.request('INVITE', 'sip:single@localhost')
+    c.send(raw)
+    ra, sa = a.recv('INVITE', raw=raw)
+    if ra:
+        a.answer(ra, sa, 503, 'Service Unavailable')
+    r = c.final(raw)
+    ck('a 503 from downstream becomes 500 upstream (§16.7 step 6)',
+       st2 is not None and r is not None and r.status == 500, st_(r))
+    if r:
+        c.ack(raw, r)
+
+    # 2xx retransmissions from the callee: every one reaches the caller (RFC
+    # 6026, §16.7 step 5), which is how a lost 200 or ACK is repaired end to end
+    raw, _ = c.request('INVITE', 'sip:single@localhost')
+    cid = re.search(rb'\r\nCall-ID: *([^\r]+)', raw).group(1)
+    c.send(raw)
+    ra, sa = a.recv('INVITE', raw=raw)
+    n = 0
+    if ra:
+        for _ in range(3):
+            a.answer(ra, sa, 200, 'OK', ['Contact: <sip:single@127.0.0.1:%d>' % a.port])
+            time.sleep(0.3)
+        deadline = time.time() + 2
+        c.sock.settimeout(0.3)
+        while time.time() < deadline:
+            try:
+                data, _ = c.sock.recvfrom(65535)
+            except socket.timeout:
+                break
+            if data.startswith(b'SIP/2.0 200') and cid in data:
+                n += 1
+    ck('every retransmission of a 2xx reaches the caller (3 sent, %d received)' % n, n == 3)
+
+
+def st_(r):
+    return '%d %s' % (r.status, r.reason) if r else 'no response'
+
+
 def main():
     phase, port = sys.argv[1], int(sys.argv[2])
     if phase == 'register':
@@ -226,7 +385,8 @@ def main():
         print(r.status if r else 'none')
         return 0
     ck = Checks()
-    {'errors': phase_errors, 'auth': phase_auth, 'redirect': phase_redirect}[phase](port, ck)
+    {'errors': phase_errors, 'auth': phase_auth, 'redirect': phase_redirect,
+     'routing': phase_routing, 'responses': phase_responses}[phase](port, ck)
     return 0
 
 
