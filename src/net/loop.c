@@ -1,4 +1,4 @@
-/* Event loop: epoll + binary min-heap of timers + an eventfd-woken queue of posted work. */
+/* Event loop: epoll + 4-ary min-heap of timers + an eventfd-woken queue of posted work. */
 #include "net/loop.h"
 
 #include <errno.h>
@@ -21,6 +21,13 @@ struct work {
     void *arg;
 };
 
+/* A heap entry carries its timer's key, so ordering the heap reads only this
+ * array and never the (often cold) objects the timers are embedded in. */
+struct hent {
+    uint64_t when, seq;
+    struct sk_timer *t;
+};
+
 struct sk_loop {
     int epfd;
     int wakefd;
@@ -28,7 +35,7 @@ struct sk_loop {
     volatile bool stop;
     uint64_t now;
     uint64_t seq;
-    struct sk_timer **heap;
+    struct hent *heap; /* 4-ary min-heap; the keys are kept here, next to each other */
     size_t nheap, capheap;
     struct fd_entry *fds; /* indexed by fd */
     size_t nfds;
@@ -154,47 +161,55 @@ void sk_loop_del_fd(struct sk_loop *l, int fd)
         l->fds[fd].fn = NULL;
 }
 
-/* ---- Timers: binary min-heap ordered by (when, seq) ---- */
+/* ---- Timers: 4-ary min-heap ordered by (when, seq) ----
+ * Four children per node halve the depth of a binary heap; a busy proxy keeps
+ * tens of thousands of timers, and every level moved writes one timer's slot. */
 
-static bool earlier(const struct sk_timer *a, const struct sk_timer *b)
+#define HEAP_D 4
+
+static bool earlier(const struct hent *a, const struct hent *b)
 {
     return a->when < b->when || (a->when == b->when && a->seq < b->seq);
 }
 
-static void heap_set(struct sk_loop *l, size_t i, struct sk_timer *t)
+static void heap_set(struct sk_loop *l, size_t i, struct hent e)
 {
-    l->heap[i] = t;
-    t->slot = i;
+    l->heap[i] = e;
+    e.t->slot = i;
 }
 
 static void sift_up(struct sk_loop *l, size_t i)
 {
-    struct sk_timer *t = l->heap[i];
+    struct hent e = l->heap[i];
     while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!earlier(t, l->heap[parent]))
+        size_t parent = (i - 1) / HEAP_D;
+        if (!earlier(&e, &l->heap[parent]))
             break;
         heap_set(l, i, l->heap[parent]);
         i = parent;
     }
-    heap_set(l, i, t);
+    heap_set(l, i, e);
 }
 
 static void sift_down(struct sk_loop *l, size_t i)
 {
-    struct sk_timer *t = l->heap[i];
+    struct hent e = l->heap[i];
     for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= l->nheap)
+        size_t first = HEAP_D * i + 1, best, end;
+        if (first >= l->nheap)
             break;
-        if (c + 1 < l->nheap && earlier(l->heap[c + 1], l->heap[c]))
-            c++;
-        if (!earlier(l->heap[c], t))
+        end = first + HEAP_D < l->nheap ? first + HEAP_D : l->nheap;
+        best = first;
+        for (size_t c = first + 1; c < end; c++) {
+            if (earlier(&l->heap[c], &l->heap[best]))
+                best = c;
+        }
+        if (!earlier(&l->heap[best], &e))
             break;
-        heap_set(l, i, l->heap[c]);
-        i = c;
+        heap_set(l, i, l->heap[best]);
+        i = best;
     }
-    heap_set(l, i, t);
+    heap_set(l, i, e);
 }
 
 void sk_timer_init(struct sk_timer *t, sk_timer_fn fn, void *arg)
@@ -209,7 +224,7 @@ void sk_timer_init(struct sk_timer *t, sk_timer_fn fn, void *arg)
 void sk_timer_stop(struct sk_loop *l, struct sk_timer *t)
 {
     size_t i = t->slot;
-    struct sk_timer *last;
+    struct hent last;
 
     if (i == SIZE_MAX)
         return;
@@ -219,7 +234,7 @@ void sk_timer_stop(struct sk_loop *l, struct sk_timer *t)
         return;
     heap_set(l, i, last);
     sift_up(l, i);
-    sift_down(l, last->slot);
+    sift_down(l, last.t->slot);
 }
 
 int sk_timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms)
@@ -227,7 +242,7 @@ int sk_timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms)
     sk_timer_stop(l, t);
     if (l->nheap == l->capheap) {
         size_t n = l->capheap ? l->capheap * 2 : 256;
-        struct sk_timer **nh = realloc(l->heap, n * sizeof(*nh));
+        struct hent *nh = realloc(l->heap, n * sizeof(*nh));
         if (!nh)
             return ENOMEM;
         l->heap = nh;
@@ -235,7 +250,7 @@ int sk_timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms)
     }
     t->when = l->now + ms;
     t->seq = l->seq++;
-    heap_set(l, l->nheap++, t);
+    heap_set(l, l->nheap++, (struct hent){t->when, t->seq, t});
     sift_up(l, t->slot);
     return 0;
 }
@@ -253,8 +268,8 @@ uint64_t sk_loop_now(const struct sk_loop *l)
 /* Fire every timer due at or before `until`; the clock follows each timer. */
 static void run_timers(struct sk_loop *l, uint64_t until)
 {
-    while (l->nheap && l->heap[0]->when <= until) {
-        struct sk_timer *t = l->heap[0];
+    while (l->nheap && l->heap[0].when <= until) {
+        struct sk_timer *t = l->heap[0].t;
         sk_timer_stop(l, t);
         if (l->fake_clock && t->when > l->now)
             l->now = t->when;
@@ -313,7 +328,7 @@ int sk_loop_run_once(struct sk_loop *l, int timeout_ms)
         /* wake on the slack grid at or after the first due timer, so that
          * timers due close together (thousands a second on a busy proxy: every
          * transaction's linger timer) share one wakeup */
-        uint64_t due = (l->heap[0]->when + SK_LOOP_TIMER_SLACK_MS - 1) /
+        uint64_t due = (l->heap[0].when + SK_LOOP_TIMER_SLACK_MS - 1) /
                        SK_LOOP_TIMER_SLACK_MS * SK_LOOP_TIMER_SLACK_MS;
         int until = due <= now ? 0 : (int) (due - now > 60000 ? 60000 : due - now);
         if (timeout_ms < 0 || until < timeout_ms)
