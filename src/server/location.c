@@ -66,6 +66,7 @@ struct sk_loc {
     pthread_t thread;
     pthread_mutex_t count_lock;
     size_t count;
+    _Atomic int64_t next_exp; /* no binding expires before this: the sweep skips */
 };
 
 static const char *bstr(const struct binding *b, enum field f)
@@ -303,6 +304,7 @@ int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms)
         pthread_mutex_init(&l->b[i].lock, NULL);
         atomic_init(&l->b[i].next_exp, INT64_MAX);
     }
+    atomic_init(&l->next_exp, INT64_MAX);
     l->store = store;
     l->flush_ms = flush_ms ? flush_ms : 200;
     pthread_mutex_init(&l->q_lock, NULL);
@@ -439,10 +441,21 @@ static int qkey(const struct binding *b)
     return b->q < 0 ? 1000 : b->q;
 }
 
-static void note_expiry(struct bucket *bk, int64_t when)
+static void lower_to(_Atomic int64_t *v, int64_t when)
+{
+    int64_t cur = atomic_load_explicit(v, memory_order_relaxed);
+    while (when < cur &&
+           !atomic_compare_exchange_weak_explicit(v, &cur, when, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
+/* Called with bk locked. */
+static void note_expiry(struct sk_loc *l, struct bucket *bk, int64_t when)
 {
     if (when < atomic_load_explicit(&bk->next_exp, memory_order_relaxed))
         atomic_store_explicit(&bk->next_exp, when, memory_order_relaxed);
+    lower_to(&l->next_exp, when);
 }
 
 static void insert_sorted(struct aor *a, struct binding *nb)
@@ -560,7 +573,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
             break;
         }
         insert_sorted(a, nb);
-        note_expiry(bk, nb->expires_at);
+        note_expiry(l, bk, nb->expires_at);
         count_add(l, 1);
         enqueue(l, a, nb, false);
     }
@@ -631,12 +644,20 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now)
 
     if (sk_loc_count(l) == 0)
         return 0; /* nothing to scan (the store thread calls this every tick) */
+    /* nothing due yet: no walk over the buckets (this runs every tick) */
+    if (atomic_load_explicit(&l->next_exp, memory_order_relaxed) > now)
+        return 0;
+    /* start the minimum afresh; registrations from now on lower it themselves */
+    atomic_store_explicit(&l->next_exp, INT64_MAX, memory_order_relaxed);
     for (size_t i = 0; i < LOC_BUCKETS; i++) {
         struct bucket *bk = &l->b[i];
         struct aor *a, *an;
         int64_t next = INT64_MAX;
-        if (atomic_load_explicit(&bk->next_exp, memory_order_relaxed) > now)
+        int64_t bnext = atomic_load_explicit(&bk->next_exp, memory_order_relaxed);
+        if (bnext > now) {
+            lower_to(&l->next_exp, bnext);
             continue;
+        }
         pthread_mutex_lock(&bk->lock);
         for (a = bk->head; a; a = an) {
             struct binding *b = a->bindings, *bn;
@@ -653,6 +674,7 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now)
             aor_drop_if_empty(bk, a);
         }
         atomic_store_explicit(&bk->next_exp, next, memory_order_relaxed);
+        lower_to(&l->next_exp, next);
         pthread_mutex_unlock(&bk->lock);
     }
     return removed;
@@ -700,7 +722,7 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     a = aor_find(bk, r->aor, h, true);
     if (a && a->nbindings < SK_LOC_MAX_PER_AOR) {
         insert_sorted(a, b);
-        note_expiry(bk, b->expires_at);
+        note_expiry(l, bk, b->expires_at);
         count_add(l, 1);
         lc->loaded++;
     } else {
