@@ -632,6 +632,19 @@ static void cancel_pending(struct px_ctx *c, const char *reason)
     }
 }
 
+/* A branch's response upstream as it came, without our Via (§16.7 steps 3, 5). */
+static void forward_up(struct px_ctx *c, struct sip_rx *rx, int status)
+{
+    struct sk_buf out;
+    size_t he;
+
+    sk_buf_init(&out);
+    copy_response(rx->msg, false, &out, &he);
+    if (!out.failed)
+        sip_txn_respond(c->st, status, out.p, out.len);
+    sk_buf_free(&out);
+}
+
 static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
 {
     struct px_branch *b = arg;
@@ -651,27 +664,14 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
     if (status < 200) {
         b->provisional = true;
         /* §16.7 step 5: provisionals other than 100 go upstream at once */
-        if (status > 100 && rx && !c->final_sent) {
-            struct sk_buf out;
-            size_t he;
-            sk_buf_init(&out);
-            copy_response(rx->msg, false, &out, &he);
-            if (!out.failed)
-                sip_txn_respond(c->st, status, out.p, out.len);
-            sk_buf_free(&out);
-        }
+        if (status > 100 && rx && !c->final_sent)
+            forward_up(c, rx, status);
         return;
     }
     if (status < 300 && rx) {
         /* step 5: every 2xx goes upstream at once (retransmissions too, RFC 6026) */
-        struct sk_buf out;
-        size_t he;
         bool first = !b->done;
-        sk_buf_init(&out);
-        copy_response(rx->msg, false, &out, &he);
-        if (!out.failed)
-            sip_txn_respond(c->st, status, out.p, out.len);
-        sk_buf_free(&out);
+        forward_up(c, rx, status);
         if (!first)
             return;
         b->done = true;

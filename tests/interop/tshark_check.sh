@@ -14,15 +14,7 @@ interop_init
 
 port=25080
 pcap=$tmp/sip.pcapng
-tshark -i lo -f "udp port $port or tcp port $port" -w "$pcap" 2>"$tmp/tshark.err" &
-cap_pid=$!
-cleanup_hooks+=("kill $cap_pid 2>/dev/null; wait $cap_pid 2>/dev/null")
-for i in $(seq 1 100); do
-    grep -q 'Capturing on' "$tmp/tshark.err" 2>/dev/null && break
-    sleep 0.1
-done
-grep -q 'Capturing on' "$tmp/tshark.err"
-check "tshark capturing on lo" $? || { cat "$tmp/tshark.err"; interop_finish; }
+capture_start "$pcap" "udp port $port or tcp port $port" || interop_finish
 
 server_start "$port" || { check "server starts and answers OPTIONS" 1; interop_finish; }
 

@@ -32,15 +32,7 @@ for tool in sipp tshark python3; do
 done
 
 pcap=$tmp/proxy.pcapng
-tshark -i lo -f "portrange 29060-29199" -w "$pcap" 2>"$tmp/tshark.err" &
-cap_pid=$!
-cleanup_hooks+=("kill $cap_pid 2>/dev/null; wait $cap_pid 2>/dev/null")
-for i in $(seq 1 100); do
-    grep -q 'Capturing on' "$tmp/tshark.err" 2>/dev/null && break
-    sleep 0.1
-done
-grep -q 'Capturing on' "$tmp/tshark.err"
-check "tshark capturing on lo" $? || { cat "$tmp/tshark.err"; interop_finish; }
+capture_start "$pcap" "portrange 29060-29199" || interop_finish
 
 # uas NAME SCENARIO PORT COUNT [sipp args...]: a SIPp callee in the background
 uas() {

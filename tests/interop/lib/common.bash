@@ -187,3 +187,18 @@ py_checks() {
         check "python checker exited with status $rc" 1
     fi
 }
+
+# capture_start FILE FILTER: tshark on lo into FILE (pcapng), stopped at cleanup;
+# returns non-zero (after a check) if it did not start within 10 s. Sets cap_pid.
+capture_start() {
+    local i
+    tshark -i lo -f "$2" -w "$1" 2>"$tmp/tshark.err" &
+    cap_pid=$!
+    cleanup_hooks+=("kill $cap_pid 2>/dev/null; wait $cap_pid 2>/dev/null")
+    for i in $(seq 1 100); do
+        grep -q 'Capturing on' "$tmp/tshark.err" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q 'Capturing on' "$tmp/tshark.err"
+    check "tshark capturing on lo" $? || { cat "$tmp/tshark.err"; return 1; }
+}
