@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/pool.h"
 #include "sip/uri.h"
 
 #define LOC_BUCKETS 65536
@@ -25,8 +26,12 @@ struct binding {
     uint32_t cseq, reg_id;
     int16_t q;
     uint8_t proto;
-    struct sk_sa src;
+    uint8_t src_len;     /* socklen of src */
     uint16_t off[F__COUNT];
+    union {              /* the source address, without sockaddr_storage's padding */
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } src;
     char data[];
 };
 
@@ -67,6 +72,7 @@ struct sk_loc {
     pthread_mutex_t count_lock;
     size_t count;
     _Atomic int64_t next_exp; /* no binding expires before this: the sweep skips */
+    struct sk_pool pool;      /* bindings and AORs: apart from short-lived heap objects */
 };
 
 static const char *bstr(const struct binding *b, enum field f)
@@ -111,9 +117,9 @@ int sk_loc_aor(const struct sip_uri *to, struct sk_buf *out)
 
 /* ---- Bindings ---- */
 
-static struct binding *binding_new(const struct sk_str *s, int64_t expires_at, uint32_t cseq,
-                                   uint32_t reg_id, int q, enum sip_proto proto,
-                                   const struct sk_sa *src)
+static struct binding *binding_new(struct sk_loc *l, const struct sk_str *s,
+                                   int64_t expires_at, uint32_t cseq, uint32_t reg_id, int q,
+                                   enum sip_proto proto, const struct sk_sa *src)
 {
     size_t total = 0;
     struct binding *b;
@@ -122,7 +128,7 @@ static struct binding *binding_new(const struct sk_str *s, int64_t expires_at, u
         total += s[f].len + 1;
     if (total > UINT16_MAX)
         return NULL;
-    b = malloc(sizeof(*b) + total);
+    b = sk_pool_alloc(&l->pool, sizeof(*b) + total);
     if (!b)
         return NULL;
     b->next = NULL;
@@ -131,7 +137,9 @@ static struct binding *binding_new(const struct sk_str *s, int64_t expires_at, u
     b->reg_id = reg_id;
     b->q = (int16_t) q;
     b->proto = (uint8_t) proto;
-    b->src = *src;
+    memset(&b->src, 0, sizeof(b->src));
+    b->src_len = src->len <= sizeof(b->src) ? (uint8_t) src->len : 0;
+    memcpy(&b->src, &src->u, b->src_len);
     total = 0;
     for (int f = 0; f < F__COUNT; f++) {
         b->off[f] = (uint16_t) total;
@@ -157,7 +165,9 @@ static void view(const struct aor *a, const struct binding *b, struct sk_loc_bin
     v->q = b->q;
     v->expires_at = b->expires_at;
     v->proto = (enum sip_proto) b->proto;
-    v->src = b->src;
+    memset(&v->src, 0, sizeof(v->src));
+    memcpy(&v->src.u, &b->src, b->src_len);
+    v->src.len = b->src_len;
 }
 
 /* The store's key of a binding: the outbound flow (instance + reg-id) or the URI. */
@@ -310,6 +320,7 @@ int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms)
     pthread_mutex_init(&l->q_lock, NULL);
     pthread_cond_init(&l->q_cond, NULL);
     pthread_mutex_init(&l->count_lock, NULL);
+    sk_pool_init(&l->pool);
     if (pthread_create(&l->thread, NULL, store_thread, l) == 0)
         l->thread_started = true;
     *lp = l;
@@ -335,15 +346,16 @@ void sk_loc_free(struct sk_loc *l)
             an = a->next;
             for (; b; b = bn) {
                 bn = b->next;
-                free(b);
+                sk_pool_free(&l->pool, b);
             }
-            free(a);
+            sk_pool_free(&l->pool, a);
         }
         pthread_mutex_destroy(&l->b[i].lock);
     }
     pthread_mutex_destroy(&l->q_lock);
     pthread_cond_destroy(&l->q_cond);
     pthread_mutex_destroy(&l->count_lock);
+    sk_pool_destroy(&l->pool);
     free(l->b);
     free(l);
 }
@@ -365,7 +377,8 @@ size_t sk_loc_count(struct sk_loc *l)
 }
 
 /* Find an AOR in its (locked) bucket, creating it when asked. */
-static struct aor *aor_find(struct bucket *bk, const char *name, uint32_t h, bool create)
+static struct aor *aor_find(struct sk_loc *l, struct bucket *bk, const char *name, uint32_t h,
+                            bool create)
 {
     struct aor *a;
     size_t n;
@@ -377,7 +390,7 @@ static struct aor *aor_find(struct bucket *bk, const char *name, uint32_t h, boo
     if (!create)
         return NULL;
     n = strlen(name);
-    a = malloc(sizeof(*a) + n + 1);
+    a = sk_pool_alloc(&l->pool, sizeof(*a) + n + 1);
     if (!a)
         return NULL;
     memcpy(a->name, name, n + 1);
@@ -389,7 +402,7 @@ static struct aor *aor_find(struct bucket *bk, const char *name, uint32_t h, boo
     return a;
 }
 
-static void aor_drop_if_empty(struct bucket *bk, struct aor *a)
+static void aor_drop_if_empty(struct sk_loc *l, struct bucket *bk, struct aor *a)
 {
     struct aor **pp;
     if (a->bindings)
@@ -397,7 +410,7 @@ static void aor_drop_if_empty(struct bucket *bk, struct aor *a)
     for (pp = &bk->head; *pp; pp = &(*pp)->next) {
         if (*pp == a) {
             *pp = a->next;
-            free(a);
+            sk_pool_free(&l->pool, a);
             return;
         }
     }
@@ -428,7 +441,7 @@ static void unlink_binding(struct sk_loc *l, struct aor *a, struct binding *b, b
             a->nbindings--;
             if (store)
                 enqueue(l, a, b, true);
-            free(b);
+            sk_pool_free(&l->pool, b);
             count_add(l, -1);
             return;
         }
@@ -489,7 +502,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
         }
     }
     pthread_mutex_lock(&bk->lock);
-    a = aor_find(bk, r->aor, h, n > 0);
+    a = aor_find(l, bk, r->aor, h, n > 0);
     if (!a) {
         rc = n > 0 ? ENOMEM : 0;
         goto out;
@@ -565,7 +578,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
                 if (!s[f].p)
                     s[f] = SK_STR_LIT("");
             }
-            nb = binding_new(s, now + c[i].expires, r->cseq, c[i].has_reg_id ? c[i].reg_id : 0,
+            nb = binding_new(l, s, now + c[i].expires, r->cseq, c[i].has_reg_id ? c[i].reg_id : 0,
                              c[i].q, r->proto, &r->src);
         }
         if (!nb) {
@@ -588,7 +601,7 @@ out:
         }
     }
     if (a)
-        aor_drop_if_empty(bk, a);
+        aor_drop_if_empty(l, bk, a);
     pthread_mutex_unlock(&bk->lock);
     free(uris);
     return rc;
@@ -602,7 +615,7 @@ size_t sk_loc_lookup(struct sk_loc *l, const char *aor, int64_t now, sk_loc_fn f
     size_t n = 0;
 
     pthread_mutex_lock(&bk->lock);
-    if ((a = aor_find(bk, aor, h, false))) {
+    if ((a = aor_find(l, bk, aor, h, false))) {
         for (struct binding *b = a->bindings; b; b = b->next) {
             struct sk_loc_binding v;
             if (b->expires_at <= now)
@@ -671,7 +684,7 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now)
                     next = b->expires_at;
                 }
             }
-            aor_drop_if_empty(bk, a);
+            aor_drop_if_empty(l, bk, a);
         }
         atomic_store_explicit(&bk->next_exp, next, memory_order_relaxed);
         lower_to(&l->next_exp, next);
@@ -715,18 +728,18 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     s[F_CALL_ID] = sk_str_cstr(r->call_id);
     s[F_PATH] = sk_str_cstr(r->path);
     s[F_UA] = sk_str_cstr(r->user_agent);
-    b = binding_new(s, r->expires_at, r->cseq, r->reg_id, r->q, proto, &src);
+    b = binding_new(l, s, r->expires_at, r->cseq, r->reg_id, r->q, proto, &src);
     if (!b)
         return;
     pthread_mutex_lock(&bk->lock);
-    a = aor_find(bk, r->aor, h, true);
+    a = aor_find(l, bk, r->aor, h, true);
     if (a && a->nbindings < SK_LOC_MAX_PER_AOR) {
         insert_sorted(a, b);
         note_expiry(l, bk, b->expires_at);
         count_add(l, 1);
         lc->loaded++;
     } else {
-        free(b);
+        sk_pool_free(&l->pool, b);
     }
     pthread_mutex_unlock(&bk->lock);
 }
