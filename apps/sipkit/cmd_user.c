@@ -127,11 +127,13 @@ int cmd_user(int argc, char **argv)
         } else {
             struct sk_str pass = sk_str_cstr(password ? password : pw);
             /* realm = the user's domain; only HA1 = H(user:realm:password) is kept */
-            sip_digest_ha1(SIP_DIGEST_MD5, sk_str_cstr(u.user), sk_str_cstr(u.domain), pass,
-                           u.ha1_md5);
-            sip_digest_ha1(SIP_DIGEST_SHA256, sk_str_cstr(u.user), sk_str_cstr(u.domain), pass,
-                           u.ha1_sha256);
-            rc = sk_store_user_put(st, &u);
+            if ((rc = sip_digest_ha1(SIP_DIGEST_MD5, sk_str_cstr(u.user), sk_str_cstr(u.domain),
+                                     pass, u.ha1_md5)) ||
+                (rc = sip_digest_ha1(SIP_DIGEST_SHA256, sk_str_cstr(u.user),
+                                     sk_str_cstr(u.domain), pass, u.ha1_sha256)))
+                fprintf(stderr, "sipkit user: cannot hash the password: %s\n", strerror(rc));
+            else
+                rc = sk_store_user_put(st, &u);
             memset(pw, 0, sizeof(pw));
         }
     }

@@ -2,8 +2,8 @@
 #include "sip/auth.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,7 +25,10 @@ struct nc_bucket {
 };
 
 struct sip_nonces {
-    unsigned char secret[32];
+    /* HMAC-SHA256 (RFC 2104) with the secret: SHA-256 contexts already fed with
+     * (key XOR ipad) and (key XOR opad); each MAC copies them (read only, so any
+     * thread may) into its thread's scratch context */
+    EVP_MD_CTX *mac_inner, *mac_outer;
     char opaque[33];
     uint32_t lifetime;
     struct nc_bucket b[NC_BUCKETS];
@@ -57,72 +60,223 @@ static void to_hex(const unsigned char *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* Hash of the concatenated parts, each followed by ':' except the last. */
-static void hash_parts(enum sip_digest_alg alg, const struct sk_str *parts, size_t n, char *out)
+/* ---- OpenSSL objects fetched once, contexts kept per thread ----
+ * With OpenSSL 3, EVP_md5()/EVP_sha256() make every EVP_DigestInit_ex fetch the
+ * algorithm again (a lock and a hash-table lookup), and a fresh EVP_MD_CTX costs
+ * allocations. The EVP_MDs are fetched once; each thread keeps its contexts
+ * (freed by a pthread key destructor when the thread exits). OpenSSL 3.0 still
+ * allocates the provider's small state once per init and per EVP_MD_CTX_copy_ex. */
+
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_alg[2]; /* indexed by enum sip_digest_alg; NULL if the fetch failed */
+static pthread_key_t tl_key;
+static bool tl_key_ok;
+
+struct tl_ctx {
+    EVP_MD_CTX *hash[2]; /* hash_parts, one per algorithm: no digest switch on reuse */
+    EVP_MD_CTX *mac;     /* nonce HMAC scratch, always SHA-256 */
+};
+
+static _Thread_local struct tl_ctx *tl;
+
+static void tl_ctx_free(void *p)
+{
+    struct tl_ctx *t = p;
+
+    if (!t)
+        return;
+    EVP_MD_CTX_free(t->hash[0]);
+    EVP_MD_CTX_free(t->hash[1]);
+    EVP_MD_CTX_free(t->mac);
+    free(t);
+    if (tl == t)
+        tl = NULL;
+}
+
+static void md_init(void)
+{
+    md_alg[SIP_DIGEST_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+    md_alg[SIP_DIGEST_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+    tl_key_ok = pthread_key_create(&tl_key, tl_ctx_free) == 0;
+}
+
+/* The fetched digests; EIO if OpenSSL could not provide them. */
+static int md_get(void)
+{
+    if (pthread_once(&md_once, md_init) != 0 || !md_alg[0] || !md_alg[1])
+        return EIO;
+    return 0;
+}
+
+/* This thread's contexts, made on first use. */
+static int thread_ctx(struct tl_ctx **tp)
+{
+    struct tl_ctx *t = tl;
+    int err;
+
+    if (t) {
+        *tp = t;
+        return 0;
+    }
+    if ((err = md_get()))
+        return err;
+    if (!tl_key_ok)
+        return EAGAIN;
+    if (!(t = calloc(1, sizeof(*t))))
+        return ENOMEM;
+    t->hash[0] = EVP_MD_CTX_new();
+    t->hash[1] = EVP_MD_CTX_new();
+    t->mac = EVP_MD_CTX_new();
+    if (!t->hash[0] || !t->hash[1] || !t->mac) {
+        tl_ctx_free(t);
+        return ENOMEM;
+    }
+    if ((err = pthread_setspecific(tl_key, t))) {
+        tl_ctx_free(t);
+        return err;
+    }
+    tl = t;
+    *tp = t;
+    return 0;
+}
+
+static const EVP_MD *md_of(enum sip_digest_alg alg)
+{
+    return md_alg[alg == SIP_DIGEST_SHA256 ? SIP_DIGEST_SHA256 : SIP_DIGEST_MD5];
+}
+
+/* Hash of the concatenated parts, each followed by ':' except the last.
+ * On failure out is "" and an errno value is returned. */
+static int hash_parts(enum sip_digest_alg alg, const struct sk_str *parts, size_t n, char *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    struct tl_ctx *t;
+    EVP_MD_CTX *ctx;
+    int err;
 
-    if (!ctx || !EVP_DigestInit_ex(ctx, alg == SIP_DIGEST_SHA256 ? EVP_sha256() : EVP_md5(),
-                                   NULL)) {
-        out[0] = '\0';
-        EVP_MD_CTX_free(ctx);
-        return;
-    }
+    out[0] = '\0';
+    if ((err = thread_ctx(&t)))
+        return err;
+    ctx = t->hash[alg == SIP_DIGEST_SHA256 ? 1 : 0];
+    if (!EVP_DigestInit_ex(ctx, md_of(alg), NULL))
+        return EIO;
     for (size_t i = 0; i < n; i++) {
-        if (parts[i].len)
-            EVP_DigestUpdate(ctx, parts[i].p, parts[i].len);
-        if (i + 1 < n)
-            EVP_DigestUpdate(ctx, ":", 1);
+        if (parts[i].len && !EVP_DigestUpdate(ctx, parts[i].p, parts[i].len))
+            return EIO;
+        if (i + 1 < n && !EVP_DigestUpdate(ctx, ":", 1))
+            return EIO;
     }
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    if (!EVP_DigestFinal_ex(ctx, md, &mdlen))
+        return EIO;
     to_hex(md, mdlen, out);
+    return 0;
 }
 
-void sip_digest_hex(enum sip_digest_alg alg, const void *data, size_t len, char *out)
+int sip_digest_hex(enum sip_digest_alg alg, const void *data, size_t len, char *out)
 {
     struct sk_str s = sk_str_make(data, len);
-    hash_parts(alg, &s, 1, out);
+    return hash_parts(alg, &s, 1, out);
 }
 
-void sip_digest_ha1(enum sip_digest_alg alg, struct sk_str user, struct sk_str realm,
-                    struct sk_str password, char *out)
+int sip_digest_ha1(enum sip_digest_alg alg, struct sk_str user, struct sk_str realm,
+                   struct sk_str password, char *out)
 {
     struct sk_str parts[3] = {user, realm, password};
-    hash_parts(alg, parts, 3, out);
+    return hash_parts(alg, parts, 3, out);
 }
 
-void sip_digest_response(enum sip_digest_alg alg, const char *ha1, const struct sip_auth *c,
-                         struct sk_str method, char *out)
+int sip_digest_response(enum sip_digest_alg alg, const char *ha1, const struct sip_auth *c,
+                        struct sk_str method, char *out)
 {
     char ha2[SIP_DIGEST_HEX_MAX];
     struct sk_str a2[2] = {method, c->uri};
+    int err;
 
     /* RFC 7616 §3.4.3: A2 = Method ":" request-uri for qop=auth (and no qop) */
-    hash_parts(alg, a2, 2, ha2);
+    if ((err = hash_parts(alg, a2, 2, ha2))) {
+        out[0] = '\0';
+        return err;
+    }
     if (sk_str_isset(c->qop)) {
         struct sk_str kd[6] = {sk_str_cstr(ha1), c->nonce, c->nc, c->cnonce, c->qop,
                                sk_str_cstr(ha2)};
-        hash_parts(alg, kd, 6, out);
+        return hash_parts(alg, kd, 6, out);
     } else {
         /* RFC 2069 compatibility (RFC 3261 §22.4 allows it) */
         struct sk_str kd[3] = {sk_str_cstr(ha1), c->nonce, sk_str_cstr(ha2)};
-        hash_parts(alg, kd, 3, out);
+        return hash_parts(alg, kd, 3, out);
     }
+}
+
+/* RFC 2104 §2: the inner and outer contexts, fed with the padded key. */
+static int mac_key_init(struct sip_nonces *n, const void *key, size_t keylen)
+{
+    const EVP_MD *md = md_alg[SIP_DIGEST_SHA256];
+    unsigned char k[64] = {0}, pad[64];
+    int rc = EIO;
+
+    if (keylen > sizeof(k)) { /* longer than SHA-256's block: the key is H(key) */
+        if (!EVP_Digest(key, keylen, k, NULL, md, NULL))
+            return EIO;
+    } else if (keylen) {
+        memcpy(k, key, keylen);
+    }
+    n->mac_inner = EVP_MD_CTX_new();
+    n->mac_outer = EVP_MD_CTX_new();
+    if (!n->mac_inner || !n->mac_outer) {
+        rc = ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x36;
+    if (!EVP_DigestInit_ex(n->mac_inner, md, NULL) ||
+        !EVP_DigestUpdate(n->mac_inner, pad, sizeof(pad)))
+        goto out;
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x5c;
+    if (!EVP_DigestInit_ex(n->mac_outer, md, NULL) ||
+        !EVP_DigestUpdate(n->mac_outer, pad, sizeof(pad)))
+        goto out;
+    rc = 0;
+out:
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    return rc;
 }
 
 int sip_nonces_new(struct sip_nonces **np, uint32_t lifetime_s)
 {
-    struct sip_nonces *n = calloc(1, sizeof(*n));
-    unsigned char op[16];
+    unsigned char secret[32];
+    int err;
 
-    if (!n)
+    if (RAND_bytes(secret, sizeof(secret)) != 1)
+        return EIO;
+    err = sip_nonces_new_keyed(np, lifetime_s, secret, sizeof(secret));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return err;
+}
+
+int sip_nonces_new_keyed(struct sip_nonces **np, uint32_t lifetime_s, const void *key,
+                         size_t keylen)
+{
+    struct sip_nonces *n;
+    unsigned char op[16];
+    int err;
+
+    if ((err = md_get()))
+        return err;
+    if (!(n = calloc(1, sizeof(*n))))
         return ENOMEM;
-    if (RAND_bytes(n->secret, sizeof(n->secret)) != 1 || RAND_bytes(op, sizeof(op)) != 1) {
+    if (RAND_bytes(op, sizeof(op)) != 1) {
         free(n);
         return EIO;
+    }
+    if ((err = mac_key_init(n, key, keylen))) {
+        EVP_MD_CTX_free(n->mac_inner);
+        EVP_MD_CTX_free(n->mac_outer);
+        free(n);
+        return err;
     }
     to_hex(op, sizeof(op), n->opaque);
     n->lifetime = lifetime_s;
@@ -144,6 +298,8 @@ void sip_nonces_free(struct sip_nonces *n)
         }
         pthread_mutex_destroy(&n->b[i].lock);
     }
+    EVP_MD_CTX_free(n->mac_inner);
+    EVP_MD_CTX_free(n->mac_outer);
     free(n);
 }
 
@@ -152,31 +308,48 @@ const char *sip_nonces_opaque(const struct sip_nonces *n)
     return n->opaque;
 }
 
-static void nonce_mac(const struct sip_nonces *n, const unsigned char *head, struct sk_str realm,
-                      unsigned char mac[32])
+/* HMAC-SHA256(secret, head | realm), the realm cut at 256 bytes. */
+static int nonce_mac(const struct sip_nonces *n, const unsigned char *head, struct sk_str realm,
+                     unsigned char mac[32])
 {
-    unsigned char msg[16 + 256];
+    unsigned char inner[32];
     size_t rl = realm.len < 256 ? realm.len : 256;
-    unsigned int maclen = 32;
+    unsigned int len = 0;
+    struct tl_ctx *t;
+    int err;
 
-    memcpy(msg, head, 16);
-    if (rl)
-        memcpy(msg + 16, realm.p, rl);
-    HMAC(EVP_sha256(), n->secret, sizeof(n->secret), msg, 16 + rl, mac, &maclen);
+    if ((err = thread_ctx(&t)))
+        return err;
+    if (!EVP_MD_CTX_copy_ex(t->mac, n->mac_inner))
+        return ENOMEM; /* copying allocates the provider's context */
+    if (!EVP_DigestUpdate(t->mac, head, 16) || (rl && !EVP_DigestUpdate(t->mac, realm.p, rl)) ||
+        !EVP_DigestFinal_ex(t->mac, inner, &len) || len != sizeof(inner))
+        return EIO;
+    if (!EVP_MD_CTX_copy_ex(t->mac, n->mac_outer))
+        return ENOMEM;
+    if (!EVP_DigestUpdate(t->mac, inner, sizeof(inner)) || !EVP_DigestFinal_ex(t->mac, mac, &len) ||
+        len != 32)
+        return EIO;
+    return 0;
 }
 
-void sip_nonce_make(struct sip_nonces *n, struct sk_str realm, time_t now, char *out)
+int sip_nonce_make(struct sip_nonces *n, struct sk_str realm, time_t now, char *out)
 {
     unsigned char head[16], mac[32];
     uint64_t t = (uint64_t) now;
+    int err;
 
     for (int i = 0; i < 8; i++)
         head[i] = (unsigned char) (t >> (56 - 8 * i));
     if (RAND_bytes(head + 8, 8) != 1)
         memset(head + 8, 0, 8);
-    nonce_mac(n, head, realm, mac);
+    if ((err = nonce_mac(n, head, realm, mac))) {
+        out[0] = '\0';
+        return err;
+    }
     to_hex(head, 16, out);
     to_hex(mac, 16, out + 32);
+    return 0;
 }
 
 static int hexval(char c)
@@ -188,7 +361,8 @@ static int hexval(char c)
     return -1;
 }
 
-/* 0 = ours and fresh, ETIMEDOUT = ours but expired, EINVAL = not ours. */
+/* 0 = ours and fresh, ETIMEDOUT = ours but expired, EINVAL = not ours (or not
+ * checkable: no MAC could be computed). */
 static int nonce_check(const struct sip_nonces *n, struct sk_str nonce, struct sk_str realm,
                        time_t now)
 {
@@ -203,7 +377,8 @@ static int nonce_check(const struct sip_nonces *n, struct sk_str nonce, struct s
             return EINVAL;
         raw[i] = (unsigned char) (hi * 16 + lo);
     }
-    nonce_mac(n, raw, realm, mac);
+    if (nonce_mac(n, raw, realm, mac))
+        return EINVAL;
     if (CRYPTO_memcmp(mac, raw + 16, 16) != 0)
         return EINVAL;
     for (int i = 0; i < 8; i++)
@@ -300,7 +475,9 @@ enum sip_auth_result sip_digest_verify(struct sip_nonces *n, const struct sip_au
     fresh = nonce_check(n, c->nonce, realm, now);
     if (fresh == EINVAL)
         return SIP_AUTH_BAD;
-    sip_digest_response(alg, ha1, c, method, expect);
+    /* fail closed: without an expected value nothing matches (not even "") */
+    if (sip_digest_response(alg, ha1, c, method, expect) || !expect[0])
+        return SIP_AUTH_BAD;
     if (c->response.len != strlen(expect) ||
         CRYPTO_memcmp(c->response.p, expect, c->response.len) != 0) {
         /* hex is case-insensitive */
@@ -339,9 +516,11 @@ int sip_digest_challenges(struct sk_buf *b, const char *hdr, struct sip_nonces *
                           bool stale, time_t now)
 {
     char nonce[SIP_NONCE_LEN + 1];
+    int err;
 
     /* the nonce does not depend on the algorithm: one HMAC serves every header */
-    sip_nonce_make(n, realm, now, nonce);
+    if ((err = sip_nonce_make(n, realm, now, nonce)))
+        return err;
     for (unsigned i = 0; i < nalgs; i++)
         print_challenge(b, hdr, n, realm, algs[i], stale, nonce);
     return b->failed ? ENOMEM : 0;

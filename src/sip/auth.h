@@ -22,25 +22,32 @@ const char *sip_digest_alg_name(enum sip_digest_alg alg); /* "MD5", "SHA-256" */
 /* An absent algorithm parameter means MD5 (RFC 7616 §3.3). EINVAL for others. */
 int sip_digest_alg_parse(struct sk_str s, enum sip_digest_alg *alg);
 
+/* These return 0, or ENOMEM/EIO when OpenSSL fails (out is then ""). */
 /* H(data) in lower-case hex into out (SIP_DIGEST_HEX_MAX bytes). */
-void sip_digest_hex(enum sip_digest_alg alg, const void *data, size_t len, char *out);
+int sip_digest_hex(enum sip_digest_alg alg, const void *data, size_t len, char *out);
 /* HA1 = H(username ":" realm ":" password) */
-void sip_digest_ha1(enum sip_digest_alg alg, struct sk_str user, struct sk_str realm,
-                    struct sk_str password, char *out);
+int sip_digest_ha1(enum sip_digest_alg alg, struct sk_str user, struct sk_str realm,
+                   struct sk_str password, char *out);
 /* The expected response for credentials c (qop "auth" or none) and method. */
-void sip_digest_response(enum sip_digest_alg alg, const char *ha1, const struct sip_auth *c,
-                         struct sk_str method, char *out);
+int sip_digest_response(enum sip_digest_alg alg, const char *ha1, const struct sip_auth *c,
+                        struct sk_str method, char *out);
 
 /* ---- Server side: nonces that verify without being stored ---- */
 
 struct sip_nonces;
 
-/* lifetime_s: how long a nonce is good for (then stale=true). */
+/* lifetime_s: how long a nonce is good for (then stale=true). The HMAC secret is
+ * 32 random bytes. */
 int sip_nonces_new(struct sip_nonces **np, uint32_t lifetime_s);
+/* The same with a given secret of any length (tests; servers that must accept
+ * each other's nonces). */
+int sip_nonces_new_keyed(struct sip_nonces **np, uint32_t lifetime_s, const void *key,
+                         size_t keylen);
 void sip_nonces_free(struct sip_nonces *n);
 
-/* nonce = hex(time, 8 bytes) hex(random, 8 bytes) hex(HMAC-SHA256(secret, time|random|realm), 16 bytes) */
-void sip_nonce_make(struct sip_nonces *n, struct sk_str realm, time_t now, char *out);
+/* nonce = hex(time, 8 bytes) hex(random, 8 bytes) hex(HMAC-SHA256(secret, time|random|realm), 16 bytes)
+ * (realm: its first 256 bytes). ENOMEM/EIO if OpenSSL fails (out is then ""). */
+int sip_nonce_make(struct sip_nonces *n, struct sk_str realm, time_t now, char *out);
 /* The opaque value of this server (hex, stable for its lifetime). */
 const char *sip_nonces_opaque(const struct sip_nonces *n);
 

@@ -1,6 +1,10 @@
 /* Tests of HTTP Digest for SIP: RFC 7616 vectors, nonces, staleness, replay and every refusal. */
 #include "testutil.h"
 
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -235,6 +239,100 @@ static void test_verify_refusals(void **state)
     sip_nonces_free(n);
 }
 
+static int unhex(const char *h, unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(h + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char) v;
+    }
+    return 0;
+}
+
+/* The nonce's MAC (precomputed ipad/opad contexts, copied per MAC) equals OpenSSL's
+ * one-shot HMAC() over time|random|realm, for keys shorter than, equal to and longer
+ * than SHA-256's 64-byte block, and realms up to the 256-byte cut. */
+static void test_nonce_hmac_matches_openssl(void **state)
+{
+    static const size_t key_lens[] = {0, 1, 32, 63, 64, 65, 100};
+    static const size_t realm_lens[] = {0, 1, 11, 255, 256, 300};
+    unsigned char key[100], msg[16 + 300], head[16], want[EVP_MAX_MD_SIZE];
+    char realm[300], nonce[SIP_NONCE_LEN + 1], want_hex[33];
+    (void) state;
+
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (unsigned char) (i * 37 + 11);
+    for (size_t i = 0; i < sizeof(realm); i++)
+        realm[i] = (char) ('a' + i % 26);
+    for (size_t k = 0; k < sizeof(key_lens) / sizeof(key_lens[0]); k++) {
+        struct sip_nonces *n;
+        assert_int_equal(sip_nonces_new_keyed(&n, 300, key, key_lens[k]), 0);
+        for (size_t r = 0; r < sizeof(realm_lens) / sizeof(realm_lens[0]); r++) {
+            struct sk_str rs = sk_str_make(realm, realm_lens[r]);
+            size_t used = realm_lens[r] < 256 ? realm_lens[r] : 256;
+            unsigned int wlen = 0;
+
+            assert_int_equal(sip_nonce_make(n, rs, 1700000000 + (time_t) r, nonce), 0);
+            assert_int_equal(strlen(nonce), SIP_NONCE_LEN);
+            assert_int_equal(unhex(nonce, head, 16), 0);
+            memcpy(msg, head, 16);
+            memcpy(msg + 16, realm, used);
+            assert_non_null(HMAC(EVP_sha256(), key, (int) key_lens[k], msg, 16 + used, want,
+                                 &wlen));
+            assert_int_equal(wlen, 32);
+            for (size_t i = 0; i < 16; i++)
+                snprintf(want_hex + 2 * i, 3, "%02x", want[i]);
+            if (strcmp(nonce + 32, want_hex) != 0)
+                fail_msg("key %zu bytes, realm %zu bytes: %s, HMAC() gives %s", key_lens[k],
+                         realm_lens[r], nonce + 32, want_hex);
+        }
+        sip_nonces_free(n);
+    }
+}
+
+/* Nonces made on one thread verify on others (each thread has its own contexts). */
+struct verify_job {
+    struct sip_nonces *n;
+    int ok;
+};
+
+static void *verify_thread(void *arg)
+{
+    struct verify_job *j = arg;
+    struct client cl;
+
+    j->ok = 0;
+    for (unsigned i = 1; i <= 50; i++) {
+        client_answer(&cl, j->n, i % 2 ? SIP_DIGEST_SHA256 : SIP_DIGEST_MD5, "pw", i,
+                      1700000000, "sip:example.com");
+        if (sip_digest_verify(j->n, &cl.c, SK_STR_LIT("example.com"), SK_STR_LIT("REGISTER"),
+                              SK_STR_LIT("sip:example.com"), cl.ha1, 1700000001) != SIP_AUTH_OK)
+            return NULL;
+    }
+    j->ok = 1;
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct sip_nonces *n;
+    pthread_t th[4];
+    struct verify_job j[4];
+    (void) state;
+
+    assert_int_equal(sip_nonces_new(&n, 300), 0);
+    for (int i = 0; i < 4; i++) {
+        j[i].n = n;
+        assert_int_equal(pthread_create(&th[i], NULL, verify_thread, &j[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(j[i].ok, 1);
+    }
+    sip_nonces_free(n);
+}
+
 static void test_challenge_header(void **state)
 {
     struct sip_nonces *n;
@@ -259,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_rfc7616_vectors),  cmocka_unit_test(test_rfc2617_no_qop),
         cmocka_unit_test(test_alg_parse),        cmocka_unit_test(test_verify),
         cmocka_unit_test(test_verify_refusals), cmocka_unit_test(test_challenge_header),
+        cmocka_unit_test(test_nonce_hmac_matches_openssl), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
