@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/log.h"
 
@@ -20,6 +23,7 @@ enum {
     ST_BIND_DEL,
     ST_BIND_LOAD,
     ST_BIND_EXPIRE,
+    ST_DATA_VERSION,
     ST__COUNT
 };
 
@@ -38,6 +42,7 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_BIND_LOAD] = "SELECT aor, key, uri, params, call_id, cseq, q, expires_at, instance, "
                      "reg_id, path, user_agent, received FROM bindings WHERE expires_at > ?",
     [ST_BIND_EXPIRE] = "DELETE FROM bindings WHERE expires_at <= ?",
+    [ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 static const char schema[] =
@@ -54,16 +59,102 @@ static const char schema[] =
     "  path TEXT NOT NULL, user_agent TEXT NOT NULL, received TEXT NOT NULL,"
     "  PRIMARY KEY (aor, key));";
 
+/* ---- User cache ----
+ * Positive results of sk_store_user_get are kept in memory, so that the user
+ * lookup of every authenticated request neither runs a SELECT nor waits for the
+ * store mutex, which the store thread holds during its write-behind batches.
+ * - A hash table keyed by user and domain, under its own rwlock; an entry is one
+ *   allocation holding its four strings at their exact sizes. At most
+ *   UC_MAX_ENTRIES: when full it is emptied and filled again by the misses.
+ * - A miss always runs the SELECT, and a user that does not exist is not cached:
+ *   a user added by another process (`sipkit user add`) is seen at once.
+ * - Changes made by other processes (`sipkit user passwd/del`) are noticed with
+ *   PRAGMA data_version, which changes only for commits by other connections (our
+ *   own binding batches on this connection leave it alone). At most every
+ *   UC_CHECK_NS (CLOCK_MONOTONIC) a lookup reads it and empties the cache when it
+ *   moved. It takes the store mutex for that with trylock: when the store thread
+ *   holds it the check is left to the next lookup rather than blocking a worker,
+ *   so a change can stay unseen longer than 100 ms by about one batch.
+ * - Writes through this handle (user put/del) update or remove the entry.
+ * - A miss caches its row while still holding the store mutex, and put/del and
+ *   the data_version check run under it too, so none of them can fall between
+ *   reading a row and caching it (a stale row cannot outlive an invalidation).
+ * - Lock order: the store mutex, then the cache lock.
+ * - Users and domains too long for struct sk_user_rec bypass the cache. */
+
+#define UC_MAX_ENTRIES 200000
+#define UC_MIN_BUCKETS 1024u
+#define UC_MAX_BUCKETS 262144u /* a power of two above UC_MAX_ENTRIES */
+#define UC_CHECK_NS (100 * 1000000LL)
+
+struct uc_entry {
+    struct uc_entry *next;
+    uint32_t hash;
+    uint8_t ulen, dlen, mlen, slen; /* each below its field's size in sk_user_rec */
+    char s[];                       /* user NUL domain NUL ha1_md5 NUL ha1_sha256 NUL */
+};
+
+struct user_cache {
+    pthread_rwlock_t lock;
+    struct uc_entry **b;
+    size_t nb; /* a power of two, or 0 before the first insert */
+    size_t n;
+    _Atomic uint64_t hits, misses, clears;
+    _Atomic int64_t next_check; /* monotonic ns: data_version is due */
+};
+
 struct sk_store {
     sqlite3 *db;
     pthread_mutex_t lock; /* one connection, used by the store thread and the CLI */
     sqlite3_stmt *st[ST__COUNT];
+    int64_t data_version; /* last PRAGMA data_version seen (under lock) */
+    struct user_cache uc;
 };
 
 static int db_err(struct sk_store *s, const char *what)
 {
     SK_ERROR("store: %s: %s", what, sqlite3_errmsg(s->db));
     return EIO;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* PRAGMA data_version into *v (the caller holds the lock). */
+static int read_data_version(struct sk_store *s, int64_t *v)
+{
+    sqlite3_stmt *st = s->st[ST_DATA_VERSION];
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : db_err(s, "data_version");
+}
+
+static void uc_free_all(struct user_cache *c)
+{
+    for (size_t i = 0; i < c->nb; i++) {
+        struct uc_entry *e = c->b[i], *next;
+        for (; e; e = next) {
+            next = e->next;
+            free(e);
+        }
+        c->b[i] = NULL;
+    }
+    c->n = 0;
+}
+
+static void uc_clear(struct user_cache *c)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    uc_free_all(c);
+    pthread_rwlock_unlock(&c->lock);
+    atomic_fetch_add_explicit(&c->clears, 1, memory_order_relaxed);
 }
 
 int sk_store_open(struct sk_store **sp, const char *dir)
@@ -74,25 +165,25 @@ int sk_store_open(struct sk_store **sp, const char *dir)
 
     if (!s)
         return ENOMEM;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_rwlock_init(&s->uc.lock, NULL);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         int err = errno;
-        free(s);
+        sk_store_close(s);
         return err;
     }
     snprintf(path, sizeof(path), "%s/%s", dir, SK_STORE_DB_NAME);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
         SK_ERROR("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "?");
-        sqlite3_close(s->db);
-        free(s);
+        sk_store_close(s);
         return EIO;
     }
     sqlite3_busy_timeout(s->db, 5000);
     if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         SK_ERROR("store: schema: %s", msg ? msg : "?");
         sqlite3_free(msg);
-        sqlite3_close(s->db);
-        free(s);
+        sk_store_close(s);
         return EIO;
     }
     for (int i = 0; i < ST__COUNT; i++) {
@@ -103,7 +194,11 @@ int sk_store_open(struct sk_store **sp, const char *dir)
             return EIO;
         }
     }
-    pthread_mutex_init(&s->lock, NULL);
+    if (read_data_version(s, &s->data_version)) {
+        sk_store_close(s);
+        return EIO;
+    }
+    atomic_init(&s->uc.next_check, mono_ns() + UC_CHECK_NS);
     *sp = s;
     return 0;
 }
@@ -115,6 +210,9 @@ void sk_store_close(struct sk_store *s)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
+    uc_free_all(&s->uc);
+    free(s->uc.b);
+    pthread_rwlock_destroy(&s->uc.lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -139,6 +237,186 @@ static int run(struct sk_store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? 0 : db_err(s, what);
 }
 
+static uint32_t uc_hash(const char *user, size_t ul, const char *domain, size_t dl)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < ul; i++)
+        h = (h ^ (unsigned char) user[i]) * 16777619u;
+    h = (h ^ 0xffu) * 16777619u; /* separator: no byte of a C string */
+    for (size_t i = 0; i < dl; i++)
+        h = (h ^ (unsigned char) domain[i]) * 16777619u;
+    h ^= h >> 15; /* FNV's low bits are weak: mix before masking */
+    h *= 0x2c1b3c6du;
+    h ^= h >> 12;
+    return h;
+}
+
+/* Whether user/domain fit sk_user_rec (else the cache is bypassed); their lengths. */
+static bool uc_key(const char *user, const char *domain, size_t *ul, size_t *dl)
+{
+    *ul = strnlen(user, sizeof(((struct sk_user_rec *) 0)->user));
+    *dl = strnlen(domain, sizeof(((struct sk_user_rec *) 0)->domain));
+    return *ul < sizeof(((struct sk_user_rec *) 0)->user) &&
+           *dl < sizeof(((struct sk_user_rec *) 0)->domain);
+}
+
+/* The link pointing at the entry for user/domain, or at the chain's NULL (write lock held,
+ * or read lock for a lookup). */
+static struct uc_entry **uc_find(struct user_cache *c, uint32_t h, const char *user, size_t ul,
+                                 const char *domain, size_t dl)
+{
+    struct uc_entry **pp = &c->b[h & (c->nb - 1)], *e;
+
+    for (; (e = *pp); pp = &e->next) {
+        if (e->hash == h && e->ulen == ul && e->dlen == dl && memcmp(e->s, user, ul) == 0 &&
+            memcmp(e->s + ul + 1, domain, dl) == 0)
+            break;
+    }
+    return pp;
+}
+
+static int uc_get(struct user_cache *c, const char *user, size_t ul, const char *domain,
+                  size_t dl, struct sk_user_rec *u)
+{
+    uint32_t h = uc_hash(user, ul, domain, dl);
+    struct uc_entry *e = NULL;
+
+    pthread_rwlock_rdlock(&c->lock);
+    if (c->nb && (e = *uc_find(c, h, user, ul, domain, dl))) {
+        const char *p = e->s;
+        memcpy(u->user, p, (size_t) e->ulen + 1);
+        p += e->ulen + 1;
+        memcpy(u->domain, p, (size_t) e->dlen + 1);
+        p += e->dlen + 1;
+        memcpy(u->ha1_md5, p, (size_t) e->mlen + 1);
+        p += e->mlen + 1;
+        memcpy(u->ha1_sha256, p, (size_t) e->slen + 1);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    atomic_fetch_add_explicit(e ? &c->hits : &c->misses, 1, memory_order_relaxed);
+    return e ? 0 : ENOENT;
+}
+
+/* Double the buckets (write lock held); on ENOMEM the chains just grow longer. */
+static void uc_grow(struct user_cache *c)
+{
+    size_t nb = c->nb ? c->nb * 2 : UC_MIN_BUCKETS;
+    struct uc_entry **b = calloc(nb, sizeof(*b));
+
+    if (!b)
+        return;
+    for (size_t i = 0; i < c->nb; i++) {
+        struct uc_entry *e = c->b[i], *next;
+        for (; e; e = next) {
+            next = e->next;
+            e->next = b[e->hash & (nb - 1)];
+            b[e->hash & (nb - 1)] = e;
+        }
+    }
+    free(c->b);
+    c->b = b;
+    c->nb = nb;
+}
+
+static void uc_unlink(struct user_cache *c, struct uc_entry **pp)
+{
+    struct uc_entry *e = *pp;
+
+    *pp = e->next;
+    free(e);
+    c->n--;
+}
+
+/* Cache (or replace) the record u; the caller holds the store mutex. Without memory
+ * the old entry is dropped and nothing is cached. */
+static void uc_put(struct user_cache *c, const struct sk_user_rec *u)
+{
+    size_t ul, dl, ml = strnlen(u->ha1_md5, sizeof(u->ha1_md5)),
+                   sl = strnlen(u->ha1_sha256, sizeof(u->ha1_sha256));
+    struct uc_entry *e = NULL, **pp;
+    uint32_t h;
+
+    if (!uc_key(u->user, u->domain, &ul, &dl) || ml >= sizeof(u->ha1_md5) ||
+        sl >= sizeof(u->ha1_sha256))
+        return;
+    h = uc_hash(u->user, ul, u->domain, dl);
+    if ((e = malloc(offsetof(struct uc_entry, s) + ul + dl + ml + sl + 4))) {
+        char *p = e->s;
+        e->hash = h;
+        e->ulen = (uint8_t) ul;
+        e->dlen = (uint8_t) dl;
+        e->mlen = (uint8_t) ml;
+        e->slen = (uint8_t) sl;
+        memcpy(p, u->user, ul);
+        p[ul] = '\0';
+        p += ul + 1;
+        memcpy(p, u->domain, dl);
+        p[dl] = '\0';
+        p += dl + 1;
+        memcpy(p, u->ha1_md5, ml);
+        p[ml] = '\0';
+        p += ml + 1;
+        memcpy(p, u->ha1_sha256, sl);
+        p[sl] = '\0';
+    }
+    pthread_rwlock_wrlock(&c->lock);
+    if (c->nb && *(pp = uc_find(c, h, u->user, ul, u->domain, dl)))
+        uc_unlink(c, pp);
+    if (e) {
+        if (c->n >= UC_MAX_ENTRIES) { /* full: start over */
+            uc_free_all(c);
+            atomic_fetch_add_explicit(&c->clears, 1, memory_order_relaxed);
+        }
+        if (c->n >= c->nb && c->nb < UC_MAX_BUCKETS)
+            uc_grow(c);
+        if (c->nb) {
+            pp = &c->b[h & (c->nb - 1)];
+            e->next = *pp;
+            *pp = e;
+            c->n++;
+            e = NULL;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    free(e); /* no bucket array to hold it */
+}
+
+static void uc_del(struct user_cache *c, const char *user, const char *domain)
+{
+    size_t ul, dl;
+    struct uc_entry **pp;
+
+    if (!uc_key(user, domain, &ul, &dl))
+        return;
+    pthread_rwlock_wrlock(&c->lock);
+    if (c->nb && *(pp = uc_find(c, uc_hash(user, ul, domain, dl), user, ul, domain, dl)))
+        uc_unlink(c, pp);
+    pthread_rwlock_unlock(&c->lock);
+}
+
+/* Every UC_CHECK_NS: empty the cache if another connection committed since the
+ * last check. Never waits for the store mutex. */
+static void uc_check(struct sk_store *s)
+{
+    int64_t now = mono_ns(), v;
+
+    if (now < atomic_load_explicit(&s->uc.next_check, memory_order_relaxed))
+        return;
+    if (pthread_mutex_trylock(&s->lock) != 0)
+        return; /* the store thread is writing a batch: the next lookup tries */
+    if (now >= atomic_load_explicit(&s->uc.next_check, memory_order_relaxed)) {
+        atomic_store_explicit(&s->uc.next_check, now + UC_CHECK_NS, memory_order_relaxed);
+        if (read_data_version(s, &v) != 0) {
+            uc_clear(&s->uc); /* cannot tell: trust SQLite only */
+        } else if (v != s->data_version) {
+            s->data_version = v;
+            uc_clear(&s->uc);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 int sk_store_user_put(struct sk_store *s, const struct sk_user_rec *u)
 {
     sqlite3_stmt *st = s->st[ST_USER_PUT];
@@ -150,6 +428,10 @@ int sk_store_user_put(struct sk_store *s, const struct sk_user_rec *u)
     bind_text(st, 3, u->ha1_md5);
     bind_text(st, 4, u->ha1_sha256);
     rc = run(s, st, "user put");
+    if (rc == 0)
+        uc_put(&s->uc, u);
+    else
+        uc_del(&s->uc, u->user, u->domain); /* the row is in doubt */
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -166,8 +448,15 @@ int sk_store_user_get(struct sk_store *s, const char *user, const char *domain,
                       struct sk_user_rec *u)
 {
     sqlite3_stmt *st = s->st[ST_USER_GET];
+    size_t ul, dl;
+    bool cacheable = uc_key(user, domain, &ul, &dl);
     int rc;
 
+    if (cacheable) {
+        uc_check(s);
+        if (uc_get(&s->uc, user, ul, domain, dl, u) == 0)
+            return 0;
+    }
     pthread_mutex_lock(&s->lock);
     bind_text(st, 1, user);
     bind_text(st, 2, domain);
@@ -180,6 +469,8 @@ int sk_store_user_get(struct sk_store *s, const char *user, const char *domain,
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (rc == 0 && cacheable)
+        uc_put(&s->uc, u); /* still under the lock: see the comment on the cache */
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -195,8 +486,19 @@ int sk_store_user_del(struct sk_store *s, const char *user, const char *domain)
     rc = run(s, st, "user del");
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = ENOENT;
+    uc_del(&s->uc, user, domain);
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+void sk_store_user_cache_stats(struct sk_store *s, struct sk_user_cache_stats *st)
+{
+    st->hits = atomic_load_explicit(&s->uc.hits, memory_order_relaxed);
+    st->misses = atomic_load_explicit(&s->uc.misses, memory_order_relaxed);
+    st->clears = atomic_load_explicit(&s->uc.clears, memory_order_relaxed);
+    pthread_rwlock_rdlock(&s->uc.lock);
+    st->entries = s->uc.n;
+    pthread_rwlock_unlock(&s->uc.lock);
 }
 
 int sk_store_user_list(struct sk_store *s, sk_user_fn fn, void *arg)

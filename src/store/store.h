@@ -41,10 +41,20 @@ int sk_store_open(struct sk_store **sp, const char *dir);
 void sk_store_close(struct sk_store *s);
 
 int sk_store_user_put(struct sk_store *s, const struct sk_user_rec *u);
-/* ENOENT if absent. */
+/* ENOENT if absent. Found users are cached in memory: a user added by another
+ * process is seen at once, a change or deletion by another process within about
+ * 100 ms, one through this handle (put/del) at once. */
 int sk_store_user_get(struct sk_store *s, const char *user, const char *domain,
                       struct sk_user_rec *u);
 int sk_store_user_del(struct sk_store *s, const char *user, const char *domain);
+
+struct sk_user_cache_stats {
+    uint64_t hits;    /* lookups answered from the cache */
+    uint64_t misses;  /* lookups that went to the database */
+    uint64_t clears;  /* emptied: another process changed the database, or full */
+    uint64_t entries; /* cached users now */
+};
+void sk_store_user_cache_stats(struct sk_store *s, struct sk_user_cache_stats *st);
 int sk_store_user_list(struct sk_store *s, sk_user_fn fn, void *arg);
 
 /* Bindings are written in batches: begin, any number of put/del, commit. */
