@@ -303,20 +303,34 @@ struct ok_ctx {
 static void list_contact(void *arg, const struct sk_loc_binding *b)
 {
     struct ok_ctx *c = arg;
-    sk_buf_printf(c->h, "Contact: <%s>", b->uri);
-    if (*b->params)
-        sk_buf_printf(c->h, ";%s", b->params);
-    sk_buf_printf(c->h, ";expires=%lld\r\n", (long long) (b->expires_at - c->now));
+    int64_t left = b->expires_at - c->now;
+    sk_buf_puts(c->h, "Contact: <");
+    sk_buf_puts(c->h, b->uri);
+    sk_buf_putc(c->h, '>');
+    if (*b->params) {
+        sk_buf_putc(c->h, ';');
+        sk_buf_puts(c->h, b->params);
+    }
+    sk_buf_puts(c->h, ";expires=");
+    sk_buf_put_u64(c->h, left > 0 ? (uint64_t) left : 0);
+    sk_buf_puts(c->h, "\r\n");
 }
 
+/* The Date line changes once a second: each thread formats it once per second. */
 static void date_header(struct sk_buf *h, int64_t now)
 {
-    char date[64];
-    time_t t = (time_t) now;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    sk_buf_printf(h, "Date: %s\r\n", date);
+    static _Thread_local int64_t cached_at = -1;
+    static _Thread_local char line[80];
+    static _Thread_local size_t len;
+
+    if (now != cached_at) {
+        time_t t = (time_t) now;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        len = strftime(line, sizeof(line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        cached_at = now;
+    }
+    sk_buf_append(h, line, len);
 }
 
 static void fail(struct sk_reg_result *res, int status, const char *reason)

@@ -21,13 +21,14 @@ static inline bool sip_proto_reliable(enum sip_proto p)
 
 const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP" */
 
-/* A socket address of either family. */
+/* A socket address of either family: IPv4 or IPv6 only, so no sockaddr_storage
+ * (128 bytes): transactions, connections and received messages each hold one.
+ * Pass sizeof(x.u) as the capacity to accept/recvmsg/getsockname. */
 struct sk_sa {
     union {
         struct sockaddr sa;
         struct sockaddr_in in;
         struct sockaddr_in6 in6;
-        struct sockaddr_storage ss;
     } u;
     socklen_t len;
 };

@@ -311,7 +311,7 @@ static struct sip_conn *conn_new(struct sip_tpm *t, struct worker *w, int fd,
     atomic_init(&c->refs, 1);
     c->state = state;
     c->peer = *peer;
-    c->local.len = sizeof(c->local.u.ss);
+    c->local.len = sizeof(c->local.u);
     getsockname(fd, &c->local.u.sa, &c->local.len);
     sk_buf_init(&c->in);
     sk_buf_init(&c->out);
@@ -529,7 +529,7 @@ static void conn_writable(struct sip_conn *c)
             return;
         }
         c->state = CONN_OPEN;
-        c->local.len = sizeof(c->local.u.ss);
+        c->local.len = sizeof(c->local.u);
         getsockname(c->fd, &c->local.u.sa, &c->local.len);
     }
     err = flush_locked(c);
@@ -586,7 +586,7 @@ static void tcp_accept(struct sk_loop *l, int fd, uint32_t events, void *arg)
         bool refuse;
         int one = 1, cfd;
 
-        peer.len = sizeof(peer.u.ss);
+        peer.len = sizeof(peer.u);
         cfd = accept4(fd, &peer.u.sa, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return;
@@ -727,8 +727,8 @@ static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
             memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
             mm[i].msg_hdr.msg_iov = &iov[i];
             mm[i].msg_hdr.msg_iovlen = 1;
-            mm[i].msg_hdr.msg_name = &src[i].u.ss;
-            mm[i].msg_hdr.msg_namelen = sizeof(src[i].u.ss);
+            mm[i].msg_hdr.msg_name = &src[i].u;
+            mm[i].msg_hdr.msg_namelen = sizeof(src[i].u);
         }
         n = recvmmsg(fd, mm, batch, MSG_DONTWAIT, NULL);
         if (n <= 0)
@@ -830,7 +830,7 @@ int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
         if (i == 0 && sk_sa_port(&l->addr) == 0) {
             /* port 0: every worker binds the port the kernel picked for the first */
             struct sk_sa bound;
-            bound.len = sizeof(bound.u.ss);
+            bound.len = sizeof(bound.u);
             getsockname(fd, &bound.u.sa, &bound.len);
             sk_sa_set_port(&l->addr, sk_sa_port(&bound));
         }
@@ -839,7 +839,7 @@ int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
         /* registration from the caller's thread is safe: the loops are not running yet */
         if (ls->udp) {
             ls->udp[i].w = &t->w[i];
-            ls->udp[i].local.len = sizeof(ls->udp[i].local.u.ss);
+            ls->udp[i].local.len = sizeof(ls->udp[i].local.u);
             getsockname(fd, &ls->udp[i].local.u.sa, &ls->udp[i].local.len);
         }
         err = sk_loop_add_fd(t->w[i].loop, fd, EPOLLIN, ops->readable,

@@ -49,11 +49,14 @@ struct sip_txn {
     struct sk_timer t_retx;    /* A, E, G */
     struct sk_timer t_timeout; /* B, F, H */
     struct sk_timer t_linger;  /* D, I, J, K, L, M */
-    struct sk_timer t_trying;  /* 100 Trying after trying_ms */
-    struct sk_timer t_c;       /* Timer C (§16.6 step 11), INVITE client of a proxy */
+    union { /* one kind of transaction uses each: they share the space */
+        struct sk_timer t_trying; /* INVITE server: 100 Trying after trying_ms */
+        struct sk_timer t_c;      /* INVITE client: Timer C (§16.6 step 11), for a proxy */
+    };
     const struct sip_txn_user *user;
     void *user_arg;
     void *data;
+    char key_buf[]; /* the key's text, in the same allocation */
 };
 
 struct bucket {
@@ -179,7 +182,6 @@ void sip_txn_unref(struct sip_txn *t)
     sk_buf_free(&t->trying);
     free(t->resp_to_tag);
     free(t->cancel_extra);
-    free(t->key);
     free(t);
 }
 
@@ -193,15 +195,13 @@ static struct sip_txn *txn_alloc(struct sip_txl *txl, struct sk_loop *loop,
                                  enum sip_txn_kind kind, const struct sip_dest *dst,
                                  const char *key)
 {
-    struct sip_txn *t = calloc(1, sizeof(*t));
+    size_t klen = strlen(key);
+    struct sip_txn *t = calloc(1, sizeof(*t) + klen + 1);
 
     if (!t)
         return NULL;
-    t->key = strdup(key);
-    if (!t->key) {
-        free(t);
-        return NULL;
-    }
+    memcpy(t->key_buf, key, klen + 1);
+    t->key = t->key_buf;
     t->hash = hash_key(key);
     t->txl = txl;
     t->loop = loop;
@@ -217,8 +217,10 @@ static struct sip_txn *txn_alloc(struct sip_txl *txl, struct sk_loop *loop,
     sk_timer_init(&t->t_retx, timer_retx, t);
     sk_timer_init(&t->t_timeout, timer_timeout, t);
     sk_timer_init(&t->t_linger, timer_linger, t);
-    sk_timer_init(&t->t_trying, timer_trying, t);
-    sk_timer_init(&t->t_c, timer_c, t);
+    if (kind == SIP_TXN_INVITE_CLIENT)
+        sk_timer_init(&t->t_c, timer_c, t);
+    else
+        sk_timer_init(&t->t_trying, timer_trying, t);
     return t;
 }
 
@@ -227,8 +229,7 @@ static void stop_timers(struct sip_txn *t)
     sk_timer_stop(t->loop, &t->t_retx);
     sk_timer_stop(t->loop, &t->t_timeout);
     sk_timer_stop(t->loop, &t->t_linger);
-    sk_timer_stop(t->loop, &t->t_trying);
-    sk_timer_stop(t->loop, &t->t_c);
+    sk_timer_stop(t->loop, &t->t_trying); /* or t_c: the same timer */
 }
 
 static void terminate(struct sip_txn *t)
