@@ -57,7 +57,7 @@ static const char schema[] =
     "  call_id TEXT NOT NULL, cseq INTEGER NOT NULL, q INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL, instance TEXT NOT NULL, reg_id INTEGER NOT NULL,"
     "  path TEXT NOT NULL, user_agent TEXT NOT NULL, received TEXT NOT NULL,"
-    "  PRIMARY KEY (aor, key));";
+    "  PRIMARY KEY (aor, key)) WITHOUT ROWID;"; /* one b-tree per write, not table + index */
 
 /* ---- User cache ----
  * Positive results of sk_store_user_get are kept in memory, so that the user
@@ -220,6 +220,12 @@ void sk_store_close(struct sk_store *s)
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+/* For strings that outlive the statement's step (the write-behind queue's). */
+static void bind_static(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
 static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
@@ -540,19 +546,19 @@ int sk_store_binding_put(struct sk_store *s, const struct sk_binding_rec *b)
 {
     sqlite3_stmt *st = s->st[ST_BIND_PUT];
 
-    bind_text(st, 1, b->aor);
-    bind_text(st, 2, b->key);
-    bind_text(st, 3, b->uri);
-    bind_text(st, 4, b->params);
-    bind_text(st, 5, b->call_id);
+    bind_static(st, 1, b->aor);
+    bind_static(st, 2, b->key);
+    bind_static(st, 3, b->uri);
+    bind_static(st, 4, b->params);
+    bind_static(st, 5, b->call_id);
     sqlite3_bind_int64(st, 6, b->cseq);
     sqlite3_bind_int(st, 7, b->q);
     sqlite3_bind_int64(st, 8, b->expires_at);
-    bind_text(st, 9, b->instance);
+    bind_static(st, 9, b->instance);
     sqlite3_bind_int64(st, 10, b->reg_id);
-    bind_text(st, 11, b->path);
-    bind_text(st, 12, b->user_agent);
-    bind_text(st, 13, b->received);
+    bind_static(st, 11, b->path);
+    bind_static(st, 12, b->user_agent);
+    bind_static(st, 13, b->received);
     return run(s, st, "binding put");
 }
 
