@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "store/store.h"
+
 char *tu_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -82,4 +84,21 @@ void tu_chk_str(struct sk_str s, const char *exp, size_t elen, const char *what,
                    "%s: expected \"%.*s\" (%zu bytes), got %s\"%.*s\" (%zu bytes)", what,
                    (int) elen, exp, elen, s.p ? "" : "(unset) ", (int) s.len, s.p ? s.p : "",
                    s.len);
+}
+
+void tu_datadir_make(struct tu_datadir *d, const char *prefix)
+{
+    snprintf(d->path, sizeof(d->path), "/tmp/%s-XXXXXX", prefix);
+    assert_non_null(mkdtemp(d->path));
+}
+
+void tu_datadir_remove(struct tu_datadir *d)
+{
+    char p[128];
+    const char *files[] = {SK_STORE_DB_NAME, SK_STORE_DB_NAME "-wal", SK_STORE_DB_NAME "-shm"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", d->path, files[i]);
+        unlink(p);
+    }
+    rmdir(d->path);
 }

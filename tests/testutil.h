@@ -13,6 +13,14 @@
 
 /* Read a whole file; returns a malloc'd buffer (NUL-terminated) and its length. */
 char *tu_read_file(const char *path, size_t *len);
+
+/* A fresh data directory under /tmp for a store (prefix names the test), and
+ * its removal with the database files SQLite leaves there. */
+struct tu_datadir {
+    char path[64];
+};
+void tu_datadir_make(struct tu_datadir *d, const char *prefix);
+void tu_datadir_remove(struct tu_datadir *d);
 /* Read ../rfc4475/<name>.dat */
 char *tu_read_rfc4475(const char *name, size_t *len);
 

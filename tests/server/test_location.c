@@ -576,27 +576,6 @@ static void test_uri_equality_update(void **state)
 
 /* ---- the store ---- */
 
-struct tmpdir {
-    char path[64];
-};
-
-static void rm_tmpdir(struct tmpdir *t)
-{
-    char p[128];
-    const char *files[] = {SK_STORE_DB_NAME, SK_STORE_DB_NAME "-wal", SK_STORE_DB_NAME "-shm"};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", t->path, files[i]);
-        unlink(p);
-    }
-    rmdir(t->path);
-}
-
-static void mk_tmpdir(struct tmpdir *t)
-{
-    snprintf(t->path, sizeof(t->path), "/tmp/sipkit-loc-XXXXXX");
-    assert_non_null(mkdtemp(t->path));
-}
-
 /* A fresh location service over the same store, loaded at now. */
 static struct sk_loc *reload(struct sk_loc *old, struct sk_store *st, int64_t now)
 {
@@ -612,7 +591,7 @@ static struct sk_loc *reload(struct sk_loc *old, struct sk_store *st, int64_t no
 
 static void test_store_round_trip(void **state)
 {
-    struct tmpdir t;
+    struct tu_datadir t;
     struct sk_store *st;
     struct sk_loc *l;
     struct seen s, before;
@@ -622,7 +601,7 @@ static void test_store_round_trip(void **state)
     struct sk_loc_contact c[3];
     (void) state;
 
-    mk_tmpdir(&t);
+    tu_datadir_make(&t, "sipkit-loc");
     assert_int_equal(sk_store_open(&st, t.path), 0);
     assert_int_equal(sk_loc_new(&l, st, 50), 0);
     r.proto = SIP_PROTO_TCP;
@@ -708,12 +687,12 @@ static void test_store_round_trip(void **state)
     assert_int_equal(sk_loc_count(l), 0);
     sk_loc_free(l);
     sk_store_close(st);
-    rm_tmpdir(&t);
+    tu_datadir_remove(&t);
 }
 
 static void test_store_equal_uri_update(void **state)
 {
-    struct tmpdir t;
+    struct tu_datadir t;
     struct sk_store *st;
     struct sk_loc *l;
     struct seen s;
@@ -723,7 +702,7 @@ static void test_store_equal_uri_update(void **state)
     size_t after_refresh, after_removal;
     (void) state;
 
-    mk_tmpdir(&t);
+    tu_datadir_make(&t, "sipkit-loc");
     assert_int_equal(sk_store_open(&st, t.path), 0);
     assert_int_equal(sk_loc_new(&l, st, 50), 0);
     c[0] = contact("sip:kim@HOST.example.com:5060", 600);
@@ -749,7 +728,7 @@ static void test_store_equal_uri_update(void **state)
     after_removal = lookup(l, "sip:kim@example.com", now, &s);
     sk_loc_free(l);
     sk_store_close(st);
-    rm_tmpdir(&t);
+    tu_datadir_remove(&t);
     KNOWN_BUG(after_refresh == 1 && after_removal == 0,
               "refreshing a binding with an equal but differently written URI (§19.1.4) "
               "leaves the old row in SQLite: %zu bindings after a restart (want 1), %zu after "

@@ -11,27 +11,6 @@
 
 #include "store/store.h"
 
-struct tmpdir {
-    char path[64];
-};
-
-static void mk_tmpdir(struct tmpdir *t)
-{
-    snprintf(t->path, sizeof(t->path), "/tmp/sipkit-store-XXXXXX");
-    assert_non_null(mkdtemp(t->path));
-}
-
-static void rm_tmpdir(struct tmpdir *t)
-{
-    char p[128];
-    const char *files[] = {SK_STORE_DB_NAME, SK_STORE_DB_NAME "-wal", SK_STORE_DB_NAME "-shm"};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", t->path, files[i]);
-        unlink(p);
-    }
-    rmdir(t->path);
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -68,13 +47,13 @@ static struct sk_user_cache_stats stats(struct sk_store *s)
 
 static void test_cached_hit(void **state)
 {
-    struct tmpdir t;
+    struct tu_datadir t;
     struct sk_store *s;
     struct sk_user_rec alice = user_rec("alice", "example.com", 'a'), got, got2;
     struct sk_user_cache_stats st0, st1;
     (void) state;
 
-    mk_tmpdir(&t);
+    tu_datadir_make(&t, "sipkit-store");
     assert_int_equal(sk_store_open(&s, t.path), 0);
     assert_int_equal(sk_store_user_put(s, &alice), 0);
     /* the put cached it: the first lookup is already a hit */
@@ -118,19 +97,19 @@ static void test_cached_hit(void **state)
         assert_int_equal(sk_store_user_get(s, "alice", big, &got), ENOENT);
     }
     sk_store_close(s);
-    rm_tmpdir(&t);
+    tu_datadir_remove(&t);
 }
 
 static void test_same_handle_writes(void **state)
 {
-    struct tmpdir t;
+    struct tu_datadir t;
     struct sk_store *s;
     struct sk_user_rec a1 = user_rec("bob", "example.com", '1'), a2 = a1, got;
     (void) state;
 
     memset(a2.ha1_md5, '2', 32);
     memset(a2.ha1_sha256, '2', 64);
-    mk_tmpdir(&t);
+    tu_datadir_make(&t, "sipkit-store");
     assert_int_equal(sk_store_open(&s, t.path), 0);
     assert_int_equal(sk_store_user_put(s, &a1), 0);
     assert_int_equal(sk_store_user_get(s, "bob", "example.com", &got), 0);
@@ -150,13 +129,13 @@ static void test_same_handle_writes(void **state)
     assert_int_equal(sk_store_user_get(s, "bob", "example.com", &got), 0);
     assert_rec_equal(&got, &a1);
     sk_store_close(s);
-    rm_tmpdir(&t);
+    tu_datadir_remove(&t);
 }
 
 /* A second handle is a second SQLite connection, as the `sipkit user` CLI is. */
 static void test_other_connection(void **state)
 {
-    struct tmpdir t;
+    struct tu_datadir t;
     struct sk_store *srv, *cli;
     struct sk_user_rec carol = user_rec("carol", "example.com", 'c'), carol2 = carol;
     struct sk_user_rec dave = user_rec("dave", "example.com", 'd'), got;
@@ -167,7 +146,7 @@ static void test_other_connection(void **state)
 
     memset(carol2.ha1_md5, 'C', 32);
     memset(carol2.ha1_sha256, 'C', 64);
-    mk_tmpdir(&t);
+    tu_datadir_make(&t, "sipkit-store");
     assert_int_equal(sk_store_open(&srv, t.path), 0);
     assert_int_equal(sk_store_open(&cli, t.path), 0);
     assert_int_equal(sk_store_user_put(cli, &carol), 0);
@@ -216,7 +195,7 @@ static void test_other_connection(void **state)
 
     sk_store_close(cli);
     sk_store_close(srv);
-    rm_tmpdir(&t);
+    tu_datadir_remove(&t);
 }
 
 /* Lookups on several threads while the same handle changes the users. */
@@ -245,14 +224,14 @@ static void *reader_thread(void *arg)
 
 static void test_threads(void **state)
 {
-    struct tmpdir t;
+    struct tu_datadir t;
     struct sk_store *s;
     pthread_t th[2];
     struct reader r[2];
     char name[16];
     (void) state;
 
-    mk_tmpdir(&t);
+    tu_datadir_make(&t, "sipkit-store");
     assert_int_equal(sk_store_open(&s, t.path), 0);
     for (int i = 0; i < 40; i += 2) {
         snprintf(name, sizeof(name), "u%d", i);
@@ -276,7 +255,7 @@ static void test_threads(void **state)
         assert_int_equal(r[i].bad, 0);
     }
     sk_store_close(s);
-    rm_tmpdir(&t);
+    tu_datadir_remove(&t);
 }
 
 int main(void)
