@@ -11,12 +11,40 @@ void sk_buf_init(struct sk_buf *b)
     b->p = NULL;
     b->len = b->cap = b->max = 0;
     b->failed = false;
+    b->ext = false;
+}
+
+void sk_buf_init_ext(struct sk_buf *b, char *mem, size_t cap)
+{
+    sk_buf_init(b);
+    if (mem && cap) {
+        b->p = mem;
+        b->cap = cap;
+        b->ext = true;
+        mem[0] = '\0';
+    }
 }
 
 void sk_buf_free(struct sk_buf *b)
 {
-    free(b->p);
+    if (!b->ext)
+        free(b->p);
     sk_buf_init(b);
+}
+
+/* Give the buffer storage of its own of ncap bytes, keeping the content. */
+static char *own(struct sk_buf *b, size_t ncap)
+{
+    char *np;
+
+    if (!b->ext)
+        return realloc(b->p, ncap);
+    np = malloc(ncap);
+    if (np && b->p)
+        memcpy(np, b->p, b->len + 1 < ncap ? b->len + 1 : ncap);
+    if (np)
+        b->ext = false;
+    return np;
 }
 
 void sk_buf_reset(struct sk_buf *b)
@@ -42,7 +70,7 @@ static int reserve(struct sk_buf *b, size_t extra)
     ncap = b->cap ? b->cap : 1024; /* a typical SIP message fits at once */
     while (ncap < need)
         ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-    np = realloc(b->p, ncap);
+    np = own(b, ncap);
     if (!np)
         goto fail;
     b->p = np;
@@ -62,11 +90,6 @@ int sk_buf_append(struct sk_buf *b, const void *p, size_t len)
     b->len += len;
     b->p[b->len] = '\0';
     return 0;
-}
-
-int sk_buf_puts(struct sk_buf *b, const char *s)
-{
-    return sk_buf_append(b, s, strlen(s));
 }
 
 int sk_buf_put_str(struct sk_buf *b, struct sk_str s)
@@ -118,7 +141,7 @@ int sk_buf_set_exact(struct sk_buf *b, const void *p, size_t len)
     b->failed = false;
     b->len = 0;
     if (b->cap < len + 1 || b->cap > 2 * (len + 1)) {
-        char *np = realloc(b->p, len + 1);
+        char *np = own(b, len + 1);
         if (!np)
             return b->failed = true, ENOMEM;
         b->p = np;

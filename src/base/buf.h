@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/str.h"
 
@@ -13,16 +14,24 @@ struct sk_buf {
     size_t len, cap;
     size_t max;  /* 0 = unlimited; past it the buffer fails like ENOMEM */
     bool failed; /* an append failed: the content is incomplete */
+    bool ext;    /* p is the caller's storage (sk_buf_init_ext): never freed here */
 };
 
 void sk_buf_init(struct sk_buf *b);
+/* Start in the caller's storage (a stack array, say); growing past it moves the
+ * content to the heap. sk_buf_free frees only what the buffer allocated. */
+void sk_buf_init_ext(struct sk_buf *b, char *mem, size_t cap);
 void sk_buf_free(struct sk_buf *b);
 void sk_buf_reset(struct sk_buf *b);
 /* Appends return 0 or ENOMEM; after a failure every later append fails too. */
 int sk_buf_append(struct sk_buf *b, const void *p, size_t len);
-int sk_buf_puts(struct sk_buf *b, const char *s);
 int sk_buf_put_str(struct sk_buf *b, struct sk_str s);
 int sk_buf_putc(struct sk_buf *b, char c);
+/* Inline so that the length of a literal is known at compile time. */
+static inline int sk_buf_puts(struct sk_buf *b, const char *s)
+{
+    return sk_buf_append(b, s, strlen(s));
+}
 int sk_buf_printf(struct sk_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Slice of the current content (valid until the next append). */

@@ -81,8 +81,25 @@ bool sk_server_addr_is_ours(const struct sk_server *s, struct sk_str host, uint1
 
 void sk_server_tag(struct sk_server *s, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s%llx", s->tag_prefix,
-             (unsigned long long) atomic_fetch_add(&s->tag_seq, 1));
+    unsigned long long seq = (unsigned long long) atomic_fetch_add(&s->tag_seq, 1);
+    size_t n = strlen(s->tag_prefix), k = 0;
+    char hex[16];
+
+    /* prefix + the counter in hex, without printf: every response runs this */
+    do {
+        hex[k++] = "0123456789abcdef"[seq & 15];
+        seq >>= 4;
+    } while (seq);
+    if (size == 0)
+        return;
+    if (n + k + 1 > size) {
+        snprintf(buf, size, "%s", s->tag_prefix);
+        return;
+    }
+    memcpy(buf, s->tag_prefix, n);
+    while (k)
+        buf[n++] = hex[--k];
+    buf[n] = '\0';
 }
 
 /* ---- Responses ---- */
@@ -93,12 +110,12 @@ void sk_server_respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *r
 {
     struct sip_msg *m = rx->msg;
     struct sk_buf b;
-    char tag[48];
+    char tag[48], mem[1500]; /* most responses fit; bigger ones move to the heap */
     int err;
 
     /* §19.3: a To tag of our own for every response (unique: prefix + counter) */
     sk_server_tag(s, tag, sizeof(tag));
-    sk_buf_init(&b);
+    sk_buf_init_ext(&b, mem, sizeof(mem));
     sip_print_response_head_rx(&b, m, m->has_via ? &m->via : NULL, &rx->src, code, reason,
                                sk_str_cstr(tag));
     sk_buf_puts(&b, "Server: " SERVER_NAME "\r\n");

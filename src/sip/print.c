@@ -4,6 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "sip/scan.h"
 
 const char *sip_reason_phrase(int code)
 {
@@ -96,6 +99,9 @@ int sip_print_status_line(struct sk_buf *b, int code, const char *reason)
 static int put_value(struct sk_buf *b, struct sk_str v)
 {
     size_t i = 0;
+
+    if (!memchr(v.p, '\n', v.len) && !memchr(v.p, '\r', v.len))
+        return sk_buf_append(b, v.p, v.len); /* the usual case: one line */
     while (i < v.len) {
         /* copy the run up to the next line break in one go */
         size_t j = i;
@@ -117,9 +123,9 @@ static int put_value(struct sk_buf *b, struct sk_str v)
 int sip_print_hdr_named(struct sk_buf *b, struct sk_str name, struct sk_str value)
 {
     sk_buf_put_str(b, name);
-    sk_buf_puts(b, ": ");
+    sk_buf_append(b, ": ", 2);
     put_value(b, value);
-    return sk_buf_puts(b, "\r\n");
+    return sk_buf_append(b, "\r\n", 2);
 }
 
 int sip_print_hdr(struct sk_buf *b, enum sip_hdr_id id, struct sk_str value)
@@ -260,6 +266,38 @@ int sip_print_via(struct sk_buf *b, const struct sip_via *v, const struct sk_sa 
     return b->failed ? ENOMEM : 0;
 }
 
+/* The top Via of a response. When there is no rport and no received to replace,
+ * the via-parm goes out as it came, with ;received appended if the source differs
+ * from sent-by; otherwise sip_print_via rebuilds it. */
+static void print_top_via(struct sk_buf *b, const struct sip_via *v, const struct sk_sa *received)
+{
+    char ip[64];
+    struct sk_sa host, src;
+    bool add;
+
+    if (!received || v->has_rport || sk_str_isset(v->received) || v->raw.len == 0) {
+        sip_print_via(b, v, received);
+        return;
+    }
+    sk_sa_ip(received, ip, sizeof(ip));
+    if (v->host_type == SIP_HOST_NAME) {
+        add = true;
+    } else if (v->host.len == strlen(ip) && sk_str_ieq_cstr(v->host, ip)) {
+        add = false; /* sent-by is the source address, written as we write it */
+    } else if (sk_sa_from_ip(&host, v->host, 0)) {
+        add = true;
+    } else {
+        src = *received;
+        sk_sa_set_port(&src, 0);
+        add = !sk_sa_equal(&host, &src);
+    }
+    put_value(b, v->raw);
+    if (add) {
+        sk_buf_append(b, ";received=", 10);
+        sk_buf_puts(b, ip);
+    }
+}
+
 int sip_print_response_head(struct sk_buf *b, const struct sip_msg *req, int code,
                             const char *reason, struct sk_str to_tag)
 {
@@ -278,10 +316,18 @@ int sip_print_response_head_rx(struct sk_buf *b, const struct sip_msg *req,
             /* the top via-parm with received/rport (RFC 3261 §18.2.1, RFC 3581) */
             const char *p = h->value.p, *end = h->value.p + h->value.len;
             struct sip_via v;
-            sk_buf_puts(b, "Via: ");
-            sip_print_via(b, top_via, received);
-            sk_buf_puts(b, "\r\n");
-            if (sip_parse_via(&p, end, &v, NULL) == 0 && p < end)
+            sk_buf_append(b, "Via: ", 5);
+            print_top_via(b, top_via, received);
+            sk_buf_append(b, "\r\n", 2);
+            if (top_via->raw.p >= p && top_via->raw.p + top_via->raw.len <= end) {
+                /* the via-parms after it: no need to parse the top one again */
+                p = sc_skip_ws(top_via->raw.p + top_via->raw.len, end);
+                if (p < end && *p == ',')
+                    p = sc_skip_ws(p + 1, end);
+            } else if (sip_parse_via(&p, end, &v, NULL) != 0) {
+                p = end;
+            }
+            if (p < end)
                 sip_print_hdr(b, SIP_HDR_VIA, sk_str_make(p, (size_t) (end - p)));
             continue;
         }

@@ -50,11 +50,45 @@ void sk_sa_set_port(struct sk_sa *a, uint16_t port)
         a->u.in.sin_port = htons(port);
 }
 
+/* A dotted quad as inet_pton(AF_INET) reads it (four decimal parts of 0..255, no
+ * leading zeros), without the copy and the call: every request and response runs
+ * this. Anything else is left to inet_pton. */
+static bool quad(struct sk_str ip, struct in_addr *out)
+{
+    unsigned char b[4];
+    size_t i = 0;
+
+    for (int part = 0; part < 4; part++) {
+        unsigned v = 0;
+        size_t start = i;
+        if (part > 0) {
+            if (i >= ip.len || ip.p[i] != '.')
+                return false;
+            start = ++i;
+        }
+        while (i < ip.len && ip.p[i] >= '0' && ip.p[i] <= '9' && i - start < 3)
+            v = v * 10 + (unsigned) (ip.p[i++] - '0');
+        if (i == start || v > 255 || (ip.p[start] == '0' && i - start > 1))
+            return false;
+        b[part] = (unsigned char) v;
+    }
+    if (i != ip.len)
+        return false;
+    memcpy(out, b, 4);
+    return true;
+}
+
 int sk_sa_from_ip(struct sk_sa *a, struct sk_str ip, uint16_t port)
 {
     char buf[64];
 
     memset(a, 0, sizeof(*a));
+    if (quad(ip, &a->u.in.sin_addr)) {
+        a->u.in.sin_family = AF_INET;
+        a->u.in.sin_port = htons(port);
+        a->len = sizeof(a->u.in);
+        return 0;
+    }
     if (ip.len >= 2 && ip.p[0] == '[' && ip.p[ip.len - 1] == ']')
         ip = sk_str_make(ip.p + 1, ip.len - 2);
     if (ip.len == 0 || ip.len >= sizeof(buf))

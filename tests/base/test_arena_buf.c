@@ -293,6 +293,46 @@ static void test_buf_append_and_growth(void **state)
     sk_buf_free(&b);
 }
 
+/* A buffer that starts in the caller's storage moves to the heap when it outgrows
+ * it, keeps its content, and frees only what it allocated. */
+static void test_buf_ext_storage(void **state)
+{
+    char mem[16];
+    struct sk_buf b;
+    (void) state;
+
+    sk_buf_init_ext(&b, mem, sizeof(mem));
+    assert_ptr_equal(b.p, mem);
+    assert_int_equal(sk_buf_puts(&b, "0123456789"), 0);
+    assert_ptr_equal(b.p, mem);
+    ASSERT_BUF(&b, "0123456789");
+    assert_int_equal(sk_buf_puts(&b, "abcde"), 0); /* 15 + NUL: still fits */
+    assert_ptr_equal(b.p, mem);
+    assert_int_equal(sk_buf_putc(&b, 'X'), 0);     /* now it does not */
+    assert_ptr_not_equal(b.p, mem);
+    assert_false(b.ext);
+    ASSERT_BUF(&b, "0123456789abcdeX");
+    memset(mem, '#', sizeof(mem)); /* the heap copy does not depend on mem any more */
+    ASSERT_BUF(&b, "0123456789abcdeX");
+    sk_buf_free(&b);
+
+    /* set_exact in caller storage, then past it */
+    sk_buf_init_ext(&b, mem, sizeof(mem));
+    assert_int_equal(sk_buf_set_exact(&b, "abcdefghij", 10), 0);
+    ASSERT_BUF(&b, "abcdefghij");
+    assert_int_equal(sk_buf_set_exact(&b, "a longer text than sixteen", 26), 0);
+    assert_false(b.ext);
+    ASSERT_BUF(&b, "a longer text than sixteen");
+    sk_buf_free(&b);
+
+    /* no storage given: an ordinary buffer */
+    sk_buf_init_ext(&b, NULL, 0);
+    assert_false(b.ext);
+    assert_int_equal(sk_buf_puts(&b, "x"), 0);
+    ASSERT_BUF(&b, "x");
+    sk_buf_free(&b);
+}
+
 static void test_buf_printf(void **state)
 {
     struct sk_buf b;
@@ -385,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_arena_without_first_block),
         cmocka_unit_test(test_arena_no_overlap),
         cmocka_unit_test(test_buf_append_and_growth),
+        cmocka_unit_test(test_buf_ext_storage),
         cmocka_unit_test(test_buf_printf),
         cmocka_unit_test(test_buf_max_limit),
         cmocka_unit_test(test_buf_single_oversized_append),

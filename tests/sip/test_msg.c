@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1696,6 +1697,109 @@ static void test_print_request_from_scratch(void **state)
     "\r\n"                                                                               \
     "hello"
 
+/* The top Via of a response (§18.2.1, RFC 3581): copied as it came when there is
+ * nothing to replace, ;received added only when the source differs from sent-by,
+ * rport and an old received rebuilt; the via-parms after it (same line or not) kept. */
+static void via_case(const char *via_line, const char *src_ip, uint16_t src_port, const char *want)
+{
+    char req[1024];
+    struct sip_msg *m = msg_new();
+    struct sip_error err;
+    struct sk_buf b;
+    struct sk_sa src;
+    size_t c;
+    int n;
+
+    set_ctx("top via %s from %s", via_line, src_ip);
+    n = snprintf(req, sizeof(req),
+                 "OPTIONS sip:127.0.0.1 SIP/2.0\r\n%s\r\nMax-Forwards: 70\r\n"
+                 "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: v1\r\n"
+                 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", via_line);
+    CHK_OK(parse(m, req, (size_t) n, SIP_PARSE_DATAGRAM, NULL, &c, &err), err);
+    CHK(m->has_via);
+    CHK_INT(sk_sa_from_ip(&src, sk_str_cstr(src_ip), src_port), 0);
+    sk_buf_init(&b);
+    CHK_INT(sip_print_response_head_rx(&b, m, &m->via, &src, 200, NULL, SK_STR_NULL), 0);
+    {
+        const char *v = strstr(b.p, "Via: "), *e = strstr(b.p, "\r\nFrom:");
+        CHK(v && e && e > v);
+        if (v && e) {
+            size_t want_len = strlen(want);
+            if ((size_t) (e - v) != want_len || memcmp(v, want, want_len) != 0)
+                fail_msg("%s: got [%.*s], want [%s]", via_line, (int) (e - v), v, want);
+        }
+    }
+    sk_buf_free(&b);
+    msg_free(m);
+}
+
+static void test_print_response_top_via(void **state)
+{
+    (void) state;
+    /* sent-by is the source: the via-parm exactly as sent, odd spacing included */
+    via_case("Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1", "127.0.0.1", 5061,
+             "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1");
+    via_case("Via: SIP / 2.0 / UDP 127.0.0.1 ; branch=z9hG4bK1", "127.0.0.1", 5060,
+             "Via: SIP / 2.0 / UDP 127.0.0.1 ; branch=z9hG4bK1");
+    /* another address, a name, a non-canonical literal of the same address */
+    via_case("Via: SIP/2.0/UDP 10.0.0.1:5061;branch=z9hG4bK1", "127.0.0.1", 5061,
+             "Via: SIP/2.0/UDP 10.0.0.1:5061;branch=z9hG4bK1;received=127.0.0.1");
+    via_case("Via: SIP/2.0/UDP pc.example.com;branch=z9hG4bK1", "127.0.0.2", 5060,
+             "Via: SIP/2.0/UDP pc.example.com;branch=z9hG4bK1;received=127.0.0.2");
+    via_case("Via: SIP/2.0/UDP [::1]:5061;branch=z9hG4bK1", "::1", 5061,
+             "Via: SIP/2.0/UDP [::1]:5061;branch=z9hG4bK1");
+    via_case("Via: SIP/2.0/UDP [0:0::1]:5061;branch=z9hG4bK1", "::1", 5061,
+             "Via: SIP/2.0/UDP [0:0::1]:5061;branch=z9hG4bK1");
+    /* rport asked for, and a received to replace: rebuilt */
+    via_case("Via: SIP/2.0/UDP 127.0.0.1:5061;rport;branch=z9hG4bK1", "127.0.0.1", 6000,
+             "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1;received=127.0.0.1;rport=6000");
+    via_case("Via: SIP/2.0/UDP 10.0.0.1;received=10.9.9.9;branch=z9hG4bK1", "127.0.0.1", 5060,
+             "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1;received=127.0.0.1");
+    /* several via-parms on one line: the rest follows as a header of its own */
+    via_case("Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1 ,  SIP/2.0/TCP 10.1.1.1;branch=z9hG4bK2",
+             "127.0.0.1", 5060,
+             "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n"
+             "Via: SIP/2.0/TCP 10.1.1.1;branch=z9hG4bK2");
+    /* folded: one line out */
+    via_case("Via: SIP/2.0/UDP 127.0.0.1\r\n ;branch=z9hG4bK1", "127.0.0.1", 5060,
+             "Via: SIP/2.0/UDP 127.0.0.1 ;branch=z9hG4bK1");
+}
+
+/* sk_sa_from_ip reads dotted quads itself; what it refuses goes to inet_pton, so
+ * the two must agree on every form. */
+static void test_sa_from_ip(void **state)
+{
+    static const char *ok4[] = {"0.0.0.0", "127.0.0.1", "255.255.255.255", "192.0.2.10", "1.22.133.4"};
+    static const char *bad[] = {"", "1", "1.2.3", "1.2.3.4.", "1.2.3.4.5", "256.1.1.1", "1.2.3.999",
+                                "01.2.3.4", "1.2.3.04", "1..3.4", ".1.2.3", "1.2.3.4 ", "1.2.3.a",
+                                "1234.1.1.1", "example.com"};
+    struct sk_sa a;
+    char out[64];
+    (void) state;
+
+    for (size_t i = 0; i < sizeof(ok4) / sizeof(ok4[0]); i++) {
+        set_ctx("ipv4 %s", ok4[i]);
+        CHK_INT(sk_sa_from_ip(&a, sk_str_cstr(ok4[i]), 5060), 0);
+        CHK_INT(a.u.sa.sa_family, AF_INET);
+        CHK_INT(sk_sa_port(&a), 5060);
+        sk_sa_ip(&a, out, sizeof(out));
+        CHK(strcmp(out, ok4[i]) == 0);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct in_addr x;
+        char z[64];
+        set_ctx("not ipv4 %s", bad[i]);
+        snprintf(z, sizeof(z), "%s", bad[i]);
+        CHK_INT(inet_pton(AF_INET, z, &x), 0); /* the reference agrees it is no quad */
+        CHK(sk_sa_from_ip(&a, sk_str_cstr(bad[i]), 5060) != 0);
+    }
+    set_ctx("ipv6");
+    CHK_INT(sk_sa_from_ip(&a, SK_STR_LIT("[2001:db8::1]"), 5061), 0);
+    CHK_INT(a.u.sa.sa_family, AF_INET6);
+    CHK_INT(sk_sa_from_ip(&a, SK_STR_LIT("::ffff:1.2.3.4"), 1), 0);
+    CHK_INT(a.u.sa.sa_family, AF_INET6);
+}
+
 static void test_print_response_head(void **state)
 {
     struct sip_msg *req = msg_new(), *m = msg_new();
@@ -2601,6 +2705,8 @@ int main(void)
         cmocka_unit_test(test_print_roundtrip_rfc4475),
         cmocka_unit_test(test_print_request_from_scratch),
         cmocka_unit_test(test_print_response_head),
+        cmocka_unit_test(test_print_response_top_via),
+        cmocka_unit_test(test_sa_from_ip),
         cmocka_unit_test(test_no_heap_typical),
         cmocka_unit_test(test_tokens_privacy),
         cmocka_unit_test(test_accessor_cache),
