@@ -456,6 +456,11 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
         SK_ERROR("cannot open the data directory %s: %s", cfg->data_dir, strerror(err));
         goto fail;
     }
+    if (s->store) {
+        size_t nu = 0;
+        if (sk_store_user_cache_warm(s->store, &nu) == 0)
+            SK_DEBUG("user cache: %zu users loaded", nu);
+    }
     if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)) ||
         (err = sk_loc_load(s->loc, (int64_t) time(NULL))) ||
         (err = sk_registrar_new(&s->reg, &cfg->reg, s->loc, s->store)))

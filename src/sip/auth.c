@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ struct sip_nonces {
     EVP_MD_CTX *mac_inner, *mac_outer;
     char opaque[33];
     uint32_t lifetime;
+    uint64_t salt;            /* random, drawn once; XOR seq gives every nonce its own bits */
+    _Atomic uint64_t seq;
     struct nc_bucket b[NC_BUCKETS];
 };
 
@@ -261,7 +264,7 @@ int sip_nonces_new_keyed(struct sip_nonces **np, uint32_t lifetime_s, const void
                          size_t keylen)
 {
     struct sip_nonces *n;
-    unsigned char op[16];
+    unsigned char op[24]; /* 16 for the opaque, 8 for the nonce salt */
     int err;
 
     if ((err = md_get()))
@@ -278,7 +281,10 @@ int sip_nonces_new_keyed(struct sip_nonces **np, uint32_t lifetime_s, const void
         free(n);
         return err;
     }
-    to_hex(op, sizeof(op), n->opaque);
+    to_hex(op, 16, n->opaque);
+    for (int i = 0; i < 8; i++)
+        n->salt = n->salt << 8 | op[16 + i];
+    atomic_init(&n->seq, 0);
     n->lifetime = lifetime_s;
     for (size_t i = 0; i < NC_BUCKETS; i++)
         pthread_mutex_init(&n->b[i].lock, NULL);
@@ -341,8 +347,13 @@ int sip_nonce_make(struct sip_nonces *n, struct sk_str realm, time_t now, char *
 
     for (int i = 0; i < 8; i++)
         head[i] = (unsigned char) (t >> (56 - 8 * i));
-    if (RAND_bytes(head + 8, 8) != 1)
-        memset(head + 8, 0, 8);
+    {
+        /* unique, not secret: the HMAC is what makes the nonce unforgeable. A
+         * counter under a per-process random salt (RAND_bytes once, not per 401) */
+        uint64_t u = n->salt ^ atomic_fetch_add_explicit(&n->seq, 1, memory_order_relaxed);
+        for (int i = 0; i < 8; i++)
+            head[8 + i] = (unsigned char) (u >> (56 - 8 * i));
+    }
     if ((err = nonce_mac(n, head, realm, mac))) {
         out[0] = '\0';
         return err;
@@ -499,10 +510,21 @@ static void print_challenge(struct sk_buf *b, const char *hdr, const struct sip_
                             struct sk_str realm, enum sip_digest_alg alg, bool stale,
                             const char *nonce)
 {
-    sk_buf_printf(b, "%s: Digest realm=\"%.*s\", nonce=\"%s\", opaque=\"%s\", algorithm=%s, "
-                     "qop=\"auth\"%s\r\n",
-                  hdr, SK_STR_FMT(realm), nonce, n->opaque, sip_digest_alg_name(alg),
-                  stale ? ", stale=true" : "");
+    /* appended piece by piece (sk_buf_puts of a literal folds its strlen):
+     * printf cost more than the rest of the 401 */
+    sk_buf_puts(b, hdr);
+    sk_buf_puts(b, ": Digest realm=\"");
+    sk_buf_put_str(b, realm);
+    sk_buf_puts(b, "\", nonce=\"");
+    sk_buf_puts(b, nonce);
+    sk_buf_puts(b, "\", opaque=\"");
+    sk_buf_puts(b, n->opaque);
+    sk_buf_puts(b, "\", algorithm=");
+    sk_buf_puts(b, sip_digest_alg_name(alg));
+    sk_buf_puts(b, ", qop=\"auth\"");
+    if (stale)
+        sk_buf_puts(b, ", stale=true");
+    sk_buf_puts(b, "\r\n");
 }
 
 int sip_digest_challenge(struct sk_buf *b, const char *hdr, struct sip_nonces *n,

@@ -523,6 +523,38 @@ int sk_store_user_list(struct sk_store *s, sk_user_fn fn, void *arg)
     return rc == SQLITE_DONE ? 0 : db_err(s, "user list");
 }
 
+/* Fill the user cache with every user (up to UC_MAX_ENTRIES), so that the first
+ * REGISTER or INVITE of each user after a start does not wait for a SELECT. */
+int sk_store_user_cache_warm(struct sk_store *s, size_t *loaded)
+{
+    sqlite3_stmt *st = s->st[ST_USER_LIST];
+    struct sk_user_rec u;
+    size_t n = 0;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    /* what is cached from here on is what this data_version holds */
+    if (read_data_version(s, &s->data_version) != 0) {
+        pthread_mutex_unlock(&s->lock);
+        return db_err(s, "user cache warm");
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        pthread_rwlock_rdlock(&s->uc.lock);
+        bool full = s->uc.n + 1 >= UC_MAX_ENTRIES;
+        pthread_rwlock_unlock(&s->uc.lock);
+        if (full)
+            break; /* a full cache empties itself: leave the rest to the misses */
+        read_user(st, &u);
+        uc_put(&s->uc, &u);
+        n++;
+    }
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
+    if (loaded)
+        *loaded = n;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_err(s, "user cache warm");
+}
+
 int sk_store_begin(struct sk_store *s)
 {
     pthread_mutex_lock(&s->lock);

@@ -3,6 +3,7 @@
 #define SK_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SK_STORE_DB_NAME "sipkit.db"
@@ -56,6 +57,8 @@ struct sk_user_cache_stats {
 };
 void sk_store_user_cache_stats(struct sk_store *s, struct sk_user_cache_stats *st);
 int sk_store_user_list(struct sk_store *s, sk_user_fn fn, void *arg);
+/* Load every user into the cache (the server does at start); how many in *loaded. */
+int sk_store_user_cache_warm(struct sk_store *s, size_t *loaded);
 
 /* Bindings are written in batches: begin, any number of put/del, commit. */
 int sk_store_begin(struct sk_store *s);

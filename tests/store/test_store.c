@@ -100,6 +100,63 @@ static void test_cached_hit(void **state)
     tu_datadir_remove(&t);
 }
 
+/* Warming loads every user: after a restart the first lookups are hits, and a
+ * change by another connection still empties the cache. */
+static void test_cache_warm(void **state)
+{
+    struct tu_datadir t;
+    struct sk_store *s, *cli;
+    struct sk_user_rec u, got;
+    struct sk_user_cache_stats st0, st1;
+    size_t loaded = 0;
+    char name[32];
+    (void) state;
+
+    tu_datadir_make(&t, "sipkit-store");
+    assert_int_equal(sk_store_open(&s, t.path), 0);
+    for (int i = 0; i < 500; i++) {
+        snprintf(name, sizeof(name), "user%03d", i);
+        u = user_rec(name, "example.com", (char) ('a' + i % 26));
+        assert_int_equal(sk_store_user_put(s, &u), 0);
+    }
+    sk_store_close(s);
+
+    assert_int_equal(sk_store_open(&s, t.path), 0);
+    assert_int_equal(stats(s).entries, 0);
+    assert_int_equal(sk_store_user_cache_warm(s, &loaded), 0);
+    assert_int_equal(loaded, 500);
+    st0 = stats(s);
+    assert_int_equal(st0.entries, 500);
+    for (int i = 0; i < 500; i++) {
+        snprintf(name, sizeof(name), "user%03d", i);
+        u = user_rec(name, "example.com", (char) ('a' + i % 26));
+        assert_int_equal(sk_store_user_get(s, name, "example.com", &got), 0);
+        assert_rec_equal(&got, &u);
+    }
+    st1 = stats(s);
+    assert_int_equal(st1.hits, st0.hits + 500);
+    assert_int_equal(st1.misses, st0.misses);
+
+    /* another process changes a password: seen once the check is due */
+    assert_int_equal(sk_store_open(&cli, t.path), 0);
+    u = user_rec("user007", "example.com", 'Z');
+    assert_int_equal(sk_store_user_put(cli, &u), 0);
+    sk_store_close(cli);
+    sleep_ms(150);
+    assert_int_equal(sk_store_user_get(s, "user007", "example.com", &got), 0);
+    assert_rec_equal(&got, &u);
+    sk_store_close(s);
+
+    /* an empty database warms to nothing */
+    tu_datadir_remove(&t);
+    tu_datadir_make(&t, "sipkit-store");
+    assert_int_equal(sk_store_open(&s, t.path), 0);
+    assert_int_equal(sk_store_user_cache_warm(s, &loaded), 0);
+    assert_int_equal(loaded, 0);
+    sk_store_close(s);
+    tu_datadir_remove(&t);
+}
+
 static void test_same_handle_writes(void **state)
 {
     struct tu_datadir t;
@@ -262,6 +319,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cached_hit),
+        cmocka_unit_test(test_cache_warm),
         cmocka_unit_test(test_same_handle_writes),
         cmocka_unit_test(test_other_connection),
         cmocka_unit_test(test_threads),
