@@ -20,7 +20,12 @@ skip_max=${PROXY_SKIP_MAXRATE:-0}
 keep_tmp=${PROXY_KEEP_TMP:-0}  # 1: keep the logs and SIPp statistics in /tmp
 min_achieved=95                # a step fails if SIPp creates calls at under this % of the rate
 srv_cpu=0
-sipp_cpu=1
+# SIPp runs on the server's own core for the CPU runs; the max-rate steps put it on cpu 1, so that it does not cap the rate (BENCH_SIPP_CPU overrides). On this kind of
+# 2-vCPU VM a wakeup across cores costs 20-200 us (halted vCPU, IPI exits) and varied from run to run
+# by more than both servers' own work; on one core the wakeups are local and runs repeat within ~5%.
+cpu_sipp_cpu=${BENCH_SIPP_CPU:-$srv_cpu}
+max_sipp_cpu=1
+sipp_cpu=$cpu_sipp_cpu
 buff=4194304                   # SIPp's UDP socket buffers (capped by net.core.[rw]mem_max)
 hz=$(getconf CLK_TCK)
 for v in "$rate" "$calls" "$step_s" "${steps[@]}"; do
@@ -215,12 +220,14 @@ if ((reps > 0)); then
     echo "$bench_name: $calls calls per run at $rate/s over UDP (INVITE/100/180/200/ACK/BYE/200, record-routed," \
         "callee registered), fresh server each run, $reps runs per server, $drain_s s drain after each"
 fi
+sipp_cpu=$cpu_sipp_cpu
 for ((rep = 1; rep <= reps; rep++)); do
     if ((rep % 2)); then order="sipkit kamailio"; else order="kamailio sipkit"; fi
     for name in $order; do
         run_cpu "$name" "$rep"
     done
 done
+sipp_cpu=$max_sipp_cpu
 
 # --- highest rate under 0.1% failed calls -------------------------------------------------------
 declare -A best       # best[server] = the highest rate passed
@@ -293,7 +300,8 @@ fi
 # --- report -------------------------------------------------------------------------------------
 echo
 echo "cores: $(nproc) online; each server pinned to cpu $srv_cpu with 1 worker (sipkit --workers 1," \
-    "kamailio children=1 -x tlsf -m 2048, shm pre-faulted); SIPp UAC and UAS on cpu $sipp_cpu"
+    "kamailio children=1 -x tlsf -m 2048, shm pre-faulted); SIPp UAC and UAS on cpu $cpu_sipp_cpu for the CPU runs," \
+    "on cpu $max_sipp_cpu for the max-rate steps"
 if ((reps > 0)); then
     echo "CPU per call = server utime+stime (all its processes/threads) / successful calls, median of $reps runs at" \
         "$rate/s; 'run' counts the SIPp run, 'run+drain' also the $drain_s s after it (transaction timers)"
