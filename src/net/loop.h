@@ -17,7 +17,8 @@ typedef void (*sk_work_fn)(struct sk_loop *loop, void *arg);
 struct sk_timer {
     uint64_t when;    /* absolute loop time in ms */
     uint64_t seq;     /* tie-break: timers due at the same ms fire in start order */
-    size_t slot;      /* position in the heap, SIZE_MAX when not running */
+    size_t slot;      /* heap position or lane (loop.c), SIZE_MAX when not running */
+    struct sk_timer *prev, *next; /* neighbours in a lane */
     sk_timer_fn fn;
     void *arg;
 };
@@ -27,6 +28,8 @@ struct sk_timer {
  * (measured: a proxy at 500 calls/s woke ~2000 times a second for linger
  * timers alone). A fake-clock loop fires every timer at its exact time. */
 #define SK_LOOP_TIMER_SLACK_MS 10
+/* The grid of timers started with sk_timer_start_lazy (real clock only). */
+#define SK_LOOP_LAZY_MS 250
 
 /* A loop whose clock only moves when the test says so (sk_loop_advance). */
 #define SK_LOOP_FAKE_CLOCK 1u
@@ -42,6 +45,11 @@ void sk_loop_del_fd(struct sk_loop *l, int fd);
 void sk_timer_init(struct sk_timer *t, sk_timer_fn fn, void *arg);
 /* (Re)start: fires once, ms from now. Returns ENOMEM if the heap cannot grow. */
 int sk_timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms);
+/* The same for a timer that only ends a wait (a transaction's Timer J, K, L...:
+ * freeing state): on the real clock it may fire up to SK_LOOP_LAZY_MS late, so
+ * that an idle loop wakes a few times a second for them, not a hundred. On a
+ * fake clock it fires at its exact time like any other. */
+int sk_timer_start_lazy(struct sk_loop *l, struct sk_timer *t, uint64_t ms);
 void sk_timer_stop(struct sk_loop *l, struct sk_timer *t);
 static inline bool sk_timer_active(const struct sk_timer *t)
 {

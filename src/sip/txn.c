@@ -364,7 +364,7 @@ static void timer_trying(struct sk_loop *l, struct sk_timer *tm, void *arg)
 
 static void linger(struct sip_txn *t, uint32_t ms)
 {
-    sk_timer_start(t->loop, &t->t_linger, ms);
+    sk_timer_start_lazy(t->loop, &t->t_linger, ms);
 }
 
 /* ---- Keys (§17.1.3, §17.2.3) ---- */

@@ -1,4 +1,5 @@
-/* Tests of the loop's timer heap (net/loop.c) on a fake clock: order, stop, restart, many timers. */
+/* Tests of the loop's timers (net/loop.c): heap and lanes on a fake clock (order, stop, restart,
+ * many timers), and a lazy timer on the real clock. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,11 +118,126 @@ static void test_heap_restart(void **state)
     sk_loop_free(l);
 }
 
+/* Lanes: timers of a few fixed durations (each duration a FIFO lane), started as
+ * the clock moves, mixed with more distinct durations than there are lanes (the
+ * rest go to the heap), some lazy; heads, tails and middles stopped; timers that
+ * restart themselves from their callback. All fire once, in (due, start) order,
+ * each with the clock at its due time. */
+#define LN 3000
+static struct rec lr[LN];
+static unsigned next_id;
+static int rearm[LN];
+static struct sk_loop *lane_loop;
+
+static void on_fire_rearm(struct sk_loop *l, struct sk_timer *t, void *arg)
+{
+    struct rec *r = arg;
+    unsigned k = (unsigned) (r - lr);
+    on_fire(l, t, arg);
+    if (rearm[k] > 0) {
+        /* restart with a lane duration, from inside the firing loop */
+        rearm[k]--;
+        r->id = next_id++;
+        r->due = sk_loop_now(l) + 500;
+        assert_int_equal(sk_timer_start_lazy(lane_loop, t, 500), 0);
+    }
+}
+
+static void test_lanes_mixed(void **state)
+{
+    static const uint64_t durs[] = {500, 1000, 2000, 4000, 32000, 5000, 200};
+    struct sk_loop *l;
+    uint64_t seed = 0x243f6a8885a308d3ull;
+    unsigned expect = 0, fired_before;
+    (void) state;
+
+    assert_int_equal(sk_loop_new(&l, SK_LOOP_FAKE_CLOCK), 0);
+    lane_loop = l;
+    last_when = 0;
+    last_id = 0;
+    nfired = 0;
+    order_ok = 1;
+    next_id = 0;
+    memset(lr, 0, sizeof(lr));
+    memset(rearm, 0, sizeof(rearm));
+    for (unsigned i = 0; i < LN; i++) {
+        uint64_t d;
+        unsigned kind = (unsigned) (rnd(&seed) % 4);
+        if (i % 10 == 0)
+            sk_loop_advance(l, rnd(&seed) % 7); /* the clock moves between starts */
+        d = kind == 0 ? 1 + rnd(&seed) % 40000 : durs[rnd(&seed) % 7];
+        sk_timer_init(&lr[i].t, i % 5 == 0 ? on_fire_rearm : on_fire, &lr[i]);
+        lr[i].id = next_id++;
+        lr[i].due = sk_loop_now(l) + d;
+        if (i % 5 == 0)
+            rearm[i] = 2;
+        if (kind == 1)
+            assert_int_equal(sk_timer_start_lazy(l, &lr[i].t, d), 0);
+        else
+            assert_int_equal(sk_timer_start(l, &lr[i].t, d), 0);
+    }
+    /* short ones fired while the clock moved; the count is of those still running */
+    for (unsigned i = 0; i < LN; i++)
+        expect += sk_timer_active(&lr[i].t);
+    assert_int_equal(sk_loop_timer_count(l), expect);
+    assert_true(expect > LN / 2);
+    expect = 0;
+    fired_before = nfired;
+    /* stop some: every 13th (heads, tails and middles of lanes alike) */
+    for (unsigned i = 0; i < LN; i += 13) {
+        if (sk_timer_active(&lr[i].t)) {
+            sk_timer_stop(l, &lr[i].t);
+            rearm[i] = 0;
+        }
+        assert_false(sk_timer_active(&lr[i].t));
+    }
+    for (unsigned i = 0; i < LN; i++) {
+        if (sk_timer_active(&lr[i].t))
+            expect += 1u + (unsigned) rearm[i];
+    }
+    sk_loop_advance(l, 50000);
+    assert_true(order_ok);
+    assert_int_equal(nfired - fired_before, expect);
+    assert_int_equal(sk_loop_timer_count(l), 0);
+    for (unsigned i = 0; i < LN; i++)
+        assert_false(sk_timer_active(&lr[i].t));
+    sk_loop_free(l);
+}
+
+static void on_fire_flag(struct sk_loop *l, struct sk_timer *t, void *arg)
+{
+    (void) l, (void) t;
+    *(int *) arg = 1;
+}
+
+/* A lazy timer on the real clock fires, no earlier than asked. */
+static void test_lazy_real_clock(void **state)
+{
+    struct sk_loop *l;
+    struct sk_timer t;
+    int fired = 0;
+    uint64_t start;
+    (void) state;
+
+    assert_int_equal(sk_loop_new(&l, 0), 0);
+    sk_timer_init(&t, on_fire_flag, &fired);
+    start = sk_loop_now(l);
+    assert_int_equal(sk_timer_start_lazy(l, &t, 20), 0);
+    for (int i = 0; i < 100 && !fired; i++)
+        assert_int_equal(sk_loop_run_once(l, 1000), 0);
+    assert_true(fired);
+    assert_true(sk_loop_now(l) >= start + 20);
+    assert_int_equal(sk_loop_timer_count(l), 0);
+    sk_loop_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heap_random),
         cmocka_unit_test(test_heap_restart),
+        cmocka_unit_test(test_lanes_mixed),
+        cmocka_unit_test(test_lazy_real_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
