@@ -136,6 +136,26 @@ int sk_buf_put_u64(struct sk_buf *b, uint64_t v)
     return sk_buf_append(b, tmp + sizeof(tmp) - n, n);
 }
 
+void sk_hex(char *out, uint64_t v, unsigned digits)
+{
+    static const char hx[] = "0123456789abcdef";
+
+    for (unsigned i = digits < 16 ? digits : 16; i > 0; i--) {
+        out[i - 1] = hx[v & 15];
+        v >>= 4;
+    }
+}
+
+int sk_buf_put_hex(struct sk_buf *b, uint64_t v, unsigned digits)
+{
+    char tmp[16];
+
+    if (digits > 16)
+        digits = 16;
+    sk_hex(tmp, v, digits);
+    return sk_buf_append(b, tmp, digits);
+}
+
 int sk_buf_set_exact(struct sk_buf *b, const void *p, size_t len)
 {
     b->failed = false;

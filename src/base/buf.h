@@ -41,5 +41,9 @@ struct sk_str sk_buf_str(const struct sk_buf *b);
 int sk_buf_set_exact(struct sk_buf *b, const void *p, size_t len);
 /* Decimal number without printf. */
 int sk_buf_put_u64(struct sk_buf *b, uint64_t v);
+/* The low `digits` hex digits of v (lowercase, zero-padded, at most 16), without
+ * printf: sk_hex writes them to out with no NUL, sk_buf_put_hex appends them. */
+void sk_hex(char *out, uint64_t v, unsigned digits);
+int sk_buf_put_hex(struct sk_buf *b, uint64_t v, unsigned digits);
 
 #endif

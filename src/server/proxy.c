@@ -46,7 +46,7 @@ static void copy_line(struct sk_buf *b, const struct sip_hdr *h)
 static void put_body(struct sk_buf *b, const struct sip_msg *m)
 {
     if (m->content_length < 0)
-        sk_buf_printf(b, "Content-Length: %zu\r\n", m->body.len);
+        sip_print_content_length(b, m->body.len);
     sk_buf_puts(b, "\r\n");
     if (m->body.len)
         sk_buf_append(b, m->body.p, m->body.len);
@@ -213,14 +213,14 @@ static uint64_t loop_hash(const struct sip_msg *m)
     static const enum sip_hdr_id ids[] = {SIP_HDR_ROUTE, SIP_HDR_PROXY_REQUIRE,
                                           SIP_HDR_PROXY_AUTHORIZATION};
     uint64_t h = 1469598103934665603ull;
-    char num[16];
+    char num[8];
 
     h = fnv(h, m->ruri_raw);
     h = fnv(h, m->from.tag);
     h = fnv(h, m->to.tag);
     h = fnv(h, m->call_id);
-    snprintf(num, sizeof(num), "%u", m->cseq.num);
-    h = fnv(h, sk_str_cstr(num));
+    sk_hex(num, m->cseq.num, 8);
+    h = fnv(h, sk_str_make(num, 8));
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         for (const struct sip_hdr *x = sip_msg_hdr(m, ids[i]); x; x = sip_msg_hdr_next(m, x))
             h = fnv(h, x->value);
@@ -235,11 +235,11 @@ bool sk_proxy_loops(struct sk_server *s, struct sip_msg *m)
     const struct sip_via *v;
     struct sip_error e;
     size_t n;
-    char want[17];
+    char want[16];
 
     if (sip_msg_vias(m, &v, &n, &e) != 0)
         return false;
-    snprintf(want, sizeof(want), "%016llx", (unsigned long long) loop_hash(m));
+    sk_hex(want, loop_hash(m), 16);
     for (size_t i = 0; i < n; i++) {
         if (v[i].branch.len < sizeof(OUR_BRANCH) - 1 + 16 ||
             memcmp(v[i].branch.p, OUR_BRANCH, sizeof(OUR_BRANCH) - 1) != 0)
@@ -254,12 +254,26 @@ bool sk_proxy_loops(struct sk_server *s, struct sip_msg *m)
     return false;
 }
 
+/* OUR_BRANCH, then a and b in 16 hex digits each (size >= 42 with the NUL). */
+static void branch_text(char *out, size_t size, uint64_t a, uint64_t b)
+{
+    const size_t n = sizeof(OUR_BRANCH) - 1;
+
+    if (size < n + 33) {
+        if (size)
+            out[0] = '\0';
+        return;
+    }
+    memcpy(out, OUR_BRANCH, n);
+    sk_hex(out + n, a, 16);
+    sk_hex(out + n + 16, b, 16);
+    out[n + 32] = '\0';
+}
+
 /* §16.6 step 8: the loop hash, then 64 random bits for uniqueness. */
 static void make_branch(const struct sip_msg *m, char *out, size_t size)
 {
-    uint64_t rnd = sk_rand64();
-    snprintf(out, size, OUR_BRANCH "%016llx%016llx", (unsigned long long) loop_hash(m),
-             (unsigned long long) rnd);
+    branch_text(out, size, loop_hash(m), sk_rand64());
 }
 
 /* ---- Targets (§16.5) ---- */
@@ -351,15 +365,18 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
     /* §16.6 step 8: our Via on top */
     if (stateless) {
         /* §16.11: a stateless forward's branch is the same for every retransmission */
-        snprintf(f->branch, sizeof(f->branch), OUR_BRANCH "%016llx%016llx",
-                 (unsigned long long) loop_hash(m),
-                 (unsigned long long) fnv(1469598103934665603ull, m->via.branch));
+        branch_text(f->branch, sizeof(f->branch), loop_hash(m),
+                    fnv(1469598103934665603ull, m->via.branch));
     } else {
         make_branch(m, f->branch, sizeof(f->branch));
     }
-    sk_buf_printf(b, "Via: SIP/2.0/%s ", sip_proto_name(f->dst.proto));
+    sk_buf_puts(b, "Via: SIP/2.0/");
+    sk_buf_puts(b, sip_proto_name(f->dst.proto));
+    sk_buf_putc(b, ' ');
     put_hostport(b, &me);
-    sk_buf_printf(b, ";branch=%s\r\n", f->branch);
+    sk_buf_puts(b, ";branch=");
+    sk_buf_puts(b, f->branch);
+    sk_buf_puts(b, "\r\n");
     /* §16.6 step 4 and RFC 5658: Record-Route, twice when the transport changes */
     if (rr) {
         struct sk_sa in_me;
@@ -389,7 +406,9 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
         sk_buf_puts(b, "\r\n");
     }
     /* §16.6 step 3 */
-    sk_buf_printf(b, "Max-Forwards: %d\r\n", m->max_forwards < 0 ? 70 : m->max_forwards - 1);
+    sk_buf_puts(b, "Max-Forwards: ");
+    sk_buf_put_u64(b, m->max_forwards < 0 ? 70u : (uint64_t) (m->max_forwards - 1));
+    sk_buf_puts(b, "\r\n");
     {
         const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
         const struct sip_auth *pa = NULL;
@@ -715,30 +734,19 @@ static void on_branch_terminated(struct sip_txn *t, void *arg)
 
 static const struct sip_txn_user branch_user = {on_branch_response, on_branch_terminated};
 
-/* Start every target of the next q group in parallel (§16.6). */
-static void start_group(struct px_ctx *c)
+/* Start every target of the next q group in parallel (§16.6), from the request
+ * as parsed (m) with its Route processing done (pr). */
+static void start_group_msg(struct px_ctx *c, const struct sip_msg *m, const struct sk_route_prep *pr)
 {
-    struct sip_msg *m = malloc(sizeof(*m));
-    struct sk_route_prep pr;
-    struct sip_error e;
-    char why[160];
     size_t end;
 
-    if (!m)
-        return;
-    sip_msg_init(m);
-    if (sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) != 0 ||
-        sk_proxy_route_prep(c->s, m, &pr, why, sizeof(why)) != 0) {
-        c->next_tg = c->ntg;
-        goto out;
-    }
     for (end = c->next_tg + 1; end < c->ntg && c->tg[end].q == c->tg[c->next_tg].q; end++)
         ;
     /* the array has room for every target: branches never move, as their
      * client transactions point at them */
     if (!c->br || c->nbr + (end - c->next_tg) > c->cap_br) {
         c->next_tg = c->ntg;
-        goto out;
+        return;
     }
     for (; c->next_tg < end; c->next_tg++) {
         struct px_branch *b = &c->br[c->nbr++];
@@ -749,7 +757,7 @@ static void start_group(struct px_ctx *c)
         memset(b, 0, sizeof(*b));
         b->ctx = c;
         sk_buf_init(&f.buf);
-        st = build_request(c->s, m, &pr, &c->src, c->proto, &c->local, &c->tg[c->next_tg],
+        st = build_request(c->s, m, pr, &c->src, c->proto, &c->local, &c->tg[c->next_tg],
                            false, false, &f, &reason);
         if (st == 0) {
             c->refs++;
@@ -775,7 +783,25 @@ static void start_group(struct px_ctx *c)
         }
         sk_buf_free(&f.buf);
     }
-out:
+}
+
+/* The same for a later group (§16.6 sequential search): the request is parsed
+ * again from the copy the context keeps. */
+static void start_group(struct px_ctx *c)
+{
+    struct sip_msg *m = malloc(sizeof(*m));
+    struct sk_route_prep pr;
+    struct sip_error e;
+    char why[160];
+
+    if (!m)
+        return;
+    sip_msg_init(m);
+    if (sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) != 0 ||
+        sk_proxy_route_prep(c->s, m, &pr, why, sizeof(why)) != 0)
+        c->next_tg = c->ntg;
+    else
+        start_group_msg(c, m, &pr);
     sip_msg_release(m);
     free(m);
 }
@@ -1015,7 +1041,7 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
     c->cap_br = c->br ? c->ntg : 0;
     atomic_fetch_add(&s->st.proxied, 1);
     c->refs++; /* held while starting, so a branch failing at once cannot free c */
-    start_group(c);
+    start_group_msg(c, m, pr); /* the first group: the request as parsed on arrival */
     /* 100 Trying: the INVITE server transaction sends it if no other response
      * went upstream within 200 ms (§17.2.1). Proxying is quick, so in most
      * calls the callee's 180 is first and the 100 is never needed. */

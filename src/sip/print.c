@@ -158,6 +158,13 @@ int sip_print_hdrf(struct sk_buf *b, const char *name, const char *fmt, ...)
     return rc;
 }
 
+int sip_print_content_length(struct sk_buf *b, size_t len)
+{
+    sk_buf_puts(b, "Content-Length: ");
+    sk_buf_put_u64(b, len);
+    return sk_buf_puts(b, "\r\n");
+}
+
 int sip_print_body(struct sk_buf *b, struct sk_str ctype, struct sk_str body)
 {
     if (body.len && ctype.len)
@@ -181,7 +188,11 @@ int sip_msg_print(const struct sip_msg *m, struct sk_buf *out)
         sk_buf_puts(out, "\r\n");
     } else {
         sk_buf_put_str(out, m->version);
-        sk_buf_printf(out, " %03d ", m->status);
+        sk_buf_putc(out, ' ');
+        if (m->status >= 0 && m->status < 100)
+            sk_buf_puts(out, m->status < 10 ? "00" : "0");
+        sk_buf_put_u64(out, (uint64_t) (m->status < 0 ? 0 : m->status));
+        sk_buf_putc(out, ' ');
         sk_buf_put_str(out, m->reason);
         sk_buf_puts(out, "\r\n");
     }
@@ -190,14 +201,14 @@ int sip_msg_print(const struct sip_msg *m, struct sk_buf *out)
         struct sk_str name = h->id == SIP_HDR_OTHER ? h->name : sk_str_cstr(sip_hdr_name(h->id));
         if (h->id == SIP_HDR_CONTENT_LENGTH) {
             /* Content-Length always states the body we print. */
-            sk_buf_printf(out, "Content-Length: %zu\r\n", m->body.len);
+            sip_print_content_length(out, m->body.len);
             cl_done = true;
             continue;
         }
         sip_print_hdr_named(out, name, h->value);
     }
     if (!cl_done)
-        sk_buf_printf(out, "Content-Length: %zu\r\n", m->body.len);
+        sip_print_content_length(out, m->body.len);
     sk_buf_puts(out, "\r\n");
     return sk_buf_append(out, m->body.p, m->body.len);
 }

@@ -16,6 +16,8 @@ int sip_print_hdr(struct sk_buf *b, enum sip_hdr_id id, struct sk_str value);
 int sip_print_hdr_named(struct sk_buf *b, struct sk_str name, struct sk_str value);
 int sip_print_hdrf(struct sk_buf *b, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* "Content-Length: len" and its CRLF, without printf. */
+int sip_print_content_length(struct sk_buf *b, size_t len);
 /* Ends the headers: Content-Type (when ctype is set and the body is not empty),
  * Content-Length, the empty line, then the body. */
 int sip_print_body(struct sk_buf *b, struct sk_str ctype, struct sk_str body);

@@ -799,7 +799,17 @@ void sip_branch_new(char *buf, size_t size)
 {
     /* 96 random bits after the cookie (§8.1.1.7: unique in space and time) */
     uint64_t a = sk_rand64(), b = sk_rand64();
-    snprintf(buf, size, MAGIC_COOKIE "%016llx%08x", (unsigned long long) a, (unsigned) (b >> 32));
+    const size_t n = sizeof(MAGIC_COOKIE) - 1;
+
+    if (size < n + 25) {
+        if (size)
+            buf[0] = '\0';
+        return;
+    }
+    memcpy(buf, MAGIC_COOKIE, n);
+    sk_hex(buf + n, a, 16);
+    sk_hex(buf + n + 16, b >> 32, 8);
+    buf[n + 24] = '\0';
 }
 
 int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *req,

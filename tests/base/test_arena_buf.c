@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,6 +296,34 @@ static void test_buf_append_and_growth(void **state)
 
 /* A buffer that starts in the caller's storage moves to the heap when it outgrows
  * it, keeps its content, and frees only what it allocated. */
+/* Hex digits without printf: the same text as %0*llx, for every width. */
+static void test_buf_hex(void **state)
+{
+    const uint64_t vals[] = {0, 1, 0xabcdef, 0x0123456789abcdefull, UINT64_MAX};
+    struct sk_buf b;
+    char want[40], out[17];
+    (void) state;
+
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        for (unsigned d = 1; d <= 16; d++) {
+            uint64_t low = d == 16 ? vals[i] : vals[i] & ((1ull << (4 * d)) - 1);
+            snprintf(want, sizeof(want), "%0*llx", (int) d, (unsigned long long) low);
+            memset(out, 0, sizeof(out));
+            sk_hex(out, vals[i], d);
+            assert_string_equal(out, want);
+            sk_buf_init(&b);
+            assert_int_equal(sk_buf_put_hex(&b, vals[i], d), 0);
+            assert_int_equal(b.len, d);
+            assert_memory_equal(b.p, want, d);
+            sk_buf_free(&b);
+        }
+    }
+    sk_buf_init(&b);
+    sk_buf_put_hex(&b, UINT64_MAX, 99); /* clamped to 16 */
+    assert_int_equal(b.len, 16);
+    sk_buf_free(&b);
+}
+
 static void test_buf_ext_storage(void **state)
 {
     char mem[16];
@@ -425,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_arena_without_first_block),
         cmocka_unit_test(test_arena_no_overlap),
         cmocka_unit_test(test_buf_append_and_growth),
+        cmocka_unit_test(test_buf_hex),
         cmocka_unit_test(test_buf_ext_storage),
         cmocka_unit_test(test_buf_printf),
         cmocka_unit_test(test_buf_max_limit),
