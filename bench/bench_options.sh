@@ -139,7 +139,7 @@ start_server() { # name
     case $1 in
     sipkit)
         taskset -c "$srv_cpu" "$build/sipkit" serve --listen "udp:127.0.0.1:$sipkit_port" \
-            --workers 1 --log-level warn >"$tmp/sipkit.log" 2>&1 &
+            --workers 1 --log-level warn --prefault 64 >"$tmp/sipkit.log" 2>&1 &
         srv_pid=$!
         ;;
     kamailio)
@@ -221,7 +221,7 @@ done
 echo
 echo "CPU per OPTIONS transaction (server utime+stime over the SIPp run / transactions), median of $reps"
 echo "servers 1 core each (both pinned to cpu $srv_cpu, run one at a time): sipkit --workers 1" \
-    "(OPTIONS to itself answered statelessly), kamailio 5.6 children=1 (stateless sl_send_reply, -x tlsf -m 2048 pre-faulted);" \
+    "(OPTIONS to itself answered statelessly, --prefault 64), kamailio 5.6 children=1 (stateless sl_send_reply, -x tlsf -m 2048 pre-faulted);" \
     "SIPp on cpu $sipp_cpu (the server's core unless BENCH_SIPP_CPU says otherwise)"
 printf '%8s  %14s  %16s  %16s\n' "rate/s" "sipkit us/txn" "kamailio us/txn" "sipkit/kamailio"
 for rate in "${rates[@]}"; do

@@ -89,7 +89,7 @@ start_server() {
         rm -rf "$tmp/data"
         mkdir "$tmp/data"
         taskset -c "$srv_cpu" "$sipkit" serve --listen "udp:127.0.0.1:$sipkit_port" --domain localhost \
-            --auth off --data "$tmp/data" --workers 1 --log-level warn >"$log" 2>&1 &
+            --auth off --data "$tmp/data" --workers 1 --log-level warn --prefault 64 >"$log" 2>&1 &
         srv_pid=$!
         ;;
     kamailio)
@@ -299,7 +299,7 @@ fi
 
 # --- report -------------------------------------------------------------------------------------
 echo
-echo "cores: $(nproc) online; each server pinned to cpu $srv_cpu with 1 worker (sipkit --workers 1," \
+echo "cores: $(nproc) online; each server pinned to cpu $srv_cpu with 1 worker (sipkit --workers 1 --prefault 64," \
     "kamailio children=1 -x tlsf -m 2048, shm pre-faulted); SIPp UAC and UAS on cpu $cpu_sipp_cpu for the CPU runs," \
     "on cpu $max_sipp_cpu for the max-rate steps"
 if ((reps > 0)); then

@@ -63,6 +63,7 @@ struct sk_loc {
     struct bucket *b;
     struct sk_store *store;
     uint32_t flush_ms;
+    atomic_size_t trim_keep; /* free heap left at the top by the periodic trim */
     pthread_mutex_t q_lock;
     pthread_cond_t q_cond;
     struct op *q_head, *q_tail;
@@ -287,7 +288,7 @@ static void *store_thread(void *arg)
             /* give back the pages that bursts of short-lived objects (transactions)
              * left free, so memory follows what is really held */
             if (now - last_trim >= 10) {
-                malloc_trim(0);
+                malloc_trim(atomic_load(&l->trim_keep));
                 last_trim = now;
             }
         }
@@ -298,6 +299,11 @@ static void *store_thread(void *arg)
 }
 
 /* ---- Lifetime ---- */
+
+void sk_loc_set_trim_keep(struct sk_loc *l, size_t bytes)
+{
+    atomic_store(&l->trim_keep, bytes);
+}
 
 int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms)
 {

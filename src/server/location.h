@@ -56,6 +56,9 @@ struct sk_loc;
 /* store may be NULL (memory only). flush_ms: longest time a change waits before
  * it is written (the store thread also expires bindings then). */
 int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms);
+/* The store thread gives free heap back to the system every 10 s; it leaves
+ * this many bytes at the top of the heap (sipkit serve --prefault). */
+void sk_loc_set_trim_keep(struct sk_loc *l, size_t bytes);
 /* Writes what is pending, stops the store thread, frees everything. */
 void sk_loc_free(struct sk_loc *l);
 /* Load the bindings the store kept (expired ones are dropped). */

@@ -461,8 +461,10 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
         if (sk_store_user_cache_warm(s->store, &nu) == 0)
             SK_DEBUG("user cache: %zu users loaded", nu);
     }
-    if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)) ||
-        (err = sk_loc_load(s->loc, (int64_t) time(NULL))) ||
+    if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)))
+        goto fail;
+    sk_loc_set_trim_keep(s->loc, cfg->heap_keep);
+    if ((err = sk_loc_load(s->loc, (int64_t) time(NULL))) ||
         (err = sk_registrar_new(&s->reg, &cfg->reg, s->loc, s->store)))
         goto fail;
     for (unsigned i = 0; i < s->cfg.nlisten; i++) {

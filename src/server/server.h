@@ -39,6 +39,7 @@ struct sk_server_config {
     struct sk_proxy_config proxy;
     char data_dir[1024];                  /* users and bindings; "" = memory only */
     uint32_t flush_ms;                    /* write-behind interval, 200 */
+    size_t heap_keep;                     /* bytes of free heap periodic trims leave (prefault) */
 };
 
 /* Defaults: UDP and TCP on 127.0.0.1:5060, domain "localhost" and the host name. */

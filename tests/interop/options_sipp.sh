@@ -97,4 +97,17 @@ PY
 server_alive
 check "server still running" $?
 server_stop_checked
+
+# --prefault MIB: the heap is resident from the start, and the server serves as usual
+server_start 25064 --prefault 32 || check "server with --prefault 32 starts and answers OPTIONS" 1
+rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status" 2>/dev/null)
+[ "${rss:-0}" -ge $((32 * 1024)) ]
+check "--prefault 32: resident memory ${rss:-?} KiB >= 32 MiB right after start" $?
+run_sipp options_prefault "$scen/options_uac.xml" 50 u1 25065 -r 100
+check_sipp_run options_prefault $? 50
+server_stop_checked
+"$sipkit" serve --prefault lots >"$tmp/bad_prefault.out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "bad value for '--prefault'" "$tmp/bad_prefault.out"
+check "--prefault lots: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_prefault.out"))" $?
 interop_finish
