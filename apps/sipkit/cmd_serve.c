@@ -49,7 +49,7 @@ static void serve_usage(FILE *f)
             "  --record-route on|off     stay in the path of dialogs (on)\n"
             "  --timer-c MS              cancel a branch still ringing after MS; RFC 3261\n"
             "                            wants > 180000 (185000)\n"
-            "  --flush-ms MS             write registrations to disk within MS (200)\n"
+            "  --flush-ms MS             write registrations to disk within MS (1000)\n"
             "  --prefault MIB            touch MIB of heap at start and keep it, so that\n"
             "                            the first load pays no page faults (0)\n"
             "  --log-level LEVEL         error, warn, info (default) or debug\n"

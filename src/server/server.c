@@ -34,7 +34,7 @@ void sk_server_config_defaults(struct sk_server_config *cfg)
     cfg->reg = sk_registrar_config_default;
     cfg->proxy = sk_proxy_config_default;
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "data");
-    cfg->flush_ms = 200;
+    cfg->flush_ms = 1000;
 }
 
 struct sk_loc *sk_server_location(struct sk_server *s)

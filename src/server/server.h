@@ -38,7 +38,7 @@ struct sk_server_config {
     struct sk_registrar_config reg;
     struct sk_proxy_config proxy;
     char data_dir[1024];                  /* users and bindings; "" = memory only */
-    uint32_t flush_ms;                    /* write-behind interval, 200 */
+    uint32_t flush_ms;                    /* write-behind interval, 1000 */
     size_t heap_keep;                     /* bytes of free heap periodic trims leave (prefault) */
 };
 
