@@ -254,26 +254,10 @@ bool sk_proxy_loops(struct sk_server *s, struct sip_msg *m)
     return false;
 }
 
-/* OUR_BRANCH, then a and b in 16 hex digits each (size >= 42 with the NUL). */
-static void branch_text(char *out, size_t size, uint64_t a, uint64_t b)
-{
-    const size_t n = sizeof(OUR_BRANCH) - 1;
-
-    if (size < n + 33) {
-        if (size)
-            out[0] = '\0';
-        return;
-    }
-    memcpy(out, OUR_BRANCH, n);
-    sk_hex(out + n, a, 16);
-    sk_hex(out + n + 16, b, 16);
-    out[n + 32] = '\0';
-}
-
 /* §16.6 step 8: the loop hash, then 64 random bits for uniqueness. */
 static void make_branch(const struct sip_msg *m, char *out, size_t size)
 {
-    branch_text(out, size, loop_hash(m), sk_rand64());
+    sip_branch_print(out, size, OUR_BRANCH, loop_hash(m), sk_rand64(), 16);
 }
 
 /* ---- Targets (§16.5) ---- */
@@ -365,8 +349,8 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
     /* §16.6 step 8: our Via on top */
     if (stateless) {
         /* §16.11: a stateless forward's branch is the same for every retransmission */
-        branch_text(f->branch, sizeof(f->branch), loop_hash(m),
-                    fnv(1469598103934665603ull, m->via.branch));
+        sip_branch_print(f->branch, sizeof(f->branch), OUR_BRANCH, loop_hash(m),
+                         fnv(1469598103934665603ull, m->via.branch), 16);
     } else {
         make_branch(m, f->branch, sizeof(f->branch));
     }

@@ -795,21 +795,28 @@ struct sip_txn *sip_txl_find_invite(struct sip_txl *txl, struct sip_msg *cancel)
 
 /* ---- Client side ---- */
 
-void sip_branch_new(char *buf, size_t size)
+void sip_branch_print(char *buf, size_t size, const char *prefix, uint64_t a, uint64_t b,
+                      unsigned b_digits)
 {
-    /* 96 random bits after the cookie (§8.1.1.7: unique in space and time) */
-    uint64_t a = sk_rand64(), b = sk_rand64();
-    const size_t n = sizeof(MAGIC_COOKIE) - 1;
+    size_t n = strlen(prefix);
 
-    if (size < n + 25) {
+    if (b_digits > 16)
+        b_digits = 16;
+    if (size < n + 16 + b_digits + 1) {
         if (size)
             buf[0] = '\0';
         return;
     }
-    memcpy(buf, MAGIC_COOKIE, n);
+    memcpy(buf, prefix, n);
     sk_hex(buf + n, a, 16);
-    sk_hex(buf + n + 16, b >> 32, 8);
-    buf[n + 24] = '\0';
+    sk_hex(buf + n + 16, b, b_digits);
+    buf[n + 16 + b_digits] = '\0';
+}
+
+void sip_branch_new(char *buf, size_t size)
+{
+    /* 96 random bits after the cookie (§8.1.1.7: unique in space and time) */
+    sip_branch_print(buf, size, MAGIC_COOKIE, sk_rand64(), sk_rand64() >> 32, 8);
 }
 
 int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *req,

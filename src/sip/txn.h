@@ -143,5 +143,9 @@ int sip_response_dest(const struct sip_rx *rx, struct sip_dest *d);
 
 /* RFC 3261 §8.1.1.7: "z9hG4bK" + 96 bits of randomness, hex; buf >= 32 bytes. */
 void sip_branch_new(char *buf, size_t size);
+/* prefix, a in 16 hex digits, the low b_digits hex digits of b, NUL (the empty
+ * string when size is too small): the text of a branch parameter, no printf. */
+void sip_branch_print(char *buf, size_t size, const char *prefix, uint64_t a, uint64_t b,
+                      unsigned b_digits);
 
 #endif

@@ -2451,6 +2451,16 @@ static void test_branch_new(void **state)
     for (size_t i = 7; i < 31; i++)
         CHK(strchr("0123456789abcdef", a[i]) != NULL && a[i] != '\0');
     CHK(strcmp(a, b) != 0);
+    /* the formatter behind it: prefix, 16 digits, b's low digits; too small -> "" */
+    {
+        char c[48];
+        sip_branch_print(c, sizeof(c), "z9hG4bKsk", 0x0123456789abcdefull, 0xfedcba9876543210ull, 16);
+        CHK(strcmp(c, "z9hG4bKsk0123456789abcdeffedcba9876543210") == 0);
+        sip_branch_print(c, sizeof(c), "z9hG4bK", 1, 0xabcdef12u, 8);
+        CHK(strcmp(c, "z9hG4bK0000000000000001abcdef12") == 0);
+        sip_branch_print(c, 31, "z9hG4bK", 1, 2, 8);
+        CHK(c[0] == '\0');
+    }
     /* usable as a client branch */
     client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = our_via(SIP_PROTO_UDP)));
     CHK_INT(sip_txl_count(G.txl), 1);
