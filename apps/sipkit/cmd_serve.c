@@ -356,7 +356,8 @@ int cmd_serve(int argc, char **argv)
         size_t keep = (size_t) o.prefault_mib << 20;
         size_t pad = keep > ((size_t) 16 << 20) ? keep : (size_t) 16 << 20;
         mallopt(M_TOP_PAD, (int) (pad < INT_MAX ? pad : INT_MAX));
-        mallopt(M_TRIM_THRESHOLD, (int) (2 * pad < INT_MAX ? 2 * pad : INT_MAX));
+        size_t trim = 2 * pad > ((size_t) 64 << 20) ? 2 * pad : (size_t) 64 << 20;
+        mallopt(M_TRIM_THRESHOLD, (int) (trim < INT_MAX ? trim : INT_MAX));
         prefault_heap(keep);
         o.cfg.heap_keep = keep;
     }
