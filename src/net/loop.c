@@ -3,16 +3,22 @@
 #include "net/loop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 struct fd_entry {
     sk_io_fn fn;
+    sk_wait_fn wait; /* set: the loop may block in it instead of epoll_wait */
     void *arg;
 };
 
@@ -58,6 +64,14 @@ struct sk_loop {
     size_t ntimers; /* running timers, heap and lanes */
     struct fd_entry *fds; /* indexed by fd */
     size_t nfds;
+    size_t nuser;         /* descriptors added, the wake eventfd aside */
+    int sole;             /* when nuser == 1: that descriptor */
+    /* Direct wait (sk_loop_add_wait_fd): the thread running the loop, whether it
+     * is blocked (or about to block) in a wait function, and the SO_RCVTIMEO set
+     * on the socket in ms (0: unknown, or cut short by a wake signal). */
+    pthread_t thread;
+    atomic_bool sleeping;
+    volatile sig_atomic_t rcvtimeo_ms;
     pthread_mutex_t work_lock;
     struct work *work_head, *work_tail;
 };
@@ -146,6 +160,20 @@ static int fds_reserve(struct sk_loop *l, int fd)
     return 0;
 }
 
+/* Which descriptor is the only one, when one is (the direct wait needs it). */
+static void find_sole(struct sk_loop *l)
+{
+    l->sole = -1;
+    if (l->nuser != 1)
+        return;
+    for (size_t i = 0; i < l->nfds; i++) {
+        if (l->fds[i].fn && (int) i != l->wakefd) {
+            l->sole = (int) i;
+            return;
+        }
+    }
+}
+
 static int ctl(struct sk_loop *l, int op, int fd, uint32_t events, sk_io_fn fn, void *arg)
 {
     struct epoll_event ev = {.events = events, .data.fd = fd};
@@ -156,14 +184,40 @@ static int ctl(struct sk_loop *l, int op, int fd, uint32_t events, sk_io_fn fn, 
         return ENOMEM;
     if (epoll_ctl(l->epfd, op, fd, &ev) < 0)
         return errno;
+    if (op == EPOLL_CTL_ADD) {
+        l->fds[fd].wait = NULL;
+        if (fd != l->wakefd)
+            l->nuser++;
+    }
     l->fds[fd].fn = fn;
     l->fds[fd].arg = arg;
+    find_sole(l);
     return 0;
 }
 
 int sk_loop_add_fd(struct sk_loop *l, int fd, uint32_t events, sk_io_fn fn, void *arg)
 {
     return ctl(l, EPOLL_CTL_ADD, fd, events, fn, arg);
+}
+
+int sk_loop_add_wait_fd(struct sk_loop *l, int fd, sk_io_fn fn, sk_wait_fn wait, void *arg)
+{
+    int err, fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0)
+        return errno;
+    if ((err = ctl(l, EPOLL_CTL_ADD, fd, EPOLLIN, fn, arg)))
+        return err;
+    /* the wait blocks in the socket's receive call; every other call on it
+     * passes MSG_DONTWAIT */
+    if ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        err = errno;
+        sk_loop_del_fd(l, fd);
+        return err;
+    }
+    l->fds[fd].wait = wait;
+    l->rcvtimeo_ms = 0;
+    return 0;
 }
 
 int sk_loop_mod_fd(struct sk_loop *l, int fd, uint32_t events, sk_io_fn fn, void *arg)
@@ -176,8 +230,13 @@ void sk_loop_del_fd(struct sk_loop *l, int fd)
     if (fd < 0)
         return;
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-    if ((size_t) fd < l->nfds)
+    if ((size_t) fd < l->nfds && l->fds[fd].fn) {
         l->fds[fd].fn = NULL;
+        l->fds[fd].wait = NULL;
+        if (fd != l->wakefd)
+            l->nuser--;
+        find_sole(l);
+    }
 }
 
 /* ---- Timers: 4-ary min-heap ordered by (when, seq) ----
@@ -411,6 +470,10 @@ int sk_loop_post(struct sk_loop *l, sk_work_fn fn, void *arg)
     pthread_mutex_unlock(&l->work_lock);
     if (write(l->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
         return errno;
+    /* a loop blocked in a direct wait does not see the eventfd: interrupt it
+     * (seq_cst: either it sees the work queued above, or we see it asleep) */
+    if (atomic_load(&l->sleeping))
+        pthread_kill(l->thread, SK_LOOP_WAKE_SIGNAL);
     return 0;
 }
 
@@ -481,13 +544,113 @@ int sk_loop_run_once(struct sk_loop *l, int timeout_ms)
     return 0;
 }
 
+/* ---- Direct wait ----
+ * A loop whose only descriptor is a socket added with sk_loop_add_wait_fd blocks
+ * in that socket's receive call, bounded by SO_RCVTIMEO, instead of in
+ * epoll_wait: one system call less per datagram. Posted work interrupts the
+ * receive with SK_LOOP_WAKE_SIGNAL (installed with SA_RESTART: since the socket
+ * always has a receive timeout, the receive fails with EINTR while every other
+ * call the thread may be in restarts, signal(7)). A signal that lands between
+ * the last look at the work queue and the receive call itself sets a minimal
+ * timeout on the socket, so that wait ends within a clock tick. */
+
+static _Thread_local struct sk_loop *running; /* the loop this thread runs */
+
+static int set_rcvtimeo(int fd, long us)
+{
+    struct timeval tv = {.tv_sec = us / 1000000, .tv_usec = us % 1000000};
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static void wake_signal(int sig)
+{
+    struct sk_loop *l = running;
+    int saved = errno;
+    (void) sig;
+
+    if (l && l->sole >= 0 && atomic_load(&l->sleeping)) {
+        set_rcvtimeo(l->sole, 1);
+        l->rcvtimeo_ms = 0;
+    }
+    errno = saved;
+}
+
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+static bool wake_ok;
+
+static void wake_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = wake_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    wake_ok = sigaction(SK_LOOP_WAKE_SIGNAL, &sa, NULL) == 0;
+}
+
+static bool direct_ok(const struct sk_loop *l)
+{
+    return wake_ok && !l->fake_clock && l->sole >= 0 && l->fds[l->sole].wait;
+}
+
+static bool work_queued(struct sk_loop *l)
+{
+    bool any;
+
+    pthread_mutex_lock(&l->work_lock);
+    any = l->work_head != NULL;
+    pthread_mutex_unlock(&l->work_lock);
+    return any;
+}
+
+static int run_direct(struct sk_loop *l)
+{
+    int fd = l->sole;
+    uint64_t now = mono_ms();
+    int want = 60000;
+
+    if (l->ntimers) {
+        uint64_t due = wake_at(l);
+        want = due <= now ? 0 : (int) (due - now > 60000 ? 60000 : due - now);
+    }
+    if (want > 0) {
+        /* the socket's timeout moves only when it would end the wait more than
+         * a slack step late, or less than half way: not once per datagram */
+        int cur = l->rcvtimeo_ms;
+        if (cur == 0 || cur > want + SK_LOOP_TIMER_SLACK_MS || cur * 2 < want) {
+            if (set_rcvtimeo(fd, (long) want * 1000) < 0)
+                return errno;
+            l->rcvtimeo_ms = want;
+        }
+        atomic_store(&l->sleeping, true);
+        if (!work_queued(l))
+            l->fds[fd].wait(l, fd, l->fds[fd].arg);
+        atomic_store(&l->sleeping, false);
+        l->now = mono_ms();
+    } else {
+        l->now = now;
+    }
+    run_work(l);
+    run_timers(l, l->now);
+    return 0;
+}
+
 int sk_loop_run(struct sk_loop *l)
 {
+    sigset_t wake;
     int err = 0;
 
+    pthread_once(&wake_once, wake_install);
+    sigemptyset(&wake);
+    sigaddset(&wake, SK_LOOP_WAKE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+    l->thread = pthread_self();
+    running = l;
     l->stop = false;
     while (!l->stop && !err)
-        err = sk_loop_run_once(l, -1);
+        err = direct_ok(l) ? run_direct(l) : sk_loop_run_once(l, -1);
+    running = NULL;
     return err;
 }
 

@@ -20,6 +20,7 @@ const struct sip_tpm_config sip_tpm_config_default = {
     .udp_rcvbuf = 4u << 20,
     .udp_batch = 16,
     .udp_send_batch = true,
+    .udp_direct = true,
     .tcp_max_conns = 4096,
     .tcp_max_conns_per_ip = 256,
     .tcp_max_buffered = 256u << 10,
@@ -664,7 +665,8 @@ static void out_flush(struct worker *w)
 
     if (q->n == 1) {
         /* one response (the usual case at moderate load): sendto is the cheaper call */
-        while (sendto(q->fd, q->buf[0], q->len[0], MSG_NOSIGNAL, &q->dst[0].u.sa, q->dst[0].len) < 0) {
+        while (sendto(q->fd, q->buf[0], q->len[0], MSG_NOSIGNAL | MSG_DONTWAIT, &q->dst[0].u.sa,
+                      q->dst[0].len) < 0) {
             if (errno != EINTR) {
                 atomic_fetch_add(&w->tpm->st.send_errors, 1);
                 break;
@@ -683,7 +685,7 @@ static void out_flush(struct worker *w)
         mm[i].msg_hdr.msg_iovlen = 1;
     }
     while (done < q->n) {
-        int r = sendmmsg(q->fd, mm + done, q->n - done, MSG_NOSIGNAL);
+        int r = sendmmsg(q->fd, mm + done, q->n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (r <= 0) {
             /* the datagram at done could not go (no route...): count it, go on */
             if (r < 0 && errno == EINTR)
@@ -716,74 +718,86 @@ static bool out_queue(struct sip_tpm *t, const struct sip_dest *d, const char *b
     return true;
 }
 
-static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
+/* One recvmmsg on a worker's UDP socket, and every datagram it brought handled;
+ * the responses they produce leave in one send at the end. Returns how many
+ * came, or -1. */
+static int udp_receive(struct sk_loop *l, int fd, struct udp_sock *us, int flags)
 {
-    struct udp_sock *us = arg;
     struct worker *w = us->w;
     struct mmsghdr mm[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     struct sk_sa src[UDP_BATCH];
-    struct sk_sa local;
     unsigned batch = w->tpm->cfg.udp_batch < 1          ? 1
                      : w->tpm->cfg.udp_batch > UDP_BATCH ? UDP_BATCH
                                                          : w->tpm->cfg.udp_batch;
     int n;
-    (void) events;
 
-    local = us->local;
-    for (;;) {
-        for (int i = 0; i < UDP_BATCH; i++) {
-            iov[i].iov_base = w->udp_bufs + (size_t) i * UDP_BUF;
-            iov[i].iov_len = UDP_BUF;
-            memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
-            mm[i].msg_hdr.msg_iov = &iov[i];
-            mm[i].msg_hdr.msg_iovlen = 1;
-            mm[i].msg_hdr.msg_name = &src[i].u;
-            mm[i].msg_hdr.msg_namelen = sizeof(src[i].u);
-        }
-        n = recvmmsg(fd, mm, batch, MSG_DONTWAIT, NULL);
-        if (n <= 0)
-            return;
-        if (w->out) {
-            /* responses leave from this worker's own socket, which has the same
-             * local address as every socket of its listener */
-            w->out->active = true;
-            w->out->fd = fd;
-            batching_worker = w;
-        }
-        for (int i = 0; i < n; i++) {
-            const char *buf = iov[i].iov_base;
-            size_t len = mm[i].msg_len, k = 0, used;
-            struct sip_rx rx;
-            struct sip_error e;
-            int rc;
-
-            /* a datagram of only CRLFs is a keep-alive (RFC 5626 §3.5.1 style) */
-            while (k < len && (buf[k] == '\r' || buf[k] == '\n'))
-                k++;
-            if (k == len)
-                continue;
-            src[i].len = mm[i].msg_hdr.msg_namelen;
-            atomic_fetch_add(&w->tpm->st.udp_rx, 1);
-            rc = sip_msg_parse(w->msg, buf, len, SIP_PARSE_DATAGRAM, &w->tpm->cfg.limits,
-                               &used, &e);
-            memset(&rx, 0, sizeof(rx));
-            rx.msg = w->msg;
-            rx.loop = l;
-            rx.proto = SIP_PROTO_UDP;
-            rx.src = src[i];
-            rx.local = local;
-            deliver(w, &rx, rc, &e);
-            sip_msg_release(w->msg);
-        }
-        if (w->out) {
-            out_flush(w);
-            w->out->active = false;
-            batching_worker = NULL;
-        }
-        if (n < (int) batch)
-            return;
+    for (unsigned i = 0; i < batch; i++) {
+        iov[i].iov_base = w->udp_bufs + (size_t) i * UDP_BUF;
+        iov[i].iov_len = UDP_BUF;
+        memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+        mm[i].msg_hdr.msg_name = &src[i].u;
+        mm[i].msg_hdr.msg_namelen = sizeof(src[i].u);
     }
+    n = recvmmsg(fd, mm, batch, flags, NULL);
+    if (n <= 0)
+        return n;
+    if (w->out) {
+        /* responses leave from this worker's own socket, which has the same
+         * local address as every socket of its listener */
+        w->out->active = true;
+        w->out->fd = fd;
+        batching_worker = w;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *buf = iov[i].iov_base;
+        size_t len = mm[i].msg_len, k = 0, used;
+        struct sip_rx rx;
+        struct sip_error e;
+        int rc;
+
+        /* a datagram of only CRLFs is a keep-alive (RFC 5626 §3.5.1 style) */
+        while (k < len && (buf[k] == '\r' || buf[k] == '\n'))
+            k++;
+        if (k == len)
+            continue;
+        src[i].len = mm[i].msg_hdr.msg_namelen;
+        atomic_fetch_add(&w->tpm->st.udp_rx, 1);
+        rc = sip_msg_parse(w->msg, buf, len, SIP_PARSE_DATAGRAM, &w->tpm->cfg.limits, &used,
+                           &e);
+        memset(&rx, 0, sizeof(rx));
+        rx.msg = w->msg;
+        rx.loop = l;
+        rx.proto = SIP_PROTO_UDP;
+        rx.src = src[i];
+        rx.local = us->local;
+        deliver(w, &rx, rc, &e);
+        sip_msg_release(w->msg);
+    }
+    if (w->out) {
+        out_flush(w);
+        w->out->active = false;
+        batching_worker = NULL;
+    }
+    return n == (int) batch ? n : 0; /* 0: the socket is drained */
+}
+
+static void udp_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
+{
+    (void) events;
+    while (udp_receive(l, fd, arg, MSG_DONTWAIT) > 0)
+        ;
+}
+
+/* The direct wait: one receive that blocks for the first datagram (the socket is
+ * in blocking mode, its timeout set by the loop) and takes what else is queued,
+ * up to a batch. No second call to find the queue empty: the loop's next wait
+ * returns at once if more came meanwhile. */
+static void udp_wait(struct sk_loop *l, int fd, void *arg)
+{
+    udp_receive(l, fd, arg, MSG_WAITFORONE);
 }
 
 /* ---- Sockets ---- */
@@ -853,8 +867,11 @@ int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
             ls->udp[i].local.len = sizeof(ls->udp[i].local.u);
             getsockname(fd, &ls->udp[i].local.u.sa, &ls->udp[i].local.len);
         }
-        err = sk_loop_add_fd(t->w[i].loop, fd, EPOLLIN, ops->readable,
-                             ls->udp ? (void *) &ls->udp[i] : (void *) &t->w[i]);
+        if (ls->udp && t->cfg.udp_direct)
+            err = sk_loop_add_wait_fd(t->w[i].loop, fd, ops->readable, udp_wait, &ls->udp[i]);
+        else
+            err = sk_loop_add_fd(t->w[i].loop, fd, EPOLLIN, ops->readable,
+                                 ls->udp ? (void *) &ls->udp[i] : (void *) &t->w[i]);
         if (err)
             goto fail;
         continue;
@@ -899,7 +916,8 @@ static int udp_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf
     for (unsigned i = 0; i < t->nlst; i++) {
         if (&t->lst[i].l == l) {
             /* sendto on one UDP socket from several threads is safe */
-            n = sendto(t->lst[i].fds[0], buf, len, MSG_NOSIGNAL, &d->addr.u.sa, d->addr.len);
+            n = sendto(t->lst[i].fds[0], buf, len, MSG_NOSIGNAL | MSG_DONTWAIT, &d->addr.u.sa,
+                       d->addr.len);
             return n < 0 ? errno : 0;
         }
     }

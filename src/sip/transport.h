@@ -15,6 +15,7 @@ struct sip_tpm_config {
     size_t udp_rcvbuf;            /* SO_RCVBUF for UDP sockets, 4 MiB */
     unsigned udp_batch;           /* datagrams per recvmmsg call (1..16), 16 */
     bool udp_send_batch;          /* responses to a recvmmsg batch leave in one sendmmsg, on */
+    bool udp_direct;              /* a worker with only its UDP socket waits in recvmmsg, on */
     size_t tcp_max_conns;         /* all TCP connections, 4096 */
     size_t tcp_max_conns_per_ip;  /* from one source address, 256 */
     size_t tcp_max_buffered;      /* bytes buffered per connection (in or out), 256 KiB */

@@ -1,8 +1,19 @@
-/* Tests of the loop's timers (net/loop.c): heap and lanes on a fake clock (order, stop, restart,
- * many timers), and a lazy timer on the real clock. */
+/* Tests of the loop (net/loop.c): timers in the heap and lanes on a fake clock (order, stop,
+ * restart, many timers), a lazy timer on the real clock, and the direct wait on a UDP socket
+ * (datagrams, posted work and timers while blocked, falling back to epoll). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -231,6 +242,165 @@ static void test_lazy_real_clock(void **state)
     sk_loop_free(l);
 }
 
+
+/* ---- Direct wait ---- */
+
+struct direct {
+    struct sk_loop *l;
+    int fd;
+    atomic_int got, waits, readables, work_runs, timer_fired, pipe_reads;
+    struct sk_timer t;
+    int pipefd[2];
+};
+
+static void direct_take(struct direct *d, int flags)
+{
+    char buf[256];
+    while (recv(d->fd, buf, sizeof(buf), flags) > 0) {
+        atomic_fetch_add(&d->got, 1);
+        flags |= MSG_DONTWAIT; /* one blocking call, then what is queued */
+    }
+}
+
+static void direct_wait(struct sk_loop *l, int fd, void *arg)
+{
+    struct direct *d = arg;
+    (void) l, (void) fd;
+    atomic_fetch_add(&d->waits, 1);
+    direct_take(d, 0);
+}
+
+static void direct_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
+{
+    struct direct *d = arg;
+    (void) l, (void) fd, (void) events;
+    atomic_fetch_add(&d->readables, 1);
+    direct_take(d, MSG_DONTWAIT);
+}
+
+static void *direct_thread(void *arg)
+{
+    struct direct *d = arg;
+    sk_loop_run(d->l);
+    return NULL;
+}
+
+/* Poll (bounded: 10 s) until *v reaches want. */
+static bool reaches(atomic_int *v, int want)
+{
+    struct timespec ts = {0, 2000000};
+    for (int i = 0; i < 5000; i++) {
+        if (atomic_load(v) >= want)
+            return true;
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void send_n(int s, const struct sockaddr_in *to, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_int_equal(sendto(s, "ping", 4, 0, (const void *) to, sizeof(*to)), 4);
+}
+
+static void work_count(struct sk_loop *l, void *arg)
+{
+    struct direct *d = arg;
+    (void) l;
+    atomic_fetch_add(&d->work_runs, 1);
+}
+
+static void timer_flag(struct sk_loop *l, struct sk_timer *t, void *arg)
+{
+    struct direct *d = arg;
+    (void) l, (void) t;
+    atomic_store(&d->timer_fired, 1);
+}
+
+static void work_start_timer(struct sk_loop *l, void *arg)
+{
+    struct direct *d = arg;
+    sk_timer_init(&d->t, timer_flag, d);
+    sk_timer_start(l, &d->t, 30);
+}
+
+static void pipe_readable(struct sk_loop *l, int fd, uint32_t events, void *arg)
+{
+    struct direct *d = arg;
+    char c;
+    (void) l, (void) events;
+    if (read(fd, &c, 1) == 1)
+        atomic_fetch_add(&d->pipe_reads, 1);
+}
+
+static void work_add_pipe(struct sk_loop *l, void *arg)
+{
+    struct direct *d = arg;
+    sk_loop_add_fd(l, d->pipefd[0], EPOLLIN, pipe_readable, d);
+}
+
+/* A loop whose only descriptor is a UDP socket added for a direct wait blocks in
+ * that socket's receive call: datagrams come through the wait function, never
+ * epoll; work posted while it is blocked runs, and a timer started meanwhile
+ * fires, long before the socket's 60 s idle timeout would end the wait; once a
+ * second descriptor is added the loop goes back to epoll, and both are served. */
+static void test_direct_wait(void **state)
+{
+    struct direct d;
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof(a);
+    pthread_t th;
+    int s;
+    (void) state;
+
+    memset(&d, 0, sizeof(d));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    d.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    s = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(d.fd >= 0 && s >= 0);
+    assert_int_equal(bind(d.fd, (void *) &a, sizeof(a)), 0);
+    assert_int_equal(getsockname(d.fd, (void *) &a, &alen), 0);
+    assert_int_equal(pipe(d.pipefd), 0);
+    assert_int_equal(sk_loop_new(&d.l, 0), 0);
+    assert_int_equal(sk_loop_add_wait_fd(d.l, d.fd, direct_readable, direct_wait, &d), 0);
+    assert_int_equal(fcntl(d.fd, F_GETFL) & O_NONBLOCK, 0); /* the wait blocks */
+    assert_int_equal(pthread_create(&th, NULL, direct_thread, &d), 0);
+
+    send_n(s, &a, 100);
+    assert_true(reaches(&d.got, 100));
+    assert_true(atomic_load(&d.waits) > 0);
+    assert_int_equal(atomic_load(&d.readables), 0);
+
+    /* the loop is idle in recv now: posted work interrupts it */
+    for (int i = 0; i < 20; i++) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+        assert_int_equal(sk_loop_post(d.l, work_count, &d), 0);
+        assert_true(reaches(&d.work_runs, i + 1));
+    }
+    /* a timer started on the loop while it waits shortens the wait */
+    assert_int_equal(sk_loop_post(d.l, work_start_timer, &d), 0);
+    assert_true(reaches(&d.timer_fired, 1));
+
+    /* a second descriptor: back to epoll for both */
+    assert_int_equal(sk_loop_post(d.l, work_add_pipe, &d), 0);
+    assert_int_equal(sk_loop_post(d.l, work_count, &d), 0);
+    assert_true(reaches(&d.work_runs, 21));
+    assert_int_equal(write(d.pipefd[1], "x", 1), 1);
+    assert_true(reaches(&d.pipe_reads, 1));
+    send_n(s, &a, 10);
+    assert_true(reaches(&d.got, 110));
+    assert_true(atomic_load(&d.readables) > 0);
+
+    sk_loop_stop(d.l);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    sk_loop_free(d.l);
+    close(d.fd);
+    close(s);
+    close(d.pipefd[0]);
+    close(d.pipefd[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_heap_restart),
         cmocka_unit_test(test_lanes_mixed),
         cmocka_unit_test(test_lazy_real_clock),
+        cmocka_unit_test(test_direct_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
