@@ -27,6 +27,10 @@ static void serve_usage(FILE *f)
             "  --t1 MS --t2 MS --t4 MS   RFC 3261 timers (default 500, 4000, 5000)\n"
             "  --udp-batch N             datagrams read per recvmmsg call, 1..16 (16)\n"
             "  --udp-send-batch on|off   send the responses to a batch with one sendmmsg (on)\n"
+            "  --udp-wait direct|epoll   a worker with only a UDP socket blocks in its receive call,\n"
+            "                            not in epoll_wait (direct)\n"
+            "  --sched batch|normal      workers' scheduling policy: SCHED_BATCH does not preempt\n"
+            "                            the task on the worker's core at each datagram (batch)\n"
             "  --tcp-idle S              close TCP connections idle S seconds (300)\n"
             "  --tcp-max-conns N         TCP connections in all (4096)\n"
             "  --tcp-max-conns-per-ip N  TCP connections from one address (256)\n"
@@ -156,6 +160,20 @@ static int apply(struct serve_opts *o, const char *key, const char *val)
             c->tp.udp_send_batch = true;
         else if (strcmp(val, "off") == 0)
             c->tp.udp_send_batch = false;
+        else
+            return EINVAL;
+    } else if (strcmp(key, "udp-wait") == 0) {
+        if (strcmp(val, "direct") == 0)
+            c->tp.udp_direct = true;
+        else if (strcmp(val, "epoll") == 0)
+            c->tp.udp_direct = false;
+        else
+            return EINVAL;
+    } else if (strcmp(key, "sched") == 0) {
+        if (strcmp(val, "batch") == 0)
+            c->sched_batch = true;
+        else if (strcmp(val, "normal") == 0)
+            c->sched_batch = false;
         else
             return EINVAL;
     } else if (strcmp(key, "tcp-idle") == 0) {

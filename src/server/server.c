@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ void sk_server_config_defaults(struct sk_server_config *cfg)
     cfg->proxy = sk_proxy_config_default;
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "data");
     cfg->flush_ms = 1000;
+    cfg->sched_batch = true;
 }
 
 struct sk_loc *sk_server_location(struct sk_server *s)
@@ -488,6 +490,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Workers run SCHED_BATCH: a worker woken by a datagram does not preempt the
+ * task running on its core, it runs when that task sleeps or its slice ends
+ * (sched(7)). On a core of its own nothing changes; on a core it shares with a
+ * busy process it handles the requests queued meanwhile in one turn instead of
+ * waking once per request. Measured in bench/: with SIPp on the worker's core,
+ * the normal policy woke 0.52 times per OPTIONS (SIPp's bursts of ~8 taken one
+ * by one) and SCHED_BATCH 0.13 times, 11% less CPU per transaction; Kamailio
+ * wakes 0.14 times per request with either policy. Unprivileged, and reversible
+ * with --sched normal. */
+static void set_batch(struct sk_server *s, pthread_t t)
+{
+    struct sched_param sp = {.sched_priority = 0};
+    int err;
+
+    if (!s->cfg.sched_batch)
+        return;
+    if ((err = pthread_setschedparam(t, SCHED_BATCH, &sp)))
+        SK_WARN("workers stay on the normal scheduling policy: SCHED_BATCH: %s", strerror(err));
+}
+
 int sk_server_start(struct sk_server *s)
 {
     for (unsigned i = 0; i < s->nw; i++) {
@@ -499,6 +521,10 @@ int sk_server_start(struct sk_server *s)
             }
             return err;
         }
+        set_batch(s, s->threads[i]);
+        char name[16];
+        snprintf(name, sizeof(name), "sk-worker-%u", i % 1000u);
+        pthread_setname_np(s->threads[i], name);
     }
     s->started = true;
     return 0;

@@ -40,6 +40,7 @@ struct sk_server_config {
     char data_dir[1024];                  /* users and bindings; "" = memory only */
     uint32_t flush_ms;                    /* write-behind interval, 1000 */
     size_t heap_keep;                     /* bytes of free heap periodic trims leave (prefault) */
+    bool sched_batch;                     /* workers run SCHED_BATCH (see server.c), on */
 };
 
 /* Defaults: UDP and TCP on 127.0.0.1:5060, domain "localhost" and the host name. */
