@@ -7,7 +7,7 @@ opts=$root/bench/options
 build=$root/build-benchopt
 read -r -a rates <<<"${OPTIONS_RATES:-2000 5000}"
 count=${OPTIONS_COUNT:-60000}
-reps=3
+reps=${OPTIONS_REPS:-5}
 srv_cpu=0
 # SIPp runs on the server's own core for the CPU runs (BENCH_SIPP_CPU overrides). On this kind of
 # 2-vCPU VM a wakeup across cores costs 20-200 us (halted vCPU, IPI exits) and varied from run to run
@@ -15,45 +15,18 @@ srv_cpu=0
 sipp_cpu=${BENCH_SIPP_CPU:-$srv_cpu}
 drain_s=34 # Timer J (32 s) plus slack: how long sipkit is watched after its last run per rate
 hz=$(getconf CLK_TCK)
+# Kamailio's processes run under the policy sipkit's workers use by default (SCHED_BATCH, sipkit serve
+# --sched): the same for both servers. Measured: it does not change Kamailio's CPU per request, which
+# already sleeps about once per SIPp burst. BENCH_KAMAILIO_SCHED=normal runs it unchanged.
+kam_sched=(chrt -b 0)
+if [ "${BENCH_KAMAILIO_SCHED:-batch}" = normal ]; then kam_sched=(); fi
+read -r -a sipkit_args <<<"${SIPKIT_ARGS:-}" # more 'sipkit serve' options, e.g. "--udp-wait epoll"
 
+bench_name=bench_options
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 "$root/scripts/install-deps" bench
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-if ! out=$(cmake --build "$build" -j 2 --target sipkit 2>&1); then
-    echo "$out" >&2
-    exit 1
-fi
-
-# Stop one process we started: SIGTERM, up to 5 s, then SIGKILL; reap it.
-stop_pid() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-# Kamailio's workers are children of its main process; stop them too if the main left them.
-stop_server() {
-    local pid=$1 kids c
-    kids=$(pgrep -P "$pid" 2>/dev/null || true)
-    stop_pid "$pid"
-    for c in $kids; do
-        if kill -0 "$c" 2>/dev/null; then
-            kill -KILL "$c" 2>/dev/null || true
-        fi
-    done
-    local keep=() p
-    for p in "${started[@]}"; do
-        if [ "$p" != "$pid" ]; then keep+=("$p"); fi
-    done
-    started=("${keep[@]}")
-}
+build_sipkit "$build" || exit 1
 
 cleanup() {
     local p
@@ -71,38 +44,10 @@ sipp_pid="" # the SIPp run in progress, if any
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A UDP/TCP port that nothing on this machine uses, distinct from those already taken.
 taken=""
-free_port() {
-    local i p hex
-    for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        hex=$(printf ':%04X ' "$p")
-        case " $taken " in *" $p "*) continue ;; esac
-        if ! cat /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"; then
-            taken="$taken $p"
-            echo "$p"
-            return 0
-        fi
-    done
-    echo "bench_options: no free port found" >&2
-    return 1
-}
-
 sipkit_port=$(free_port)
 kam_port=$(free_port)
 sipp_port=$(free_port)
-
-# utime+stime (clock ticks) summed over the given PIDs (threads are included in each).
-cpu_ticks() {
-    local p t=0 f
-    for p in "$@"; do
-        f=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || continue
-        read -r -a f <<<"$f"
-        t=$((t + f[11] + f[12])) # utime and stime: fields 14 and 15 of stat
-    done
-    echo "$t"
-}
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -139,11 +84,11 @@ start_server() { # name
     case $1 in
     sipkit)
         taskset -c "$srv_cpu" "$build/sipkit" serve --listen "udp:127.0.0.1:$sipkit_port" \
-            --workers 1 --log-level warn --prefault 64 >"$tmp/sipkit.log" 2>&1 &
+            --workers 1 --log-level warn --prefault 64 "${sipkit_args[@]}" >"$tmp/sipkit.log" 2>&1 &
         srv_pid=$!
         ;;
     kamailio)
-        taskset -c "$srv_cpu" kamailio -DD -E -x tlsf -m 2048 -f "$opts/kamailio.cfg" \
+        taskset -c "$srv_cpu" "${kam_sched[@]}" kamailio -DD -E -x tlsf -m 2048 -f "$opts/kamailio.cfg" \
             -l "udp:127.0.0.1:$kam_port" -w "$tmp" >"$tmp/kamailio.log" 2>&1 &
         srv_pid=$!
         ;;
@@ -158,32 +103,27 @@ start_server() { # name
 
 port_of() { if [ "$1" = sipkit ]; then echo "$sipkit_port"; else echo "$kam_port"; fi; }
 
-# Column of SIPp's -stf CSV, last (cumulative) line.
-stf_col() {
-    awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
-        { v = $k } END { print (k && v != "") ? v : "?" }' "$1"
-}
-
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-declare -A res        # res[server,rate] = space-separated µs/txn of each run
+declare -A res        # res[server,rate] = space-separated µs/txn of each run (utime+stime)
+declare -A resn       # the same from schedstat: exact on-CPU ns, where utime+stime are 1/HZ samples
 declare -A rss_note   # sipkit RSS growth per rate (last run)
 declare -A drain_note # sipkit CPU after the run per rate (last run)
 flagged=0
 
 # One measured run: fresh server, SIPp at a fixed rate, server CPU over the SIPp run.
 run_one() { # server rate rep
-    local name=$1 rate=$2 rep=$3 port pids t0 t1 w0 w1 rc us ok fail retr rss0 rss1 d1 flag=""
+    local name=$1 rate=$2 rep=$3 port pids t0 t1 n0 n1 w0 w1 rc us usn ok fail retr rss0 rss1 d1 flag=""
     start_server "$name"
     port=$(port_of "$name")
     pids="$srv_pid $( (pgrep -P "$srv_pid" || true) | tr '\n' ' ')"
     rss0=$(rss_kb "$srv_pid")
     t0=$(cpu_ticks $pids)
+    n0=$(cpu_ns $pids)
     w0=$(date +%s%N)
     rc=0
     sipp_run "$port" "$count" "$rate" "$tmp/run.csv" "$tmp/run.out" || rc=$?
     w1=$(date +%s%N)
     t1=$(cpu_ticks $pids)
+    n1=$(cpu_ns $pids)
     rss1=$(rss_kb "$srv_pid")
     ok=$(stf_col "$tmp/run.csv" 'SuccessfulCall(C)')
     fail=$(stf_col "$tmp/run.csv" 'FailedCall(C)')
@@ -193,10 +133,12 @@ run_one() { # server rate rep
         flagged=1
     fi
     us=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$ok" 'BEGIN { printf "%.2f", (n > 0) ? d * 1e6 / hz / n : 0 }')
+    usn=$(awk -v d=$((n1 - n0)) -v n="$ok" 'BEGIN { printf "%.2f", (n > 0) ? d / 1e3 / n : 0 }')
     res[$name,$rate]="${res[$name,$rate]:-} $us"
-    printf '  run %d %-8s %5d/s: achieved %6.0f/s, cpu %6.0f ms, %7s us/txn, ok %s, failed %s, retrans %s, rss %+d KiB%s\n' \
+    resn[$name,$rate]="${resn[$name,$rate]:-} $usn"
+    printf '  run %d %-8s %5d/s: achieved %6.0f/s, cpu %6.0f ms, %7s us/txn (%6s by schedstat), ok %s, failed %s, retrans %s, rss %+d KiB%s\n' \
         "$rep" "$name" "$rate" "$(awk -v n="$ok" -v w=$((w1 - w0)) 'BEGIN { print n * 1e9 / w }')" \
-        "$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { print d * 1000 / hz }')" "$us" "$ok" "$fail" "$retr" \
+        "$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { print d * 1000 / hz }')" "$us" "$usn" "$ok" "$fail" "$retr" \
         $((rss1 - rss0)) "$flag"
     if [ "$name" = sipkit ] && [ "$rep" -eq "$reps" ]; then
         rss_note[$rate]=$(awk -v k=$((rss1 - rss0)) -v n="$count" 'BEGIN { printf "%+d KiB RSS at the end of the run, %.0f B per live transaction", k, k * 1024 / n }')
@@ -223,13 +165,16 @@ echo "CPU per OPTIONS transaction (server utime+stime over the SIPp run / transa
 echo "servers 1 core each (both pinned to cpu $srv_cpu, run one at a time): sipkit --workers 1" \
     "(OPTIONS to itself answered statelessly, --prefault 64), kamailio 5.6 children=1 (stateless sl_send_reply, -x tlsf -m 2048 pre-faulted);" \
     "SIPp on cpu $sipp_cpu (the server's core unless BENCH_SIPP_CPU says otherwise)"
-printf '%8s  %14s  %16s  %16s\n' "rate/s" "sipkit us/txn" "kamailio us/txn" "sipkit/kamailio"
+printf '%8s  %14s  %16s  %16s    %s\n' "rate/s" "sipkit us/txn" "kamailio us/txn" "sipkit/kamailio" \
+    "by schedstat (sipkit, kamailio, ratio)"
 for rate in "${rates[@]}"; do
     s=$(median ${res[sipkit,$rate]})
     k=$(median ${res[kamailio,$rate]})
-    printf '%8s  %14s  %16s  %16s\n' "$rate" "$s" "$k" \
-        "$(awk -v s="$s" -v k="$k" 'BEGIN { if (k > 0) printf "%.2fx", s / k; else print "n/a" }')"
+    sn=$(median ${resn[sipkit,$rate]})
+    kn=$(median ${resn[kamailio,$rate]})
+    printf '%8s  %14s  %16s  %16s    %s %s %s\n' "$rate" "$s" "$k" "$(ratio "$s" "$k")" "$sn" "$kn" "$(ratio "$sn" "$kn")"
 done
+echo "scheduling: sipkit workers SCHED_BATCH (serve --sched batch, its default${SIPKIT_ARGS:+; SIPKIT_ARGS=$SIPKIT_ARGS}), kamailio under ${kam_sched[*]:-the normal policy}"
 echo "goal: <= 0.67x"
 for rate in "${rates[@]}"; do
     echo "sipkit at $rate/s (OPTIONS to itself answered statelessly, RFC 3261 §8.2.7): ${rss_note[$rate]};" \

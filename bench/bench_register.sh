@@ -21,6 +21,11 @@ sipp_cpu=${BENCH_SIPP_CPU:-$srv_cpu}
 drain_s=${REGISTER_DRAIN_S:-34} # Timer J (32 s) plus slack
 domain=bench.test
 hz=$(getconf CLK_TCK)
+# Kamailio's processes run under the policy sipkit's workers use by default (SCHED_BATCH, sipkit serve
+# --sched): the same for both servers. Measured: it does not change Kamailio's CPU per request, which
+# already sleeps about once per SIPp burst. BENCH_KAMAILIO_SCHED=normal runs it unchanged.
+kam_sched=(chrt -b 0)
+if [ "${BENCH_KAMAILIO_SCHED:-batch}" = normal ]; then kam_sched=(); fi
 
 "$root/scripts/install-deps" bench
 if [ ! -f "$build/CMakeCache.txt" ]; then
@@ -198,7 +203,9 @@ cc -O2 -std=c11 -o "$tmp/udp_relay" "$reg/udp_relay.c"
 
 # --- servers -----------------------------------------------------------------------------------
 srv_pid=""
-sipkit_extra=() # more 'sipkit serve' options (the memory diagnostic's --t1)
+# more 'sipkit serve' options: SIPKIT_ARGS (e.g. "--udp-wait epoll" to compare), the memory diagnostic's --t1
+read -r -a sipkit_args <<<"${SIPKIT_ARGS:-}"
+sipkit_extra=("${sipkit_args[@]}")
 # start_server NAME MODE   (MODE: noauth, digest, mem); sipkit gets a fresh copy of the users.
 start_server() {
     local name=$1 mode=$2
@@ -221,7 +228,7 @@ start_server() {
         digest) defs=(-A PREFAULT -A WITH_AUTH) ;;
         mem) defs=(-A WITH_CTL -A "CTL_SOCK=\"unix:$tmp/kamailio_ctl\"") ;;
         esac
-        taskset -c "$srv_cpu" kamailio -DD -E -x tlsf -m 2048 "${defs[@]}" -f "$reg/kamailio.cfg" \
+        taskset -c "$srv_cpu" "${kam_sched[@]}" kamailio -DD -E -x tlsf -m 2048 "${defs[@]}" -f "$reg/kamailio.cfg" \
             -l "udp:127.0.0.1:$kam_port" -w "$tmp" >"$tmp/kamailio.log" 2>&1 &
         srv_pid=$!
         ;;
@@ -404,7 +411,7 @@ mem_one sipkit sipkit "$drain_s"
 mem_one kamailio kamailio 2
 # Diagnostic: the same with Timer J at 640 ms, so few server transactions are alive at once and
 # the growth is (nearly) the bindings alone. Not the goal's number.
-sipkit_extra=(--t1 10)
+sipkit_extra=("${sipkit_args[@]}" --t1 10)
 mem_one sipkit "sipkit --t1 10" 3
 sipkit_extra=()
 
@@ -412,6 +419,7 @@ sipkit_extra=()
 echo
 echo "cores: $(nproc) online; each server pinned to cpu $srv_cpu with 1 worker (sipkit --workers 1 --prefault 64," \
     "kamailio children=1 -x tlsf -m 2048, shm pre-faulted); SIPp (and the digest relay) on cpu $sipp_cpu"
+echo "scheduling: sipkit workers SCHED_BATCH (serve --sched batch, its default${SIPKIT_ARGS:+; SIPKIT_ARGS=$SIPKIT_ARGS}), kamailio under ${kam_sched[*]:-the normal policy}"
 echo "CPU per REGISTER = server utime+stime (all its processes/threads) over the SIPp run / successful" \
     "REGISTERs, median of $reps, rate $rate/s"
 echo "digest: one REGISTER counts the whole 401 + authenticated 200 exchange (two transactions)"
