@@ -7,6 +7,8 @@
 #  - 1,000 concurrent INVITE transactions without a failure
 #  - the same INVITE sent three times from Python is one transaction: every
 #    response is a byte-identical retransmission, and the ACK stops Timer G
+#  - workers run SCHED_BATCH unless --sched normal; UDP-only workers wait in
+#    recvmmsg itself (--udp-wait direct), others (and --udp-wait epoll) in epoll
 # usage: options_sipp.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
 sipkit=$1
@@ -106,6 +108,58 @@ check "--prefault 32: resident memory ${rss:-?} KiB >= 32 MiB right after start"
 run_sipp options_prefault "$scen/options_uac.xml" 50 u1 25065 -r 100
 check_sipp_run options_prefault $? 50
 server_stop_checked
+# Worker threads (named sk-worker-N): scheduling policy and where an idle one waits
+worker_field() { # pid what: "policy" (sched(7) number) or "wchan" per worker thread, space-separated
+    local t out=""
+    sleep 0.3 # the OPTIONS that showed the server ready has been handled
+    for t in /proc/"$1"/task/*; do
+        case $(cat "$t/comm" 2>/dev/null) in sk-worker-*) ;; *) continue ;; esac
+        if [ "$2" = policy ]; then
+            out+="$(awk '/^policy/ {print $3}' "$t/sched") "
+        else
+            out+="$(cat "$t/wchan") "
+        fi
+    done
+    echo "$out"
+}
+# both listeners: the workers run SCHED_BATCH (3) by default and wait in epoll
+server_start 25066 || check "server (udp+tcp) starts" 1
+pol=$(worker_field "$server_pid" policy)
+[ "$pol" = "3 3 " ]
+check "default: both workers run SCHED_BATCH (policies: '$pol')" $?
+wch=$(worker_field "$server_pid" wchan)
+case $wch in *skb_wait*) false ;; *) true ;; esac
+check "udp+tcp listeners: idle workers wait in epoll ($wch)" $?
+server_stop_checked
+server_start 25066 --sched normal || check "server with --sched normal starts" 1
+pol=$(worker_field "$server_pid" policy)
+[ "$pol" = "0 0 " ]
+check "--sched normal: both workers on the normal policy (policies: '$pol')" $?
+server_stop_checked
+# UDP only: an idle worker blocks in its socket's receive call (--udp-wait direct, the
+# default), serves every request, and is woken for posted work (stopping it); with
+# --udp-wait epoll it waits in epoll
+saved_protos=("${listen_protos[@]}")
+listen_protos=(udp)
+server_start 25067 || check "UDP-only server starts" 1
+wch=$(worker_field "$server_pid" wchan)
+[ "$wch" = "__skb_wait_for_more_packets __skb_wait_for_more_packets " ]
+check "UDP only: idle workers wait in recvmmsg, not epoll ($wch)" $?
+run_sipp options_direct "$scen/options_uac.xml" 500 u1 25068 -r 250
+check_sipp_run options_direct $? 500
+server_stop_checked
+server_start 25067 --udp-wait epoll || check "UDP-only server with --udp-wait epoll starts" 1
+wch=$(worker_field "$server_pid" wchan)
+case $wch in *skb_wait*) false ;; *) true ;; esac
+check "--udp-wait epoll: idle workers wait in epoll ($wch)" $?
+run_sipp options_epoll "$scen/options_uac.xml" 200 u1 25068 -r 250
+check_sipp_run options_epoll $? 200
+server_stop_checked
+listen_protos=("${saved_protos[@]}")
+"$sipkit" serve --sched fast >"$tmp/bad_sched.out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "bad value for '--sched'" "$tmp/bad_sched.out"
+check "--sched fast: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_sched.out"))" $?
 "$sipkit" serve --prefault lots >"$tmp/bad_prefault.out" 2>&1
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "bad value for '--prefault'" "$tmp/bad_prefault.out"
