@@ -116,6 +116,18 @@ static int parse_onoff(const char *val, bool *out)
     return 0;
 }
 
+/* One of two words: yes (true) or no (false). */
+static int parse_either(const char *val, const char *yes, const char *no, bool *out)
+{
+    if (strcmp(val, yes) == 0)
+        *out = true;
+    else if (strcmp(val, no) == 0)
+        *out = false;
+    else
+        return EINVAL;
+    return 0;
+}
+
 /* Apply one option by name (a flag without "--", or a config file key). */
 static int apply(struct serve_opts *o, const char *key, const char *val)
 {
@@ -156,25 +168,13 @@ static int apply(struct serve_opts *o, const char *key, const char *val)
             return EINVAL;
         c->tp.udp_batch = (unsigned) v;
     } else if (strcmp(key, "udp-send-batch") == 0) {
-        if (strcmp(val, "on") == 0)
-            c->tp.udp_send_batch = true;
-        else if (strcmp(val, "off") == 0)
-            c->tp.udp_send_batch = false;
-        else
+        if (parse_either(val, "on", "off", &c->tp.udp_send_batch))
             return EINVAL;
     } else if (strcmp(key, "udp-wait") == 0) {
-        if (strcmp(val, "direct") == 0)
-            c->tp.udp_direct = true;
-        else if (strcmp(val, "epoll") == 0)
-            c->tp.udp_direct = false;
-        else
+        if (parse_either(val, "direct", "epoll", &c->tp.udp_direct))
             return EINVAL;
     } else if (strcmp(key, "sched") == 0) {
-        if (strcmp(val, "batch") == 0)
-            c->sched_batch = true;
-        else if (strcmp(val, "normal") == 0)
-            c->sched_batch = false;
-        else
+        if (parse_either(val, "batch", "normal", &c->sched_batch))
             return EINVAL;
     } else if (strcmp(key, "tcp-idle") == 0) {
         if (parse_uint(val, 86400, &v) || v == 0)
