@@ -442,6 +442,57 @@ int sk_store_user_put(struct sk_store *s, const struct sk_user_rec *u)
     return rc;
 }
 
+/* All of u[0..n) in one transaction, or none of them. Without replace an existing
+ * user is a conflict: nothing is written, *conflict = its index, EEXIST. */
+int sk_store_user_put_many(struct sk_store *s, const struct sk_user_rec *u, size_t n,
+                           bool replace, size_t *conflict)
+{
+    sqlite3_stmt *get = s->st[ST_USER_GET], *put = s->st[ST_USER_PUT];
+    int rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    /* IMMEDIATE: the write lock first, so that no other writer slips in between
+     * the existence checks and the inserts */
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_err(s, "user import: begin");
+        pthread_mutex_unlock(&s->lock);
+        return rc;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!replace) {
+            bind_text(get, 1, u[i].user);
+            bind_text(get, 2, u[i].domain);
+            int step = sqlite3_step(get);
+            sqlite3_reset(get);
+            sqlite3_clear_bindings(get);
+            if (step == SQLITE_ROW) {
+                if (conflict)
+                    *conflict = i;
+                rc = EEXIST;
+                break;
+            }
+            if (step != SQLITE_DONE) {
+                rc = db_err(s, "user import: get");
+                break;
+            }
+        }
+        bind_text(put, 1, u[i].user);
+        bind_text(put, 2, u[i].domain);
+        bind_text(put, 3, u[i].ha1_md5);
+        bind_text(put, 4, u[i].ha1_sha256);
+        rc = run(s, put, "user import: put");
+    }
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_err(s, "user import: commit");
+    if (rc != 0)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* harmless when none is open */
+    /* whatever was cached for these users may be in doubt or replaced: refill on misses */
+    if (n)
+        uc_clear(&s->uc);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 static void read_user(sqlite3_stmt *st, struct sk_user_rec *u)
 {
     col_copy(st, 0, u->user, sizeof(u->user));

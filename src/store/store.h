@@ -42,6 +42,10 @@ int sk_store_open(struct sk_store **sp, const char *dir);
 void sk_store_close(struct sk_store *s);
 
 int sk_store_user_put(struct sk_store *s, const struct sk_user_rec *u);
+/* Many users in one transaction (all or none). replace = false: an existing user
+ * is a conflict, EEXIST with its index in *conflict and nothing written. */
+int sk_store_user_put_many(struct sk_store *s, const struct sk_user_rec *u, size_t n,
+                           bool replace, size_t *conflict);
 /* ENOENT if absent. Found users are cached in memory: a user added by another
  * process is seen at once, a change or deletion by another process within about
  * 100 ms, one through this handle (put/del) at once. */
