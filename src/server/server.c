@@ -104,6 +104,35 @@ void sk_server_tag(struct sk_server *s, char *buf, size_t size)
     buf[n] = '\0';
 }
 
+/* A To tag for a stateless response (§8.2.7): the same request, retransmitted,
+ * gets the same tag. FNV-1a over the fields that identify the request (top Via
+ * branch and sent-by, Call-ID, From tag, CSeq), after the process's prefix. */
+static void stateless_tag(const struct sk_server *s, const struct sip_msg *m, char *buf,
+                          size_t size)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const struct sk_str parts[] = {
+        sk_str_cstr(s->tag_prefix),
+        m->has_via ? m->via.branch : SK_STR_NULL,
+        m->has_via ? m->via.host : SK_STR_NULL,
+        m->call_id,
+        m->from.tag,
+        m->cseq.method,
+    };
+
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        for (size_t j = 0; parts[i].p && j < parts[i].len; j++) {
+            h ^= (unsigned char) parts[i].p[j];
+            h *= 0x100000001b3ULL;
+        }
+        h ^= 0xff; /* field separator: "ab"+"c" differs from "a"+"bc" */
+        h *= 0x100000001b3ULL;
+    }
+    h ^= m->cseq.num ^ ((uint64_t) (m->has_via ? m->via.port : 0) << 32);
+    h *= 0x100000001b3ULL;
+    snprintf(buf, size, "%.8s%016llx", s->tag_prefix, (unsigned long long) h);
+}
+
 /* ---- Responses ---- */
 
 /* A response to rx's request, through st when there is one, else stateless. */
@@ -115,8 +144,12 @@ void sk_server_respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *r
     char tag[48], mem[1500]; /* most responses fit; bigger ones move to the heap */
     int err;
 
-    /* §19.3: a To tag of our own for every response (unique: prefix + counter) */
-    sk_server_tag(s, tag, sizeof(tag));
+    /* §19.3: a To tag of our own for every response (unique: prefix + counter);
+     * a stateless one gives a retransmission the same tag (§8.2.7) */
+    if (st)
+        sk_server_tag(s, tag, sizeof(tag));
+    else
+        stateless_tag(s, m, tag, sizeof(tag));
     sk_buf_init_ext(&b, mem, sizeof(mem));
     sip_print_response_head_rx(&b, m, m->has_via ? &m->via : NULL, &rx->src, code, reason,
                                sk_str_cstr(tag));
@@ -322,6 +355,15 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         struct sk_reg_result res;
         sk_buf_init(&res.headers);
         sk_registrar_handle(s->reg, rx, &res, (int64_t) time(NULL));
+        if (!st && res.status < 300) {
+            /* stateless only without credentials, which never registers (see
+             * on_message): a 2xx here would be a bug, not to be answered twice */
+            SK_ERROR("REGISTER answered %d without a transaction", res.status);
+            res.status = 500;
+            res.reason = "No Transaction";
+        }
+        if (!st && res.status == 401)
+            atomic_fetch_add(&s->st.stateless_challenges, 1);
         sk_server_respond(s, st, rx, res.status, res.reason,
                           res.headers.failed ? NULL : res.headers.p);
         sk_buf_free(&res.headers);
@@ -372,6 +414,17 @@ static void on_message(void *arg, struct sip_rx *rx)
         (m->ruri.scheme == SIP_URI_SIP || m->ruri.scheme == SIP_URI_SIPS) &&
         m->count[SIP_HDR_ROUTE] == 0 &&
         sk_server_uri_is_local(s, &m->ruri)) {
+        handle_request(s, NULL, rx);
+        return;
+    }
+    /* §8.2.7: a REGISTER without credentials, when they are required, is
+     * challenged statelessly ("needed primarily to handle unauthenticated requests
+     * for which a challenge response is issued"): a flood of them leaves no
+     * transaction behind for Timer J, and a retransmission just gets a 401 again.
+     * Every answer to such a request (401, 403 blocked, 404, 400, 420...) is an
+     * error that changes nothing, so answering it twice is harmless. */
+    if (m->is_request && m->method_id == SIP_METHOD_REGISTER && s->cfg.reg.auth &&
+        m->count[SIP_HDR_AUTHORIZATION] == 0) {
         handle_request(s, NULL, rx);
         return;
     }
@@ -572,6 +625,7 @@ void sk_server_stats(struct sk_server *s, struct sk_server_stats *o)
     o->stray_responses_dropped = atomic_load(&s->st.stray);
     o->proxied = atomic_load(&s->st.proxied);
     o->stateless_forwarded = atomic_load(&s->st.stateless_forwarded);
+    o->stateless_challenges = atomic_load(&s->st.stateless_challenges);
     o->loops_detected = atomic_load(&s->st.loops);
     o->txns_live = sip_txl_count(s->txl);
     for (unsigned i = 0; i < s->nw; i++)

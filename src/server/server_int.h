@@ -30,7 +30,7 @@ struct sk_server {
     atomic_uint_fast64_t tag_seq;
     struct {
         atomic_uint_fast64_t requests, responses, bad_requests, bad_responses, stray, proxied,
-            stateless_forwarded, loops;
+            stateless_forwarded, loops, stateless_challenges;
     } st;
 };
 

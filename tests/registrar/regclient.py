@@ -308,6 +308,18 @@ BIND_RE = re.compile(r'^  <(?P<uri>[^>]*)>(?P<params>\S*) expires=(?P<exp>-?\d+)
                      r'(?: path=(?P<path>.*?))?(?: ua="(?P<ua>.*)")?$')
 
 
+def ctl_stats(sipkit, data):
+    """{counter: int} from sipkit ctl stats."""
+    out = subprocess.run([sipkit, 'ctl', 'stats', '--data', data],
+                         capture_output=True, text=True, timeout=10).stdout
+    return {k: int(v) for k, v in (l.split() for l in out.splitlines() if len(l.split()) == 2)}
+
+
+def to_tag(r):
+    m = re.search(r';\s*tag=([^;\s]+)', r.hdr('to') or '') if r else None
+    return m.group(1) if m else None
+
+
 def ctl_registrations(sipkit, data):
     """{aor: [binding dict, ...]} in the order listed, plus the total line."""
     out = subprocess.run([sipkit, 'ctl', 'registrations', '--data', data],
@@ -427,6 +439,32 @@ def phase_main(a, ck):
         ck('fresh challenges are not stale', all('stale' not in c for c in chals), chals)
         raw = [v for v in r.hdrs('www-authenticate')]
         ck('qop is a quoted string in the challenge', all('qop="auth"' in v for v in raw), raw)
+
+    # --- §8.2.7: the challenge is stateless: no server transaction is kept for a
+    # REGISTER without credentials, and its retransmission gets the same To tag
+    before = ctl_stats(a.sipkit, a.data)
+    branch = 'z9hG4bK' + token(16)
+    lip, lport = conn.local
+    raw = ('REGISTER sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s;rport\r\n'
+           'Max-Forwards: 70\r\nFrom: <sip:bob@%s>;tag=%s\r\nTo: <sip:bob@%s>\r\n'
+           'Call-ID: %s\r\nCSeq: 7 REGISTER\r\nContact: <sip:bob@%s:7009>\r\n'
+           'Content-Length: 0\r\n\r\n' % (D, lip, lport, branch, D, token(8), D, token(20), my)
+           ).encode()
+    r1 = conn.transact(raw, branch)
+    r2 = conn.transact(raw, branch)
+    r3 = ua.register('bob', contacts=['<sip:bob@%s:7009>' % my])
+    after = ctl_stats(a.sipkit, a.data)
+    ck('a REGISTER without credentials and its retransmission: 401 each',
+       status_is(r1, 401) and status_is(r2, 401) and status_is(r3, 401), (st(r1), st(r2), st(r3)))
+    ck('the retransmission gets the same To tag (stateless UAS, §8.2.7)',
+       to_tag(r1) is not None and to_tag(r1) == to_tag(r2), (to_tag(r1), to_tag(r2)))
+    ck('another REGISTER gets another To tag', to_tag(r3) not in (None, to_tag(r1)),
+       (to_tag(r1), to_tag(r3)))
+    ck('the challenges created no server transaction',
+       after.get('transactions_server') == before.get('transactions_server'), (before, after))
+    ck('ctl stats counts the stateless challenges (+3)',
+       after.get('challenges_stateless', 0) - before.get('challenges_stateless', 0) == 3,
+       (before.get('challenges_stateless'), after.get('challenges_stateless')))
 
     # --- success with both algorithms
     for alg, user in (('SHA-256', 'alice'), ('MD5', 'alice2')):
