@@ -11,7 +11,7 @@ rate=${REGISTER_RATE:-1000}             # REGISTERs (digest: 401+200 pairs) per 
 nusers=${REGISTER_USERS:-10000}         # distinct users per CPU run
 mem_n=${REGISTER_MEM_BINDINGS:-100000}  # distinct AORs for the memory test
 mem_rate=${REGISTER_MEM_RATE:-2500}
-reps=3
+reps=${REGISTER_REPS:-3}
 srv_cpu=0
 # SIPp runs on the server's own core for the CPU runs (BENCH_SIPP_CPU overrides). On this kind of
 # 2-vCPU VM a wakeup across cores costs 20-200 us (halted vCPU, IPI exits) and varied from run to run
@@ -299,7 +299,15 @@ run_cpu() { # server variant rep
     n0=$(cpu_ns $pids)
     w0=$(date +%s%N)
     rc=0
+    # BENCH_PERF=FILE: a flat perf profile of sipkit's run, FILE.VARIANT.REP (a diagnostic: perf's
+    # sampling adds its own cost to the figures of the runs it records)
+    local perf_pid=""
+    if [ -n "${BENCH_PERF:-}" ] && [ "$name" = sipkit ]; then
+        perf record -F 4999 -p "$srv_pid" -o "$BENCH_PERF.$var.$rep" -- sleep $((n / rate)) >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     sipp_run "$sf" "$target" "$inf" "$n" "$rate" "$tmp/run.csv" "$tmp/run.out" "${extra[@]}" || rc=$?
+    if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
     w1=$(date +%s%N)
     t1=$(cpu_ticks $pids)
     n1=$(cpu_ns $pids)
