@@ -174,10 +174,17 @@ static void view(const struct aor *a, const struct binding *b, struct sk_loc_bin
 /* The store's key of a binding: the outbound flow (instance + reg-id) or the URI. */
 static void binding_key(const struct binding *b, char *key, size_t size)
 {
-    if (*bstr(b, F_INSTANCE) && b->reg_id)
+    if (*bstr(b, F_INSTANCE) && b->reg_id) {
         snprintf(key, size, "%s;reg-id=%u", bstr(b, F_INSTANCE), b->reg_id);
-    else
-        snprintf(key, size, "%s", bstr(b, F_URI));
+    } else {
+        /* the common case, every REGISTER of a plain UA: a copy, cut to size */
+        const char *uri = bstr(b, F_URI);
+        size_t n = strlen(uri);
+        if (n >= size)
+            n = size - 1;
+        memcpy(key, uri, n);
+        key[n] = '\0';
+    }
 }
 
 /* ---- Write-behind ---- */
@@ -195,8 +202,19 @@ static void enqueue(struct sk_loc *l, const struct aor *a, const struct binding 
         return;
     view(a, b, &v);
     binding_key(b, key, sizeof(key));
-    snprintf(recv, sizeof(recv), "%s:%s", sip_proto_name(v.proto),
-             sk_sa_str(&v.src, addr, sizeof(addr)));
+    {
+        /* "udp:192.0.2.1:5060", built without printf (one per stored change) */
+        const char *pn = sip_proto_name(v.proto);
+        size_t pl = strlen(pn), al;
+        sk_sa_str(&v.src, addr, sizeof(addr));
+        al = strlen(addr);
+        if (pl + 1 + al >= sizeof(recv))
+            al = sizeof(recv) - pl - 2; /* cannot happen: 80 + a protocol name fits */
+        memcpy(recv, pn, pl);
+        recv[pl] = ':';
+        memcpy(recv + pl + 1, addr, al);
+        recv[pl + 1 + al] = '\0';
+    }
     strs[0] = a->name, strs[1] = key, strs[2] = v.uri, strs[3] = v.params;
     strs[4] = v.call_id, strs[5] = v.instance, strs[6] = v.path, strs[7] = v.user_agent;
     strs[8] = recv;

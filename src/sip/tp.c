@@ -125,11 +125,35 @@ bool sk_sa_equal(const struct sk_sa *a, const struct sk_sa *b)
 const char *sk_sa_str(const struct sk_sa *a, char *buf, size_t size)
 {
     char ip[64];
+    char port[6], *q = port + sizeof(port);
+    unsigned v = sk_sa_port(a);
+    bool v6 = a->u.sa.sa_family == AF_INET6;
+    size_t il, pl, need;
+
     sk_sa_ip(a, ip, sizeof(ip));
-    if (a->u.sa.sa_family == AF_INET6)
-        snprintf(buf, size, "[%s]:%u", ip, sk_sa_port(a));
-    else
-        snprintf(buf, size, "%s:%u", ip, sk_sa_port(a));
+    /* "[ip]:port" or "ip:port" without printf: the registrar records one per binding */
+    do {
+        *--q = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    il = strlen(ip);
+    pl = (size_t) (port + sizeof(port) - q);
+    need = il + pl + (v6 ? 2 : 0) + 2;
+    if (size < need) {
+        if (size)
+            buf[0] = '\0';
+        return buf;
+    }
+    char *o = buf;
+    if (v6)
+        *o++ = '[';
+    memcpy(o, ip, il);
+    o += il;
+    if (v6)
+        *o++ = ']';
+    *o++ = ':';
+    memcpy(o, q, pl);
+    o[pl] = '\0';
     return buf;
 }
 

@@ -1800,6 +1800,36 @@ static void test_sa_from_ip(void **state)
     CHK_INT(a.u.sa.sa_family, AF_INET6);
 }
 
+/* sk_sa_str: "ip:port", "[ip6]:port"; a buffer too small gives "" (never a cut address). */
+static void test_sa_str(void **state)
+{
+    static const struct {
+        const char *ip;
+        uint16_t port;
+        const char *want;
+    } t[] = {
+        {"127.0.0.1", 5060, "127.0.0.1:5060"}, {"0.0.0.0", 0, "0.0.0.0:0"},
+        {"255.255.255.255", 65535, "255.255.255.255:65535"}, {"192.0.2.1", 9, "192.0.2.1:9"},
+        {"[2001:db8::1]", 5061, "[2001:db8::1]:5061"}, {"::1", 10, "[::1]:10"},
+    };
+    struct sk_sa a;
+    char out[80], small[8];
+    (void) state;
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        set_ctx("%s port %u", t[i].ip, t[i].port);
+        CHK_INT(sk_sa_from_ip(&a, sk_str_cstr(t[i].ip), t[i].port), 0);
+        CHK(strcmp(sk_sa_str(&a, out, sizeof(out)), t[i].want) == 0);
+        /* exactly the size needed, and one byte less */
+        size_t need = strlen(t[i].want) + 1;
+        CHK(strcmp(sk_sa_str(&a, out, need), t[i].want) == 0);
+        CHK(strcmp(sk_sa_str(&a, out, need - 1), "") == 0);
+    }
+    set_ctx("small buffer");
+    CHK_INT(sk_sa_from_ip(&a, SK_STR_LIT("10.0.0.1"), 5060), 0);
+    CHK(strcmp(sk_sa_str(&a, small, sizeof(small)), "") == 0);
+}
+
 static void test_print_response_head(void **state)
 {
     struct sip_msg *req = msg_new(), *m = msg_new();
@@ -2707,6 +2737,7 @@ int main(void)
         cmocka_unit_test(test_print_response_head),
         cmocka_unit_test(test_print_response_top_via),
         cmocka_unit_test(test_sa_from_ip),
+        cmocka_unit_test(test_sa_str),
         cmocka_unit_test(test_no_heap_typical),
         cmocka_unit_test(test_tokens_privacy),
         cmocka_unit_test(test_accessor_cache),
