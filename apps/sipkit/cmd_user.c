@@ -118,7 +118,7 @@ static bool is_blank(int c)
 }
 
 /* Read 'USER@DOMAIN PASSWORD' lines; the first fault is reported with its line
- * number and nothing is kept. A user twice in the input is a fault too. */
+ * number and nothing is kept (users given twice are found by user_import). */
 static int import_read(FILE *in, const char *name, struct import_set *set)
 {
     char line[4096];
