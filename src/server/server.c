@@ -111,13 +111,15 @@ static void stateless_tag(const struct sk_server *s, const struct sip_msg *m, ch
                           size_t size)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
+    /* only what this message's parse set: a malformed message leaves the typed
+     * fields of the one before it (whose buffer may be gone) behind the has_ flags */
     const struct sk_str parts[] = {
         sk_str_cstr(s->tag_prefix),
         m->has_via ? m->via.branch : SK_STR_NULL,
         m->has_via ? m->via.host : SK_STR_NULL,
-        m->call_id,
-        m->from.tag,
-        m->cseq.method,
+        m->has_call_id ? m->call_id : SK_STR_NULL,
+        m->has_from ? m->from.tag : SK_STR_NULL,
+        m->has_cseq ? m->cseq.method : SK_STR_NULL,
     };
 
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -128,7 +130,7 @@ static void stateless_tag(const struct sk_server *s, const struct sip_msg *m, ch
         h ^= 0xff; /* field separator: "ab"+"c" differs from "a"+"bc" */
         h *= 0x100000001b3ULL;
     }
-    h ^= m->cseq.num ^ ((uint64_t) (m->has_via ? m->via.port : 0) << 32);
+    h ^= (m->has_cseq ? m->cseq.num : 0) ^ ((uint64_t) (m->has_via ? m->via.port : 0) << 32);
     h *= 0x100000001b3ULL;
     snprintf(buf, size, "%.8s%016llx", s->tag_prefix, (unsigned long long) h);
 }
