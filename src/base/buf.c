@@ -97,6 +97,20 @@ int sk_buf_put_str(struct sk_buf *b, struct sk_str s)
     return sk_buf_append(b, s.p, s.len);
 }
 
+int sk_buf_put_lower(struct sk_buf *b, struct sk_str s)
+{
+    char *o;
+
+    if (reserve(b, s.len))
+        return ENOMEM;
+    o = b->p + b->len;
+    for (size_t i = 0; i < s.len; i++)
+        o[i] = sk_lower(s.p[i]);
+    b->len += s.len;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
 int sk_buf_putc(struct sk_buf *b, char c)
 {
     return sk_buf_append(b, &c, 1);

@@ -39,6 +39,8 @@ struct sk_str sk_buf_str(const struct sk_buf *b);
 /* Replace the content with exactly len bytes, allocating no more than needed
  * (for buffers that are kept, like a transaction's last response). */
 int sk_buf_set_exact(struct sk_buf *b, const void *p, size_t len);
+/* s in ASCII lower case (host names, realms, hash keys). */
+int sk_buf_put_lower(struct sk_buf *b, struct sk_str s);
 /* Decimal number without printf. */
 int sk_buf_put_u64(struct sk_buf *b, uint64_t v);
 /* The low `digits` hex digits of v (lowercase, zero-padded, at most 16), without

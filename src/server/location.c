@@ -107,8 +107,7 @@ int sk_loc_aor(const struct sip_uri *to, struct sk_buf *out)
     }
     if (to->host_type == SIP_HOST_IPV6)
         sk_buf_putc(out, '[');
-    for (size_t i = 0; i < to->host.len; i++)
-        sk_buf_putc(out, sk_lower(to->host.p[i]));
+    sk_buf_put_lower(out, to->host);
     if (to->host_type == SIP_HOST_IPV6)
         sk_buf_putc(out, ']');
     if (to->has_port)
@@ -510,20 +509,35 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
 {
     uint32_t h = hash_str(r->aor);
     struct bucket *bk = bucket_of(l, h);
-    struct sip_uri *uris = NULL;
+    const struct sip_uri *ustack[8], **uris = ustack;
+    struct sip_uri *parsed = NULL;
     struct aor *a;
     int rc = 0;
 
-    if (n) {
-        uris = calloc(n, sizeof(*uris));
-        if (!uris)
-            return ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-            if (sip_uri_parse(&uris[i], c[i].uri.p, c[i].uri.len, NULL)) {
-                free(uris);
-                return EINVAL;
-            }
+    /* the contacts' URIs for comparison (§19.1.4): the caller's parse where it
+     * has one, else parsed here */
+    if (n > sizeof(ustack) / sizeof(ustack[0]) && !(uris = calloc(n, sizeof(*uris))))
+        return ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].parsed) {
+            uris[i] = c[i].parsed;
+            continue;
         }
+        if (!parsed && !(parsed = calloc(n, sizeof(*parsed)))) {
+            rc = ENOMEM;
+            break;
+        }
+        if (sip_uri_parse(&parsed[i], c[i].uri.p, c[i].uri.len, NULL)) {
+            rc = EINVAL;
+            break;
+        }
+        uris[i] = &parsed[i];
+    }
+    if (rc) {
+        free(parsed);
+        if (uris != ustack)
+            free(uris);
+        return rc;
     }
     pthread_mutex_lock(&bk->lock);
     a = aor_find(l, bk, r->aor, h, n > 0);
@@ -547,7 +561,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
     /* §10.3 step 7, first pass: refuse the whole request if any contact is stale */
     for (size_t i = 0; i < n; i++) {
         for (struct binding *b = a->bindings; b; b = b->next) {
-            if (same_binding(b, &c[i], &uris[i]) &&
+            if (same_binding(b, &c[i], uris[i]) &&
                 sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq) {
                 rc = EALREADY;
                 goto out;
@@ -560,7 +574,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
         for (size_t i = 0; i < n; i++) {
             bool exists = false;
             for (struct binding *b = a->bindings; b && !exists; b = b->next)
-                exists = same_binding(b, &c[i], &uris[i]);
+                exists = same_binding(b, &c[i], uris[i]);
             if (exists && c[i].expires == 0)
                 after--;
             else if (!exists && c[i].expires > 0)
@@ -575,7 +589,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
     for (size_t i = 0; i < n; i++) {
         struct binding *old = NULL, *nb;
         for (struct binding *b = a->bindings; b; b = b->next) {
-            if (same_binding(b, &c[i], &uris[i])) {
+            if (same_binding(b, &c[i], uris[i])) {
                 old = b;
                 break;
             }
@@ -627,7 +641,9 @@ out:
     if (a)
         aor_drop_if_empty(l, bk, a);
     pthread_mutex_unlock(&bk->lock);
-    free(uris);
+    free(parsed);
+    if (uris != ustack)
+        free(uris);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 /* One Contact of a REGISTER, as the registrar decided it (§10.3 steps 6-8). */
 struct sk_loc_contact {
     struct sk_str uri;       /* exactly as received */
+    const struct sip_uri *parsed; /* uri parsed, when the caller has it (else NULL) */
     struct sk_str params;    /* header params as received, without expires */
     int q;                   /* -1 = none */
     uint32_t expires;        /* seconds; 0 removes the binding */

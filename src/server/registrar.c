@@ -344,8 +344,8 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
 {
     struct sip_msg *m = rx->msg;
     const struct sip_addr *contacts = NULL;
-    struct sk_loc_contact *lc = NULL;
-    size_t *poff = NULL;
+    struct sk_loc_contact lc_stack[4], *lc = NULL;
+    size_t poff_stack[4], *poff = NULL;
     struct sk_loc_reg reg;
     struct sk_buf aor, params_buf, path_buf, realm;
     struct sip_error e;
@@ -377,8 +377,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     }
     /* §10.3 steps 3-4: authenticate, and the user may only change its own bindings;
      * the realm is the domain, in lower case like the stored users' domains */
-    for (size_t i = 0; i < m->to.uri.host.len; i++)
-        sk_buf_putc(&realm, sk_lower(m->to.uri.host.p[i]));
+    sk_buf_put_lower(&realm, m->to.uri.host);
     if (r->cfg.auth && sk_registrar_authenticate(r, rx, SIP_HDR_AUTHORIZATION, m->to.uri.user,
                                                  sk_buf_str(&realm), res, now) != 0)
         goto out;
@@ -408,13 +407,18 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
         }
         star = true;
     }
-    if (ncontacts) {
+    if (ncontacts > sizeof(lc_stack) / sizeof(lc_stack[0])) {
         lc = calloc(ncontacts, sizeof(*lc));
         poff = calloc(ncontacts, sizeof(*poff));
         if (!lc || !poff) {
             fail(res, 500, NULL);
             goto out;
         }
+    } else if (ncontacts) {
+        /* the usual REGISTER has one contact: no allocation */
+        memset(lc_stack, 0, ncontacts * sizeof(lc_stack[0]));
+        lc = lc_stack;
+        poff = poff_stack;
     }
     for (size_t i = 0; i < ncontacts && !star; i++) {
         const struct sip_addr *c = &contacts[i];
@@ -429,6 +433,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
         if (exp > r->cfg.max_expires)
             exp = r->cfg.max_expires;
         lc[i].uri = c->uri.raw;
+        lc[i].parsed = &c->uri;
         lc[i].q = c->q;
         lc[i].expires = exp;
         /* keep every parameter but expires exactly (RFC 4475 cparam01); the
@@ -495,8 +500,10 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
         sk_buf_puts(&res->headers, "Require: outbound\r\n");
     res->status = 200;
 out:
-    free(lc);
-    free(poff);
+    if (lc != lc_stack) {
+        free(lc);
+        free(poff);
+    }
     sk_buf_free(&aor);
     sk_buf_free(&params_buf);
     sk_buf_free(&path_buf);

@@ -132,7 +132,18 @@ static void stateless_tag(const struct sk_server *s, const struct sip_msg *m, ch
     }
     h ^= (m->has_cseq ? m->cseq.num : 0) ^ ((uint64_t) (m->has_via ? m->via.port : 0) << 32);
     h *= 0x100000001b3ULL;
-    snprintf(buf, size, "%.8s%016llx", s->tag_prefix, (unsigned long long) h);
+    /* up to 8 characters of the prefix, then 16 hex digits, without printf: every
+     * stateless response (OPTIONS pings, 401 challenges) runs this */
+    if (size == 0)
+        return;
+    size_t n = strnlen(s->tag_prefix, 8);
+    if (n + 16 + 1 > size) {
+        buf[0] = '\0';
+        return;
+    }
+    memcpy(buf, s->tag_prefix, n);
+    sk_hex(buf + n, h, 16);
+    buf[n + 16] = '\0';
 }
 
 /* ---- Responses ---- */

@@ -119,6 +119,7 @@ struct sip_via {
     bool has_rport;                   /* ";rport" present, with or without value */
     bool rport_has_value;
     uint16_t rport;
+    const char *rport_end;            /* just after the name of a valueless ;rport, else NULL */
 };
 
 struct sip_addr {                     /* name-addr / addr-spec with params */

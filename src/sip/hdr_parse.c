@@ -185,6 +185,8 @@ static int via_params(struct sip_via *v, const char *base, struct sip_error *err
                     return hfail(err, "invalid rport", base, n.p);
                 v->rport = (uint16_t) port;
                 v->rport_has_value = true;
+            } else {
+                v->rport_end = n.p + n.len; /* where a response writes "=port" */
             }
         } else if (sk_str_ieq_cstr(n, "maddr")) {
             const char *h = val.p;

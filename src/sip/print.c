@@ -277,20 +277,36 @@ int sip_print_via(struct sk_buf *b, const struct sip_via *v, const struct sk_sa 
     return b->failed ? ENOMEM : 0;
 }
 
-/* The top Via of a response. When there is no rport and no received to replace,
- * the via-parm goes out as it came, with ;received appended if the source differs
- * from sent-by; otherwise sip_print_via rebuilds it. */
+/* The top Via of a response. When there is no received to replace and rport, if
+ * asked for, has no value yet, the via-parm goes out as it came: "=port" written
+ * after the ;rport name, ;received appended if rport was asked for or the source
+ * differs from sent-by. Otherwise sip_print_via rebuilds it. */
 static void print_top_via(struct sk_buf *b, const struct sip_via *v, const struct sk_sa *received)
 {
+    const char *raw_end = v->raw.p + v->raw.len;
     char ip[64];
     struct sk_sa host, src;
     bool add;
 
-    if (!received || v->has_rport || sk_str_isset(v->received) || v->raw.len == 0) {
+    if (!received || sk_str_isset(v->received) || v->raw.len == 0 ||
+        (v->has_rport && (v->rport_has_value || !v->rport_end || v->rport_end < v->raw.p ||
+                          v->rport_end > raw_end))) {
         sip_print_via(b, v, received);
         return;
     }
     sk_sa_ip(received, ip, sizeof(ip));
+    if (v->has_rport) {
+        /* RFC 3581 §4: the source port in rport, and received even when it
+         * equals sent-by */
+        size_t k = (size_t) (v->rport_end - v->raw.p);
+        put_value(b, sk_str_make(v->raw.p, k));
+        sk_buf_putc(b, '=');
+        sk_buf_put_u64(b, sk_sa_port(received));
+        put_value(b, sk_str_make(v->rport_end, v->raw.len - k));
+        sk_buf_append(b, ";received=", 10);
+        sk_buf_puts(b, ip);
+        return;
+    }
     if (v->host_type == SIP_HOST_NAME) {
         add = true;
     } else if (v->host.len == strlen(ip) && sk_str_ieq_cstr(v->host, ip)) {

@@ -377,19 +377,6 @@ static bool rfc3261_branch(struct sk_str branch)
     return branch.len > 7 && memcmp(branch.p, MAGIC_COOKIE, 7) == 0;
 }
 
-static void put_lower(struct sk_buf *b, struct sk_str s)
-{
-    char tmp[256];
-    while (s.len) {
-        size_t n = s.len < sizeof(tmp) ? s.len : sizeof(tmp);
-        for (size_t i = 0; i < n; i++)
-            tmp[i] = sk_lower(s.p[i]);
-        sk_buf_append(b, tmp, n);
-        s.p += n;
-        s.len -= n;
-    }
-}
-
 /* method: the method of the transaction the request belongs to (INVITE for ACK). */
 static int server_key(const struct sip_msg *m, struct sk_str method, struct sk_buf *k)
 {
@@ -414,7 +401,7 @@ static int server_key(const struct sip_msg *m, struct sk_str method, struct sk_b
         sk_buf_put_str(k, v->branch);
     }
     sk_buf_putc(k, '|');
-    put_lower(k, v->host);
+    sk_buf_put_lower(k, v->host);
     sk_buf_putc(k, ':');
     sk_buf_put_u64(k, v->has_port ? v->port : 0);
     sk_buf_putc(k, '|');

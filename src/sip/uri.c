@@ -283,6 +283,8 @@ uint16_t sip_uri_default_port(const struct sip_uri *u)
 
 int sip_unescape(struct sk_buf *out, struct sk_str s)
 {
+    if (!s.len || !memchr(s.p, '%', s.len))
+        return sk_buf_put_str(out, s); /* the usual case: nothing escaped */
     for (size_t i = 0; i < s.len; i++) {
         int hi, lo;
         if (s.p[i] == '%' && i + 2 < s.len &&

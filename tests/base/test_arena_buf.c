@@ -324,6 +324,28 @@ static void test_buf_hex(void **state)
     sk_buf_free(&b);
 }
 
+static void test_buf_put_lower(void **state)
+{
+    struct sk_buf b;
+    (void) state;
+
+    sk_buf_init(&b);
+    assert_int_equal(sk_buf_put_lower(&b, sk_str_cstr("Example.COM")), 0);
+    assert_string_equal(b.p, "example.com");
+    /* only ASCII letters change; digits, punctuation and bytes >= 0x80 do not */
+    assert_int_equal(sk_buf_put_lower(&b, sk_str_cstr(":[::1]_AZ@z\xc3\x89")), 0);
+    assert_string_equal(b.p, "example.com:[::1]_az@z\xc3\x89");
+    assert_int_equal(sk_buf_put_lower(&b, SK_STR_NULL), 0);
+    assert_int_equal(b.len, strlen("example.com:[::1]_az@z\xc3\x89"));
+    sk_buf_free(&b);
+    /* a limited buffer refuses what does not fit and says so */
+    sk_buf_init(&b);
+    b.max = 4;
+    assert_int_equal(sk_buf_put_lower(&b, sk_str_cstr("ABCDEFGH")), ENOMEM);
+    assert_true(b.failed);
+    sk_buf_free(&b);
+}
+
 static void test_buf_ext_storage(void **state)
 {
     char mem[16];
@@ -455,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_arena_no_overlap),
         cmocka_unit_test(test_buf_append_and_growth),
         cmocka_unit_test(test_buf_hex),
+        cmocka_unit_test(test_buf_put_lower),
         cmocka_unit_test(test_buf_ext_storage),
         cmocka_unit_test(test_buf_printf),
         cmocka_unit_test(test_buf_max_limit),

@@ -1750,8 +1750,28 @@ static void test_print_response_top_via(void **state)
              "Via: SIP/2.0/UDP [::1]:5061;branch=z9hG4bK1");
     via_case("Via: SIP/2.0/UDP [0:0::1]:5061;branch=z9hG4bK1", "::1", 5061,
              "Via: SIP/2.0/UDP [0:0::1]:5061;branch=z9hG4bK1");
-    /* rport asked for, and a received to replace: rebuilt */
+    /* rport asked for (RFC 3581 §4): the port written after the name, received
+     * always, even when it is sent-by; spacing, case and folding kept */
     via_case("Via: SIP/2.0/UDP 127.0.0.1:5061;rport;branch=z9hG4bK1", "127.0.0.1", 6000,
+             "Via: SIP/2.0/UDP 127.0.0.1:5061;rport=6000;branch=z9hG4bK1;received=127.0.0.1");
+    via_case("Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1;rport", "127.0.0.1", 5060,
+             "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1;rport=5060;received=127.0.0.1");
+    via_case("Via: SIP/2.0/UDP 127.0.0.1 ; RPort ; branch=z9hG4bK1", "127.0.0.1", 5062,
+             "Via: SIP/2.0/UDP 127.0.0.1 ; RPort=5062 ; branch=z9hG4bK1;received=127.0.0.1");
+    via_case("Via: SIP/2.0/UDP 127.0.0.1;rport\r\n ;branch=z9hG4bK1", "127.0.0.1", 5063,
+             "Via: SIP/2.0/UDP 127.0.0.1;rport=5063 ;branch=z9hG4bK1;received=127.0.0.1");
+    via_case("Via: SIP/2.0/UDP [::1]:5061;rport;branch=z9hG4bK1", "::1", 5064,
+             "Via: SIP/2.0/UDP [::1]:5061;rport=5064;branch=z9hG4bK1;received=::1");
+    /* the rest of the line after an rport Via: the next via-parm on its own */
+    via_case("Via: SIP/2.0/UDP 127.0.0.1;rport;branch=z9hG4bK1, SIP/2.0/TCP 10.1.1.1;branch=z9hG4bK2",
+             "127.0.0.1", 5065,
+             "Via: SIP/2.0/UDP 127.0.0.1;rport=5065;branch=z9hG4bK1;received=127.0.0.1\r\n"
+             "Via: SIP/2.0/TCP 10.1.1.1;branch=z9hG4bK2");
+    /* rport with a value already, or a received to replace: rebuilt */
+    via_case("Via: SIP/2.0/UDP 127.0.0.1:5061;rport=7;branch=z9hG4bK1", "127.0.0.1", 6000,
+             "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1;received=127.0.0.1;rport=6000");
+    via_case("Via: SIP/2.0/UDP 127.0.0.1:5061;rport;received=10.1.1.1;branch=z9hG4bK1",
+             "127.0.0.1", 6000,
              "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1;received=127.0.0.1;rport=6000");
     via_case("Via: SIP/2.0/UDP 10.0.0.1;received=10.9.9.9;branch=z9hG4bK1", "127.0.0.1", 5060,
              "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1;received=127.0.0.1");
