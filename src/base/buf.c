@@ -97,6 +97,18 @@ int sk_buf_put_str(struct sk_buf *b, struct sk_str s)
     return sk_buf_append(b, s.p, s.len);
 }
 
+char *sk_buf_extend(struct sk_buf *b, size_t n)
+{
+    char *o;
+
+    if (reserve(b, n))
+        return NULL;
+    o = b->p + b->len;
+    b->len += n;
+    b->p[b->len] = '\0';
+    return o;
+}
+
 int sk_buf_put_lower(struct sk_buf *b, struct sk_str s)
 {
     char *o;

@@ -32,6 +32,9 @@ static inline int sk_buf_puts(struct sk_buf *b, const char *s)
 {
     return sk_buf_append(b, s, strlen(s));
 }
+/* Room for n more bytes at the end, counted in len (and NUL-terminated after
+ * them): the caller writes all n. NULL (and the buffer failed) when it cannot grow. */
+char *sk_buf_extend(struct sk_buf *b, size_t n);
 int sk_buf_printf(struct sk_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Slice of the current content (valid until the next append). */

@@ -171,9 +171,10 @@ static bool alg_offered(const struct sk_registrar *r, enum sip_digest_alg alg)
 static bool user_matches(struct sk_str username, struct sk_str aor_user)
 {
     struct sk_buf u;
+    char mem[128];
     bool same;
 
-    sk_buf_init(&u);
+    sk_buf_init_ext(&u, mem, sizeof(mem));
     sip_unescape(&u, aor_user);
     same = !u.failed && sk_str_eq(username, sk_buf_str(&u));
     sk_buf_free(&u);
@@ -348,6 +349,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     size_t poff_stack[4], *poff = NULL;
     struct sk_loc_reg reg;
     struct sk_buf aor, params_buf, path_buf, realm;
+    char aor_mem[256], params_mem[256], realm_mem[128];
     struct sip_error e;
     struct ok_ctx okc;
     size_t ncontacts = 0;
@@ -358,10 +360,11 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
 
     res->status = 0;
     res->reason = NULL;
-    sk_buf_init(&aor);
-    sk_buf_init(&params_buf);
+    /* on the stack while they fit (they do for nearly every REGISTER) */
+    sk_buf_init_ext(&aor, aor_mem, sizeof(aor_mem));
+    sk_buf_init_ext(&params_buf, params_mem, sizeof(params_mem));
     sk_buf_init(&path_buf);
-    sk_buf_init(&realm);
+    sk_buf_init_ext(&realm, realm_mem, sizeof(realm_mem));
     /* §10.3 step 5: the To URI names the AOR; it must be sip/sips and ours */
     if (sk_loc_aor(&m->to.uri, &aor)) {
         fail(res, 404, "Address-of-Record Is Not a SIP URI");

@@ -366,7 +366,8 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         return;
     case SIP_METHOD_REGISTER: {
         struct sk_reg_result res;
-        sk_buf_init(&res.headers);
+        char hdr_mem[768]; /* Contact lines and Date of a usual 200 */
+        sk_buf_init_ext(&res.headers, hdr_mem, sizeof(hdr_mem));
         sk_registrar_handle(s->reg, rx, &res, (int64_t) time(NULL));
         if (!st && res.status < 300) {
             /* stateless only without credentials, which never registers (see

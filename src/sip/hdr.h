@@ -90,6 +90,7 @@ enum sip_hdr_id {
 /* Header id from a name as written (case-insensitive, compact forms too). */
 enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len);
 const char *sip_hdr_name(enum sip_hdr_id id); /* canonical name; NULL for OTHER */
+struct sk_str sip_hdr_name_str(enum sip_hdr_id id); /* the same as a slice (unset for OTHER) */
 unsigned sip_hdr_flags(enum sip_hdr_id id);
 
 /* ---- Generic parameters (";name=value" lists) ---------------------------- */

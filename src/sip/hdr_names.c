@@ -88,6 +88,13 @@ const char *sip_hdr_name(enum sip_hdr_id id)
     return (unsigned) id < SIP_HDR__COUNT ? hdr_defs[id].name : NULL;
 }
 
+struct sk_str sip_hdr_name_str(enum sip_hdr_id id)
+{
+    if ((unsigned) id >= SIP_HDR__COUNT || !hdr_defs[id].name)
+        return SK_STR_NULL;
+    return sk_str_make(hdr_defs[id].name, hdr_defs[id].len);
+}
+
 unsigned sip_hdr_flags(enum sip_hdr_id id)
 {
     return (unsigned) id < SIP_HDR__COUNT ? hdr_defs[id].flags : 0;

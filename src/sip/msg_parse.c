@@ -85,6 +85,13 @@ static bool parse_version(struct sip_msg *m, struct sk_str v)
     const char *p = v.p + 4, *end = v.p + v.len, *q;
     uint32_t major, minor;
 
+    if (v.len == 7 && memcmp(v.p, "SIP/2.0", 7) == 0) {
+        /* what nearly every message says */
+        m->version = v;
+        m->version_major = 2;
+        m->version_minor = 0;
+        return true;
+    }
     if (v.len < 7 || !sk_str_iprefix(v, "SIP/"))
         return false;
     q = sc_skip_class(p, end, SC_DIGIT);

@@ -122,15 +122,33 @@ static int put_value(struct sk_buf *b, struct sk_str v)
 
 int sip_print_hdr_named(struct sk_buf *b, struct sk_str name, struct sk_str value)
 {
-    sk_buf_put_str(b, name);
-    sk_buf_append(b, ": ", 2);
-    put_value(b, value);
-    return sk_buf_append(b, "\r\n", 2);
+    char *o;
+
+    if (value.len && (memchr(value.p, '\n', value.len) || memchr(value.p, '\r', value.len))) {
+        sk_buf_put_str(b, name);
+        sk_buf_append(b, ": ", 2);
+        put_value(b, value);
+        return sk_buf_append(b, "\r\n", 2);
+    }
+    /* the usual one-line value: one reservation, straight copies */
+    if (!(o = sk_buf_extend(b, name.len + value.len + 4)))
+        return ENOMEM;
+    if (name.len)
+        memcpy(o, name.p, name.len);
+    o += name.len;
+    *o++ = ':';
+    *o++ = ' ';
+    if (value.len)
+        memcpy(o, value.p, value.len);
+    o += value.len;
+    *o++ = '\r';
+    *o = '\n';
+    return 0;
 }
 
 int sip_print_hdr(struct sk_buf *b, enum sip_hdr_id id, struct sk_str value)
 {
-    return sip_print_hdr_named(b, sk_str_cstr(sip_hdr_name(id)), value);
+    return sip_print_hdr_named(b, sip_hdr_name_str(id), value);
 }
 
 int sip_print_hdrf(struct sk_buf *b, const char *name, const char *fmt, ...)

@@ -86,6 +86,9 @@ const char *sip_txn_state_name(enum sip_txn_state s)
 
 /* ---- Table ---- */
 
+/* Room for a transaction key on the stack: branch, sent-by and method fit. */
+#define TXN_KEY_STACK 256
+
 static uint64_t hash_key(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -619,11 +622,12 @@ static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
     struct sip_msg *m = rx->msg;
     struct sk_str method = m->method_id == SIP_METHOD_ACK ? SK_STR_LIT("INVITE") : m->method;
     struct sk_buf key;
+    char key_mem[TXN_KEY_STACK]; /* a usual key fits: no heap per message */
     struct sip_txn *t, *existing;
     struct sip_dest d;
     bool invite = m->method_id == SIP_METHOD_INVITE;
 
-    sk_buf_init(&key);
+    sk_buf_init_ext(&key, key_mem, sizeof(key_mem));
     if (server_key(m, method, &key))
         goto out;
     if ((t = table_find(txl, key.p))) {
@@ -771,9 +775,10 @@ int sip_txn_respond(struct sip_txn *t, int status, const char *resp, size_t len)
 struct sip_txn *sip_txl_find_invite(struct sip_txl *txl, struct sip_msg *cancel)
 {
     struct sk_buf key;
+    char key_mem[TXN_KEY_STACK]; /* a usual key fits: no heap per message */
     struct sip_txn *t = NULL;
 
-    sk_buf_init(&key);
+    sk_buf_init_ext(&key, key_mem, sizeof(key_mem));
     if (server_key(cancel, SK_STR_LIT("INVITE"), &key) == 0)
         t = table_find(txl, key.p);
     sk_buf_free(&key);
@@ -812,13 +817,14 @@ int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *
                          struct sip_txn **tp)
 {
     struct sk_buf key;
+    char key_mem[TXN_KEY_STACK]; /* a usual key fits: no heap per message */
     struct sip_txn *t = NULL, *dup;
     bool invite = sk_str_eq_cstr(method, "INVITE");
     int err;
 
     if (!rfc3261_branch(branch) || sk_str_eq_cstr(method, "ACK"))
         return EINVAL;
-    sk_buf_init(&key);
+    sk_buf_init_ext(&key, key_mem, sizeof(key_mem));
     if ((err = client_key(branch, method, &key)))
         goto out;
     err = ENOMEM;
@@ -1108,9 +1114,10 @@ static void receive_response(struct sip_txl *txl, struct sip_rx *rx)
 {
     struct sip_msg *m = rx->msg;
     struct sk_buf key;
+    char key_mem[TXN_KEY_STACK]; /* a usual key fits: no heap per message */
     struct sip_txn *t = NULL;
 
-    sk_buf_init(&key);
+    sk_buf_init_ext(&key, key_mem, sizeof(key_mem));
     if (m->has_via && m->has_cseq && client_key(m->via.branch, m->cseq.method, &key) == 0)
         t = table_find(txl, key.p);
     sk_buf_free(&key);

@@ -346,6 +346,38 @@ static void test_buf_put_lower(void **state)
     sk_buf_free(&b);
 }
 
+static void test_buf_extend(void **state)
+{
+    struct sk_buf b;
+    char mem[8], *o;
+    (void) state;
+
+    /* starts in the caller's storage, moves to the heap when it grows past it */
+    sk_buf_init_ext(&b, mem, sizeof(mem));
+    o = sk_buf_extend(&b, 3);
+    assert_non_null(o);
+    memcpy(o, "abc", 3);
+    assert_int_equal(b.len, 3);
+    assert_string_equal(b.p, "abc");
+    o = sk_buf_extend(&b, 20);
+    assert_non_null(o);
+    memset(o, 'x', 20);
+    assert_int_equal(b.len, 23);
+    assert_int_equal(strlen(b.p), 23); /* NUL-terminated after what was added */
+    assert_memory_equal(b.p, "abcxxx", 6);
+    assert_non_null(sk_buf_extend(&b, 0));
+    assert_int_equal(b.len, 23);
+    sk_buf_free(&b);
+    /* past the limit: NULL, the buffer failed, nothing counted */
+    sk_buf_init(&b);
+    b.max = 10;
+    assert_non_null(sk_buf_extend(&b, 10));
+    assert_null(sk_buf_extend(&b, 1));
+    assert_true(b.failed);
+    assert_int_equal(b.len, 10);
+    sk_buf_free(&b);
+}
+
 static void test_buf_ext_storage(void **state)
 {
     char mem[16];
@@ -478,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_buf_append_and_growth),
         cmocka_unit_test(test_buf_hex),
         cmocka_unit_test(test_buf_put_lower),
+        cmocka_unit_test(test_buf_extend),
         cmocka_unit_test(test_buf_ext_storage),
         cmocka_unit_test(test_buf_printf),
         cmocka_unit_test(test_buf_max_limit),
