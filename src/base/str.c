@@ -14,15 +14,6 @@ bool sk_str_ieq(struct sk_str a, struct sk_str b)
     return true;
 }
 
-bool sk_str_ieq_cstr(struct sk_str a, const char *s)
-{
-    return sk_str_ieq(a, sk_str_cstr(s));
-}
-
-bool sk_str_eq_cstr(struct sk_str a, const char *s)
-{
-    return sk_str_eq(a, sk_str_cstr(s));
-}
 
 bool sk_str_iprefix(struct sk_str s, const char *prefix)
 {

@@ -45,8 +45,20 @@ static inline char sk_lower(char c)
 }
 
 bool sk_str_ieq(struct sk_str a, struct sk_str b);
-bool sk_str_ieq_cstr(struct sk_str a, const char *s);
-bool sk_str_eq_cstr(struct sk_str a, const char *s);
+
+/* Inline so that a literal's length is known at compile time and a slice of
+ * another length is refused without a call (parsers compare names all day). */
+static inline bool sk_str_ieq_cstr(struct sk_str a, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return a.len == n && sk_str_ieq(a, sk_str_make(s, n));
+}
+
+static inline bool sk_str_eq_cstr(struct sk_str a, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return a.len == n && (n == 0 || memcmp(a.p, s, n) == 0);
+}
 /* Case-insensitive prefix test. */
 bool sk_str_iprefix(struct sk_str s, const char *prefix);
 

@@ -460,26 +460,23 @@ int sip_parse_ctype(const char **pp, const char *end, bool list, struct sip_ctyp
 
 static void auth_param(struct sip_auth *a, struct sk_str n, struct sk_str v)
 {
+#define AUTH_PARAM(name, field) {name, sizeof(name) - 1, offsetof(struct sip_auth, field)}
     static const struct {
         const char *name;
-        size_t off;
+        size_t len, off;
     } known[] = {
-        {"username", offsetof(struct sip_auth, username)},
-        {"realm", offsetof(struct sip_auth, realm)},
-        {"nonce", offsetof(struct sip_auth, nonce)},
-        {"uri", offsetof(struct sip_auth, uri)},
-        {"response", offsetof(struct sip_auth, response)},
-        {"algorithm", offsetof(struct sip_auth, algorithm)},
-        {"cnonce", offsetof(struct sip_auth, cnonce)},
-        {"opaque", offsetof(struct sip_auth, opaque)},
-        {"qop", offsetof(struct sip_auth, qop)},
-        {"nc", offsetof(struct sip_auth, nc)},
-        {"stale", offsetof(struct sip_auth, stale)},
-        {"domain", offsetof(struct sip_auth, domain)},
-        {"userhash", offsetof(struct sip_auth, userhash)},
+        AUTH_PARAM("username", username), AUTH_PARAM("realm", realm),
+        AUTH_PARAM("nonce", nonce),       AUTH_PARAM("uri", uri),
+        AUTH_PARAM("response", response), AUTH_PARAM("algorithm", algorithm),
+        AUTH_PARAM("cnonce", cnonce),     AUTH_PARAM("opaque", opaque),
+        AUTH_PARAM("qop", qop),           AUTH_PARAM("nc", nc),
+        AUTH_PARAM("stale", stale),       AUTH_PARAM("domain", domain),
+        AUTH_PARAM("userhash", userhash),
     };
+#undef AUTH_PARAM
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-        if (sk_str_ieq_cstr(n, known[i].name)) {
+        /* the length first: most names are refused without comparing a byte */
+        if (n.len == known[i].len && sk_str_ieq(n, sk_str_make(known[i].name, known[i].len))) {
             *(struct sk_str *) ((char *) a + known[i].off) = v;
             return;
         }

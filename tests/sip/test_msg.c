@@ -2276,6 +2276,30 @@ static void test_hdr_lookup(void **state)
     CHK_INT(sip_hdr_lookup("X-Foo", 5), SIP_HDR_OTHER);
     CHK_INT(sip_hdr_lookup("", 0), SIP_HDR_OTHER);
     CHK_INT(sip_hdr_lookup("Viax", 3), SIP_HDR_VIA); /* length-bounded */
+    /* every canonical name in either case finds its id; a byte that differs from
+     * it only in bit 5 but is no letter of the other case (CR for '-', a control
+     * byte, '@' for '`'...) finds nothing */
+    for (int id = 1; id < SIP_HDR__COUNT; id++) {
+        const char *name = sip_hdr_name((enum sip_hdr_id) id);
+        char v[64];
+        size_t n = name ? strlen(name) : 0;
+        if (!name || n >= sizeof(v))
+            continue;
+        for (size_t i = 0; i <= n; i++)
+            v[i] = (char) toupper((unsigned char) name[i]);
+        CHK_INT(sip_hdr_lookup(v, n), id);
+        for (size_t i = 0; i <= n; i++)
+            v[i] = (char) tolower((unsigned char) name[i]);
+        CHK_INT(sip_hdr_lookup(v, n), id);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(v, name, n);
+            if (isalpha((unsigned char) name[i]))
+                continue;
+            v[i] = (char) (name[i] ^ 0x20);
+            CHK_INT(sip_hdr_lookup(v, n), SIP_HDR_OTHER);
+        }
+    }
+    CHK_INT(sip_hdr_lookup("Call\rID", 7), SIP_HDR_OTHER);
     CHK(strcmp(sip_hdr_name(SIP_HDR_CALL_ID), "Call-ID") == 0);
     CHK(strcmp(sip_hdr_name(SIP_HDR_CSEQ), "CSeq") == 0);
     CHK(sip_hdr_name(SIP_HDR_OTHER) == NULL);
