@@ -71,6 +71,7 @@ static void answer(struct sk_ctl *c, const char *cmd, struct sk_buf *out)
                       "transactions_live %llu\ntimers_live %llu\nretransmissions_absorbed %llu\n"
                       "proxied %llu\nforwarded_statelessly %llu\nloops_detected %llu\n"
                       "challenges_stateless %llu\n"
+                      "register_retransmissions %llu\n"
                       "bindings %zu\n",
                       (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
                       (unsigned long long) st.malformed_requests,
@@ -84,6 +85,7 @@ static void answer(struct sk_ctl *c, const char *cmd, struct sk_buf *out)
                       (unsigned long long) st.stateless_forwarded,
                       (unsigned long long) st.loops_detected,
                       (unsigned long long) st.stateless_challenges,
+                      (unsigned long long) sk_loc_retransmissions(sk_server_location(c->s)),
                       sk_loc_count(sk_server_location(c->s)));
     } else {
         sk_buf_printf(out, "error: unknown command '%s' (registrations, stats)\n", cmd);

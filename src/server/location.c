@@ -24,6 +24,7 @@ struct binding {
     struct binding *next;
     int64_t expires_at;
     uint32_t cseq, reg_id;
+    uint32_t req_id;     /* the transaction of the REGISTER that set it (memory only) */
     int16_t q;
     uint8_t proto;
     uint8_t src_len;     /* socklen of src */
@@ -74,6 +75,7 @@ struct sk_loc {
     size_t count;
     _Atomic int64_t next_exp; /* no binding expires before this: the sweep skips */
     struct sk_pool pool;      /* bindings and AORs: apart from short-lived heap objects */
+    _Atomic uint64_t retransmissions; /* REGISTERs answered again, nothing changed */
 };
 
 static const char *bstr(const struct binding *b, enum field f)
@@ -119,7 +121,7 @@ int sk_loc_aor(const struct sip_uri *to, struct sk_buf *out)
 
 static struct binding *binding_new(struct sk_loc *l, const struct sk_str *s,
                                    int64_t expires_at, uint32_t cseq, uint32_t reg_id, int q,
-                                   enum sip_proto proto, const struct sk_sa *src)
+                                   enum sip_proto proto, const struct sk_sa *src, uint32_t req_id)
 {
     size_t total = 0;
     struct binding *b;
@@ -135,6 +137,7 @@ static struct binding *binding_new(struct sk_loc *l, const struct sk_str *s,
     b->expires_at = expires_at;
     b->cseq = cseq;
     b->reg_id = reg_id;
+    b->req_id = req_id;
     b->q = (int16_t) q;
     b->proto = (uint8_t) proto;
     memset(&b->src, 0, sizeof(b->src));
@@ -390,6 +393,11 @@ static void count_add(struct sk_loc *l, long d)
     pthread_mutex_unlock(&l->count_lock);
 }
 
+uint64_t sk_loc_retransmissions(struct sk_loc *l)
+{
+    return atomic_load(&l->retransmissions);
+}
+
 size_t sk_loc_count(struct sk_loc *l)
 {
     size_t n;
@@ -453,6 +461,32 @@ static bool same_binding(const struct binding *b, const struct sk_loc_contact *c
     if (sip_uri_parse(&bu, bstr(b, F_URI), strlen(bstr(b, F_URI)), NULL))
         return sk_str_eq_cstr(c->uri, bstr(b, F_URI));
     return sip_uri_equal(&bu, cu);
+}
+
+/* The request that set these bindings, again (a stateless registrar sees every
+ * copy, RFC 3261 §8.2.7): each contact is bound by a request with this Call-ID,
+ * CSeq and transaction, or is absent and was to be removed; at least one is bound. */
+static bool is_retransmission(const struct aor *a, const struct sk_loc_reg *r,
+                              const struct sk_loc_contact *c, const struct sip_uri *const *uris,
+                              size_t n)
+{
+    bool bound = false;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct binding *b;
+        for (b = a->bindings; b && !same_binding(b, &c[i], uris[i]); b = b->next)
+            ;
+        if (!b) {
+            if (c[i].expires != 0)
+                return false;
+            continue;
+        }
+        if (b->req_id == 0 || b->req_id != r->req_id || b->cseq != r->cseq ||
+            !sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)))
+            return false;
+        bound = true;
+    }
+    return bound;
 }
 
 static void unlink_binding(struct sk_loc *l, struct aor *a, struct binding *b, bool store)
@@ -540,9 +574,20 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
         return rc;
     }
     pthread_mutex_lock(&bk->lock);
-    a = aor_find(l, bk, r->aor, h, n > 0);
+    a = aor_find(l, bk, r->aor, h, n > 0 && !r->replay_only);
     if (!a) {
-        rc = n > 0 ? ENOMEM : 0;
+        rc = r->replay_only ? EACCES : n == 0 ? 0 : ENOMEM;
+        goto out;
+    }
+    if (n > 0 && !remove_all && is_retransmission(a, r, c, uris, n)) {
+        /* answered again as it was the first time: the bindings as they are */
+        atomic_fetch_add(&l->retransmissions, 1);
+        goto out;
+    }
+    if (r->replay_only) {
+        /* replayed credentials answer only a retransmission: a query or a removal
+         * of everything cannot be told from a replay, so they are refused too */
+        rc = EACCES;
         goto out;
     }
     if (remove_all) {
@@ -617,7 +662,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
                     s[f] = SK_STR_LIT("");
             }
             nb = binding_new(l, s, now + c[i].expires, r->cseq, c[i].has_reg_id ? c[i].reg_id : 0,
-                             c[i].q, r->proto, &r->src);
+                             c[i].q, r->proto, &r->src, r->req_id);
         }
         if (!nb) {
             rc = ENOMEM;
@@ -629,7 +674,7 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
         enqueue(l, a, nb, false);
     }
 out:
-    if (a && rc != EALREADY && fn) {
+    if (a && rc != EALREADY && rc != EACCES && fn) {
         for (struct binding *b = a->bindings; b; b = b->next) {
             struct sk_loc_binding v;
             if (b->expires_at <= now)
@@ -768,7 +813,7 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     s[F_CALL_ID] = sk_str_cstr(r->call_id);
     s[F_PATH] = sk_str_cstr(r->path);
     s[F_UA] = sk_str_cstr(r->user_agent);
-    b = binding_new(l, s, r->expires_at, r->cseq, r->reg_id, r->q, proto, &src);
+    b = binding_new(l, s, r->expires_at, r->cseq, r->reg_id, r->q, proto, &src, 0);
     if (!b)
         return;
     pthread_mutex_lock(&bk->lock);

@@ -32,6 +32,17 @@ struct sk_loc_reg {
     struct sk_str user_agent;
     enum sip_proto proto;    /* the flow it came on (RFC 5626) */
     struct sk_sa src;
+    /* The registrar answers REGISTER statelessly (RFC 3261 §8.2.7), so it sees
+     * every retransmission. req_id names the request's transaction (a hash of the
+     * top Via's branch and sent-by): a request with the Call-ID, CSeq and req_id
+     * that set a binding is that request again, answered with the bindings as
+     * they are and changing nothing (where §10.3 step 7 would refuse it).
+     * 0: unknown, never a retransmission (bindings loaded from the store). */
+    uint32_t req_id;
+    /* Credentials whose nonce-count was used before (a retransmission repeats
+     * them): only a retransmission as above is answered; anything else, a query
+     * or "Contact: *" included, is EACCES. */
+    bool replay_only;
 };
 
 /* A binding as the location service hands it out (valid during the callback). */
@@ -71,8 +82,10 @@ int sk_loc_aor(const struct sip_uri *to, struct sk_buf *out);
 
 /* Apply a REGISTER atomically: all contacts or none. remove_all: "Contact: *".
  * EALREADY when a binding has the same Call-ID and a CSeq not lower than the
- * request's (§10.3 step 7); ENOSPC when the AOR would exceed max bindings.
- * Afterwards fn is called for each binding the AOR has (for the 200 OK). */
+ * request's (§10.3 step 7), unless the request is a retransmission of the one
+ * that set it (see req_id: then 0 and nothing changes); ENOSPC when the AOR
+ * would exceed max bindings; EACCES for a replay_only request that is not such
+ * a retransmission. On 0 fn is called for each binding the AOR has (for the 200). */
 int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct sk_loc_contact *c,
                     size_t n, bool remove_all, int64_t now, sk_loc_fn fn, void *arg);
 /* Current bindings of an AOR (none expired), highest q first. Returns how many. */
@@ -82,6 +95,8 @@ void sk_loc_walk(struct sk_loc *l, int64_t now, sk_loc_fn fn, void *arg);
 /* Remove bindings whose time has come; returns how many. */
 size_t sk_loc_expire(struct sk_loc *l, int64_t now);
 size_t sk_loc_count(struct sk_loc *l);
+/* REGISTERs recognised as retransmissions (answered again, nothing changed). */
+uint64_t sk_loc_retransmissions(struct sk_loc *l);
 /* Write what is queued now (tests; shutdown). */
 void sk_loc_flush(struct sk_loc *l);
 

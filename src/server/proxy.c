@@ -942,7 +942,7 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
             res.reason = NULL;
             if (sk_registrar_authenticate(s->reg, rx, SIP_HDR_PROXY_AUTHORIZATION,
                                           ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
-                                          now) != 0) {
+                                          now, NULL) != 0) {
                 sk_server_respond(s, st, rx, res.status, res.reason,
                                   res.headers.failed || res.headers.len == 0 ? NULL
                                                                               : res.headers.p);

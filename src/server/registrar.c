@@ -183,7 +183,7 @@ static bool user_matches(struct sk_str username, struct sk_str aor_user)
 
 int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
                               enum sip_hdr_id hdr, struct sk_str user, struct sk_str realm,
-                              struct sk_reg_result *res, int64_t now)
+                              struct sk_reg_result *res, int64_t now, bool *replayed)
 {
     struct sip_msg *m = rx->msg;
     const struct sip_auth *creds;
@@ -235,6 +235,15 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
     }
     ar = sip_digest_verify(r->nonces, mine, realm, m->method, m->ruri_raw,
                            alg == SIP_DIGEST_SHA256 ? u.ha1_sha256 : u.ha1_md5, (time_t) now);
+    if (replayed)
+        *replayed = false;
+    if (ar == SIP_AUTH_REPLAY && replayed) {
+        /* the right password with a nonce-count already seen: a retransmission of
+         * a request answered statelessly, or a replay; the caller lets it change
+         * nothing, and it is no failed login */
+        *replayed = true;
+        return 0;
+    }
     switch (ar) {
     case SIP_AUTH_OK:
         return 0;
@@ -334,6 +343,22 @@ static void date_header(struct sk_buf *h, int64_t now)
     sk_buf_append(h, line, len);
 }
 
+/* The request's transaction for retransmission matching (see sk_loc_reg.req_id):
+ * FNV-1a over the top Via's branch, sent-by host and port. */
+static uint32_t request_id(const struct sip_msg *m)
+{
+    uint32_t h = 2166136261u;
+    const struct sk_str parts[] = {m->via.branch, m->via.host};
+
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        for (size_t j = 0; parts[i].p && j < parts[i].len; j++)
+            h = (h ^ (unsigned char) parts[i].p[j]) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u;
+    }
+    h = (h ^ m->via.port) * 16777619u;
+    return h ? h : 1; /* 0 means unknown */
+}
+
 static void fail(struct sk_reg_result *res, int status, const char *reason)
 {
     res->status = status;
@@ -355,7 +380,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     size_t ncontacts = 0;
     uint32_t hdr_expires = r->cfg.default_expires;
     bool has_expires_hdr = false, star = false, outbound = false;
-    bool ua_outbound = supports(m, "outbound");
+    bool ua_outbound = supports(m, "outbound"), replayed = false;
     int rc;
 
     res->status = 0;
@@ -382,7 +407,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
      * the realm is the domain, in lower case like the stored users' domains */
     sk_buf_put_lower(&realm, m->to.uri.host);
     if (r->cfg.auth && sk_registrar_authenticate(r, rx, SIP_HDR_AUTHORIZATION, m->to.uri.user,
-                                                 sk_buf_str(&realm), res, now) != 0)
+                                                 sk_buf_str(&realm), res, now, &replayed) != 0)
         goto out;
     {
         uint32_t v;
@@ -478,12 +503,20 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     sip_msg_text(m, SIP_HDR_USER_AGENT, &reg.user_agent);
     reg.proto = rx->proto;
     reg.src = rx->src;
+    reg.req_id = request_id(m);
+    reg.replay_only = replayed;
     okc.h = &res->headers;
     okc.now = now;
     rc = sk_loc_register(r->loc, &reg, lc, star ? 0 : ncontacts, star, now, list_contact, &okc);
     if (rc == EALREADY) {
         sk_buf_reset(&res->headers);
         fail(res, 500, "Out-of-Order REGISTER (CSeq)");
+        goto out;
+    }
+    if (rc == EACCES) {
+        /* replayed credentials on a request that is not a retransmission */
+        sk_buf_reset(&res->headers);
+        challenge(r, SIP_HDR_AUTHORIZATION, sk_buf_str(&realm), false, res, now);
         goto out;
     }
     if (rc == ENOSPC) {

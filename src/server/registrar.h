@@ -45,11 +45,14 @@ void sk_registrar_free(struct sk_registrar *r);
 void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
                          struct sk_reg_result *res, int64_t now);
 
-/* Authenticate a request (for the proxy later): 0 when credentials for realm in
- * hdr (Authorization / Proxy-Authorization) are right; else fills res with the
- * challenge response (401/407) or 403 when the source is blocked. */
+/* Authenticate a request: 0 when credentials for realm in hdr (Authorization /
+ * Proxy-Authorization) are right; else fills res with the challenge response
+ * (401/407) or 403 when the source is blocked. replayed: NULL makes a reused
+ * nonce-count a failure; otherwise right credentials with a reused nonce-count
+ * (what a retransmission carries) return 0 with *replayed set, and the caller
+ * must let such a request change nothing. */
 int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
                               enum sip_hdr_id hdr, struct sk_str user, struct sk_str realm,
-                              struct sk_reg_result *res, int64_t now);
+                              struct sk_reg_result *res, int64_t now, bool *replayed);
 
 #endif

@@ -369,13 +369,6 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         char hdr_mem[768]; /* Contact lines and Date of a usual 200 */
         sk_buf_init_ext(&res.headers, hdr_mem, sizeof(hdr_mem));
         sk_registrar_handle(s->reg, rx, &res, (int64_t) time(NULL));
-        if (!st && res.status < 300) {
-            /* stateless only without credentials, which never registers (see
-             * on_message): a 2xx here would be a bug, not to be answered twice */
-            SK_ERROR("REGISTER answered %d without a transaction", res.status);
-            res.status = 500;
-            res.reason = "No Transaction";
-        }
         if (!st && res.status == 401)
             atomic_fetch_add(&s->st.stateless_challenges, 1);
         sk_server_respond(s, st, rx, res.status, res.reason,
@@ -431,14 +424,16 @@ static void on_message(void *arg, struct sip_rx *rx)
         handle_request(s, NULL, rx);
         return;
     }
-    /* §8.2.7: a REGISTER without credentials, when they are required, is
-     * challenged statelessly ("needed primarily to handle unauthenticated requests
-     * for which a challenge response is issued"): a flood of them leaves no
-     * transaction behind for Timer J, and a retransmission just gets a 401 again.
-     * Every answer to such a request (401, 403 blocked, 404, 400, 420...) is an
-     * error that changes nothing, so answering it twice is harmless. */
-    if (m->is_request && m->method_id == SIP_METHOD_REGISTER && s->cfg.reg.auth &&
-        m->count[SIP_HDR_AUTHORIZATION] == 0) {
+    /* §8.2.7: the registrar is a stateless UAS, as Kamailio's and OpenSIPS's
+     * are: no server transaction, so nothing waits 32 s for Timer J per REGISTER
+     * (a flood of them, or of challenges, holds no memory). A retransmission is
+     * processed again and must get the same answer: a challenge is an error that
+     * changes nothing; a REGISTER that was applied is recognised by the location
+     * service (same Call-ID, CSeq and top Via transaction as the bindings it set,
+     * sk_loc_reg.req_id) and answered with the bindings as they are; its repeated
+     * nonce-count is accepted for that and nothing else. The To tag of a
+     * stateless answer is a hash of the request, so it repeats too. */
+    if (m->is_request && m->method_id == SIP_METHOD_REGISTER) {
         handle_request(s, NULL, rx);
         return;
     }

@@ -51,7 +51,7 @@ struct sk_server_stats {
     struct sip_tpm_stats tp;
     uint64_t requests, responses_sent, malformed_requests, malformed_responses_dropped,
         stray_responses_dropped, proxied, stateless_forwarded, loops_detected,
-        stateless_challenges; /* 401s to REGISTERs without credentials, no transaction kept */
+        stateless_challenges; /* 401s to REGISTERs (the registrar keeps no transaction) */
     uint64_t txns_live, timers_live; /* transactions and timers alive now */
 };
 

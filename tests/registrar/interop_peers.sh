@@ -171,6 +171,29 @@ for i in $(seq 1 $NUSERS); do
 done
 check "ctl: each of the $NUSERS SIPp users has exactly its one binding (expires 600, ua SIPp)" $ok
 
+# ---- SIPp again, losing 30% of the 401s and 200s it receives: it retransmits
+# the REGISTER (same bytes, same nonce-count), and the stateless registrar must
+# answer each copy as it did the first (RFC 3261 §8.2.7, §10.3)
+sed -e 's|<recv response="401" auth="true"/>|<recv response="401" auth="true" lost="30"/>|' \
+    -e 's|<recv response="200"/>|<recv response="200" lost="30"/>|' \
+    "$here/scenarios/register_digest.xml" >"$tmp/register_digest_lossy.xml"
+grep -c 'lost="30"' "$tmp/register_digest_lossy.xml" | grep -qx 2
+check "the lossy scenario drops 401s and 200s" $?
+rtx0=$("$sipkit" ctl stats --data "$data-md5" | awk '$1 == "register_retransmissions" { print $2 }')
+timeout -k 5 120 sipp "127.0.0.1:$RELAY" -sf "$tmp/register_digest_lossy.xml" \
+    -inf "$tmp/users.csv" -m $NUSERS -r 25 -l $NUSERS -i 127.0.0.1 -p 28090 -t u1 \
+    -auth_uri "$D" -nostdin -timeout 90s -timeout_error -max_recv_loops 1000 \
+    -trace_stat -stf "$tmp/sipp-lossy.csv" -trace_err -error_file "$tmp/sipp-lossy.err" \
+    >"$tmp/sipp-lossy.out" 2>&1
+rc=$?
+check "SIPp lossy: exit status 0 for $NUSERS REGISTERs with digest (rc $rc)" $rc
+n=$(sipp_ok lossy)
+[ "$n" = "$NUSERS" ]; check "SIPp lossy: $NUSERS successful calls (got $n)" $?
+[ $rc -eq 0 ] || { tail -n 20 "$tmp/sipp-lossy.err" >&2; }
+rtx1=$("$sipkit" ctl stats --data "$data-md5" | awk '$1 == "register_retransmissions" { print $2 }')
+[ "${rtx1:-0}" -gt "${rtx0:-0}" ]
+check "ctl stats: retransmitted REGISTERs were answered again (register_retransmissions ${rtx0:-?} -> ${rtx1:-?})" $?
+
 # ---- sipsak: usrloc mode with a password
 # -u: sipsak would otherwise authenticate as "sak@"
 sipsak_run() { # TARGET_PORT TAG

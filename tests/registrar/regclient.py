@@ -251,10 +251,11 @@ class UA:
         self.ruri = ruri or 'sip:' + domain
 
     def register(self, user, contacts=None, expires=None, call_id=None, cseq=1, auth=None,
-                 extra=(), ruri=None, to=None, raw_auth=None, ua='regclient/1.0'):
+                 extra=(), ruri=None, to=None, raw_auth=None, ua='regclient/1.0', resend=0):
         """One REGISTER transaction. contacts: list of Contact header values (each
         its own header line). auth: an Auth with a challenge (adds Authorization).
-        Returns the final Response or None."""
+        Returns the final Response or None; with resend=N the same bytes go out N
+        more times, one after the other's answer, and the N+1 answers come back."""
         ruri = ruri or self.ruri
         aor = to or 'sip:%s@%s' % (user, self.domain)
         branch = 'z9hG4bK' + token(16)
@@ -279,6 +280,8 @@ class UA:
         lines.extend(extra)
         lines.append('Content-Length: 0')
         raw = ('\r\n'.join(lines) + '\r\n\r\n').encode()
+        if resend:
+            return [self.conn.transact(raw, branch) for _ in range(resend + 1)]
         return self.conn.transact(raw, branch)
 
     def challenge(self, auth, user=None):
@@ -465,6 +468,41 @@ def phase_main(a, ck):
     ck('ctl stats counts the stateless challenges (+3)',
        after.get('challenges_stateless', 0) - before.get('challenges_stateless', 0) == 3,
        (before.get('challenges_stateless'), after.get('challenges_stateless')))
+
+    # --- §8.2.7: the registrar answers every REGISTER statelessly; the
+    # retransmission of one that was applied is recognised (same Call-ID, CSeq
+    # and Via transaction as the binding it set) and gets the same 200, its
+    # repeated nonce-count accepted for that and for nothing else
+    before = ctl_stats(a.sipkit, a.data)
+    au = Auth('alice', users['alice'], 'SHA-256')
+    ua.challenge(au)
+    cid = 'rtx-' + token(10)
+    rs = ua.register('alice', contacts=['<sip:alice@%s:7011>' % my], auth=au, cseq=3,
+                     call_id=cid, expires=600, resend=12)
+    ck('an authenticated REGISTER and 12 retransmissions of it: 200 each (no failure, no block)',
+       all(status_is(r, 200) for r in rs), [st(r) for r in rs])
+    ck('... the same To tag each time', to_tag(rs[0]) is not None and
+       all(to_tag(r) == to_tag(rs[0]) for r in rs), [to_tag(r) for r in rs])
+    ck('... each lists the binding', all(near(expires_of(r, ':7011'), 600) for r in rs),
+       [expires_of(r, ':7011') for r in rs])
+    after = ctl_stats(a.sipkit, a.data)
+    ck('... ctl stats counts 12 register_retransmissions',
+       after.get('register_retransmissions', 0) - before.get('register_retransmissions', 0) == 12,
+       (before.get('register_retransmissions'), after.get('register_retransmissions')))
+    ck('... and no server transaction was created',
+       after.get('transactions_server') == before.get('transactions_server'), (before, after))
+    au.nc -= 1  # the nonce-count just used, on a new request
+    r = ua.register('alice', contacts=['<sip:alice@%s:7012>' % my], auth=au, cseq=4,
+                    call_id=cid, expires=600)
+    ck('the same credentials on another request: 401 with a fresh challenge',
+       status_is(r, 401) and r is not None and len(r.hdrs('www-authenticate')) == 2, st(r))
+    ck('... which binds nothing',
+       all('7012' not in x['uri'] for x in ctl().get('sip:alice@%s' % D, [])), ctl()['__raw__'])
+    r = ua.register('alice', contacts=['<sip:alice@%s:7011>' % my], auth=au, cseq=4,
+                    call_id=cid, expires=0)
+    ck('a fresh nonce-count after that removes the binding (200)', status_is(r, 200), st(r))
+    ck('... so it is gone', all('7011' not in x['uri'] for x in ctl().get('sip:alice@%s' % D, [])),
+       ctl()['__raw__'])
 
     # --- success with both algorithms
     for alg, user in (('SHA-256', 'alice'), ('MD5', 'alice2')):

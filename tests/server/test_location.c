@@ -389,6 +389,87 @@ static void test_expire_walk(void **state)
 
 /* ---- SK_LOC_MAX_PER_AOR ---- */
 
+/* ---- A stateless registrar sees retransmissions: req_id ---- */
+
+static void test_retransmission(void **state)
+{
+    struct sk_loc *l;
+    struct seen s;
+    int64_t now = now0();
+    struct sk_loc_reg r = reg("sip:kim@example.com", "call-K", 5);
+    struct sk_loc_contact c[2];
+    (void) state;
+
+    assert_int_equal(sk_loc_new(&l, NULL, 50), 0);
+    r.req_id = 1001;
+    c[0] = contact("sip:kim@192.0.2.3:5001", 600);
+    c[1] = contact("sip:kim@192.0.2.3:5002", 600);
+    assert_int_equal(sk_loc_register(l, &r, c, 2, false, now, NULL, NULL), 0);
+    assert_int_equal(sk_loc_retransmissions(l), 0);
+    /* the same request again, 30 s later: answered with the bindings as they are
+     * (their expiry not moved), counted, no error */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(sk_loc_register(l, &r, c, 2, false, now + 30, collect, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_true(s.b[0].expires_at == now + 600 && s.b[1].expires_at == now + 600);
+    assert_int_equal(sk_loc_retransmissions(l), 1);
+    /* the same Call-ID and CSeq from another transaction: §10.3 step 7 refuses it */
+    r.req_id = 1002;
+    assert_int_equal(sk_loc_register(l, &r, c, 2, false, now + 30, NULL, NULL), EALREADY);
+    assert_int_equal(sk_loc_retransmissions(l), 1);
+    /* a request that is only partly like the first (another contact to add) is
+     * not the first one again */
+    r.req_id = 1001;
+    c[1] = contact("sip:kim@192.0.2.3:5003", 600);
+    assert_int_equal(sk_loc_register(l, &r, c, 2, false, now + 30, NULL, NULL), EALREADY);
+    assert_int_equal(lookup(l, "sip:kim@example.com", now + 30, &s), 2);
+
+    /* a removal and its retransmission: the removed contact is absent, the other
+     * one was set by it */
+    r.cseq = 6;
+    r.req_id = 1003;
+    c[0] = contact("sip:kim@192.0.2.3:5001", 900);
+    c[1] = contact("sip:kim@192.0.2.3:5002", 0);
+    assert_int_equal(sk_loc_register(l, &r, c, 2, false, now + 40, NULL, NULL), 0);
+    assert_int_equal(sk_loc_register(l, &r, c, 2, false, now + 41, NULL, NULL), 0);
+    assert_int_equal(sk_loc_retransmissions(l), 2);
+    assert_int_equal(lookup(l, "sip:kim@example.com", now + 41, &s), 1);
+    assert_true(s.b[0].expires_at == now + 40 + 900);
+
+    /* replayed credentials (replay_only): a retransmission is answered, anything
+     * else is refused with EACCES and changes nothing */
+    r.replay_only = true;
+    c[0] = contact("sip:kim@192.0.2.3:5001", 900);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(sk_loc_register(l, &r, c, 1, false, now + 42, collect, &s), 0);
+    assert_int_equal(s.n, 1);
+    r.req_id = 1004;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(sk_loc_register(l, &r, c, 1, false, now + 42, collect, &s), EACCES);
+    assert_int_equal(s.n, 0);
+    r.cseq = 7;
+    c[0] = contact("sip:kim@192.0.2.3:5009", 900);
+    assert_int_equal(sk_loc_register(l, &r, c, 1, false, now + 42, NULL, NULL), EACCES);
+    assert_int_equal(sk_loc_register(l, &r, NULL, 0, true, now + 42, NULL, NULL), EACCES);
+    assert_int_equal(lookup(l, "sip:kim@example.com", now + 42, &s), 1);
+    /* ... a query too: it cannot be told from a replay, and lists no binding */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(sk_loc_register(l, &r, NULL, 0, false, now + 42, collect, &s), EACCES);
+    assert_int_equal(s.n, 0);
+    /* ... and an AOR it would create is not created */
+    r.aor = "sip:nobody@example.com";
+    assert_int_equal(sk_loc_register(l, &r, c, 1, false, now + 42, NULL, NULL), EACCES);
+    assert_int_equal(lookup(l, "sip:nobody@example.com", now + 42, &s), 0);
+    assert_int_equal(sk_loc_count(l), 1);
+
+    /* req_id 0 (bindings loaded from the store) is never a retransmission */
+    r = reg("sip:lee@example.com", "call-L", 1);
+    c[0] = contact("sip:lee@192.0.2.4:5001", 600);
+    assert_int_equal(sk_loc_register(l, &r, c, 1, false, now, NULL, NULL), 0);
+    assert_int_equal(sk_loc_register(l, &r, c, 1, false, now, NULL, NULL), EALREADY);
+    sk_loc_free(l);
+}
+
 static void test_max_bindings(void **state)
 {
     struct sk_loc *l;
@@ -743,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_aor_ipv6),
         cmocka_unit_test(test_register_lookup_q),
         cmocka_unit_test(test_cseq_all_or_nothing),
+        cmocka_unit_test(test_retransmission),
         cmocka_unit_test(test_expire_walk),
         cmocka_unit_test(test_max_bindings),
         cmocka_unit_test(test_max_bindings_atomic),
