@@ -17,7 +17,7 @@ srv_cpu=0
 # 2-vCPU VM a wakeup across cores costs 20-200 us (halted vCPU, IPI exits) and varied from run to run
 # by more than both servers' own work; on one core the wakeups are local and runs repeat within ~5%.
 sipp_cpu=${BENCH_SIPP_CPU:-$srv_cpu}
-drain_s=${REGISTER_DRAIN_S:-34} # Timer J (32 s) plus slack
+drain_s=${REGISTER_DRAIN_S:-34} # idle after the last run: 64*T1 (32 s) plus slack, for what still runs timers
 domain=bench.test
 hz=$(getconf CLK_TCK)
 # Kamailio's processes run under the policy sipkit's workers use by default (SCHED_BATCH, sipkit serve
@@ -378,7 +378,7 @@ mem_one() { # server row-label settle-seconds (after the last REGISTER, before "
     fail=$(stf_col "$tmp/mem-run.csv" 'FailedCall(C)')
     if [ "$name" = sipkit ]; then
         rss_end=$(rss_kb "$srv_pid")
-        sleep "$settle" # let Timer J end the server transactions: bindings only
+        sleep "$settle" # REGISTER keeps no transaction: what is left is the bindings
         worker=$srv_pid
     else
         sleep 2
@@ -410,13 +410,8 @@ mem_one() { # server row-label settle-seconds (after the last REGISTER, before "
 }
 echo
 echo "bench_register: memory, $mem_n distinct AORs (user00000..) with expires 3600, no auth, one server at a time"
-mem_one sipkit sipkit "$drain_s"
+mem_one sipkit sipkit 2
 mem_one kamailio kamailio 2
-# Diagnostic: the same with Timer J at 640 ms, so few server transactions are alive at once and
-# the growth is (nearly) the bindings alone. Not the goal's number.
-sipkit_extra=("${sipkit_args[@]}" --t1 10)
-mem_one sipkit "sipkit --t1 10" 3
-sipkit_extra=()
 
 # --- report ------------------------------------------------------------------------------------
 echo
@@ -425,7 +420,7 @@ echo "cores: $(nproc) online; each server pinned to cpu $srv_cpu with 1 worker (
 echo "scheduling: sipkit workers SCHED_BATCH (serve --sched batch, its default${SIPKIT_ARGS:+; SIPKIT_ARGS=$SIPKIT_ARGS}), kamailio under ${kam_sched[*]:-the normal policy}"
 echo "CPU per REGISTER = server utime+stime (all its processes/threads) over the SIPp run / successful" \
     "REGISTERs, median of $reps, rate $rate/s"
-echo "digest: one REGISTER counts the whole 401 + authenticated 200 exchange (two transactions)"
+echo "digest: one REGISTER counts the whole 401 + authenticated 200 exchange (two requests)"
 printf '%-18s  %13s  %15s  %15s  %8s  %-6s  %s\n' variant "sipkit us/REG" "kamailio us/REG" "sipkit/kamailio" \
     goal "" "(schedstat: sipkit, kamailio, ratio)"
 for var in noauth digest; do
@@ -441,7 +436,7 @@ for var in noauth digest; do
         "$sn" "$kn" "$(awk -v s="$sn" -v k="$kn" 'BEGIN { if (k > 0) printf "%.2f", s / k; else print "n/a" }')"
 done
 for var in noauth digest; do
-    echo "  after the last $var run, $drain_s s idle (Timer J for sipkit, timers for both), not in the table:" \
+    echo "  after the last $var run, $drain_s s idle (timers), not in the table:" \
         "sipkit ${drain[sipkit,$var]} us/REG, kamailio ${drain[kamailio,$var]} us/REG"
 done
 echo
@@ -451,12 +446,8 @@ printf '%-16s  %10s  %10s  %10s  %9s  %13s  %13s\n' server "RSS before" "RSS end
     "RSS B/binding" "Pss B/binding"
 echo "${mem[sipkit]}"
 echo "${mem[kamailio]}"
-echo "${mem[sipkit --t1 10]}"
-echo "  sipkit 'RSS after' is $drain_s s after the last REGISTER (its server transactions gone); 'RSS end' right after."
-echo "  At $mem_rate/s with Timer J 32 s about $((mem_rate * 32)) server transactions are alive at the peak ('RSS end');"
-echo "  bindings live in a pool of their own, so the heap gives the transactions' pages back once they end."
-echo "  'sipkit --t1 10' (Timer J 640 ms, a diagnostic, not the goal's figure) shows the growth with few"
-echo "  transactions alive. Kamailio answers REGISTER statelessly (sl): no transactions."
+echo "  'RSS end' right after the last REGISTER, 'RSS after' 2 s later. Both servers answer REGISTER"
+echo "  statelessly (sipkit's registrar, Kamailio's sl): no transactions, the growth is the bindings."
 echo "  kamailio keeps usrloc in its shared-memory pool (2 GiB, not pre-faulted for this test): its RSS growth is"
 echo "  the pool pages the SIP worker touched; the allocator itself counts ${mem[shm]} B/binding of shm real_used."
 sk_b=$(echo "${mem[sipkit]}" | awk '{ print $6 }')
