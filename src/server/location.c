@@ -463,19 +463,28 @@ static bool same_binding(const struct binding *b, const struct sk_loc_contact *c
     return sip_uri_equal(&bu, cu);
 }
 
+/* The binding contact c names, or NULL. */
+static struct binding *find_binding(const struct aor *a, const struct sk_loc_contact *c,
+                                    const struct sip_uri *cu)
+{
+    struct binding *b;
+
+    for (b = a->bindings; b && !same_binding(b, c, cu); b = b->next)
+        ;
+    return b;
+}
+
 /* The request that set these bindings, again (a stateless registrar sees every
  * copy, RFC 3261 §8.2.7): each contact is bound by a request with this Call-ID,
- * CSeq and transaction, or is absent and was to be removed; at least one is bound. */
-static bool is_retransmission(const struct aor *a, const struct sk_loc_reg *r,
-                              const struct sk_loc_contact *c, const struct sip_uri *const *uris,
-                              size_t n)
+ * CSeq and transaction, or is absent and was to be removed; at least one is bound.
+ * found[i]: the binding of contact i (find_binding). */
+static bool is_retransmission(const struct sk_loc_reg *r, const struct sk_loc_contact *c,
+                              struct binding *const *found, size_t n)
 {
     bool bound = false;
 
     for (size_t i = 0; i < n; i++) {
-        const struct binding *b;
-        for (b = a->bindings; b && !same_binding(b, &c[i], uris[i]); b = b->next)
-            ;
+        const struct binding *b = found[i];
         if (!b) {
             if (c[i].expires != 0)
                 return false;
@@ -544,14 +553,18 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
     uint32_t h = hash_str(r->aor);
     struct bucket *bk = bucket_of(l, h);
     const struct sip_uri *ustack[8], **uris = ustack;
+    struct binding *fstack[8], **found = fstack;
     struct sip_uri *parsed = NULL;
     struct aor *a;
     int rc = 0;
 
     /* the contacts' URIs for comparison (§19.1.4): the caller's parse where it
-     * has one, else parsed here */
-    if (n > sizeof(ustack) / sizeof(ustack[0]) && !(uris = calloc(n, sizeof(*uris))))
+     * has one, else parsed here; found: each contact's binding before any change */
+    if (n > sizeof(ustack) / sizeof(ustack[0]) &&
+        (!(uris = calloc(n, sizeof(*uris))) || !(found = calloc(n, sizeof(*found))))) {
+        free(uris);
         return ENOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         if (c[i].parsed) {
             uris[i] = c[i].parsed;
@@ -569,8 +582,10 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
     }
     if (rc) {
         free(parsed);
-        if (uris != ustack)
+        if (uris != ustack) {
             free(uris);
+            free(found);
+        }
         return rc;
     }
     pthread_mutex_lock(&bk->lock);
@@ -579,7 +594,9 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
         rc = r->replay_only ? EACCES : n == 0 ? 0 : ENOMEM;
         goto out;
     }
-    if (n > 0 && !remove_all && is_retransmission(a, r, c, uris, n)) {
+    for (size_t i = 0; i < n; i++)
+        found[i] = find_binding(a, &c[i], uris[i]);
+    if (n > 0 && !remove_all && is_retransmission(r, c, found, n)) {
         /* answered again as it was the first time: the bindings as they are */
         atomic_fetch_add(&l->retransmissions, 1);
         goto out;
@@ -605,21 +622,17 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
     }
     /* §10.3 step 7, first pass: refuse the whole request if any contact is stale */
     for (size_t i = 0; i < n; i++) {
-        for (struct binding *b = a->bindings; b; b = b->next) {
-            if (same_binding(b, &c[i], uris[i]) &&
-                sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq) {
-                rc = EALREADY;
-                goto out;
-            }
+        const struct binding *b = found[i];
+        if (b && sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq) {
+            rc = EALREADY;
+            goto out;
         }
     }
     /* the limit is checked before anything changes: all contacts or none */
     {
         size_t after = a->nbindings;
         for (size_t i = 0; i < n; i++) {
-            bool exists = false;
-            for (struct binding *b = a->bindings; b && !exists; b = b->next)
-                exists = same_binding(b, &c[i], uris[i]);
+            bool exists = found[i] != NULL;
             if (exists && c[i].expires == 0)
                 after--;
             else if (!exists && c[i].expires > 0)
@@ -630,15 +643,10 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
             goto out;
         }
     }
-    /* second pass: apply */
+    /* second pass: apply (searching again: an earlier contact of this request
+     * may have replaced the binding found before) */
     for (size_t i = 0; i < n; i++) {
-        struct binding *old = NULL, *nb;
-        for (struct binding *b = a->bindings; b; b = b->next) {
-            if (same_binding(b, &c[i], uris[i])) {
-                old = b;
-                break;
-            }
-        }
+        struct binding *old = find_binding(a, &c[i], uris[i]), *nb;
         /* the stored row goes too: an equal URI may be written differently, and
          * the store's key is the text */
         if (old)
@@ -687,8 +695,10 @@ out:
         aor_drop_if_empty(l, bk, a);
     pthread_mutex_unlock(&bk->lock);
     free(parsed);
-    if (uris != ustack)
+    if (uris != ustack) {
         free(uris);
+        free(found);
+    }
     return rc;
 }
 

@@ -462,6 +462,16 @@ static void test_retransmission(void **state)
     assert_int_equal(lookup(l, "sip:nobody@example.com", now + 42, &s), 0);
     assert_int_equal(sk_loc_count(l), 1);
 
+    /* one request naming a bound contact twice: the
+     * second replaces what the first just set, one binding stays */
+    r = reg("sip:kim@example.com", "call-K", 20);
+    r.req_id = 1005;
+    c[0] = contact("sip:kim@192.0.2.3:5001", 300);
+    c[1] = contact("sip:kim@192.0.2.3:5001", 400);
+    assert_int_equal(sk_loc_register(l, &r, c, 2, false, now + 50, NULL, NULL), 0);
+    assert_int_equal(lookup(l, "sip:kim@example.com", now + 50, &s), 1);
+    assert_true(s.b[0].expires_at == now + 50 + 400);
+
     /* req_id 0 (bindings loaded from the store) is never a retransmission */
     r = reg("sip:lee@example.com", "call-L", 1);
     c[0] = contact("sip:lee@192.0.2.4:5001", 600);
