@@ -81,7 +81,7 @@ fail:
     return ENOMEM;
 }
 
-int sk_buf_append(struct sk_buf *b, const void *p, size_t len)
+int sk_buf_append_grow(struct sk_buf *b, const void *p, size_t len)
 {
     if (reserve(b, len))
         return ENOMEM;
@@ -90,11 +90,6 @@ int sk_buf_append(struct sk_buf *b, const void *p, size_t len)
     b->len += len;
     b->p[b->len] = '\0';
     return 0;
-}
-
-int sk_buf_put_str(struct sk_buf *b, struct sk_str s)
-{
-    return sk_buf_append(b, s.p, s.len);
 }
 
 char *sk_buf_extend(struct sk_buf *b, size_t n)

@@ -24,8 +24,23 @@ void sk_buf_init_ext(struct sk_buf *b, char *mem, size_t cap);
 void sk_buf_free(struct sk_buf *b);
 void sk_buf_reset(struct sk_buf *b);
 /* Appends return 0 or ENOMEM; after a failure every later append fails too. */
-int sk_buf_append(struct sk_buf *b, const void *p, size_t len);
-int sk_buf_put_str(struct sk_buf *b, struct sk_str s);
+int sk_buf_append_grow(struct sk_buf *b, const void *p, size_t len);
+/* Inline: an append that fits (nearly all of them, a response is printed into
+ * a buffer sized for it) is a compare and a copy. */
+static inline int sk_buf_append(struct sk_buf *b, const void *p, size_t len)
+{
+    if (b->failed || len >= b->cap - b->len || (b->max && b->len + len > b->max))
+        return sk_buf_append_grow(b, p, len);
+    if (len)
+        memcpy(b->p + b->len, p, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return 0;
+}
+static inline int sk_buf_put_str(struct sk_buf *b, struct sk_str s)
+{
+    return sk_buf_append(b, s.p, s.len);
+}
 int sk_buf_putc(struct sk_buf *b, char c);
 /* Inline so that the length of a literal is known at compile time. */
 static inline int sk_buf_puts(struct sk_buf *b, const char *s)

@@ -59,8 +59,16 @@ bool sk_server_uri_is_local(const struct sk_server *s, const struct sip_uri *u)
         if (sk_str_ieq_cstr(u->host, s->cfg.domains[i]))
             return true;
     }
-    if (sk_sa_from_ip(&host, u->host, sip_uri_default_port(u)) != 0)
+    if (u->host_type == SIP_HOST_IPV4) {
+        /* the parser has the address already: no text conversion per request */
+        memset(&host, 0, sizeof(host));
+        host.u.in.sin_family = AF_INET;
+        host.u.in.sin_port = htons(sip_uri_default_port(u));
+        host.u.in.sin_addr.s_addr = htonl(u->ip4);
+        host.len = sizeof(host.u.in);
+    } else if (sk_sa_from_ip(&host, u->host, sip_uri_default_port(u)) != 0) {
         return false;
+    }
     for (unsigned i = 0; i < s->cfg.nlisten; i++) {
         if (sk_sa_equal(&host, &s->cfg.listen[i].addr))
             return true;

@@ -1,6 +1,9 @@
 /* Header names: canonical names, compact forms (RFC 3261 §7.3.3, IANA) and fast lookup. */
 #include "sip/hdr.h"
 
+#include <stdint.h>
+#include <string.h>
+
 struct hdr_def {
     const char *name;
     unsigned char len;
@@ -37,47 +40,85 @@ static const unsigned char compact_ids[26] = {
     ['y' - 'a'] = SIP_HDR_IDENTITY,
 };
 
-/* Ids [first, last) whose canonical name starts with each letter (the table is sorted). */
-static const unsigned char bucket[26][2] = {
-    ['a' - 'a'] = {1, 10},
-    ['c' - 'a'] = {10, 19},
-    ['d' - 'a'] = {19, 20},
-    ['e' - 'a'] = {20, 23},
-    ['f' - 'a'] = {23, 24},
-    ['i' - 'a'] = {24, 26},
-    ['m' - 'a'] = {26, 30},
-    ['o' - 'a'] = {30, 31},
-    ['p' - 'a'] = {31, 38},
-    ['r' - 'a'] = {38, 51},
-    ['s' - 'a'] = {51, 56},
-    ['t' - 'a'] = {56, 58},
-    ['u' - 'a'] = {58, 60},
-    ['v' - 'a'] = {60, 61},
-    ['w' - 'a'] = {61, 63},
-};
+/* Full names: an open-addressing table keyed by the length and the first, middle
+ * and last letters, built once at load time, holding each id's name in lower
+ * case and which of its bytes are letters; a lookup costs a hash, usually one
+ * slot, and a compare eight bytes at a time. Every request runs this for each
+ * of its header lines. */
+#define SLOTS 256
+#define LNAME_MAX 32
+static unsigned char slot_id[SLOTS];
+static char lname[SIP_HDR__COUNT][LNAME_MAX];
+static unsigned char lfold[SIP_HDR__COUNT][LNAME_MAX]; /* 0x20 where lname has a letter */
 
-static bool name_ieq(const char *a, const char *b, size_t len)
+static inline unsigned name_hash(const char *name, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (sk_lower(a[i]) != sk_lower(b[i]))
+    unsigned a = (unsigned char) name[0] | 0x20, b = (unsigned char) name[len - 1] | 0x20,
+             c = (unsigned char) name[len / 2] | 0x20;
+    return (unsigned) (len * 29 + a * 7 + b * 3 + c * 11) & (SLOTS - 1);
+}
+
+__attribute__((constructor)) static void build_slots(void)
+{
+    for (unsigned id = 1; id < SIP_HDR__COUNT; id++) {
+        const struct hdr_def *d = &hdr_defs[id];
+        unsigned h;
+        if (!d->name || d->len < 2 || d->len >= LNAME_MAX)
+            continue; /* not in the current table; such a name would be OTHER */
+        for (unsigned i = 0; i < d->len; i++) {
+            char c = sk_lower(d->name[i]);
+            lname[id][i] = c;
+            lfold[id][i] = c >= 'a' && c <= 'z' ? 0x20 : 0;
+        }
+        for (h = name_hash(lname[id], d->len); slot_id[h]; h = (h + 1) & (SLOTS - 1))
+            ;
+        slot_id[h] = (unsigned char) id;
+    }
+}
+
+/* a against the lower-case name l of the same length: each byte equal, or at a
+ * letter (fold bit 0x20) equal but for the case bit. Exact: CR is not '-'. */
+static inline bool word_eq(const char *a, const char *l, const unsigned char *f, size_t n)
+{
+    uint64_t x = 0, y = 0, m = 0;
+
+    memcpy(&x, a, n);
+    memcpy(&y, l, n);
+    memcpy(&m, f, n);
+    return ((x ^ y) & ~m) == 0;
+}
+
+static inline bool lname_eq(const char *a, unsigned id, size_t len)
+{
+    const char *l = lname[id];
+    const unsigned char *f = lfold[id];
+    size_t i = 0;
+
+    if (len < 4)
+        return word_eq(a, l, f, 2) && (len == 2 || word_eq(a + 2, l + 2, f + 2, 1));
+    if (len < 8)
+        return word_eq(a, l, f, 4) && word_eq(a + len - 4, l + len - 4, f + len - 4, 4);
+    for (; i + 8 <= len; i += 8) {
+        if (!word_eq(a + i, l + i, f + i, 8))
             return false;
     }
-    return true;
+    return i == len || word_eq(a + len - 8, l + len - 8, f + len - 8, 8);
 }
 
 enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len)
 {
-    unsigned c;
+    unsigned c, h, id;
 
     if (len == 0)
         return SIP_HDR_OTHER;
-    c = (unsigned char) sk_lower(name[0]) - 'a';
-    if (c >= 26)
+    if (len == 1) {
+        c = (unsigned char) sk_lower(name[0]) - 'a';
+        return c < 26 ? (enum sip_hdr_id) compact_ids[c] : SIP_HDR_OTHER;
+    }
+    if (len >= LNAME_MAX)
         return SIP_HDR_OTHER;
-    if (len == 1)
-        return (enum sip_hdr_id) compact_ids[c];
-    for (unsigned id = bucket[c][0]; id < bucket[c][1]; id++) {
-        if (hdr_defs[id].len == len && name_ieq(hdr_defs[id].name, name, len))
+    for (h = name_hash(name, len); (id = slot_id[h]) != 0; h = (h + 1) & (SLOTS - 1)) {
+        if (hdr_defs[id].len == len && lname_eq(name, id, len))
             return (enum sip_hdr_id) id;
     }
     return SIP_HDR_OTHER;

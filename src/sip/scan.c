@@ -158,9 +158,10 @@ static bool is_ipv6(struct sk_str s)
     return colons >= 2 && colons <= 7 && (dbl || groups == 8);
 }
 
-bool sc_host(const char **pp, const char *end, struct sk_str *host, int *type)
+bool sc_host(const char **pp, const char *end, struct sk_str *host, int *type, uint32_t *ip4)
 {
     const char *p = *pp;
+    uint32_t addr = 0;
 
     if (p < end && *p == '[') {
         const char *close = memchr(p, ']', (size_t) (end - p));
@@ -173,14 +174,44 @@ bool sc_host(const char **pp, const char *end, struct sk_str *host, int *type)
         *pp = close + 1;
         return true;
     }
-    p = sc_skip_class(p, end, SC_HOST);
+    /* a dotted quad first, digit by digit: every request has a few of these
+     * (Request-URI, From, To, Via) and the common case should cost no more
+     * than reading it */
+    for (unsigned part = 0;; part++) {
+        unsigned val, d;
+        if (p >= end || (val = (unsigned) (*p - '0')) > 9)
+            break;
+        p++;
+        if (p < end && (d = (unsigned) (*p - '0')) <= 9) {
+            val = val * 10 + d;
+            p++;
+            if (p < end && (d = (unsigned) (*p - '0')) <= 9) {
+                val = val * 10 + d;
+                p++;
+                if (val > 255)
+                    break;
+            }
+        }
+        addr = addr << 8 | val;
+        if (part == 3) {
+            if (p < end && sc_is(*p, SC_HOST))
+                break; /* more host characters: a name, or nothing valid */
+            *host = sk_str_make(*pp, (size_t) (p - *pp));
+            *type = SIP_HOST_IPV4;
+            if (ip4)
+                *ip4 = addr;
+            *pp = p;
+            return true;
+        }
+        if (p >= end || *p != '.')
+            break;
+        p++;
+    }
+    p = sc_skip_class(*pp, end, SC_HOST);
     *host = sk_str_make(*pp, (size_t) (p - *pp));
-    if (is_ipv4(*host))
-        *type = SIP_HOST_IPV4;
-    else if (is_hostname(*host))
-        *type = SIP_HOST_NAME;
-    else
+    if (!is_hostname(*host))
         return false;
+    *type = SIP_HOST_NAME;
     *pp = p;
     return true;
 }

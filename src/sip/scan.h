@@ -58,7 +58,8 @@ static inline int sc_hexval(char c)
  * returns the body (between the quotes, escapes kept). False if unterminated. */
 bool sc_quoted(const char **p, const char *end, struct sk_str *body);
 
-/* Parse a host (IPv6 reference in brackets, IPv4 or a name) at *p. */
-bool sc_host(const char **p, const char *end, struct sk_str *host, int *type);
+/* Parse a host (IPv6 reference in brackets, IPv4 or a name) at *p. For an IPv4
+ * address, *ip4 (when not NULL) gets its value in host byte order. */
+bool sc_host(const char **p, const char *end, struct sk_str *host, int *type, uint32_t *ip4);
 
 #endif

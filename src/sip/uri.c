@@ -156,7 +156,7 @@ static int parse_sip(struct sip_uri *u, const char *p, const char *end, const ch
             return uri_fail(err, "invalid character in URI user part", start, q);
         p = at + 1;
     }
-    if (!sc_host(&p, end, &u->host, &type))
+    if (!sc_host(&p, end, &u->host, &type, &u->ip4))
         return uri_fail(err, "invalid host in URI", start, p);
     u->host_type = (enum sip_host_type) type;
     if (p < end && *p == ':') {

@@ -32,6 +32,7 @@ struct sip_uri {
     struct sk_str password; /* set only when a ':' follows the user */
     struct sk_str host;     /* IPv6 without brackets */
     enum sip_host_type host_type;
+    uint32_t ip4;           /* SIP_HOST_IPV4: the address, host byte order */
     uint16_t port;
     bool has_port;
     struct sk_str params;  /* after the first ';' (without it), up to '?' */
