@@ -160,11 +160,16 @@ int sk_buf_put_u64(struct sk_buf *b, uint64_t v)
 void sk_hex(char *out, uint64_t v, unsigned digits)
 {
     static const char hx[] = "0123456789abcdef";
+    unsigned i = digits < 16 ? digits : 16;
 
-    for (unsigned i = digits < 16 ? digits : 16; i > 0; i--) {
+    /* two digits per step (To tags and branches print 16 of them) */
+    for (; i >= 2; i -= 2) {
         out[i - 1] = hx[v & 15];
-        v >>= 4;
+        out[i - 2] = hx[(v >> 4) & 15];
+        v >>= 8;
     }
+    if (i)
+        out[0] = hx[v & 15];
 }
 
 int sk_buf_put_hex(struct sk_buf *b, uint64_t v, unsigned digits)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/pool.h"
 #include "sip/uri.h"
@@ -85,10 +86,7 @@ static const char *bstr(const struct binding *b, enum field f)
 
 static uint32_t hash_str(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char) *s) * 16777619u;
-    return h;
+    return (uint32_t) sk_hash(s, strlen(s));
 }
 
 static struct bucket *bucket_of(struct sk_loc *l, uint32_t h)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "sip/print.h"
 
@@ -344,19 +345,16 @@ static void date_header(struct sk_buf *h, int64_t now)
 }
 
 /* The request's transaction for retransmission matching (see sk_loc_reg.req_id):
- * FNV-1a over the top Via's branch, sent-by host and port. */
+ * a hash of the top Via's branch, sent-by host and port. */
 static uint32_t request_id(const struct sip_msg *m)
 {
-    uint32_t h = 2166136261u;
-    const struct sk_str parts[] = {m->via.branch, m->via.host};
+    uint64_t h = sk_hash_init();
+    uint32_t id;
 
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        for (size_t j = 0; parts[i].p && j < parts[i].len; j++)
-            h = (h ^ (unsigned char) parts[i].p[j]) * 16777619u;
-        h = (h ^ 0xffu) * 16777619u;
-    }
-    h = (h ^ m->via.port) * 16777619u;
-    return h ? h : 1; /* 0 means unknown */
+    h = sk_hash_bytes(h, m->via.branch.p, m->via.branch.p ? m->via.branch.len : 0);
+    h = sk_hash_bytes(h, m->via.host.p, m->via.host.p ? m->via.host.len : 0);
+    id = (uint32_t) sk_hash_final(sk_hash_u64(h, m->via.port));
+    return id ? id : 1; /* 0 means unknown */
 }
 
 static void fail(struct sk_reg_result *res, int status, const char *reason)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "server/location.h"
 #include "sip/print.h"
@@ -113,12 +114,12 @@ void sk_server_tag(struct sk_server *s, char *buf, size_t size)
 }
 
 /* A To tag for a stateless response (§8.2.7): the same request, retransmitted,
- * gets the same tag. FNV-1a over the fields that identify the request (top Via
+ * gets the same tag. A hash of the fields that identify the request (top Via
  * branch and sent-by, Call-ID, From tag, CSeq), after the process's prefix. */
 static void stateless_tag(const struct sk_server *s, const struct sip_msg *m, char *buf,
                           size_t size)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = sk_hash_init();
     /* only what this message's parse set: a malformed message leaves the typed
      * fields of the one before it (whose buffer may be gone) behind the has_ flags */
     const struct sk_str parts[] = {
@@ -130,16 +131,10 @@ static void stateless_tag(const struct sk_server *s, const struct sip_msg *m, ch
         m->has_cseq ? m->cseq.method : SK_STR_NULL,
     };
 
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        for (size_t j = 0; parts[i].p && j < parts[i].len; j++) {
-            h ^= (unsigned char) parts[i].p[j];
-            h *= 0x100000001b3ULL;
-        }
-        h ^= 0xff; /* field separator: "ab"+"c" differs from "a"+"bc" */
-        h *= 0x100000001b3ULL;
-    }
-    h ^= (m->has_cseq ? m->cseq.num : 0) ^ ((uint64_t) (m->has_via ? m->via.port : 0) << 32);
-    h *= 0x100000001b3ULL;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        h = sk_hash_bytes(h, parts[i].p, parts[i].p ? parts[i].len : 0);
+    h = sk_hash_final(sk_hash_u64(h, (m->has_cseq ? m->cseq.num : 0) |
+                                         ((uint64_t) (m->has_via ? m->via.port : 0) << 32)));
     /* up to 8 characters of the prefix, then 16 hex digits, without printf: every
      * stateless response (OPTIONS pings, 401 challenges) runs this */
     if (size == 0)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
+
 #define NC_BUCKETS 4096
 
 struct nc_entry {
@@ -402,14 +404,11 @@ static int nonce_check(const struct sip_nonces *n, struct sk_str nonce, struct s
 /* Record nc for nonce; EALREADY if it is not above every nc seen with it. */
 static int nc_use(struct sip_nonces *n, struct sk_str nonce, uint32_t nc, time_t now)
 {
-    uint32_t h = 2166136261u;
     struct nc_bucket *b;
     struct nc_entry **pp, *e;
     int rc = 0;
 
-    for (size_t i = 0; i < nonce.len; i++)
-        h = (h ^ (unsigned char) nonce.p[i]) * 16777619u;
-    b = &n->b[h % NC_BUCKETS];
+    b = &n->b[sk_hash(nonce.p, nonce.len) % NC_BUCKETS];
     pthread_mutex_lock(&b->lock);
     for (pp = &b->head; (e = *pp);) {
         if (e->expires < now) { /* forget nonces that can no longer be used */

@@ -113,6 +113,7 @@ struct sip_via {
     struct sk_str protocol, version, transport; /* "SIP", "2.0", "UDP" */
     struct sk_str host;               /* sent-by host (IPv6 without brackets) */
     enum sip_host_type host_type;
+    uint32_t ip4;                     /* SIP_HOST_IPV4: the address, host byte order */
     uint16_t port;
     bool has_port;
     struct sk_str params;             /* raw via-params after the first ';' */

@@ -235,7 +235,7 @@ int sip_parse_via(const char **pp, const char *end, struct sip_via *v, struct si
     if (q == p)
         return hfail(err, "missing space before sent-by", base, p);
     p = q;
-    if (!sc_host(&p, end, &v->host, &type, NULL) || v->host.len == 0)
+    if (!sc_host(&p, end, &v->host, &type, &v->ip4) || v->host.len == 0)
         return hfail(err, "invalid sent-by host", base, p);
     v->host_type = (enum sip_host_type) type;
     q = sc_skip_ws(p, end);

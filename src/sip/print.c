@@ -94,13 +94,33 @@ int sip_print_status_line(struct sk_buf *b, int code, const char *reason)
     return sk_buf_append(b, "\r\n", 2);
 }
 
+/* Does v hold a CR or LF? Eight bytes at a time: a word with no byte below 0x0e
+ * has neither (the has-less-than test is exact about whether any byte is). */
+static inline bool has_line_break(struct sk_str v)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    uint64_t w;
+
+    for (; i + 8 <= v.len; i += 8) {
+        memcpy(&w, v.p + i, 8);
+        if ((w - ones * 0x0e) & ~w & highs)
+            break;
+    }
+    for (; i < v.len; i++) {
+        if (v.p[i] == '\r' || v.p[i] == '\n')
+            return true;
+    }
+    return false;
+}
+
 /* Header values are printed on one line: folded line breaks become one space, and
  * stray CR/LF (never valid outside folding) are dropped so no header can be injected. */
 static int put_value(struct sk_buf *b, struct sk_str v)
 {
     size_t i = 0;
 
-    if (!memchr(v.p, '\n', v.len) && !memchr(v.p, '\r', v.len))
+    if (!has_line_break(v))
         return sk_buf_append(b, v.p, v.len); /* the usual case: one line */
     while (i < v.len) {
         /* copy the run up to the next line break in one go */
@@ -124,7 +144,7 @@ int sip_print_hdr_named(struct sk_buf *b, struct sk_str name, struct sk_str valu
 {
     char *o;
 
-    if (value.len && (memchr(value.p, '\n', value.len) || memchr(value.p, '\r', value.len))) {
+    if (has_line_break(value)) {
         sk_buf_put_str(b, name);
         sk_buf_append(b, ": ", 2);
         put_value(b, value);
@@ -312,7 +332,6 @@ static void print_top_via(struct sk_buf *b, const struct sip_via *v, const struc
         sip_print_via(b, v, received);
         return;
     }
-    sk_sa_ip(received, ip, sizeof(ip));
     if (v->has_rport) {
         /* RFC 3581 §4: the source port in rport, and received even when it
          * equals sent-by */
@@ -322,13 +341,14 @@ static void print_top_via(struct sk_buf *b, const struct sip_via *v, const struc
         sk_buf_put_u64(b, sk_sa_port(received));
         put_value(b, sk_str_make(v->rport_end, v->raw.len - k));
         sk_buf_append(b, ";received=", 10);
-        sk_buf_puts(b, ip);
+        sk_buf_puts(b, sk_sa_ip(received, ip, sizeof(ip)));
         return;
     }
-    if (v->host_type == SIP_HOST_NAME) {
+    if (v->host_type == SIP_HOST_IPV4 && received->u.sa.sa_family == AF_INET) {
+        /* the usual case, compared without text: the parser has sent-by's address */
+        add = received->u.in.sin_addr.s_addr != htonl(v->ip4);
+    } else if (v->host_type == SIP_HOST_NAME) {
         add = true;
-    } else if (v->host.len == strlen(ip) && sk_str_ieq_cstr(v->host, ip)) {
-        add = false; /* sent-by is the source address, written as we write it */
     } else if (sk_sa_from_ip(&host, v->host, 0)) {
         add = true;
     } else {
@@ -339,7 +359,7 @@ static void print_top_via(struct sk_buf *b, const struct sip_via *v, const struc
     put_value(b, v->raw);
     if (add) {
         sk_buf_append(b, ";received=", 10);
-        sk_buf_puts(b, ip);
+        sk_buf_puts(b, sk_sa_ip(received, ip, sizeof(ip)));
     }
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/log.h"
 
 const struct sip_tpm_config sip_tpm_config_default = {
@@ -175,20 +176,9 @@ int sip_listen_parse(const char *spec, struct sip_listen *l)
 
 static unsigned ip_bucket(const struct sk_sa *a)
 {
-    uint32_t h = 2166136261u;
-    const unsigned char *p;
-    size_t n;
-
-    if (a->u.sa.sa_family == AF_INET6) {
-        p = (const unsigned char *) &a->u.in6.sin6_addr;
-        n = 16;
-    } else {
-        p = (const unsigned char *) &a->u.in.sin_addr;
-        n = 4;
-    }
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h % CONN_BUCKETS;
+    uint64_t h = a->u.sa.sa_family == AF_INET6 ? sk_hash(&a->u.in6.sin6_addr, 16)
+                                                : sk_hash(&a->u.in.sin_addr, 4);
+    return (unsigned) (h % CONN_BUCKETS);
 }
 
 static bool same_ip(const struct sk_sa *a, const struct sk_sa *b)

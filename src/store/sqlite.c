@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 
 enum {
@@ -248,17 +249,7 @@ static int run(struct sk_store *s, sqlite3_stmt *st, const char *what)
 
 static uint32_t uc_hash(const char *user, size_t ul, const char *domain, size_t dl)
 {
-    uint32_t h = 2166136261u;
-
-    for (size_t i = 0; i < ul; i++)
-        h = (h ^ (unsigned char) user[i]) * 16777619u;
-    h = (h ^ 0xffu) * 16777619u; /* separator: no byte of a C string */
-    for (size_t i = 0; i < dl; i++)
-        h = (h ^ (unsigned char) domain[i]) * 16777619u;
-    h ^= h >> 15; /* FNV's low bits are weak: mix before masking */
-    h *= 0x2c1b3c6du;
-    h ^= h >> 12;
-    return h;
+    return (uint32_t) sk_hash_final(sk_hash_bytes(sk_hash_bytes(sk_hash_init(), user, ul), domain, dl));
 }
 
 /* Whether user/domain fit sk_user_rec (else the cache is bypassed); their lengths. */

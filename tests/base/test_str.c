@@ -68,6 +68,19 @@ static void test_str_ieq(void **state)
     assert_false(sk_str_ieq(SK_STR_LIT("^"), SK_STR_LIT("~")));
     assert_false(sk_str_ieq(SK_STR_LIT("\xC4"), SK_STR_LIT("\xE4")));
     assert_false(sk_str_ieq(SK_STR_LIT("1"), SK_STR_LIT("\x11")));
+    /* longer than a word: exact words are skipped, a word that differs is
+     * folded byte by byte, and a difference in any word or the tail is found */
+    assert_true(sk_str_ieq(SK_STR_LIT("z9hG4bK-abcdefgh-0123"), SK_STR_LIT("z9hG4bK-abcdefgh-0123")));
+    assert_true(sk_str_ieq(SK_STR_LIT("Z9HG4BK-ABCDEFGH-0123"), SK_STR_LIT("z9hG4bK-abcdefgh-0123")));
+    assert_true(sk_str_ieq(SK_STR_LIT("z9hG4bK-abCDefgh-0123"), SK_STR_LIT("z9hG4bK-abcdefgh-0123")));
+    for (size_t i = 0; i < 21; i++) {
+        char a[] = "z9hG4bK-abcdefgh-0123", b[] = "z9hG4bK-abcdefgh-0123";
+        b[i] = b[i] == '-' ? '\r' : (char) (b[i] ^ 0x01);
+        assert_false(sk_str_ieq(sk_str_make(a, 21), sk_str_make(b, 21)));
+        b[i] = a[i] == '-' ? '\r' : (char) (a[i] ^ 0x20); /* a letter's other case, else no letter */
+        assert_int_equal(sk_str_ieq(sk_str_make(a, 21), sk_str_make(b, 21)),
+                         (a[i] >= 'a' && a[i] <= 'z') || (a[i] >= 'A' && a[i] <= 'Z'));
+    }
     /* lengths matter, not NUL terminators */
     assert_true(sk_str_ieq(sk_str_make("ABCxyz", 3), sk_str_make("abcXYZ", 3)));
     assert_false(sk_str_ieq(sk_str_make("a\0b", 3), sk_str_make("a\0c", 3)));

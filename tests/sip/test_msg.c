@@ -1733,6 +1733,35 @@ static void via_case(const char *via_line, const char *src_ip, uint16_t src_port
     msg_free(m);
 }
 
+/* A CR or LF anywhere in a value (in the word-at-a-time part of the check or its
+ * tail) is never printed: the header stays one line; TAB and bytes >= 0x80 are kept. */
+static void test_print_value_line_breaks(void **state)
+{
+    (void) state;
+    const char base[] = "abcdefghijklmnopqrstu"; /* 21: two words and a tail */
+    set_ctx("line breaks");
+
+    for (size_t i = 0; i < sizeof(base) - 1; i++) {
+        for (int k = 0; k < 4; k++) {
+            const char ins[] = {'\r', '\n', '\t', (char) 0xc3};
+            char v[sizeof(base)];
+            struct sk_buf b;
+            struct sk_str out;
+            memcpy(v, base, sizeof(base));
+            v[i] = ins[k];
+            sk_buf_init(&b);
+            CHK_INT(sip_print_hdr_named(&b, SK_STR_LIT("X-A"), sk_str_make(v, sizeof(v) - 1)), 0);
+            out = sk_buf_str(&b);
+            CHK(out.len >= 7 && memcmp(out.p + out.len - 2, "\r\n", 2) == 0);
+            CHK(memchr(out.p, '\r', out.len - 2) == NULL);
+            CHK(memchr(out.p, '\n', out.len - 2) == NULL);
+            if (k >= 2) /* kept as they are */
+                CHK(out.len == 5 + sizeof(v) - 1 + 2 && memcmp(out.p + 5, v, sizeof(v) - 1) == 0);
+            sk_buf_free(&b);
+        }
+    }
+}
+
 static void test_print_response_top_via(void **state)
 {
     (void) state;
@@ -1746,6 +1775,10 @@ static void test_print_response_top_via(void **state)
              "Via: SIP/2.0/UDP 10.0.0.1:5061;branch=z9hG4bK1;received=127.0.0.1");
     via_case("Via: SIP/2.0/UDP pc.example.com;branch=z9hG4bK1", "127.0.0.2", 5060,
              "Via: SIP/2.0/UDP pc.example.com;branch=z9hG4bK1;received=127.0.0.2");
+    via_case("Via: SIP/2.0/UDP 127.000.0.01:5061;branch=z9hG4bK1", "127.0.0.1", 5061,
+             "Via: SIP/2.0/UDP 127.000.0.01:5061;branch=z9hG4bK1");
+    via_case("Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1", "::1", 5061,
+             "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK1;received=::1");
     via_case("Via: SIP/2.0/UDP [::1]:5061;branch=z9hG4bK1", "::1", 5061,
              "Via: SIP/2.0/UDP [::1]:5061;branch=z9hG4bK1");
     via_case("Via: SIP/2.0/UDP [0:0::1]:5061;branch=z9hG4bK1", "::1", 5061,
@@ -2779,6 +2812,7 @@ int main(void)
         cmocka_unit_test(test_print_roundtrip_rfc4475),
         cmocka_unit_test(test_print_request_from_scratch),
         cmocka_unit_test(test_print_response_head),
+        cmocka_unit_test(test_print_value_line_breaks),
         cmocka_unit_test(test_print_response_top_via),
         cmocka_unit_test(test_sa_from_ip),
         cmocka_unit_test(test_sa_str),
