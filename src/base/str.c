@@ -68,7 +68,7 @@ int sk_str_to_u64(struct sk_str s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-int sk_str_to_u32(struct sk_str s, uint32_t max, uint32_t *out)
+int sk_str_to_u32_any(struct sk_str s, uint32_t max, uint32_t *out)
 {
     uint64_t v;
     int err = sk_str_to_u64(s, max, &v);

@@ -2,6 +2,7 @@
 #ifndef SK_BASE_STR_H
 #define SK_BASE_STR_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,7 +66,25 @@ bool sk_str_iprefix(struct sk_str s, const char *prefix);
 /* Parse an unsigned decimal number made only of digits (no sign, no space).
  * Returns 0, EINVAL (empty or non-digit) or ERANGE (greater than max). */
 int sk_str_to_u64(struct sk_str s, uint64_t max, uint64_t *out);
-int sk_str_to_u32(struct sk_str s, uint32_t max, uint32_t *out);
+int sk_str_to_u32_any(struct sk_str s, uint32_t max, uint32_t *out);
+/* Inline for up to 9 digits (ports, CSeq numbers, lengths: several per request). */
+static inline int sk_str_to_u32(struct sk_str s, uint32_t max, uint32_t *out)
+{
+    uint32_t v = 0;
+
+    if (s.len == 0 || s.len > 9)
+        return sk_str_to_u32_any(s, max, out);
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned d = (unsigned char) s.p[i] - '0';
+        if (d > 9)
+            return EINVAL;
+        v = v * 10 + d;
+    }
+    if (v > max)
+        return ERANGE;
+    *out = v;
+    return 0;
+}
 
 /* Slice with SP, HTAB, CR and LF removed from both ends. */
 struct sk_str sk_str_trim(struct sk_str s);

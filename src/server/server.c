@@ -209,8 +209,11 @@ static bool reject_extensions(struct sk_server *s, struct sip_txn *st, struct si
     struct sip_error e;
     struct sk_buf extra;
     size_t n;
-    int rc = sip_msg_tokens(rx->msg, id, &opts, &n, &e);
+    int rc;
 
+    if (rx->msg->count[id] == 0)
+        return false; /* the usual request: no list to parse */
+    rc = sip_msg_tokens(rx->msg, id, &opts, &n, &e);
     if (rc == ENOENT || (rc == 0 && n == 0))
         return false;
     if (rc) {

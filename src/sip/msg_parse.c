@@ -22,7 +22,8 @@ static const struct {
 enum sip_method sip_method_lookup(struct sk_str name)
 {
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        if (methods[i].len == name.len && memcmp(methods[i].name, name.p, name.len) == 0)
+        if (methods[i].len == name.len && methods[i].name[0] == name.p[0] &&
+            memcmp(methods[i].name, name.p, name.len) == 0)
             return methods[i].id;
     }
     return SIP_METHOD_OTHER;
@@ -125,7 +126,7 @@ static int parse_status_line(struct sip_msg *m, const char *p, const char *end,
     if (q - p != 3 || (q < end && *q != ' '))
         return fail_at(err, 400, "Status-Line", "status code must be 3 digits",
                        sip_msg_offset(m, p));
-    sk_str_to_u32(sk_str_make(p, 3), 999, &code);
+    code = (uint32_t) (p[0] - '0') * 100 + (uint32_t) (p[1] - '0') * 10 + (uint32_t) (p[2] - '0');
     if (code < 100 || code > 699)
         return fail_at(err, 400, "Status-Line", "status code out of range",
                        sip_msg_offset(m, p));
@@ -191,7 +192,9 @@ static int parse_start_line(struct sip_msg *m, const char *p, const char *end,
         end--;
     if ((size_t) (end - p) > m->limits->max_line_len)
         return fail_at(err, 513, "start line", "start line too long", sip_msg_offset(m, p));
-    if (end - p >= 4 && sk_str_iprefix(sk_str_make(p, (size_t) (end - p)), "SIP/"))
+    /* "SIP/" in any case: a status line (letters fold exactly under OR 0x20) */
+    if (end - p >= 4 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
+        p[3] == '/')
         return parse_status_line(m, p, end, err);
     return parse_request_line(m, p, end, err);
 }
