@@ -55,20 +55,23 @@ bool sc_quoted(const char **pp, const char *end, struct sk_str *body)
     const char *p = *pp + 1;
     const char *start = p;
 
+    /* by memchr, not byte by byte: Digest nonces, responses and cnonces are
+     * quoted strings of 32 to 64 characters, several per request */
     while (p < end) {
-        if (*p == '"') {
-            *body = sk_str_make(start, (size_t) (p - start));
-            *pp = p + 1;
+        const char *q = memchr(p, '"', (size_t) (end - p));
+        const char *bs;
+        if (!q)
+            return false;
+        bs = memchr(p, '\\', (size_t) (q - p));
+        if (!bs) {
+            *body = sk_str_make(start, (size_t) (q - start));
+            *pp = q + 1;
             return true;
         }
-        if (*p == '\\') {
-            /* quoted-pair: any char but CR/LF may follow */
-            if (p + 1 >= end || p[1] == '\r' || p[1] == '\n')
-                return false;
-            p += 2;
-            continue;
-        }
-        p++;
+        /* quoted-pair: any char but CR/LF may follow (an escaped '"' too) */
+        if (bs + 1 >= end || bs[1] == '\r' || bs[1] == '\n')
+            return false;
+        p = bs + 2;
     }
     return false;
 }

@@ -253,6 +253,38 @@ static int unhex(const char *h, unsigned char *out, size_t n)
 /* The nonce's MAC (precomputed ipad/opad contexts, copied per MAC) equals OpenSSL's
  * one-shot HMAC() over time|random|realm, for keys shorter than, equal to and longer
  * than SHA-256's 64-byte block, and realms up to the 256-byte cut. */
+/* Hashes of parts joined by ':' match OpenSSL's one-shot digest of the joined
+ * text, for totals below, at and beyond the joining buffer (768 bytes). */
+static void test_hash_parts_lengths(void **state)
+{
+    static const size_t pw_lens[] = {0, 1, 700, 762, 763, 764, 765, 766, 767, 800, 3000};
+    static char pw[3000], joined[3100];
+    (void) state;
+
+    for (size_t i = 0; i < sizeof(pw); i++)
+        pw[i] = (char) ('!' + i % 90);
+    for (size_t k = 0; k < sizeof(pw_lens) / sizeof(pw_lens[0]); k++) {
+        for (int a = 0; a < 2; a++) {
+            enum sip_digest_alg alg = a ? SIP_DIGEST_SHA256 : SIP_DIGEST_MD5;
+            unsigned char md[EVP_MAX_MD_SIZE];
+            unsigned int mdlen = 0;
+            char got[SIP_DIGEST_HEX_MAX], want[SIP_DIGEST_HEX_MAX];
+            int n = snprintf(joined, sizeof(joined), "alice:example.com:%.*s", (int) pw_lens[k], pw);
+
+            assert_int_equal(sip_digest_ha1(alg, SK_STR_LIT("alice"), SK_STR_LIT("example.com"),
+                                            sk_str_make(pw, pw_lens[k]), got),
+                             0);
+            assert_true(EVP_Digest(joined, (size_t) n, md, &mdlen, a ? EVP_sha256() : EVP_md5(),
+                                   NULL));
+            for (unsigned i = 0; i < mdlen; i++)
+                snprintf(want + 2 * i, 3, "%02x", md[i]);
+            if (strcmp(got, want) != 0)
+                fail_msg("%s, password of %zu bytes: %s, EVP_Digest gives %s", a ? "SHA-256" : "MD5",
+                         pw_lens[k], got, want);
+        }
+    }
+}
+
 static void test_nonce_hmac_matches_openssl(void **state)
 {
     static const size_t key_lens[] = {0, 1, 32, 63, 64, 65, 100};
@@ -357,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_rfc7616_vectors),  cmocka_unit_test(test_rfc2617_no_qop),
         cmocka_unit_test(test_alg_parse),        cmocka_unit_test(test_verify),
         cmocka_unit_test(test_verify_refusals), cmocka_unit_test(test_challenge_header),
+        cmocka_unit_test(test_hash_parts_lengths),
         cmocka_unit_test(test_nonce_hmac_matches_openssl), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2091,6 +2091,17 @@ static void test_auth_challenge(void **state)
     ASSERT_STR(a.realm, "a \\\"quoted\\\", realm");
     ASSERT_STR(a.nonce, "n,o=n;ce");
     ASSERT_STR(a.username, "x\\\\y");
+
+    /* an escaped quote right before the closing one, and a backslash pair
+     * right before it: the closing quote is found after each escape */
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(sip_parse_auth(SK_STR_LIT("Digest realm=\"a\\\"\", nonce=\"b\\\\\", "
+                                               "username=\"\\\"\\\"\""),
+                                    &a, &e),
+                     0);
+    ASSERT_STR(a.realm, "a\\\"");
+    ASSERT_STR(a.nonce, "b\\\\");
+    ASSERT_STR(a.username, "\\\"\\\"");
 }
 
 static void test_auth_other_scheme(void **state)
@@ -2123,6 +2134,10 @@ static void test_auth_invalid(void **state)
         "Digest realm",                   /* auth-param needs EQUAL */
         "Digest realm=\"a\" nonce=\"b\"", /* missing COMMA */
         "Digest =\"x\"",                  /* no parameter name */
+        "Digest realm=\"abc\\\"",           /* the last quote escaped: unterminated */
+        "Digest realm=\"a\\\"b\\\"",       /* every quote after the first escaped */
+        "Digest realm=\"ab\\",              /* backslash at the end */
+        "Digest realm=\"ab\\\r\n c\"",        /* CR/LF may not be escaped */
         "",
     };
     struct sip_auth a;
