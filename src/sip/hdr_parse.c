@@ -18,14 +18,21 @@ static bool value_char(char c)
 }
 
 /* *( SEMI generic-param ): stops before anything that is not ';'. */
-static int parse_gen_params(const char **pp, const char *end, struct sk_str *params,
-                            const char *base, struct sip_error *err)
+/* Each parameter as it is read, for the parsers that pick some out (one pass
+ * over the text, not a second with sip_param_next); value is unset for a flag
+ * and the body of a quoted value. Nonzero stops the parse (err is set). */
+typedef int (*param_fn)(void *ctx, struct sk_str name, struct sk_str value, const char *base,
+                        struct sip_error *err);
+
+static int parse_params_with(const char **pp, const char *end, struct sk_str *params,
+                             const char *base, struct sip_error *err, param_fn fn, void *ctx)
 {
     const char *p = *pp;
 
     *params = SK_STR_NULL;
     for (;;) {
         const char *q = sc_skip_ws(p, end), *name;
+        struct sk_str value = SK_STR_NULL;
         if (q >= end || *q != ';')
             break;
         q = sc_skip_ws(q + 1, end);
@@ -35,12 +42,11 @@ static int parse_gen_params(const char **pp, const char *end, struct sk_str *par
         q = sc_skip_class(q, end, SC_TOKEN);
         if (q == name)
             return hfail(err, "empty parameter", base, q);
-        const char *r = sc_skip_ws(q, end);
+        const char *r = sc_skip_ws(q, end), *name_end = q;
         if (r < end && *r == '=') {
             r = sc_skip_ws(r + 1, end);
             if (r < end && *r == '"') {
-                struct sk_str body;
-                if (!sc_quoted(&r, end, &body))
+                if (!sc_quoted(&r, end, &value))
                     return hfail(err, "unterminated quoted string in parameter", base, r);
                 q = r;
             } else {
@@ -49,14 +55,23 @@ static int parse_gen_params(const char **pp, const char *end, struct sk_str *par
                     r++;
                 if (r == v)
                     return hfail(err, "empty parameter value", base, r);
+                value = sk_str_make(v, (size_t) (r - v));
                 q = r;
             }
         }
+        if (fn && fn(ctx, sk_str_make(name, (size_t) (name_end - name)), value, base, err))
+            return EBADMSG;
         p = q;
         params->len = (size_t) (p - params->p);
     }
     *pp = p;
     return 0;
+}
+
+static int parse_gen_params(const char **pp, const char *end, struct sk_str *params,
+                            const char *base, struct sip_error *err)
+{
+    return parse_params_with(pp, end, params, base, err, NULL, NULL);
 }
 
 bool sip_param_next(struct sk_str *rest, struct sk_str *name, struct sk_str *value)
@@ -164,44 +179,43 @@ static int parse_delta_sat(struct sk_str s, int64_t *out, const char *base,
 
 /* ---- Via (RFC 3261 §20.42) ---- */
 
-static int via_params(struct sip_via *v, const char *base, struct sip_error *err)
+static int via_param(void *ctx, struct sk_str n, struct sk_str val, const char *base,
+                     struct sip_error *err)
 {
-    struct sk_str rest = v->params, n, val;
+    struct sip_via *v = ctx;
 
-    while (sip_param_next(&rest, &n, &val)) {
-        if (sk_str_ieq_cstr(n, "branch")) {
-            if (!sk_str_isset(val))
-                return hfail(err, "branch without value", base, n.p);
-            v->branch = val;
-        } else if (sk_str_ieq_cstr(n, "received")) {
-            if (!sk_str_isset(val))
-                return hfail(err, "received without value", base, n.p);
-            v->received = val;
-        } else if (sk_str_ieq_cstr(n, "rport")) {
-            uint32_t port;
-            v->has_rport = true;
-            if (sk_str_isset(val)) {
-                if (val.len == 0 || parse_delta(val, 65535, &port, base, err))
-                    return hfail(err, "invalid rport", base, n.p);
-                v->rport = (uint16_t) port;
-                v->rport_has_value = true;
-            } else {
-                v->rport_end = n.p + n.len; /* where a response writes "=port" */
-            }
-        } else if (sk_str_ieq_cstr(n, "maddr")) {
-            const char *h = val.p;
-            struct sk_str host;
-            int type;
-            if (!sk_str_isset(val) || !sc_host(&h, val.p + val.len, &host, &type, NULL) ||
-                h != val.p + val.len)
-                return hfail(err, "invalid maddr", base, n.p);
-            v->maddr = val;
-        } else if (sk_str_ieq_cstr(n, "ttl")) {
-            uint32_t ttl;
-            if (!sk_str_isset(val) || parse_delta(val, 255, &ttl, base, err))
-                return hfail(err, "invalid ttl", base, n.p);
-            v->ttl = val;
+    if (sk_str_ieq_cstr(n, "branch")) {
+        if (!sk_str_isset(val))
+            return hfail(err, "branch without value", base, n.p);
+        v->branch = val;
+    } else if (sk_str_ieq_cstr(n, "received")) {
+        if (!sk_str_isset(val))
+            return hfail(err, "received without value", base, n.p);
+        v->received = val;
+    } else if (sk_str_ieq_cstr(n, "rport")) {
+        uint32_t port;
+        v->has_rport = true;
+        if (sk_str_isset(val)) {
+            if (val.len == 0 || parse_delta(val, 65535, &port, base, err))
+                return hfail(err, "invalid rport", base, n.p);
+            v->rport = (uint16_t) port;
+            v->rport_has_value = true;
+        } else {
+            v->rport_end = n.p + n.len; /* where a response writes "=port" */
         }
+    } else if (sk_str_ieq_cstr(n, "maddr")) {
+        const char *h = val.p;
+        struct sk_str host;
+        int type;
+        if (!sk_str_isset(val) || !sc_host(&h, val.p + val.len, &host, &type, NULL) ||
+            h != val.p + val.len)
+            return hfail(err, "invalid maddr", base, n.p);
+        v->maddr = val;
+    } else if (sk_str_ieq_cstr(n, "ttl")) {
+        uint32_t ttl;
+        if (!sk_str_isset(val) || parse_delta(val, 255, &ttl, base, err))
+            return hfail(err, "invalid ttl", base, n.p);
+        v->ttl = val;
     }
     return 0;
 }
@@ -248,11 +262,9 @@ int sip_parse_via(const char **pp, const char *end, struct sip_via *v, struct si
         v->port = (uint16_t) port;
         v->has_port = true;
     }
-    if (parse_gen_params(&p, end, &v->params, base, err))
+    if (parse_params_with(&p, end, &v->params, base, err, via_param, v))
         return EBADMSG;
     v->raw.len = (size_t) (p - v->raw.p);
-    if (via_params(v, base, err))
-        return EBADMSG;
     return finish_elem(pp, p, end, true, base, err);
 }
 
@@ -282,22 +294,21 @@ static int q_value(struct sk_str s, int *q, const char *base, struct sip_error *
     return 0;
 }
 
-static int addr_params(struct sip_addr *a, const char *base, struct sip_error *err)
+static int addr_param(void *ctx, struct sk_str n, struct sk_str val, const char *base,
+                      struct sip_error *err)
 {
-    struct sk_str rest = a->params, n, val;
+    struct sip_addr *a = ctx;
 
-    while (sip_param_next(&rest, &n, &val)) {
-        if (sk_str_ieq_cstr(n, "tag")) {
-            if (!sk_str_isset(val))
-                return hfail(err, "tag without value", base, n.p);
-            a->tag = val;
-        } else if (sk_str_ieq_cstr(n, "expires")) {
-            if (!sk_str_isset(val) || parse_delta_sat(val, &a->expires, base, err))
-                return hfail(err, "invalid expires parameter", base, n.p);
-        } else if (sk_str_ieq_cstr(n, "q")) {
-            if (!sk_str_isset(val) || q_value(val, &a->q, base, err))
-                return hfail(err, "invalid q value", base, n.p);
-        }
+    if (sk_str_ieq_cstr(n, "tag")) {
+        if (!sk_str_isset(val))
+            return hfail(err, "tag without value", base, n.p);
+        a->tag = val;
+    } else if (sk_str_ieq_cstr(n, "expires")) {
+        if (!sk_str_isset(val) || parse_delta_sat(val, &a->expires, base, err))
+            return hfail(err, "invalid expires parameter", base, n.p);
+    } else if (sk_str_ieq_cstr(n, "q")) {
+        if (!sk_str_isset(val) || q_value(val, &a->q, base, err))
+            return hfail(err, "invalid q value", base, n.p);
     }
     return 0;
 }
@@ -370,11 +381,9 @@ int sip_parse_addr(const char **pp, const char *end, bool list, bool allow_star,
             return EBADMSG;
         p = q;
     }
-    if (parse_gen_params(&p, end, &a->params, base, err))
+    if (parse_params_with(&p, end, &a->params, base, err, addr_param, a))
         return EBADMSG;
     a->raw.len = (size_t) (p - a->raw.p);
-    if (addr_params(a, base, err))
-        return EBADMSG;
     return finish_elem(pp, p, end, list, base, err);
 }
 
