@@ -30,7 +30,6 @@ bool sk_str_ieq(struct sk_str a, struct sk_str b)
     return true;
 }
 
-
 bool sk_str_iprefix(struct sk_str s, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -44,13 +43,8 @@ int sk_str_to_u64(struct sk_str s, uint64_t max, uint64_t *out)
     if (s.len == 0)
         return EINVAL;
     if (s.len <= 19) {
-        /* 19 digits cannot overflow 64 bits: no per-digit range test */
-        for (size_t i = 0; i < s.len; i++) {
-            unsigned d = (unsigned char) s.p[i] - '0';
-            if (d > 9)
-                return EINVAL;
-            v = v * 10 + d;
-        }
+        if (sk_str_digits19(s, &v))
+            return EINVAL;
         if (v > max)
             return ERANGE;
         *out = v;

@@ -67,22 +67,34 @@ bool sk_str_iprefix(struct sk_str s, const char *prefix);
  * Returns 0, EINVAL (empty or non-digit) or ERANGE (greater than max). */
 int sk_str_to_u64(struct sk_str s, uint64_t max, uint64_t *out);
 int sk_str_to_u32_any(struct sk_str s, uint32_t max, uint32_t *out);
-/* Inline for up to 9 digits (ports, CSeq numbers, lengths: several per request). */
-static inline int sk_str_to_u32(struct sk_str s, uint32_t max, uint32_t *out)
+/* The value of 1 to 19 digits (which cannot overflow 64 bits, so no range test
+ * per digit); EINVAL at a non-digit. The fast path of the two parsers. */
+static inline int sk_str_digits19(struct sk_str s, uint64_t *out)
 {
-    uint32_t v = 0;
+    uint64_t v = 0;
 
-    if (s.len == 0 || s.len > 9)
-        return sk_str_to_u32_any(s, max, out);
     for (size_t i = 0; i < s.len; i++) {
         unsigned d = (unsigned char) s.p[i] - '0';
         if (d > 9)
             return EINVAL;
         v = v * 10 + d;
     }
+    *out = v;
+    return 0;
+}
+
+/* Inline for up to 9 digits (ports, CSeq numbers, lengths: several per request). */
+static inline int sk_str_to_u32(struct sk_str s, uint32_t max, uint32_t *out)
+{
+    uint64_t v;
+
+    if (s.len == 0 || s.len > 9)
+        return sk_str_to_u32_any(s, max, out);
+    if (sk_str_digits19(s, &v))
+        return EINVAL;
     if (v > max)
         return ERANGE;
-    *out = v;
+    *out = (uint32_t) v;
     return 0;
 }
 
