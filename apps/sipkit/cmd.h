@@ -8,5 +8,7 @@ int cmd_lint(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_phone(int argc, char **argv);
+int cmd_call(int argc, char **argv);
 
 #endif

@@ -11,6 +11,8 @@ static void usage(FILE *f)
                "  serve [options]         run the SIP server (see sipkit serve --help)\n"
                "  user add|passwd|del|list manage users (HA1 hashes only)\n"
                "  ctl registrations       ask the running server (see sipkit ctl --help)\n"
+               "  phone --user URI [...]  a phone: registers, calls, answers (sipkit phone --help)\n"
+               "  call URI [...]          one call from the command line, with its quality\n"
                "  lint [--json] FILE...   validate SIP messages ('-' reads stdin)\n"
                "  version                 print the version\n");
 }
@@ -27,6 +29,10 @@ int main(int argc, char **argv)
         return cmd_user(argc - 1, argv + 1);
     if (strcmp(argv[1], "ctl") == 0)
         return cmd_ctl(argc - 1, argv + 1);
+    if (strcmp(argv[1], "phone") == 0)
+        return cmd_phone(argc - 1, argv + 1);
+    if (strcmp(argv[1], "call") == 0)
+        return cmd_call(argc - 1, argv + 1);
     if (strcmp(argv[1], "lint") == 0)
         return cmd_lint(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

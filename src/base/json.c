@@ -7,10 +7,19 @@ void sk_json_init(struct sk_json *j, struct sk_buf *out)
     j->depth = 0;
     j->first[0] = true;
     j->after_key = false;
+    j->compact = false;
+}
+
+void sk_json_init_compact(struct sk_json *j, struct sk_buf *out)
+{
+    sk_json_init(j, out);
+    j->compact = true;
 }
 
 static void indent(struct sk_json *j)
 {
+    if (j->compact)
+        return;
     sk_buf_putc(j->out, '\n');
     for (int i = 0; i < j->depth; i++)
         sk_buf_puts(j->out, "  ");
@@ -171,4 +180,24 @@ void sk_json_kbool(struct sk_json *j, const char *key, bool v)
 {
     sk_json_key(j, key);
     sk_json_bool(j, v);
+}
+
+void sk_json_kcstr(struct sk_json *j, const char *key, const char *s)
+{
+    sk_json_key(j, key);
+    if (s)
+        sk_json_cstr(j, s);
+    else
+        sk_json_null(j);
+}
+
+void sk_json_kdouble(struct sk_json *j, const char *key, double v, int decimals)
+{
+    sk_json_key(j, key);
+    before(j);
+    /* JSON has no NaN or infinity */
+    if (v != v || v > 1e300 || v < -1e300)
+        sk_buf_puts(j->out, "null");
+    else
+        sk_buf_printf(j->out, "%.*f", decimals, v);
 }

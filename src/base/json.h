@@ -15,9 +15,11 @@ struct sk_json {
     int depth;
     bool first[SK_JSON_MAX_DEPTH];
     bool after_key;
+    bool compact; /* one line, no indentation (JSON Lines) */
 };
 
 void sk_json_init(struct sk_json *j, struct sk_buf *out);
+void sk_json_init_compact(struct sk_json *j, struct sk_buf *out);
 void sk_json_obj_begin(struct sk_json *j);
 void sk_json_obj_end(struct sk_json *j);
 void sk_json_arr_begin(struct sk_json *j);
@@ -33,5 +35,7 @@ void sk_json_null(struct sk_json *j);
 void sk_json_kstr(struct sk_json *j, const char *key, struct sk_str s);
 void sk_json_kint(struct sk_json *j, const char *key, int64_t v);
 void sk_json_kbool(struct sk_json *j, const char *key, bool v);
+void sk_json_kcstr(struct sk_json *j, const char *key, const char *s); /* NULL prints null */
+void sk_json_kdouble(struct sk_json *j, const char *key, double v, int decimals);
 
 #endif

@@ -1,0 +1,1224 @@
+/* Calls (RFC 3261 §13-15, RFC 3264): INVITE client and server sessions, CANCEL, forked 2xx, BYE, media start and stop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "media/stream.h"
+#include "sdp/sdp.h"
+#include "sip/dialog.h"
+#include "sip/print.h"
+#include "ua/ua_int.h"
+
+enum call_state {
+    CALL_OUT_TRYING,   /* INVITE sent, nothing but 100 yet */
+    CALL_OUT_EARLY,    /* a 101-199 came */
+    CALL_IN_RINGING,   /* INVITE received, 180 sent */
+    CALL_IN_ANSWERED,  /* 200 sent, waiting for the ACK */
+    CALL_ACTIVE,       /* confirmed dialog */
+    CALL_ENDING,       /* BYE or CANCEL sent */
+    CALL_ENDED,
+};
+
+static const char *const state_names[] = {"calling", "early", "ringing", "answered",
+                                          "active", "ending", "ended"};
+
+struct ua_call {
+    struct ua_call *next;
+    struct ua *u;
+    unsigned id;
+    enum call_state state;
+    bool outgoing;
+    char peer[UA_STR_MAX];
+    struct sip_dlg *dlg;          /* the dialog we keep (UAC: the first with a 2xx, or
+                                     the first early one until then) */
+    /* UAC */
+    struct sip_txn *ict;          /* our INVITE's client transaction */
+    struct sk_buf invite;         /* the last INVITE we sent (for the dialog and auth) */
+    char target[UA_STR_MAX];      /* Request-URI */
+    char call_id[96], from_tag[24];
+    uint32_t cseq;
+    struct sip_dest dst;
+    struct sip_digest_client dc;
+    unsigned auth_tries;
+    bool cancel_asked;
+    struct sk_buf ack;            /* the ACK for the 2xx, resent for its retransmissions */
+    struct sip_dest ack_dst;
+    /* UAS */
+    struct sip_txn *ist;          /* the INVITE's server transaction (referenced) */
+    char *inv_buf;                /* copy of the INVITE, parsed into inv */
+    struct sip_msg *inv;
+    struct sk_sa inv_src;
+    char local_tag[24];
+    struct sk_buf resp_2xx;       /* our 200, retransmitted until the ACK (§13.3.1.4) */
+    uint32_t retx_ms, retx_total;
+    bool late_offer;              /* the INVITE had no SDP: our offer went in the 200 */
+    /* SDP and media */
+    struct sdp_local sdp_local;
+    struct sdp_session *offer_sent; /* our last offer (UAC, or UAS with a late offer) */
+    struct sdp_session *remote;     /* the peer's last description */
+    struct sdp_neg neg;
+    bool media_started;
+    struct media_stream *media;
+    /* Timers */
+    struct sk_timer t_answer, t_no_answer, t_2xx;
+    uint64_t answered_at;
+    /* How it ended */
+    int end_status;
+    char end_reason[128];
+    const char *end_by;           /* "local", "remote", "rtp-timeout" */
+};
+
+static void call_end(struct ua_call *c, int status, const char *reason, const char *by);
+
+/* ---- Helpers ---- */
+
+static struct ua_call *call_find(struct ua *u, unsigned id)
+{
+    struct ua_call *c = u->calls, *only = NULL;
+    size_t n = 0;
+    for (; c; c = c->next) {
+        if (c->state == CALL_ENDED)
+            continue;
+        if (id && c->id == id)
+            return c;
+        n++;
+        only = c;
+    }
+    return id == 0 && n == 1 ? only : NULL;
+}
+
+static struct ua_call *call_by_dialog(struct ua *u, const struct sip_msg *m)
+{
+    for (struct ua_call *c = u->calls; c; c = c->next)
+        if (c->dlg && c->state != CALL_ENDED && sip_dlg_match(c->dlg, m))
+            return c;
+    return NULL;
+}
+
+static void call_free(struct ua_call *c)
+{
+    struct ua *u = c->u;
+    sk_timer_stop(u->loop, &c->t_answer);
+    sk_timer_stop(u->loop, &c->t_no_answer);
+    sk_timer_stop(u->loop, &c->t_2xx);
+    if (c->media)
+        media_stream_free(c->media);
+    if (c->dlg)
+        sip_dlg_free(c->dlg);
+    if (c->ist)
+        sip_txn_unref(c->ist);
+    if (c->inv) {
+        sip_msg_release(c->inv);
+        free(c->inv);
+    }
+    free(c->inv_buf);
+    free(c->offer_sent);
+    free(c->remote);
+    sk_buf_free(&c->invite);
+    sk_buf_free(&c->ack);
+    sk_buf_free(&c->resp_2xx);
+    free(c);
+}
+
+/* Remove ended calls whose transactions no longer need them. */
+static void calls_reap(struct ua *u)
+{
+    struct ua_call **pp = &u->calls;
+    while (*pp) {
+        struct ua_call *c = *pp;
+        if (c->state == CALL_ENDED && !c->ict) {
+            *pp = c->next;
+            call_free(c);
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
+static void on_reap(struct sk_loop *loop, void *arg)
+{
+    (void) loop;
+    calls_reap(arg);
+}
+
+static void reap_soon(struct ua *u)
+{
+    if (!u->freeing)
+        reap_soon(u);
+}
+
+static void media_dtmf(void *arg, char digit, uint32_t duration_ms)
+{
+    struct ua_call *c = arg;
+    struct ua_event ev = {.type = UA_EV_DTMF, .call = c->id, .digit = digit,
+                          .duration_ms = duration_ms, .peer = c->peer};
+    ua_emit(c->u, &ev);
+}
+
+static void media_timeout(void *arg)
+{
+    struct ua_call *c = arg;
+    SK_INFO("call %u: no RTP for %u s, ending it", c->id, c->u->cfg.rtp_timeout_s);
+    snprintf(c->end_reason, sizeof(c->end_reason), "no RTP from the peer for %u s",
+             c->u->cfg.rtp_timeout_s);
+    c->end_status = 408;
+    c->end_by = "rtp-timeout";
+    ua_hangup(c->u, c->id);
+}
+
+static int call_media_new(struct ua_call *c)
+{
+    struct ua *u = c->u;
+    struct media_stream_events ev = {media_dtmf, media_timeout, c};
+    char ip[64];
+    int err;
+
+    if ((err = media_stream_new(&c->media, u->loop, &u->local.addr, u->cfg.rtp_port_min,
+                                u->cfg.rtp_port_max, &u->next_rtp_port, u->cfg.play,
+                                u->cfg.record[0] ? u->cfg.record : NULL, u->cfg.rtp_timeout_s,
+                                &ev)))
+        return err;
+    sk_sa_ip(&u->local.addr, ip, sizeof(ip));
+    if ((err = sdp_local_init(&c->sdp_local, ip, media_stream_port(c->media))))
+        return err;
+    c->sdp_local.ptime = u->cfg.ptime_ms;
+    /* --codecs: our preference order among the G.711 pair */
+    c->sdp_local.ncodec = 0;
+    for (const char *p = u->cfg.codecs; *p && c->sdp_local.ncodec < SDP_MAX_CODECS;) {
+        size_t n = strcspn(p, ",");
+        struct sdp_codec *k = &c->sdp_local.codec[c->sdp_local.ncodec];
+        memset(k, 0, sizeof(*k));
+        k->clock = 8000;
+        if (n == 4 && strncasecmp(p, "PCMU", 4) == 0) {
+            k->pt = 0;
+            snprintf(k->name, sizeof(k->name), "PCMU");
+            c->sdp_local.ncodec++;
+        } else if (n == 4 && strncasecmp(p, "PCMA", 4) == 0) {
+            k->pt = 8;
+            snprintf(k->name, sizeof(k->name), "PCMA");
+            c->sdp_local.ncodec++;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (c->sdp_local.ncodec == 0)
+        return EINVAL;
+    return 0;
+}
+
+/* Start or change the media after an offer/answer exchange completed. */
+static void call_media_apply(struct ua_call *c)
+{
+    struct media_stream_params p;
+
+    if (!c->media || !c->neg.active)
+        return;
+    memset(&p, 0, sizeof(p));
+    p.remote_rtp = c->neg.rtp;
+    p.remote_rtcp = c->neg.rtcp;
+    p.pt = c->neg.codec.pt;
+    snprintf(p.codec, sizeof(p.codec), "%s", c->neg.codec.name);
+    p.clock_rate = c->neg.codec.clock ? c->neg.codec.clock : 8000;
+    p.dtmf_pt = c->neg.te_pt;
+    p.ptime_ms = c->neg.ptime ? c->neg.ptime : 20;
+    p.send = c->neg.send;
+    p.recv = c->neg.recv;
+    if (media_stream_start(c->media, &p) == 0)
+        c->media_started = true;
+}
+
+static int sdp_body(const struct sdp_session *s, struct sk_buf *out)
+{
+    return sdp_print(s, out);
+}
+
+static const char sdp_ctype[] = "application/sdp";
+
+static bool has_sdp(struct sip_msg *m)
+{
+    const struct sip_ctype *ct;
+    size_t n;
+    struct sip_error e;
+    if (m->body.len == 0)
+        return false;
+    if (sip_msg_ctypes(m, SIP_HDR_CONTENT_TYPE, &ct, &n, &e) != 0 || n == 0)
+        return false;
+    return sk_str_ieq_cstr(ct[0].type, "application") && sk_str_ieq_cstr(ct[0].subtype, "sdp");
+}
+
+/* Send a request in the dialog through a new client transaction. */
+static int dlg_send(struct ua_call *c, const char *method, const char *extra, struct sk_str ctype,
+                    struct sk_str body, const struct sip_txn_user *user, struct sip_txn **tp,
+                    struct sk_buf *keep, struct sip_dest *dst_out)
+{
+    struct ua *u = c->u;
+    struct sip_dlg_req r;
+    struct sip_req_out out;
+    struct sip_dest d;
+    struct sk_buf b;
+    int err;
+
+    memset(&r, 0, sizeof(r));
+    r.method = sk_str_cstr(method);
+    r.c.proto = u->local.proto;
+    r.c.sent_by = &u->local.addr;
+    r.c.user_agent = sk_str_cstr("sipkit/0.1.0");
+    if (strcmp(method, "INVITE") == 0 || strcmp(method, "UPDATE") == 0) {
+        r.c.allow = sk_str_cstr("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
+        r.c.supported = sk_str_cstr("replaces");
+    }
+    if (extra)
+        r.c.extra = sk_str_cstr(extra);
+    r.c.ctype = ctype;
+    r.c.body = body;
+    sk_buf_init(&b);
+    if ((err = sip_dlg_request(c->dlg, &r, &b, &out)))
+        goto out;
+    /* §12.2.1.1: to the first route, else the remote target; with no route set
+     * (no proxy recorded itself) an outbound proxy still carries the request */
+    if (u->have_proxy && c->dlg->nroutes == 0)
+        d = u->proxy_dst;
+    else if ((err = ua_dest_direct(u, &out.next_hop, &d)))
+        goto out;
+    if (dst_out)
+        *dst_out = d;
+    if (user) {
+        err = sip_txn_client_new(u->txl, u->loop, b.p, b.len, &d, user, c, tp);
+    } else {
+        /* ACK for a 2xx: no transaction (§17.1.1.3); the TU resends it */
+        err = sip_tpm_send(u->tpm, &d, b.p, b.len);
+    }
+    if (!err && keep)
+        err = sk_buf_set_exact(keep, b.p, b.len);
+out:
+    sk_buf_free(&b);
+    return err;
+}
+
+/* ---- The end of a call ---- */
+
+static void call_end(struct ua_call *c, int status, const char *reason, const char *by)
+{
+    struct ua *u = c->u;
+    struct media_report rep;
+    struct ua_event ev = {.type = UA_EV_HUNGUP, .call = c->id, .peer = c->peer};
+
+    if (c->state == CALL_ENDED)
+        return;
+    c->state = CALL_ENDED;
+    sk_timer_stop(u->loop, &c->t_answer);
+    sk_timer_stop(u->loop, &c->t_no_answer);
+    sk_timer_stop(u->loop, &c->t_2xx);
+    ev.status = c->end_status ? c->end_status : status;
+    ev.reason = c->end_reason[0] ? c->end_reason : reason;
+    ev.text = c->end_by ? c->end_by : by;
+    if (c->answered_at)
+        ev.duration_ms = sk_loop_now(u->loop) - c->answered_at;
+    if (c->media) {
+        media_stream_stop(c->media);
+        if (c->media_started) {
+            media_stream_report(c->media, &rep);
+            ev.report = &rep;
+        }
+    }
+    ua_emit(u, &ev);
+    /* free it after this turn: the caller may still be inside one of its callbacks */
+    reap_soon(u);
+}
+
+/* ---- UAC: our INVITE ---- */
+
+static void send_invite(struct ua_call *c);
+
+/* The BYE to a second fork needs no answer: the dialog is gone either way. */
+static void fork_bye_terminated(struct sip_txn *t, void *arg)
+{
+    (void) arg;
+    sip_txn_unref(t);
+}
+
+static void fork_bye_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
+{
+    (void) t;
+    (void) arg;
+    (void) rx;
+    (void) status;
+}
+
+static const struct sip_txn_user fork_bye_user = {fork_bye_response, fork_bye_terminated};
+
+static void ack_and_bye_fork(struct ua_call *c, struct sip_msg *resp, struct sip_msg *req)
+{
+    /* §13.2.2.4: a 2xx from a second fork: ACK it, then BYE that dialog */
+    struct sip_dlg *keep = c->dlg, *d = NULL;
+    struct sip_txn *t = NULL;
+
+    if (sip_dlg_new_uac(&d, req, resp, false) != 0)
+        return;
+    c->dlg = d;
+    dlg_send(c, "ACK", NULL, SK_STR_NULL, SK_STR_NULL, NULL, NULL, NULL, NULL);
+    dlg_send(c, "BYE", "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n", SK_STR_NULL,
+             SK_STR_NULL, &fork_bye_user, &t, NULL, NULL);
+    c->dlg = keep;
+    sip_dlg_free(d);
+    SK_INFO("call %u: second 2xx (another fork) acknowledged and hung up", c->id);
+}
+
+
+/* The SDP of a 18x or 2xx: an answer to our offer, or (late offer) the offer. */
+static int take_remote_sdp(struct ua_call *c, struct sip_msg *m)
+{
+    struct sdp_error se;
+    struct sdp_oa_fail fail;
+    struct sdp_session *s;
+
+    if (!has_sdp(m))
+        return ENOENT;
+    if (!c->remote && !(c->remote = malloc(sizeof(*c->remote))))
+        return ENOMEM;
+    s = c->remote;
+    if (sdp_parse(s, m->body.p, m->body.len, &se) != 0) {
+        SK_WARN("call %u: bad SDP in %d: %s", c->id, m->status, se.reason);
+        return EBADMSG;
+    }
+    if (sdp_answer_apply(c->offer_sent, s, &c->neg, &fail) != 0) {
+        SK_WARN("call %u: unusable SDP answer: %s", c->id, fail.text);
+        return EPROTO;
+    }
+    call_media_apply(c);
+    return 0;
+}
+
+static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
+{
+    struct ua_call *c = arg;
+    struct ua *u = c->u;
+    struct sip_msg *m = rx ? rx->msg : NULL;
+    struct sip_msg req;
+    char reason[128];
+    size_t used;
+    struct sip_error pe;
+
+    (void) t;
+    if (m)
+        sk_str_copy(reason, sizeof(reason), m->reason);
+    else
+        snprintf(reason, sizeof(reason), "%s",
+                 status == 408 ? "no answer (Timer B)" : "transport error: unreachable");
+    if (status >= 200 && status < 300 && c->state == CALL_ACTIVE) {
+        /* a retransmission of the 2xx: our ACK was lost (§13.2.2.4) */
+        if (m && c->dlg && sip_dlg_match(c->dlg, m)) {
+            if (c->ack.len)
+                sip_tpm_send(u->tpm, &c->ack_dst, c->ack.p, c->ack.len);
+        } else if (m) {
+            sip_msg_init(&req);
+            if (sip_msg_parse(&req, c->invite.p, c->invite.len, SIP_PARSE_DATAGRAM, NULL, &used,
+                              &pe) == 0)
+                ack_and_bye_fork(c, m, &req);
+            sip_msg_release(&req);
+        }
+        return;
+    }
+    if (c->state == CALL_ENDED) {
+        /* a 2xx after we gave up (CANCEL lost the race, §9.1): ACK and BYE it */
+        if (m && status >= 200 && status < 300) {
+            sip_msg_init(&req);
+            if (sip_msg_parse(&req, c->invite.p, c->invite.len, SIP_PARSE_DATAGRAM, NULL, &used,
+                              &pe) == 0)
+                ack_and_bye_fork(c, m, &req);
+            sip_msg_release(&req);
+        }
+        return;
+    }
+    if (status == 100)
+        return;
+    if (status < 200 || (status < 300)) {
+        /* a response that makes or confirms a dialog (§12.1.2, §13.2.2.4) */
+        if (m && sip_dlg_response_creates(m)) {
+            sip_msg_init(&req);
+            if (sip_msg_parse(&req, c->invite.p, c->invite.len, SIP_PARSE_DATAGRAM, NULL, &used,
+                              &pe) == 0) {
+                if (!c->dlg) {
+                    if (sip_dlg_new_uac(&c->dlg, &req, m, false) != 0)
+                        c->dlg = NULL;
+                } else if (sip_dlg_match(c->dlg, m)) {
+                    sip_dlg_uac_response(c->dlg, m);
+                } else if (status >= 200) {
+                    /* the 2xx came from another fork than the early dialog we
+                     * kept: that one is now the call */
+                    struct sip_dlg *d = NULL;
+                    if (sip_dlg_new_uac(&d, &req, m, false) == 0) {
+                        sip_dlg_free(c->dlg);
+                        c->dlg = d;
+                    }
+                }
+            }
+            sip_msg_release(&req);
+        }
+    }
+    if (status < 200) {
+        int sdp = m ? take_remote_sdp(c, m) : ENOENT;
+        struct ua_event ev = {.call = c->id, .status = status, .reason = reason, .peer = c->peer};
+        c->state = CALL_OUT_EARLY;
+        if (sdp == 0) {
+            ev.type = UA_EV_EARLY_MEDIA;
+            ua_emit(u, &ev);
+        } else if (status == 180) {
+            ev.type = UA_EV_RINGING;
+            ua_emit(u, &ev);
+        }
+        return;
+    }
+    if (status < 300) {
+        int sdp;
+        sk_timer_stop(u->loop, &c->t_no_answer);
+        if (!c->dlg) {
+            /* a 2xx without a To tag: an RFC 2543 peer; nothing to ACK into */
+            call_end(c, 502, "2xx without a dialog", "remote");
+            return;
+        }
+        if (dlg_send(c, "ACK", NULL, SK_STR_NULL, SK_STR_NULL, NULL, NULL, &c->ack,
+                     &c->ack_dst) != 0)
+            SK_WARN("call %u: could not send the ACK", c->id);
+        sdp = take_remote_sdp(c, m);
+        if (sdp != 0 && !c->media_started) {
+            /* RFC 3264 §5: the offer needs an answer; without a usable one the
+             * session cannot go on */
+            c->state = CALL_ACTIVE;
+            c->end_status = 488;
+            snprintf(c->end_reason, sizeof(c->end_reason), "%s",
+                     sdp == ENOENT ? "the 2xx carried no SDP answer" : "unusable SDP answer");
+            c->end_by = "local";
+            ua_hangup(u, c->id);
+            return;
+        }
+        if (c->cancel_asked) {
+            /* we hung up while it was being answered: end it properly */
+            c->state = CALL_ACTIVE;
+            ua_hangup(u, c->id);
+            return;
+        }
+        c->state = CALL_ACTIVE;
+        c->answered_at = sk_loop_now(u->loop);
+        struct ua_event ev = {.type = UA_EV_ANSWERED, .call = c->id, .status = status,
+                              .reason = reason, .peer = c->peer};
+        ua_emit(u, &ev);
+        return;
+    }
+    /* a final failure: the early dialogs end too (§12.3) */
+    if ((status == 401 || status == 407) && m && !c->cancel_asked) {
+        struct sip_digest_client dc;
+        if (!u->cfg.password[0]) {
+            call_end(c, status, "authentication required and no password given", "remote");
+            return;
+        }
+        if (sip_digest_client_pick(m, &dc) != 0) {
+            call_end(c, status, "no digest challenge we can answer", "remote");
+            return;
+        }
+        /* one answer per challenge; a second challenge for the same credentials
+         * means they are wrong (no auth loop), unless the nonce merely went stale */
+        if ((c->auth_tries >= 1 && !dc.stale) || c->auth_tries >= 3) {
+            call_end(c, status, "authentication failed (wrong user name or password?)",
+                     "remote");
+            return;
+        }
+        c->auth_tries++;
+        c->dc = dc;
+        if (c->dlg) {
+            sip_dlg_free(c->dlg);
+            c->dlg = NULL;
+        }
+        send_invite(c);
+        return;
+    }
+    call_end(c, status, reason, c->cancel_asked ? "local" : "remote");
+}
+
+static void on_invite_terminated(struct sip_txn *t, void *arg)
+{
+    struct ua_call *c = arg;
+    if (c->ict == t)
+        c->ict = NULL;
+    sip_txn_unref(t);
+    if (c->state == CALL_ENDED)
+        reap_soon(c->u);
+}
+
+static const struct sip_txn_user invite_user = {on_invite_response, on_invite_terminated};
+
+static void send_invite(struct ua_call *c)
+{
+    struct ua *u = c->u;
+    struct sk_buf b, body;
+    char branch[48];
+    struct sip_txn *t = NULL;
+    int err;
+
+    sk_buf_init(&b);
+    sk_buf_init(&body);
+    /* §8.1.1.5: the retry after a challenge is a new request with CSeq + 1 */
+    c->cseq++;
+    ua_print_request_head(u, &b, "INVITE", c->target, c->from_tag, c->target, NULL, c->call_id,
+                          c->cseq, branch, sizeof(branch));
+    sk_buf_puts(&b, ua_capabilities);
+    if (c->auth_tries)
+        sip_digest_client_authorize(&b, &c->dc, u->auth_user, u->cfg.password,
+                                    sk_str_cstr("INVITE"), sk_str_cstr(c->target), NULL);
+    sdp_body(c->offer_sent, &body);
+    sip_print_body(&b, sk_str_cstr(sdp_ctype), sk_buf_str(&body));
+    sk_buf_free(&body);
+    if (b.failed || sk_buf_set_exact(&c->invite, b.p, b.len)) {
+        sk_buf_free(&b);
+        call_end(c, 500, "out of memory", "local");
+        return;
+    }
+    c->state = CALL_OUT_TRYING;
+    err = ua_send_request(u, &b, &c->dst, &invite_user, c, &t);
+    sk_buf_free(&b);
+    if (err) {
+        call_end(c, 503, strerror(err), "local");
+        return;
+    }
+    c->ict = t;
+}
+
+static void on_no_answer(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    (void) loop;
+    (void) t;
+    c->end_status = 408;
+    snprintf(c->end_reason, sizeof(c->end_reason), "no answer within %u s",
+             c->u->cfg.no_answer_s);
+    c->end_by = "local";
+    ua_hangup(c->u, c->id);
+}
+
+static struct ua_call *call_alloc(struct ua *u)
+{
+    struct ua_call *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->u = u;
+    c->id = u->next_call++;
+    sk_buf_init(&c->invite);
+    sk_buf_init(&c->ack);
+    sk_buf_init(&c->resp_2xx);
+    sk_timer_init(&c->t_answer, NULL, c);
+    sk_timer_init(&c->t_no_answer, on_no_answer, c);
+    sk_timer_init(&c->t_2xx, NULL, c);
+    c->next = u->calls;
+    u->calls = c;
+    return c;
+}
+
+static void call_unlink_free(struct ua *u, struct ua_call *c)
+{
+    for (struct ua_call **pp = &u->calls; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    call_free(c);
+}
+
+/* "bob" -> sip:bob@our-domain; "bob@host" -> sip:bob@host; URIs as they are. */
+static void normalise_target(struct ua *u, const char *in, char *out, size_t size)
+{
+    if (strncmp(in, "sip:", 4) == 0 || strncmp(in, "sips:", 5) == 0 || strncmp(in, "tel:", 4) == 0)
+        snprintf(out, size, "%s", in);
+    else if (strchr(in, '@'))
+        snprintf(out, size, "sip:%s", in);
+    else
+        snprintf(out, size, "sip:%s@%s", in, u->domain);
+}
+
+int ua_call(struct ua *u, const char *target, unsigned *id)
+{
+    struct ua_call *c;
+    struct sip_uri uri;
+    struct sip_error e;
+    int err;
+
+    if (u->shutting_down)
+        return ESHUTDOWN;
+    if (!(c = call_alloc(u)))
+        return ENOMEM;
+    c->outgoing = true;
+    normalise_target(u, target, c->target, sizeof(c->target));
+    snprintf(c->peer, sizeof(c->peer), "%s", c->target);
+    if ((err = sip_uri_parse(&uri, c->target, strlen(c->target), &e)) ||
+        (err = ua_dest_for_uri(u, &uri, &c->dst))) {
+        SK_ERROR("cannot call %s: %s", c->target, err == EBADMSG ? "not a URI" : strerror(err));
+        call_unlink_free(u, c);
+        return err;
+    }
+    if ((err = call_media_new(c)) || !(c->offer_sent = malloc(sizeof(*c->offer_sent))) ||
+        (err = sdp_offer_new(&c->sdp_local, c->offer_sent))) {
+        SK_ERROR("cannot set up media for the call: %s", strerror(err ? err : ENOMEM));
+        call_unlink_free(u, c);
+        return err ? err : ENOMEM;
+    }
+    ua_new_call_id(u, c->call_id, sizeof(c->call_id));
+    ua_new_tag(u, c->from_tag, sizeof(c->from_tag));
+    c->cseq = (uint32_t) (sip_cseq_initial() & 0x3fffffff);
+    *id = c->id;
+    {
+        struct ua_event ev = {.type = UA_EV_CALLING, .call = c->id, .peer = c->peer};
+        ua_emit(u, &ev);
+    }
+    sk_timer_start(u->loop, &c->t_no_answer, (uint64_t) u->cfg.no_answer_s * 1000u);
+    send_invite(c);
+    return 0;
+}
+
+/* ---- UAS: an INVITE for us ---- */
+
+static int respond_invite(struct ua_call *c, int code, const char *reason, const char *extra,
+                          const struct sdp_session *sdp)
+{
+    struct ua *u = c->u;
+    struct sk_buf b, body;
+    char mem[2048];
+    int err;
+
+    sk_buf_init_ext(&b, mem, sizeof(mem));
+    sk_buf_init(&body);
+    sip_print_response_head_rx(&b, c->inv, &c->inv->via, &c->inv_src, code,
+                               reason ? reason : sip_reason_phrase(code),
+                               sk_str_cstr(c->local_tag));
+    sk_buf_puts(&b, "Server: sipkit/0.1.0\r\n");
+    if (code > 100 && code < 300) {
+        /* §12.1.1: the Record-Route of the request, copied into responses that make a dialog */
+        for (const struct sip_hdr *h = sip_msg_hdr(c->inv, SIP_HDR_RECORD_ROUTE); h;
+             h = sip_msg_hdr_next(c->inv, h))
+            sip_print_hdr(&b, SIP_HDR_RECORD_ROUTE, h->value);
+        sip_print_hdrf(&b, "Contact", "%s", u->contact);
+        sk_buf_puts(&b, ua_capabilities);
+    }
+    if (extra)
+        sk_buf_puts(&b, extra);
+    if (sdp)
+        sdp_body(sdp, &body);
+    sip_print_body(&b, sdp ? sk_str_cstr(sdp_ctype) : SK_STR_NULL, sk_buf_str(&body));
+    sk_buf_free(&body);
+    if (b.failed) {
+        sk_buf_free(&b);
+        return ENOMEM;
+    }
+    err = sip_txn_respond(c->ist, code, b.p, b.len);
+    if (!err && code >= 200 && code < 300)
+        err = sk_buf_set_exact(&c->resp_2xx, b.p, b.len);
+    sk_buf_free(&b);
+    return err;
+}
+
+/* §13.3.1.4: the 2xx is retransmitted by the UAS core, T1 doubling up to T2,
+ * until the ACK comes; none after 64*T1: the session ends with a BYE. */
+static void on_2xx_retx(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    struct ua *u = c->u;
+    (void) t;
+    if (c->state != CALL_IN_ANSWERED)
+        return;
+    c->retx_total += c->retx_ms;
+    if (c->retx_total >= 64u * u->cfg.txn.t1_ms) {
+        c->end_status = 408;
+        snprintf(c->end_reason, sizeof(c->end_reason), "no ACK for our 200 OK");
+        c->end_by = "local";
+        c->state = CALL_ACTIVE;
+        ua_hangup(u, c->id);
+        return;
+    }
+    if (c->ist)
+        sip_txn_respond(c->ist, 200, c->resp_2xx.p, c->resp_2xx.len);
+    c->retx_ms = c->retx_ms * 2 > u->cfg.txn.t2_ms ? u->cfg.txn.t2_ms : c->retx_ms * 2;
+    sk_timer_start(loop, &c->t_2xx, c->retx_ms);
+}
+
+static void on_auto_answer(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    (void) loop;
+    (void) t;
+    ua_answer(c->u, c->id);
+}
+
+int ua_answer(struct ua *u, unsigned id)
+{
+    struct ua_call *c = call_find(u, id);
+    const struct sdp_session *sdp;
+    int err;
+
+    if (!c)
+        return ENOENT;
+    if (c->outgoing || c->state != CALL_IN_RINGING)
+        return EBUSY;
+    sk_timer_stop(u->loop, &c->t_answer);
+    /* offer_sent holds what the 200 carries: our answer, or our offer when the
+     * INVITE had none */
+    sdp = c->offer_sent;
+    if ((err = respond_invite(c, 200, NULL, NULL, sdp)))
+        return err;
+    c->state = CALL_IN_ANSWERED;
+    c->answered_at = sk_loop_now(u->loop);
+    if (!c->late_offer)
+        call_media_apply(c);
+    c->retx_ms = u->cfg.txn.t1_ms;
+    c->retx_total = 0;
+    sk_timer_init(&c->t_2xx, on_2xx_retx, c);
+    if (c->inv && !sip_proto_reliable(sip_txn_dest(c->ist)->proto))
+        sk_timer_start(u->loop, &c->t_2xx, c->retx_ms);
+    else
+        sk_timer_start(u->loop, &c->t_2xx, 64u * u->cfg.txn.t1_ms);
+    {
+        struct ua_event ev = {.type = UA_EV_ANSWERED, .call = c->id, .status = 200,
+                              .peer = c->peer};
+        ua_emit(u, &ev);
+    }
+    return 0;
+}
+
+int ua_reject(struct ua *u, unsigned id, int status)
+{
+    struct ua_call *c = call_find(u, id);
+    if (!c)
+        return ENOENT;
+    if (c->outgoing || c->state != CALL_IN_RINGING)
+        return EBUSY;
+    respond_invite(c, status, NULL, NULL, NULL);
+    call_end(c, status, sip_reason_phrase(status), "local");
+    return 0;
+}
+
+static int copy_invite(struct ua_call *c, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    struct sip_error e;
+    size_t used;
+
+    if (!(c->inv_buf = malloc(m->len + 1)) || !(c->inv = malloc(sizeof(*c->inv))))
+        return ENOMEM;
+    memcpy(c->inv_buf, m->buf, m->len);
+    c->inv_buf[m->len] = '\0';
+    sip_msg_init(c->inv);
+    c->inv_src = rx->src;
+    return sip_msg_parse(c->inv, c->inv_buf, m->len, SIP_PARSE_DATAGRAM, NULL, &used, &e);
+}
+
+static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    struct ua_call *c;
+    char tag[24], warn[256];
+    struct sdp_error se;
+    struct sdp_oa_fail fail;
+    int err;
+
+    ua_new_tag(u, tag, sizeof(tag));
+    if (u->shutting_down) {
+        ua_respond(u, st, rx, 503, "Shutting down", tag, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    if (m->ruri.scheme != SIP_URI_SIP) {
+        ua_respond(u, st, rx, 416, NULL, tag, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    /* one call at a time, as a desk phone without call waiting */
+    if (call_find(u, 0) || ua_call_count(u) > 0) {
+        ua_respond(u, st, rx, 486, NULL, tag, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    if (m->body.len && !has_sdp(m)) {
+        ua_respond(u, st, rx, 415, NULL, tag, "Accept: application/sdp\r\n", NULL, SK_STR_NULL);
+        return;
+    }
+    if (!(c = call_alloc(u))) {
+        ua_respond(u, st, rx, 500, "Out of memory", tag, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    snprintf(c->local_tag, sizeof(c->local_tag), "%s", tag);
+    sip_txn_ref(st);
+    c->ist = st;
+    sk_str_copy(c->peer, sizeof(c->peer), m->from.uri.raw);
+    if ((err = copy_invite(c, rx)) || (err = call_media_new(c)) ||
+        !(c->offer_sent = malloc(sizeof(*c->offer_sent))) ||
+        !(c->remote = malloc(sizeof(*c->remote)))) {
+        ua_respond(u, st, rx, 500, "Cannot set up the call", tag, NULL, NULL, SK_STR_NULL);
+        call_unlink_free(u, c);
+        return;
+    }
+    if (m->body.len) {
+        if (sdp_parse(c->remote, m->body.p, m->body.len, &se) != 0) {
+            char reason[200];
+            snprintf(reason, sizeof(reason), "Bad SDP: %s", se.reason);
+            ua_respond(u, st, rx, 400, reason, tag, NULL, NULL, SK_STR_NULL);
+            call_unlink_free(u, c);
+            return;
+        }
+        /* offer_sent holds our answer here: what the 200 will carry */
+        if (sdp_answer_new(c->remote, &c->sdp_local, c->offer_sent, &c->neg, &fail) != 0) {
+            char hp[80];
+            /* RFC 3261 §20.43 / RFC 3264 §6: 488 with a Warning naming the problem */
+            snprintf(warn, sizeof(warn), "Warning: %d %s \"%s\"\r\n", fail.warn_code,
+                     sk_sa_str(&u->local.addr, hp, sizeof(hp)), fail.text);
+            ua_respond(u, st, rx, fail.status ? fail.status : 488, NULL, tag, warn, NULL,
+                       SK_STR_NULL);
+            call_unlink_free(u, c);
+            return;
+        }
+    } else {
+        /* RFC 3264 §4, RFC 3261 §13.2.1: no offer in the INVITE: ours goes in the
+         * 200 and the answer comes in the ACK */
+        c->late_offer = true;
+        if (sdp_offer_new(&c->sdp_local, c->offer_sent) != 0) {
+            ua_respond(u, st, rx, 500, "Cannot build an offer", tag, NULL, NULL, SK_STR_NULL);
+            call_unlink_free(u, c);
+            return;
+        }
+    }
+    if (sip_dlg_new_uas(&c->dlg, c->inv, sk_str_cstr(c->local_tag), sk_str_cstr(u->contact),
+                        false, true) != 0) {
+        ua_respond(u, st, rx, 400, "Bad Contact or Record-Route", tag, NULL, NULL, SK_STR_NULL);
+        call_unlink_free(u, c);
+        return;
+    }
+    c->state = CALL_IN_RINGING;
+    respond_invite(c, 180, NULL, NULL, NULL);
+    {
+        struct ua_event ev = {.type = UA_EV_INCOMING, .call = c->id, .peer = c->peer};
+        ua_emit(u, &ev);
+    }
+    if (u->cfg.auto_answer_ms >= 0) {
+        sk_timer_init(&c->t_answer, on_auto_answer, c);
+        sk_timer_start(u->loop, &c->t_answer, (uint64_t) u->cfg.auto_answer_ms);
+    }
+}
+
+/* A re-INVITE or UPDATE with an offer in a confirmed dialog: answer it (hold
+ * and resume come through here), or 488 and keep the old session. */
+static void re_offer(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct ua *u = c->u;
+    struct sip_msg *m = rx->msg;
+    struct sdp_session *offer = NULL, *answer = NULL;
+    struct sdp_error se;
+    struct sdp_oa_fail fail;
+    struct sdp_neg neg;
+    struct sk_buf body, extra;
+
+    sk_buf_init(&body);
+    sk_buf_init(&extra);
+    if (!has_sdp(m)) {
+        /* no offer: we offer in the 200 again with the session as it is; the
+         * answer in the ACK is taken like any other */
+        answer = malloc(sizeof(*answer));
+        if (answer && sdp_offer_new(&c->sdp_local, answer) == 0) {
+            sdp_print(answer, &body);
+            sip_print_hdrf(&extra, "Contact", "%s", u->contact);
+            ua_respond(u, st, rx, 200, NULL, NULL, extra.p, sdp_ctype, sk_buf_str(&body));
+            memcpy(c->offer_sent, answer, sizeof(*answer));
+            c->late_offer = true;
+        } else {
+            ua_respond(u, st, rx, 500, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        }
+        goto out;
+    }
+    offer = malloc(sizeof(*offer));
+    answer = malloc(sizeof(*answer));
+    if (!offer || !answer) {
+        ua_respond(u, st, rx, 500, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        goto out;
+    }
+    if (sdp_parse(offer, m->body.p, m->body.len, &se) != 0) {
+        char reason[200];
+        snprintf(reason, sizeof(reason), "Bad SDP: %s", se.reason);
+        ua_respond(u, st, rx, 400, reason, NULL, NULL, NULL, SK_STR_NULL);
+        goto out;
+    }
+    if (sdp_answer_new(offer, &c->sdp_local, answer, &neg, &fail) != 0) {
+        char warn[256], hp[80];
+        snprintf(warn, sizeof(warn), "Warning: %d %s \"%s\"\r\n", fail.warn_code,
+                 sk_sa_str(&u->local.addr, hp, sizeof(hp)), fail.text);
+        ua_respond(u, st, rx, 488, NULL, NULL, warn, NULL, SK_STR_NULL);
+        goto out;
+    }
+    sdp_print(answer, &body);
+    sip_print_hdrf(&extra, "Contact", "%s", u->contact);
+    sk_buf_puts(&extra, ua_capabilities);
+    if (ua_respond(u, st, rx, 200, NULL, NULL, extra.p, sdp_ctype, sk_buf_str(&body)) == 0) {
+        sip_dlg_target_refresh(c->dlg, m);
+        memcpy(c->remote, offer, sizeof(*offer));
+        c->neg = neg;
+        call_media_apply(c);
+    }
+out:
+    free(offer);
+    free(answer);
+    sk_buf_free(&body);
+    sk_buf_free(&extra);
+}
+
+/* ---- Requests for calls ---- */
+
+static void on_ack(struct ua *u, struct sip_rx *rx)
+{
+    struct ua_call *c = call_by_dialog(u, rx->msg);
+    if (!c)
+        return; /* an ACK nobody waits for is dropped (§17.2.3) */
+    sk_timer_stop(u->loop, &c->t_2xx);
+    if (c->late_offer && has_sdp(rx->msg)) {
+        struct sdp_error se;
+        struct sdp_oa_fail fail;
+        if (sdp_parse(c->remote, rx->msg->body.p, rx->msg->body.len, &se) == 0 &&
+            sdp_answer_apply(c->offer_sent, c->remote, &c->neg, &fail) == 0) {
+            c->late_offer = false;
+            call_media_apply(c);
+        } else {
+            /* RFC 3264 §5: an unusable answer in the ACK: the call cannot go on */
+            c->late_offer = false;
+            c->state = CALL_ACTIVE;
+            c->end_status = 488;
+            snprintf(c->end_reason, sizeof(c->end_reason), "unusable SDP answer in the ACK");
+            c->end_by = "local";
+            ua_hangup(u, c->id);
+            return;
+        }
+    }
+    if (c->state == CALL_IN_ANSWERED)
+        c->state = CALL_ACTIVE;
+}
+
+static void on_cancel(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct sip_txn *inv = sip_txl_find_invite(u->txl, rx->msg);
+    struct ua_call *c = NULL;
+
+    for (struct ua_call *k = u->calls; inv && k; k = k->next)
+        if (k->ist == inv && k->state != CALL_ENDED)
+            c = k;
+    if (inv)
+        sip_txn_unref(inv);
+    if (!c) {
+        /* §9.2: a CANCEL for no transaction of ours */
+        ua_respond(u, st, rx, 481, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    ua_respond(u, st, rx, 200, NULL, c->local_tag, NULL, NULL, SK_STR_NULL);
+    if (c->state == CALL_IN_RINGING) {
+        /* §9.2: the INVITE gets 487 */
+        respond_invite(c, 487, NULL, NULL, NULL);
+        call_end(c, 487, "cancelled by the caller", "remote");
+    }
+}
+
+void ua_call_request(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    struct ua_call *c;
+    struct sip_dlg_verdict v;
+
+    if (m->method_id == SIP_METHOD_ACK) {
+        on_ack(u, rx);
+        return;
+    }
+    if (!st)
+        return;
+    if (m->method_id == SIP_METHOD_CANCEL) {
+        on_cancel(u, st, rx);
+        return;
+    }
+    if (!sip_dlg_is_in_dialog(m)) {
+        if (m->method_id == SIP_METHOD_INVITE) {
+            new_invite(u, st, rx);
+        } else {
+            char tag[24];
+            ua_new_tag(u, tag, sizeof(tag));
+            /* BYE/INFO/UPDATE outside a dialog: §15.1.2, 481 */
+            ua_respond(u, st, rx, 481, NULL, tag, NULL, NULL, SK_STR_NULL);
+        }
+        return;
+    }
+    c = call_by_dialog(u, m);
+    if (!c) {
+        ua_respond(u, st, rx, 481, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    if (sip_dlg_rx_request(c->dlg, m, &v) != 0) {
+        ua_respond(u, st, rx, 400, "Bad CSeq", NULL, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    if (v.status) {
+        char extra[48];
+        snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", v.retry_after);
+        ua_respond(u, st, rx, v.status, NULL, NULL, v.status == 500 ? extra : NULL, NULL,
+                   SK_STR_NULL);
+        return;
+    }
+    switch (m->method_id) {
+    case SIP_METHOD_BYE:
+        /* §15.1.2: 200, the session ends */
+        ua_respond(u, st, rx, 200, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        call_end(c, 200, "the other side hung up", "remote");
+        return;
+    case SIP_METHOD_INVITE:
+    case SIP_METHOD_UPDATE:
+        if (c->state != CALL_ACTIVE && c->state != CALL_IN_ANSWERED) {
+            /* §14.2: a re-INVITE while ours is pending: 491 */
+            ua_respond(u, st, rx, 491, NULL, NULL, NULL, NULL, SK_STR_NULL);
+            return;
+        }
+        re_offer(c, st, rx);
+        return;
+    case SIP_METHOD_INFO:
+        /* RFC 6086: INFO packages arrive with issue 18's work; a bare INFO is fine */
+        ua_respond(u, st, rx, 200, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        return;
+    default:
+        ua_respond(u, st, rx, 405, NULL, NULL, ua_capabilities, NULL, SK_STR_NULL);
+        return;
+    }
+}
+
+void ua_call_stray_response(struct ua *u, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    struct ua_call *c;
+
+    /* §13.2.2.4: a 2xx retransmission after the INVITE transaction ended: the ACK again */
+    if (!m->has_cseq || m->cseq.method_id != SIP_METHOD_INVITE || m->status < 200 ||
+        m->status >= 300)
+        return;
+    c = call_by_dialog(u, m);
+    if (c && c->ack.len)
+        sip_tpm_send(u->tpm, &c->ack_dst, c->ack.p, c->ack.len);
+}
+
+/* ---- BYE and CANCEL ---- */
+
+static void on_bye_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
+{
+    struct ua_call *c = arg;
+    (void) t;
+    (void) rx;
+    if (status < 200)
+        return;
+    /* §15.1.1: whatever the answer (even 481 or a timeout), the session is over */
+    call_end(c, c->end_status ? c->end_status : 200, "hung up", "local");
+}
+
+static void on_bye_terminated(struct sip_txn *t, void *arg)
+{
+    struct ua_call *c = arg;
+    sip_txn_unref(t);
+    if (c->ict == t)
+        c->ict = NULL;
+    reap_soon(c->u);
+}
+
+static const struct sip_txn_user bye_user = {on_bye_response, on_bye_terminated};
+
+int ua_hangup(struct ua *u, unsigned id)
+{
+    struct ua_call *c = call_find(u, id);
+    struct sip_txn *t = NULL;
+
+    if (!c)
+        return ENOENT;
+    switch (c->state) {
+    case CALL_OUT_TRYING:
+    case CALL_OUT_EARLY:
+        /* §9.1: CANCEL; the transaction sends it once a provisional came */
+        c->cancel_asked = true;
+        if (c->ict)
+            sip_txn_cancel(c->ict, "Reason: SIP;cause=487;text=\"Caller hung up\"\r\n");
+        else
+            call_end(c, 487, "cancelled", "local");
+        return 0;
+    case CALL_IN_RINGING:
+        return ua_reject(u, c->id, 603);
+    case CALL_IN_ANSWERED:
+    case CALL_ACTIVE:
+        c->state = CALL_ENDING;
+        sk_timer_stop(u->loop, &c->t_2xx);
+        if (c->media)
+            media_stream_stop(c->media);
+        if (dlg_send(c, "BYE", NULL, SK_STR_NULL, SK_STR_NULL, &bye_user, &t, NULL, NULL) != 0) {
+            call_end(c, c->end_status ? c->end_status : 200, "hung up (BYE not sent)", "local");
+            return 0;
+        }
+        return 0;
+    case CALL_ENDING:
+    case CALL_ENDED:
+        return EBUSY;
+    }
+    return EBUSY;
+}
+
+int ua_dtmf(struct ua *u, unsigned id, const char *digits)
+{
+    struct ua_call *c = call_find(u, id);
+    if (!c)
+        return ENOENT;
+    if (!c->media || !c->media_started)
+        return EBUSY;
+    return media_stream_send_dtmf(c->media, digits);
+}
+
+void ua_calls_hangup_all(struct ua *u)
+{
+    for (struct ua_call *c = u->calls; c; c = c->next)
+        if (c->state != CALL_ENDED && c->state != CALL_ENDING)
+            ua_hangup(u, c->id);
+}
+
+void ua_calls_detach(struct ua *u)
+{
+    for (struct ua_call *c = u->calls; c; c = c->next) {
+        if (c->ist) {
+            sip_txn_unref(c->ist);
+            c->ist = NULL;
+        }
+    }
+}
+
+void ua_calls_free(struct ua *u)
+{
+    while (u->calls) {
+        struct ua_call *c = u->calls;
+        u->calls = c->next;
+        call_free(c);
+    }
+}
+
+size_t ua_call_count(const struct ua *u)
+{
+    size_t n = 0;
+    for (const struct ua_call *c = u->calls; c; c = c->next)
+        if (c->state != CALL_ENDED)
+            n++;
+    return n;
+}
+
+void ua_calls_status(struct ua *u, void (*fn)(void *arg, const char *line), void *arg)
+{
+    char line[UA_STR_MAX * 2];
+    size_t n = 0;
+    for (struct ua_call *c = u->calls; c; c = c->next) {
+        if (c->state == CALL_ENDED)
+            continue;
+        n++;
+        snprintf(line, sizeof(line), "call %u %s %s %s%s%s", c->id, c->outgoing ? "to" : "from",
+                 c->peer, state_names[c->state], c->media_started ? ", media " : "",
+                 c->media_started ? c->neg.codec.name : "");
+        fn(arg, line);
+    }
+    if (n == 0)
+        fn(arg, "no calls");
+}

@@ -1,0 +1,96 @@
+/* The user agent (RFC 3261 §8, §10.2, §13-15): registration client, calls, events for the program that drives it. */
+#ifndef UA_UA_H
+#define UA_UA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/loop.h"
+#include "sip/transport.h"
+#include "sip/txn.h"
+
+struct media_report;
+
+#define UA_STR_MAX 256
+
+struct ua_config {
+    char aor[UA_STR_MAX];           /* "sip:alice@localhost" */
+    char auth_user[UA_STR_MAX];     /* "" = the AOR's user part */
+    char password[UA_STR_MAX];      /* "" = no credentials: a challenge fails the request */
+    char registrar[UA_STR_MAX];     /* "host[:port]" or a URI; "" = the AOR's domain; "none" = do not register */
+    char outbound_proxy[UA_STR_MAX]; /* URI every request goes through (Route ;lr), "" = none */
+    char display_name[64];
+    struct sip_listen listen;       /* where we listen (port 0: any free port) */
+    uint32_t expires;               /* asked for in REGISTER, 3600 */
+    uint32_t keepalive_s;           /* RFC 5626 §4.4.1 CRLF pings on TCP flows, 0 = off; 30 */
+    int auto_answer_ms;             /* answer incoming calls after this long; -1 = never */
+    uint32_t no_answer_s;           /* outgoing: CANCEL after this long without a final answer, 60 */
+    uint32_t rtp_timeout_s;         /* end an answered call after this long without RTP, 30; 0 = off */
+    struct sip_txn_config txn;
+    /* Media */
+    uint16_t rtp_port_min, rtp_port_max; /* 10000..20000 */
+    char play[UA_STR_MAX];          /* "tone:440", "silence", or a WAV file */
+    char record[UA_STR_MAX];        /* WAV file to record what we hear, "" = none */
+    char codecs[64];                /* "PCMU,PCMA" (our preference order) */
+    uint32_t ptime_ms;              /* 20 */
+};
+
+void ua_config_defaults(struct ua_config *c);
+
+enum ua_event_type {
+    UA_EV_REGISTERED,     /* status 200, expires, text = our contact */
+    UA_EV_REG_FAILED,     /* status/reason */
+    UA_EV_UNREGISTERED,
+    UA_EV_INCOMING,       /* peer = From */
+    UA_EV_CALLING,        /* peer = the target */
+    UA_EV_RINGING,        /* 180 */
+    UA_EV_EARLY_MEDIA,    /* 183 with SDP */
+    UA_EV_ANSWERED,       /* 2xx: media is up */
+    UA_EV_DTMF,           /* digit received */
+    UA_EV_HUNGUP,         /* status/reason: why; text = "local"/"remote"; report */
+    UA_EV_INFO,           /* text: something worth a line (an OPTIONS answered, a warning) */
+};
+
+const char *ua_event_name(enum ua_event_type t);
+
+struct ua_event {
+    enum ua_event_type type;
+    unsigned call;                    /* 0 for registration events */
+    int status;                       /* SIP status where one applies, else 0 */
+    const char *reason;               /* reason phrase or a text reason, or NULL */
+    const char *peer;                 /* the other party's URI, or NULL */
+    const char *text;
+    char digit;
+    uint32_t expires;
+    uint64_t duration_ms;             /* HUNGUP: since answer (0 if never answered) */
+    const struct media_report *report; /* HUNGUP: media figures per direction, or NULL */
+};
+
+typedef void (*ua_event_fn)(void *arg, const struct ua_event *ev);
+
+struct ua;
+
+int ua_new(struct ua **up, struct sk_loop *loop, const struct ua_config *cfg, ua_event_fn fn,
+           void *arg);
+/* Frees everything at once; sends nothing (use ua_shutdown first). */
+void ua_free(struct ua *u);
+/* Registers (unless the registrar is "none"). */
+int ua_start(struct ua *u);
+/* Ends every call (BYE/CANCEL), unregisters, then calls done (after at most a
+ * few seconds even if nobody answers). */
+void ua_shutdown(struct ua *u, void (*done)(void *arg), void *arg);
+
+/* Place a call: "sip:bob@localhost", "bob" (our domain), "bob@host". */
+int ua_call(struct ua *u, const char *target, unsigned *id);
+/* id 0: the only call that fits. */
+int ua_answer(struct ua *u, unsigned id);
+int ua_reject(struct ua *u, unsigned id, int status);
+int ua_hangup(struct ua *u, unsigned id);
+int ua_dtmf(struct ua *u, unsigned id, const char *digits);
+/* A line per registration and call, through fn(arg, line). */
+void ua_status(struct ua *u, void (*fn)(void *arg, const char *line), void *arg);
+/* The address we listen on (bound port filled in). */
+const struct sip_listen *ua_listen_addr(const struct ua *u);
+size_t ua_call_count(const struct ua *u);
+
+#endif
