@@ -17,6 +17,7 @@ struct parser {
     unsigned level; /* 0: session, 1 + i: media i */
     bool seen_c, seen_t;
     unsigned media_line[SDP_MAX_MEDIA];
+    const char *attr; /* the known attribute being read, for the error's "(a=rtpmap)" */
 };
 
 /* ---- small text helpers ---- */
@@ -75,7 +76,10 @@ static int fail(struct parser *p, const char *fmt, ...)
 
     if (!p->err) return EBADMSG;
     p->err->line = p->lineno;
-    if (p->type)
+    if (p->type && p->attr)
+        n = snprintf(p->err->reason, sizeof(p->err->reason),
+                     "line %u (a=%s): ", p->lineno, p->attr);
+    else if (p->type)
         n = snprintf(p->err->reason, sizeof(p->err->reason), "line %u (%c=): ", p->lineno,
                      p->type);
     else if (p->lineno)
@@ -490,11 +494,11 @@ static int parse_rtpmap(struct parser *p, struct sdp_media *m, struct sk_str v,
     int pt, rc;
 
     rest = v;
-    if (!next_field(&rest, &id)) return fail(p, "a=rtpmap: payload type missing");
+    if (!next_field(&rest, &id)) return fail(p, "payload type missing");
     if ((rc = parse_pt(p, id, &pt))) return rc;
     rest = trim_spaces(rest);
     s1 = sk_str_chr(rest, '/');
-    if (!s1) return fail(p, "a=rtpmap: \"<encoding>/<clock rate>\" expected");
+    if (!s1) return fail(p, "\"<encoding>/<clock rate>\" expected");
     enc = sk_str_make(rest.p, (size_t) (s1 - rest.p));
     clock = sk_str_make(s1 + 1, rest.len - enc.len - 1);
     s2 = sk_str_chr(clock, '/');
@@ -504,12 +508,11 @@ static int parse_rtpmap(struct parser *p, struct sdp_media *m, struct sk_str v,
         clock.len = (size_t) (s2 - clock.p);
     }
     if (!is_token(enc) || enc.len >= SDP_TOKEN_MAX)
-        return fail(p, "a=rtpmap: encoding name \"%s\" invalid",
-                    quote(q, sizeof(q), enc));
+        return fail(p, "encoding name \"%s\" invalid", quote(q, sizeof(q), enc));
     if (sk_str_to_u32(clock, UINT32_MAX, &n) || n == 0)
-        return fail(p, "a=rtpmap: clock rate \"%s\" invalid", quote(q, sizeof(q), clock));
+        return fail(p, "clock rate \"%s\" invalid", quote(q, sizeof(q), clock));
     if (s2 && (sk_str_to_u32(ch, 255, &c) || c == 0))
-        return fail(p, "a=rtpmap: channels \"%s\" invalid", quote(q, sizeof(q), ch));
+        return fail(p, "channels \"%s\" invalid", quote(q, sizeof(q), ch));
     f = find_fmt(m, id, pt);
     if (!f || f->rtpmap) {
         *kept = true; /* not one of this line's formats, or a second map: kept as text */
@@ -529,7 +532,7 @@ static int parse_fmtp(struct parser *p, struct sdp_media *m, struct sk_str v, bo
     struct sdp_fmt *f;
     int pt = -1;
 
-    if (!next_field(&rest, &id)) return fail(p, "a=fmtp: format missing");
+    if (!next_field(&rest, &id)) return fail(p, "format missing");
     uint32_t n;
 
     if (m->rtp && sk_str_to_u32(id, 127, &n) == 0) pt = (int) n;
@@ -547,13 +550,13 @@ static int parse_fmtp(struct parser *p, struct sdp_media *m, struct sk_str v, bo
 /* a=rtcp:<port> [<nettype> <addrtype> <connection-address>] (RFC 3605 §2.1) */
 static int parse_rtcp(struct parser *p, struct sdp_media *m, struct sk_str v)
 {
-    struct sk_str rest = v, port;
+    struct sk_str rest = v, port = SK_STR_NULL;
     uint32_t n;
     char q[32];
     int rc;
 
     if (!next_field(&rest, &port) || sk_str_to_u32(port, 65535, &n))
-        return fail(p, "a=rtcp: port \"%s\" invalid", quote(q, sizeof(q), port));
+        return fail(p, "port \"%s\" invalid", quote(q, sizeof(q), port));
     memset(&m->rtcp_conn, 0, sizeof(m->rtcp_conn));
     rest = skip_spaces(rest);
     if (rest.len && (rc = parse_conn(p, rest, &m->rtcp_conn))) return rc;
@@ -593,8 +596,10 @@ static int parse_attr(struct parser *p, struct sk_str v)
     } else if (!m) {
         kept = true;
     } else if (colon && sk_str_eq_cstr(name, "rtpmap")) {
+        p->attr = "rtpmap";
         rc = parse_rtpmap(p, m, val, &kept);
     } else if (colon && sk_str_eq_cstr(name, "fmtp")) {
+        p->attr = "fmtp";
         rc = parse_fmtp(p, m, val, &kept);
     } else if (colon && sk_str_eq_cstr(name, "ptime") &&
                !sk_str_to_u32(val, 100000, &n)) {
@@ -603,12 +608,14 @@ static int parse_attr(struct parser *p, struct sk_str v)
                !sk_str_to_u32(val, 100000, &n)) {
         m->maxptime = n;
     } else if (colon && sk_str_eq_cstr(name, "rtcp")) {
+        p->attr = "rtcp";
         rc = parse_rtcp(p, m, val);
     } else if (!colon && sk_str_eq_cstr(name, "rtcp-mux")) {
         m->rtcp_mux = true;
     } else {
         kept = true; /* unknown, or a known name in a form we do not read (ptime:20.5) */
     }
+    p->attr = NULL;
     if (rc == 0 && kept) rc = keep_attr(p, name, colon != NULL, val);
     return rc;
 }
@@ -707,9 +714,12 @@ int sdp_parse(struct sdp_session *s, const char *buf, size_t len, struct sdp_err
         if ((rc = parse_line(&p, sk_str_make(line.p + 2, line.len - 2)))) return rc;
         pos = next;
     }
+    /* Missing lines are faults of the description as a whole: line 0. */
+    const unsigned nlines = p.lineno;
     p.type = 0;
-    if (p.lineno < 2) return fail(&p, "no o= line");
-    if (p.lineno < 3) return fail(&p, "no s= line");
+    p.lineno = 0;
+    if (nlines < 2) return fail(&p, "no o= line");
+    if (nlines < 3) return fail(&p, "no s= line");
     if (!p.seen_t) return fail(&p, "no t= line");
     for (unsigned i = 0; i < s->nmedia; i++) {
         /* RFC 4566 §5.7: c= in every media or at session level. A rejected stream
