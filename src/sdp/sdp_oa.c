@@ -309,7 +309,8 @@ static enum take answer_line(const struct sdp_session *offer, unsigned i,
     neg->remote_dir = sdp_media_dir(offer, om);
     neg->send = (abits & DIR_SEND) && !hold;
     neg->recv = (abits & DIR_RECV) != 0;
-    neg->remote_hold = hold || !(dir_bits(neg->remote_dir) & DIR_SEND);
+    /* A hold is the peer not wanting our media: sendonly, inactive or c=0.0.0.0. */
+    neg->remote_hold = hold || !(dir_bits(neg->remote_dir) & DIR_RECV);
     return TAKE_OK;
 }
 
@@ -418,8 +419,8 @@ int sdp_answer_apply(const struct sdp_session *offer, const struct sdp_session *
         neg->remote_dir = sdp_media_dir(answer, am);
         neg->send = (lbits & DIR_SEND) && (rbits & DIR_RECV);
         neg->recv = (lbits & DIR_RECV) && (rbits & DIR_SEND);
-        /* Their not sending is a hold only when we asked to receive. */
-        neg->remote_hold = hold || ((lbits & DIR_RECV) && !(rbits & DIR_SEND));
+        /* Their refusing our media is a hold only when we offered to send. */
+        neg->remote_hold = hold || ((lbits & DIR_SEND) && !(rbits & DIR_RECV));
     }
     if (!neg->active) {
         if (codec_missing)

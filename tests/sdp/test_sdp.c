@@ -1,4 +1,5 @@
-/* Tests of the SDP parser and printer: real-world descriptions, every error with its line and reason, round trips, every prefix. */
+/* Tests of the SDP parser and printer: real-world descriptions, every error with its line
+ * and reason, round trips, every prefix. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -9,25 +10,26 @@
 #include "sdp/sdp.h"
 
 /* baresip 3.x offering opus, G.722, G.711 and RFC 4733 events. */
-static const char baresip_sdp[] = "v=0\r\n"
-                                  "o=- 3127412431 3932734463 IN IP4 10.0.0.2\r\n"
-                                  "s=-\r\n"
-                                  "c=IN IP4 10.0.0.2\r\n"
-                                  "t=0 0\r\n"
-                                  "m=audio 19226 RTP/AVP 96 9 0 8 101\r\n"
-                                  "b=AS:96\r\n"
-                                  "a=rtpmap:96 opus/48000/2\r\n"
-                                  "a=fmtp:96 stereo=1;sprop-stereo=1\r\n"
-                                  "a=rtpmap:9 G722/8000\r\n"
-                                  "a=rtpmap:0 PCMU/8000\r\n"
-                                  "a=rtpmap:8 PCMA/8000\r\n"
-                                  "a=rtpmap:101 telephone-event/8000\r\n"
-                                  "a=fmtp:101 0-15\r\n"
-                                  "a=sendrecv\r\n"
-                                  "a=label:1\r\n"
-                                  "a=ssrc:1897534223 cname:ce3b5e9a-0a07-4bb0-9d8c-2f9e8ab8a3d2\r\n"
-                                  "a=rtcp-rsize\r\n"
-                                  "a=ptime:20\r\n";
+static const char baresip_sdp[] =
+    "v=0\r\n"
+    "o=- 3127412431 3932734463 IN IP4 10.0.0.2\r\n"
+    "s=-\r\n"
+    "c=IN IP4 10.0.0.2\r\n"
+    "t=0 0\r\n"
+    "m=audio 19226 RTP/AVP 96 9 0 8 101\r\n"
+    "b=AS:96\r\n"
+    "a=rtpmap:96 opus/48000/2\r\n"
+    "a=fmtp:96 stereo=1;sprop-stereo=1\r\n"
+    "a=rtpmap:9 G722/8000\r\n"
+    "a=rtpmap:0 PCMU/8000\r\n"
+    "a=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\n"
+    "a=fmtp:101 0-15\r\n"
+    "a=sendrecv\r\n"
+    "a=label:1\r\n"
+    "a=ssrc:1897534223 cname:ce3b5e9a-0a07-4bb0-9d8c-2f9e8ab8a3d2\r\n"
+    "a=rtcp-rsize\r\n"
+    "a=ptime:20\r\n";
 
 /* SIPp's default uac scenario, as written in its XML: LF line ends, no rtpmap-less pt. */
 static const char sipp_sdp[] = "v=0\n"
@@ -56,36 +58,37 @@ static const char asterisk_sdp[] = "v=0\r\n"
 
 /* Linphone-like: IPv6, session attributes, three m= lines, media-level c=,
  * rtcp with an address, rtcp-mux, a rejected text stream, TIAS. */
-static const char linphone_sdp[] = "v=0\r\n"
-                                   "o=alice 2745 1893 IN IP6 2001:db8::10\r\n"
-                                   "s=Talk\r\n"
-                                   "i=a call\r\n"
-                                   "c=IN IP6 2001:db8::10\r\n"
-                                   "b=AS:380\r\n"
-                                   "t=0 0\r\n"
-                                   "a=ice-ufrag:8a1b\r\n"
-                                   "a=rtcp-xr:rcvr-rtt=all:10000 stat-summary=loss,dup,jitt,TTL\r\n"
-                                   "a=sendrecv\r\n"
-                                   "m=audio 7078 RTP/AVP 96 97 0 8 101 100\r\n"
-                                   "c=IN IP6 2001:db8::11\r\n"
-                                   "a=rtpmap:96 opus/48000/2\r\n"
-                                   "a=fmtp:96 useinbandfec=1\r\n"
-                                   "a=rtpmap:97 speex/16000\r\n"
-                                   "a=fmtp:97 vbr=on\r\n"
-                                   "a=rtpmap:101 telephone-event/48000\r\n"
-                                   "a=rtpmap:100 telephone-event/8000\r\n"
-                                   "a=rtcp:7079 IN IP6 2001:db8::12\r\n"
-                                   "a=rtcp-fb:* trr-int 1000\r\n"
-                                   "a=recvonly\r\n"
-                                   "m=video 9078 RTP/AVP 96 97\r\n"
-                                   "b=TIAS:512000\r\n"
-                                   "a=rtpmap:96 VP8/90000\r\n"
-                                   "a=rtpmap:97 H264/90000\r\n"
-                                   "a=fmtp:97 profile-level-id=42801F\r\n"
-                                   "a=rtcp-fb:* nack\r\n"
-                                   "a=rtcp-mux\r\n"
-                                   "m=text 0 RTP/AVP 98\r\n"
-                                   "a=rtpmap:98 t140/1000\r\n";
+static const char linphone_sdp[] =
+    "v=0\r\n"
+    "o=alice 2745 1893 IN IP6 2001:db8::10\r\n"
+    "s=Talk\r\n"
+    "i=a call\r\n"
+    "c=IN IP6 2001:db8::10\r\n"
+    "b=AS:380\r\n"
+    "t=0 0\r\n"
+    "a=ice-ufrag:8a1b\r\n"
+    "a=rtcp-xr:rcvr-rtt=all:10000 stat-summary=loss,dup,jitt,TTL\r\n"
+    "a=sendrecv\r\n"
+    "m=audio 7078 RTP/AVP 96 97 0 8 101 100\r\n"
+    "c=IN IP6 2001:db8::11\r\n"
+    "a=rtpmap:96 opus/48000/2\r\n"
+    "a=fmtp:96 useinbandfec=1\r\n"
+    "a=rtpmap:97 speex/16000\r\n"
+    "a=fmtp:97 vbr=on\r\n"
+    "a=rtpmap:101 telephone-event/48000\r\n"
+    "a=rtpmap:100 telephone-event/8000\r\n"
+    "a=rtcp:7079 IN IP6 2001:db8::12\r\n"
+    "a=rtcp-fb:* trr-int 1000\r\n"
+    "a=recvonly\r\n"
+    "m=video 9078 RTP/AVP 96 97\r\n"
+    "b=TIAS:512000\r\n"
+    "a=rtpmap:96 VP8/90000\r\n"
+    "a=rtpmap:97 H264/90000\r\n"
+    "a=fmtp:97 profile-level-id=42801F\r\n"
+    "a=rtcp-fb:* nack\r\n"
+    "a=rtcp-mux\r\n"
+    "m=text 0 RTP/AVP 98\r\n"
+    "a=rtpmap:98 t140/1000\r\n";
 
 /* Every line type, multicast c= with TTL and count, r= and z=, b= of each kind,
  * an unknown line type, a non-RTP m= line and a second media c=. */
@@ -132,8 +135,7 @@ static void must_parse(struct sdp_session *s, const char *text, size_t len)
     struct sdp_error err;
     int rc = sdp_parse(s, text, len, &err);
 
-    if (rc)
-        fail_msg("parse failed: %s", err.reason);
+    if (rc) fail_msg("parse failed: %s", err.reason);
 }
 
 static void chk_text(const struct sdp_session *s, struct sdp_text t, const char *want)
@@ -162,8 +164,7 @@ static void chk_round_trip(const struct sdp_session *s)
     assert_memory_equal(a.p, b.p, a.len);
     /* CRLF everywhere, no bare LF */
     for (size_t i = 0; i < a.len; i++)
-        if (a.p[i] == '\n')
-            assert_true(i > 0 && a.p[i - 1] == '\r');
+        if (a.p[i] == '\n') assert_true(i > 0 && a.p[i - 1] == '\r');
     sk_buf_free(&a);
     sk_buf_free(&b);
     free(t);
@@ -214,7 +215,8 @@ static void test_baresip(void **state)
     chk_text(s, s->attr[0].name, "label");
     chk_text(s, s->attr[0].value, "1");
     chk_text(s, s->attr[1].name, "ssrc");
-    chk_text(s, s->attr[1].value, "1897534223 cname:ce3b5e9a-0a07-4bb0-9d8c-2f9e8ab8a3d2");
+    chk_text(s, s->attr[1].value,
+             "1897534223 cname:ce3b5e9a-0a07-4bb0-9d8c-2f9e8ab8a3d2");
     chk_text(s, s->attr[2].name, "rtcp-rsize");
     assert_false(s->attr[2].has_value);
     assert_int_equal(s->attr[2].level, 1);
@@ -402,12 +404,14 @@ static void test_print_exact(void **state)
 static void test_lenient(void **state)
 {
     struct sdp_session *s = sess_new();
-    static const char t1[] = "v=0\r\no=- 1 1 IN IP4 host.example.com\r\ns=\r\nc=IN IP4 "
-                             "192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 97\r\n"
-                             "a=rtpmap:97 iLBC/8000\r\na=rtpmap:98 AMR/8000\r\n"
-                             "a=rtpmap:97 iLBC/16000\r\na=ptime:20.5\r\na=fmtp:99 x\r\n"
-                             "a=inactive\r\na=sendonly\r\na=x-custom:  spaced  \r\n\r\n\r\n";
-    static const char t2[] = "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nt=0 0\nm=audio 0 RTP/AVP 0";
+    static const char t1[] =
+        "v=0\r\no=- 1 1 IN IP4 host.example.com\r\ns=\r\nc=IN IP4 "
+        "192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 97\r\n"
+        "a=rtpmap:97 iLBC/8000\r\na=rtpmap:98 AMR/8000\r\n"
+        "a=rtpmap:97 iLBC/16000\r\na=ptime:20.5\r\na=fmtp:99 x\r\n"
+        "a=inactive\r\na=sendonly\r\na=x-custom:  spaced  \r\n\r\n\r\n";
+    static const char t2[] =
+        "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nt=0 0\nm=audio 0 RTP/AVP 0";
     (void) state;
 
     must_parse(s, SDP_OF(t1));
@@ -463,17 +467,22 @@ static const struct bad bads[] = {
     {HEAD "c=ATM NSAP 47.0091\r\n", 4, "line 4 (c=): network type \"ATM\" unknown"},
     {HEAD "c=IN IP4\r\n", 4, "line 4 (c=): \"<nettype> <addrtype> <address>\" expected"},
     {HEAD "c=IN IP4 1.2.3\r\n", 4, "line 4 (c=): IPv4 address \"1.2.3\" invalid"},
-    {HEAD "c=IN IP6 2001:db8::g\r\n", 4, "line 4 (c=): IPv6 address \"2001:db8::g\" invalid"},
+    {HEAD "c=IN IP6 2001:db8::g\r\n", 4,
+     "line 4 (c=): IPv6 address \"2001:db8::g\" invalid"},
     {HEAD "c=IN IP4 192.0.2.1 x\r\n", 4, "line 4 (c=): text after the address: \"x\""},
     {HEAD "c=IN IP4 224.2.1.1/\r\n", 4, "line 4 (c=): multicast suffix \"/\" invalid"},
     {HEAD "c=IN IP4 host_name\r\n", 4, "line 4 (c=): address \"host_name\" invalid"},
-    {HEAD "c=IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n", 5, "line 5 (c=): more than one c= line"},
-    {"v=0\r\no=- 1 x IN IP4 192.0.2.1\r\n", 2, "line 2 (o=): sess-version \"x\" not a number"},
-    {"v=0\r\no=- -1 2 IN IP4 192.0.2.1\r\n", 2, "line 2 (o=): sess-id \"-1\" not a number"},
+    {HEAD "c=IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n", 5,
+     "line 5 (c=): more than one c= line"},
+    {"v=0\r\no=- 1 x IN IP4 192.0.2.1\r\n", 2,
+     "line 2 (o=): sess-version \"x\" not a number"},
+    {"v=0\r\no=- -1 2 IN IP4 192.0.2.1\r\n", 2,
+     "line 2 (o=): sess-id \"-1\" not a number"},
     {"v=0\r\no=- 1 2 IN IP4\r\n", 2,
      "line 2 (o=): 6 fields expected: <username> <sess-id> <sess-version> <nettype> "
      "<addrtype> <address>"},
-    {"v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\ns=-\r\n", 4, "line 4 (s=): more than one s= line"},
+    {"v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\ns=-\r\n", 4,
+     "line 4 (s=): more than one s= line"},
     {HEAD "o=- 1 2 IN IP4 192.0.2.1\r\n", 4, "line 4 (o=): more than one o= line"},
     {HEAD "b=AS\r\n", 4, "line 4 (b=): \"<bwtype>:<bandwidth>\" expected"},
     {HEAD "b=AS:x\r\n", 4, "line 4 (b=): bandwidth \"x\" not a number"},
@@ -483,23 +492,32 @@ static const struct bad bads[] = {
     {HEAD "r=7d 1h 0\r\n", 4, "line 4 (r=): r= line before any t= line"},
     {HEAD_T "m=audio x RTP/AVP 0\r\n", 6, "line 6 (m=): port \"x\" invalid"},
     {HEAD_T "m=audio 70000 RTP/AVP 0\r\n", 6, "line 6 (m=): port \"70000\" invalid"},
-    {HEAD_T "m=audio 4000/0 RTP/AVP 0\r\n", 6, "line 6 (m=): number of ports \"0\" invalid"},
-    {HEAD_T "m=audio 4000 RTP//AVP 0\r\n", 6, "line 6 (m=): protocol \"RTP//AVP\" invalid"},
+    {HEAD_T "m=audio 4000/0 RTP/AVP 0\r\n", 6,
+     "line 6 (m=): number of ports \"0\" invalid"},
+    {HEAD_T "m=audio 4000 RTP//AVP 0\r\n", 6,
+     "line 6 (m=): protocol \"RTP//AVP\" invalid"},
     {HEAD_T "m=audio 4000 RTP/AVP\r\n", 6, "line 6 (m=): no formats"},
     {HEAD_T "m=audio 4000 RTP/AVP \r\n", 6, "line 6 (m=): no formats"},
-    {HEAD_T "m=audio 4000\r\n", 6, "line 6 (m=): \"<media> <port> <proto> <fmt> ...\" expected"},
+    {HEAD_T "m=audio 4000\r\n", 6,
+     "line 6 (m=): \"<media> <port> <proto> <fmt> ...\" expected"},
     {HEAD_T "m=audio 4000 RTP/AVP 0 PCMU\r\n", 6,
      "line 6 (m=): payload type \"PCMU\" not a number"},
     {HEAD_T "m=audio 4000 RTP/AVP 128\r\n", 6,
      "line 6 (m=): payload type \"128\" out of range (0-127)"},
-    {HEAD_T "m=audio 4000 RTP/AVP 0 8 0\r\n", 6, "line 6 (m=): payload type 0 listed twice"},
+    {HEAD_T "m=audio 4000 RTP/AVP 0 8 0\r\n", 6,
+     "line 6 (m=): payload type 0 listed twice"},
     {HEAD_T AUDIO "a=rtpmap:0 PCMU\r\n", 7,
      "line 7 (a=rtpmap): \"<encoding>/<clock rate>\" expected"},
-    {HEAD_T AUDIO "a=rtpmap:x PCMU/8000\r\n", 7, "line 7 (a=rtpmap): payload type \"x\" not a number"},
-    {HEAD_T AUDIO "a=rtpmap:0 PCMU/0\r\n", 7, "line 7 (a=rtpmap): clock rate \"0\" invalid"},
-    {HEAD_T AUDIO "a=rtpmap:0 PCMU/8k\r\n", 7, "line 7 (a=rtpmap): clock rate \"8k\" invalid"},
-    {HEAD_T AUDIO "a=rtpmap:0 /8000\r\n", 7, "line 7 (a=rtpmap): encoding name \"\" invalid"},
-    {HEAD_T AUDIO "a=rtpmap:0 PCMU/8000/0\r\n", 7, "line 7 (a=rtpmap): channels \"0\" invalid"},
+    {HEAD_T AUDIO "a=rtpmap:x PCMU/8000\r\n", 7,
+     "line 7 (a=rtpmap): payload type \"x\" not a number"},
+    {HEAD_T AUDIO "a=rtpmap:0 PCMU/0\r\n", 7,
+     "line 7 (a=rtpmap): clock rate \"0\" invalid"},
+    {HEAD_T AUDIO "a=rtpmap:0 PCMU/8k\r\n", 7,
+     "line 7 (a=rtpmap): clock rate \"8k\" invalid"},
+    {HEAD_T AUDIO "a=rtpmap:0 /8000\r\n", 7,
+     "line 7 (a=rtpmap): encoding name \"\" invalid"},
+    {HEAD_T AUDIO "a=rtpmap:0 PCMU/8000/0\r\n", 7,
+     "line 7 (a=rtpmap): channels \"0\" invalid"},
     {HEAD_T AUDIO "a=rtpmap:\r\n", 7, "line 7 (a=rtpmap): payload type missing"},
     {HEAD_T AUDIO "a=fmtp:\r\n", 7, "line 7 (a=fmtp): format missing"},
     {HEAD_T AUDIO "a=rtcp:x\r\n", 7, "line 7 (a=rtcp): port \"x\" invalid"},
@@ -524,8 +542,7 @@ static void test_errors(void **state)
     for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
         struct sdp_error err;
         int rc = sdp_parse(s, bads[i].text, strlen(bads[i].text), &err);
-        if (rc != EBADMSG)
-            fail_msg("case %zu parsed (rc %d): %s", i, rc, bads[i].text);
+        if (rc != EBADMSG) fail_msg("case %zu parsed (rc %d): %s", i, rc, bads[i].text);
         if (err.line != bads[i].line || strcmp(err.reason, bads[i].reason) != 0)
             fail_msg("case %zu: line %u \"%s\", expected line %u \"%s\"", i, err.line,
                      err.reason, bads[i].line, bads[i].reason);
@@ -560,7 +577,8 @@ static void test_error_nul_and_limits(void **state)
     /* nine m= lines */
     n = (size_t) snprintf(big, SDP_MAX_LEN, "%s", HEAD_T);
     for (int i = 0; i < 9; i++)
-        n += (size_t) snprintf(big + n, SDP_MAX_LEN - n, "m=audio %d RTP/AVP 0\r\n", 4000 + i);
+        n += (size_t) snprintf(big + n, SDP_MAX_LEN - n, "m=audio %d RTP/AVP 0\r\n",
+                               4000 + i);
     assert_int_equal(sdp_parse(s, big, n, &err), EBADMSG);
     assert_string_equal(err.reason, "line 14 (m=): more than 8 m= lines");
     /* 33 formats */
@@ -597,7 +615,7 @@ static void test_every_prefix(void **state)
         const char *text;
         size_t len;
     } texts[] = {
-        {SDP_OF(baresip_sdp)}, {SDP_OF(sipp_sdp)}, {SDP_OF(asterisk_sdp)},
+        {SDP_OF(baresip_sdp)},  {SDP_OF(sipp_sdp)}, {SDP_OF(asterisk_sdp)},
         {SDP_OF(linphone_sdp)}, {SDP_OF(full_sdp)},
     };
     struct sdp_session *s = sess_new();
