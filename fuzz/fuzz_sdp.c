@@ -1,4 +1,5 @@
-/* libFuzzer target: SDP parse, print and re-parse (same description, same bytes), and offer/answer against a fixed local setup. */
+/* libFuzzer target: SDP parse, print and re-parse (same description, same bytes), and
+ * offer/answer against a fixed local setup. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,10 +22,8 @@ static char *dup_exact(const void *p, size_t n)
 {
     char *c = malloc(n ? n : 1);
 
-    if (!c)
-        abort();
-    if (n)
-        memcpy(c, p, n);
+    if (!c) abort();
+    if (n) memcpy(c, p, n);
     return c;
 }
 
@@ -55,8 +54,7 @@ static void check_round_trip(const struct sdp_session *s, const char *what)
     for (size_t i = 0; i < a.len; i++)
         CHECK(a.p[i] != '\n' || (i > 0 && a.p[i - 1] == '\r'), "printed a bare LF");
     rc = sdp_parse(&reparsed, a.p, a.len, &err);
-    if (rc)
-        fprintf(stderr, "re-parse: %s\n", err.reason);
+    if (rc) fprintf(stderr, "re-parse: %s\n", err.reason);
     CHECK(rc == 0, "printed SDP does not parse again");
     CHECK(sdp_session_equal(s, &reparsed), "parse(print(x)) != x");
     CHECK(sdp_session_equal(&reparsed, s), "sdp_session_equal is not symmetric");
@@ -90,8 +88,7 @@ static void offer_answer(const struct sdp_session *offer)
     int rc;
 
     if (!ready) {
-        if (sdp_local_init(&proto, "192.0.2.10", 40000))
-            abort();
+        if (sdp_local_init(&proto, "192.0.2.10", 40000)) abort();
         proto.sess_id = proto.sess_version = 1000;
         ready = true;
     }
@@ -121,7 +118,8 @@ static void offer_answer(const struct sdp_session *offer)
               "offerer and answerer disagree");
         /* the same offer again: no change, the same version */
         uint64_t v = answer.origin.sess_version;
-        CHECK(sdp_answer_new(offer, &l, &answer, &neg, &fail) == 0, "second answer fails");
+        CHECK(sdp_answer_new(offer, &l, &answer, &neg, &fail) == 0,
+              "second answer fails");
         CHECK(answer.origin.sess_version == v, "sess-version bumped for the same answer");
     }
     /* the input as an answer to our own offer */
@@ -132,7 +130,8 @@ static void offer_answer(const struct sdp_session *offer)
     if (rc == 0)
         check_neg(&neg, offer->nmedia);
     else
-        CHECK(fail.status == 488 && warn_known(fail.warn_code), "bad apply failure status");
+        CHECK(fail.status == 488 && warn_known(fail.warn_code),
+              "bad apply failure status");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -169,7 +169,8 @@ struct sdp_error {
 /* ---- parse, print, compare (sdp_parse.c, sdp_print.c) ---- */
 
 /* Parse buf[0..len) (CRLF or LF line ends) into *s. Returns 0, or EBADMSG with
- * *err filled. Pure: no I/O, no allocation; *s owns copies of all its text. */
+ * *err filled (err may be NULL) and *s unspecified. Pure: no I/O, no allocation;
+ * *s owns copies of all its text, buf may go away afterwards. */
 int sdp_parse(struct sdp_session *s, const char *buf, size_t len, struct sdp_error *err);
 
 /* Append the description as CRLF lines in RFC 4566 order. 0, ENOMEM, or EINVAL
@@ -258,8 +259,10 @@ struct sdp_neg {
 };
 
 /* Defaults: PCMU/0 and PCMA/8, telephone-event 101, ptime 20, sendrecv, user "-",
- * a random sess-id, sess-version = sess-id's low 31 bits... (RFC 4566 §5.2
- * suggests an NTP time stamp; any number works). EINVAL if addr is no IP literal. */
+ * a random sess-id below 2^31 and sess-version equal to it (RFC 4566 §5.2 asks
+ * only for a number unique per user). EINVAL if addr is no IPv4/IPv6 literal.
+ * Change codec[], te_pt, ptime, dir, port, addr (keep af right) freely later:
+ * the next offer or answer bumps the version if that changes what we send. */
 int sdp_local_init(struct sdp_local *l, const char *addr, uint16_t port);
 
 /* Build our offer. sess-version is bumped by one when the description differs

@@ -217,6 +217,10 @@ static void media_reject(struct sdp_media *am, const struct sdp_media *om)
     am->rtp = om->rtp;
     memcpy(f->id, om->fmt[0].id, sizeof(f->id));
     f->pt = om->fmt[0].pt;
+    if (om->nfmt == 0 || f->id[0] == '\0') { /* an offer built without formats */
+        strcpy(f->id, "0");
+        f->pt = om->rtp ? 0 : -1;
+    }
     if (sdp_static_pt(f->pt, &enc, &f->clock, &f->channels))
         snprintf(f->enc, sizeof(f->enc), "%s", enc);
     am->nfmt = 1;

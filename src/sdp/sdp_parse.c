@@ -259,7 +259,8 @@ static int check_addr(struct parser *p, enum sdp_addrtype type, struct sk_str a)
     if (type == SDP_ADDR_IP4 && (dotted || has_colon) &&
         inet_pton(AF_INET, buf, bin) != 1)
         return fail(p, "IPv4 address \"%s\" invalid", quote(q, sizeof(q), a));
-    if (type == SDP_ADDR_IP6 && has_colon && inet_pton(AF_INET6, buf, bin) != 1)
+    if (type == SDP_ADDR_IP6 && (dotted || has_colon) &&
+        inet_pton(AF_INET6, buf, bin) != 1)
         return fail(p, "IPv6 address \"%s\" invalid", quote(q, sizeof(q), a));
     if (!has_colon && !dotted) {
         for (size_t i = 0; i < a.len; i++) {
@@ -700,7 +701,10 @@ int sdp_parse(struct sdp_session *s, const char *buf, size_t len, struct sdp_err
         if (line.len == 0) {
             /* Blank lines are tolerated at the very end only (a body ending in CRLFCRLF).
              */
-            if (only_line_ends(buf + pos, len - pos)) break;
+            if (only_line_ends(buf + pos, len - pos)) {
+                p.lineno--;
+                break;
+            }
             return fail(&p, "empty line");
         }
         if (line.len > SDP_MAX_LINE)

@@ -456,6 +456,8 @@ static const struct bad bads[] = {
     {"v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\nt=0 0\r\n", 3,
      "line 3 (t=): s= line expected as the third line"},
     {"v=0\r\n", 0, "no o= line"},
+    {"v=0\r\n\r\n\n", 0, "no o= line"},
+    {HEAD "c=IN IP6 192.0.2.1\r\n", 4, "line 4 (c=): IPv6 address \"192.0.2.1\" invalid"},
     {"v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\n", 0, "no s= line"},
     {HEAD, 0, "no t= line"},
     {HEAD "c=IN IP4 192.0.2.1\r\n" AUDIO, 5, "line 5 (m=): no t= line before the media"},
