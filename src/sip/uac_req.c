@@ -54,11 +54,25 @@ static bool one_line(struct sk_str s)
     return !s.len || (!memchr(s.p, '\r', s.len) && !memchr(s.p, '\n', s.len));
 }
 
+/* A display name fit to be kept: the parser lets an unquoted one be anything up
+ * to '<', but a control character (a NUL, say) has no place in a name we store
+ * as a C string and print again. */
+static bool display_ok(struct sk_str d)
+{
+    for (size_t i = 0; i < d.len; i++) {
+        unsigned char c = (unsigned char) d.p[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+    }
+    return true;
+}
+
 int sip_print_name_addr(struct sk_buf *b, const struct sip_addr *a, bool drop_tag)
 {
     struct sk_str rest = a->params, n, v;
 
-    if (a->display_quoted) {
+    if (!display_ok(a->display)) {
+        /* left out */
+    } else if (a->display_quoted) {
         sk_buf_putc(b, '"');
         sk_buf_put_str(b, a->display);
         sk_buf_puts(b, "\" ");

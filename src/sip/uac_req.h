@@ -102,7 +102,8 @@ int sip_req_print(struct sk_buf *b, const struct sip_req_parts *p, char *branch,
                   size_t branch_size, struct sip_uri *next_hop);
 
 /* A name-addr as the dialog layer prints it: `"display" <uri>;params`, with the
- * tag parameter left out when drop_tag. */
+ * tag parameter left out when drop_tag (and a display name holding control
+ * characters left out, so the text is a clean C string). */
 int sip_print_name_addr(struct sk_buf *b, const struct sip_addr *a, bool drop_tag);
 
 #endif
