@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/rand.h"
+#include "sip/print.h"
 
 const char *sip_dlg_state_name(enum sip_dlg_state s)
 {
@@ -465,6 +466,26 @@ int sip_dlg_set_local_contact(struct sip_dlg *d, struct sk_str contact)
     free(d->local_contact);
     d->local_contact = c;
     return 0;
+}
+
+int sip_dlg_print_response_head(struct sk_buf *b, const struct sip_dlg *d,
+                                const struct sip_msg *req, int code, const char *reason)
+{
+    const struct sip_hdr *h;
+    bool creates = !sk_str_isset(req->to.tag);
+
+    if (!req->is_request) return EINVAL;
+    sip_print_response_head(b, req, code, reason, sk_str_cstr(d->local_tag));
+    if (code > 100 && code < 300) {
+        /* §12.1.1: Record-Route copied as it came, in order, parameters and all */
+        for (h = sip_msg_hdr(req, SIP_HDR_RECORD_ROUTE); creates && h;
+             h = sip_msg_hdr_next(req, h))
+            sip_print_hdr(b, SIP_HDR_RECORD_ROUTE, h->value);
+        if (d->local_contact &&
+            (sip_dlg_method_refreshes(req->method) || req->method_id == SIP_METHOD_REFER))
+            sip_print_hdr(b, SIP_HDR_CONTACT, sk_str_cstr(d->local_contact));
+    }
+    return b->failed ? ENOMEM : 0;
 }
 
 bool sip_dlg_rx_response(struct sip_dlg *d, int status)

@@ -175,6 +175,17 @@ int sip_dlg_target_refresh(struct sip_dlg *d, struct sip_msg *m);
 /* Replace our Contact (a value such as "<sip:alice@192.0.2.1:5060>"). */
 int sip_dlg_set_local_contact(struct sip_dlg *d, struct sk_str contact);
 
+/* ---- Responses we send in the dialog ---- */
+
+/* The head of our response to req, a request in d or the one that made it:
+ * status line, Via, From, To with our local tag (added when req has none),
+ * Call-ID, CSeq (sip_print_response_head), then for 101-299: the request's
+ * Record-Route lines in order when req makes the dialog (no To tag, §12.1.1),
+ * and our Contact when req is a target refresh request or REFER (§12.1.1,
+ * §12.2.2). The headers are left open: add more, end with sip_print_body(). */
+int sip_dlg_print_response_head(struct sk_buf *b, const struct sip_dlg *d,
+                                const struct sip_msg *req, int code, const char *reason);
+
 /* §12.2.1.2: a final response to a request we sent in d; 481 and 408 end the
  * dialog (state TERMINATED). Returns true when the dialog ended. */
 bool sip_dlg_rx_response(struct sip_dlg *d, int status);

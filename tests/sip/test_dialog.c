@@ -166,6 +166,10 @@ static struct sip_req_common common(void)
     return c;
 }
 
+/* A request from Alice in the dialog of INVITE_RX (To tag a6c85cf). */
+static struct sip_msg *rx_in_dialog(const char *method, unsigned cseq,
+                                    const char *contact);
+
 /* Build an in-dialog request and parse it back (the caller frees the message). */
 static struct sip_msg *dlg_build(struct sip_dlg *d, const char *method,
                                  const struct sip_req_common *c, struct sip_req_out *out)
@@ -423,6 +427,91 @@ static void test_uas_bye_loose(void **state)
         msg_free(re);
     }
     sip_dlg_free(d);
+}
+
+/* Our responses: Record-Route copied for the dialog-creating request, Contact on
+ * target refreshes; the caller's dialog made from it sees the route set reversed. */
+static void test_uas_response_head(void **state)
+{
+    struct sip_msg *inv = parse(INVITE_RX), *resp, *bye;
+    struct sip_dlg *d, *peer;
+    const struct sip_addr *a;
+    struct sip_error e;
+    struct sk_buf b;
+    size_t n;
+    (void) state;
+    g_ctx = "uas response head";
+
+    assert_int_equal(sip_dlg_new_uas(&d, inv, SK_STR_LIT("a6c85cf"),
+                                     SK_STR_LIT("<sip:bob@192.0.2.4>"), false, true),
+                     0);
+    sk_buf_init(&b);
+    CHK_INT(sip_dlg_print_response_head(&b, d, inv, 180, NULL), 0);
+    sip_print_body(&b, SK_STR_NULL, SK_STR_NULL);
+    resp = parse_n(b.p, b.len);
+    CHK_INT(resp->status, 180);
+    CHK_STR(resp->reason, "Ringing");
+    CHK_STR(resp->to.tag, "a6c85cf");
+    CHK_INT(sip_msg_addrs(resp, SIP_HDR_RECORD_ROUTE, &a, &n, &e), 0);
+    CHK_INT(n, 2);
+    CHK_STR(a[0].uri.raw, "sip:p2.example.com;lr");
+    CHK_STR(a[1].raw, "<sip:p1.example.com;lr>;x=1");
+    CHK_STR(sip_msg_hdr(resp, SIP_HDR_CONTACT)->value, "<sip:bob@192.0.2.4>");
+    CHK_INT(resp->cseq.num, 314159);
+    /* Alice's view of the same dialog: the route set reversed */
+    CHK_INT(sip_dlg_new_uac(&peer, inv, resp, false), 0);
+    CHK_INT(peer->nroutes, 2);
+    CHK_STRC(sk_str_cstr(peer->routes[0].text), "<sip:p1.example.com;lr>;x=1");
+    CHK_STRC(sk_str_cstr(peer->routes[1].text), "<sip:p2.example.com;lr>");
+    CHK_STRC(sk_str_cstr(peer->remote_target), "sip:bob@192.0.2.4");
+    CHK_STRC(sk_str_cstr(peer->local_tag), d->remote_tag);
+    CHK_STRC(sk_str_cstr(peer->remote_tag), d->local_tag);
+    msg_free(resp);
+
+    /* a 200 to a BYE in the dialog: no Record-Route, no Contact */
+    bye = rx_in_dialog("BYE", 314160, NULL);
+    sk_buf_reset(&b);
+    CHK_INT(sip_dlg_print_response_head(&b, d, bye, 200, NULL), 0);
+    sip_print_body(&b, SK_STR_NULL, SK_STR_NULL);
+    resp = parse_n(b.p, b.len);
+    CHK_STR(resp->to.tag, "a6c85cf");
+    CHK(sip_msg_hdr(resp, SIP_HDR_RECORD_ROUTE) == NULL);
+    CHK(sip_msg_hdr(resp, SIP_HDR_CONTACT) == NULL);
+    CHK_INT(sip_dlg_print_response_head(&b, d, resp, 200, NULL), EINVAL);
+    msg_free(resp);
+    msg_free(bye);
+    /* a 486 to the INVITE: neither either */
+    sk_buf_reset(&b);
+    CHK_INT(sip_dlg_print_response_head(&b, d, inv, 486, NULL), 0);
+    CHK(strstr(b.p, "Record-Route") == NULL && strstr(b.p, "Contact") == NULL);
+    sk_buf_free(&b);
+    sip_dlg_free(peer);
+    sip_dlg_free(d);
+    msg_free(inv);
+}
+
+/* A display name with a control character is left out of the kept name-addr. */
+static void test_display_control_chars(void **state)
+{
+    static const char text[] = "INVITE sip:bob@h SIP/2.0\r\n"
+                               "Via: SIP/2.0/UDP h;branch=z9hG4bKx\r\n"
+                               "To: Bo\x01"
+                               "b <sip:bob@h>\r\n"
+                               "From: Al\0ce <sip:a@h>;tag=1\r\n"
+                               "Call-ID: c\r\n"
+                               "CSeq: 1 INVITE\r\n"
+                               "Contact: <sip:a@h>\r\n"
+                               "Content-Length: 0\r\n\r\n";
+    struct sip_msg *m = parse_n(text, sizeof(text) - 1);
+    struct sip_dlg *d;
+    (void) state;
+    g_ctx = "display control chars";
+
+    CHK_INT(sip_dlg_new_uas(&d, m, SK_STR_LIT("t"), SK_STR_NULL, false, false), 0);
+    CHK_STRC(sk_str_cstr(d->local_uri), "<sip:bob@h>");
+    CHK_STRC(sk_str_cstr(d->remote_uri), "<sip:a@h>");
+    sip_dlg_free(d);
+    msg_free(m);
 }
 
 /* ---- UAC (§12.1.2) ---- */
@@ -1362,6 +1451,8 @@ int main(void)
         cmocka_unit_test(test_uas_create),
         cmocka_unit_test(test_uas_secure_and_errors),
         cmocka_unit_test(test_uas_bye_loose),
+        cmocka_unit_test(test_uas_response_head),
+        cmocka_unit_test(test_display_control_chars),
         cmocka_unit_test(test_uac_create_reverse_routes),
         cmocka_unit_test(test_uac_errors),
         cmocka_unit_test(test_early_to_confirmed),
