@@ -152,8 +152,8 @@ int sip_req_print(struct sk_buf *b, const struct sip_req_parts *p, char *branch,
                   size_t branch_size, struct sip_uri *next_hop)
 {
     const struct sip_req_common *c = p->c;
-    bool strict = p->nroutes > 0 && !p->routes[0].uri.lr;
     size_t start = b->len;
+    bool strict;
 
     if (!is_token(p->method) || !p->target || !p->target->raw.len || !common_ok(c) ||
         !p->from.len || !p->to.len || !p->call_id.len || p->cseq > SIP_CSEQ_MAX ||
@@ -162,6 +162,7 @@ int sip_req_print(struct sk_buf *b, const struct sip_req_parts *p, char *branch,
         !one_line(p->contact) || (p->nroutes && !p->routes))
         return EINVAL;
     if (b->failed) return ENOMEM;
+    strict = p->nroutes > 0 && !p->routes[0].uri.lr;
 
     /* Request-Line (§12.2.1.1) */
     sk_buf_put_str(b, p->method);

@@ -1251,6 +1251,29 @@ static void test_uac_request_errors(void **state)
     BAD(nroutes, SIP_UAC_MAX_ROUTES + 1, E2BIG);
     BAD(nroutes, SIP_UAC_MAX_ROUTES, 0);
 #undef BAD
+    /* the lower-level printer refuses a route count without routes */
+    {
+        struct sip_uri t;
+        struct sip_error e;
+        struct sip_req_parts p;
+        char branch[SIP_BRANCH_SIZE];
+        assert_int_equal(sip_uri_parse(&t, "sip:b@h", 7, &e), 0);
+        memset(&p, 0, sizeof(p));
+        p.method = SK_STR_LIT("BYE");
+        p.target = &t;
+        p.nroutes = 2;
+        p.from = SK_STR_LIT("<sip:a@h>");
+        p.to = SK_STR_LIT("<sip:b@h>");
+        p.call_id = SK_STR_LIT("c");
+        p.cseq = 1;
+        p.c = &ok.c;
+        sk_buf_reset(&b);
+        CHK_INT(sip_req_print(&b, &p, branch, sizeof(branch), NULL), EINVAL);
+        p.nroutes = 0;
+        CHK_INT(sip_req_print(&b, &p, branch, 8, NULL), EINVAL); /* branch too small */
+        CHK_INT(sip_req_print(&b, &p, branch, sizeof(branch), NULL), 0);
+        CHK(strstr(b.p, "BYE sip:b@h SIP/2.0\r\n") == b.p);
+    }
     sk_buf_free(&b);
     /* helpers: too small buffers give empty strings */
     {
