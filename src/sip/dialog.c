@@ -300,6 +300,16 @@ int sip_dlg_uac_response(struct sip_dlg *d, struct sip_msg *resp)
     return 0;
 }
 
+void sip_dlg_confirm(struct sip_dlg *d)
+{
+    if (d->state == SIP_DLG_EARLY) d->state = SIP_DLG_CONFIRMED;
+}
+
+void sip_dlg_terminate(struct sip_dlg *d)
+{
+    d->state = SIP_DLG_TERMINATED;
+}
+
 /* ---- Matching ---- */
 
 int sip_dlg_id_of_rx(const struct sip_msg *m, struct sip_dlg_id *id)

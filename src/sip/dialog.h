@@ -107,6 +107,11 @@ int sip_dlg_new_uac(struct sip_dlg **dp, struct sip_msg *req, struct sip_msg *re
  * Returns 0, EINVAL (does not match), EBADMSG, E2BIG, ENOMEM (then unchanged). */
 int sip_dlg_uac_response(struct sip_dlg *d, struct sip_msg *resp);
 
+/* UAS: we sent a 2xx for the request that made an EARLY dialog: CONFIRMED. */
+void sip_dlg_confirm(struct sip_dlg *d);
+/* The dialog is over (a BYE sent or received and answered, §15). */
+void sip_dlg_terminate(struct sip_dlg *d);
+
 void sip_dlg_free(struct sip_dlg *d);
 
 /* ---- Matching ---- */

@@ -259,6 +259,11 @@ static void test_uas_create(void **state)
     CHK_INT(sip_dlg_new_uas(&d, inv, SK_STR_LIT("t"), SK_STR_NULL, false, true), 0);
     CHK_INT(d->state, SIP_DLG_EARLY);
     CHK(d->local_contact == NULL);
+    sip_dlg_confirm(d); /* we sent the 2xx */
+    CHK_INT(d->state, SIP_DLG_CONFIRMED);
+    sip_dlg_terminate(d);
+    sip_dlg_confirm(d); /* no way back */
+    CHK_INT(d->state, SIP_DLG_TERMINATED);
     sip_dlg_free(d);
     msg_free(inv);
 }
