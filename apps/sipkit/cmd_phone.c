@@ -312,11 +312,11 @@ static void status_line(void *arg, const char *line)
     }
 }
 
-static void say(struct phone *p, const char *fmt, const char *arg)
+static void say(struct phone *p, const char *what, const char *arg)
 {
     char text[512];
     struct ua_event ev = {.type = UA_EV_INFO, .text = text};
-    snprintf(text, sizeof(text), fmt, arg);
+    snprintf(text, sizeof(text), "%s: %s", arg, what);
     on_event(p, &ev);
 }
 
@@ -353,15 +353,15 @@ static void run_command(struct phone *p, char *line)
         status_line(p, "commands: call URI | answer [N] | reject [N] | decline [N] | hangup [N] | "
                        "dtmf DIGITS [N] | status | quit");
     } else {
-        say(p, "unknown command '%s' (try help)", cmd);
+        say(p, "unknown command (try help)", cmd);
         return;
     }
     if (err == ENOENT)
-        say(p, "%s: no such call", cmd);
+        say(p, "no such call", cmd);
     else if (err == EBUSY)
-        say(p, "%s: not possible in this call's state", cmd);
+        say(p, "not possible in this call's state", cmd);
     else if (err)
-        say(p, "%s failed", cmd);
+        say(p, "failed", cmd);
 }
 
 static void on_stdin(struct sk_loop *loop, int fd, uint32_t events, void *arg)

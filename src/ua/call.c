@@ -146,7 +146,7 @@ static void on_reap(struct sk_loop *loop, void *arg)
 static void reap_soon(struct ua *u)
 {
     if (!u->freeing)
-        reap_soon(u);
+        sk_loop_post(u->loop, on_reap, u);
 }
 
 static void media_dtmf(void *arg, char digit, uint32_t duration_ms)
@@ -1092,7 +1092,7 @@ void ua_call_stray_response(struct ua *u, struct sip_rx *rx)
     struct ua_call *c;
 
     /* §13.2.2.4: a 2xx retransmission after the INVITE transaction ended: the ACK again */
-    if (!m->has_cseq || m->cseq.method_id != SIP_METHOD_INVITE || m->status < 200 ||
+    if (!m->has_cseq || !sk_str_eq_cstr(m->cseq.method, "INVITE") || m->status < 200 ||
         m->status >= 300)
         return;
     c = call_by_dialog(u, m);

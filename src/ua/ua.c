@@ -385,11 +385,13 @@ static int setup_routes(struct ua *u)
     u->do_register = strcmp(u->cfg.registrar, "none") != 0;
     if (u->do_register) {
         const char *r = u->cfg.registrar[0] ? u->cfg.registrar : u->domain;
-        if ((err = ua_dest_for_str(u, r, &u->registrar_dst, u->registrar_uri,
-                                   sizeof(u->registrar_uri)))) {
+        /* §10.2: the Request-URI names the domain of the registrar (the AOR's);
+         * --registrar says where that registrar is */
+        if ((err = ua_dest_for_str(u, r, &u->registrar_dst, NULL, 0))) {
             SK_ERROR("registrar %s: %s", r, strerror(err));
             return err;
         }
+        snprintf(u->registrar_uri, sizeof(u->registrar_uri), "sip:%s", u->domain);
         if (u->have_proxy)
             u->registrar_dst = u->proxy_dst;
     }
