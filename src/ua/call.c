@@ -767,6 +767,7 @@ int ua_answer(struct ua *u, unsigned id)
     if ((err = respond_invite(c, 200, NULL, NULL, sdp)))
         return err;
     c->state = CALL_IN_ANSWERED;
+    sip_dlg_confirm(c->dlg); /* §12.1.1: our 2xx makes the dialog confirmed */
     c->answered_at = sk_loop_now(u->loop);
     if (!c->late_offer)
         call_media_apply(c);
