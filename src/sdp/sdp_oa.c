@@ -329,6 +329,11 @@ int sdp_answer_new(const struct sdp_session *offer, struct sdp_local *l,
     if (fail) memset(fail, 0, sizeof(*fail));
     if ((rc = local_check(l)) || offer->nmedia > SDP_MAX_MEDIA) return EINVAL;
     build_head(l, answer);
+    /* RFC 3264 §6: the answer's t= equals the offer's. */
+    if (offer->ntime >= 1 && offer->ntime <= SDP_MAX_TIMES) {
+        answer->ntime = offer->ntime;
+        memcpy(answer->time, offer->time, sizeof(answer->time[0]) * offer->ntime);
+    }
     for (unsigned i = 0; i < offer->nmedia; i++) {
         const struct sdp_media *om = &offer->media[i];
         enum take t = TAKE_MEDIA;

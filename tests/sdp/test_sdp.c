@@ -31,6 +31,29 @@ static const char baresip_sdp[] =
     "a=rtcp-rsize\r\n"
     "a=ptime:20\r\n";
 
+/* baresip 1.0.0 as captured from its INVITE (dialing a UDP socket on loopback). */
+static const char baresip_capture_sdp[] =
+    "v=0\r\n"
+    "o=- 1310792983 467362744 IN IP4 192.0.2.2\r\n"
+    "s=-\r\n"
+    "c=IN IP4 192.0.2.2\r\n"
+    "t=0 0\r\n"
+    "a=tool:baresip 1.0.0\r\n"
+    "m=audio 29610 RTP/AVP 0 8 9 96 101\r\n"
+    "a=rtpmap:0 PCMU/8000\r\n"
+    "a=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:9 G722/8000\r\n"
+    "a=rtpmap:96 opus/48000/2\r\n"
+    "a=fmtp:96 stereo=1;sprop-stereo=1\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\n"
+    "a=fmtp:101 0-15\r\n"
+    "a=sendrecv\r\n"
+    "a=label:1\r\n"
+    "a=rtcp-rsize\r\n"
+    "a=ssrc:4173186335 cname:sip:alice@127.0.0.1\r\n"
+    "a=minptime:20\r\n"
+    "a=ptime:20\r\n";
+
 /* SIPp's default uac scenario, as written in its XML: LF line ends, no rtpmap-less pt. */
 static const char sipp_sdp[] = "v=0\n"
                                "o=user1 53655765 2353687637 IN IP4 127.0.0.1\n"
@@ -220,6 +243,29 @@ static void test_baresip(void **state)
     chk_text(s, s->attr[2].name, "rtcp-rsize");
     assert_false(s->attr[2].has_value);
     assert_int_equal(s->attr[2].level, 1);
+    chk_round_trip(s);
+    free(s);
+}
+
+static void test_baresip_capture(void **state)
+{
+    struct sdp_session *s = sess_new();
+    const struct sdp_media *m;
+    (void) state;
+
+    must_parse(s, SDP_OF(baresip_capture_sdp));
+    m = &s->media[0];
+    assert_int_equal(m->nfmt, 5);
+    assert_string_equal(m->fmt[2].enc, "G722");
+    assert_string_equal(m->fmt[3].enc, "opus");
+    assert_int_equal(m->fmt[3].channels, 2);
+    assert_int_equal(m->ptime, 20);
+    assert_int_equal(m->dir, SDP_DIR_SENDRECV);
+    /* tool (session), label, rtcp-rsize, ssrc, minptime (media) */
+    assert_int_equal(s->nattr, 5);
+    chk_text(s, s->attr[0].name, "tool");
+    assert_int_equal(s->attr[0].level, 0);
+    chk_text(s, s->attr[4].name, "minptime");
     chk_round_trip(s);
     free(s);
 }
@@ -618,7 +664,7 @@ static void test_every_prefix(void **state)
         size_t len;
     } texts[] = {
         {SDP_OF(baresip_sdp)},  {SDP_OF(sipp_sdp)}, {SDP_OF(asterisk_sdp)},
-        {SDP_OF(linphone_sdp)}, {SDP_OF(full_sdp)},
+        {SDP_OF(linphone_sdp)}, {SDP_OF(full_sdp)}, {SDP_OF(baresip_capture_sdp)},
     };
     struct sdp_session *s = sess_new();
     (void) state;
@@ -742,6 +788,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_baresip),
+        cmocka_unit_test(test_baresip_capture),
         cmocka_unit_test(test_sipp_lf),
         cmocka_unit_test(test_asterisk_static_types),
         cmocka_unit_test(test_linphone_ipv6_multi),

@@ -313,6 +313,11 @@ static void test_addresses_and_ptime(void **state)
     assert_int_equal(c->answer.media[0].ptime, 30); /* echoed */
     assert_int_equal(c->answer.media[0].port, 40000);
     assert_string_equal(c->answer.conn.addr, "192.0.2.10");
+    assert_int_equal(c->answer.ntime, 1);
+    answer_ok(c, "v=0\r\no=- 1 2 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\n"
+                 "t=3034423619 3042462419\r\nm=audio 5004 RTP/AVP 0\r\n");
+    assert_true(c->answer.ntime == 1 && c->answer.time[0].start == 3034423619u &&
+                c->answer.time[0].stop == 3042462419u);
     answer_ok(c, OFFER_HEAD "m=audio 5004 RTP/AVP 0\r\nc=IN IP4 198.51.100.8\r\n"
                             "a=rtcp:6000 IN IP4 198.51.100.9\r\n");
     assert_string_equal(sk_sa_str(&c->neg.rtp, a, sizeof(a)), "198.51.100.8:5004");
