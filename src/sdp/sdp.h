@@ -18,14 +18,13 @@
 #define SDP_MAX_MEDIA 8    /* m= lines */
 #define SDP_MAX_FORMATS 32 /* formats on one m= line */
 #define SDP_MAX_ATTRS 64   /* a= lines kept as text (unknown ones), all levels */
-#define SDP_MAX_LINES 32 /* other lines kept as text (i u e p r z k, extra c=, unknown)  \
-                          */
-#define SDP_MAX_BW 4     /* b= lines per level */
-#define SDP_MAX_TIMES 4  /* t= lines */
-#define SDP_TOKEN_MAX 32 /* media type, proto, encoding name, bwtype: bytes + NUL */
-#define SDP_FMT_MAX 16   /* one format token of an m= line + NUL */
-#define SDP_USER_MAX 64  /* o= username + NUL */
-#define SDP_ADDR_MAX 64  /* an address (IPv6 text, a host name) + NUL */
+#define SDP_MAX_LINES 32   /* other lines kept as text: i u e p r z k, more c=, unknown */
+#define SDP_MAX_BW 4       /* b= lines per level */
+#define SDP_MAX_TIMES 4    /* t= lines */
+#define SDP_TOKEN_MAX 32   /* media type, proto, encoding name, bwtype: bytes + NUL */
+#define SDP_FMT_MAX 16     /* one format token of an m= line + NUL */
+#define SDP_USER_MAX 64    /* o= username + NUL */
+#define SDP_ADDR_MAX 64    /* an address (IPv6 text, a host name) + NUL */
 #define SDP_POOL_MAX SDP_MAX_LEN /* text kept verbatim: never more than the input */
 #define SDP_REASON_MAX 128
 #define SDP_MAX_CODECS 8 /* codecs in a struct sdp_local */
