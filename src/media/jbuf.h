@@ -12,8 +12,8 @@
 #define JBUF_TARGET_MS 40    /* starting target delay */
 #define JBUF_MIN_MS 20
 #define JBUF_MAX_MS 200
-#define JBUF_UNDERRUN_TICKS 10 /* this many missing ticks with nothing queued: rebuffer  \
-                                */
+/* This many missing ticks with nothing queued: the stream stopped, buffer again. */
+#define JBUF_UNDERRUN_TICKS 10
 
 struct jbuf_config {
     uint32_t clock_rate;     /* RTP clock, 8000 for G.711 */
