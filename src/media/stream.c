@@ -582,7 +582,9 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
             s->tick_fd = -1;
             return err;
         }
-        sk_timer_start(s->loop, &s->t_rtcp, rtcp_interval());
+        /* §6.3.6 / §6.2: the first report after half the interval, so a short
+         * call still learns its round-trip time */
+        sk_timer_start(s->loop, &s->t_rtcp, rtcp_interval() / 2);
         sk_timer_start(s->loop, &s->t_watch, 1000);
     }
     /* the sender's clock: a timerfd, not the loop's timer grid, so packets leave

@@ -789,7 +789,7 @@ int ua_answer(struct ua *u, unsigned id)
         sk_timer_start(u->loop, &c->t_2xx, 64u * u->cfg.txn.t1_ms);
     {
         struct ua_event ev = {.type = UA_EV_ANSWERED, .call = c->id, .status = 200,
-                              .peer = c->peer};
+                              .reason = "OK", .peer = c->peer};
         ua_emit(u, &ev);
     }
     return 0;
