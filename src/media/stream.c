@@ -24,6 +24,7 @@
 #include "media/wav.h"
 
 #define RTP_MAX_PACKET 1500
+#define RTP_RECV_BATCH 8           /* datagrams read per recvmmsg */
 #define FRAME_MAX_SAMPLES 1600        /* 200 ms at 8 kHz: the longest ptime we take */
 #define RTCP_INTERVAL_MS 5000u        /* RFC 3550 §6.2: 5 s minimum, randomised below */
 #define DTMF_DIGIT_MS 100u
@@ -250,71 +251,92 @@ static void stats_update_no_jitter(struct rtp_stats *st, const struct rtp_hdr *h
     }
 }
 
+/* One datagram that reached the RTP socket from `from`. */
+static void rtp_packet(struct media_stream *s, struct sk_loop *loop, const uint8_t *pkt, size_t n,
+                       const struct sk_sa *from)
+{
+    struct rtp_hdr h;
+    struct media_error err;
+
+    if (!s->started || n > RTP_MAX_PACKET || rtp_parse(&h, pkt, n, &err) != 0) {
+        s->bad_packets++;
+        return;
+    }
+    uint64_t now_us = mono_us();
+    s->last_rx_ms = sk_loop_now(loop);
+    if (s->p.dtmf_pt && h.pt == s->p.dtmf_pt) {
+        struct rtp_event e;
+        struct rtp_dtmf_digit dg[2];
+        size_t nd = 0;
+        if (rtp_event_parse(&e, h.payload, h.payload_len, &err) != 0) {
+            s->bad_packets++;
+            return;
+        }
+        rtp_dtmf_rx_packet(&s->dtmf_rx, h.ts, &e, dg, &nd);
+        for (size_t i = 0; i < nd; i++) {
+            size_t k = strlen(s->dtmf_received);
+            if (!dg[i].c)
+                continue;
+            if (k + 1 < sizeof(s->dtmf_received)) {
+                s->dtmf_received[k] = dg[i].c;
+                s->dtmf_received[k + 1] = '\0';
+            }
+            if (s->ev.dtmf)
+                s->ev.dtmf(s->ev.arg, dg[i].c, dg[i].duration / (s->p.clock_rate / 1000u));
+        }
+        /* QUALITY.md: events are left out of jitter; their sequence numbers
+         * still count for loss */
+        stats_update_no_jitter(&s->stats, &h, (int64_t) now_us);
+        return;
+    }
+    if (h.pt != 0 && h.pt != 8) {
+        s->bad_packets++; /* a payload type we did not negotiate */
+        return;
+    }
+    /* symmetric RTP (RFC 4961): answer where the peer's packets come from,
+     * which is what gets through a NAT whatever its SDP says */
+    if (!s->latched_rtp && !sk_sa_equal(from, &s->p.remote_rtp)) {
+        char a[64], b[64];
+        SK_INFO("RTP from %s, not %s as the SDP said: sending there (symmetric RTP)",
+                sk_sa_str(from, a, sizeof(a)), sk_sa_str(&s->p.remote_rtp, b, sizeof(b)));
+        s->p.remote_rtp = *from;
+    }
+    s->latched_rtp = true;
+    s->have_rx = true;
+    rtp_stats_update(&s->stats, h.ssrc, h.seq, h.ts, (int64_t) now_us, h.payload_len);
+    s->rx_pt = h.pt;
+    if (s->jb)
+        jbuf_put(s->jb, h.ssrc, h.seq, h.ts, h.marker, h.payload, h.payload_len,
+                 (int64_t) now_us);
+}
+
+/* Up to RTP_RECV_BATCH datagrams a system call: recvmmsg returns what is queued
+ * without a second call that ends in EAGAIN, which a recvfrom loop makes on every
+ * wakeup (one packet per stream and packet time is the usual case). What a full
+ * batch leaves queued, the level-triggered loop reports again. */
 static void on_rtp(struct sk_loop *loop, int fd, uint32_t events, void *arg)
 {
     struct media_stream *s = arg;
-    uint8_t pkt[RTP_MAX_PACKET + 1];
-    struct sk_sa from;
-    struct rtp_hdr h;
-    struct media_error err;
-    ssize_t n;
+    uint8_t bufs[RTP_RECV_BATCH][RTP_MAX_PACKET + 1];
+    struct mmsghdr mm[RTP_RECV_BATCH];
+    struct iovec iov[RTP_RECV_BATCH];
+    struct sk_sa from[RTP_RECV_BATCH];
+    int got;
 
     (void) events;
-    for (int burst = 0; burst < 64; burst++) {
-        from.len = sizeof(from.u);
-        n = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, &from.u.sa, &from.len);
-        if (n < 0)
-            return;
-        if (!s->started || n > RTP_MAX_PACKET || rtp_parse(&h, pkt, (size_t) n, &err) != 0) {
-            s->bad_packets++;
-            continue;
-        }
-        uint64_t now_us = mono_us();
-        s->last_rx_ms = sk_loop_now(loop);
-        if (s->p.dtmf_pt && h.pt == s->p.dtmf_pt) {
-            struct rtp_event e;
-            struct rtp_dtmf_digit dg[2];
-            size_t nd = 0;
-            if (rtp_event_parse(&e, h.payload, h.payload_len, &err) != 0) {
-                s->bad_packets++;
-                continue;
-            }
-            rtp_dtmf_rx_packet(&s->dtmf_rx, h.ts, &e, dg, &nd);
-            for (size_t i = 0; i < nd; i++) {
-                size_t k = strlen(s->dtmf_received);
-                if (!dg[i].c)
-                    continue;
-                if (k + 1 < sizeof(s->dtmf_received)) {
-                    s->dtmf_received[k] = dg[i].c;
-                    s->dtmf_received[k + 1] = '\0';
-                }
-                if (s->ev.dtmf)
-                    s->ev.dtmf(s->ev.arg, dg[i].c, dg[i].duration / (s->p.clock_rate / 1000u));
-            }
-            /* QUALITY.md: events are left out of jitter; their sequence numbers
-             * still count for loss */
-            stats_update_no_jitter(&s->stats, &h, (int64_t) now_us);
-            continue;
-        }
-        if (h.pt != 0 && h.pt != 8) {
-            s->bad_packets++; /* a payload type we did not negotiate */
-            continue;
-        }
-        /* symmetric RTP (RFC 4961): answer where the peer's packets come from,
-         * which is what gets through a NAT whatever its SDP says */
-        if (!s->latched_rtp && !sk_sa_equal(&from, &s->p.remote_rtp)) {
-            char a[64], b[64];
-            SK_INFO("RTP from %s, not %s as the SDP said: sending there (symmetric RTP)",
-                    sk_sa_str(&from, a, sizeof(a)), sk_sa_str(&s->p.remote_rtp, b, sizeof(b)));
-            s->p.remote_rtp = from;
-        }
-        s->latched_rtp = true;
-        s->have_rx = true;
-        rtp_stats_update(&s->stats, h.ssrc, h.seq, h.ts, (int64_t) now_us, h.payload_len);
-        s->rx_pt = h.pt;
-        if (s->jb)
-            jbuf_put(s->jb, h.ssrc, h.seq, h.ts, h.marker, h.payload, h.payload_len,
-                     (int64_t) now_us);
+    memset(mm, 0, sizeof(mm));
+    for (int i = 0; i < RTP_RECV_BATCH; i++) {
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = sizeof(bufs[i]);
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+        mm[i].msg_hdr.msg_name = &from[i].u;
+        mm[i].msg_hdr.msg_namelen = sizeof(from[i].u);
+    }
+    got = recvmmsg(fd, mm, RTP_RECV_BATCH, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < got; i++) {
+        from[i].len = mm[i].msg_hdr.msg_namelen;
+        rtp_packet(s, loop, bufs[i], mm[i].msg_len, &from[i]);
     }
 }
 
