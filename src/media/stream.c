@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@
 
 struct media_stream {
     struct sk_loop *loop;
-    int rtp_fd, rtcp_fd, tick_fd;
+    int rtp_fd, rtcp_fd;
+    struct media_clock *clock; /* the send clock we tick on, once started */
+    size_t clock_idx;          /* our place in clock->v */
     uint16_t port;
     struct sk_sa local;
     struct media_stream_params p;
@@ -252,24 +255,155 @@ static void send_frame(struct media_stream *s)
     s->ts += (uint32_t) n;
 }
 
-static void on_tick(struct sk_loop *loop, int fd, uint32_t events, void *arg)
+/* ---- The send clocks ----
+ * One timerfd per loop and packet time, shared by every stream on them: a
+ * phone with N calls wakes once per packet time for all of them, not N times
+ * (each wakeup, timer read and timer interrupt cost about as much as sending
+ * the packet). The streams of a clock send in the order they joined, so each
+ * keeps its place in the burst and its packets stay evenly spaced. */
+struct media_clock {
+    struct media_clock *next;
+    struct sk_loop *loop;
+    uint32_t ptime_ms;
+    int fd;
+    struct media_stream **v;
+    size_t n, cap;
+};
+static struct media_clock *media_clocks; /* every clock, of every loop */
+static pthread_mutex_t media_clocks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_clock(struct sk_loop *loop, int fd, uint32_t events, void *arg)
 {
-    struct media_stream *s = arg;
+    struct media_clock *c = arg;
     uint64_t expirations = 0;
     (void) loop;
     (void) events;
     if (read(fd, &expirations, sizeof(expirations)) != (ssize_t) sizeof(expirations))
         return;
-    if (s->stopped || !s->started)
-        return;
-    /* a late wakeup sends what was due, so the stream keeps its clock (capped:
+    /* a late wakeup sends what was due, so the streams keep their clock (capped:
      * after a long stall, e.g. SIGSTOP, the backlog is dropped) */
     if (expirations > 10)
         expirations = 1;
+    /* sending and playout call nothing outside the stream: no stream joins or
+     * leaves the clock while it ticks */
     while (expirations--) {
-        send_frame(s);
-        playout_tick(s);
+        for (size_t i = 0; i < c->n; i++) {
+            struct media_stream *s = c->v[i];
+            if (s->stopped || !s->started)
+                continue;
+            send_frame(s);
+            playout_tick(s);
+        }
     }
+}
+
+static void clock_free(struct media_clock *c)
+{
+    if (c->fd >= 0) {
+        sk_loop_del_fd(c->loop, c->fd);
+        close(c->fd);
+    }
+    free(c->v);
+    free(c);
+}
+
+static int clock_new(struct media_clock **cp, struct sk_loop *loop, uint32_t ptime_ms)
+{
+    struct media_clock *c = calloc(1, sizeof(*c));
+    struct itimerspec its;
+    int err;
+
+    if (!c)
+        return ENOMEM;
+    c->loop = loop;
+    c->ptime_ms = ptime_ms;
+    c->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (c->fd < 0) {
+        err = errno;
+        free(c);
+        return err;
+    }
+    if ((err = sk_loop_add_fd(loop, c->fd, EPOLLIN, on_clock, c))) {
+        close(c->fd);
+        free(c);
+        return err;
+    }
+    /* a timerfd, not the loop's timer grid, so packets leave every ptime to the
+     * microsecond and our own jitter stays out of the figures */
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = (time_t) (ptime_ms / 1000u);
+    its.it_value.tv_nsec = (long) (ptime_ms % 1000u) * 1000000L;
+    its.it_interval = its.it_value;
+    if (timerfd_settime(c->fd, 0, &its, NULL) != 0) {
+        err = errno;
+        clock_free(c);
+        return err;
+    }
+    *cp = c;
+    return 0;
+}
+
+static void clock_leave(struct media_stream *s)
+{
+    struct media_clock *c = s->clock, **pp;
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&media_clocks_lock);
+    /* keep the others' order (their place in the burst) */
+    memmove(&c->v[s->clock_idx], &c->v[s->clock_idx + 1],
+            (c->n - s->clock_idx - 1) * sizeof(*c->v));
+    c->n--;
+    for (size_t i = s->clock_idx; i < c->n; i++)
+        c->v[i]->clock_idx = i;
+    s->clock = NULL;
+    if (c->n == 0) {
+        for (pp = &media_clocks; *pp != c; pp = &(*pp)->next)
+            ;
+        *pp = c->next;
+        clock_free(c);
+    }
+    pthread_mutex_unlock(&media_clocks_lock);
+}
+
+static int clock_join(struct media_stream *s, uint32_t ptime_ms)
+{
+    struct media_clock *c;
+    int err = 0;
+
+    if (s->clock && s->clock->ptime_ms == ptime_ms)
+        return 0;
+    clock_leave(s);
+    pthread_mutex_lock(&media_clocks_lock);
+    for (c = media_clocks; c; c = c->next)
+        if (c->loop == s->loop && c->ptime_ms == ptime_ms)
+            break;
+    if (!c) {
+        if ((err = clock_new(&c, s->loop, ptime_ms)))
+            goto out;
+        c->next = media_clocks;
+        media_clocks = c;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        struct media_stream **v = realloc(c->v, cap * sizeof(*v));
+        if (!v) {
+            err = ENOMEM;
+            if (c->n == 0) {
+                media_clocks = c->next; /* just made, at the head */
+                clock_free(c);
+            }
+            goto out;
+        }
+        c->v = v;
+        c->cap = cap;
+    }
+    s->clock_idx = c->n;
+    c->v[c->n++] = s;
+    s->clock = c;
+out:
+    pthread_mutex_unlock(&media_clocks_lock);
+    return err;
 }
 
 /* ---- Receiving ---- */
@@ -575,7 +709,7 @@ int media_stream_new(struct media_stream **sp, struct sk_loop *loop, const struc
     if (!s)
         return ENOMEM;
     s->loop = loop;
-    s->rtp_fd = s->rtcp_fd = s->tick_fd = -1;
+    s->rtp_fd = s->rtcp_fd = -1;
     s->ev = *ev;
     s->rtp_timeout_s = rtp_timeout_s;
     s->local = *local_ip;
@@ -636,7 +770,6 @@ uint16_t media_stream_port(const struct media_stream *s)
 
 int media_stream_start(struct media_stream *s, const struct media_stream_params *p)
 {
-    struct itimerspec its;
     bool first = !s->started;
     int err;
 
@@ -662,26 +795,14 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
         if ((err = jbuf_new(&s->jb, &jc)))
             return err;
         s->started_ms = sk_loop_now(s->loop);
-        s->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (s->tick_fd < 0)
-            return errno;
-        if ((err = sk_loop_add_fd(s->loop, s->tick_fd, EPOLLIN, on_tick, s))) {
-            close(s->tick_fd);
-            s->tick_fd = -1;
-            return err;
-        }
         /* §6.3.6 / §6.2: the first report after half the interval, so a short
          * call still learns its round-trip time */
         sk_timer_start(s->loop, &s->t_rtcp, rtcp_interval() / 2);
         sk_timer_start(s->loop, &s->t_watch, 1000);
     }
-    /* the sender's clock: a timerfd, not the loop's timer grid, so packets leave
-     * every ptime to the microsecond and our own jitter stays out of the figures */
-    memset(&its, 0, sizeof(its));
-    its.it_value.tv_nsec = (long) p->ptime_ms * 1000000L;
-    its.it_interval = its.it_value;
-    if (timerfd_settime(s->tick_fd, 0, &its, NULL) != 0)
-        return errno;
+    /* the sender's clock, shared with the loop's other streams of this ptime */
+    if ((err = clock_join(s, p->ptime_ms)))
+        return err;
     s->started = true;
     return 0;
 }
@@ -711,11 +832,7 @@ void media_stream_stop(struct media_stream *s)
     s->stopped = true;
     if (s->started)
         send_rtcp(s, true); /* §6.6: BYE as we leave */
-    if (s->tick_fd >= 0) {
-        sk_loop_del_fd(s->loop, s->tick_fd);
-        close(s->tick_fd);
-        s->tick_fd = -1;
-    }
+    clock_leave(s);
     sk_timer_stop(s->loop, &s->t_rtcp);
     sk_timer_stop(s->loop, &s->t_watch);
     if (s->rec)
@@ -795,6 +912,7 @@ void media_stream_free(struct media_stream *s)
     if (!s)
         return;
     media_stream_stop(s);
+    clock_leave(s); /* also when started again after a stop */
     if (s->rtp_fd >= 0) {
         sk_loop_del_fd(s->loop, s->rtp_fd);
         close(s->rtp_fd);
