@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -50,6 +51,17 @@ struct phone {
     unsigned call_id;
     bool answered;
     struct sk_timer t_duration, t_dtmf;
+    /* sipkit call --load N: N calls at once, and what they measured together */
+    uint32_t load;
+    uint32_t load_rate;          /* calls started per second */
+    uint32_t started, ended, answered_n, failed_n;
+    struct sk_timer t_next_call;
+    struct load_call { unsigned id; bool answered; struct sk_timer t_end; struct phone *p; } *lc;
+    uint64_t rx_packets, tx_packets, late, bad;
+    int64_t rx_lost;
+    double jitter_sum, mos_min, rtt_sum;
+    uint32_t with_media, with_rtt;
+    int last_fail;
 };
 
 static void out_line(struct phone *p, const char *s)
@@ -257,16 +269,149 @@ static void on_dtmf_time(struct sk_loop *loop, struct sk_timer *t, void *arg)
     ua_dtmf(p->ua, p->call_id, p->dtmf);
 }
 
+static struct load_call *load_find(struct phone *p, unsigned id)
+{
+    for (uint32_t i = 0; i < p->started; i++)
+        if (p->lc[i].id == id)
+            return &p->lc[i];
+    return NULL;
+}
+
+static void on_load_end(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct load_call *lc = arg;
+    (void) loop;
+    (void) t;
+    ua_hangup(lc->p->ua, lc->id);
+}
+
+static void load_summary(struct phone *p)
+{
+    struct rusage ru;
+    double cpu_s, per_pkt;
+    uint64_t pkts = p->rx_packets + p->tx_packets;
+    struct sk_buf b;
+    struct sk_json j;
+
+    getrusage(RUSAGE_SELF, &ru);
+    cpu_s = (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6 +
+            (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
+    per_pkt = pkts ? cpu_s * 1e6 / (double) pkts : 0;
+    sk_buf_init(&b);
+    sk_json_init_compact(&j, &b);
+    sk_json_obj_begin(&j);
+    sk_json_kcstr(&j, "event", "load-summary");
+    sk_json_kint(&j, "calls", p->started);
+    sk_json_kint(&j, "answered", p->answered_n);
+    sk_json_kint(&j, "failed", p->failed_n);
+    sk_json_kint(&j, "rx_packets", (int64_t) p->rx_packets);
+    sk_json_kint(&j, "tx_packets", (int64_t) p->tx_packets);
+    sk_json_kint(&j, "rx_lost", p->rx_lost);
+    sk_json_kint(&j, "rx_late", (int64_t) p->late);
+    sk_json_kdouble(&j, "rx_lost_or_late_pct",
+                    p->rx_packets ? 100.0 * (double) ((uint64_t) p->rx_lost + p->late) /
+                                        (double) (p->rx_packets + (uint64_t) p->rx_lost)
+                                  : 0,
+                    3);
+    sk_json_kdouble(&j, "mean_jitter_ms", p->with_media ? p->jitter_sum / p->with_media : 0, 2);
+    sk_json_kdouble(&j, "mean_rtt_ms", p->with_rtt ? p->rtt_sum / p->with_rtt : -1, 2);
+    sk_json_kdouble(&j, "min_mos", p->with_media ? p->mos_min : 0, 2);
+    sk_json_kdouble(&j, "cpu_s", cpu_s, 3);
+    sk_json_kdouble(&j, "cpu_us_per_packet", per_pkt, 3);
+    sk_json_obj_end(&j);
+    if (!b.failed)
+        out_line(p, b.p);
+    sk_buf_free(&b);
+}
+
+static void load_event(struct phone *p, const struct ua_event *ev)
+{
+    struct load_call *lc = load_find(p, ev->call);
+
+    if (!lc)
+        return;
+    if (ev->type == UA_EV_ANSWERED) {
+        lc->answered = true;
+        p->answered_n++;
+        sk_timer_start(p->loop, &lc->t_end, (uint64_t) p->duration_s * 1000u);
+        if (p->dtmf[0])
+            ua_dtmf(p->ua, lc->id, p->dtmf);
+        return;
+    }
+    if (ev->type != UA_EV_HUNGUP)
+        return;
+    sk_timer_stop(p->loop, &lc->t_end);
+    if (!lc->answered) {
+        p->failed_n++;
+        p->last_fail = ev->status;
+    }
+    if (ev->report) {
+        const struct media_report *r = ev->report;
+        p->rx_packets += r->rx.packets;
+        p->tx_packets += r->tx.packets;
+        p->rx_lost += r->rx.lost;
+        p->late += r->rx.late;
+        p->bad += r->bad_packets;
+        if (r->rx.known) {
+            p->jitter_sum += r->rx.jitter_ms;
+            if (p->with_media == 0 || r->rx.mos < p->mos_min)
+                p->mos_min = r->rx.mos;
+            p->with_media++;
+        }
+        if (r->rtt_ms >= 0) {
+            p->rtt_sum += r->rtt_ms;
+            p->with_rtt++;
+        }
+    }
+    if (++p->ended == p->load) {
+        load_summary(p);
+        p->exit_code = p->failed_n ? exit_for_status(p->last_fail ? p->last_fail : 503) : EXIT_OK;
+        quit(p);
+    }
+}
+
+static void on_next_call(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct phone *p = arg;
+    struct load_call *lc = &p->lc[p->started];
+
+    lc->p = p;
+    sk_timer_init(&lc->t_end, on_load_end, lc);
+    if (ua_call(p->ua, p->target, &lc->id) != 0) {
+        lc->id = 0;
+        p->failed_n++;
+        p->ended++;
+    }
+    p->started++;
+    if (p->ended == p->load) {
+        load_summary(p);
+        p->exit_code = EXIT_UNREACHABLE;
+        quit(p);
+        return;
+    }
+    if (p->started < p->load)
+        sk_timer_start(loop, t, 1000u / p->load_rate ? 1000u / p->load_rate : 1);
+}
+
 static void on_event(void *arg, const struct ua_event *ev)
 {
     struct phone *p = arg;
+    /* under --load only the failures and the summary are worth a line */
+    bool quiet = p->load && !(ev->type == UA_EV_HUNGUP && ev->duration_ms == 0) &&
+                 ev->type != UA_EV_REG_FAILED;
 
-    if (p->json)
+    if (quiet)
+        ;
+    else if (p->json)
         print_json_event(p, ev);
     else
         print_text_event(p, ev);
     if (!p->call_mode)
         return;
+    if (p->load) {
+        load_event(p, ev);
+        return;
+    }
     if (ev->type == UA_EV_ANSWERED && ev->call == p->call_id) {
         p->answered = true;
         sk_timer_start(p->loop, &p->t_duration, (uint64_t) p->duration_s * 1000u);
@@ -431,12 +576,15 @@ static void usage(FILE *f, bool call_mode)
                 "  Places one call, plays audio, hangs up after --duration, prints the quality.\n"
                 "  --duration S        talk this long after the answer (10)\n"
                 "  --dtmf DIGITS       send these digits (RFC 4733) 1 s after the answer\n"
-                "  --timeout S         give up when nobody answers in time (60)\n");
+                "  --timeout S         give up when nobody answers in time (60)\n"
+                "  --load N            N calls at once (started --load-rate per second, 50),\n"
+                "                      then one JSON summary line with CPU per packet\n");
     else
         fprintf(f, "usage: sipkit phone --user sip:USER@DOMAIN [options]\n"
                    "  Registers, waits for calls, takes commands on stdin (help lists them).\n"
                    "  --auto-answer [S]   answer incoming calls after S seconds (0)\n"
-                   "  --no-stdin          ignore stdin (run until SIGINT/SIGTERM)\n");
+                   "  --no-stdin          ignore stdin (run until SIGINT/SIGTERM)\n"
+                   "  --max-calls N       calls at once before 486 Busy Here (1)\n");
     fprintf(f,
             "common options:\n"
             "  --user URI          our address of record, sip:alice@localhost\n"
@@ -566,6 +714,18 @@ static int parse_flags(struct phone *p, int argc, char **argv)
             NEED_VAL();
             if (parse_u32(val, 86400, &p->duration_s))
                 goto bad;
+        } else if (p->call_mode && strcmp(a, "--load") == 0) {
+            NEED_VAL();
+            if (parse_u32(val, 10000, &p->load) || p->load == 0)
+                goto bad;
+        } else if (p->call_mode && strcmp(a, "--load-rate") == 0) {
+            NEED_VAL();
+            if (parse_u32(val, 1000, &p->load_rate) || p->load_rate == 0)
+                goto bad;
+        } else if (strcmp(a, "--max-calls") == 0) {
+            NEED_VAL();
+            if (parse_u32(val, 10000, &c->max_calls) || c->max_calls == 0)
+                goto bad;
         } else if (p->call_mode && strcmp(a, "--dtmf") == 0) {
             COPY(p->dtmf);
         } else if (p->call_mode && strcmp(a, "--timeout") == 0) {
@@ -643,6 +803,7 @@ static int run(int argc, char **argv, bool call_mode)
     if ((err = sk_loop_new(&p->loop, 0)))
         goto out;
     sk_timer_init(&p->t_duration, on_duration, p);
+    sk_timer_init(&p->t_next_call, on_next_call, p);
     sk_timer_init(&p->t_dtmf, on_dtmf_time, p);
     if ((err = setup_signals(p)))
         goto out;
@@ -657,7 +818,13 @@ static int run(int argc, char **argv, bool call_mode)
     }
     if ((err = ua_start(p->ua)))
         goto out;
-    if (call_mode) {
+    if (call_mode && p->load) {
+        if (!(p->lc = calloc(p->load, sizeof(*p->lc))))
+            goto out;
+        if (!p->load_rate)
+            p->load_rate = 50;
+        sk_timer_start(p->loop, &p->t_next_call, 0);
+    } else if (call_mode) {
         if ((err = ua_call(p->ua, p->target, &p->call_id))) {
             fprintf(stderr, "sipkit call: cannot call %s: %s\n", p->target, strerror(err));
             goto out;
@@ -671,6 +838,9 @@ out:
     if (p->loop) {
         sk_timer_stop(p->loop, &p->t_duration);
         sk_timer_stop(p->loop, &p->t_dtmf);
+        sk_timer_stop(p->loop, &p->t_next_call);
+        for (uint32_t i = 0; p->lc && i < p->started; i++)
+            sk_timer_stop(p->loop, &p->lc[i].t_end);
         if (p->sig_fd >= 0)
             sk_loop_del_fd(p->loop, p->sig_fd);
         if (p->read_stdin)
@@ -679,6 +849,7 @@ out:
     }
     if (p->sig_fd >= 0)
         close(p->sig_fd);
+    free(p->lc);
     free(p);
     return rc;
 }

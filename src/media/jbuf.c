@@ -154,8 +154,8 @@ static void update_jitter(struct jbuf *jb, uint32_t ts, int64_t arrival_us)
 int jbuf_put(struct jbuf *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, bool marker,
              const uint8_t *payload, size_t len, int64_t arrival_us)
 {
-    int32_t ahead;
-    int32_t window = (int32_t) (jb->frame * (JBUF_SLOTS / 2));
+    int64_t ahead; /* 64 bits, so that -ahead cannot overflow */
+    int64_t window = (int64_t) jb->frame * (JBUF_SLOTS / 2);
     struct jb_slot *sl;
 
     if (len > JBUF_PAYLOAD_MAX) {

@@ -12,8 +12,8 @@
 #define JBUF_TARGET_MS 40    /* starting target delay */
 #define JBUF_MIN_MS 20
 #define JBUF_MAX_MS 200
-#define JBUF_UNDERRUN_TICKS 10 /* this many missing ticks with nothing queued: rebuffer  \
-                                */
+/* This many missing ticks with nothing queued: the stream stopped, buffer again. */
+#define JBUF_UNDERRUN_TICKS 10
 
 struct jbuf_config {
     uint32_t clock_rate;     /* RTP clock, 8000 for G.711 */
@@ -48,7 +48,8 @@ struct jbuf_frame {
 
 enum jbuf_result {
     JBUF_FRAME,   /* *frame is the next frame to play */
-    JBUF_MISSING, /* a frame is due but absent (lost or late): conceal it */
+    JBUF_MISSING, /* a frame is due but absent (lost or late), or the buffer holds a
+                     tick back to grow its delay: conceal it (silence or repeat) */
     JBUF_WAITING, /* nothing to play yet (buffering, or no stream): play silence */
 };
 

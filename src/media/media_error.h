@@ -1,4 +1,4 @@
-/* Parse errors of the media packet and file readers: a static reason and a byte position. */
+/* Parse errors of the media packet and file readers: a static reason and a position. */
 #ifndef MEDIA_ERROR_H
 #define MEDIA_ERROR_H
 

@@ -205,6 +205,15 @@ bool rtp_dtmf_tx_active(const struct rtp_dtmf_tx *tx)
     return tx->active;
 }
 
+void rtp_dtmf_tx_end(struct rtp_dtmf_tx *tx)
+{
+    uint64_t at = tx->elapsed + tx->step;
+
+    if (!tx->active || tx->end_left > 0) return;
+    /* the next tick adds one step and finds itself at the total */
+    if (at < tx->total) tx->total = at;
+}
+
 static void tx_emit(struct rtp_dtmf_tx *tx, struct rtp_dtmf_pkt *pkt, uint32_t ts,
                     uint32_t duration, bool end)
 {

@@ -109,6 +109,9 @@ int rtp_dtmf_tx_init(struct rtp_dtmf_tx *tx, uint32_t clock_rate, unsigned ptime
 int rtp_dtmf_tx_start(struct rtp_dtmf_tx *tx, char digit, unsigned duration_ms,
                       uint8_t volume, uint32_t ts);
 bool rtp_dtmf_tx_active(const struct rtp_dtmf_tx *tx);
+/* End the current event early (a key released): the next tick sends the E packets
+ * with the duration reached so far (at least one tick). */
+void rtp_dtmf_tx_end(struct rtp_dtmf_tx *tx);
 /* The packets for this tick (0..RTP_DTMF_TX_MAX_PKTS) into pkts, count in *n. */
 void rtp_dtmf_tx_tick(struct rtp_dtmf_tx *tx,
                       struct rtp_dtmf_pkt pkts[RTP_DTMF_TX_MAX_PKTS], size_t *n);

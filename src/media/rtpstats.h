@@ -13,8 +13,8 @@
 #define RTP_STATS_MAX_MISORDER 100
 #define RTP_STATS_MIN_SEQUENTIAL 2
 #define RTP_STATS_SEQ_MOD (1u << 16)
-#define RTP_STATS_DUP_WINDOW                                                             \
-    1024 /* duplicates are recognised this far behind the highest */
+/* duplicates are recognised this far behind the highest sequence number */
+#define RTP_STATS_DUP_WINDOW 1024
 
 /* Statistics of one source, fed one packet at a time in arrival order. Pure: the
  * arrival time comes from the caller (a socket's clock or a pcap timestamp).

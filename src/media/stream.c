@@ -16,6 +16,7 @@
 #include "base/rand.h"
 #include "media/emodel.h"
 #include "media/g711.h"
+#include "media/jbuf.h"
 #include "media/rtcp.h"
 #include "media/rtp.h"
 #include "media/rtpstats.h"
@@ -27,11 +28,6 @@
 #define RTCP_INTERVAL_MS 5000u        /* RFC 3550 §6.2: 5 s minimum, randomised below */
 #define DTMF_DIGIT_MS 100u
 #define DTMF_GAP_MS 50u
-/* The recorder places samples by RTP timestamp and writes them this far behind
- * the newest, so reordered packets land in place (a playout delay of 200 ms). */
-#define REC_RING 8000u                /* 1 s of samples */
-#define REC_DELAY 1600u               /* 200 ms */
-#define REC_JUMP 80000u               /* a timestamp jump over 10 s: a new stream */
 
 struct media_stream {
     struct sk_loop *loop;
@@ -65,21 +61,14 @@ struct media_stream {
     bool have_rx;
     uint64_t last_rx_ms;
     uint64_t started_ms;
-    uint64_t bad_packets, late;
+    uint64_t bad_packets;
     struct rtp_dtmf_rx dtmf_rx;
     char dtmf_received[64];
 
-    /* recording */
+    /* playout and recording */
+    struct jbuf *jb;
+    unsigned rx_pt;
     struct wav_writer *rec;
-    int16_t ring[REC_RING];
-    uint8_t ring_ok[REC_RING];
-    bool rec_base_set;
-    uint32_t rec_last_ts;     /* last timestamp seen, for unwrapping */
-    int64_t rec_ts_offset;    /* absolute sample index = unwrapped ts + offset */
-    int64_t rec_ts_unwrapped; /* unwrapped last timestamp */
-    int64_t rec_written;      /* samples written to the file */
-    int64_t rec_newest;       /* one past the newest sample placed */
-    uint32_t rec_ssrc;
 
     /* RTCP */
     struct sk_timer t_rtcp, t_watch;
@@ -99,69 +88,34 @@ static uint64_t mono_us(void)
     return (uint64_t) t.tv_sec * 1000000u + (uint64_t) t.tv_nsec / 1000u;
 }
 
-/* ---- The recorder ---- */
+/* ---- Playout ----
+ * What a phone's speaker would play: one frame per packet time from the jitter
+ * buffer, silence where a frame is missing or the buffer is still filling. The
+ * recording is that output, so its length is the call's and its gaps are what
+ * a listener heard. */
 
-static void rec_flush_to(struct media_stream *s, int64_t upto)
+static void playout_tick(struct media_stream *s)
 {
-    int16_t chunk[400];
-    size_t n = 0;
+    int16_t pcm[FRAME_MAX_SAMPLES];
+    struct jbuf_frame f;
+    size_t n = s->samples_per_frame;
 
-    while (s->rec_written < upto) {
-        size_t i = (size_t) (s->rec_written % REC_RING);
-        chunk[n++] = s->ring_ok[i] ? s->ring[i] : 0; /* a lost packet is silence */
-        s->ring_ok[i] = 0;
-        s->rec_written++;
-        if (n == sizeof(chunk) / sizeof(chunk[0])) {
-            wav_writer_append(s->rec, chunk, n);
-            n = 0;
-        }
-    }
-    if (n)
-        wav_writer_append(s->rec, chunk, n);
-}
-
-static void rec_put(struct media_stream *s, uint32_t ssrc, uint32_t ts, const int16_t *pcm,
-                    size_t n)
-{
-    int64_t pos;
-
-    if (!s->rec)
+    if (!s->jb)
         return;
-    if (!s->rec_base_set || ssrc != s->rec_ssrc) {
-        /* a new source: it continues where the recording is (no gap, no overlap) */
-        rec_flush_to(s, s->rec_newest);
-        s->rec_base_set = true;
-        s->rec_ssrc = ssrc;
-        s->rec_last_ts = ts;
-        s->rec_ts_unwrapped = ts;
-        s->rec_ts_offset = s->rec_newest - (int64_t) ts;
+    if (jbuf_get(s->jb, &f) == JBUF_FRAME && f.len <= FRAME_MAX_SAMPLES) {
+        if (s->rx_pt == G711_PT_PCMA)
+            g711_alaw_decode_block(f.payload, pcm, f.len);
+        else
+            g711_ulaw_decode_block(f.payload, pcm, f.len);
+        for (size_t i = f.len; i < n; i++)
+            pcm[i] = 0;
+        if (f.len > n)
+            n = f.len;
     } else {
-        /* RFC 3550 §5.1: timestamps wrap; the signed difference unwraps them */
-        s->rec_ts_unwrapped += (int32_t) (ts - s->rec_last_ts);
-        s->rec_last_ts = ts;
+        tone_silence(pcm, n);
     }
-    pos = s->rec_ts_unwrapped + s->rec_ts_offset;
-    if (pos > s->rec_newest + (int64_t) REC_JUMP || pos + (int64_t) REC_JUMP < s->rec_written) {
-        /* a jump (a restarted sender): start again at the end */
-        rec_flush_to(s, s->rec_newest);
-        s->rec_ts_offset = s->rec_newest - s->rec_ts_unwrapped;
-        pos = s->rec_newest;
-    }
-    if (pos < s->rec_written) {
-        s->late++; /* behind the playout point: too late to play */
-        return;
-    }
-    if (pos + (int64_t) n > s->rec_written + (int64_t) REC_RING)
-        rec_flush_to(s, pos + (int64_t) n - (int64_t) REC_RING);
-    for (size_t i = 0; i < n; i++) {
-        size_t k = (size_t) ((pos + (int64_t) i) % REC_RING);
-        s->ring[k] = pcm[i];
-        s->ring_ok[k] = 1;
-    }
-    if (pos + (int64_t) n > s->rec_newest)
-        s->rec_newest = pos + (int64_t) n;
-    if (s->rec_newest - s->rec_written > (int64_t) REC_DELAY)
-        rec_flush_to(s, s->rec_newest - REC_DELAY);
+    if (s->rec)
+        wav_writer_append(s->rec, pcm, n);
 }
 
 /* ---- Sending ---- */
@@ -270,8 +224,10 @@ static void on_tick(struct sk_loop *loop, int fd, uint32_t events, void *arg)
      * after a long stall, e.g. SIGSTOP, the backlog is dropped) */
     if (expirations > 10)
         expirations = 1;
-    while (expirations--)
+    while (expirations--) {
         send_frame(s);
+        playout_tick(s);
+    }
 }
 
 /* ---- Receiving ---- */
@@ -355,14 +311,10 @@ static void on_rtp(struct sk_loop *loop, int fd, uint32_t events, void *arg)
         s->latched_rtp = true;
         s->have_rx = true;
         rtp_stats_update(&s->stats, h.ssrc, h.seq, h.ts, (int64_t) now_us, h.payload_len);
-        if (s->rec && h.payload_len <= FRAME_MAX_SAMPLES) {
-            int16_t pcm[FRAME_MAX_SAMPLES];
-            if (h.pt == 8)
-                g711_alaw_decode_block(h.payload, pcm, h.payload_len);
-            else
-                g711_ulaw_decode_block(h.payload, pcm, h.payload_len);
-            rec_put(s, h.ssrc, h.ts, pcm, h.payload_len);
-        }
+        s->rx_pt = h.pt;
+        if (s->jb)
+            jbuf_put(s->jb, h.ssrc, h.seq, h.ts, h.marker, h.payload, h.payload_len,
+                     (int64_t) now_us);
     }
 }
 
@@ -615,6 +567,12 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
     if (first) {
         rtp_stats_init(&s->stats, p->clock_rate);
         rtp_dtmf_tx_init(&s->dtmf_tx, p->clock_rate, p->ptime_ms);
+        struct jbuf_config jc;
+        jbuf_config_default(&jc);
+        jc.clock_rate = p->clock_rate;
+        jc.ptime_ms = p->ptime_ms;
+        if ((err = jbuf_new(&s->jb, &jc)))
+            return err;
         s->started_ms = sk_loop_now(s->loop);
         s->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (s->tick_fd < 0)
@@ -624,7 +582,9 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
             s->tick_fd = -1;
             return err;
         }
-        sk_timer_start(s->loop, &s->t_rtcp, rtcp_interval());
+        /* §6.3.6 / §6.2: the first report after half the interval, so a short
+         * call still learns its round-trip time */
+        sk_timer_start(s->loop, &s->t_rtcp, rtcp_interval() / 2);
         sk_timer_start(s->loop, &s->t_watch, 1000);
     }
     /* the sender's clock: a timerfd, not the loop's timer grid, so packets leave
@@ -670,17 +630,19 @@ void media_stream_stop(struct media_stream *s)
     }
     sk_timer_stop(s->loop, &s->t_rtcp);
     sk_timer_stop(s->loop, &s->t_watch);
-    if (s->rec) {
-        rec_flush_to(s, s->rec_newest);
+    if (s->rec)
         wav_writer_sync(s->rec);
-    }
 }
 
-/* The E-model's one-way delay: half the RTT (the network), the packetisation,
- * and a jitter buffer of twice the jitter (at least 40 ms). */
-static double one_way_ms(const struct media_stream *s, double jitter_ms)
+/* The E-model's one-way delay (QUALITY.md): half the RTT (the network), the
+ * packetisation, and the jitter buffer's delay (ours for what we receive; for
+ * what we send, the peer's is unknown: twice the jitter it reports, at least
+ * our starting target). */
+static double one_way_ms(const struct media_stream *s, double jitter_ms, bool ours)
 {
-    double jb = 2 * jitter_ms > 40 ? 2 * jitter_ms : 40;
+    double jb = 2 * jitter_ms > JBUF_TARGET_MS ? 2 * jitter_ms : JBUF_TARGET_MS;
+    if (ours && s->jb)
+        jb = jbuf_target_ms(s->jb);
     return (s->rtt_ms > 0 ? s->rtt_ms / 2 : 0) + s->p.ptime_ms + jb;
 }
 
@@ -716,9 +678,9 @@ void media_stream_report(struct media_stream *s, struct media_report *r)
         r->rx.max_jitter_ms = rtp_stats_max_jitter_ms(&s->stats);
         r->rx.duplicates = s->stats.duplicates;
         r->rx.out_of_order = s->stats.out_of_order;
-        r->rx.late = s->late;
+        r->rx.late = s->jb ? jbuf_get_stats(s->jb)->late : 0;
     }
-    r->one_way_ms = one_way_ms(s, r->rx.jitter_ms);
+    r->one_way_ms = one_way_ms(s, r->rx.jitter_ms, true);
     r->rx.mos = s->have_rx ? mos_of(r->rx.loss_pct, r->one_way_ms) : 0;
     r->tx.packets = s->sent_packets;
     r->tx.known = s->peer_report;
@@ -731,7 +693,7 @@ void media_stream_report(struct media_stream *s, struct media_report *r)
         if (r->tx.loss_pct > 100)
             r->tx.loss_pct = 100;
         r->tx.jitter_ms = (double) s->peer_rb.jitter / (s->p.clock_rate / 1000.0);
-        r->tx.mos = mos_of(r->tx.loss_pct, one_way_ms(s, r->tx.jitter_ms));
+        r->tx.mos = mos_of(r->tx.loss_pct, one_way_ms(s, r->tx.jitter_ms, false));
     }
     r->rtcp_sent = s->rtcp_sent;
     r->rtcp_received = s->rtcp_received;
@@ -755,6 +717,7 @@ void media_stream_free(struct media_stream *s)
     }
     if (s->rec)
         wav_writer_close(s->rec);
+    jbuf_free(s->jb);
     wav_audio_free(&s->wav);
     free(s);
 }

@@ -185,6 +185,12 @@ static int parse(const uint8_t *buf, size_t len, const char *name, struct wav_in
                 lay->data_len = avail;
                 info->truncated = true;
             }
+            /* A header whose sizes end at an empty data chunk, with bytes after it: a
+             * writer that died before it first fixed its sizes. Take the bytes. */
+            if (size == 0 && body == end && len > end) {
+                lay->data_len = len - body;
+                info->truncated = true;
+            }
             return 0;
         }
         /* LIST, fact, cue, bext...: skipped with their pad byte */

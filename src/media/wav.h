@@ -43,7 +43,8 @@ struct wav_audio {
  * found and what is needed, e.g. "sample rate 44100 Hz: need 8000 Hz (try: sox in.wav
  * -r 8000 -c 1 -b 16 out.wav)". Odd chunks (LIST, fact, cue...) and their odd-size
  * padding are skipped; a data chunk longer than the file gives what there is
- * (info.truncated). */
+ * (info.truncated), and so does the header of a writer that died before it first
+ * fixed its sizes (RIFF and data sizes ending at an empty data chunk, samples after). */
 int wav_read_buf(const uint8_t *buf, size_t len, struct wav_audio *out, char *msg,
                  size_t msgsize);
 /* The same from a file (the sox hint names it); errno codes for I/O errors. */

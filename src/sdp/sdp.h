@@ -18,14 +18,14 @@
 #define SDP_MAX_MEDIA 8    /* m= lines */
 #define SDP_MAX_FORMATS 32 /* formats on one m= line */
 #define SDP_MAX_ATTRS 64   /* a= lines kept as text (unknown ones), all levels */
-#define SDP_MAX_LINES 32 /* other lines kept as text (i u e p r z k, extra c=, unknown)  \
-                          */
-#define SDP_MAX_BW 4     /* b= lines per level */
-#define SDP_MAX_TIMES 4  /* t= lines */
-#define SDP_TOKEN_MAX 32 /* media type, proto, encoding name, bwtype: bytes + NUL */
-#define SDP_FMT_MAX 16   /* one format token of an m= line + NUL */
-#define SDP_USER_MAX 64  /* o= username + NUL */
-#define SDP_ADDR_MAX 64  /* an address (IPv6 text, a host name) + NUL */
+#define SDP_MAX_LINES 32   /* other lines kept as text: i u e p r z k, more c=, unknown */
+#define SDP_MAX_APOS 128   /* a= lines whose place is remembered for printing */
+#define SDP_MAX_BW 4       /* b= lines per level */
+#define SDP_MAX_TIMES 4    /* t= lines */
+#define SDP_TOKEN_MAX 32   /* media type, proto, encoding name, bwtype: bytes + NUL */
+#define SDP_FMT_MAX 16     /* one format token of an m= line + NUL */
+#define SDP_USER_MAX 64    /* o= username + NUL */
+#define SDP_ADDR_MAX 64    /* an address (IPv6 text, a host name) + NUL */
 #define SDP_POOL_MAX SDP_MAX_LEN /* text kept verbatim: never more than the input */
 #define SDP_REASON_MAX 128
 #define SDP_MAX_CODECS 8 /* codecs in a struct sdp_local */
@@ -120,6 +120,26 @@ struct sdp_attr {
     struct sdp_text name, value;
 };
 
+/* Where an a= line stood among those of its level, so that printing puts every
+ * attribute back in place. Presentation only: sdp_session_equal ignores it, and
+ * a description built by code (napos 0) prints its attributes in a fixed order:
+ * rtpmap/fmtp per format, ptime, maxptime, rtcp, rtcp-mux, direction, then the
+ * kept ones. index: the format (RTPMAP, FMTP) or the attr[] entry (KEPT). */
+enum sdp_apos_kind {
+    SDP_APOS_KEPT,
+    SDP_APOS_RTPMAP,
+    SDP_APOS_FMTP,
+    SDP_APOS_PTIME,
+    SDP_APOS_MAXPTIME,
+    SDP_APOS_RTCP,
+    SDP_APOS_RTCP_MUX,
+    SDP_APOS_DIR,
+};
+
+struct sdp_apos {
+    uint8_t level, kind, index;
+};
+
 /* A line kept as text: i u e p r z k, a second c= in a media, unknown types.
  * t_index: the t= an r= line follows. */
 struct sdp_line {
@@ -154,6 +174,8 @@ struct sdp_session {
     struct sdp_attr attr[SDP_MAX_ATTRS];
     unsigned nline;
     struct sdp_line line[SDP_MAX_LINES];
+    unsigned napos; /* past SDP_MAX_APOS a= lines the rest print in the fixed order */
+    struct sdp_apos apos[SDP_MAX_APOS];
     uint16_t pool_len;
     char pool[SDP_POOL_MAX];
 };

@@ -208,6 +208,20 @@ static int keep_line(struct parser *p, struct sk_str text)
     return 0;
 }
 
+/* Remember where an attribute stood; a scalar one (ptime, direction...) keeps
+ * the place of its first line when it is repeated. */
+static void note_pos(struct parser *p, enum sdp_apos_kind kind, unsigned index)
+{
+    struct sdp_session *s = p->s;
+
+    if (kind != SDP_APOS_KEPT && kind != SDP_APOS_RTPMAP && kind != SDP_APOS_FMTP)
+        for (unsigned i = 0; i < s->napos; i++)
+            if (s->apos[i].level == p->level && s->apos[i].kind == kind) return;
+    if (s->napos >= SDP_MAX_APOS) return;
+    s->apos[s->napos++] =
+        (struct sdp_apos){(uint8_t) p->level, (uint8_t) kind, (uint8_t) index};
+}
+
 static int keep_attr(struct parser *p, struct sk_str name, bool has_value,
                      struct sk_str value)
 {
@@ -221,6 +235,7 @@ static int keep_attr(struct parser *p, struct sk_str name, bool has_value,
     a->has_value = has_value;
     if (sdp_text_set(s, &a->name, name) || sdp_text_set(s, &a->value, value))
         return fail(p, "description too large");
+    note_pos(p, SDP_APOS_KEPT, s->nattr);
     s->nattr++;
     return 0;
 }
@@ -520,6 +535,7 @@ static int parse_rtpmap(struct parser *p, struct sdp_media *m, struct sk_str v,
         return 0;
     }
     f->rtpmap = true;
+    note_pos(p, SDP_APOS_RTPMAP, (unsigned) (f - m->fmt));
     copy_bounded(f->enc, sizeof(f->enc), enc);
     f->clock = n;
     f->channels = (uint8_t) c;
@@ -543,6 +559,7 @@ static int parse_fmtp(struct parser *p, struct sdp_media *m, struct sk_str v, bo
         return 0;
     }
     f->has_fmtp = true;
+    note_pos(p, SDP_APOS_FMTP, (unsigned) (f - m->fmt));
     if (sdp_text_set(p->s, &f->fmtp, skip_spaces(rest)))
         return fail(p, "description too large");
     return 0;
@@ -563,6 +580,7 @@ static int parse_rtcp(struct parser *p, struct sdp_media *m, struct sk_str v)
     if (rest.len && (rc = parse_conn(p, rest, &m->rtcp_conn))) return rc;
     m->has_rtcp = true;
     m->rtcp_port = (uint16_t) n;
+    note_pos(p, SDP_APOS_RTCP, 0);
     return 0;
 }
 
@@ -594,6 +612,7 @@ static int parse_attr(struct parser *p, struct sk_str v)
             m->dir = d;
         else
             p->s->dir = d;
+        note_pos(p, SDP_APOS_DIR, 0);
     } else if (!m) {
         kept = true;
     } else if (colon && sk_str_eq_cstr(name, "rtpmap")) {
@@ -605,14 +624,17 @@ static int parse_attr(struct parser *p, struct sk_str v)
     } else if (colon && sk_str_eq_cstr(name, "ptime") &&
                !sk_str_to_u32(val, 100000, &n)) {
         m->ptime = n;
+        note_pos(p, SDP_APOS_PTIME, 0);
     } else if (colon && sk_str_eq_cstr(name, "maxptime") &&
                !sk_str_to_u32(val, 100000, &n)) {
         m->maxptime = n;
+        note_pos(p, SDP_APOS_MAXPTIME, 0);
     } else if (colon && sk_str_eq_cstr(name, "rtcp")) {
         p->attr = "rtcp";
         rc = parse_rtcp(p, m, val);
     } else if (!colon && sk_str_eq_cstr(name, "rtcp-mux")) {
         m->rtcp_mux = true;
+        note_pos(p, SDP_APOS_RTCP_MUX, 0);
     } else {
         kept = true; /* unknown, or a known name in a form we do not read (ptime:20.5) */
     }

@@ -133,21 +133,15 @@ static void put_lines(struct printer *pr, unsigned level, enum sdp_slot slot, un
     }
 }
 
-static void put_attrs(struct printer *pr, unsigned level)
+static void put_kept(struct printer *pr, const struct sdp_attr *a)
 {
-    const struct sdp_session *s = pr->s;
-
-    for (unsigned i = 0; i < s->nattr && i < SDP_MAX_ATTRS; i++) {
-        const struct sdp_attr *a = &s->attr[i];
-        if (a->level != level) continue;
-        sk_buf_puts(pr->out, "a=");
-        put_text(pr, a->name);
-        if (a->has_value) {
-            sk_buf_putc(pr->out, ':');
-            put_text(pr, a->value);
-        }
-        sk_buf_puts(pr->out, "\r\n");
+    sk_buf_puts(pr->out, "a=");
+    put_text(pr, a->name);
+    if (a->has_value) {
+        sk_buf_putc(pr->out, ':');
+        put_text(pr, a->value);
     }
+    sk_buf_puts(pr->out, "\r\n");
 }
 
 static void put_dir(struct printer *pr, enum sdp_dir d)
@@ -160,6 +154,115 @@ static void put_dir(struct printer *pr, enum sdp_dir d)
     sk_buf_puts(pr->out, "a=");
     sk_buf_puts(pr->out, sdp_dir_name(d));
     sk_buf_puts(pr->out, "\r\n");
+}
+
+static void put_rtpmap(struct printer *pr, const struct sdp_fmt *fm)
+{
+    if (!fm->rtpmap) return;
+    sk_buf_puts(pr->out, "a=rtpmap:");
+    PUT_FIELD(pr, fm->id);
+    sk_buf_putc(pr->out, ' ');
+    PUT_FIELD(pr, fm->enc);
+    sk_buf_putc(pr->out, '/');
+    sk_buf_put_u64(pr->out, fm->clock);
+    if (fm->channels) {
+        sk_buf_putc(pr->out, '/');
+        sk_buf_put_u64(pr->out, fm->channels);
+    }
+    sk_buf_puts(pr->out, "\r\n");
+}
+
+static void put_fmtp(struct printer *pr, const struct sdp_fmt *fm)
+{
+    if (!fm->has_fmtp) return;
+    sk_buf_puts(pr->out, "a=fmtp:");
+    PUT_FIELD(pr, fm->id);
+    if (fm->fmtp.len) {
+        sk_buf_putc(pr->out, ' ');
+        put_text(pr, fm->fmtp);
+    }
+    sk_buf_puts(pr->out, "\r\n");
+}
+
+static void put_number_attr(struct printer *pr, const char *name, uint64_t v)
+{
+    if (!v) return;
+    sk_buf_puts(pr->out, name);
+    sk_buf_put_u64(pr->out, v);
+    sk_buf_puts(pr->out, "\r\n");
+}
+
+static void put_rtcp(struct printer *pr, const struct sdp_media *m)
+{
+    if (!m->has_rtcp) return;
+    sk_buf_puts(pr->out, "a=rtcp:");
+    sk_buf_put_u64(pr->out, m->rtcp_port);
+    if (m->rtcp_conn.type != SDP_ADDR_NONE) {
+        sk_buf_putc(pr->out, ' ');
+        put_conn_value(pr, &m->rtcp_conn);
+    }
+    sk_buf_puts(pr->out, "\r\n");
+}
+
+/* One known attribute of a media line (or the session's direction). */
+static void put_known(struct printer *pr, const struct sdp_media *m, enum sdp_dir dir,
+                      unsigned kind, unsigned index)
+{
+    switch (kind) {
+    case SDP_APOS_DIR: put_dir(pr, dir); break;
+    case SDP_APOS_RTPMAP: put_rtpmap(pr, &m->fmt[index]); break;
+    case SDP_APOS_FMTP: put_fmtp(pr, &m->fmt[index]); break;
+    case SDP_APOS_PTIME: put_number_attr(pr, "a=ptime:", m->ptime); break;
+    case SDP_APOS_MAXPTIME: put_number_attr(pr, "a=maxptime:", m->maxptime); break;
+    case SDP_APOS_RTCP: put_rtcp(pr, m); break;
+    case SDP_APOS_RTCP_MUX:
+        if (m->rtcp_mux) sk_buf_puts(pr->out, "a=rtcp-mux\r\n");
+        break;
+    default: break;
+    }
+}
+
+/* The a= lines of one level: first in the places they were parsed in, then
+ * whatever has no recorded place in the fixed order. m is NULL for the session. */
+static void put_attrs(struct printer *pr, unsigned level, const struct sdp_media *m)
+{
+    const struct sdp_session *s = pr->s;
+    enum sdp_dir dir = m ? m->dir : s->dir;
+    bool kept_done[SDP_MAX_ATTRS] = {false};
+    bool map_done[SDP_MAX_FORMATS] = {false}, fmtp_done[SDP_MAX_FORMATS] = {false};
+    unsigned scalar_done = 0; /* bit per kind */
+    unsigned nfmt = m ? m->nfmt : 0;
+
+    for (unsigned i = 0; i < s->napos && i < SDP_MAX_APOS; i++) {
+        const struct sdp_apos *p = &s->apos[i];
+        if (p->level != level) continue;
+        if (p->kind == SDP_APOS_KEPT) {
+            if (p->index < s->nattr && s->attr[p->index].level == level &&
+                !kept_done[p->index]) {
+                kept_done[p->index] = true;
+                put_kept(pr, &s->attr[p->index]);
+            }
+        } else if (p->kind == SDP_APOS_RTPMAP || p->kind == SDP_APOS_FMTP) {
+            bool *done = p->kind == SDP_APOS_RTPMAP ? map_done : fmtp_done;
+            if (m && p->index < nfmt && !done[p->index]) {
+                done[p->index] = true;
+                put_known(pr, m, dir, p->kind, p->index);
+            }
+        } else if (p->kind <= SDP_APOS_DIR && (m || p->kind == SDP_APOS_DIR) &&
+                   !(scalar_done & 1u << p->kind)) {
+            scalar_done |= 1u << p->kind;
+            put_known(pr, m, dir, p->kind, 0);
+        }
+    }
+    for (unsigned f = 0; f < nfmt; f++) {
+        if (!map_done[f]) put_rtpmap(pr, &m->fmt[f]);
+        if (!fmtp_done[f]) put_fmtp(pr, &m->fmt[f]);
+    }
+    for (unsigned k = SDP_APOS_PTIME; k <= SDP_APOS_DIR; k++)
+        if (!(scalar_done & 1u << k) && (m || k == SDP_APOS_DIR))
+            put_known(pr, m, dir, k, 0);
+    for (unsigned i = 0; i < s->nattr && i < SDP_MAX_ATTRS; i++)
+        if (s->attr[i].level == level && !kept_done[i]) put_kept(pr, &s->attr[i]);
 }
 
 static void put_media(struct printer *pr, unsigned i)
@@ -192,53 +295,7 @@ static void put_media(struct printer *pr, unsigned i)
     put_bw(pr, m->bw, m->nbw);
     put_lines(pr, level, SDP_SLOT_AFTER_B, 0);
     put_lines(pr, level, SDP_SLOT_UNKNOWN, 0);
-    for (unsigned f = 0; f < m->nfmt; f++) {
-        const struct sdp_fmt *fm = &m->fmt[f];
-        if (fm->rtpmap) {
-            sk_buf_puts(pr->out, "a=rtpmap:");
-            PUT_FIELD(pr, fm->id);
-            sk_buf_putc(pr->out, ' ');
-            PUT_FIELD(pr, fm->enc);
-            sk_buf_putc(pr->out, '/');
-            sk_buf_put_u64(pr->out, fm->clock);
-            if (fm->channels) {
-                sk_buf_putc(pr->out, '/');
-                sk_buf_put_u64(pr->out, fm->channels);
-            }
-            sk_buf_puts(pr->out, "\r\n");
-        }
-        if (fm->has_fmtp) {
-            sk_buf_puts(pr->out, "a=fmtp:");
-            PUT_FIELD(pr, fm->id);
-            if (fm->fmtp.len) {
-                sk_buf_putc(pr->out, ' ');
-                put_text(pr, fm->fmtp);
-            }
-            sk_buf_puts(pr->out, "\r\n");
-        }
-    }
-    if (m->ptime) {
-        sk_buf_puts(pr->out, "a=ptime:");
-        sk_buf_put_u64(pr->out, m->ptime);
-        sk_buf_puts(pr->out, "\r\n");
-    }
-    if (m->maxptime) {
-        sk_buf_puts(pr->out, "a=maxptime:");
-        sk_buf_put_u64(pr->out, m->maxptime);
-        sk_buf_puts(pr->out, "\r\n");
-    }
-    if (m->has_rtcp) {
-        sk_buf_puts(pr->out, "a=rtcp:");
-        sk_buf_put_u64(pr->out, m->rtcp_port);
-        if (m->rtcp_conn.type != SDP_ADDR_NONE) {
-            sk_buf_putc(pr->out, ' ');
-            put_conn_value(pr, &m->rtcp_conn);
-        }
-        sk_buf_puts(pr->out, "\r\n");
-    }
-    if (m->rtcp_mux) sk_buf_puts(pr->out, "a=rtcp-mux\r\n");
-    put_dir(pr, m->dir);
-    put_attrs(pr, level);
+    put_attrs(pr, level, m);
 }
 
 int sdp_print(const struct sdp_session *s, struct sk_buf *out)
@@ -279,8 +336,7 @@ int sdp_print(const struct sdp_session *s, struct sk_buf *out)
     }
     put_lines(&pr, 0, SDP_SLOT_AFTER_B, 0);
     put_lines(&pr, 0, SDP_SLOT_UNKNOWN, 0);
-    put_dir(&pr, s->dir);
-    put_attrs(&pr, 0);
+    put_attrs(&pr, 0, NULL);
     for (unsigned i = 0; i < s->nmedia; i++)
         put_media(&pr, i);
     if (out->failed) return ENOMEM;

@@ -60,6 +60,7 @@ struct ua_call {
     struct sdp_session *remote;     /* the peer's last description */
     struct sdp_neg neg;
     bool media_started;
+    bool records;                 /* this call's stream writes --record */
     struct media_stream *media;
     /* Timers */
     struct sk_timer t_answer, t_no_answer, t_2xx;
@@ -105,6 +106,8 @@ static void call_free(struct ua_call *c)
     sk_timer_stop(u->loop, &c->t_2xx);
     if (c->media)
         media_stream_free(c->media);
+    if (c->records)
+        u->recording = false;
     if (c->dlg)
         sip_dlg_free(c->dlg);
     if (c->ist)
@@ -177,9 +180,15 @@ static int call_media_new(struct ua_call *c)
 
     if ((err = media_stream_new(&c->media, u->loop, &u->local.addr, u->cfg.rtp_port_min,
                                 u->cfg.rtp_port_max, &u->next_rtp_port, u->cfg.play,
-                                u->cfg.record[0] ? u->cfg.record : NULL, u->cfg.rtp_timeout_s,
+                                u->cfg.record[0] && !u->recording ? u->cfg.record : NULL,
+                                u->cfg.rtp_timeout_s,
                                 &ev)))
         return err;
+    /* one recording file: the first call with media writes it */
+    if (u->cfg.record[0] && !u->recording) {
+        u->recording = true;
+        c->records = true;
+    }
     sk_sa_ip(&u->local.addr, ip, sizeof(ip));
     if ((err = sdp_local_init(&c->sdp_local, ip, media_stream_port(c->media))))
         return err;
@@ -780,7 +789,7 @@ int ua_answer(struct ua *u, unsigned id)
         sk_timer_start(u->loop, &c->t_2xx, 64u * u->cfg.txn.t1_ms);
     {
         struct ua_event ev = {.type = UA_EV_ANSWERED, .call = c->id, .status = 200,
-                              .peer = c->peer};
+                              .reason = "OK", .peer = c->peer};
         ua_emit(u, &ev);
     }
     return 0;
@@ -831,8 +840,9 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
         ua_respond(u, st, rx, 416, NULL, tag, NULL, NULL, SK_STR_NULL);
         return;
     }
-    /* one call at a time, as a desk phone without call waiting */
-    if (call_find(u, 0) || ua_call_count(u) > 0) {
+    /* one call at a time by default, as a desk phone without call waiting
+     * (--max-calls raises it: a test peer, a load generator's far end) */
+    if (ua_call_count(u) >= (u->cfg.max_calls ? u->cfg.max_calls : 1)) {
         ua_respond(u, st, rx, 486, NULL, tag, NULL, NULL, SK_STR_NULL);
         return;
     }

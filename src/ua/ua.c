@@ -26,6 +26,7 @@ void ua_config_defaults(struct ua_config *c)
     c->expires = 3600;
     c->keepalive_s = 30;
     c->auto_answer_ms = -1;
+    c->max_calls = 1;
     c->no_answer_s = 60;
     c->rtp_timeout_s = 30;
     c->txn = sip_txn_config_default;

@@ -24,6 +24,7 @@ struct ua_config {
     uint32_t expires;               /* asked for in REGISTER, 3600 */
     uint32_t keepalive_s;           /* RFC 5626 §4.4.1 CRLF pings on TCP flows, 0 = off; 30 */
     int auto_answer_ms;             /* answer incoming calls after this long; -1 = never */
+    uint32_t max_calls;             /* calls at once; a new INVITE beyond it gets 486; 1 */
     uint32_t no_answer_s;           /* outgoing: CANCEL after this long without a final answer, 60 */
     uint32_t rtp_timeout_s;         /* end an answered call after this long without RTP, 30; 0 = off */
     struct sip_txn_config txn;

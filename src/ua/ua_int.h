@@ -55,6 +55,7 @@ struct ua {
     struct ua_call *calls;
     unsigned next_call;
     uint16_t next_rtp_port;
+    bool recording;                /* a call's stream holds the --record file */
 
     bool shutting_down;
     bool freeing;                  /* ua_free runs: post no more work */

@@ -220,6 +220,20 @@ static void test_sender_layout(void **state)
     assert_int_equal(s.n, 3);
     assert_true(s.dp[0].marker && s.dp[0].ev.end && s.dp[0].ev.duration == 80);
     assert_true(!s.dp[1].marker && s.dp[2].ev.end);
+    /* a 10 s digit ended after the second packet: E with 480 on the third tick */
+    assert_int_equal(rtp_dtmf_tx_start(&tx, '7', 10000, 10, 9), 0);
+    {
+        struct rtp_dtmf_pkt pk[RTP_DTMF_TX_MAX_PKTS];
+        size_t n;
+
+        rtp_dtmf_tx_tick(&tx, pk, &n);
+        rtp_dtmf_tx_tick(&tx, pk, &n);
+        rtp_dtmf_tx_end(&tx);
+        send_all(&tx, &s, 40);
+        assert_int_equal(s.n, 3);
+        assert_true(s.dp[0].ev.end && s.dp[0].ev.duration == 480 && !s.dp[0].marker);
+        assert_true(s.dp[2].ev.end && s.dp[2].ev.duration == 480);
+    }
     assert_int_equal(rtp_dtmf_tx_start(&tx, 'x', 100, 10, 0), EINVAL);
     assert_int_equal(rtp_dtmf_tx_init(&tx, 8000, 0), EINVAL);
 }

@@ -187,6 +187,14 @@ static void test_crash_leaves_playable_file(void **state)
     assert_int_equal(wav_read_file(p, &a, msg, sizeof(msg)), 0);
     assert_int_equal(a.n, 12000);
     wav_audio_free(&a);
+    /* died in its first second, before any header update: what reached the file */
+    path_of(p, sizeof(p), "crash2.wav");
+    assert_int_equal(wav_writer_open(&w, p, WAV_FORMAT_PCM), 0);
+    assert_int_equal(wav_writer_append(w, s, 4000), 0);
+    assert_int_equal(wav_read_file(p, &a, msg, sizeof(msg)), 0);
+    assert_true(a.n >= 2048 && a.n <= 4000);
+    wav_audio_free(&a);
+    assert_int_equal(wav_writer_close(w), 0);
     assert_int_equal(wav_writer_close(NULL), 0);
     assert_int_equal(wav_writer_open(&w, "/nonexistent-dir/x.wav", WAV_FORMAT_PCM),
                      ENOENT);
@@ -217,6 +225,13 @@ static void test_odd_chunks_and_truncation(void **state)
     put32(m.b + 4, 0xFFFFFFFFu);
     assert_int_equal(read_guarded(&m, m.len, &a, msg), 0);
     assert_int_equal(a.n, 160);
+    wav_audio_free(&a);
+    /* a writer that died within its first second: sizes 36 and 0, samples after */
+    make(&m, 1, 1, 8000, 16, false, 320, 0);
+    put32(m.b + 4, 36);
+    assert_int_equal(read_guarded(&m, m.len, &a, msg), 0);
+    assert_int_equal(a.n, 160);
+    assert_true(a.info.truncated);
     wav_audio_free(&a);
     /* WAVE_FORMAT_EXTENSIBLE with a PCM sub-format */
     make(&m, 1, 1, 8000, 16, false, 0, 0);

@@ -422,6 +422,21 @@ static void test_print_exact(void **state)
 
     must_parse(s, SDP_OF(asterisk_sdp));
     sk_buf_init(&b);
+    /* every attribute back in its place */
+    assert_int_equal(sdp_print(s, &b), 0);
+    assert_string_equal(b.p, asterisk_sdp);
+    /* a changed value prints where the attribute was */
+    s->media[0].dir = SDP_DIR_INACTIVE;
+    s->media[0].ptime = 30;
+    sk_buf_reset(&b);
+    assert_int_equal(sdp_print(s, &b), 0);
+    assert_non_null(strstr(b.p, "a=fmtp:18 annexb=no\r\na=ptime:30\r\na=maxptime:150\r\n"
+                                "a=inactive\r\n"));
+    s->media[0].dir = SDP_DIR_SENDRECV;
+    s->media[0].ptime = 20;
+    /* without the recorded places (as built by code): the fixed order */
+    s->napos = 0;
+    sk_buf_reset(&b);
     assert_int_equal(sdp_print(s, &b), 0);
     assert_string_equal(b.p, "v=0\r\n"
                              "o=- 1234567890 1234567891 IN IP4 203.0.113.5\r\n"
@@ -695,6 +710,31 @@ static void test_every_prefix(void **state)
     free(s);
 }
 
+/* Well-formed CRLF descriptions print back byte for byte. */
+static void test_print_in_place(void **state)
+{
+    static const char *const texts[] = {baresip_sdp, baresip_capture_sdp, asterisk_sdp,
+                                        linphone_sdp, full_sdp};
+    struct sdp_session *s = sess_new();
+    struct sk_buf b;
+    (void) state;
+
+    sk_buf_init(&b);
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        must_parse(s, texts[i], strlen(texts[i]));
+        sk_buf_reset(&b);
+        assert_int_equal(sdp_print(s, &b), 0);
+        assert_string_equal(b.p, texts[i]);
+    }
+    /* a repeated direction keeps the place of the first, with the last's value */
+    must_parse(s, SDP_OF(HEAD_T AUDIO "a=sendonly\r\na=x\r\na=inactive\r\n"));
+    sk_buf_reset(&b);
+    assert_int_equal(sdp_print(s, &b), 0);
+    assert_string_equal(b.p, HEAD_T AUDIO "a=inactive\r\na=x\r\n");
+    sk_buf_free(&b);
+    free(s);
+}
+
 /* A description built by code, with kept lines added in any order, prints in
  * RFC 4566 order and compares equal to its parse. */
 static void test_built(void **state)
@@ -794,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_linphone_ipv6_multi),
         cmocka_unit_test(test_every_line_type),
         cmocka_unit_test(test_print_exact),
+        cmocka_unit_test(test_print_in_place),
         cmocka_unit_test(test_lenient),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_error_nul_and_limits),
