@@ -8,5 +8,6 @@ int cmd_lint(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_flow(int argc, char **argv);
 
 #endif

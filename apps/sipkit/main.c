@@ -1,4 +1,4 @@
-/* sipkit: one program, one subcommand per file (serve, lint; user, phone, flow to come). */
+/* sipkit: one program, one subcommand per file (serve, user, ctl, lint, flow; phone to come). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +12,7 @@ static void usage(FILE *f)
                "  user add|passwd|del|list manage users (HA1 hashes only)\n"
                "  ctl registrations       ask the running server (see sipkit ctl --help)\n"
                "  lint [--json] FILE...   validate SIP messages ('-' reads stdin)\n"
+               "  flow FILE --messages    list the SIP messages in a capture (see --help)\n"
                "  version                 print the version\n");
 }
 
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
         return cmd_ctl(argc - 1, argv + 1);
     if (strcmp(argv[1], "lint") == 0)
         return cmd_lint(argc - 1, argv + 1);
+    if (strcmp(argv[1], "flow") == 0)
+        return cmd_flow(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("sipkit %s\n", SIPKIT_VERSION);
         return 0;
