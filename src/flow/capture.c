@@ -589,10 +589,19 @@ static void decode_ip(struct flow_capture *c, const uint8_t *p, size_t len, size
 static void decode_ethertype(struct flow_capture *c, uint32_t type, const uint8_t *p,
                              size_t len, size_t wire, int depth)
 {
-    if (type == 0x0800 || type == 0x86dd)
+    if (type == 0x0800 || type == 0x86dd) {
         decode_ip(c, p, len, wire, depth);
-    else
+    } else if (type == 0x8864 && len >= 8) {
+        /* PPPoE session (RFC 2516 §4): 6 header bytes, then the PPP protocol. */
+        uint32_t ppp = be16(p + 6);
+
+        if (ppp == 0x0021 || ppp == 0x0057)
+            decode_ip(c, p + 8, len - 8, wire - 8, depth);
+        else
+            c->st.other_ip++;
+    } else {
         c->st.other_ip++;
+    }
 }
 
 static void decode_ether(struct flow_capture *c, const uint8_t *p, size_t len, size_t wire,
