@@ -217,6 +217,20 @@ static void got_free(struct got *g)
     free(g);
 }
 
+/* FLOW_TEST_SEED_DIR=dir keeps every capture written here as dir/NN.pcap (the
+ * fuzz seeds in fuzz/corpus/pcap were made so). */
+static void keep_seed(const char *path)
+{
+    static int n;
+    const char *dir = getenv("FLOW_TEST_SEED_DIR");
+    char cmd[512];
+
+    if (!dir)
+        return;
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s/%02d.pcap'", path, dir, ++n);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Read the file back; returns what came out and fills *st. */
 static struct got *read_back(struct pcapw *w, struct flow_stats *st)
 {
@@ -230,6 +244,7 @@ static struct got *read_back(struct pcapw *w, struct flow_stats *st)
     assert_int_equal(flow_capture_run(c, &sink, NULL), 0);
     *st = *flow_capture_stats(c);
     flow_capture_close(c);
+    keep_seed(w->path);
     unlink(w->path);
     return g;
 }
