@@ -1,4 +1,5 @@
-/* libFuzzer target: the input as a pcap file, read from memory through the whole capture reader and reassembly. */
+/* libFuzzer target: the input as a pcap file, read from memory through the whole capture
+ * reader and reassembly. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ static const struct flow_limits small_limits = {
     .tcp_gap_timeout_ns = 1000000000,
     .stream_max_buffer = 8192,
     .ws_max_message = 4096,
+    .tcp_max_bytes = 65536,
 };
 
 static void on_packet(void *arg, const struct flow_packet *p)
@@ -40,7 +42,8 @@ static void on_packet(void *arg, const struct flow_packet *p)
     sink += h;
 }
 
-static void on_warning(void *arg, uint64_t frame, enum flow_problem kind, const char *text)
+static void on_warning(void *arg, uint64_t frame, enum flow_problem kind,
+                       const char *text)
 {
     (void) arg;
     (void) frame;
@@ -57,10 +60,8 @@ static void run(const uint8_t *data, size_t size, const struct flow_limits *lim)
     FILE *fp;
 
     fp = fmemopen((void *) data, size, "rb");
-    if (!fp)
-        return;
-    if (flow_capture_open_fp(&c, fp, lim, err, sizeof(err)) != 0)
-        return;
+    if (!fp) return;
+    if (flow_capture_open_fp(&c, fp, lim, err, sizeof(err)) != 0) return;
     CHECK(flow_capture_run(c, &s, NULL) == 0, "a file read ended with an error code");
     flow_capture_close(c);
 }
@@ -69,12 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *copy;
 
-    if (size == 0)
-        return 0;
+    if (size == 0) return 0;
     /* An exact copy, so any read past the end is an ASan report. */
     copy = malloc(size);
-    if (!copy)
-        abort();
+    if (!copy) abort();
     memcpy(copy, data, size);
     run(copy, size, NULL);
     run(copy, size, &small_limits);

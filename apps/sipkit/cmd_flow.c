@@ -24,8 +24,7 @@ static struct flow_capture *volatile g_running; /* for the SIGINT handler only *
 static void on_signal(int sig)
 {
     (void) sig;
-    if (g_running)
-        flow_capture_stop(g_running);
+    if (g_running) flow_capture_stop(g_running);
 }
 
 static void print_start_line(const uint8_t *p, size_t len)
@@ -48,30 +47,30 @@ static void on_packet(void *arg, const struct flow_packet *p)
     char src[64], dst[64], frames[48];
     int64_t rel;
 
-    if (!p->is_sip)
-        return;
+    if (!p->is_sip) return;
     fc->sip++;
-    if (!fc->messages)
-        return;
+    if (!fc->messages) return;
     rel = (int64_t) (p->ts_ns - st->first_ns);
     if (p->first_frame != p->frame)
-        snprintf(frames, sizeof(frames), "%" PRIu64 "(%" PRIu64 ")", p->frame, p->first_frame);
+        snprintf(frames, sizeof(frames), "%" PRIu64 "(%" PRIu64 ")", p->frame,
+                 p->first_frame);
     else
         snprintf(frames, sizeof(frames), "%" PRIu64, p->frame);
     printf("%8s %s%" PRId64 ".%06" PRId64 " %s -> %s %s%s ", frames, rel < 0 ? "-" : "",
-           (rel < 0 ? -rel : rel) / 1000000000, ((rel < 0 ? -rel : rel) % 1000000000) / 1000,
+           (rel < 0 ? -rel : rel) / 1000000000,
+           ((rel < 0 ? -rel : rel) % 1000000000) / 1000,
            sk_sa_str(&p->src, src, sizeof(src)), sk_sa_str(&p->dst, dst, sizeof(dst)),
            flow_transport_name(p->transport), p->truncated ? " (cut)" : "");
     print_start_line(p->data, p->len);
     putchar('\n');
 }
 
-static void on_warning(void *arg, uint64_t frame, enum flow_problem kind, const char *text)
+static void on_warning(void *arg, uint64_t frame, enum flow_problem kind,
+                       const char *text)
 {
     struct flow_cmd *fc = arg;
 
-    if (fc->shown[kind]++ >= FLOW_CMD_WARNINGS_PER_KIND)
-        return;
+    if (fc->shown[kind]++ >= FLOW_CMD_WARNINGS_PER_KIND) return;
     fflush(stdout);
     if (frame)
         fprintf(stderr, "sipkit flow: frame %" PRIu64 ": %s\n", frame, text);
@@ -89,16 +88,15 @@ static void print_summary(const struct flow_cmd *fc, const struct flow_stats *st
     for (int k = 0; k < FLOW_PROB__COUNT; k++)
         warnings += st->problems[k];
     printf("%" PRIu64 " SIP messages (%" PRIu64 " UDP, %" PRIu64 " TCP, %" PRIu64
-           " WebSocket, %" PRIu64 " HEP) in %" PRIu64 " frames; %" PRIu64
-           " non-SIP UDP datagrams; %" PRIu64 " warnings",
-           fc->sip, st->sip_udp, st->sip_tcp, st->sip_ws, st->sip_hep, st->frames,
-           st->other_udp, warnings);
+           " WebSocket, %" PRIu64 " HEP, %" PRIu64 " SCTP) in %" PRIu64
+           " frames; %" PRIu64 " non-SIP UDP datagrams; %" PRIu64 " warnings",
+           fc->sip, st->sip_udp, st->sip_tcp, st->sip_ws, st->sip_hep, st->sip_sctp,
+           st->frames, st->other_udp, warnings);
     if (warnings) {
         const char *sep = " (";
 
         for (int k = 0; k < FLOW_PROB__COUNT; k++) {
-            if (!st->problems[k])
-                continue;
+            if (!st->problems[k]) continue;
             printf("%s%s %" PRIu64, sep, flow_problem_name((enum flow_problem) k),
                    st->problems[k]);
             sep = ", ";
@@ -110,19 +108,20 @@ static void print_summary(const struct flow_cmd *fc, const struct flow_stats *st
 
 static void flow_usage(FILE *f)
 {
-    fprintf(f, "usage: sipkit flow FILE [--messages]\n"
-               "       sipkit flow --live IFACE [--filter BPF] [--count N] [--seconds S] "
-               "[--messages]\n"
-               "  Reads a pcap or pcapng capture ('-' = stdin), or captures live, and finds\n"
-               "  SIP in it: UDP (IP fragments reassembled), TCP (streams reassembled),\n"
-               "  WebSocket, HEP v3, on any port.\n"
-               "  --messages   list every SIP message: frame (first frame), time from the\n"
-               "               first frame, source -> destination, transport, start line\n"
-               "  --live IFACE capture on IFACE ('any' for all); needs root or CAP_NET_RAW\n"
-               "  --filter BPF a capture filter, e.g. 'port 5060'\n"
-               "  --count N    stop after N frames;  --seconds S  stop after S seconds\n"
-               "  Warnings go to stderr with their frame number. Exit 1 when the capture\n"
-               "  cannot be opened.\n");
+    fprintf(
+        f, "usage: sipkit flow FILE [--messages]\n"
+           "       sipkit flow --live IFACE [--filter BPF] [--count N] [--seconds S] "
+           "[--messages]\n"
+           "  Reads a pcap or pcapng capture ('-' = stdin), or captures live, and finds\n"
+           "  SIP in it: UDP (IP fragments reassembled), TCP (streams reassembled),\n"
+           "  WebSocket, HEP v3, on any port.\n"
+           "  --messages   list every SIP message: frame (first frame), time from the\n"
+           "               first frame, source -> destination, transport, start line\n"
+           "  --live IFACE capture on IFACE ('any' for all); needs root or CAP_NET_RAW\n"
+           "  --filter BPF a capture filter, e.g. 'port 5060'\n"
+           "  --count N    stop after N frames;  --seconds S  stop after S seconds\n"
+           "  Warnings go to stderr with their frame number. Exit 1 when the capture\n"
+           "  cannot be opened.\n");
 }
 
 static int parse_u64(const char *s, uint64_t *v)

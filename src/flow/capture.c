@@ -1,4 +1,5 @@
-/* Capture reader: libpcap files and live capture, link layers, IPv4/IPv6, UDP and TCP demultiplexing, SIP detection, HEP v3. */
+/* Capture reader: libpcap files and live capture, link layers, IPv4/IPv6, UDP and TCP
+ * demultiplexing, SIP detection, HEP v3. */
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
@@ -8,7 +9,7 @@
 
 #include "flow/flow_int.h"
 
-#define FLOW_MAX_NESTING 4 /* IP in IP, GRE, ERSPAN: encapsulations followed */
+#define FLOW_MAX_NESTING 4  /* IP in IP, GRE, ERSPAN: encapsulations followed */
 #define FLOW_MAX_IPV6_EXT 8 /* IPv6 extension headers followed */
 #define FLOW_LIVE_SNAPLEN 262144
 #define FLOW_LIVE_TIMEOUT_MS 100
@@ -24,6 +25,7 @@ const struct flow_limits flow_limits_default = {
     .tcp_gap_timeout_ns = FLOW_TCP_GAP_TIMEOUT_NS,
     .stream_max_buffer = FLOW_STREAM_MAX_BUFFER,
     .ws_max_message = FLOW_WS_MAX_MESSAGE,
+    .tcp_max_bytes = FLOW_TCP_MAX_BYTES,
 };
 
 const char *flow_transport_name(enum flow_transport t)
@@ -33,6 +35,7 @@ const char *flow_transport_name(enum flow_transport t)
     case FLOW_TCP: return "TCP";
     case FLOW_WS: return "WS";
     case FLOW_HEP: return "HEP";
+    case FLOW_SCTP: return "SCTP";
     }
     return "?";
 }
@@ -40,13 +43,20 @@ const char *flow_transport_name(enum flow_transport t)
 const char *flow_problem_name(enum flow_problem p)
 {
     static const char *const names[FLOW_PROB__COUNT] = {
-        [FLOW_PROB_FILE] = "file",         [FLOW_PROB_SNAPLEN] = "snaplen",
-        [FLOW_PROB_LINK] = "link",         [FLOW_PROB_IP] = "ip",
-        [FLOW_PROB_FRAG] = "fragment",     [FLOW_PROB_UDP] = "udp",
-        [FLOW_PROB_TCP] = "tcp",           [FLOW_PROB_TCP_GAP] = "tcp-gap",
-        [FLOW_PROB_TCP_LIMIT] = "tcp-limit", [FLOW_PROB_SIP] = "sip-framing",
-        [FLOW_PROB_TLS] = "tls",           [FLOW_PROB_WS] = "websocket",
+        [FLOW_PROB_FILE] = "file",
+        [FLOW_PROB_SNAPLEN] = "snaplen",
+        [FLOW_PROB_LINK] = "link",
+        [FLOW_PROB_IP] = "ip",
+        [FLOW_PROB_FRAG] = "fragment",
+        [FLOW_PROB_UDP] = "udp",
+        [FLOW_PROB_TCP] = "tcp",
+        [FLOW_PROB_TCP_GAP] = "tcp-gap",
+        [FLOW_PROB_TCP_LIMIT] = "tcp-limit",
+        [FLOW_PROB_SIP] = "sip-framing",
+        [FLOW_PROB_TLS] = "tls",
+        [FLOW_PROB_WS] = "websocket",
         [FLOW_PROB_HEP] = "hep",
+        [FLOW_PROB_SCTP] = "sctp",
     };
     return (unsigned) p < FLOW_PROB__COUNT ? names[p] : "?";
 }
@@ -56,8 +66,8 @@ const char *flow_problem_name(enum flow_problem p)
 static bool token_char(uint8_t ch)
 {
     /* RFC 3261 §25.1 token */
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("-.!%*_+`'~", ch) != NULL);
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || (ch && strchr("-.!%*_+`'~", ch) != NULL);
 }
 
 /* Compare p with s case-insensitively as far as p goes: 1 all of s matched, -1 p
@@ -67,10 +77,8 @@ static int match_ci(const uint8_t *p, size_t len, const char *s)
     size_t n = strlen(s);
 
     for (size_t i = 0; i < n; i++) {
-        if (i >= len)
-            return -1;
-        if (sk_lower((char) p[i]) != sk_lower(s[i]))
-            return 0;
+        if (i >= len) return -1;
+        if (sk_lower((char) p[i]) != sk_lower(s[i])) return 0;
     }
     return 1;
 }
@@ -86,48 +94,34 @@ int flow_sip_start(const uint8_t *p, size_t len)
 
     while (i < len && (p[i] == '\r' || p[i] == '\n') && i < 8)
         i++;
-    if (i >= len)
-        return -1;
+    if (i >= len) return -1;
     r = match_ci(p + i, len - i, "SIP/2.0 ");
-    if (r < 0)
-        return -1;
+    if (r < 0) return -1;
     if (r > 0) {
         i += 8;
         for (n = 0; n < 3; n++, i++) {
-            if (i >= len)
-                return -1;
-            if (p[i] < '0' || p[i] > '9')
-                return 0;
+            if (i >= len) return -1;
+            if (p[i] < '0' || p[i] > '9') return 0;
         }
-        if (i >= len)
-            return -1;
+        if (i >= len) return -1;
         return p[i] == ' ' || p[i] == '\r' || p[i] == '\n';
     }
     for (n = 0; i < len && token_char(p[i]); i++, n++)
-        if (n > 32)
-            return 0;
-    if (i >= len)
-        return n <= 32 ? -1 : 0;
-    if (n == 0 || p[i] != ' ')
-        return 0;
+        if (n > 32) return 0;
+    if (i >= len) return n <= 32 ? -1 : 0;
+    if (n == 0 || p[i] != ' ') return 0;
     uri_start = ++i;
     for (; i < len && p[i] > ' ' && p[i] < 0x7f; i++) {
-        if (p[i] == ':')
-            colon = true;
-        if (i - uri_start > FLOW_START_LINE_MAX_URI)
-            return 0;
+        if (p[i] == ':') colon = true;
+        if (i - uri_start > FLOW_START_LINE_MAX_URI) return 0;
     }
-    if (i >= len)
-        return -1;
-    if (i == uri_start || !colon || p[i] != ' ')
-        return 0;
+    if (i >= len) return -1;
+    if (i == uri_start || !colon || p[i] != ' ') return 0;
     i++;
     r = match_ci(p + i, len - i, "SIP/2.0");
-    if (r <= 0)
-        return r;
+    if (r <= 0) return r;
     i += 7;
-    if (i >= len)
-        return -1;
+    if (i >= len) return -1;
     return p[i] == '\r' || p[i] == '\n';
 }
 
@@ -144,10 +138,8 @@ void flow_warn(struct flow_capture *c, uint64_t frame, enum flow_problem kind,
     char text[512];
     va_list ap;
 
-    if ((unsigned) kind < FLOW_PROB__COUNT)
-        c->st.problems[kind]++;
-    if (!c->sink || !c->sink->warning)
-        return;
+    if ((unsigned) kind < FLOW_PROB__COUNT) c->st.problems[kind]++;
+    if (!c->sink || !c->sink->warning) return;
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
@@ -162,12 +154,12 @@ void flow_emit(struct flow_capture *c, const struct flow_packet *p)
         case FLOW_TCP: c->st.sip_tcp++; break;
         case FLOW_WS: c->st.sip_ws++; break;
         case FLOW_HEP: c->st.sip_hep++; break;
+        case FLOW_SCTP: c->st.sip_sctp++; break;
         }
     } else if (p->transport == FLOW_UDP) {
         c->st.other_udp++;
     }
-    if (c->sink && c->sink->packet)
-        c->sink->packet(c->sink->arg, p);
+    if (c->sink && c->sink->packet) c->sink->packet(c->sink->arg, p);
 }
 
 const char *flow_pair_str(const struct sk_sa *a, const struct sk_sa *b, char *buf,
@@ -175,35 +167,17 @@ const char *flow_pair_str(const struct sk_sa *a, const struct sk_sa *b, char *bu
 {
     char x[64], y[64];
 
-    snprintf(buf, size, "%s -> %s", sk_sa_str(a, x, sizeof(x)), sk_sa_str(b, y, sizeof(y)));
+    snprintf(buf, size, "%s -> %s", sk_sa_str(a, x, sizeof(x)),
+             sk_sa_str(b, y, sizeof(y)));
     return buf;
 }
 
 /* ---- decoding ---- */
 
-static uint32_t be16(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 8 | p[1];
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-/* One IP payload: its addresses and bytes (len captured, wire on the wire). */
-struct flow_ip {
-    struct sk_sa src, dst;
-    uint8_t proto;
-    const uint8_t *p;
-    size_t len, wire;
-    uint64_t first_frame;
-};
-
 static void decode_ip(struct flow_capture *c, const uint8_t *p, size_t len, size_t wire,
                       int depth);
-static void decode_ether(struct flow_capture *c, const uint8_t *p, size_t len, size_t wire,
-                         int depth);
+static void decode_ether(struct flow_capture *c, const uint8_t *p, size_t len,
+                         size_t wire, int depth);
 
 static void sa4(struct sk_sa *a, const uint8_t *ip)
 {
@@ -238,12 +212,12 @@ static void deliver_hep(struct flow_capture *c, const struct flow_packet *outer)
     pk.dst = h.dst;
     pk.transport = FLOW_HEP;
     pk.ip_proto = h.ip_proto;
-    if (h.has_ts)
-        pk.ts_ns = h.ts_ns;
+    if (h.has_ts) pk.ts_ns = h.ts_ns;
     pk.data = h.payload;
     pk.len = h.plen;
     /* Capture protocol type 1 is SIP; the content decides for the rest. */
-    pk.is_sip = flow_is_sip(h.payload, h.plen) && (h.proto_type == 1 || h.proto_type == 0);
+    pk.is_sip =
+        flow_is_sip(h.payload, h.plen) && (h.proto_type == 1 || h.proto_type == 0);
     pk.truncated = false;
     flow_emit(c, &pk);
 }
@@ -261,12 +235,11 @@ static void decode_udp(struct flow_capture *c, const struct flow_ip *ip)
             flow_warn(c, c->frame, FLOW_PROB_UDP, "UDP header shorter than 8 bytes");
         return;
     }
-    ulen = be16(ip->p + 4);
+    ulen = flow_be16(ip->p + 4);
     if (ulen < 8 || ulen > ip->wire) {
         flow_warn(c, c->frame, FLOW_PROB_UDP,
                   "UDP length %zu outside the IP payload of %zu bytes", ulen, ip->wire);
-        if (ulen < 8)
-            return;
+        if (ulen < 8) return;
         ulen = ip->wire;
     }
     have = ulen < ip->len ? ulen : ip->len;
@@ -276,8 +249,8 @@ static void decode_udp(struct flow_capture *c, const struct flow_ip *ip)
     pk.ts_ns = c->now_ns;
     pk.src = ip->src;
     pk.dst = ip->dst;
-    sk_sa_set_port(&pk.src, (uint16_t) be16(ip->p));
-    sk_sa_set_port(&pk.dst, (uint16_t) be16(ip->p + 2));
+    sk_sa_set_port(&pk.src, (uint16_t) flow_be16(ip->p));
+    sk_sa_set_port(&pk.dst, (uint16_t) flow_be16(ip->p + 2));
     pk.transport = FLOW_UDP;
     pk.ip_proto = 17;
     pk.data = ip->p + 8;
@@ -307,7 +280,8 @@ static void decode_tcp(struct flow_capture *c, const struct flow_ip *ip)
     }
     off = (size_t) (ip->p[12] >> 4) * 4;
     if (off < 20 || off > ip->wire) {
-        flow_warn(c, c->frame, FLOW_PROB_TCP, "TCP data offset %zu outside the segment", off);
+        flow_warn(c, c->frame, FLOW_PROB_TCP, "TCP data offset %zu outside the segment",
+                  off);
         return;
     }
     if (off > ip->len) {
@@ -318,9 +292,9 @@ static void decode_tcp(struct flow_capture *c, const struct flow_ip *ip)
     memset(&s, 0, sizeof(s));
     s.src = ip->src;
     s.dst = ip->dst;
-    sk_sa_set_port(&s.src, (uint16_t) be16(ip->p));
-    sk_sa_set_port(&s.dst, (uint16_t) be16(ip->p + 2));
-    s.seq = be32(ip->p + 4);
+    sk_sa_set_port(&s.src, (uint16_t) flow_be16(ip->p));
+    sk_sa_set_port(&s.dst, (uint16_t) flow_be16(ip->p + 2));
+    s.seq = flow_be32(ip->p + 4);
     s.fin = flags & 0x01;
     s.syn = flags & 0x02;
     s.rst = flags & 0x04;
@@ -338,10 +312,9 @@ static void decode_gre(struct flow_capture *c, const struct flow_ip *ip, int dep
     uint32_t flags, type;
     bool seq;
 
-    if (len < 4)
-        return;
-    flags = be16(p);
-    type = be16(p + 2);
+    if (len < 4) return;
+    flags = flow_be16(p);
+    type = flow_be16(p + 2);
     seq = flags & 0x1000;
     hl += (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (seq ? 4 : 0);
     if ((flags & 0x0007) != 0 || hl > len) {
@@ -354,10 +327,10 @@ static void decode_gre(struct flow_capture *c, const struct flow_ip *ip, int dep
     case 0x0800:
     case 0x86dd: decode_ip(c, p, len, len + (ip->wire - ip->len), depth + 1); return;
     case 0x6558: decode_ether(c, p, len, len + (ip->wire - ip->len), depth + 1); return;
-    case 0x88be: /* ERSPAN type II has an 8-byte header when the S bit is set; type I none */
+    case 0x88be: /* ERSPAN type II has an 8-byte header when the S bit is set; type I none
+                  */
         if (seq) {
-            if (len < 8)
-                return;
+            if (len < 8) return;
             p += 8;
             len -= 8;
         }
@@ -366,12 +339,9 @@ static void decode_gre(struct flow_capture *c, const struct flow_ip *ip, int dep
     case 0x22eb: { /* ERSPAN type III: 12 bytes, 8 more with the O bit */
         size_t eh = 12;
 
-        if (len < 12)
-            return;
-        if (p[11] & 0x01)
-            eh += 8;
-        if (len < eh)
-            return;
+        if (len < 12) return;
+        if (p[11] & 0x01) eh += 8;
+        if (len < eh) return;
         decode_ether(c, p + eh, len - eh, len - eh + (ip->wire - ip->len), depth + 1);
         return;
     }
@@ -384,6 +354,7 @@ static void decode_l4(struct flow_capture *c, const struct flow_ip *ip, int dept
     switch (ip->proto) {
     case 17: decode_udp(c, ip); break;
     case 6: decode_tcp(c, ip); break;
+    case 132: flow_sctp_packet(c, ip); break;
     case 4:
     case 41: decode_ip(c, ip->p, ip->len, ip->wire, depth + 1); break;
     case 47: decode_gre(c, ip, depth); break;
@@ -395,21 +366,19 @@ static void frag_result(struct flow_capture *c, struct flow_ip *ip, int rc,
                         struct flow_frag_done *done, const char *why, int depth, bool v6)
 {
     if (rc == EBADMSG) {
-        flow_warn(c, c->frame, FLOW_PROB_FRAG, "IPv%c fragment dropped: %s", v6 ? '6' : '4',
-                  why);
+        flow_warn(c, c->frame, FLOW_PROB_FRAG, "IPv%c fragment dropped: %s",
+                  v6 ? '6' : '4', why);
         return;
     }
     if (rc == ENOMEM) {
         flow_warn(c, c->frame, FLOW_PROB_FRAG, "IP fragment dropped: out of memory");
         return;
     }
-    if (rc)
-        return;
+    if (rc) return;
     ip->p = done->data;
     ip->len = ip->wire = done->len;
     ip->first_frame = done->first_frame;
-    if (v6)
-        ip->proto = done->next_header;
+    if (v6) ip->proto = done->next_header;
     decode_l4(c, ip, depth);
     free(done->data);
 }
@@ -428,21 +397,20 @@ static void decode_ipv4(struct flow_capture *c, const uint8_t *p, size_t len, si
         return;
     }
     hl = (size_t) (p[0] & 0x0f) * 4;
-    total = be16(p + 2);
+    total = flow_be16(p + 2);
     if (hl < 20 || total < hl || hl > len) {
-        flow_warn(c, c->frame, FLOW_PROB_IP, "IPv4 header length %zu or total length %zu wrong",
-                  hl, total);
+        flow_warn(c, c->frame, FLOW_PROB_IP,
+                  "IPv4 header length %zu or total length %zu wrong", hl, total);
         return;
     }
     if (total > wire) {
         flow_warn(c, c->frame, FLOW_PROB_IP,
-                  "IPv4 total length %zu past the end of the frame (%zu bytes)", total, wire);
+                  "IPv4 total length %zu past the end of the frame (%zu bytes)", total,
+                  wire);
         total = wire;
     }
-    if (wire > total)
-        wire = total; /* Ethernet padding */
-    if (len > total)
-        len = total;
+    if (wire > total) wire = total; /* Ethernet padding */
+    if (len > total) len = total;
     memset(&ip, 0, sizeof(ip));
     sa4(&ip.src, p + 12);
     sa4(&ip.dst, p + 16);
@@ -450,7 +418,7 @@ static void decode_ipv4(struct flow_capture *c, const uint8_t *p, size_t len, si
     ip.p = p + hl;
     ip.len = len - hl;
     ip.wire = wire - hl;
-    fo = be16(p + 6);
+    fo = flow_be16(p + 6);
     if (fo & 0x3fff) {
         struct flow_frag_key k;
         struct flow_frag_done done;
@@ -467,9 +435,9 @@ static void decode_ipv4(struct flow_capture *c, const uint8_t *p, size_t len, si
         k.proto = ip.proto;
         memcpy(k.src, p + 12, 4);
         memcpy(k.dst, p + 16, 4);
-        k.id = be16(p + 4);
-        rc = flow_frag_add(c, &k, (size_t) (fo & 0x1fff) * 8, ip.p, ip.len, fo & 0x2000, 0,
-                           &done, &why);
+        k.id = flow_be16(p + 4);
+        rc = flow_frag_add(c, &k, (size_t) (fo & 0x1fff) * 8, ip.p, ip.len, fo & 0x2000,
+                           0, &done, &why);
         frag_result(c, &ip, rc, &done, why, depth, false);
         return;
     }
@@ -489,7 +457,7 @@ static void decode_ipv6(struct flow_capture *c, const uint8_t *p, size_t len, si
                   "IPv6 header cut short (%zu bytes)", len);
         return;
     }
-    plen = be16(p + 4);
+    plen = flow_be16(p + 4);
     if (plen == 0) {
         flow_warn(c, c->frame, FLOW_PROB_IP, "IPv6 jumbogram or empty payload, skipped");
         return;
@@ -500,8 +468,7 @@ static void decode_ipv6(struct flow_capture *c, const uint8_t *p, size_t len, si
         plen = wire - 40;
     }
     wire = 40 + plen;
-    if (len > wire)
-        len = wire;
+    if (len > wire) len = wire;
     memset(&ip, 0, sizeof(ip));
     sa6(&ip.src, p + 8);
     sa6(&ip.dst, p + 24);
@@ -511,11 +478,9 @@ static void decode_ipv6(struct flow_capture *c, const uint8_t *p, size_t len, si
         size_t el;
 
         if (nh == 0 || nh == 43 || nh == 60 || nh == 51) {
-            if (off + 2 > len)
-                goto cut;
+            if (off + 2 > len) goto cut;
             el = nh == 51 ? ((size_t) p[off + 1] + 2) * 4 : ((size_t) p[off + 1] + 1) * 8;
-            if (off + el > len)
-                goto cut;
+            if (off + el > len) goto cut;
             nh = p[off];
             off += el;
             continue;
@@ -527,19 +492,18 @@ static void decode_ipv6(struct flow_capture *c, const uint8_t *p, size_t len, si
             uint32_t fo;
             int rc;
 
-            if (off + 8 > len)
-                goto cut;
+            if (off + 8 > len) goto cut;
             if (len < wire) {
                 flow_warn(c, c->frame, FLOW_PROB_FRAG,
                           "IPv6 fragment cut by the snaplen: cannot be reassembled");
                 return;
             }
-            fo = be16(p + off + 2);
+            fo = flow_be16(p + off + 2);
             memset(&k, 0, sizeof(k));
             k.family = 6;
             memcpy(k.src, p + 8, 16);
             memcpy(k.dst, p + 24, 16);
-            k.id = be32(p + off + 4);
+            k.id = flow_be32(p + off + 4);
             ip.p = p + off + 8;
             ip.len = ip.wire = len - off - 8;
             if ((fo & 0xfff8) == 0 && !(fo & 1)) {
@@ -548,7 +512,8 @@ static void decode_ipv6(struct flow_capture *c, const uint8_t *p, size_t len, si
                 off += 8;
                 continue;
             }
-            rc = flow_frag_add(c, &k, fo & 0xfff8, ip.p, ip.len, fo & 1, p[off], &done, &why);
+            rc = flow_frag_add(c, &k, fo & 0xfff8, ip.p, ip.len, fo & 1, p[off], &done,
+                               &why);
             frag_result(c, &ip, rc, &done, why, depth, true);
             return;
         }
@@ -573,7 +538,8 @@ static void decode_ip(struct flow_capture *c, const uint8_t *p, size_t len, size
         return;
     }
     if (len < 1) {
-        flow_warn(c, c->frame, wire ? FLOW_PROB_SNAPLEN : FLOW_PROB_IP, "empty IP packet");
+        flow_warn(c, c->frame, wire ? FLOW_PROB_SNAPLEN : FLOW_PROB_IP,
+                  "empty IP packet");
         return;
     }
     switch (p[0] >> 4) {
@@ -593,7 +559,7 @@ static void decode_ethertype(struct flow_capture *c, uint32_t type, const uint8_
         decode_ip(c, p, len, wire, depth);
     } else if (type == 0x8864 && len >= 8) {
         /* PPPoE session (RFC 2516 §4): 6 header bytes, then the PPP protocol. */
-        uint32_t ppp = be16(p + 6);
+        uint32_t ppp = flow_be16(p + 6);
 
         if (ppp == 0x0021 || ppp == 0x0057)
             decode_ip(c, p + 8, len - 8, wire - 8, depth);
@@ -604,21 +570,20 @@ static void decode_ethertype(struct flow_capture *c, uint32_t type, const uint8_
     }
 }
 
-static void decode_ether(struct flow_capture *c, const uint8_t *p, size_t len, size_t wire,
-                         int depth)
+static void decode_ether(struct flow_capture *c, const uint8_t *p, size_t len,
+                         size_t wire, int depth)
 {
     size_t off = 12;
     uint32_t type;
 
-    if (depth > FLOW_MAX_NESTING)
-        return;
+    if (depth > FLOW_MAX_NESTING) return;
     for (int tags = 0;; tags++) {
         if (off + 2 > len) {
             flow_warn(c, c->frame, wire > len ? FLOW_PROB_SNAPLEN : FLOW_PROB_LINK,
                       "Ethernet header cut short");
             return;
         }
-        type = be16(p + off);
+        type = flow_be16(p + off);
         off += 2;
         /* 802.1Q, 802.1ad (QinQ) and the old 0x9100: 4-byte tags before the type. */
         if ((type == 0x8100 || type == 0x88a8 || type == 0x9100) && tags < 4) {
@@ -630,7 +595,8 @@ static void decode_ether(struct flow_capture *c, const uint8_t *p, size_t len, s
     decode_ethertype(c, type, p + off, len - off, wire - off, depth);
 }
 
-static void decode_frame(struct flow_capture *c, const uint8_t *p, size_t len, size_t wire)
+static void decode_frame(struct flow_capture *c, const uint8_t *p, size_t len,
+                         size_t wire)
 {
     size_t hl;
 
@@ -639,30 +605,26 @@ static void decode_frame(struct flow_capture *c, const uint8_t *p, size_t len, s
     case DLT_LINUX_SLL:
         /* type, ARPHRD, address length, 8 address bytes, protocol */
         hl = 16;
-        if (len < hl)
-            break;
-        decode_ethertype(c, be16(p + 14), p + hl, len - hl, wire - hl, 0);
+        if (len < hl) break;
+        decode_ethertype(c, flow_be16(p + 14), p + hl, len - hl, wire - hl, 0);
         return;
     case DLT_LINUX_SLL2:
-        /* protocol, reserved, interface index, ARPHRD, packet type, address length, address */
+        /* protocol, reserved, interface index, ARPHRD, packet type, address length,
+         * address */
         hl = 20;
-        if (len < hl)
-            break;
-        decode_ethertype(c, be16(p), p + hl, len - hl, wire - hl, 0);
+        if (len < hl) break;
+        decode_ethertype(c, flow_be16(p), p + hl, len - hl, wire - hl, 0);
         return;
     case DLT_RAW:
     case DLT_IPV4:
-    case DLT_IPV6:
-        decode_ip(c, p, len, wire, 0);
-        return;
+    case DLT_IPV6: decode_ip(c, p, len, wire, 0); return;
     case DLT_NULL:
     case DLT_LOOP:
         /* A 4-byte address family in the writer's byte order (NULL) or network
          * order (LOOP); its values differ between systems, so the IP version
          * nibble decides. */
         hl = 4;
-        if (len < hl)
-            break;
+        if (len < hl) break;
         decode_ip(c, p + hl, len - hl, wire - hl, 0);
         return;
     default:
@@ -673,18 +635,16 @@ static void decode_frame(struct flow_capture *c, const uint8_t *p, size_t len, s
               "link-layer header cut short (%zu bytes)", len);
 }
 
-void flow_capture_feed(struct flow_capture *c, const struct flow_sink *sink, uint64_t ts_ns,
-                       const uint8_t *data, size_t caplen, size_t len)
+void flow_capture_feed(struct flow_capture *c, const struct flow_sink *sink,
+                       uint64_t ts_ns, const uint8_t *data, size_t caplen, size_t len)
 {
     c->sink = sink;
     c->frame++;
     c->now_ns = ts_ns;
-    if (c->st.frames++ == 0)
-        c->st.first_ns = ts_ns;
+    if (c->st.frames++ == 0) c->st.first_ns = ts_ns;
     c->st.last_ns = ts_ns;
     c->st.bytes += caplen;
-    if (len < caplen)
-        len = caplen;
+    if (len < caplen) len = caplen;
     if (caplen < len)
         flow_warn(c, c->frame, FLOW_PROB_SNAPLEN,
                   "frame cut by the snaplen: %zu of %zu bytes captured", caplen, len);
@@ -695,17 +655,18 @@ void flow_capture_flush(struct flow_capture *c, const struct flow_sink *sink)
 {
     c->sink = sink;
     flow_tcp_flush(c);
+    flow_sctp_flush(c);
     flow_frag_expire(c, true);
 }
 
 /* ---- construction ---- */
 
-int flow_capture_new(struct flow_capture **cp, int linktype, const struct flow_limits *limits)
+int flow_capture_new(struct flow_capture **cp, int linktype,
+                     const struct flow_limits *limits)
 {
     struct flow_capture *c = calloc(1, sizeof(*c));
 
-    if (!c)
-        return ENOMEM;
+    if (!c) return ENOMEM;
     c->msg = malloc(sizeof(*c->msg));
     if (!c->msg) {
         free(c);
@@ -720,13 +681,12 @@ int flow_capture_new(struct flow_capture **cp, int linktype, const struct flow_l
 
 void flow_capture_close(struct flow_capture *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     c->sink = NULL;
     flow_tcp_clear(c);
+    flow_sctp_clear(c);
     flow_frag_clear(&c->frags);
-    if (c->pcap)
-        pcap_close(c->pcap);
+    if (c->pcap) pcap_close(c->pcap);
     sip_msg_release(c->msg);
     free(c->msg);
     free(c);
@@ -734,12 +694,11 @@ void flow_capture_close(struct flow_capture *c)
 
 static void set_err(char *err, size_t errlen, const char *msg)
 {
-    if (err && errlen)
-        snprintf(err, errlen, "%s", msg);
+    if (err && errlen) snprintf(err, errlen, "%s", msg);
 }
 
-static int adopt(struct flow_capture **cp, pcap_t *p, bool live, const struct flow_limits *l,
-                 char *err, size_t errlen)
+static int adopt(struct flow_capture **cp, pcap_t *p, bool live,
+                 const struct flow_limits *l, char *err, size_t errlen)
 {
     struct flow_capture *c;
     int rc = flow_capture_new(&c, pcap_datalink(p), l);
@@ -771,19 +730,19 @@ int flow_capture_open_file(struct flow_capture **cp, const char *path,
     }
     p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, eb);
     if (!p) {
-        if (fp != stdin)
-            fclose(fp);
+        if (fp != stdin) fclose(fp);
         set_err(err, errlen, eb[0] ? eb : "not a capture file");
         return EINVAL;
     }
     return adopt(cp, p, false, limits, err, errlen);
 }
 
-int flow_capture_open_fp(struct flow_capture **cp, FILE *fp, const struct flow_limits *limits,
-                         char *err, size_t errlen)
+int flow_capture_open_fp(struct flow_capture **cp, FILE *fp,
+                         const struct flow_limits *limits, char *err, size_t errlen)
 {
     char eb[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, eb);
+    pcap_t *p =
+        pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, eb);
 
     if (!p) {
         fclose(fp);
@@ -793,8 +752,9 @@ int flow_capture_open_fp(struct flow_capture **cp, FILE *fp, const struct flow_l
     return adopt(cp, p, false, limits, err, errlen);
 }
 
-int flow_capture_open_live(struct flow_capture **cp, const char *iface, const char *filter,
-                           const struct flow_limits *limits, char *err, size_t errlen)
+int flow_capture_open_live(struct flow_capture **cp, const char *iface,
+                           const char *filter, const struct flow_limits *limits,
+                           char *err, size_t errlen)
 {
     char eb[PCAP_ERRBUF_SIZE] = "";
     struct bpf_program prog;
@@ -836,8 +796,7 @@ int flow_capture_open_live(struct flow_capture **cp, const char *iface, const ch
 void flow_capture_stop(struct flow_capture *c)
 {
     c->stop = 1;
-    if (c->pcap)
-        pcap_breakloop(c->pcap);
+    if (c->pcap) pcap_breakloop(c->pcap);
 }
 
 static uint64_t mono_ns(void)
@@ -852,38 +811,32 @@ int flow_capture_run(struct flow_capture *c, const struct flow_sink *sink,
                      const struct flow_run_opts *opts)
 {
     uint64_t max_frames = opts ? opts->max_frames : 0;
-    uint64_t deadline = opts && opts->max_seconds
-                            ? mono_ns() + opts->max_seconds * 1000000000u
-                            : 0;
+    uint64_t deadline =
+        opts && opts->max_seconds ? mono_ns() + opts->max_seconds * 1000000000u : 0;
     int ret = 0;
 
     c->sink = sink;
-    if (!c->pcap)
-        return EINVAL;
+    if (!c->pcap) return EINVAL;
     while (!c->stop) {
         struct pcap_pkthdr *hdr;
         const u_char *data;
         int rc;
 
-        if (max_frames && c->st.frames >= max_frames)
-            break;
-        if (deadline && mono_ns() >= deadline)
-            break;
+        if (max_frames && c->st.frames >= max_frames) break;
+        if (deadline && mono_ns() >= deadline) break;
         rc = pcap_next_ex(c->pcap, &hdr, &data);
         if (rc == 1) {
-            uint64_t ts = (uint64_t) hdr->ts.tv_sec * 1000000000u + (uint64_t) hdr->ts.tv_usec;
+            uint64_t ts =
+                (uint64_t) hdr->ts.tv_sec * 1000000000u + (uint64_t) hdr->ts.tv_usec;
 
             flow_capture_feed(c, sink, ts, data, hdr->caplen, hdr->len);
             continue;
         }
-        if (rc == 0)
-            continue; /* live: the read timeout passed */
-        if (rc == PCAP_ERROR_BREAK)
-            break; /* end of the file, or flow_capture_stop */
+        if (rc == 0) continue;             /* live: the read timeout passed */
+        if (rc == PCAP_ERROR_BREAK) break; /* end of the file, or flow_capture_stop */
         /* A damaged or truncated file: libpcap cannot read past it. */
         flow_warn(c, c->frame + 1, FLOW_PROB_FILE, "%s", pcap_geterr(c->pcap));
-        if (c->live)
-            ret = EIO;
+        if (c->live) ret = EIO;
         break;
     }
     flow_capture_flush(c, sink);

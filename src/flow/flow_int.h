@@ -1,4 +1,5 @@
-/* What the parts of the capture reader share: the capture state, IP fragments, TCP streams, stream framing. */
+/* What the parts of the capture reader share: the capture state, IP fragments, TCP
+ * streams, stream framing. */
 #ifndef FLOW_INT_H
 #define FLOW_INT_H
 
@@ -14,12 +15,14 @@ struct flow_capture;
 
 /* ---- IP fragment reassembly (frag.c) ---- */
 
-#define FLOW_FRAG_MAX_DATAGRAM 65535 /* the end of a reassembled payload, IPv4 and IPv6 */
+#define FLOW_FRAG_MAX_DATAGRAM 65535 /* the end of a reassembled payload, IPv4 and IPv6  \
+                                      */
 #define FLOW_FRAG_BLOCKS ((FLOW_FRAG_MAX_DATAGRAM + 7) / 8)
 
 struct flow_frag_key {
     uint8_t family; /* 4 or 6 */
-    uint8_t proto;  /* IPv4 protocol; 0 for IPv6 (the next header is in the first fragment) */
+    uint8_t
+        proto; /* IPv4 protocol; 0 for IPv6 (the next header is in the first fragment) */
     uint8_t src[16], dst[16];
     uint32_t id;
 };
@@ -27,9 +30,9 @@ struct flow_frag_key {
 struct flow_frag {
     struct flow_frag *next;
     struct flow_frag_key key;
-    uint8_t *data;   /* payload bytes, cap grown up to the highest fragment end */
-    size_t cap;      /* bytes allocated */
-    size_t total;    /* payload length, once the last fragment (MF=0) was seen */
+    uint8_t *data; /* payload bytes, cap grown up to the highest fragment end */
+    size_t cap;    /* bytes allocated */
+    size_t total;  /* payload length, once the last fragment (MF=0) was seen */
     bool have_last;
     uint8_t next_header; /* IPv6: from the fragment with offset 0 */
     bool have_first;
@@ -101,7 +104,7 @@ struct flow_seg {
 };
 
 struct flow_half {
-    struct flow_half *hnext;          /* hash chain */
+    struct flow_half *hnext;         /* hash chain */
     struct flow_half *older, *newer; /* LRU list */
     struct sk_sa src, dst;
     uint32_t next_seq, fin_seq;
@@ -118,6 +121,7 @@ struct flow_tcp_table {
     struct flow_half *hash[FLOW_TCP_HASH];
     struct flow_half *oldest, *newest;
     size_t n;
+    size_t bytes; /* buffered by all directions: out-of-order segments, framing buffers */
 };
 
 struct flow_tcp_seg {
@@ -136,8 +140,8 @@ void flow_tcp_clear(struct flow_capture *c);
 
 /* Bytes of a direction in stream order; frame is the frame they came in, done the
  * frame that completed them (the current one, or theirs when flushing). */
-void flow_app_data(struct flow_capture *c, struct flow_half *h, const uint8_t *p, size_t len,
-                   uint64_t frame, uint64_t done);
+void flow_app_data(struct flow_capture *c, struct flow_half *h, const uint8_t *p,
+                   size_t len, uint64_t frame, uint64_t done);
 /* n bytes of the stream will never be seen: drop the partial message, resync. */
 void flow_app_gap(struct flow_capture *c, struct flow_half *h, uint64_t n);
 /* The direction ends: report what is left unframed, free the buffers. */
@@ -173,6 +177,51 @@ struct flow_ws_frame {
 int flow_ws_frame_parse(const uint8_t *p, size_t len, struct flow_ws_frame *f,
                         const char **why);
 
+/* ---- decoding helpers shared by capture.c and sctp.c ---- */
+
+static inline uint32_t flow_be16(const uint8_t *p)
+{
+    return (uint32_t) p[0] << 8 | p[1];
+}
+
+static inline uint32_t flow_be32(const uint8_t *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+/* One IP payload: its addresses and bytes (len captured, wire on the wire). */
+struct flow_ip {
+    struct sk_sa src, dst;
+    uint8_t proto;
+    const uint8_t *p;
+    size_t len, wire;
+    uint64_t first_frame;
+};
+
+/* ---- SCTP (sctp.c) ---- */
+
+#define FLOW_SCTP_MAX_PENDING 64 /* messages in several DATA chunks being put together   \
+                                  */
+
+struct flow_sctp_msg {
+    struct flow_sctp_msg *next;
+    struct sk_sa src, dst; /* with the ports */
+    uint16_t sid, ssn;
+    uint32_t next_tsn;
+    uint8_t *data;
+    size_t len;
+    uint64_t first_frame;
+};
+
+struct flow_sctp_table {
+    struct flow_sctp_msg *head;
+    size_t n;
+};
+
+void flow_sctp_packet(struct flow_capture *c, const struct flow_ip *ip);
+void flow_sctp_flush(struct flow_capture *c);
+void flow_sctp_clear(struct flow_capture *c);
+
 /* ---- The capture ---- */
 
 struct pcap;
@@ -188,6 +237,7 @@ struct flow_capture {
     const struct flow_sink *sink;
     struct flow_frag_table frags;
     struct flow_tcp_table tcp;
+    struct flow_sctp_table sctp;
     struct sip_msg *msg; /* reused for stream framing */
     volatile sig_atomic_t stop;
 };

@@ -1,4 +1,5 @@
-/* IP fragment reassembly (RFC 791 §3.2, RFC 8200 §4.5): holes, overlaps (first copy wins), bounded and timed out. */
+/* IP fragment reassembly (RFC 791 §3.2, RFC 8200 §4.5): holes, overlaps (first copy
+ * wins), bounded and timed out. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,7 @@ static void unlink_frag(struct flow_frag_table *t, struct flow_frag *f)
 
     while (*pp && *pp != f)
         pp = &(*pp)->next;
-    if (*pp)
-        *pp = f->next;
+    if (*pp) *pp = f->next;
     t->pending--;
     t->bytes -= f->cap;
 }
@@ -77,11 +77,9 @@ void flow_frag_clear(struct flow_frag_table *t)
 
 static bool complete(const struct flow_frag *f)
 {
-    if (!f->have_last || !f->have_first)
-        return false;
+    if (!f->have_last || !f->have_first) return false;
     for (size_t b = 0; b < (f->total + 7) / 8; b++)
-        if (!block_get(f, b))
-            return false;
+        if (!block_get(f, b)) return false;
     return true;
 }
 
@@ -106,8 +104,7 @@ static int find_or_make(struct flow_capture *c, const struct flow_frag_key *k,
             ;
     }
     f = calloc(1, sizeof(*f));
-    if (!f)
-        return ENOMEM;
+    if (!f) return ENOMEM;
     f->key = *k;
     f->first_frame = c->frame;
     f->first_ns = c->now_ns;
@@ -122,18 +119,14 @@ static int grow(struct flow_capture *c, struct flow_frag *f, size_t end)
     size_t cap;
     uint8_t *d;
 
-    if (end <= f->cap)
-        return 0;
+    if (end <= f->cap) return 0;
     cap = f->cap ? f->cap : 2048;
     while (cap < end)
         cap *= 2;
-    if (cap > FLOW_FRAG_MAX_DATAGRAM)
-        cap = FLOW_FRAG_MAX_DATAGRAM;
-    if (c->frags.bytes - f->cap + cap > c->lim.frag_max_bytes)
-        return ENOSPC;
+    if (cap > FLOW_FRAG_MAX_DATAGRAM) cap = FLOW_FRAG_MAX_DATAGRAM;
+    if (c->frags.bytes - f->cap + cap > c->lim.frag_max_bytes) return ENOSPC;
     d = realloc(f->data, cap);
-    if (!d)
-        return ENOMEM;
+    if (!d) return ENOMEM;
     c->frags.bytes += cap - f->cap;
     f->data = d;
     f->cap = cap;
@@ -161,8 +154,7 @@ int flow_frag_add(struct flow_capture *c, const struct flow_frag_key *k, size_t 
         return EBADMSG;
     }
     rc = find_or_make(c, k, &f);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (!more) {
         if (f->have_last && f->total != end) {
             drop_frag(c, f, "has two different ends");
@@ -181,11 +173,11 @@ int flow_frag_add(struct flow_capture *c, const struct flow_frag_key *k, size_t 
         f->have_first = true;
         f->next_header = next_header;
     }
-    if (c->frame < f->first_frame)
-        f->first_frame = c->frame;
+    if (c->frame < f->first_frame) f->first_frame = c->frame;
     rc = grow(c, f, end);
     if (rc) {
-        drop_frag(c, f, rc == ENOSPC ? "over the reassembly memory limit" : "out of memory");
+        drop_frag(c, f,
+                  rc == ENOSPC ? "over the reassembly memory limit" : "out of memory");
         *why = NULL;
         return ENOSPC;
     }
@@ -194,8 +186,7 @@ int flow_frag_add(struct flow_capture *c, const struct flow_frag_key *k, size_t 
         size_t lo = b * 8, hi = lo + 8 < end ? lo + 8 : end;
 
         if (block_get(f, b)) {
-            if (memcmp(f->data + lo, p + (lo - off), hi - lo) != 0)
-                differs = true;
+            if (memcmp(f->data + lo, p + (lo - off), hi - lo) != 0) differs = true;
             continue;
         }
         memcpy(f->data + lo, p + (lo - off), hi - lo);
@@ -206,8 +197,7 @@ int flow_frag_add(struct flow_capture *c, const struct flow_frag_key *k, size_t 
                   "IPv%u fragment (id 0x%x) overlaps earlier data with other bytes; "
                   "the first copy is kept",
                   k->family, k->id);
-    if (!complete(f))
-        return EAGAIN;
+    if (!complete(f)) return EAGAIN;
     unlink_frag(&c->frags, f);
     done->data = f->data;
     done->len = f->total;

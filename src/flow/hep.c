@@ -1,4 +1,5 @@
-/* HEP v3 (the Homer Encapsulation Protocol, version 3): chunks decoded into addresses, time and payload. */
+/* HEP v3 (the Homer Encapsulation Protocol, version 3): chunks decoded into addresses,
+ * time and payload. */
 #include <errno.h>
 #include <string.h>
 
@@ -68,8 +69,7 @@ int flow_hep_parse(const uint8_t *p, size_t len, struct flow_hep *h, const char 
         v = p + off + 6;
         vlen = clen - 6;
         off += clen;
-        if (vendor != 0)
-            continue;
+        if (vendor != 0) continue;
 #define WANT(n)                                                                          \
     do {                                                                                 \
         if (vlen != (n)) {                                                               \
@@ -78,17 +78,55 @@ int flow_hep_parse(const uint8_t *p, size_t len, struct flow_hep *h, const char 
         }                                                                                \
     } while (0)
         switch (type) {
-        case HEP_FAMILY: WANT(1); h->family = v[0]; break;
-        case HEP_IP_PROTO: WANT(1); h->ip_proto = v[0]; break;
-        case HEP_SRC4: WANT(4); memcpy(s4, v, 4); has4s = true; break;
-        case HEP_DST4: WANT(4); memcpy(d4, v, 4); has4d = true; break;
-        case HEP_SRC6: WANT(16); memcpy(s6, v, 16); has6s = true; break;
-        case HEP_DST6: WANT(16); memcpy(d6, v, 16); has6d = true; break;
-        case HEP_SPORT: WANT(2); sport = be16(v); break;
-        case HEP_DPORT: WANT(2); dport = be16(v); break;
-        case HEP_TS_SEC: WANT(4); sec = be32(v); has_sec = true; break;
-        case HEP_TS_USEC: WANT(4); usec = be32(v); break;
-        case HEP_PROTO_TYPE: WANT(1); h->proto_type = v[0]; break;
+        case HEP_FAMILY:
+            WANT(1);
+            h->family = v[0];
+            break;
+        case HEP_IP_PROTO:
+            WANT(1);
+            h->ip_proto = v[0];
+            break;
+        case HEP_SRC4:
+            WANT(4);
+            memcpy(s4, v, 4);
+            has4s = true;
+            break;
+        case HEP_DST4:
+            WANT(4);
+            memcpy(d4, v, 4);
+            has4d = true;
+            break;
+        case HEP_SRC6:
+            WANT(16);
+            memcpy(s6, v, 16);
+            has6s = true;
+            break;
+        case HEP_DST6:
+            WANT(16);
+            memcpy(d6, v, 16);
+            has6d = true;
+            break;
+        case HEP_SPORT:
+            WANT(2);
+            sport = be16(v);
+            break;
+        case HEP_DPORT:
+            WANT(2);
+            dport = be16(v);
+            break;
+        case HEP_TS_SEC:
+            WANT(4);
+            sec = be32(v);
+            has_sec = true;
+            break;
+        case HEP_TS_USEC:
+            WANT(4);
+            usec = be32(v);
+            break;
+        case HEP_PROTO_TYPE:
+            WANT(1);
+            h->proto_type = v[0];
+            break;
         case HEP_PAYLOAD:
             h->payload = v;
             h->plen = vlen;

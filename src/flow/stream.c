@@ -1,4 +1,5 @@
-/* What runs on a TCP stream: SIP framed with the parser's stream mode, WebSocket after an HTTP Upgrade (RFC 6455, RFC 7118), TLS noted and skipped. */
+/* What runs on a TCP stream: SIP framed with the parser's stream mode, WebSocket after an
+ * HTTP Upgrade (RFC 6455, RFC 7118), TLS noted and skipped. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,16 +7,16 @@
 
 #include "flow/flow_int.h"
 
-#define FLOW_HTTP_MAX_HEAD 16384       /* HTTP request or response head before WebSocket */
-#define FLOW_RESYNC_MAX (64u * 1024)   /* bytes searched for a SIP start line before giving up */
+#define FLOW_HTTP_MAX_HEAD 16384 /* HTTP request or response head before WebSocket */
+#define FLOW_RESYNC_MAX                                                                  \
+    (64u * 1024) /* bytes searched for a SIP start line before giving up */
 #define FLOW_START_LINE_MAX 8192
 
 enum step { STEP_NEED, STEP_AGAIN };
 
 static void mark_add(struct flow_app *a, uint64_t off, uint64_t frame)
 {
-    if (a->nmarks && a->marks[a->nmarks - 1].frame == frame)
-        return;
+    if (a->nmarks && a->marks[a->nmarks - 1].frame == frame) return;
     if (a->nmarks == FLOW_STREAM_MARKS) {
         memmove(a->marks, a->marks + 1, (FLOW_STREAM_MARKS - 1) * sizeof(a->marks[0]));
         a->nmarks--;
@@ -37,8 +38,8 @@ static uint64_t frame_at(const struct flow_app *a, uint64_t off)
 
 static void consume(struct flow_app *a, size_t n)
 {
-    if (n > a->len)
-        n = a->len;
+    if (n > a->len) n = a->len;
+    if (n == 0) return;
     memmove(a->buf, a->buf + n, a->len - n);
     a->len -= n;
     a->base += n;
@@ -56,13 +57,12 @@ static void drop_all(struct flow_app *a)
 static void set_mode(struct flow_app *a, enum flow_app_mode m)
 {
     a->mode = m;
-    if (m == FLOW_APP_TLS || m == FLOW_APP_OTHER)
-        drop_all(a);
+    if (m == FLOW_APP_TLS || m == FLOW_APP_OTHER) drop_all(a);
 }
 
-static void emit_stream(struct flow_capture *c, struct flow_half *h, enum flow_transport t,
-                        const uint8_t *p, size_t len, uint64_t first, uint64_t done,
-                        bool is_sip)
+static void emit_stream(struct flow_capture *c, struct flow_half *h,
+                        enum flow_transport t, const uint8_t *p, size_t len,
+                        uint64_t first, uint64_t done, bool is_sip)
 {
     struct flow_packet pk;
 
@@ -102,8 +102,7 @@ static const uint8_t *find_ci(const uint8_t *p, size_t len, const char *s)
     size_t n = strlen(s);
 
     for (size_t i = 0; i + n <= len; i++)
-        if (strncasecmp((const char *) p + i, s, n) == 0)
-            return p + i;
+        if (strncasecmp((const char *) p + i, s, n) == 0) return p + i;
     return NULL;
 }
 
@@ -118,11 +117,9 @@ static enum step step_unknown(struct flow_capture *c, struct flow_half *h)
     int r;
 
     skip_crlf(a);
-    if (a->len == 0)
-        return STEP_NEED;
+    if (a->len == 0) return STEP_NEED;
     if (a->unknown_bytes == 0 && a->buf[0] >= 0x14 && a->buf[0] <= 0x17) {
-        if (a->len < 3)
-            return STEP_NEED;
+        if (a->len < 3) return STEP_NEED;
         if (a->buf[1] == 0x03 && a->buf[2] <= 0x04) {
             /* A TLS record header (RFC 8446 §5.1): nothing readable follows. */
             flow_warn(c, frame_at(a, a->base), FLOW_PROB_TLS,
@@ -144,17 +141,17 @@ static enum step step_unknown(struct flow_capture *c, struct flow_half *h)
     r = flow_sip_start(a->buf, a->len);
     if (r > 0) {
         if (a->unknown_bytes && !a->sync_noted)
-            flow_warn(c, frame_at(a, a->base), FLOW_PROB_SIP,
-                      "TCP %s: %zu bytes before the first SIP message skipped (the capture "
-                      "began inside the stream?)",
-                      flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)), a->unknown_bytes);
+            flow_warn(
+                c, frame_at(a, a->base), FLOW_PROB_SIP,
+                "TCP %s: %zu bytes before the first SIP message skipped (the capture "
+                "began inside the stream?)",
+                flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)), a->unknown_bytes);
         a->sync_noted = true;
         set_mode(a, FLOW_APP_SIP);
         a->unknown_bytes = 0;
         return STEP_AGAIN;
     }
-    if (r < 0)
-        return STEP_NEED;
+    if (r < 0) return STEP_NEED;
     /* Not at a message start: skip to the first later line that could begin one,
      * or else keep only a last, unfinished line. */
     keep = 0;
@@ -166,10 +163,10 @@ static enum step step_unknown(struct flow_capture *c, struct flow_half *h)
     if (keep == 0) {
         const uint8_t *nl = memrchr(a->buf, '\n', a->len);
 
-        keep = nl ? (size_t) (nl - a->buf) + 1 : (a->len > FLOW_START_LINE_MAX ? a->len : 0);
+        keep =
+            nl ? (size_t) (nl - a->buf) + 1 : (a->len > FLOW_START_LINE_MAX ? a->len : 0);
     }
-    if (keep == 0)
-        return STEP_NEED;
+    if (keep == 0) return STEP_NEED;
     a->unknown_bytes += keep;
     consume(a, keep);
     if (a->unknown_bytes > FLOW_RESYNC_MAX) {
@@ -188,12 +185,10 @@ static enum step step_sip(struct flow_capture *c, struct flow_half *h, uint64_t 
     int rc;
 
     skip_crlf(a);
-    if (a->len == 0)
-        return STEP_NEED;
+    if (a->len == 0) return STEP_NEED;
     rc = sip_msg_parse(c->msg, (const char *) a->buf, a->len, SIP_PARSE_STREAM, NULL,
                        &consumed, &err);
-    if (rc == EAGAIN)
-        return STEP_NEED;
+    if (rc == EAGAIN) return STEP_NEED;
     if (rc == 0 && consumed > 0) {
         const uint8_t *m = (const uint8_t *) c->msg->buf;
         uint64_t first = frame_at(a, a->base + (uint64_t) (m - a->buf));
@@ -211,8 +206,8 @@ static enum step step_sip(struct flow_capture *c, struct flow_half *h, uint64_t 
                   "TCP %s: message at stream offset %llu does not frame as SIP (%s, at "
                   "byte %zu); looking for the next one",
                   flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)),
-                  (unsigned long long) a->base, sip_error_phrase(&err, phrase, sizeof(phrase)),
-                  err.pos);
+                  (unsigned long long) a->base,
+                  sip_error_phrase(&err, phrase, sizeof(phrase)), err.pos);
     } else {
         flow_warn(c, done, FLOW_PROB_SIP, "TCP %s: cannot frame SIP (%s)",
                   flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)), strerror(rc));
@@ -236,8 +231,7 @@ static enum step step_http(struct flow_capture *c, struct flow_half *h)
             break;
         }
     if (!end) {
-        if (a->len > FLOW_HTTP_MAX_HEAD)
-            set_mode(a, FLOW_APP_OTHER);
+        if (a->len > FLOW_HTTP_MAX_HEAD) set_mode(a, FLOW_APP_OTHER);
         return STEP_NEED;
     }
     n = (size_t) (end - a->buf);
@@ -261,11 +255,9 @@ static enum step step_ws(struct flow_capture *c, struct flow_half *h, uint64_t d
     size_t plen;
     int rc;
 
-    if (a->len == 0)
-        return STEP_NEED;
+    if (a->len == 0) return STEP_NEED;
     rc = flow_ws_frame_parse(a->buf, a->len, &f, &why);
-    if (rc == EAGAIN)
-        return STEP_NEED;
+    if (rc == EAGAIN) return STEP_NEED;
     if (rc == 0 && f.payload_len > c->lim.ws_max_message) {
         rc = EBADMSG;
         why = "frame larger than the message limit";
@@ -276,8 +268,7 @@ static enum step step_ws(struct flow_capture *c, struct flow_half *h, uint64_t d
         set_mode(a, FLOW_APP_OTHER);
         return STEP_NEED;
     }
-    if (a->len - f.hdr_len < f.payload_len)
-        return STEP_NEED;
+    if (a->len - f.hdr_len < f.payload_len) return STEP_NEED;
     pl = a->buf + f.hdr_len;
     plen = (size_t) f.payload_len;
     /* §5.3: client-to-server payloads are XORed with the masking key. */
@@ -297,14 +288,16 @@ static enum step step_ws(struct flow_capture *c, struct flow_half *h, uint64_t d
         a->ws_len = 0;
         a->ws_first_frame = frame_at(a, a->base);
     } else if (!a->ws_in_msg) {
-        flow_warn(c, done, FLOW_PROB_WS, "WebSocket %s: continuation frame without a message",
+        flow_warn(c, done, FLOW_PROB_WS,
+                  "WebSocket %s: continuation frame without a message",
                   flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)));
         consume(a, f.hdr_len + plen);
         return STEP_AGAIN;
     }
     if (a->ws_len + plen > c->lim.ws_max_message) {
         flow_warn(c, done, FLOW_PROB_WS, "WebSocket %s: message over %zu bytes dropped",
-                  flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)), c->lim.ws_max_message);
+                  flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)),
+                  c->lim.ws_max_message);
         a->ws_in_msg = false;
         consume(a, f.hdr_len + plen);
         return STEP_AGAIN;
@@ -322,11 +315,11 @@ static enum step step_ws(struct flow_capture *c, struct flow_half *h, uint64_t d
             consume(a, f.hdr_len + plen);
             return STEP_AGAIN;
         }
+        c->tcp.bytes += cap - a->ws_cap;
         a->ws = n;
         a->ws_cap = cap;
     }
-    if (plen)
-        memcpy(a->ws + a->ws_len, pl, plen);
+    if (plen) memcpy(a->ws + a->ws_len, pl, plen);
     a->ws_len += plen;
     consume(a, f.hdr_len + plen);
     if (f.fin) {
@@ -350,13 +343,16 @@ static void process(struct flow_capture *c, struct flow_half *h, uint64_t done)
         case FLOW_APP_HTTP: s = step_http(c, h); break;
         case FLOW_APP_WS: s = step_ws(c, h, done); break;
         case FLOW_APP_TLS:
-        case FLOW_APP_OTHER: drop_all(&h->app); s = STEP_NEED; break;
+        case FLOW_APP_OTHER:
+            drop_all(&h->app);
+            s = STEP_NEED;
+            break;
         }
     }
 }
 
-void flow_app_data(struct flow_capture *c, struct flow_half *h, const uint8_t *p, size_t len,
-                   uint64_t frame, uint64_t done)
+void flow_app_data(struct flow_capture *c, struct flow_half *h, const uint8_t *p,
+                   size_t len, uint64_t frame, uint64_t done)
 {
     struct flow_app *a = &h->app;
     char pair[128];
@@ -387,11 +383,13 @@ void flow_app_data(struct flow_capture *c, struct flow_half *h, const uint8_t *p
             cap *= 2;
         n = realloc(a->buf, cap);
         if (!n) {
-            flow_warn(c, done, FLOW_PROB_TCP_LIMIT, "TCP %s: out of memory, bytes dropped",
+            flow_warn(c, done, FLOW_PROB_TCP_LIMIT,
+                      "TCP %s: out of memory, bytes dropped",
                       flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)));
             flow_app_gap(c, h, len);
             return;
         }
+        c->tcp.bytes += cap - a->cap;
         a->buf = n;
         a->cap = cap;
     }
@@ -428,14 +426,16 @@ void flow_app_close(struct flow_capture *c, struct flow_half *h)
     if (a->mode == FLOW_APP_SIP) {
         skip_crlf(a);
         if (a->len)
-            flow_warn(c, frame_at(a, a->base), FLOW_PROB_SIP,
-                      "TCP %s: incomplete SIP message (%zu bytes) at the end of the stream",
-                      flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)), a->len);
+            flow_warn(
+                c, frame_at(a, a->base), FLOW_PROB_SIP,
+                "TCP %s: incomplete SIP message (%zu bytes) at the end of the stream",
+                flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)), a->len);
     }
     if (a->mode == FLOW_APP_WS && (a->ws_in_msg || a->len))
         flow_warn(c, frame_at(a, a->base), FLOW_PROB_WS,
                   "WebSocket %s: incomplete message at the end of the stream",
                   flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)));
+    c->tcp.bytes -= a->cap + a->ws_cap;
     free(a->buf);
     free(a->ws);
     memset(a, 0, sizeof(*a));

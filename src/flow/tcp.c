@@ -1,4 +1,5 @@
-/* TCP reassembly per direction (RFC 9293 §3.4 sequence numbers): in-order delivery, retransmissions, overlaps, bounded out-of-order buffering, holes skipped. */
+/* TCP reassembly per direction (RFC 9293 §3.4 sequence numbers): in-order delivery,
+ * retransmissions, overlaps, bounded out-of-order buffering, holes skipped. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,7 +58,7 @@ static void lru_push(struct flow_tcp_table *t, struct flow_half *h)
     t->newest = h;
 }
 
-static void free_segs(struct flow_half *h)
+static void free_segs(struct flow_capture *c, struct flow_half *h)
 {
     struct flow_seg *s = h->ooo, *next;
 
@@ -66,6 +67,7 @@ static void free_segs(struct flow_half *h)
         free(s);
     }
     h->ooo = NULL;
+    c->tcp.bytes -= h->ooo_bytes;
     h->ooo_bytes = 0;
     h->ooo_n = 0;
 }
@@ -77,12 +79,11 @@ static void remove_half(struct flow_capture *c, struct flow_half *h)
 
     while (*pp && *pp != h)
         pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = h->hnext;
+    if (*pp) *pp = h->hnext;
     lru_unlink(t, h);
     t->n--;
     flow_app_close(c, h);
-    free_segs(h);
+    free_segs(c, h);
     free(h);
 }
 
@@ -92,8 +93,7 @@ static struct flow_half *find_half(struct flow_capture *c, const struct sk_sa *s
     struct flow_half *h = c->tcp.hash[bucket(src, dst)];
 
     for (; h; h = h->hnext)
-        if (sk_sa_equal(&h->src, src) && sk_sa_equal(&h->dst, dst))
-            return h;
+        if (sk_sa_equal(&h->src, src) && sk_sa_equal(&h->dst, dst)) return h;
     return NULL;
 }
 
@@ -110,6 +110,7 @@ static void drain(struct flow_capture *c, struct flow_half *h, bool flushing)
         h->ooo = s->next;
         h->ooo_n--;
         h->ooo_bytes -= s->len;
+        c->tcp.bytes -= s->len;
         if (old < s->len) {
             flow_app_data(c, h, s->data + old, s->len - old, s->frame,
                           flushing ? s->frame : c->frame);
@@ -125,8 +126,7 @@ static void skip_hole(struct flow_capture *c, struct flow_half *h, bool flushing
     char pair[128];
     uint32_t n;
 
-    if (!h->ooo)
-        return;
+    if (!h->ooo) return;
     n = h->ooo->seq - h->next_seq;
     flow_warn(c, h->ooo->frame, FLOW_PROB_TCP_GAP,
               "TCP %s: %u bytes never captured, skipped",
@@ -136,13 +136,13 @@ static void skip_hole(struct flow_capture *c, struct flow_half *h, bool flushing
     drain(c, h, flushing);
 }
 
-static int insert_piece(struct flow_half *h, struct flow_seg **at, uint32_t seq,
-                        const uint8_t *p, uint32_t len, uint64_t frame, uint64_t ns)
+static int insert_piece(struct flow_capture *c, struct flow_half *h, struct flow_seg **at,
+                        uint32_t seq, const uint8_t *p, uint32_t len, uint64_t frame,
+                        uint64_t ns)
 {
     struct flow_seg *s = malloc(sizeof(*s) + len);
 
-    if (!s)
-        return ENOMEM;
+    if (!s) return ENOMEM;
     s->seq = seq;
     s->len = len;
     s->frame = frame;
@@ -152,13 +152,14 @@ static int insert_piece(struct flow_half *h, struct flow_seg **at, uint32_t seq,
     *at = s;
     h->ooo_n++;
     h->ooo_bytes += len;
+    c->tcp.bytes += len;
     return 0;
 }
 
 /* Buffer [seq, seq+len) minus what is buffered already (the first copy wins).
  * Offsets are relative to next_seq, where every buffered byte lies ahead. */
-static int insert(struct flow_capture *c, struct flow_half *h, uint32_t seq, const uint8_t *p,
-                  uint32_t len, bool *differs)
+static int insert(struct flow_capture *c, struct flow_half *h, uint32_t seq,
+                  const uint8_t *p, uint32_t len, bool *differs)
 {
     struct flow_seg **at = &h->ooo;
     uint64_t cur = (uint32_t) (seq - h->next_seq), end = cur + len;
@@ -168,8 +169,9 @@ static int insert(struct flow_capture *c, struct flow_half *h, uint32_t seq, con
         uint64_t a, b;
 
         if (!s)
-            return insert_piece(h, at, h->next_seq + (uint32_t) cur, p + (cur - (end - len)),
-                                (uint32_t) (end - cur), c->frame, c->now_ns);
+            return insert_piece(c, h, at, h->next_seq + (uint32_t) cur,
+                                p + (cur - (end - len)), (uint32_t) (end - cur), c->frame,
+                                c->now_ns);
         a = (uint32_t) (s->seq - h->next_seq);
         b = a + s->len;
         if (b <= cur) {
@@ -178,11 +180,10 @@ static int insert(struct flow_capture *c, struct flow_half *h, uint32_t seq, con
         }
         if (a > cur) {
             uint64_t stop = a < end ? a : end;
-            int rc = insert_piece(h, at, h->next_seq + (uint32_t) cur,
-                                  p + (cur - (end - len)), (uint32_t) (stop - cur), c->frame,
-                                  c->now_ns);
-            if (rc)
-                return rc;
+            int rc = insert_piece(c, h, at, h->next_seq + (uint32_t) cur,
+                                  p + (cur - (end - len)), (uint32_t) (stop - cur),
+                                  c->frame, c->now_ns);
+            if (rc) return rc;
             at = &(*at)->next;
             cur = stop;
             continue;
@@ -220,8 +221,7 @@ static struct flow_half *get_half(struct flow_capture *c, const struct flow_tcp_
         remove_half(c, t->oldest);
     }
     h = calloc(1, sizeof(*h));
-    if (!h)
-        return NULL;
+    if (!h) return NULL;
     h->src = sg->src;
     h->dst = sg->dst;
     b = bucket(&h->src, &h->dst);
@@ -274,10 +274,11 @@ static void add_data(struct flow_capture *c, struct flow_half *h, uint32_t seq,
     }
     rc = insert(c, h, seq, p, len, &differs);
     if (differs)
-        flow_warn(c, c->frame, FLOW_PROB_TCP_GAP,
-                  "TCP %s: segment overlaps earlier data with other bytes; the first copy "
-                  "is kept",
-                  flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)));
+        flow_warn(
+            c, c->frame, FLOW_PROB_TCP_GAP,
+            "TCP %s: segment overlaps earlier data with other bytes; the first copy "
+            "is kept",
+            flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)));
     if (rc)
         flow_warn(c, c->frame, FLOW_PROB_TCP_LIMIT, "TCP %s: out of memory, segment lost",
                   flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)));
@@ -310,8 +311,7 @@ void flow_tcp_segment(struct flow_capture *c, const struct flow_tcp_seg *sg)
         h->next_seq = seq;
         h->have_seq = true;
     }
-    if (len)
-        add_data(c, h, seq, sg->data, len);
+    if (len) add_data(c, h, seq, sg->data, len);
     if (sg->missing) {
         /* The snaplen cut the segment: its tail can never be read. */
         uint32_t after = seq + len;
@@ -325,6 +325,17 @@ void flow_tcp_segment(struct flow_capture *c, const struct flow_tcp_seg *sg)
     while (h->ooo && c->now_ns - h->ooo->ns > c->lim.tcp_gap_timeout_ns &&
            c->now_ns > h->ooo->ns)
         skip_hole(c, h, false);
+    /* All streams together stay within their budget: the least recently seen go. */
+    while (c->tcp.bytes > c->lim.tcp_max_bytes && c->tcp.oldest && c->tcp.oldest != h) {
+        char pair[128];
+
+        flow_warn(
+            c, c->frame, FLOW_PROB_TCP_LIMIT,
+            "TCP streams buffer over %zu bytes: %s given up", c->lim.tcp_max_bytes,
+            flow_pair_str(&c->tcp.oldest->src, &c->tcp.oldest->dst, pair, sizeof(pair)));
+        flush_half(c, c->tcp.oldest, false);
+        remove_half(c, c->tcp.oldest);
+    }
     if (sg->fin) {
         h->fin = true;
         h->fin_seq = seq + len + (uint32_t) sg->missing;
@@ -340,8 +351,7 @@ void flow_tcp_segment(struct flow_capture *c, const struct flow_tcp_seg *sg)
         }
         return;
     }
-    if (h->fin && !h->ooo && seq_diff(h->next_seq, h->fin_seq) >= 0)
-        remove_half(c, h);
+    if (h->fin && !h->ooo && seq_diff(h->next_seq, h->fin_seq) >= 0) remove_half(c, h);
 }
 
 void flow_tcp_flush(struct flow_capture *c)
@@ -359,7 +369,7 @@ void flow_tcp_clear(struct flow_capture *c)
     while (c->tcp.oldest) {
         struct flow_half *h = c->tcp.oldest;
 
-        free_segs(h);
+        free_segs(c, h);
         remove_half(c, h);
     }
 }

@@ -9,8 +9,7 @@ int flow_ws_frame_parse(const uint8_t *p, size_t len, struct flow_ws_frame *f,
     size_t need = 2;
     uint64_t plen;
 
-    if (len < 2)
-        return EAGAIN;
+    if (len < 2) return EAGAIN;
     f->fin = (p[0] & 0x80) != 0;
     f->opcode = p[0] & 0x0f;
     f->masked = (p[1] & 0x80) != 0;
@@ -24,10 +23,8 @@ int flow_ws_frame_parse(const uint8_t *p, size_t len, struct flow_ws_frame *f,
         need += 2;
     else if (plen == 127)
         need += 8;
-    if (f->masked)
-        need += 4;
-    if (len < need)
-        return EAGAIN;
+    if (f->masked) need += 4;
+    if (len < need) return EAGAIN;
     if (plen == 126) {
         plen = (uint64_t) p[2] << 8 | p[3];
     } else if (plen == 127) {

@@ -52,7 +52,6 @@ if [ -d "$captures" ]; then
         command -v tshark >/dev/null || continue
         # Where tshark and sipkit differ by design:
         case $b in
-        *sctp*) continue ;;                  # SIP over SCTP: not read yet
         *friendly-scanner*) continue ;;      # tshark also counts the SIP quoted in ICMP errors
         *port6060*) want=$(tshark_count "$f" -d tcp.port==6060,sip) ;; # not a SIP port to tshark
         *) want=$(tshark_count "$f") ;;

@@ -1,4 +1,5 @@
-/* Tests of the capture reader: pcap files written here frame by frame, read back through libpcap. */
+/* Tests of the capture reader: pcap files written here frame by frame, read back through
+ * libpcap. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ struct bytes {
 static void put(struct bytes *b, const void *p, size_t n)
 {
     assert_true(b->n + n <= sizeof(b->p));
-    memcpy(b->p + b->n, p, n);
+    if (n) memcpy(b->p + b->n, p, n);
     b->n += n;
 }
 
@@ -36,7 +37,8 @@ static void put16(struct bytes *b, uint32_t v)
 
 static void put32(struct bytes *b, uint32_t v)
 {
-    uint8_t x[4] = {(uint8_t) (v >> 24), (uint8_t) (v >> 16), (uint8_t) (v >> 8), (uint8_t) v};
+    uint8_t x[4] = {(uint8_t) (v >> 24), (uint8_t) (v >> 16), (uint8_t) (v >> 8),
+                    (uint8_t) v};
     put(b, x, 4);
 }
 
@@ -101,8 +103,8 @@ static void eth_udp4(struct bytes *f, uint16_t sp, uint16_t dp, const void *pl, 
     ipv4(f, IP_A, IP_B, 17, 1, 0, u.p, u.n);
 }
 
-static void eth_tcp4(struct bytes *f, bool a_to_b, uint32_t seq, uint8_t flags, const void *pl,
-                     size_t n)
+static void eth_tcp4(struct bytes *f, bool a_to_b, uint32_t seq, uint8_t flags,
+                     const void *pl, size_t n)
 {
     struct bytes t = {.n = 0};
 
@@ -225,8 +227,7 @@ static void keep_seed(const char *path)
     const char *dir = getenv("FLOW_TEST_SEED_DIR");
     char cmd[512];
 
-    if (!dir)
-        return;
+    if (!dir) return;
     snprintf(cmd, sizeof(cmd), "cp '%s' '%s/%02d.pcap'", path, dir, ++n);
     assert_int_equal(system(cmd), 0);
 }
@@ -258,14 +259,15 @@ static size_t warnings_of(const struct got *g, enum flow_problem k)
     return n;
 }
 
-#define OPTIONS(cseq)                                                                     \
+#define OPTIONS(cseq)                                                                    \
     "OPTIONS sip:b@10.0.0.2 SIP/2.0\r\n"                                                 \
-    "Via: SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK" cseq "\r\n"                          \
-    "From: <sip:a@10.0.0.1>;tag=1\r\nTo: <sip:b@10.0.0.2>\r\nCall-ID: c" cseq "\r\n"      \
+    "Via: SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK" cseq "\r\n"                         \
+    "From: <sip:a@10.0.0.1>;tag=1\r\nTo: <sip:b@10.0.0.2>\r\nCall-ID: c" cseq "\r\n"     \
     "CSeq: " cseq " OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-#define OK200(cseq)                                                                       \
-    "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK" cseq "\r\n"        \
-    "From: <sip:a@10.0.0.1>;tag=1\r\nTo: <sip:b@10.0.0.2>;tag=2\r\nCall-ID: c" cseq "\r\n" \
+#define OK200(cseq)                                                                      \
+    "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK" cseq "\r\n"       \
+    "From: <sip:a@10.0.0.1>;tag=1\r\nTo: <sip:b@10.0.0.2>;tag=2\r\nCall-ID: c" cseq      \
+    "\r\n"                                                                               \
     "CSeq: " cseq " OPTIONS\r\nContent-Length: 5\r\n\r\nhello"
 
 static void test_is_sip(void **state)
@@ -288,7 +290,8 @@ static void test_is_sip(void **state)
 
 static void test_udp_ethernet(void **state)
 {
-    static const char sip[] = "MESSAGE sip:b@10.0.0.2 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+    static const char sip[] =
+        "MESSAGE sip:b@10.0.0.2 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
     static const uint8_t rtp[] = {0x80, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1};
     struct bytes *f = calloc(1, sizeof(*f));
     struct flow_stats st;
@@ -376,16 +379,16 @@ static void check_link(uint32_t linktype, const uint8_t *hdr, size_t hlen, bool 
 
 static void test_link_types(void **state)
 {
-    static const uint8_t qinq[] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2,
-                                   0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x08, 0x00};
-    static const uint8_t vlan6[] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2,
-                                    0x81, 0x00, 0, 30, 0x86, 0xdd};
+    static const uint8_t qinq[] = {2, 0,    0,    0, 0,  1,    2,    0, 0,  0,    0,
+                                   2, 0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x08, 0x00};
+    static const uint8_t vlan6[] = {2, 0, 0, 0,    0,    1, 2,  0,    0,
+                                    0, 0, 2, 0x81, 0x00, 0, 30, 0x86, 0xdd};
     static const uint8_t sll[] = {0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00};
-    static const uint8_t sll2[] = {0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1,
-                                   0, 0};
-    static const uint8_t null_le[] = {2, 0, 0, 0};   /* AF_INET, little-endian writer */
-    static const uint8_t null_be[] = {0, 0, 0, 2};   /* AF_INET, big-endian writer */
-    static const uint8_t loop6[] = {0, 0, 0, 30};    /* AF_INET6 on macOS, network order */
+    static const uint8_t sll2[] = {0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1,
+                                   0,    6,    2, 0, 0, 0, 0, 1, 0, 0};
+    static const uint8_t null_le[] = {2, 0, 0, 0}; /* AF_INET, little-endian writer */
+    static const uint8_t null_be[] = {0, 0, 0, 2}; /* AF_INET, big-endian writer */
+    static const uint8_t loop6[] = {0, 0, 0, 30};  /* AF_INET6 on macOS, network order */
 
     (void) state;
     check_link(1, qinq, sizeof(qinq), false);
@@ -409,13 +412,13 @@ static void make_big_sip(char *buf, size_t n)
     memset(buf + hl, 'x', n - hl);
 }
 
-static void frag_frame(struct bytes *f, uint16_t id, const struct bytes *dgram, size_t off,
-                       size_t len, bool more)
+static void frag_frame(struct bytes *f, uint16_t id, const struct bytes *dgram,
+                       size_t off, size_t len, bool more)
 {
     f->n = 0;
     ether(f, 0x0800);
-    ipv4(f, IP_A, IP_B, 17, id, (uint16_t) ((more ? 0x2000 : 0) | off / 8), dgram->p + off,
-         len);
+    ipv4(f, IP_A, IP_B, 17, id, (uint16_t) ((more ? 0x2000 : 0) | off / 8),
+         dgram->p + off, len);
 }
 
 static void test_ipv4_fragments(void **state)
@@ -510,8 +513,8 @@ static void test_fragment_overlap_differs(void **state)
     free(v);
 }
 
-static void seg(struct pcapw *w, struct bytes *f, bool a_to_b, uint32_t seq, uint8_t flags,
-                const char *pl, size_t n)
+static void seg(struct pcapw *w, struct bytes *f, bool a_to_b, uint32_t seq,
+                uint8_t flags, const char *pl, size_t n)
 {
     f->n = 0;
     eth_tcp4(f, a_to_b, seq, flags, pl, n);
@@ -533,13 +536,15 @@ static void test_tcp_streams(void **state)
     (void) state;
     assert_non_null(f);
     pw_open(&w, 1);
-    seg(&w, f, true, s - 1, SYN, NULL, 0);                        /* 1 */
-    seg(&w, f, false, rs - 1, SYN | ACK, NULL, 0);                /* 2 */
+    seg(&w, f, true, s - 1, SYN, NULL, 0);         /* 1 */
+    seg(&w, f, false, rs - 1, SYN | ACK, NULL, 0); /* 2 */
     /* m1 over three segments */
-    seg(&w, f, true, s, ACK, m1, third);                          /* 3 */
+    seg(&w, f, true, s, ACK, m1, third);                            /* 3 */
     seg(&w, f, true, s + (uint32_t) third, ACK, m1 + third, third); /* 4 */
-    seg(&w, f, true, s + (uint32_t) third, ACK, m1 + third, third); /* 5: retransmission */
-    seg(&w, f, true, s + 2 * (uint32_t) third, ACK, m1 + 2 * third, l1 - 2 * third); /* 6 */
+    seg(&w, f, true, s + (uint32_t) third, ACK, m1 + third,
+        third); /* 5: retransmission */
+    seg(&w, f, true, s + 2 * (uint32_t) third, ACK, m1 + 2 * third,
+        l1 - 2 * third); /* 6 */
     s += (uint32_t) l1;
     /* m2 and m3 in one segment */
     tl = (size_t) snprintf(two, sizeof(two), "%s%s", m2, m3);
@@ -551,7 +556,7 @@ static void test_tcp_streams(void **state)
     seg(&w, f, true, s + 100, ACK, m4 + 100, sizeof(m4) - 1 - 100); /* 9 */
     seg(&w, f, true, s, ACK, m4, 120);                              /* 10: overlaps 20 */
     /* the response, on the other direction, one segment */
-    seg(&w, f, false, rs, PSH | ACK, r1, sizeof(r1) - 1);          /* 11 */
+    seg(&w, f, false, rs, PSH | ACK, r1, sizeof(r1) - 1);                /* 11 */
     seg(&w, f, true, s + (uint32_t) sizeof(m4) - 1, FIN | ACK, NULL, 0); /* 12 */
     pw_close(&w);
     g = read_back(&w, &st);
@@ -601,7 +606,7 @@ static void test_tcp_gap(void **state)
     /* m2's first 50 bytes are never captured */
     seg(&w, f, true, s + 50, ACK, m2 + 50, sizeof(m2) - 1 - 50); /* 2 */
     s += sizeof(m2) - 1;
-    w.t += 10 * 1000000; /* 10 s later, past the gap timeout */
+    w.t += 10 * 1000000;                          /* 10 s later, past the gap timeout */
     seg(&w, f, true, s, ACK, m3, sizeof(m3) - 1); /* 3 */
     pw_close(&w);
     g = read_back(&w, &st);
@@ -627,8 +632,9 @@ static void test_hep3(void **state)
 {
     static const char sip[] = "BYE sip:x@192.0.2.9 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
     static const uint8_t fam = 2, proto = 17, type = 1, s4[4] = {192, 0, 2, 8},
-                         d4[4] = {192, 0, 2, 9}, sp[2] = {0x13, 0xc4}, dp[2] = {0x13, 0xc5},
-                         sec[4] = {0x60, 0, 0, 0}, usec[4] = {0, 0, 0, 5}, agent[4] = {0, 0, 0, 1};
+                         d4[4] = {192, 0, 2, 9}, sp[2] = {0x13, 0xc4},
+                         dp[2] = {0x13, 0xc5}, sec[4] = {0x60, 0, 0, 0},
+                         usec[4] = {0, 0, 0, 5}, agent[4] = {0, 0, 0, 1};
     struct bytes *f = calloc(1, sizeof(*f)), *h = calloc(1, sizeof(*h)), *c;
     struct flow_stats st;
     struct pcapw w;
@@ -679,8 +685,8 @@ static void test_hep3(void **state)
 }
 
 /* A WebSocket frame: masked when mask is not NULL. */
-static size_t ws_frame(uint8_t *out, bool fin, uint8_t op, const uint8_t *mask, const char *pl,
-                       size_t n)
+static size_t ws_frame(uint8_t *out, bool fin, uint8_t op, const uint8_t *mask,
+                       const char *pl, size_t n)
 {
     size_t o = 0;
 
@@ -707,7 +713,8 @@ static void test_websocket(void **state)
                              "Connection: Upgrade\r\nSec-WebSocket-Protocol: sip\r\n\r\n";
     static const char ok[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                              "Connection: Upgrade\r\nSec-WebSocket-Protocol: sip\r\n\r\n";
-    static const char reg[] = "REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid\r\n\r\n";
+    static const char reg[] =
+        "REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid\r\n\r\n";
     static const char resp[] = "SIP/2.0 200 OK\r\nVia: SIP/2.0/WSS x.invalid\r\n\r\n";
     static const uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
     struct bytes *f = calloc(1, sizeof(*f));
@@ -727,7 +734,7 @@ static void test_websocket(void **state)
     rs += sizeof(ok) - 1;
     /* a masked client frame, split over two segments */
     n = ws_frame(buf, true, 1, mask, reg, sizeof(reg) - 1);
-    seg(&w, f, true, s, ACK, (char *) buf, 10); /* 3 */
+    seg(&w, f, true, s, ACK, (char *) buf, 10);               /* 3 */
     seg(&w, f, true, s + 10, ACK, (char *) buf + 10, n - 10); /* 4 */
     s += (uint32_t) n;
     /* a ping, then a message fragmented in two frames, in one segment */
@@ -760,7 +767,8 @@ static void test_websocket(void **state)
 
 static void test_tls(void **state)
 {
-    static const char hello[] = "\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03 random bytes";
+    static const char hello[] =
+        "\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03 random bytes";
     static const char more[] = "\x17\x03\x03\x00\x10 encrypted data";
     struct bytes *f = calloc(1, sizeof(*f));
     struct flow_stats st;
@@ -783,7 +791,8 @@ static void test_tls(void **state)
 
 static void test_snaplen_cut(void **state)
 {
-    static const char sip[] = "OPTIONS sip:b@10.0.0.2 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+    static const char sip[] =
+        "OPTIONS sip:b@10.0.0.2 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
     struct bytes *f = calloc(1, sizeof(*f));
     struct flow_stats st;
     struct pcapw w;
@@ -808,7 +817,8 @@ static void test_snaplen_cut(void **state)
 
 static void test_truncated_file(void **state)
 {
-    static const char sip[] = "OPTIONS sip:b@10.0.0.2 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+    static const char sip[] =
+        "OPTIONS sip:b@10.0.0.2 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
     struct bytes *f = calloc(1, sizeof(*f));
     struct flow_stats st;
     struct pcapw w;
@@ -850,6 +860,130 @@ static void test_not_a_capture(void **state)
     assert_int_equal(flow_capture_open_file(&c, path, NULL, err, sizeof(err)), ENOENT);
 }
 
+static void sctp_data(struct bytes *b, uint8_t flags, uint32_t tsn, uint16_t ssn,
+                      const char *pl, size_t n)
+{
+    put8(b, 0);
+    put8(b, flags);
+    put16(b, (uint32_t) (16 + n));
+    put32(b, tsn);
+    put16(b, 0);
+    put16(b, ssn);
+    put32(b, 0);
+    put(b, pl, n);
+    while (b->n % 4)
+        put8(b, 0);
+}
+
+/* SIP over SCTP (RFC 4168): a message in one DATA chunk, and one in two. */
+static void test_sctp(void **state)
+{
+    static const char m1[] = OPTIONS("1"), m2[] = OPTIONS("2");
+    struct bytes *f = calloc(1, sizeof(*f)), *s = calloc(1, sizeof(*s));
+    struct flow_stats st;
+    struct pcapw w;
+    struct got *g;
+
+    (void) state;
+    assert_non_null(f);
+    assert_non_null(s);
+    pw_open(&w, 1);
+    put16(s, 5060);
+    put16(s, 5060);
+    put32(s, 1);
+    put32(s, 0);
+    sctp_data(s, 0x03, 10, 0, m1, sizeof(m1) - 1);
+    sctp_data(s, 0x02, 11, 1, m2, 40);
+    ether(f, 0x0800);
+    ipv4(f, IP_A, IP_B, 132, 1, 0, s->p, s->n);
+    pw_frame(&w, f);
+    s->n = 0;
+    put16(s, 5060);
+    put16(s, 5060);
+    put32(s, 1);
+    put32(s, 0);
+    sctp_data(s, 0x01, 12, 1, m2 + 40, sizeof(m2) - 1 - 40);
+    f->n = 0;
+    ether(f, 0x0800);
+    ipv4(f, IP_A, IP_B, 132, 2, 0, s->p, s->n);
+    pw_frame(&w, f);
+    pw_close(&w);
+    g = read_back(&w, &st);
+    assert_int_equal(g->nwarn, 0);
+    assert_int_equal(g->n, 2);
+    assert_int_equal(g->p[0].tr, FLOW_SCTP);
+    assert_memory_equal(g->p[0].data, m1, sizeof(m1) - 1);
+    assert_int_equal(g->p[1].len, sizeof(m2) - 1);
+    assert_memory_equal(g->p[1].data, m2, sizeof(m2) - 1);
+    assert_int_equal(g->p[1].frame, 2);
+    assert_int_equal(g->p[1].first, 1);
+    assert_int_equal(st.sip_sctp, 2);
+    got_free(g);
+    free(f);
+    free(s);
+}
+
+/* The named limits hold: fragments pending, streams, out-of-order segments. */
+static void test_limits(void **state)
+{
+    static const char m1[] = OPTIONS("1");
+    struct flow_limits lim = flow_limits_default;
+    struct got *g = calloc(1, sizeof(*g));
+    struct flow_sink sink = {.packet = on_pkt, .warning = on_warn, .arg = g};
+    struct bytes *f = calloc(1, sizeof(*f)), *u = calloc(1, sizeof(*u));
+    struct flow_capture *c;
+    char sip[3000];
+
+    (void) state;
+    assert_non_null(g);
+    assert_non_null(f);
+    assert_non_null(u);
+    lim.frag_max_pending = 2;
+    lim.tcp_max_streams = 2;
+    lim.tcp_max_ooo_segments = 2;
+    assert_int_equal(flow_capture_new(&c, 1, &lim), 0);
+    make_big_sip(sip, sizeof(sip));
+    udp(u, 5060, 5060, sip, sizeof(sip));
+    /* three datagrams' first fragments: the oldest is evicted */
+    for (uint16_t id = 1; id <= 3; id++) {
+        frag_frame(f, id, u, 0, 1480, true);
+        flow_capture_feed(c, &sink, 0, f->p, f->n, f->n);
+    }
+    assert_int_equal(warnings_of(g, FLOW_PROB_FRAG), 1);
+    /* three out-of-order segments on one stream: the holes are skipped at the third */
+    for (uint32_t i = 0; i < 3; i++) {
+        f->n = 0;
+        eth_tcp4(f, true, 1000 + 100 * i, ACK, m1, 10);
+        if (i == 0) {
+            flow_capture_feed(c, &sink, 0, f->p, f->n, f->n);
+            f->n = 0;
+            eth_tcp4(f, true, 2000, ACK, m1, 10);
+        }
+        flow_capture_feed(c, &sink, 0, f->p, f->n, f->n);
+    }
+    assert_true(warnings_of(g, FLOW_PROB_TCP_LIMIT) >= 1);
+    /* a third stream: the least recently seen is given up */
+    f->n = 0;
+    eth_tcp4(f, false, 1, ACK, m1, sizeof(m1) - 1);
+    flow_capture_feed(c, &sink, 0, f->p, f->n, f->n);
+    f->n = 0;
+    {
+        struct bytes t = {.n = 0};
+
+        tcp(&t, 1, 2, 1, ACK, m1, sizeof(m1) - 1);
+        ether(f, 0x0800);
+        ipv4(f, IP_B, IP_B, 6, 1, 0, t.p, t.n);
+    }
+    flow_capture_feed(c, &sink, 0, f->p, f->n, f->n);
+    assert_true(warnings_of(g, FLOW_PROB_TCP_LIMIT) >= 2);
+    assert_int_equal(flow_capture_stats(c)->sip_tcp, 2);
+    flow_capture_flush(c, &sink);
+    flow_capture_close(c);
+    got_free(g);
+    free(f);
+    free(u);
+}
+
 /* Random frames of every link type through the feed entry: no crash, no leak. */
 static void test_garbage(void **state)
 {
@@ -868,10 +1002,14 @@ static void test_garbage(void **state)
 
             for (size_t k = 0; k < n; k++)
                 buf[k] = (uint8_t) ((x = x * 1103515245u + 12345u) >> 16);
-            /* Make many of them look like IPv4/IPv6 TCP or UDP so the deeper layers run. */
+            /* Make many of them look like IPv4/IPv6 TCP or UDP so the deeper layers run.
+             */
             if (n > 60 && (i & 1)) {
-                size_t o = links[l] == 1 ? 14 : links[l] == 113 ? 16 : links[l] == 276 ? 20
-                           : (links[l] == 0 || links[l] == 108) ? 4 : 0;
+                size_t o = links[l] == 1                        ? 14
+                           : links[l] == 113                    ? 16
+                           : links[l] == 276                    ? 20
+                           : (links[l] == 0 || links[l] == 108) ? 4
+                                                                : 0;
                 buf[o] = (i & 2) ? 0x45 : 0x60;
                 if (links[l] == 1) {
                     buf[12] = (i & 2) ? 0x08 : 0x86;
@@ -901,6 +1039,8 @@ int main(void)
         cmocka_unit_test(test_hep3),
         cmocka_unit_test(test_websocket),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_sctp),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_snaplen_cut),
         cmocka_unit_test(test_truncated_file),
         cmocka_unit_test(test_not_a_capture),
