@@ -287,9 +287,23 @@ static void add_data(struct flow_capture *c, struct flow_half *h, uint32_t seq,
 
 void flow_tcp_segment(struct flow_capture *c, const struct flow_tcp_seg *sg)
 {
-    struct flow_half *h = get_half(c, sg);
+    struct flow_half *h;
     uint32_t seq = sg->seq, len = (uint32_t) sg->len;
 
+    /* A bare ACK (or FIN, RST) of a direction not tracked carries nothing to read:
+     * no state for it, so the ACKs after a close do not open the stream again. */
+    if (!sg->syn && len == 0 && !find_half(c, &sg->src, &sg->dst)) {
+        if (sg->rst) {
+            struct flow_half *r = find_half(c, &sg->dst, &sg->src);
+
+            if (r) {
+                flush_half(c, r, false);
+                remove_half(c, r);
+            }
+        }
+        return;
+    }
+    h = get_half(c, sg);
     if (!h) {
         flow_warn(c, c->frame, FLOW_PROB_TCP_LIMIT, "out of memory for a TCP stream");
         return;
@@ -345,7 +359,7 @@ void flow_tcp_segment(struct flow_capture *c, const struct flow_tcp_seg *sg)
 
         flush_half(c, h, false);
         remove_half(c, h);
-        if (r) {
+        if (r && r != h) { /* r == h when both ends have one address and port */
             flush_half(c, r, false);
             remove_half(c, r);
         }
