@@ -475,6 +475,75 @@ static void test_ipv4_fragments(void **state)
     free(u);
 }
 
+/* IPv4 options, and an IPv6 datagram in two fragments (RFC 8200 §4.5) out of order. */
+static void test_ip_options_ipv6_fragments(void **state)
+{
+    static const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    static const uint8_t b6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+    struct bytes *f = calloc(1, sizeof(*f)), *u = calloc(1, sizeof(*u));
+    char sip[3000];
+    struct flow_stats st;
+    struct pcapw w;
+    struct got *g;
+
+    (void) state;
+    assert_non_null(f);
+    assert_non_null(u);
+    make_big_sip(sip, sizeof(sip));
+    pw_open(&w, 1);
+    /* IPv4 with 4 bytes of options (NOP NOP NOP EOL) */
+    udp(u, 5060, 5062, sip, 200);
+    ether(f, 0x0800);
+    put8(f, 0x46);
+    put8(f, 0);
+    put16(f, (uint32_t) (24 + u->n));
+    put16(f, 1);
+    put16(f, 0);
+    put8(f, 64);
+    put8(f, 17);
+    put16(f, 0);
+    put(f, IP_A, 4);
+    put(f, IP_B, 4);
+    put32(f, 0x01010100);
+    put(f, u->p, u->n);
+    pw_frame(&w, f);
+    /* IPv6: the second fragment first, then the first */
+    u->n = 0;
+    udp(u, 5060, 5060, sip, sizeof(sip));
+    for (int k = 1; k >= 0; k--) {
+        size_t off = k ? 1448 : 0, n = k ? u->n - 1448 : 1448;
+
+        f->n = 0;
+        ether(f, 0x86dd);
+        put32(f, 0x60000000);
+        put16(f, (uint32_t) (8 + n));
+        put8(f, 44);
+        put8(f, 64);
+        put(f, a6, 16);
+        put(f, b6, 16);
+        put8(f, 17);
+        put8(f, 0);
+        put16(f, (uint32_t) (off | (k ? 0 : 1)));
+        put32(f, 0xabcdef01);
+        put(f, u->p + off, n);
+        pw_frame(&w, f);
+    }
+    pw_close(&w);
+    g = read_back(&w, &st);
+    assert_int_equal(g->nwarn, 0);
+    assert_int_equal(g->n, 2);
+    assert_string_equal(g->p[0].dst, "10.0.0.2:5062");
+    assert_int_equal(g->p[0].len, 200);
+    assert_string_equal(g->p[1].src, "[2001:db8::1]:5060");
+    assert_int_equal(g->p[1].len, sizeof(sip));
+    assert_memory_equal(g->p[1].data, sip, sizeof(sip));
+    assert_int_equal(g->p[1].frame, 3);
+    assert_int_equal(g->p[1].first, 2);
+    got_free(g);
+    free(f);
+    free(u);
+}
+
 /* A fragment overlapping with different bytes: the first copy is kept, with a warning. */
 static void test_fragment_overlap_differs(void **state)
 {
@@ -1034,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_link_types),
         cmocka_unit_test(test_ipv4_fragments),
         cmocka_unit_test(test_fragment_overlap_differs),
+        cmocka_unit_test(test_ip_options_ipv6_fragments),
         cmocka_unit_test(test_tcp_streams),
         cmocka_unit_test(test_tcp_gap),
         cmocka_unit_test(test_hep3),
