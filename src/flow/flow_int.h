@@ -15,8 +15,9 @@ struct flow_capture;
 
 /* ---- IP fragment reassembly (frag.c) ---- */
 
-#define FLOW_FRAG_MAX_DATAGRAM 65535 /* the end of a reassembled payload, IPv4 and IPv6  \
-                                      */
+#define FLOW_FRAG_MAX_DATAGRAM                                                           \
+    65535 /* the end of a reassembled payload, IPv4 and IPv6                             \
+           */
 #define FLOW_FRAG_BLOCKS ((FLOW_FRAG_MAX_DATAGRAM + 7) / 8)
 
 struct flow_frag_key {
@@ -109,6 +110,7 @@ struct flow_half {
     struct sk_sa src, dst;
     uint32_t next_seq, fin_seq;
     bool have_seq, fin;
+    bool closed;          /* FIN reached: kept so that retransmissions are recognised */
     struct flow_seg *ooo; /* out of order, sorted by seq, not overlapping */
     size_t ooo_bytes, ooo_n;
     uint64_t last_ns;
@@ -200,8 +202,9 @@ struct flow_ip {
 
 /* ---- SCTP (sctp.c) ---- */
 
-#define FLOW_SCTP_MAX_PENDING 64 /* messages in several DATA chunks being put together   \
-                                  */
+#define FLOW_SCTP_MAX_PENDING                                                            \
+    64 /* messages in several DATA chunks being put together                             \
+        */
 
 struct flow_sctp_msg {
     struct flow_sctp_msg *next;

@@ -215,9 +215,11 @@ static struct flow_half *get_half(struct flow_capture *c, const struct flow_tcp_
     if (t->n >= c->lim.tcp_max_streams && t->oldest) {
         char pair[128];
 
-        flow_warn(c, c->frame, FLOW_PROB_TCP_LIMIT,
-                  "too many TCP streams: the least recently seen (%s) is given up",
-                  flow_pair_str(&t->oldest->src, &t->oldest->dst, pair, sizeof(pair)));
+        if (!t->oldest->closed)
+            flow_warn(
+                c, c->frame, FLOW_PROB_TCP_LIMIT,
+                "too many TCP streams: the least recently seen (%s) is given up",
+                flow_pair_str(&t->oldest->src, &t->oldest->dst, pair, sizeof(pair)));
         remove_half(c, t->oldest);
     }
     h = calloc(1, sizeof(*h));
@@ -318,6 +320,7 @@ void flow_tcp_segment(struct flow_capture *c, const struct flow_tcp_seg *sg)
         if (!h->have_seq) {
             h->next_seq = seq + 1;
             h->have_seq = true;
+            h->fin = h->closed = false;
         }
         seq++;
     } else if (!h->have_seq) {
@@ -365,7 +368,12 @@ void flow_tcp_segment(struct flow_capture *c, const struct flow_tcp_seg *sg)
         }
         return;
     }
-    if (h->fin && !h->ooo && seq_diff(h->next_seq, h->fin_seq) >= 0) remove_half(c, h);
+    if (h->fin && !h->closed && !h->ooo && seq_diff(h->next_seq, h->fin_seq) >= 0) {
+        /* The direction is over; its sequence numbers stay, so that a late
+         * retransmission is not read as a new stream. */
+        flow_app_close(c, h);
+        h->closed = true;
+    }
 }
 
 void flow_tcp_flush(struct flow_capture *c)
