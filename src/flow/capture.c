@@ -195,7 +195,7 @@ static void sa6(struct sk_sa *a, const uint8_t *ip)
     a->len = sizeof(a->u.in6);
 }
 
-static void deliver_hep(struct flow_capture *c, const struct flow_packet *outer)
+void flow_hep_deliver(struct flow_capture *c, const struct flow_packet *outer)
 {
     struct flow_hep h;
     struct flow_packet pk;
@@ -257,7 +257,7 @@ static void decode_udp(struct flow_capture *c, const struct flow_ip *ip)
     pk.len = have - 8;
     pk.truncated = have < ulen;
     if (pk.len >= 4 && memcmp(pk.data, "HEP3", 4) == 0 && !pk.truncated) {
-        deliver_hep(c, &pk);
+        flow_hep_deliver(c, &pk);
         return;
     }
     pk.is_sip = flow_is_sip(pk.data, pk.len);

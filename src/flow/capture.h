@@ -69,13 +69,14 @@ struct flow_stats {
 };
 
 /* Hard limits, with named defaults (flow_limits_default). Times are capture time. */
-#define FLOW_FRAG_MAX_PENDING 256                 /* datagrams being reassembled */
-#define FLOW_FRAG_MAX_BYTES (4u * 1024 * 1024)    /* bytes held by them */
-#define FLOW_FRAG_TIMEOUT_NS (30ull * 1000000000) /* RFC 791 suggests 15 s; Linux 30 s   \
-                                                   */
-#define FLOW_TCP_MAX_STREAMS 4096                 /* stream directions tracked at once */
-#define FLOW_TCP_MAX_OOO_BYTES (256u * 1024)      /* out-of-order bytes per direction */
-#define FLOW_TCP_MAX_OOO_SEGMENTS 256 /* out-of-order segments per direction */
+#define FLOW_FRAG_MAX_PENDING 256              /* datagrams being reassembled */
+#define FLOW_FRAG_MAX_BYTES (4u * 1024 * 1024) /* bytes held by them */
+#define FLOW_FRAG_TIMEOUT_NS                                                             \
+    (30ull * 1000000000)                     /* RFC 791 suggests 15 s; Linux 30 s        \
+                                              */
+#define FLOW_TCP_MAX_STREAMS 4096            /* stream directions tracked at once */
+#define FLOW_TCP_MAX_OOO_BYTES (256u * 1024) /* out-of-order bytes per direction */
+#define FLOW_TCP_MAX_OOO_SEGMENTS 256        /* out-of-order segments per direction */
 #define FLOW_TCP_GAP_TIMEOUT_NS                                                          \
     (5ull * 1000000000)                        /* a hole older than this is skipped */
 #define FLOW_STREAM_MAX_BUFFER (320u * 1024)   /* unframed bytes per direction */

@@ -75,6 +75,7 @@ enum flow_app_mode {
     FLOW_APP_WS,
     FLOW_APP_TLS,   /* encrypted: skipped */
     FLOW_APP_OTHER, /* not SIP: skipped */
+    FLOW_APP_HEP,   /* HEP v3 packets one after the other (an agent sending over TCP) */
 };
 
 struct flow_mark {
@@ -164,6 +165,8 @@ struct flow_hep {
 
 /* Decode a HEP v3 packet (it starts with "HEP3"). Returns 0, or EBADMSG with *why. */
 int flow_hep_parse(const uint8_t *p, size_t len, struct flow_hep *h, const char **why);
+/* Hand up what the HEP packet in outer->data carries (a warning if it is broken). */
+void flow_hep_deliver(struct flow_capture *c, const struct flow_packet *outer);
 
 /* ---- WebSocket frame header (ws.c) ---- */
 

@@ -138,6 +138,35 @@ static enum step step_unknown(struct flow_capture *c, struct flow_half *h)
         (strncasecmp((const char *) a->buf, "GET ", a->len) == 0 ||
          strncasecmp((const char *) a->buf, "HTTP/", a->len) == 0))
         return STEP_NEED;
+    if (a->unknown_bytes == 0 && has_prefix_ci(a->buf, a->len, "HEP3")) {
+        set_mode(a, FLOW_APP_HEP);
+        return STEP_AGAIN;
+    }
+    if ((a->buf[0] & 0x7f) == 0x01 || (a->buf[0] & 0x7f) == 0x02) {
+        /* A WebSocket text or binary frame (the capture missed the Upgrade): one
+         * that holds a SIP start line puts the stream in WebSocket mode. A SIP
+         * stream never starts with these bytes. */
+        struct flow_ws_frame f;
+        const char *why;
+        uint8_t head[256];
+        size_t n;
+
+        r = flow_ws_frame_parse(a->buf, a->len, &f, &why);
+        if (r == EAGAIN && a->len < 14) return STEP_NEED;
+        if (r == 0) {
+            n = f.payload_len < sizeof(head) ? (size_t) f.payload_len : sizeof(head);
+            if (n > a->len - f.hdr_len) {
+                if (a->len < f.hdr_len + sizeof(head)) return STEP_NEED;
+                n = a->len - f.hdr_len;
+            }
+            for (size_t i = 0; i < n; i++)
+                head[i] = a->buf[f.hdr_len + i] ^ (f.masked ? f.mask[i % 4] : 0);
+            if (flow_sip_start(head, n) == 1) {
+                a->mode = FLOW_APP_WS;
+                return STEP_AGAIN;
+            }
+        }
+    }
     r = flow_sip_start(a->buf, a->len);
     if (r > 0) {
         if (a->unknown_bytes && !a->sync_noted)
@@ -330,6 +359,39 @@ static enum step step_ws(struct flow_capture *c, struct flow_half *h, uint64_t d
     return STEP_AGAIN;
 }
 
+/* HEP v3 over TCP: each packet carries its length in bytes 4-5. */
+static enum step step_hep(struct flow_capture *c, struct flow_half *h, uint64_t done)
+{
+    struct flow_app *a = &h->app;
+    struct flow_packet pk;
+    char pair[128];
+    size_t n;
+
+    if (a->len < 6) return STEP_NEED;
+    n = (size_t) a->buf[4] << 8 | a->buf[5];
+    if (memcmp(a->buf, "HEP3", 4) != 0 || n < 6) {
+        flow_warn(c, done, FLOW_PROB_HEP, "TCP %s: lost the HEP3 framing; rest skipped",
+                  flow_pair_str(&h->src, &h->dst, pair, sizeof(pair)));
+        set_mode(a, FLOW_APP_OTHER);
+        return STEP_NEED;
+    }
+    if (a->len < n) return STEP_NEED;
+    memset(&pk, 0, sizeof(pk));
+    pk.frame = done;
+    pk.first_frame = frame_at(a, a->base);
+    if (!pk.first_frame || pk.first_frame > done) pk.first_frame = done;
+    pk.ts_ns = c->now_ns;
+    pk.src = h->src;
+    pk.dst = h->dst;
+    pk.transport = FLOW_TCP;
+    pk.ip_proto = 6;
+    pk.data = a->buf;
+    pk.len = n;
+    flow_hep_deliver(c, &pk);
+    consume(a, n);
+    return STEP_AGAIN;
+}
+
 static void process(struct flow_capture *c, struct flow_half *h, uint64_t done)
 {
     enum step s = STEP_AGAIN;
@@ -342,6 +404,7 @@ static void process(struct flow_capture *c, struct flow_half *h, uint64_t done)
         case FLOW_APP_SIP: s = step_sip(c, h, done); break;
         case FLOW_APP_HTTP: s = step_http(c, h); break;
         case FLOW_APP_WS: s = step_ws(c, h, done); break;
+        case FLOW_APP_HEP: s = step_hep(c, h, done); break;
         case FLOW_APP_TLS:
         case FLOW_APP_OTHER:
             drop_all(&h->app);
@@ -413,6 +476,7 @@ void flow_app_gap(struct flow_capture *c, struct flow_half *h, uint64_t n)
     case FLOW_APP_TLS:
     case FLOW_APP_OTHER: break;
     case FLOW_APP_HTTP:
+    case FLOW_APP_HEP:
     case FLOW_APP_WS: a->mode = FLOW_APP_OTHER; break;
     }
     a->unknown_bytes = 0;

@@ -64,9 +64,11 @@ else
 fi
 
 # ---- capturing real traffic ----
-capture_tool=""
-if command -v tcpdump >/dev/null; then capture_tool=tcpdump
-elif command -v dumpcap >/dev/null; then capture_tool=dumpcap; fi
+capture_tool=${FLOW_CAPTURE_TOOL:-} # tcpdump or dumpcap; found on PATH when unset
+if [ -z "$capture_tool" ]; then
+    if command -v tcpdump >/dev/null; then capture_tool=tcpdump
+    elif command -v dumpcap >/dev/null; then capture_tool=dumpcap; fi
+fi
 if [ "$(id -u)" -ne 0 ] || [ -z "$capture_tool" ] || ! command -v sipp >/dev/null ||
     ! command -v tshark >/dev/null; then
     echo "skipping the live part: needs root, tcpdump or dumpcap, sipp and tshark"

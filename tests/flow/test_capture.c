@@ -733,6 +733,18 @@ static void test_hep3(void **state)
     pw_open(&w, 1);
     eth_udp4(f, 40000, 9060, h->p, h->n);
     pw_frame(&w, f);
+    /* the same two times over TCP, the second split over two segments: frames 2-4 */
+    {
+        uint8_t two[1024];
+        size_t n2 = 2 * h->n;
+
+        assert_true(n2 <= sizeof(two));
+        memcpy(two, h->p, h->n);
+        memcpy(two + h->n, h->p, h->n);
+        seg(&w, f, true, 1, ACK, (char *) two, h->n + 7);
+        seg(&w, f, true, 1 + (uint32_t) h->n + 7, ACK, (char *) two + h->n + 7,
+            n2 - h->n - 7);
+    }
     /* the same, cut short inside a chunk: a warning, nothing handed up */
     f->n = 0;
     h->p[5] = (uint8_t) (h->p[5] + 10);
@@ -740,14 +752,23 @@ static void test_hep3(void **state)
     pw_frame(&w, f);
     pw_close(&w);
     g = read_back(&w, &st);
-    assert_int_equal(g->n, 1);
+    assert_int_equal(g->n, 3);
+    for (size_t i = 1; i < 3; i++) {
+        assert_int_equal(g->p[i].tr, FLOW_HEP);
+        assert_true(g->p[i].is_sip);
+        assert_string_equal(g->p[i].src, "192.0.2.8:5060");
+        assert_memory_equal(g->p[i].data, sip, sizeof(sip) - 1);
+    }
+    assert_int_equal(g->p[1].frame, 2);
+    assert_int_equal(g->p[2].frame, 3);
+    assert_int_equal(g->p[2].first, 2);
     assert_int_equal(g->p[0].tr, FLOW_HEP);
     assert_true(g->p[0].is_sip);
     assert_string_equal(g->p[0].src, "192.0.2.8:5060");
     assert_string_equal(g->p[0].dst, "192.0.2.9:5061");
     assert_int_equal(g->p[0].ts, 0x60000000ull * 1000000000ull + 5000);
     assert_memory_equal(g->p[0].data, sip, sizeof(sip) - 1);
-    assert_int_equal(st.sip_hep, 1);
+    assert_int_equal(st.sip_hep, 3);
     assert_int_equal(warnings_of(g, FLOW_PROB_HEP), 1);
     got_free(g);
     free(f);
@@ -816,11 +837,24 @@ static void test_websocket(void **state)
     /* an unmasked server frame */
     n = ws_frame(buf, true, 1, NULL, resp, sizeof(resp) - 1);
     seg(&w, f, false, rs, ACK, (char *) buf, n); /* 6 */
+    /* a stream whose Upgrade the capture missed: found by its first frame */
+    {
+        struct bytes t = {.n = 0};
+
+        n = ws_frame(buf, true, 1, mask, reg, sizeof(reg) - 1);
+        tcp(&t, 40002, 5080, 99, ACK, buf, n);
+        f->n = 0;
+        ether(f, 0x0800);
+        ipv4(f, IP_A, IP_B, 6, 1, 0, t.p, t.n);
+        pw_frame(&w, f); /* 7 */
+    }
     pw_close(&w);
     g = read_back(&w, &st);
     assert_int_equal(g->nwarn, 0);
-    assert_int_equal(g->n, 3);
-    assert_int_equal(st.sip_ws, 3);
+    assert_int_equal(g->n, 4);
+    assert_int_equal(st.sip_ws, 4);
+    assert_memory_equal(g->p[3].data, reg, sizeof(reg) - 1);
+    assert_string_equal(g->p[3].src, "10.0.0.1:40002");
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(g->p[i].tr, FLOW_WS);
         assert_true(g->p[i].is_sip);
