@@ -102,7 +102,8 @@ PY
 
 cap=$tmp/sip.pcap
 if [ "$capture_tool" = tcpdump ]; then
-    tcpdump -i lo -U -w "$cap" "port $port or port $((port + 1)) or port $((port + 2))" \
+    # --immediate-mode: packets reach the file at once, not when a ring block fills
+    tcpdump -i lo -U --immediate-mode -w "$cap" "port $port or port $((port + 1)) or port $((port + 2))" \
         2>"$tmp/cap.err" &
 else
     dumpcap -i lo -f "port $port or port $((port + 1)) or port $((port + 2))" -w "$cap" \
@@ -157,7 +158,7 @@ run_sipp register_udp "$tmp/register.xml" 10 u1 $((port + 1)) -r 50
 check_sipp_run register_udp $? 10
 run_sipp register_tcp "$tmp/register.xml" 10 t1 $((port + 2)) -r 50
 check_sipp_run register_tcp $? 10
-sleep 0.5
+sleep 1 # the capture's last packets
 server_stop
 kill -INT "$cap_pid" 2>/dev/null
 timeout 10 tail --pid="$cap_pid" -f /dev/null
