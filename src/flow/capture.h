@@ -93,9 +93,11 @@ struct flow_limits {
 };
 extern const struct flow_limits flow_limits_default;
 
-/* What the reader calls. packet: every SIP message and non-SIP UDP datagram, in
- * capture order of the frame completing it. warning: one problem, with the frame
- * number (0 when it concerns no frame) and a line of text. Either may be NULL. */
+/* What the reader calls. packet: every SIP message, every non-SIP UDP datagram,
+ * and the non-SIP payloads of WebSocket messages and HEP packets, in the order
+ * of the frames completing them (what the end of the capture flushes comes last).
+ * warning: one problem, with the frame number (0 when it concerns no frame) and a line of
+ * text. Either may be NULL. */
 struct flow_sink {
     void (*packet)(void *arg, const struct flow_packet *p);
     void (*warning)(void *arg, uint64_t frame, enum flow_problem kind, const char *text);
@@ -105,8 +107,8 @@ struct flow_sink {
 struct flow_capture;
 
 /* Open a pcap or pcapng file ("-" is stdin). On failure err holds libpcap's or the
- * system's message. limits may be NULL (defaults). Returns 0, ENOENT, EINVAL
- * (not a capture file), ENOMEM. */
+ * system's message. limits may be NULL (defaults). Returns 0, ENOENT, EIO (cannot
+ * be read), EINVAL (not a capture file: libpcap's message), ENOMEM. */
 int flow_capture_open_file(struct flow_capture **cp, const char *path,
                            const struct flow_limits *limits, char *err, size_t errlen);
 /* The same from an open stream (fmemopen for captures in memory); the capture
@@ -126,9 +128,8 @@ void flow_capture_close(struct flow_capture *c);
 
 /* Bounds of one run; zeros mean none. */
 struct flow_run_opts {
-    uint64_t max_frames;
-    uint64_t
-        max_seconds; /* wall clock; checked at least every 100 ms on a live capture */
+    uint64_t max_frames;  /* frames read */
+    uint64_t max_seconds; /* wall clock; checked every 100 ms on a live capture */
 };
 
 /* Read until the end of the file (or a bound, or flow_capture_stop), handing
