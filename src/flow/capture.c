@@ -2,6 +2,7 @@
  * demultiplexing, SIP detection, HEP v3. */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -790,6 +791,13 @@ int flow_capture_open_live(struct flow_capture **cp, const char *iface,
             return EINVAL;
         }
     }
+    /* Non-blocking reads and a poll with a timeout: in immediate mode a blocking
+     * read on Linux waits for a packet however long, past every bound. */
+    if (pcap_setnonblock(p, 1, eb) != 0 || pcap_get_selectable_fd(p) < 0) {
+        set_err(err, errlen, eb[0] ? eb : "cannot poll this interface");
+        pcap_close(p);
+        return EINVAL;
+    }
     return adopt(cp, p, true, limits, err, errlen);
 }
 
@@ -832,7 +840,16 @@ int flow_capture_run(struct flow_capture *c, const struct flow_sink *sink,
             flow_capture_feed(c, sink, ts, data, hdr->caplen, hdr->len);
             continue;
         }
-        if (rc == 0) continue;             /* live: the read timeout passed */
+        if (rc == 0) {
+            /* live: nothing yet; wait a little for more */
+            struct pollfd pfd = {.fd = pcap_get_selectable_fd(c->pcap), .events = POLLIN};
+
+            if (poll(&pfd, 1, FLOW_LIVE_TIMEOUT_MS) < 0 && errno != EINTR) {
+                ret = EIO;
+                break;
+            }
+            continue;
+        }
         if (rc == PCAP_ERROR_BREAK) break; /* end of the file, or flow_capture_stop */
         /* A damaged or truncated file: libpcap cannot read past it. */
         flow_warn(c, c->frame + 1, FLOW_PROB_FILE, "%s", pcap_geterr(c->pcap));

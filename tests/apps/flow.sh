@@ -204,4 +204,20 @@ live_got=$(count_listed "$tmp/live.out")
 check "live capture: status $rc, $live_got messages in its 40 frames" $? ||
     tail -n 3 "$tmp/live.out" "$tmp/live.err"
 
+# --seconds ends a capture that sees nothing; SIGINT ends one that has no bound.
+timeout 20 "$sipkit" flow --live lo --filter "udp port 1" --seconds 1 >"$tmp/idle.out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q '^0 SIP messages' "$tmp/idle.out"
+check "an idle live capture ends after --seconds 1 (status $rc)" $?
+"$sipkit" flow --live lo --filter "udp port 1" >"$tmp/int.out" 2>&1 &
+int_pid=$!
+cleanup_hooks+=("kill $int_pid 2>/dev/null; wait $int_pid 2>/dev/null")
+sleep 1
+kill -INT "$int_pid"
+timeout 10 tail --pid="$int_pid" -f /dev/null
+wait "$int_pid"; rc=$?
+[ $rc -eq 0 ] && grep -q '^0 SIP messages' "$tmp/int.out"
+check "SIGINT ends a live capture with its summary (status $rc)" $?
+bad=$("$sipkit" flow --live lo --filter "port and" 2>&1); rc=$?
+[ $rc -eq 1 ] && [[ "$bad" == *"syntax error"* ]]; check "a bad BPF filter: status 1, libpcap's message ($bad)" $?
+
 interop_finish
