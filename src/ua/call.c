@@ -35,6 +35,7 @@ struct ua_call {
                                      the first early one until then) */
     /* UAC */
     struct sip_txn *ict;          /* our INVITE's client transaction */
+    struct sip_txn *bye;          /* our BYE's transaction: the call outlives it */
     struct sk_buf invite;         /* the last INVITE we sent (for the dialog and auth) */
     char target[UA_STR_MAX];      /* Request-URI */
     char call_id[96], from_tag[24];
@@ -131,7 +132,7 @@ static void calls_reap(struct ua *u)
     struct ua_call **pp = &u->calls;
     while (*pp) {
         struct ua_call *c = *pp;
-        if (c->state == CALL_ENDED && !c->ict) {
+        if (c->state == CALL_ENDED && !c->ict && !c->bye) {
             *pp = c->next;
             call_free(c);
         } else {
@@ -1130,6 +1131,8 @@ static void on_bye_terminated(struct sip_txn *t, void *arg)
     sip_txn_unref(t);
     if (c->ict == t)
         c->ict = NULL;
+    if (c->bye == t)
+        c->bye = NULL;
     reap_soon(c->u);
 }
 
@@ -1164,6 +1167,7 @@ int ua_hangup(struct ua *u, unsigned id)
             call_end(c, c->end_status ? c->end_status : 200, "hung up (BYE not sent)", "local");
             return 0;
         }
+        c->bye = t;
         return 0;
     case CALL_ENDING:
     case CALL_ENDED:
