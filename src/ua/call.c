@@ -170,6 +170,9 @@ static void media_timeout(void *arg)
     c->end_status = 408;
     c->end_by = "rtp-timeout";
     ua_hangup(c->u, c->id);
+    /* §15.1.1: the session is over once the BYE is sent; a peer that went
+     * silent will not answer it (a proxy's 408 comes only after Timer F) */
+    call_end(c, 408, c->end_reason, "rtp-timeout");
 }
 
 static int call_media_new(struct ua_call *c)
