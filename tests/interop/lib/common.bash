@@ -336,3 +336,33 @@ ev() {
     shift 2
     python3 "$uaevents" "$sub" "$tmp/$name.log" "$@"
 }
+
+# call_start NAME [sipkit call args...]: `sipkit call --json ARGS` in the
+# background (log $tmp/NAME.log, like a phone's, so phone_wait works on it).
+call_start() {
+    local name=$1 f
+    shift
+    (
+        for f in "${phone_fd[@]}"; do eval "exec $f>&-"; done
+        exec "$sipkit" call --json "$@" </dev/null >"$tmp/$name.log" 2>"$tmp/$name.err"
+    ) &
+    phone_pid[$name]=$!
+    cleanup_hooks+=("phone_kill $name")
+}
+
+# call_wait NAME [TIMEOUT_S (30)]: waits for it to exit; its status in phone_rc[NAME]
+# (124 if it had to be killed).
+call_wait() {
+    local name=$1 t=${2:-30} pid=${phone_pid[$1]:-} rc=0
+    [ -n "$pid" ] || return 0
+    timeout "$t" tail --pid="$pid" -f /dev/null || rc=124
+    if [ $rc -eq 124 ]; then
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    else
+        wait "$pid"
+        rc=$?
+    fi
+    phone_rc[$name]=$rc
+    unset "phone_pid[$name]"
+}
