@@ -48,7 +48,8 @@ struct jbuf_frame {
 
 enum jbuf_result {
     JBUF_FRAME,   /* *frame is the next frame to play */
-    JBUF_MISSING, /* a frame is due but absent (lost or late): conceal it */
+    JBUF_MISSING, /* a frame is due but absent (lost or late), or the buffer holds a
+                     tick back to grow its delay: conceal it (silence or repeat) */
     JBUF_WAITING, /* nothing to play yet (buffering, or no stream): play silence */
 };
 
