@@ -118,7 +118,7 @@ if r is not None:
     d.ack(r.status)
     check('malformed SDP: the reason starts "Bad SDP" (%s)' % r.reason,
           r.reason.startswith('Bad SDP'), r.reason)
-    check('malformed SDP: the reason names the line', re.search(r'line 5|m=', r.reason) is not None,
+    check('malformed SDP: the reason names the line', re.search(r'line 6\b', r.reason) is not None,
           r.reason)
 
 d = Dialog(sdp('m=video PORT RTP/AVP 96', extra='a=rtpmap:96 H264/90000\r\n'))

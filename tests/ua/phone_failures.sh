@@ -104,7 +104,13 @@ call_fails bob 3 486 "486 reject" bob reject
 phone_fails bob 603 "603 decline" bob decline
 call_fails bob 8 603 "603 decline" bob decline
 phone_fails erin 488 "488 no common codec"
+got=$(hung alice reason)
+[[ "$got" == *"Warning: 305 "* ]]
+check "488: the callee's Warning 305 reaches alice's phone (reason: $got)" $?
 call_fails erin 7 488 "488 no common codec"
+got=$(hung "call$ncall" reason)
+[[ "$got" == *"Warning: 305 "* ]]
+check "488: and sipkit call (reason: $got)" $?
 
 # 486 busy: dave is in a call with alice; a second call to him is refused
 phone_cmd alice "call sip:dave@localhost"
