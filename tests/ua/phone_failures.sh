@@ -4,8 +4,9 @@
 # and `sipkit call` exits with its class:
 #   404 callee not a user (exit 4); 480 a user that is not registered (5);
 #   486 the callee's `reject` (3) and a callee busy in another call (3);
-#   603 `decline` (8); 487 the caller hangs up while it rings (phone) and
-#   `sipkit call --timeout 3` nobody answers (5); 488 no common codec
+#   603 `decline` (8); 487 the caller hangs up while it rings (the phone's
+#   `hangup`; SIGTERM to `sipkit call`: 5); `sipkit call --timeout 3` that
+#   nobody answers (5); 488 no common codec
 #   (callee --codecs PCMA, caller PCMU) (7); a wrong password: registration-failed
 #   401/403 after exactly one retry (the server counts 2 REGISTERs, no auth loop),
 #   and `sipkit call` exits 6; the callee vanishes mid-call (SIGSTOP after the
@@ -137,6 +138,24 @@ got="$(hung alice status) by=$(hung alice by) / $(hung bob status) by=$(hung bob
 [ "$got" = "487 by=local / 487 by=remote" ]
 check "487: both phones see the cancelled call (got $got)" $?
 
+# 487 with sipkit call: SIGTERM while bob's phone rings (CANCEL, then exit)
+n=$(phone_events bob hungup)
+m=$(phone_events bob incoming)
+call_start term "${callargs[@]}" sip:bob@localhost
+phone_wait bob incoming 10 $((m + 1)) && phone_wait term ringing
+check "487 (sipkit call): bob's phone rings" $?
+kill -TERM "${phone_pid[term]}"
+call_wait term 15
+[ "${phone_rc[term]}" = 5 ]
+check "487 (sipkit call): SIGTERM while ringing: exit 5 (got ${phone_rc[term]})" $?
+got=$(hung term status)
+[ "$got" = 487 ]
+check "487 (sipkit call): its hungup status 487 (got $got)" $?
+phone_wait bob hungup 10 $((n + 1))
+got=$(hung bob status)
+[ "$got" = 487 ]
+check "487 (sipkit call): bob's phone sees the CANCEL (status $got)" $?
+
 # no answer: `sipkit call --timeout 3` to bob, who lets it ring
 n=$(phone_events bob hungup)
 call_fails bob 5 408 "no answer in 3 s" bob "" --timeout 3
@@ -190,6 +209,7 @@ for p in alice bob dave erin; do
 done
 for ((i = 1; i <= ncall; i++)); do check_no_sanitizer "call$i" "$tmp/call$i.err"; done
 check_no_sanitizer vanish "$tmp/vanish.err"
+check_no_sanitizer term "$tmp/term.err"
 check_no_sanitizer mallory "$tmp/mallory.err"
 server_stop_checked
 interop_finish

@@ -4,6 +4,7 @@ for the end-to-end tests (tests/ua).
     uaevents.py list FILE                     the event names, one a line
     uaevents.py order FILE EV...              exit 0 if the events, leaving out
                                               info and status lines, are exactly EV...
+                                              (an EV written NAME? may be missing)
     uaevents.py get FILE EVENT PATH [N]       the field PATH (dotted: quality.received.mos)
                                               of the Nth EVENT (1 = first, -1 = last,
                                               the default); exit 1 if there is none
@@ -16,6 +17,7 @@ Lines that are not JSON objects count as errors (exit 2): the program must
 print nothing else on stdout.
 """
 import json
+import re
 import sys
 
 
@@ -71,7 +73,10 @@ def main(argv):
         return 0
     if cmd == 'order':
         got = [n for n in names if n not in ('info', 'status')]
-        if got == argv[3:]:
+        # "NAME?" may be missing (a 180 that a proxy forwards after the 200 is dropped)
+        pat = ''.join('(?:%s )?' % re.escape(t[:-1]) if t.endswith('?') else re.escape(t) + ' '
+                      for t in argv[3:])
+        if re.fullmatch(pat, ''.join(n + ' ' for n in got)):
             return 0
         print('events: %s' % ' '.join(got), file=sys.stderr)
         return 1
