@@ -8,7 +8,8 @@
 #     packet, a truncated header, 1400 random bytes; to its RTCP port: garbage.
 #     The call goes on: RTP keeps coming from the phone, ours is still
 #     received (recorded: 440 Hz) and the hungup report counts bad_packets.
-#   - the phone then exits 0 on EOF, with no sanitizer report.
+#   - the phone then exits 0 on EOF, with no sanitizer report; a phone whose
+#     stdin is /dev/null keeps running and quits on SIGTERM.
 # The phone listens on a port picked at run time; everything on loopback.
 # usage: phone_badinput.sh SIPKIT_BINARY TESTS_SOURCE_DIR [WAVCHECK_BINARY]
 set -u
@@ -41,4 +42,20 @@ check "the phone's events: one call, incoming answered hungup" $?
 phone_quit bob
 check "the phone exits 0 on EOF (status ${phone_rc[bob]})" $?
 check_no_sanitizer "the phone" "$tmp/bob.err"
+
+# a phone whose stdin is /dev/null ignores it (no EOF quit) and quits on SIGTERM
+port2=$(free_port)
+"$sipkit" phone --json --user sip:carol@localhost --registrar none \
+    --listen "udp:127.0.0.1:$port2" </dev/null >"$tmp/carol.log" 2>"$tmp/carol.err" &
+carol=$!
+cleanup_hooks+=("kill $carol 2>/dev/null; wait $carol 2>/dev/null")
+wait_ready 127.0.0.1 "$port2" && kill -0 $carol 2>/dev/null
+check "stdin /dev/null: the phone keeps running and answers OPTIONS" $?
+kill -TERM $carol
+rc=0
+timeout 10 tail --pid=$carol -f /dev/null || rc=124
+[ $rc -eq 0 ] && { wait $carol; rc=$?; }
+[ $rc -eq 0 ]
+check "stdin /dev/null: SIGTERM quits it with status 0 (got $rc)" $?
+check_no_sanitizer "the /dev/null phone" "$tmp/carol.err"
 interop_finish
