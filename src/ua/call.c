@@ -170,6 +170,9 @@ static void media_timeout(void *arg)
     c->end_status = 408;
     c->end_by = "rtp-timeout";
     ua_hangup(c->u, c->id);
+    /* §15.1.1: the session is over once the BYE is sent; a peer that went
+     * silent will not answer it (a proxy's 408 comes only after Timer F) */
+    call_end(c, 408, c->end_reason, "rtp-timeout");
 }
 
 static int call_media_new(struct ua_call *c)
@@ -408,7 +411,7 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
     struct ua *u = c->u;
     struct sip_msg *m = rx ? rx->msg : NULL;
     struct sip_msg req;
-    char reason[128];
+    char reason[256];
     size_t used;
     struct sip_error pe;
 
@@ -544,6 +547,16 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
         }
         send_invite(c);
         return;
+    }
+    /* RFC 3261 §20.43: a Warning says why (RFC 3264 §6: 305 incompatible media) */
+    const struct sip_hdr *w = m ? sip_msg_hdr_by_name(m, "Warning") : NULL;
+    if (w) {
+        size_t n = strlen(reason);
+        snprintf(reason + n, sizeof(reason) - n, " (Warning: %.*s)", (int) w->value.len,
+                 w->value.p);
+        for (char *q = reason + n; *q; q++)
+            if ((unsigned char) *q < 0x20 || *q == 0x7f)
+                *q = ' '; /* a folded header: events are one line each */
     }
     call_end(c, status, reason, c->cancel_asked ? "local" : "remote");
 }
