@@ -10,5 +10,6 @@ int cmd_user(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_phone(int argc, char **argv);
 int cmd_call(int argc, char **argv);
+int cmd_flow(int argc, char **argv);
 
 #endif

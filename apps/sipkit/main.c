@@ -1,4 +1,4 @@
-/* sipkit: one program, one subcommand per file (serve, lint; user, phone, flow to come). */
+/* sipkit: one program, one subcommand per file (serve, user, ctl, lint, phone/call, flow). */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +14,7 @@ static void usage(FILE *f)
                "  phone --user URI [...]  a phone: registers, calls, answers (sipkit phone --help)\n"
                "  call URI [...]          one call from the command line, with its quality\n"
                "  lint [--json] FILE...   validate SIP messages ('-' reads stdin)\n"
+               "  flow FILE --messages    list the SIP messages in a capture (see --help)\n"
                "  version                 print the version\n");
 }
 
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
         return cmd_call(argc - 1, argv + 1);
     if (strcmp(argv[1], "lint") == 0)
         return cmd_lint(argc - 1, argv + 1);
+    if (strcmp(argv[1], "flow") == 0)
+        return cmd_flow(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("sipkit %s\n", SIPKIT_VERSION);
         return 0;

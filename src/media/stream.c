@@ -69,6 +69,9 @@ struct media_stream {
 
     /* receiving */
     struct rtp_stats stats;
+    /* sources before the current one: rtp_stats starts again at a new SSRC */
+    uint64_t prior_packets, prior_duplicates, prior_out_of_order;
+    int64_t prior_lost, prior_expected;
     bool have_rx;
     uint64_t last_rx_ms;
     uint64_t started_ms;
@@ -408,10 +411,28 @@ out:
 
 /* ---- Receiving ---- */
 
+/* A new SSRC (a peer that switches streams, as SIPp does between two pcap
+ * files, or a re-INVITE) restarts rtp_stats: keep what the finished source
+ * counted, so the call's report covers the whole call, not its last source. */
+static void stats_source_check(struct media_stream *s, uint32_t ssrc)
+{
+    if (!s->stats.have_source || s->stats.ssrc == ssrc)
+        return;
+    int64_t lost = rtp_stats_lost(&s->stats);
+    s->prior_packets += s->stats.packets;
+    s->prior_duplicates += s->stats.duplicates;
+    s->prior_out_of_order += s->stats.out_of_order;
+    s->prior_lost += lost > 0 ? lost : 0;
+    s->prior_expected += rtp_stats_expected(&s->stats);
+}
+
 /* QUALITY.md: telephone-event packets count for loss (they take sequence
  * numbers) but not for jitter (their timestamp stays at the event's start). */
-static void stats_update_no_jitter(struct rtp_stats *st, const struct rtp_hdr *h, int64_t now_us)
+static void stats_update_no_jitter(struct media_stream *s, const struct rtp_hdr *h,
+                                   int64_t now_us)
 {
+    struct rtp_stats *st = &s->stats;
+    stats_source_check(s, h->ssrc);
     struct rtp_stats keep = *st;
     rtp_stats_update(st, h->ssrc, h->seq, h->ts, now_us, 0);
     if (keep.have_source && keep.ssrc == h->ssrc) {
@@ -461,7 +482,7 @@ static void rtp_packet(struct media_stream *s, struct sk_loop *loop, const uint8
         }
         /* QUALITY.md: events are left out of jitter; their sequence numbers
          * still count for loss */
-        stats_update_no_jitter(&s->stats, &h, (int64_t) now_us);
+        stats_update_no_jitter(s, &h, (int64_t) now_us);
         return;
     }
     if (h.pt != 0 && h.pt != 8) {
@@ -478,6 +499,7 @@ static void rtp_packet(struct media_stream *s, struct sk_loop *loop, const uint8
     }
     s->latched_rtp = true;
     s->have_rx = true;
+    stats_source_check(s, h.ssrc);
     rtp_stats_update(&s->stats, h.ssrc, h.seq, h.ts, (int64_t) now_us, h.payload_len);
     s->rx_pt = h.pt;
     if (s->jb)
@@ -874,15 +896,17 @@ void media_stream_report(struct media_stream *s, struct media_report *r)
     sk_sa_str(&s->p.remote_rtp, r->remote, sizeof(r->remote));
     r->rx.known = s->have_rx;
     if (s->have_rx) {
-        r->rx.packets = s->stats.packets;
-        r->rx.lost = rtp_stats_lost(&s->stats);
-        if (r->rx.lost < 0)
-            r->rx.lost = 0;
-        r->rx.loss_pct = rtp_stats_loss_percent(&s->stats);
+        int64_t lost = rtp_stats_lost(&s->stats);
+        int64_t expected = s->prior_expected + rtp_stats_expected(&s->stats);
+        r->rx.packets = s->prior_packets + s->stats.packets;
+        r->rx.lost = s->prior_lost + (lost > 0 ? lost : 0);
+        r->rx.loss_pct = expected > 0 ? 100.0 * (double) r->rx.lost / (double) expected : 0;
+        if (r->rx.loss_pct > 100)
+            r->rx.loss_pct = 100;
         r->rx.jitter_ms = rtp_stats_jitter_ms(&s->stats);
         r->rx.max_jitter_ms = rtp_stats_max_jitter_ms(&s->stats);
-        r->rx.duplicates = s->stats.duplicates;
-        r->rx.out_of_order = s->stats.out_of_order;
+        r->rx.duplicates = s->prior_duplicates + s->stats.duplicates;
+        r->rx.out_of_order = s->prior_out_of_order + s->stats.out_of_order;
         r->rx.late = s->jb ? jbuf_get_stats(s->jb)->late : 0;
     }
     r->one_way_ms = one_way_ms(s, r->rx.jitter_ms, true);
