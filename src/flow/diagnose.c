@@ -12,30 +12,46 @@ struct status_text {
 
 /* RFC 3261 §21 and common practice, in plain words. */
 static const struct status_text STATUS_TEXT[] = {
-    {400, "the far end could not parse the request", "check the request against RFC 3261 (sipkit lint)"},
-    {401, "the server wants credentials (a challenge)", "configure the user name and password for this realm"},
-    {403, "the server refused: wrong credentials, a barred user, or a forbidden destination", "check the account, its password and what it may call"},
-    {404, "the called user or number does not exist there", "check the number dialled and the domain it went to"},
+    {400, "the far end could not parse the request",
+     "check the request against RFC 3261 (sipkit lint)"},
+    {401, "the server wants credentials (a challenge)",
+     "configure the user name and password for this realm"},
+    {403,
+     "the server refused: wrong credentials, a barred user, or a forbidden destination",
+     "check the account, its password and what it may call"},
+    {404, "the called user or number does not exist there",
+     "check the number dialled and the domain it went to"},
     {405, "the method is not allowed there", "see the Allow header of the response"},
     {407, "a proxy wants credentials (a challenge)", "configure the proxy credentials"},
-    {408, "no response in time: the far end or the next hop did not answer", "check that the next hop is reachable and its address and port are right"},
+    {408, "no response in time: the far end or the next hop did not answer",
+     "check that the next hop is reachable and its address and port are right"},
     {410, "the user was there but is gone", "update the number or address"},
     {415, "the body type is not supported", "check the Content-Type (application/sdp)"},
-    {420, "an extension in Require is not supported", "remove the option tag from Require"},
-    {480, "the callee is not reachable now (not registered, or do-not-disturb)", "check that the callee's phone is registered"},
-    {481, "the far end knows no such call or transaction", "a message was sent in a dialog the far end had already ended"},
-    {482, "a loop was detected", "check the routing: the request came back to a proxy it passed"},
+    {420, "an extension in Require is not supported",
+     "remove the option tag from Require"},
+    {480, "the callee is not reachable now (not registered, or do-not-disturb)",
+     "check that the callee's phone is registered"},
+    {481, "the far end knows no such call or transaction",
+     "a message was sent in a dialog the far end had already ended"},
+    {482, "a loop was detected",
+     "check the routing: the request came back to a proxy it passed"},
     {483, "too many hops (Max-Forwards reached 0)", "check the routing for loops"},
     {484, "the number dialled is incomplete", "dial the whole number"},
     {486, "the callee is busy", "call again later"},
-    {487, "the request was cancelled before an answer", "the caller hung up while it rang, or a fork was answered elsewhere"},
-    {488, "the far end accepts none of the offered codecs or media", "offer a codec both sides support (e.g. PCMU/PCMA)"},
-    {491, "a re-INVITE crossed another one (glare)", "normal if rare: the side that retries later wins"},
+    {487, "the request was cancelled before an answer",
+     "the caller hung up while it rang, or a fork was answered elsewhere"},
+    {488, "the far end accepts none of the offered codecs or media",
+     "offer a codec both sides support (e.g. PCMU/PCMA)"},
+    {491, "a re-INVITE crossed another one (glare)",
+     "normal if rare: the side that retries later wins"},
     {500, "the server failed internally", "see the server's log"},
     {501, "the method is not implemented there", "use a method the far end supports"},
-    {502, "a gateway got a bad response from the next hop", "check the next hop behind the gateway"},
-    {503, "the service is unavailable (overloaded, or no route)", "check the server's state and trunks; see Retry-After"},
-    {504, "a gateway timed out waiting for the next hop", "check the next hop behind the gateway"},
+    {502, "a gateway got a bad response from the next hop",
+     "check the next hop behind the gateway"},
+    {503, "the service is unavailable (overloaded, or no route)",
+     "check the server's state and trunks; see Retry-After"},
+    {504, "a gateway timed out waiting for the next hop",
+     "check the next hop behind the gateway"},
     {600, "the callee is busy everywhere", "call again later"},
     {603, "the callee declined the call", "the callee rejected it"},
     {604, "the user does not exist anywhere", "check the number or address"},
@@ -83,16 +99,21 @@ static void rule_status(const struct flow_item *it, struct flow_finding *out, si
     if (st < 300 || (it->kind == FLOW_ITEM_CALL && it->answer_ns)) return;
     meaning = flow_status_meaning(st, &fix);
     snprintf(code, sizeof(code), "status-%d", st);
-    f = add(out, max, n, st == 487 && it->cancelled ? FLOW_SEV_INFO : FLOW_SEV_ERROR, code);
+    f = add(out, max, n, st == 487 && it->cancelled ? FLOW_SEV_INFO : FLOW_SEV_ERROR,
+            code);
     if (!f) return;
     if (st == 487 && it->cancelled)
         snprintf(f->summary, sizeof(f->summary), "no answer (487 after CANCEL)");
     else
         snprintf(f->summary, sizeof(f->summary), "failed: %d %s", st, it->final_reason);
     snprintf(f->detail, sizeof(f->detail), "%d %s: %s", st, it->final_reason,
-             meaning ? meaning : st < 400 ? "redirected elsewhere" : "the request failed");
+             meaning    ? meaning
+             : st < 400 ? "redirected elsewhere"
+                        : "the request failed");
     snprintf(f->fix, sizeof(f->fix), "%s",
-             fix ? fix : st < 400 ? "follow the Contact of the response" : "see the response's Reason/Warning headers");
+             fix        ? fix
+             : st < 400 ? "follow the Contact of the response"
+                        : "see the response's Reason/Warning headers");
     frame(f, it->cancel_frame);
     frame(f, it->final_frame);
 }
@@ -155,8 +176,9 @@ static bool opposite(const struct flow_stream *a, const struct flow_stream *b)
 }
 
 /* Rule: an answered call whose RTP flows one way only, or not at all. */
-static void rule_media(const struct flow_model *m, size_t index, const struct flow_item *it,
-                       struct flow_finding *out, size_t max, size_t *n)
+static void rule_media(const struct flow_model *m, size_t index,
+                       const struct flow_item *it, struct flow_finding *out, size_t max,
+                       size_t *n)
 {
     size_t ns;
     const struct flow_stream *s = flow_model_streams(m, &ns);
@@ -178,10 +200,12 @@ static void rule_media(const struct flow_model *m, size_t index, const struct fl
         char src[64], dst[64];
         snprintf(f->summary, sizeof(f->summary), "one-way audio?");
         snprintf(f->detail, sizeof(f->detail), "RTP only from %s to %s, none back",
-                 sk_sa_str(&a->src, src, sizeof(src)), sk_sa_str(&a->dst, dst, sizeof(dst)));
-        snprintf(f->fix, sizeof(f->fix),
-                 "check NAT and firewalls on the silent side: the address in its SDP (c=, "
-                 "m= port) must be reachable; consider symmetric RTP or a media relay");
+                 sk_sa_str(&a->src, src, sizeof(src)),
+                 sk_sa_str(&a->dst, dst, sizeof(dst)));
+        snprintf(
+            f->fix, sizeof(f->fix),
+            "check NAT and firewalls on the silent side: the address in its SDP (c=, "
+            "m= port) must be reachable; consider symmetric RTP or a media relay");
         frame(f, a->first_frame);
     } else {
         snprintf(f->summary, sizeof(f->summary), "no RTP seen");

@@ -142,7 +142,7 @@ struct flow_model {
     size_t ntext, cap_text;
     struct htab txn_h, item_h, stream_h, ssrc_h, media_h;
     struct pending pend[FLOW_MODEL_RTP_PENDING];
-    struct sip_msg sm;           /* parse scratch */
+    struct sip_msg sm;          /* parse scratch */
     struct sdp_session sdp_tmp; /* parse scratch */
     struct flow_model_counts counts;
 };
@@ -274,7 +274,8 @@ static int32_t item_find(const struct flow_model *m, struct sk_str cid, uint64_t
     for (int32_t e = htab_first(&m->item_h, h); e >= 0 && steps < FLOW_MODEL_MAX_CHAIN;
          e = htab_next(&m->item_h, e), steps++) {
         const struct flow_item *it = &m->items[m->item_h.ent[e].row];
-        if (m->item_h.ent[e].hash == h && str_eq_c(cid, it->call_id)) return m->item_h.ent[e].row;
+        if (m->item_h.ent[e].hash == h && str_eq_c(cid, it->call_id))
+            return m->item_h.ent[e].row;
     }
     return -1;
 }
@@ -376,8 +377,9 @@ static int32_t txn_find(const struct flow_model *m, uint64_t key)
     return -1;
 }
 
-static int32_t txn_new(struct flow_model *m, uint64_t key, bool rfc2543, const struct sip_msg *sm,
-                       const struct flow_packet *p, int32_t item)
+static int32_t txn_new(struct flow_model *m, uint64_t key, bool rfc2543,
+                       const struct sip_msg *sm, const struct flow_packet *p,
+                       int32_t item)
 {
     struct flow_txn *t;
 
@@ -401,7 +403,8 @@ static int32_t txn_new(struct flow_model *m, uint64_t key, bool rfc2543, const s
     t->first_frame = p->frame;
     t->first_ns = p->ts_ns;
     t->invite_txn = -1;
-    t->has_auth = sm->count[SIP_HDR_AUTHORIZATION] || sm->count[SIP_HDR_PROXY_AUTHORIZATION];
+    t->has_auth =
+        sm->count[SIP_HDR_AUTHORIZATION] || sm->count[SIP_HDR_PROXY_AUTHORIZATION];
     return (int32_t) m->ntxns++;
 }
 
@@ -599,9 +602,10 @@ static int32_t handle_sdp(struct flow_model *m, const struct sip_msg *sm, int32_
         if (item >= 0) {
             struct sk_sa r = a;
             media_announce(m, &a, item, false, md);
-            if (!md->rtcp_mux) { /* RFC 3550 §11: RTCP on the next port; RFC 3605 a=rtcp */
-                sk_sa_set_port(&r, md->has_rtcp ? md->rtcp_port
-                                                : (uint16_t) (md->port + 1));
+            if (!md->rtcp_mux) { /* RFC 3550 §11: RTCP on the next port; RFC 3605 a=rtcp
+                                  */
+                sk_sa_set_port(&r,
+                               md->has_rtcp ? md->rtcp_port : (uint16_t) (md->port + 1));
                 if (md->has_rtcp && md->rtcp_conn.type != SDP_ADDR_NONE)
                     sk_sa_from_ip(&r, sk_str_cstr(md->rtcp_conn.addr), md->rtcp_port);
                 media_announce(m, &r, item, true, md);
@@ -640,7 +644,8 @@ static void dialog_note(struct flow_item *it, const struct sip_msg *sm, uint64_t
                 break;
             }
     }
-    if (sm->status > it->dialog[i].status && it->dialog[i].status < 200 ) it->dialog[i].status = sm->status;
+    if (sm->status > it->dialog[i].status && it->dialog[i].status < 200)
+        it->dialog[i].status = sm->status;
 }
 
 static void set_final(struct flow_item *it, const struct sip_msg *sm, uint64_t frame)
@@ -651,7 +656,8 @@ static void set_final(struct flow_item *it, const struct sip_msg *sm, uint64_t f
 }
 
 static void call_request(struct flow_item *it, const struct sip_msg *sm,
-                         const struct flow_packet *p, const struct flow_txn *t, bool retrans)
+                         const struct flow_packet *p, const struct flow_txn *t,
+                         bool retrans)
 {
     bool in_dialog = sm->to.tag.p && sm->to.tag.len;
 
@@ -694,7 +700,8 @@ static void call_response(struct flow_item *it, const struct sip_msg *sm,
     if (me != SIP_METHOD_INVITE || retrans) return;
     dialog_note(it, sm, p->frame);
     if (sm->cseq.num != it->invite_cseq) return; /* a re-INVITE's response */
-    if (sm->status >= 180 && sm->status < 190 && !it->ringing_ns) it->ringing_ns = p->ts_ns;
+    if (sm->status >= 180 && sm->status < 190 && !it->ringing_ns)
+        it->ringing_ns = p->ts_ns;
     if (sm->status >= 200 && sm->status < 300) {
         if (!it->answer_ns) it->answer_ns = p->ts_ns;
         if (it->final_status < 200 || it->final_status >= 300) {
@@ -707,7 +714,8 @@ static void call_response(struct flow_item *it, const struct sip_msg *sm,
     } else if (sm->status >= 300 && !it->answer_ns) {
         if (sm->status == 401 || sm->status == 407) it->challenges++;
         set_final(it, sm, p->frame);
-        it->ended = it->cancelled && sm->status == 487 ? FLOW_END_CANCEL : FLOW_END_REJECTED;
+        it->ended =
+            it->cancelled && sm->status == 487 ? FLOW_END_CANCEL : FLOW_END_REJECTED;
         it->end_ns = p->ts_ns;
         it->end_frame = p->frame;
     }
@@ -725,7 +733,8 @@ static void other_response(struct flow_item *it, struct sip_msg *sm,
         uint32_t e;
         struct sip_error err;
 
-        if (sip_msg_addrs(sm, SIP_HDR_CONTACT, &c, &n, &err) == 0 && n && c[0].expires >= 0)
+        if (sip_msg_addrs(sm, SIP_HDR_CONTACT, &c, &n, &err) == 0 && n &&
+            c[0].expires >= 0)
             it->expires = c[0].expires;
         else if (sip_msg_uint(sm, SIP_HDR_EXPIRES, &e, &err) == 0)
             it->expires = e;
@@ -788,7 +797,8 @@ static void on_sip(struct flow_model *m, const struct flow_packet *p)
     m->counts.sip++;
     if (sip_msg_parse(sm, (const char *) p->data, p->len, SIP_PARSE_DATAGRAM, NULL, &used,
                       &err) ||
-        !sm->has_call_id || !sm->has_cseq || !sm->has_via || !sm->has_from || !sm->has_to) {
+        !sm->has_call_id || !sm->has_cseq || !sm->has_via || !sm->has_from ||
+        !sm->has_to) {
         m->counts.sip_bad++;
         return;
     }
@@ -833,7 +843,8 @@ static void on_sip(struct flow_model *m, const struct flow_packet *p)
 
 /* ---- RTP and RTCP ---- */
 
-static uint64_t stream_hash(const struct sk_sa *src, const struct sk_sa *dst, uint32_t ssrc)
+static uint64_t stream_hash(const struct sk_sa *src, const struct sk_sa *dst,
+                            uint32_t ssrc)
 {
     return sk_hash_final(sk_hash_u64(hash_sa(hash_sa(sk_hash_init(), src), dst), ssrc));
 }
@@ -852,8 +863,8 @@ static int32_t stream_find(const struct flow_model *m, const struct sk_sa *src,
     for (int32_t e = htab_first(&m->stream_h, h); e >= 0 && steps < FLOW_MODEL_MAX_CHAIN;
          e = htab_next(&m->stream_h, e), steps++) {
         const struct flow_stream *s = &m->streams[m->stream_h.ent[e].row];
-        if (m->stream_h.ent[e].hash == h && s->ssrc == ssrc && sk_sa_equal(&s->src, src) &&
-            sk_sa_equal(&s->dst, dst))
+        if (m->stream_h.ent[e].hash == h && s->ssrc == ssrc &&
+            sk_sa_equal(&s->src, src) && sk_sa_equal(&s->dst, dst))
             return m->stream_h.ent[e].row;
     }
     return -1;
@@ -892,7 +903,8 @@ static void stream_add_payload(struct flow_stream *s, const char *enc, int pt)
         snprintf(s->payloads + n, sizeof(s->payloads) - n, "%s%s", n ? ", " : "", name);
 }
 
-static void pt_lookup(const struct media_ep *ep, int pt, const char **enc, uint32_t *clock)
+static void pt_lookup(const struct media_ep *ep, int pt, const char **enc,
+                      uint32_t *clock)
 {
     uint8_t ch;
 
@@ -919,7 +931,8 @@ static int32_t stream_new(struct flow_model *m, const struct flow_packet *p,
     int32_t idx = (int32_t) m->nstreams;
 
     if (m->nstreams >= m->lim.max_streams ||
-        grow((void **) &m->streams, &m->cap_streams, m->nstreams + 1, sizeof(*m->streams)) ||
+        grow((void **) &m->streams, &m->cap_streams, m->nstreams + 1,
+             sizeof(*m->streams)) ||
         htab_add(&m->stream_h, stream_hash(&p->src, &p->dst, h->ssrc), idx) ||
         htab_add(&m->ssrc_h, ssrc_hash(h->ssrc), idx)) {
         m->counts.dropped_streams++;
@@ -945,6 +958,7 @@ static int32_t stream_new(struct flow_model *m, const struct flow_packet *p,
     s->first_frame = p->frame;
     s->first_ns = p->ts_ns;
     if (s->item >= 0) m->items[s->item].streams++;
+    s->last_audio_ns = 0;
     return idx;
 }
 
@@ -960,13 +974,15 @@ static void stream_digits(struct flow_stream *s, const struct rtp_dtmf_digit *d,
 }
 
 static void stream_packet(struct flow_model *m, struct flow_stream *s, uint32_t ssrc,
-                          uint16_t seq, uint32_t ts, uint8_t pt, uint64_t ts_ns,
-                          const uint8_t *payload, size_t payload_len)
+                          uint16_t seq, uint32_t ts, uint8_t pt, bool marker,
+                          uint64_t ts_ns, const uint8_t *payload, size_t payload_len)
 {
     int64_t us = (int64_t) (ts_ns / 1000);
 
     m->counts.rtp++;
     s->last_ns = ts_ns;
+    if (s->item >= 0 && ts_ns > m->items[s->item].media_last_ns)
+        m->items[s->item].media_last_ns = ts_ns;
     rtp_stats_update(&s->seq, ssrc, seq, ts, us, payload_len);
     if ((int) pt == s->event_pt) {
         /* QUALITY.md: events count for loss, not for jitter or delta */
@@ -985,6 +1001,12 @@ static void stream_packet(struct flow_model *m, struct flow_stream *s, uint32_t 
     }
     rtp_stats_update(&s->jit, ssrc, seq, ts, us, payload_len);
     if (pt != s->pt && pt != 13) s->pt_change = true;
+    /* QUALITY.md: a gap before a talkspurt (marker bit, RFC 3551 §4.1) or around
+     * comfort noise (PT 13) is silence, not delay: left out of the delta, as tshark */
+    if (s->last_audio_ns && !marker && pt != 13 && ts_ns >= s->last_audio_ns &&
+        ts_ns - s->last_audio_ns > s->max_delta_ns)
+        s->max_delta_ns = ts_ns - s->last_audio_ns;
+    s->last_audio_ns = ts_ns;
 }
 
 static void stream_first_payload(struct flow_stream *s, const struct media_ep *ep, int pt)
@@ -1012,7 +1034,8 @@ static void on_rtcp(struct flow_model *m, const struct flow_packet *p)
     m->counts.rtcp++;
     if (info.sr) {
         uint64_t h = ssrc_hash(info.ssrc);
-        for (int32_t e = htab_first(&m->ssrc_h, h); e >= 0 && steps < FLOW_MODEL_MAX_CHAIN;
+        for (int32_t e = htab_first(&m->ssrc_h, h);
+             e >= 0 && steps < FLOW_MODEL_MAX_CHAIN;
              e = htab_next(&m->ssrc_h, e), steps++) {
             struct flow_stream *s = &m->streams[m->ssrc_h.ent[e].row];
             if (s->ssrc != info.ssrc || !same_ip(&s->src, &p->src)) continue;
@@ -1028,7 +1051,8 @@ static void on_rtcp(struct flow_model *m, const struct flow_packet *p)
         const struct rtcp_report_block *rb = &info.blocks[b];
         uint64_t h = ssrc_hash(rb->ssrc);
         steps = 0;
-        for (int32_t e = htab_first(&m->ssrc_h, h); e >= 0 && steps < FLOW_MODEL_MAX_CHAIN;
+        for (int32_t e = htab_first(&m->ssrc_h, h);
+             e >= 0 && steps < FLOW_MODEL_MAX_CHAIN;
              e = htab_next(&m->ssrc_h, e), steps++) {
             struct flow_stream *s = &m->streams[m->ssrc_h.ent[e].row];
             /* the reporter receives the stream: it is the stream's destination */
@@ -1084,11 +1108,18 @@ static void on_udp(struct flow_model *m, const struct flow_packet *p)
             uint16_t gap = (uint16_t) (h.seq - pd->seq);
 
             if (!rtp_pt_sane(h.pt)) return;
-            if (!pd->used || pd->ssrc != h.ssrc || pd->pt != h.pt || gap == 0 || gap > 16 ||
-                !sk_sa_equal(&pd->src, &p->src) || !sk_sa_equal(&pd->dst, &p->dst)) {
-                *pd = (struct pending){.used = true, .src = p->src, .dst = p->dst,
-                                       .ssrc = h.ssrc, .ts = h.ts, .seq = h.seq, .pt = h.pt,
-                                       .frame = p->frame, .ts_ns = p->ts_ns,
+            if (!pd->used || pd->ssrc != h.ssrc || pd->pt != h.pt || gap == 0 ||
+                gap > 16 || !sk_sa_equal(&pd->src, &p->src) ||
+                !sk_sa_equal(&pd->dst, &p->dst)) {
+                *pd = (struct pending){.used = true,
+                                       .src = p->src,
+                                       .dst = p->dst,
+                                       .ssrc = h.ssrc,
+                                       .ts = h.ts,
+                                       .seq = h.seq,
+                                       .pt = h.pt,
+                                       .frame = p->frame,
+                                       .ts_ns = p->ts_ns,
                                        .payload_len = h.payload_len};
                 return;
             }
@@ -1101,7 +1132,7 @@ static void on_udp(struct flow_model *m, const struct flow_packet *p)
                 if (si < 0) return;
                 stream_first_payload(&m->streams[si], NULL, h.pt);
                 stream_packet(m, &m->streams[si], pd->ssrc, pd->seq, pd->ts, pd->pt,
-                              pd->ts_ns, NULL, pd->payload_len);
+                              false, pd->ts_ns, NULL, pd->payload_len);
             }
         }
     }
@@ -1111,13 +1142,15 @@ static void on_udp(struct flow_model *m, const struct flow_packet *p)
             const struct media_ep *e2 = s->from_sdp ? media_find(m, &s->dst) : NULL;
             stream_first_payload(s, e2 && !e2->rtcp ? e2 : NULL, h.pt);
         }
-        stream_packet(m, s, h.ssrc, h.seq, h.ts, h.pt, p->ts_ns, h.payload, h.payload_len);
+        stream_packet(m, s, h.ssrc, h.seq, h.ts, h.pt, h.marker, p->ts_ns, h.payload,
+                      h.payload_len);
     }
 }
 
 void flow_model_feed(struct flow_model *m, const struct flow_packet *p)
 {
-    if (!m->counts.first_ns || p->ts_ns < m->counts.first_ns) m->counts.first_ns = p->ts_ns;
+    if (!m->counts.first_ns || p->ts_ns < m->counts.first_ns)
+        m->counts.first_ns = p->ts_ns;
     if (p->ts_ns > m->counts.last_ns) m->counts.last_ns = p->ts_ns;
     if (p->is_sip)
         on_sip(m, p);
@@ -1145,13 +1178,14 @@ void flow_stream_figures(const struct flow_stream *s, struct flow_stream_figures
     f->loss_pct = rtp_stats_loss_percent(&s->seq);
     f->duplicates = s->seq.duplicates;
     f->out_of_order = s->seq.out_of_order;
-    f->max_delta_ms = rtp_stats_max_delta_ms(&s->jit);
+    f->max_delta_ms = (double) s->max_delta_ns / 1e6;
     f->jitter_ms = rtp_stats_jitter_ms(&s->jit);
     f->max_jitter_ms = rtp_stats_max_jitter_ms(&s->jit);
     f->mean_jitter_ms = rtp_stats_mean_jitter_ms(&s->jit);
     if (s->pt == 0 || s->pt == 8 || strcmp(s->codec, "PCMU") == 0 ||
         strcmp(s->codec, "PCMA") == 0) {
-        struct emodel_in in = {.codec = emodel_g711, .loss_pct = f->loss_pct, .burst_r = 1};
+        struct emodel_in in = {
+            .codec = emodel_g711, .loss_pct = f->loss_pct, .burst_r = 1};
         f->delay_ms = s->has_rtt ? s->rtt_ms / 2 : 0;
         in.delay_ms = f->delay_ms;
         f->has_mos = true;

@@ -21,14 +21,14 @@
  * flow_model_counts.dropped_* and left out: messages past max_messages still update
  * their transaction, call and streams but are not kept for the ladder; messages past
  * max_text_bytes are kept without their copy. */
-#define FLOW_MODEL_MAX_MESSAGES 1000000            /* message records (ladder) */
+#define FLOW_MODEL_MAX_MESSAGES 1000000               /* message records (ladder) */
 #define FLOW_MODEL_MAX_TEXT_BYTES (64u * 1024 * 1024) /* copies of messages, together */
-#define FLOW_MODEL_MAX_MSG_COPY 4096                /* bytes kept of one message */
-#define FLOW_MODEL_MAX_TXNS 500000                  /* transactions */
-#define FLOW_MODEL_MAX_ITEMS 100000                 /* calls, registrations, others */
-#define FLOW_MODEL_MAX_STREAMS 20000                /* RTP streams */
-#define FLOW_MODEL_MAX_MEDIA 50000                  /* SDP media addresses remembered */
-#define FLOW_MODEL_MAX_DIALOGS 8                    /* dialogs (To tags) per call */
+#define FLOW_MODEL_MAX_MSG_COPY 4096                  /* bytes kept of one message */
+#define FLOW_MODEL_MAX_TXNS 500000                    /* transactions */
+#define FLOW_MODEL_MAX_ITEMS 100000                   /* calls, registrations, others */
+#define FLOW_MODEL_MAX_STREAMS 20000                  /* RTP streams */
+#define FLOW_MODEL_MAX_MEDIA 50000                    /* SDP media addresses remembered */
+#define FLOW_MODEL_MAX_DIALOGS 8                      /* dialogs (To tags) per call */
 #define FLOW_MODEL_RTP_PENDING 4096 /* flows watched for RTP that no SDP announced */
 #define FLOW_MODEL_MAX_CHAIN 64     /* hash chain entries compared before giving up */
 
@@ -47,14 +47,14 @@ extern const struct flow_model_limits flow_model_limits_default;
 
 /* What one SDP body said (its first audio media, or the first media). */
 struct flow_sdp {
-    bool offer;           /* in a request (an answer when in a response) */
-    char media[12];       /* "audio" */
-    char codec[24];       /* first format: "PCMU/8000" */
-    char pts[48];         /* every payload type, "0 8 101" */
+    bool offer;     /* in a request (an answer when in a response) */
+    char media[12]; /* "audio" */
+    char codec[24]; /* first format: "PCMU/8000" */
+    char pts[48];   /* every payload type, "0 8 101" */
     char addr[SDP_ADDR_MAX];
-    uint16_t port;        /* 0: rejected or held media */
-    enum sdp_dir dir;     /* sdp_media_dir (session level applied) */
-    bool bad;             /* the body did not parse as SDP */
+    uint16_t port;    /* 0: rejected or held media */
+    enum sdp_dir dir; /* sdp_media_dir (session level applied) */
+    bool bad;         /* the body did not parse as SDP */
 };
 
 /* One SIP message as seen on the wire. */
@@ -68,10 +68,10 @@ struct flow_msg {
     int status;                         /* responses */
     char reason[FLOW_MODEL_REASON_MAX]; /* responses */
     uint32_t cseq;
-    bool retrans;  /* a retransmission (the same request or response seen before) */
-    int32_t item;  /* flow_item index, -1: none (no Call-ID) */
-    int32_t txn;   /* flow_txn index, -1: none */
-    int32_t sdp;   /* flow_sdp index, -1: no SDP body */
+    bool retrans; /* a retransmission (the same request or response seen before) */
+    int32_t item; /* flow_item index, -1: none (no Call-ID) */
+    int32_t txn;  /* flow_txn index, -1: none */
+    int32_t sdp;  /* flow_sdp index, -1: no SDP body */
     uint32_t text_off, text_len; /* its copy (first max_msg_copy bytes); len 0: none */
 };
 
@@ -105,23 +105,24 @@ enum flow_item_kind {
     FLOW_ITEM_REGISTRATION, /* REGISTER requests of one Call-ID */
     FLOW_ITEM_OTHER,        /* OPTIONS, MESSAGE, SUBSCRIBE/NOTIFY... */
 };
-const char *flow_item_kind_name(enum flow_item_kind k); /* "call", "registration", "other" */
+const char *
+flow_item_kind_name(enum flow_item_kind k); /* "call", "registration", "other" */
 
 /* How a call ended. */
 enum flow_end {
-    FLOW_END_NONE,        /* still up at the end of the capture, or never answered */
-    FLOW_END_CALLER_BYE,  /* the caller sent BYE */
-    FLOW_END_CALLEE_BYE,  /* the callee sent BYE */
-    FLOW_END_CANCEL,      /* the caller cancelled before an answer */
-    FLOW_END_REJECTED,    /* a final 3xx-6xx to the INVITE */
+    FLOW_END_NONE,       /* still up at the end of the capture, or never answered */
+    FLOW_END_CALLER_BYE, /* the caller sent BYE */
+    FLOW_END_CALLEE_BYE, /* the callee sent BYE */
+    FLOW_END_CANCEL,     /* the caller cancelled before an answer */
+    FLOW_END_REJECTED,   /* a final 3xx-6xx to the INVITE */
 };
 const char *flow_end_name(enum flow_end e); /* "none", "caller BYE", ... */
 
 /* A dialog of a call: the caller's From tag with one To tag (§12). */
 struct flow_dialog {
     char to_tag[FLOW_MODEL_TAG_MAX];
-    int status;         /* highest status that carried this tag (1xx early, 2xx confirmed) */
-    uint64_t frame;     /* of the first message with the tag */
+    int status;     /* highest status that carried this tag (1xx early, 2xx confirmed) */
+    uint64_t frame; /* of the first message with the tag */
 };
 
 /* Everything of one Call-ID. Times are capture times (ns since the epoch), 0 when
@@ -130,11 +131,12 @@ struct flow_item {
     enum flow_item_kind kind;
     char call_id[FLOW_MODEL_CALLID_MAX];
     uint64_t cid_hash;
-    char method_name[FLOW_MODEL_METHOD_MAX]; /* of the first request */
+    char method_name[FLOW_MODEL_METHOD_MAX];                 /* of the first request */
     char from[FLOW_MODEL_NAME_MAX], to[FLOW_MODEL_NAME_MAX]; /* URI user@host */
     char from_tag[FLOW_MODEL_TAG_MAX];
-    struct sk_sa caller; /* source of the first request */
-    uint64_t first_frame, start_ns, last_ns;
+    struct sk_sa caller;                     /* source of the first request */
+    uint64_t first_frame, start_ns, last_ns; /* first and last SIP message */
+    uint64_t media_last_ns;                  /* last RTP packet of its streams */
     unsigned messages;
     uint32_t invite_cseq; /* CSeq of the latest initial INVITE (new after a 401/407) */
     uint64_t ringing_ns;  /* first 18x to the initial INVITE */
@@ -167,17 +169,20 @@ struct flow_stream {
     uint8_t pt;     /* first payload type */
     char codec[24]; /* "PCMU" (from the SDP, else the static table), "" unknown */
     uint32_t clock;
-    char payloads[64]; /* every payload type seen, names as in tshark: "PCMU, telephone-event" */
+    char payloads[64]; /* every payload type seen, names as in tshark: "PCMU,
+                          telephone-event" */
     bool pt_change;    /* more than one (audio) payload type */
     uint64_t first_frame, first_ns, last_ns;
     struct rtp_stats seq; /* every packet: sequence, loss, order, duplicates */
-    struct rtp_stats jit; /* audio only (RFC 4733 events left out): jitter, delta */
-    int event_pt;         /* telephone-event payload type, -1 */
-    uint64_t events;      /* telephone-event packets */
+    struct rtp_stats jit; /* audio only (RFC 4733 events left out): jitter */
+    uint64_t last_audio_ns,
+        max_delta_ns; /* delta: audio packets, talkspurt starts left out */
+    int event_pt;     /* telephone-event payload type, -1 */
+    uint64_t events;  /* telephone-event packets */
     struct rtp_dtmf_rx dtmf;
     char digits[FLOW_MODEL_DIGITS_MAX + 1];
     /* RTCP (RFC 3550 §6.4) about or from this source */
-    uint64_t rtcp_sr, rtcp_rr;  /* SRs it sent, reports about it received */
+    uint64_t rtcp_sr, rtcp_rr; /* SRs it sent, reports about it received */
     uint32_t sr_packets, sr_octets;
     bool has_rr;
     uint8_t rr_fraction;
@@ -196,18 +201,18 @@ struct flow_stream_figures {
     double loss_pct;
     uint64_t duplicates, out_of_order;
     double max_delta_ms, jitter_ms, max_jitter_ms, mean_jitter_ms;
-    bool has_mos;       /* G.711 only */
-    double r, mos;      /* G.107: G.711 with PLC (Bpl 25.1), BurstR 1, delay RTT/2 or 0 */
-    double delay_ms;    /* the one-way delay used: RTT/2 from RTCP, else 0 */
+    bool has_mos;    /* G.711 only */
+    double r, mos;   /* G.107: G.711 with PLC (Bpl 25.1), BurstR 1, delay RTT/2 or 0 */
+    double delay_ms; /* the one-way delay used: RTT/2 from RTCP, else 0 */
 };
 void flow_stream_figures(const struct flow_stream *s, struct flow_stream_figures *f);
 
 struct flow_model_counts {
-    uint64_t sip, sip_bad;   /* SIP messages, of which did not parse */
-    uint64_t udp_other;      /* non-SIP datagrams */
-    uint64_t rtp, rtcp;      /* of those: RTP packets put in a stream, RTCP compounds */
-    uint64_t dropped_messages, dropped_text, dropped_txns, dropped_items,
-        dropped_streams, dropped_media;
+    uint64_t sip, sip_bad; /* SIP messages, of which did not parse */
+    uint64_t udp_other;    /* non-SIP datagrams */
+    uint64_t rtp, rtcp;    /* of those: RTP packets put in a stream, RTCP compounds */
+    uint64_t dropped_messages, dropped_text, dropped_txns, dropped_items, dropped_streams,
+        dropped_media;
     uint64_t first_ns, last_ns; /* times of the first and the last packet fed */
 };
 
@@ -244,10 +249,10 @@ enum flow_severity { FLOW_SEV_INFO, FLOW_SEV_WARNING, FLOW_SEV_ERROR };
 /* One thing found about an item, with the frames that show it and what to do. */
 struct flow_finding {
     enum flow_severity severity;
-    char code[24];     /* stable identifier: "status-486", "one-way-audio", "auth-loop" */
-    char summary[96];  /* the verdict column: "failed: 486 Busy Here" */
-    char detail[200];  /* what it means, in plain words */
-    char fix[200];     /* what to check or change */
+    char code[24];    /* stable identifier: "status-486", "one-way-audio", "auth-loop" */
+    char summary[96]; /* the verdict column: "failed: 486 Busy Here" */
+    char detail[200]; /* what it means, in plain words */
+    char fix[200];    /* what to check or change */
     uint64_t frames[FLOW_FINDING_MAX_FRAMES];
     unsigned nframes;
 };
