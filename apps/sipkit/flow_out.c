@@ -131,6 +131,11 @@ void flow_out_table(FILE *o, const struct flow_model *m, const struct flow_filte
     if (!shown)
         fprintf(o, "(no calls, registrations or requests%s)\n",
                 flow_filter_active(f) ? " match the filters" : "");
+    if (flow_model_counts(m)->sip_bad)
+        fprintf(o,
+                "(%" PRIu64 " SIP messages did not parse and are left out; sipkit lint "
+                "says why)\n",
+                flow_model_counts(m)->sip_bad);
 }
 
 /* ---- participants of an item ---- */
@@ -596,6 +601,7 @@ static void json_stream(struct sk_json *j, const struct flow_stream *s, size_t i
     sk_json_kint(j, "packets", (int64_t) f.packets);
     sk_json_kint(j, "expected", f.expected);
     sk_json_kint(j, "lost", f.lost);
+    sk_json_kint(j, "lost_rfc3550", f.lost_raw);
     sk_json_kdouble(j, "loss_pct", f.loss_pct, 2);
     sk_json_kint(j, "duplicates", (int64_t) f.duplicates);
     sk_json_kint(j, "out_of_order", (int64_t) f.out_of_order);
@@ -770,8 +776,7 @@ void flow_out_rtp(FILE *o, const struct flow_model *m, const struct flow_filter 
 
         if (!item_shown(m, f, s->item, t0)) continue;
         flow_stream_figures(s, &fg);
-        snprintf(lost, sizeof(lost), "%" PRId64 " (%.1f%%)", fg.lost,
-                 fg.expected > 0 ? 100.0 * (double) fg.lost / (double) fg.expected : 0.0);
+        snprintf(lost, sizeof(lost), "%" PRId64 " (%.1f%%)", fg.lost, fg.loss_pct);
         if (fg.has_mos) snprintf(mos, sizeof(mos), "%.2f", fg.mos);
         if (s->item >= 0) snprintf(call, sizeof(call), "%d", s->item + 1);
         fprintf(o,

@@ -949,7 +949,10 @@ static int32_t stream_new(struct flow_model *m, const struct flow_packet *p,
     s->event_pt = -1;
     for (unsigned i = 0; ep && i < ep->npt; i++)
         if (strcmp(ep->pt[i].enc, "telephone-event") == 0) s->event_pt = ep->pt[i].pt;
+    /* no SDP: a dynamic type carrying 4-byte payloads is taken for RFC 4733 events */
+    if (!ep && h->pt >= 96 && h->payload_len == RTP_EVENT_LEN) s->event_pt = h->pt;
     pt_lookup(ep, h->pt, &enc, &clock);
+    if (s->event_pt == h->pt && !enc[0]) enc = "telephone-event";
     snprintf(s->codec, sizeof(s->codec), "%s", enc);
     s->clock = clock ? clock : 8000;
     rtp_stats_init(&s->seq, s->clock);
@@ -1014,6 +1017,7 @@ static void stream_first_payload(struct flow_stream *s, const struct media_ep *e
     const char *enc;
     uint32_t clock;
 
+    if (pt == s->event_pt) return; /* named when its packets are counted */
     pt_lookup(ep, pt, &enc, &clock);
     stream_add_payload(s, enc, pt);
 }
@@ -1174,8 +1178,11 @@ void flow_stream_figures(const struct flow_stream *s, struct flow_stream_figures
     memset(f, 0, sizeof(*f));
     f->packets = s->seq.packets;
     f->expected = rtp_stats_expected(&s->seq);
-    f->lost = rtp_stats_lost(&s->seq);
-    f->loss_pct = rtp_stats_loss_percent(&s->seq);
+    f->lost_raw = rtp_stats_lost(&s->seq);
+    /* QUALITY.md: duplicates never make lost negative (expected - distinct received) */
+    f->lost = f->lost_raw + (int64_t) s->seq.duplicates;
+    if (f->lost < 0) f->lost = 0;
+    f->loss_pct = f->expected > 0 ? 100.0 * (double) f->lost / (double) f->expected : 0;
     f->duplicates = s->seq.duplicates;
     f->out_of_order = s->seq.out_of_order;
     f->max_delta_ms = (double) s->max_delta_ns / 1e6;

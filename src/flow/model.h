@@ -197,7 +197,9 @@ struct flow_stream {
 /* Figures derived from a stream. */
 struct flow_stream_figures {
     uint64_t packets;
-    int64_t expected, lost; /* RFC 3550 §A.3; lost < 0 with duplicates (as tshark) */
+    int64_t expected; /* RFC 3550 §A.3 */
+    int64_t lost;     /* expected - distinct packets received, >= 0 (QUALITY.md) */
+    int64_t lost_raw; /* §A.3 expected - received: duplicates make it negative */
     double loss_pct;
     uint64_t duplicates, out_of_order;
     double max_delta_ms, jitter_ms, max_jitter_ms, mean_jitter_ms;
