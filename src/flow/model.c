@@ -698,6 +698,9 @@ static void call_response(struct flow_item *it, const struct sip_msg *sm,
     enum sip_method me = sip_method_lookup(sm->cseq.method);
 
     if (me != SIP_METHOD_INVITE || retrans) return;
+    /* responses to the caller's INVITEs: the To tag names the callee's side of a
+     * dialog (a response to the callee's re-INVITE carries the caller's tag there) */
+    if (!str_eq_c(sm->from.tag, it->from_tag)) return;
     dialog_note(it, sm, p->frame);
     if (sm->cseq.num != it->invite_cseq) return; /* a re-INVITE's response */
     if (sm->status >= 180 && sm->status < 190 && !it->ringing_ns)
@@ -814,6 +817,14 @@ static void on_sip(struct flow_model *m, const struct flow_packet *p)
             snprintf(it->method_name, sizeof(it->method_name), "INVITE");
             it->invite_cseq = sm->cseq.num;
             it->final_status = 0;
+            it->challenges = 0;
+            it->expires = -1;
+            /* the call's parties are the INVITE's */
+            uri_name(it->from, sizeof(it->from), &sm->from);
+            copy_text(it->from_tag, sizeof(it->from_tag), sm->from.tag);
+            uri_name(it->to, sizeof(it->to), &sm->to);
+            it->caller = p->src;
+            it->start_ns = p->ts_ns;
         }
     }
     txn = sm->is_request ? txn_request(m, sm, p, item, &retrans)
