@@ -536,7 +536,7 @@ static void media_announce(struct flow_model *m, const struct sk_sa *a, int32_t 
         if (f->pt < 0) continue;
         mp = &ep->pt[ep->npt++];
         mp->pt = (uint8_t) f->pt;
-        snprintf(mp->enc, sizeof(mp->enc), "%s", f->enc);
+        snprintf(mp->enc, sizeof(mp->enc), "%.19s", f->enc);
         mp->clock = f->clock;
     }
 }
@@ -547,7 +547,7 @@ static void sdp_summary(struct flow_sdp *out, const struct sdp_session *s,
     const struct sdp_conn *c = sdp_media_conn(s, md);
     size_t n = 0;
 
-    snprintf(out->media, sizeof(out->media), "%s", md->type);
+    snprintf(out->media, sizeof(out->media), "%.11s", md->type);
     out->port = md->port;
     out->dir = sdp_media_dir(s, md);
     snprintf(out->addr, sizeof(out->addr), "%s", c ? c->addr : "");
