@@ -251,7 +251,7 @@ static void test_retransmitted_invite(void **state)
     uint64_t busy;
     size_t n;
     const struct flow_txn *t;
-    struct flow_finding fd;
+    struct flow_finding fd = {.nframes = 0};
 
     (void) state;
     feeder_open(&f, NULL);
@@ -303,7 +303,7 @@ static void test_cancelled(void **state)
     uint64_t cancel, final;
     size_t n;
     const struct flow_txn *t;
-    struct flow_finding fd;
+    struct flow_finding fd = {.nframes = 0};
 
     (void) state;
     feeder_open(&f, NULL);
@@ -386,7 +386,7 @@ static void test_registration_rejected(void **state)
 {
     struct feeder f;
     struct sk_sa a = addr("10.0.0.1", 5060), r = addr("10.0.0.9", 5060);
-    struct flow_finding fd;
+    struct flow_finding fd = {.nframes = 0};
     uint64_t again;
 
     (void) state;
@@ -409,7 +409,7 @@ static void test_one_way_audio(void **state)
     struct feeder f;
     struct sk_sa a, b, ra = addr("10.0.0.1", 4000), rb = addr("10.0.0.2", 5000);
     uint64_t bye, first = 0;
-    struct flow_finding fd;
+    struct flow_finding fd = {.nframes = 0};
 
     (void) state;
     feeder_open(&f, NULL);
