@@ -816,6 +816,8 @@ static int run(int argc, char **argv, bool call_mode)
         if (sk_loop_add_fd(p->loop, 0, EPOLLIN, on_stdin, p) != 0)
             p->read_stdin = false; /* /dev/null or a regular file: epoll refuses it */
     }
+    if (p->read_stdin && isatty(0) && !p->json)
+        status_line(p, "sipkit phone: type a command and Enter (help lists them; quit or Ctrl-D ends)");
     if ((err = ua_start(p->ua)))
         goto out;
     if (call_mode && p->load) {

@@ -1,41 +1,17 @@
 /* RTCP compound packets (RFC 3550 §6, §A.2 checks), NTP timestamps and round-trip time.
  */
+#include "base/bytes.h"
 #include "media/rtcp.h"
 
 #include <errno.h>
 #include <string.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) |
-           p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t) (v >> 8);
-    p[1] = (uint8_t) v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t) (v >> 24);
-    p[1] = (uint8_t) (v >> 16);
-    p[2] = (uint8_t) (v >> 8);
-    p[3] = (uint8_t) v;
-}
 
 /* Common header: V=2, P=0, count, type, length in 32-bit words minus one. */
 static void put_header(uint8_t *p, unsigned count, unsigned pt, size_t bytes)
 {
     p[0] = (uint8_t) (0x80 | count);
     p[1] = (uint8_t) pt;
-    put16(p + 2, (uint16_t) (bytes / 4 - 1));
+    sk_put16(p + 2, (uint16_t) (bytes / 4 - 1));
 }
 
 static void put_block(uint8_t *p, const struct rtcp_report_block *rb)
@@ -45,12 +21,12 @@ static void put_block(uint8_t *p, const struct rtcp_report_block *rb)
     /* RFC 3550 §A.3: clamp to what 24 signed bits hold. */
     if (lost > 0x7FFFFF) lost = 0x7FFFFF;
     if (lost < -0x800000) lost = -0x800000;
-    put32(p, rb->ssrc);
-    put32(p + 4, ((uint32_t) rb->fraction_lost << 24) | ((uint32_t) lost & 0xFFFFFF));
-    put32(p + 8, rb->ext_high_seq);
-    put32(p + 12, rb->jitter);
-    put32(p + 16, rb->lsr);
-    put32(p + 20, rb->dlsr);
+    sk_put32(p, rb->ssrc);
+    sk_put32(p + 4, ((uint32_t) rb->fraction_lost << 24) | ((uint32_t) lost & 0xFFFFFF));
+    sk_put32(p + 8, rb->ext_high_seq);
+    sk_put32(p + 12, rb->jitter);
+    sk_put32(p + 16, rb->lsr);
+    sk_put32(p + 20, rb->dlsr);
 }
 
 static size_t pad4(size_t n)
@@ -79,21 +55,21 @@ int rtcp_build_compound(const struct rtcp_build *b, uint8_t *out, size_t size,
 
     memset(out, 0, first + sdes + bye);
     put_header(out, (unsigned) b->nblocks, b->sr ? RTCP_PT_SR : RTCP_PT_RR, first);
-    put32(out + 4, b->ssrc);
+    sk_put32(out + 4, b->ssrc);
     off = 8;
     if (b->sr) {
-        put32(out + 8, (uint32_t) (b->si.ntp >> 32));
-        put32(out + 12, (uint32_t) b->si.ntp);
-        put32(out + 16, b->si.rtp_ts);
-        put32(out + 20, b->si.packet_count);
-        put32(out + 24, b->si.octet_count);
+        sk_put32(out + 8, (uint32_t) (b->si.ntp >> 32));
+        sk_put32(out + 12, (uint32_t) b->si.ntp);
+        sk_put32(out + 16, b->si.rtp_ts);
+        sk_put32(out + 20, b->si.packet_count);
+        sk_put32(out + 24, b->si.octet_count);
         off = 28;
     }
     for (size_t i = 0; i < b->nblocks; i++, off += 24)
         put_block(out + off, &b->blocks[i]);
 
     put_header(out + off, 1, RTCP_PT_SDES, sdes);
-    put32(out + off + 4, b->ssrc);
+    sk_put32(out + off + 4, b->ssrc);
     out[off + 8] = RTCP_SDES_CNAME;
     out[off + 9] = (uint8_t) cname_len;
     memcpy(out + off + 10, b->cname, cname_len);
@@ -101,7 +77,7 @@ int rtcp_build_compound(const struct rtcp_build *b, uint8_t *out, size_t size,
 
     if (b->bye) {
         put_header(out + off, 1, RTCP_PT_BYE, bye);
-        put32(out + off + 4, b->ssrc);
+        sk_put32(out + off + 4, b->ssrc);
         if (reason_len) {
             out[off + 8] = (uint8_t) reason_len;
             memcpy(out + off + 9, b->bye_reason, reason_len);
@@ -114,17 +90,17 @@ int rtcp_build_compound(const struct rtcp_build *b, uint8_t *out, size_t size,
 
 static void get_block(const uint8_t *p, struct rtcp_report_block *rb)
 {
-    uint32_t w = get32(p + 4);
+    uint32_t w = sk_get32(p + 4);
     uint32_t lost = w & 0xFFFFFF;
 
-    rb->ssrc = get32(p);
+    rb->ssrc = sk_get32(p);
     rb->fraction_lost = (uint8_t) (w >> 24);
     /* sign-extend the 24-bit count */
     rb->cum_lost = (lost & 0x800000) ? (int32_t) lost - 0x1000000 : (int32_t) lost;
-    rb->ext_high_seq = get32(p + 8);
-    rb->jitter = get32(p + 12);
-    rb->lsr = get32(p + 16);
-    rb->dlsr = get32(p + 20);
+    rb->ext_high_seq = sk_get32(p + 8);
+    rb->jitter = sk_get32(p + 12);
+    rb->lsr = sk_get32(p + 16);
+    rb->dlsr = sk_get32(p + 20);
 }
 
 static int parse_report(struct rtcp_info *info, const uint8_t *p, size_t len, size_t base,
@@ -140,13 +116,13 @@ static int parse_report(struct rtcp_info *info, const uint8_t *p, size_t len, si
                              : "RR shorter than its report count",
                           base);
     if (info->npackets == 0) {
-        info->ssrc = get32(p + 4);
+        info->ssrc = sk_get32(p + 4);
         if (sr) {
             info->sr = true;
-            info->si.ntp = ((uint64_t) get32(p + 8) << 32) | get32(p + 12);
-            info->si.rtp_ts = get32(p + 16);
-            info->si.packet_count = get32(p + 20);
-            info->si.octet_count = get32(p + 24);
+            info->si.ntp = ((uint64_t) sk_get32(p + 8) << 32) | sk_get32(p + 12);
+            info->si.rtp_ts = sk_get32(p + 16);
+            info->si.packet_count = sk_get32(p + 20);
+            info->si.octet_count = sk_get32(p + 24);
         }
     }
     off = sr ? 28 : 8;
@@ -171,7 +147,7 @@ static int parse_sdes(struct rtcp_info *info, const uint8_t *p, size_t len, size
 
         if (len - off < 4)
             return media_fail(err, "SDES chunk runs past the packet", base + off);
-        ssrc = get32(p + off);
+        ssrc = sk_get32(p + off);
         off += 4;
         for (;;) {
             uint8_t type, ilen;
@@ -211,7 +187,7 @@ static int parse_bye(struct rtcp_info *info, const uint8_t *p, size_t len, size_
     info->bye = true;
     for (unsigned i = 0; i < sc; i++)
         if (info->nbye < RTCP_MAX_BLOCKS)
-            info->bye_ssrc[info->nbye++] = get32(p + 4 + 4 * i);
+            info->bye_ssrc[info->nbye++] = sk_get32(p + 4 + 4 * i);
     if (off < len) {
         uint8_t rlen = p[off];
 
@@ -242,7 +218,7 @@ int rtcp_parse_compound(struct rtcp_info *info, const uint8_t *buf, size_t len,
 
         if (len - off < 4) return media_fail(err, "RTCP header truncated", off);
         if ((p[0] >> 6) != 2) return media_fail(err, "RTCP version is not 2", off);
-        plen = ((size_t) get16(p + 2) + 1) * 4;
+        plen = ((size_t) sk_get16(p + 2) + 1) * 4;
         if (plen > len - off)
             return media_fail(err, "RTCP length runs past the compound packet", off + 2);
         body = plen;

@@ -1,34 +1,10 @@
 /* RTP header parse/write (RFC 3550 §5.1) and RFC 4733 telephone events. */
+#include "base/bytes.h"
 #include "media/rtp.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) |
-           p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t) (v >> 8);
-    p[1] = (uint8_t) v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t) (v >> 24);
-    p[1] = (uint8_t) (v >> 16);
-    p[2] = (uint8_t) (v >> 8);
-    p[3] = (uint8_t) v;
-}
 
 int rtp_parse(struct rtp_hdr *h, const uint8_t *buf, size_t len, struct media_error *err)
 {
@@ -44,14 +20,14 @@ int rtp_parse(struct rtp_hdr *h, const uint8_t *buf, size_t len, struct media_er
     h->cc = buf[0] & 0x0F;
     h->marker = (buf[1] & 0x80) != 0;
     h->pt = buf[1] & 0x7F;
-    h->seq = get16(buf + 2);
-    h->ts = get32(buf + 4);
-    h->ssrc = get32(buf + 8);
+    h->seq = sk_get16(buf + 2);
+    h->ts = sk_get32(buf + 4);
+    h->ssrc = sk_get32(buf + 8);
     off = RTP_HEADER_MIN;
     if (len - off < (size_t) h->cc * 4)
         return media_fail(err, "CSRC list longer than the packet", off);
     for (unsigned i = 0; i < h->cc; i++, off += 4)
-        h->csrc[i] = get32(buf + off);
+        h->csrc[i] = sk_get32(buf + off);
     /* RFC 3550 §5.1: the padding count includes itself, so it is at least 1, and it
      * cannot eat into the header (it may leave an empty payload). */
     if (h->padding) {
@@ -68,8 +44,8 @@ int rtp_parse(struct rtp_hdr *h, const uint8_t *buf, size_t len, struct media_er
         size_t words;
 
         if (end - off < 4) return media_fail(err, "header extension truncated", off);
-        h->ext_profile = get16(buf + off);
-        words = get16(buf + off + 2);
+        h->ext_profile = sk_get16(buf + off);
+        words = sk_get16(buf + off + 2);
         off += 4;
         if (end - off < words * 4)
             return media_fail(err, "header extension longer than the packet", off - 2);
@@ -99,15 +75,15 @@ int rtp_write(const struct rtp_hdr *h, const uint8_t *payload, size_t payload_le
     out[0] =
         (uint8_t) (0x80 | (h->pad_len ? 0x20 : 0) | (h->extension ? 0x10 : 0) | h->cc);
     out[1] = (uint8_t) ((h->marker ? 0x80 : 0) | h->pt);
-    put16(out + 2, h->seq);
-    put32(out + 4, h->ts);
-    put32(out + 8, h->ssrc);
+    sk_put16(out + 2, h->seq);
+    sk_put32(out + 4, h->ts);
+    sk_put32(out + 8, h->ssrc);
     off = RTP_HEADER_MIN;
     for (unsigned i = 0; i < h->cc; i++, off += 4)
-        put32(out + off, h->csrc[i]);
+        sk_put32(out + off, h->csrc[i]);
     if (h->extension) {
-        put16(out + off, h->ext_profile);
-        put16(out + off + 2, (uint16_t) (h->ext_len / 4));
+        sk_put16(out + off, h->ext_profile);
+        sk_put16(out + off + 2, (uint16_t) (h->ext_len / 4));
         off += 4;
         if (h->ext_len) memcpy(out + off, h->ext, h->ext_len);
         off += h->ext_len;
@@ -134,7 +110,7 @@ int rtp_event_parse(struct rtp_event *ev, const uint8_t *p, size_t len,
     ev->event = p[0];
     ev->end = (p[1] & 0x80) != 0;
     ev->volume = p[1] & 0x3F;
-    ev->duration = get16(p + 2);
+    ev->duration = sk_get16(p + 2);
     return 0;
 }
 
@@ -143,7 +119,7 @@ int rtp_event_build(const struct rtp_event *ev, uint8_t out[RTP_EVENT_LEN])
     if (ev->volume > 63) return EINVAL;
     out[0] = ev->event;
     out[1] = (uint8_t) ((ev->end ? 0x80 : 0) | ev->volume);
-    put16(out + 2, ev->duration);
+    sk_put16(out + 2, ev->duration);
     return 0;
 }
 

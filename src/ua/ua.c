@@ -309,26 +309,6 @@ static void on_stray_response(void *arg, struct sip_rx *rx)
     ua_call_stray_response(u, rx);
 }
 
-static int sender_send(void *arg, const struct sip_dest *d, const char *buf, size_t len)
-{
-    struct ua *u = arg;
-    return sip_tpm_send(u->tpm, d, buf, len);
-}
-
-static void sender_ref(void *arg, struct sip_conn *c)
-{
-    struct ua *u = arg;
-    struct sip_sender snd = sip_tpm_sender(u->tpm);
-    snd.conn_ref(snd.arg, c);
-}
-
-static void sender_unref(void *arg, struct sip_conn *c)
-{
-    struct ua *u = arg;
-    struct sip_sender snd = sip_tpm_sender(u->tpm);
-    snd.conn_unref(snd.arg, c);
-}
-
 /* ---- Life cycle ---- */
 
 static int parse_identity(struct ua *u)
@@ -406,7 +386,6 @@ int ua_new(struct ua **up, struct sk_loop *loop, const struct ua_config *cfg, ua
     struct sip_tpm_config tc = sip_tpm_config_default;
     struct sip_tpm_handler ph;
     struct sip_txl_handler th;
-    struct sip_sender snd;
     int err;
 
     if (!u)
@@ -434,10 +413,13 @@ int ua_new(struct ua **up, struct sk_loop *loop, const struct ua_config *cfg, ua
     ph = (struct sip_tpm_handler){on_message, on_malformed, u};
     if ((err = sip_tpm_new(&u->tpm, &tc, &u->loop, 1, &ph)))
         goto fail;
-    snd = (struct sip_sender){sender_send, sender_ref, sender_unref, u};
     th = (struct sip_txl_handler){on_request, on_stray_response, NULL, u};
-    if ((err = sip_txl_new(&u->txl, &cfg->txn, &snd, &th)))
-        goto fail;
+    {
+        /* the transactions send straight through our transports */
+        struct sip_sender snd = sip_tpm_sender(u->tpm);
+        if ((err = sip_txl_new(&u->txl, &cfg->txn, &snd, &th)))
+            goto fail;
+    }
     if ((err = sip_tpm_listen(u->tpm, &u->local))) {
         char a[80];
         SK_ERROR("cannot listen on %s:%s: %s", sip_proto_name(u->local.proto),
