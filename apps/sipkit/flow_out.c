@@ -319,9 +319,10 @@ void flow_out_ladder(FILE *o, const struct flow_model *m, size_t index, uint64_t
             line[k] = '-';
         line[ca < cb ? hi - 1 : lo + 1] = ca < cb ? '>' : '<';
         {
-            size_t room = hi - lo - 4, len = strlen(label);
+            /* the label between the arrow's ends, a dash clear of each */
+            size_t room = hi - lo - 5, len = strlen(label);
             if (len > room) len = room;
-            memcpy(line + lo + 2 + (room - len) / 2, label, len);
+            memcpy(line + lo + 3 + (room - len) / 2, label, len);
         }
         fprintf(o, "%10.6f %7" PRIu64 " ", rel_s(g->ts_ns, t0), g->frame);
         if (colour) {
@@ -716,6 +717,9 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
     sk_json_kint(&j, "dropped_transactions", (int64_t) c->dropped_txns);
     sk_json_kint(&j, "dropped_items", (int64_t) c->dropped_items);
     sk_json_kint(&j, "dropped_streams", (int64_t) c->dropped_streams);
+    sk_json_kint(&j, "dropped_media_addresses", (int64_t) c->dropped_media);
+    sk_json_kint(&j, "dropped_sdp_summaries", (int64_t) c->dropped_sdp);
+    sk_json_kint(&j, "dropped_copies", (int64_t) c->dropped_text);
     sk_json_obj_end(&j);
     for (size_t k = 0; k < 3; k++) {
         sk_json_key(&j, KEYS[k]);

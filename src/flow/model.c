@@ -13,6 +13,7 @@
 
 const struct flow_model_limits flow_model_limits_default = {
     .max_messages = FLOW_MODEL_MAX_MESSAGES,
+    .max_sdp = FLOW_MODEL_MAX_SDP,
     .max_text_bytes = FLOW_MODEL_MAX_TEXT_BYTES,
     .max_msg_copy = FLOW_MODEL_MAX_MSG_COPY,
     .max_txns = FLOW_MODEL_MAX_TXNS,
@@ -581,13 +582,17 @@ static int32_t handle_sdp(struct flow_model *m, const struct sip_msg *sm, int32_
     const struct sdp_media *first = NULL;
 
     if (!body_is_sdp(sm)) return -1;
-    if (m->nsdps >= m->lim.max_messages ||
-        grow((void **) &m->sdps, &m->cap_sdps, m->nsdps + 1, sizeof(*m->sdps)))
-        return -1;
-    out = &m->sdps[m->nsdps];
-    memset(out, 0, sizeof(*out));
-    out->offer = sm->is_request;
+    if (m->nsdps >= m->lim.max_sdp ||
+        grow((void **) &m->sdps, &m->cap_sdps, m->nsdps + 1, sizeof(*m->sdps))) {
+        m->counts.dropped_sdp++;
+        out = NULL; /* the media addresses are still announced below */
+    } else {
+        out = &m->sdps[m->nsdps];
+        memset(out, 0, sizeof(*out));
+        out->offer = sm->is_request;
+    }
     if (sdp_parse(s, sm->body.p, sm->body.len, NULL)) {
+        if (!out) return -1;
         out->bad = true;
         return (int32_t) m->nsdps++;
     }
@@ -612,6 +617,7 @@ static int32_t handle_sdp(struct flow_model *m, const struct sip_msg *sm, int32_
             }
         }
     }
+    if (!out) return -1;
     if (!first && s->nmedia) first = &s->media[0];
     if (first) sdp_summary(out, s, first);
     return (int32_t) m->nsdps++;

@@ -14,18 +14,21 @@
 #include "sip/msg.h"
 
 /* Hard limits, with named defaults (flow_model_limits_default). Memory is bounded by
- * them, not by the capture: about 200 bytes per kept message, 400 per transaction,
- * 1 KB per item, 1.3 KB per stream, plus the message copies (max_text_bytes). With
- * the defaults that is at most about 500 MB, whatever the capture's size; RTP costs
- * nothing per packet. Past a limit, what does not fit is counted in
- * flow_model_counts.dropped_* and left out: messages past max_messages still update
- * their transaction, call and streams but are not kept for the ladder; messages past
- * max_text_bytes are kept without their copy. */
-#define FLOW_MODEL_MAX_MESSAGES 1000000               /* message records (ladder) */
+ * them, not by the capture's size: a kept message costs 192 bytes (+ 160 for an SDP
+ * summary), a transaction 270, an item (Call-ID) 1.1 KB, a stream 1 KB, an SDP address
+ * 340, each with its hash entry; RTP packets cost nothing once their stream exists.
+ * With the defaults that is at most about 96 + 16 + 67 + 55 + 20 + 17 MB, plus the
+ * message copies (64 MB): under 350 MB whatever the capture holds, and in practice
+ * about 0.5 KB per SIP message plus its copy (up to 4 KB). Past a limit, what does
+ * not fit is counted in flow_model_counts.dropped_* and left out: messages past
+ * max_messages still update their transaction, call and streams but are not kept for
+ * the ladder; messages past max_text_bytes are kept without their copy. */
+#define FLOW_MODEL_MAX_MESSAGES 500000                /* message records (ladder) */
+#define FLOW_MODEL_MAX_SDP 100000                     /* SDP summaries kept */
 #define FLOW_MODEL_MAX_TEXT_BYTES (64u * 1024 * 1024) /* copies of messages, together */
 #define FLOW_MODEL_MAX_MSG_COPY 4096                  /* bytes kept of one message */
-#define FLOW_MODEL_MAX_TXNS 500000                    /* transactions */
-#define FLOW_MODEL_MAX_ITEMS 100000                   /* calls, registrations, others */
+#define FLOW_MODEL_MAX_TXNS 250000                    /* transactions */
+#define FLOW_MODEL_MAX_ITEMS 50000                    /* calls, registrations, others */
 #define FLOW_MODEL_MAX_STREAMS 20000                  /* RTP streams */
 #define FLOW_MODEL_MAX_MEDIA 50000                    /* SDP media addresses remembered */
 #define FLOW_MODEL_MAX_DIALOGS 8                      /* dialogs (To tags) per call */
@@ -33,7 +36,7 @@
 #define FLOW_MODEL_MAX_CHAIN 64     /* hash chain entries compared before giving up */
 
 struct flow_model_limits {
-    size_t max_messages, max_text_bytes, max_msg_copy;
+    size_t max_messages, max_sdp, max_text_bytes, max_msg_copy;
     size_t max_txns, max_items, max_streams, max_media;
 };
 extern const struct flow_model_limits flow_model_limits_default;
@@ -214,7 +217,7 @@ struct flow_model_counts {
     uint64_t udp_other;    /* non-SIP datagrams */
     uint64_t rtp, rtcp;    /* of those: RTP packets put in a stream, RTCP compounds */
     uint64_t dropped_messages, dropped_text, dropped_txns, dropped_items, dropped_streams,
-        dropped_media;
+        dropped_media, dropped_sdp;
     uint64_t first_ns, last_ns; /* times of the first and the last packet fed */
 };
 
