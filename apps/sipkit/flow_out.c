@@ -131,6 +131,11 @@ void flow_out_table(FILE *o, const struct flow_model *m, const struct flow_filte
     if (!shown)
         fprintf(o, "(no calls, registrations or requests%s)\n",
                 flow_filter_active(f) ? " match the filters" : "");
+    if (flow_model_counts(m)->sip_lenient)
+        fprintf(o,
+                "(%" PRIu64 " SIP messages are not valid SIP and were read leniently; "
+                "sipkit lint says what is wrong)\n",
+                flow_model_counts(m)->sip_lenient);
     if (flow_model_counts(m)->sip_bad)
         fprintf(o,
                 "(%" PRIu64 " SIP messages did not parse and are left out; sipkit lint "
@@ -710,6 +715,7 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
     sk_json_obj_begin(&j);
     sk_json_kint(&j, "sip", (int64_t) c->sip);
     sk_json_kint(&j, "sip_unparsable", (int64_t) c->sip_bad);
+    sk_json_kint(&j, "sip_read_leniently", (int64_t) c->sip_lenient);
     sk_json_kint(&j, "udp_other", (int64_t) c->udp_other);
     sk_json_kint(&j, "rtp", (int64_t) c->rtp);
     sk_json_kint(&j, "rtcp", (int64_t) c->rtcp);

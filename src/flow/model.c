@@ -10,6 +10,7 @@
 #include "base/hash.h"
 #include "media/emodel.h"
 #include "media/rtcp.h"
+#include "flow/model_int.h"
 
 const struct flow_model_limits flow_model_limits_default = {
     .max_messages = FLOW_MODEL_MAX_MESSAGES,
@@ -808,8 +809,12 @@ static void on_sip(struct flow_model *m, const struct flow_packet *p)
                       &err) ||
         !sm->has_call_id || !sm->has_cseq || !sm->has_via || !sm->has_from ||
         !sm->has_to) {
-        m->counts.sip_bad++;
-        return;
+        /* show what a broken phone sent rather than drop it: read it leniently */
+        if (!flow_sip_lenient(sm, (const char *) p->data, p->len)) {
+            m->counts.sip_bad++;
+            return;
+        }
+        m->counts.sip_lenient++;
     }
     me = sm->is_request ? sm->method_id : sip_method_lookup(sm->cseq.method);
     ri = keep_msg(m, sm, p);

@@ -213,7 +213,8 @@ struct flow_stream_figures {
 void flow_stream_figures(const struct flow_stream *s, struct flow_stream_figures *f);
 
 struct flow_model_counts {
-    uint64_t sip, sip_bad; /* SIP messages, of which did not parse */
+    uint64_t sip, sip_bad; /* SIP messages, of which could not be read at all */
+    uint64_t sip_lenient;  /* refused by the strict parser, read leniently */
     uint64_t udp_other;    /* non-SIP datagrams */
     uint64_t rtp, rtcp;    /* of those: RTP packets put in a stream, RTCP compounds */
     uint64_t dropped_messages, dropped_text, dropped_txns, dropped_items, dropped_streams,

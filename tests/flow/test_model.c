@@ -540,6 +540,43 @@ static void test_garbage(void **state)
     flow_model_free(f.m);
 }
 
+/* A phone writing IPv6 addresses without brackets: refused by the parser, read
+ * leniently, still a call. */
+static void test_lenient(void **state)
+{
+    struct feeder f;
+    struct sk_sa a = addr("fe80::1", 5060), b = addr("fec0::2", 5060);
+
+    (void) state;
+    feeder_open(&f, NULL);
+    sip(&f, 0, &a, &b,
+        "INVITE sip:4321@fec0:0:0:0:0:0:0:2:5060 SIP/2.0\n"
+        "Via: SIP/2.0/UDP [fe80::1]:5060;branch=z9hG4bKv6\n"
+        "From: <sip:9876@fe80:0:0:0:0:0:0:1:5060>;tag=x1\n"
+        "To: <sip:4321@fec0:0:0:0:0:0:0:2:5060>\n"
+        "Call-ID: v6@fe80:0:0:0:0:0:0:1\nCSeq: 1 INVITE\n");
+    sip(&f, 10, &b, &a,
+        "SIP/2.0 200 OK\nVia: SIP/2.0/UDP [fe80::1]:5060;branch=z9hG4bKv6\n"
+        "From: <sip:9876@fe80:0:0:0:0:0:0:1:5060>;tag=x1\n"
+        "To: <sip:4321@fec0:0:0:0:0:0:0:2:5060>;tag=y2\n"
+        "Call-ID: v6@fe80:0:0:0:0:0:0:1\nCSeq: 1 INVITE\n");
+    sip(&f, 20, &a, &b, "no SIP at all\n");
+    assert_int_equal(flow_model_counts(f.m)->sip_lenient, 2);
+    assert_int_equal(flow_model_counts(f.m)->sip_bad, 1);
+    assert_int_equal(item(&f, 0)->kind, FLOW_ITEM_CALL);
+    assert_string_equal(item(&f, 0)->from, "9876@fe80:0:0:0:0:0:0:1:5060");
+    assert_string_equal(item(&f, 0)->from_tag, "x1");
+    assert_int_equal(item(&f, 0)->final_status, 200);
+    assert_string_equal(item(&f, 0)->dialog[0].to_tag, "y2");
+    {
+        size_t n;
+        const struct flow_txn *t = flow_model_txns(f.m, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(t[0].final_status, 200);
+    }
+    flow_model_free(f.m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_unassociated_rtp_dtmf),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_lenient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
