@@ -304,12 +304,16 @@ static enum flow_item_kind kind_of(enum sip_method me)
 static int32_t item_get(struct flow_model *m, const struct sip_msg *sm,
                         const struct flow_packet *p, enum sip_method me)
 {
-    struct sk_str cid = sm->call_id;
+    char key[FLOW_MODEL_CALLID_MAX];
+    struct sk_str cid;
     uint64_t h;
     int32_t i;
     struct flow_item *it;
 
-    if (cid.len >= FLOW_MODEL_CALLID_MAX) cid.len = FLOW_MODEL_CALLID_MAX - 1;
+    /* keyed by the Call-ID as kept and printed (cut, non-printable bytes as '.'), so
+     * that flow_model_find_call_id finds what the tables show */
+    copy_text(key, sizeof(key), sm->call_id);
+    cid = sk_str_cstr(key);
     h = sk_hash_final(sk_hash_bytes(sk_hash_init(), cid.p, cid.len));
     i = item_find(m, cid, h);
     if (i >= 0) return i;
