@@ -235,8 +235,12 @@ static void item_header(FILE *o, const struct flow_model *m, size_t index, uint6
         if (it->answer_ns)
             fprintf(o, ", answered after %.0f ms",
                     ms_between(it->start_ns, it->answer_ns));
-        if (it->ended != FLOW_END_NONE)
+        if (it->ended == FLOW_END_CALLER_BYE || it->ended == FLOW_END_CALLEE_BYE)
             fprintf(o, ", ended by %s at %.3f s", flow_end_name(it->ended),
+                    rel_s(it->end_ns, t0));
+        else if (it->ended != FLOW_END_NONE)
+            fprintf(o, ", %s at %.3f s",
+                    it->ended == FLOW_END_CANCEL ? "cancelled" : "rejected",
                     rel_s(it->end_ns, t0));
         if (it->answer_ns && it->end_ns)
             fprintf(o, " (%.1f s)", ms_between(it->answer_ns, it->end_ns) / 1e3);
