@@ -3,10 +3,12 @@
 # --json, --rtp, filters) on public captures, and their figures against tshark: per RTP
 # stream the packets and lost equal `tshark -q -z rtp,streams`, max/mean jitter and max
 # delta within 0.1 ms; the number of calls equals tshark's count of Call-IDs with an
-# initial INVITE. The captures are read from ../shared/captures (SIPKIT_CAPTURES
-# overrides): they carry no licence, so they are not copied into the repository.
-# Exits 77 (skipped) when the captures or tshark are missing, after running what
-# needs neither.
+# initial INVITE. Runs on a capture written here (tests/tools/mkflowpcap.py: a call
+# with RTP both ways, one loss and RTCP, a retransmitted INVITE answered 486, a
+# CANCELled call, a REGISTER with a 401 round, one-way audio) and on public captures
+# from ../shared/captures (SIPKIT_CAPTURES overrides; they carry no licence, so they
+# are not copied into the repository, and are left out when absent).
+# Exits 77 (skipped) when tshark is missing, after running everything else.
 # usage: flow_model.sh SIPKIT_BINARY TEST_DATA_DIR
 set -u
 sipkit=$1
@@ -24,6 +26,10 @@ skipped=""
 files="ws-sample_sip-rtp-g711.pcap derived_sip-rtp-g711_loss.pcap
 sipnab_register-invite-reinvite-bye.pcap sipnab_rtp-prack-cn.pcap ws-sample_SIP_DTMF2.pcap"
 
+json_get() { # FILE PYTHON-EXPRESSION over d (the document)
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
 # ---- without captures ----
 "$sipkit" flow --help | grep -q -- '--mermaid'; check "flow --help names the views" $?
 "$sipkit" flow --json --rtp x.pcap 2>/dev/null; rc=$?
@@ -31,21 +37,38 @@ sipnab_register-invite-reinvite-bye.pcap sipnab_rtp-prack-cn.pcap ws-sample_SIP_
 "$sipkit" flow --status 9zz x.pcap 2>/dev/null; rc=$?
 [ $rc -eq 2 ]; check "a bad --status: status 2 ($rc)" $?
 
-if [ ! -d "$captures" ]; then
-    echo "no captures in $captures: the rest is skipped"
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ] || exit 1
-    exit 77
-fi
 
-json_get() { # FILE PYTHON-EXPRESSION over d (the document)
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
-}
+# ---- a capture written here ----
+mine=$tmp/made.pcap
+python3 "$srcdir/tools/mkflowpcap.py" "$mine"; check "mkflowpcap.py writes a capture" $?
+"$sipkit" flow "$mine" >"$tmp/made.table" 2>&1
+got=$(awk '/^ +[0-9]+ / { sub(/.*  /, ""); print }' "$tmp/made.table" | paste -sd '|')
+[ "$got" = "ok|failed: 486 Busy Here|no answer (487 after CANCEL)|ok (expires 3600 s)|one-way audio?" ]
+check "made: the verdicts of its five items ($got)" $?
+"$sipkit" flow "$mine" --json >"$tmp/made.json"
+got=$(json_get "$tmp/made.json" "[ (s['packets'], s['lost'], s['max_jitter_ms'], round(s.get('rtcp', {}).get('rtt_ms', -1), 1)) for s in d['streams']]")
+[ "$got" = "[(199, 1, 1.018, 50.0), (200, 0, 0.0, -1), (50, 0, 0.0, -1)]" ]
+check "made: streams' packets, loss, jitter and the RTCP round trip ($got)" $?
+got=$(json_get "$tmp/made.json" "[ (c['ended_by'], c.get('ringing_after_ms'), c.get('setup_ms'), c.get('duration_s'), c['retransmissions']) for c in d['calls'][:3]]")
+[ "$got" = "[('callee BYE', 100.0, 1100.0, 4.9, 0), ('rejected', None, None, None, 1), ('CANCEL', 100.0, None, None, 0)]" ]
+check "made: who ended each call, its times and retransmissions ($got)" $?
+got=$(json_get "$tmp/made.json" "[ (t['method'], t['retransmissions']['client'], t['final_status']) for t in d['transactions'] if t['item'] == 2]")
+[ "$got" = "[('INVITE', 1, 486)]" ]
+check "made: the retransmitted INVITE, by the client, one transaction with its ACK ($got)" $?
+got=$(json_get "$tmp/made.json" "(d['registrations'][0]['challenges'], d['registrations'][0]['expires'], [f['code'] for f in d['findings']])")
+[ "$got" = "(1, 3600, ['status-486', 'status-487', 'one-way-audio'])" ]
+check "made: the 401 round, the expiry, the findings ($got)" $?
+"$sipkit" flow "$mine" --call 2 | grep -q 'INVITE.*(retransmission)'
+check "made: --call 2 marks the retransmission" $?
+"$sipkit" flow "$mine" --call call-cancel@10.0.0.1 | grep -q 'cancelled at 10.020 s'
+check "made: --call by Call-ID, the CANCEL" $?
 
 # ---- the views, checked against what the captures are known to hold ----
-for b in $files; do
+[ -d "$captures" ] || echo "no public captures in $captures: only the capture made here is used"
+for b in made.pcap $files; do
     f=$captures/$b
-    [ -f "$f" ] || { check "$b present" 1; continue; }
+    [ "$b" = made.pcap ] && f=$mine
+    [ -f "$f" ] || continue
     timeout 120 "$sipkit" flow "$f" --json >"$tmp/$b.json" 2>"$tmp/$b.err"; rc=$?
     [ $rc -eq 0 ] && python3 -m json.tool "$tmp/$b.json" >/dev/null
     check "$b: --json is valid JSON (status $rc)" $? || head -n 3 "$tmp/$b.err"
@@ -118,8 +141,9 @@ sipkit_streams() {
 }
 near() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.1) }'; }
 
-for b in $files; do
+for b in made.pcap $files; do
     f=$captures/$b
+    [ "$b" = made.pcap ] && f=$mine
     [ -f "$f" ] || continue
     tshark_streams "$f" >"$tmp/t.streams"
     sipkit_streams "$f" >"$tmp/s.streams"
