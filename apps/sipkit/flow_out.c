@@ -175,9 +175,9 @@ static void parts_of(const struct flow_model *m, size_t index, struct parts *p)
 static void msg_label(const struct flow_msg *g, char *buf, size_t size)
 {
     if (g->request)
-        snprintf(buf, size, "%s%s", g->method_name, g->sdp >= 0 ? " (SDP)" : "");
+        snprintf(buf, size, "%s%s", g->method_name, g->has_sdp ? " (SDP)" : "");
     else
-        snprintf(buf, size, "%d %s%s", g->status, g->reason, g->sdp >= 0 ? " (SDP)" : "");
+        snprintf(buf, size, "%d %s%s", g->status, g->reason, g->has_sdp ? " (SDP)" : "");
 }
 
 static void sdp_text(const struct flow_sdp *s, char *buf, size_t size)

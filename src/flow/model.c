@@ -864,6 +864,7 @@ static void on_sip(struct flow_model *m, const struct flow_packet *p)
         m->msgs[ri].txn = txn;
         m->msgs[ri].retrans = retrans;
         m->msgs[ri].sdp = sdp;
+        m->msgs[ri].has_sdp = body_is_sdp(sm);
     }
 }
 

@@ -74,7 +74,8 @@ struct flow_msg {
     bool retrans; /* a retransmission (the same request or response seen before) */
     int32_t item; /* flow_item index, -1: none (no Call-ID) */
     int32_t txn;  /* flow_txn index, -1: none */
-    int32_t sdp;  /* flow_sdp index, -1: no SDP body */
+    int32_t sdp;  /* flow_sdp index, -1: none kept (retransmissions point at none) */
+    bool has_sdp; /* the body is SDP */
     uint32_t text_off, text_len; /* its copy (first max_msg_copy bytes); len 0: none */
 };
 
