@@ -601,6 +601,7 @@ static void json_stream(struct sk_json *j, const struct flow_stream *s, size_t i
         snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
         sk_json_kcstr(j, "ssrc", ssrc);
     }
+    sk_json_kint(j, "segment", s->segment);
     sk_json_kint(j, "pt", s->pt);
     sk_json_kcstr(j, "codec", s->codec);
     sk_json_kint(j, "clock_rate", s->clock);

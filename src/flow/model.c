@@ -987,6 +987,7 @@ static int32_t stream_new(struct flow_model *m, const struct flow_packet *p,
     rtp_dtmf_rx_init(&s->dtmf);
     s->first_frame = p->frame;
     s->first_ns = p->ts_ns;
+    s->segment = 1;
     if (s->item >= 0) m->items[s->item].streams++;
     s->last_audio_ns = 0;
     return idx;
@@ -1169,6 +1170,27 @@ static void on_udp(struct flow_model *m, const struct flow_packet *p)
     }
     {
         struct flow_stream *s = &m->streams[si];
+        if (h.pt != s->pt && (int) h.pt != s->event_pt && h.pt != 13 && s->pt != 13 &&
+            s->from_sdp) {
+            /* QUALITY.md: a codec change an SDP announced (a re-INVITE) starts a new
+             * segment, so that the sequence jump between them is not loss */
+            const struct media_ep *e2 = media_find(m, &s->dst);
+            const char *enc;
+            uint32_t clock;
+
+            if (!e2 || e2->rtcp) e2 = media_find(m, &s->src);
+            pt_lookup(e2 && !e2->rtcp ? e2 : NULL, h.pt, &enc, &clock);
+            if (e2 && !e2->rtcp && enc[0] && strcmp(enc, s->codec) != 0) {
+                unsigned seg = s->segment;
+                int32_t ni = stream_new(m, p, &h, e2);
+                if (ni >= 0) {
+                    si = ni;
+                    s = &m->streams[si];
+                    s->segment = seg + 1;
+                    stream_first_payload(s, e2, h.pt);
+                }
+            }
+        }
         if (h.pt != s->pt && (int) h.pt != s->event_pt) {
             const struct media_ep *e2 = s->from_sdp ? media_find(m, &s->dst) : NULL;
             stream_first_payload(s, e2 && !e2->rtcp ? e2 : NULL, h.pt);

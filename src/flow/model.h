@@ -168,10 +168,11 @@ struct flow_item {
 struct flow_stream {
     struct sk_sa src, dst;
     uint32_t ssrc;
-    int32_t item;   /* -1: no SDP announced the addresses */
-    bool from_sdp;  /* associated through an SDP offer or answer */
-    uint8_t pt;     /* first payload type */
-    char codec[24]; /* "PCMU" (from the SDP, else the static table), "" unknown */
+    unsigned segment; /* 1, 2...: a codec change the SDP announced starts a new one */
+    int32_t item;     /* -1: no SDP announced the addresses */
+    bool from_sdp;    /* associated through an SDP offer or answer */
+    uint8_t pt;       /* first payload type */
+    char codec[24];   /* "PCMU" (from the SDP, else the static table), "" unknown */
     uint32_t clock;
     char payloads[64]; /* every payload type seen, names as in tshark: "PCMU,
                           telephone-event" */

@@ -577,6 +577,48 @@ static void test_lenient(void **state)
     flow_model_free(f.m);
 }
 
+/* A re-INVITE to PCMA on the same address and SSRC: a new segment, and the sequence
+ * jump between the two is not loss. */
+static void test_reinvite_segment(void **state)
+{
+    struct feeder f;
+    struct sk_sa a, b, ra = addr("10.0.0.1", 4000), rb = addr("10.0.0.2", 5000);
+    uint64_t bye;
+    size_t n;
+    const struct flow_stream *s;
+    struct flow_stream_figures fg;
+
+    (void) state;
+    feeder_open(&f, NULL);
+    answered_call(&f, &a, &b, &bye);
+    for (uint16_t i = 0; i < 20; i++)
+        rtp(&f, 2200 + 20.0 * i, &ra, &rb, 0x5555, i, 160u * i, 0);
+    sip(&f, 3000, &a, &b,
+        "INVITE sip:bob@10.0.0.2 SIP/2.0\n" HDRS("z9hG4bKre", "INVITE", "2", ";tag=b1") CT
+        "\nv=0\no=- 1 2 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\n"
+        "m=audio 4000 RTP/AVP 8\n");
+    sip(&f, 3010, &b, &a,
+        "SIP/2.0 200 OK\n" HDRS("z9hG4bKre", "INVITE", "2", ";tag=b1") CT
+        "\nv=0\no=- 2 2 IN IP4 10.0.0.2\ns=-\nc=IN IP4 10.0.0.2\nt=0 0\n"
+        "m=audio 5000 RTP/AVP 8\n");
+    for (uint16_t i = 0; i < 20; i++)
+        rtp(&f, 3100 + 20.0 * i, &ra, &rb, 0x5555, (uint16_t) (5000 + i),
+            90000 + 160u * i, 8);
+    assert_int_equal(item(&f, 0)->reinvites, 1);
+    assert_int_equal(item(&f, 0)->final_status, 200);
+    s = flow_model_streams(f.m, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(s[0].codec, "PCMU");
+    assert_string_equal(s[1].codec, "PCMA");
+    assert_int_equal(s[1].segment, 2);
+    for (size_t i = 0; i < 2; i++) {
+        flow_stream_figures(&s[i], &fg);
+        assert_int_equal(fg.packets, 20);
+        assert_int_equal(fg.lost, 0);
+    }
+    flow_model_free(f.m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_lenient),
+        cmocka_unit_test(test_reinvite_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
