@@ -537,6 +537,30 @@ static void json_item(struct sk_json *j, const struct flow_model *m, size_t inde
         sk_json_kbool(j, "cancelled", it->cancelled);
         sk_json_kint(j, "reinvites", it->reinvites);
         sk_json_kint(j, "hops", it->hops);
+        /* the initial INVITE hop by hop (through proxies: one transaction each) */
+        sk_json_key(j, "legs");
+        sk_json_arr_begin(j);
+        {
+            size_t nt;
+            const struct flow_txn *t = flow_model_txns(m, &nt);
+            for (size_t i = 0; i < nt; i++) {
+                if (t[i].item != (int32_t) index || t[i].method != SIP_METHOD_INVITE ||
+                    t[i].cseq != it->invite_cseq)
+                    continue;
+                sk_json_obj_begin(j);
+                json_sa(j, "from", &t[i].client);
+                json_sa(j, "to", &t[i].server);
+                sk_json_kint(j, "first_frame", (int64_t) t[i].first_frame);
+                if (t[i].final_status)
+                    sk_json_kint(j, "final_status", t[i].final_status);
+                else {
+                    sk_json_key(j, "final_status");
+                    sk_json_null(j);
+                }
+                sk_json_obj_end(j);
+            }
+        }
+        sk_json_arr_end(j);
         sk_json_kint(j, "forks", it->forks);
         sk_json_key(j, "dialogs");
         sk_json_arr_begin(j);
