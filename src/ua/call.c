@@ -35,6 +35,7 @@ struct ua_call {
                                      the first early one until then) */
     /* UAC */
     struct sip_txn *ict;          /* our INVITE's client transaction */
+    struct sip_txn *bye;          /* our BYE's client transaction, until it terminates */
     struct sk_buf invite;         /* the last INVITE we sent (for the dialog and auth) */
     char target[UA_STR_MAX];      /* Request-URI */
     char call_id[96], from_tag[24];
@@ -131,7 +132,7 @@ static void calls_reap(struct ua *u)
     struct ua_call **pp = &u->calls;
     while (*pp) {
         struct ua_call *c = *pp;
-        if (c->state == CALL_ENDED && !c->ict) {
+        if (c->state == CALL_ENDED && !c->ict && !c->bye) {
             *pp = c->next;
             call_free(c);
         } else {
@@ -169,6 +170,9 @@ static void media_timeout(void *arg)
     c->end_status = 408;
     c->end_by = "rtp-timeout";
     ua_hangup(c->u, c->id);
+    /* §15.1.1: the session is over once the BYE is sent; a peer that went
+     * silent will not answer it (a proxy's 408 comes only after Timer F) */
+    call_end(c, 408, c->end_reason, "rtp-timeout");
 }
 
 static int call_media_new(struct ua_call *c)
@@ -407,7 +411,7 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
     struct ua *u = c->u;
     struct sip_msg *m = rx ? rx->msg : NULL;
     struct sip_msg req;
-    char reason[128];
+    char reason[256];
     size_t used;
     struct sip_error pe;
 
@@ -543,6 +547,16 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
         }
         send_invite(c);
         return;
+    }
+    /* RFC 3261 §20.43: a Warning says why (RFC 3264 §6: 305 incompatible media) */
+    const struct sip_hdr *w = m ? sip_msg_hdr_by_name(m, "Warning") : NULL;
+    if (w) {
+        size_t n = strlen(reason);
+        snprintf(reason + n, sizeof(reason) - n, " (Warning: %.*s)", (int) w->value.len,
+                 w->value.p);
+        for (char *q = reason + n; *q; q++)
+            if ((unsigned char) *q < 0x20 || *q == 0x7f)
+                *q = ' '; /* a folded header: events are one line each */
     }
     call_end(c, status, reason, c->cancel_asked ? "local" : "remote");
 }
@@ -1128,8 +1142,10 @@ static void on_bye_terminated(struct sip_txn *t, void *arg)
 {
     struct ua_call *c = arg;
     sip_txn_unref(t);
-    if (c->ict == t)
-        c->ict = NULL;
+    /* the call stays until here: the transaction outlives the BYE's final
+     * response (Timer K, §17.1.2.2) and calls us with the call as arg */
+    if (c->bye == t)
+        c->bye = NULL;
     reap_soon(c->u);
 }
 
@@ -1164,6 +1180,7 @@ int ua_hangup(struct ua *u, unsigned id)
             call_end(c, c->end_status ? c->end_status : 200, "hung up (BYE not sent)", "local");
             return 0;
         }
+        c->bye = t;
         return 0;
     case CALL_ENDING:
     case CALL_ENDED:

@@ -471,8 +471,9 @@ static void shutdown_check(struct sk_loop *loop, struct sk_timer *t, void *arg)
     struct ua *u = arg;
     static const unsigned step_ms = 50;
     (void) t;
-    /* done when no call and no REGISTER is left, or after the deadline */
-    if ((!u->calls && !ua_reg_busy(u)) || sk_loop_now(loop) >= u->shutdown_deadline) {
+    /* done when no call is left but ended ones (whose transactions only linger:
+     * RFC 6026 Timer M, Timer K) and no REGISTER, or after the deadline */
+    if ((ua_call_count(u) == 0 && !ua_reg_busy(u)) || sk_loop_now(loop) >= u->shutdown_deadline) {
         shutdown_finish(u);
         return;
     }

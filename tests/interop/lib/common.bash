@@ -202,3 +202,167 @@ capture_start() {
     grep -q 'Capturing on' "$tmp/tshark.err"
     check "tshark capturing on lo" $? || { cat "$tmp/tshark.err"; return 1; }
 }
+
+# ---- sipkit phone helpers (tests/ua) ----
+# Phones run in the background with --json; each reads its commands from a
+# FIFO that this script holds open (phone_fd[NAME]), so closing it is EOF:
+# the phone hangs up, unregisters and exits. Events go to $tmp/NAME.log
+# (one JSON object a line), stderr to $tmp/NAME.err.
+declare -gA phone_pid=() phone_fd=() phone_rc=()
+uaevents=${srcdir:-.}/interop/lib/uaevents.py
+
+# free_port: prints a port of 127.0.0.1 that is free for both UDP and TCP now.
+free_port() {
+    python3 - <<'PYEOF'
+import socket
+for _ in range(50):
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind(('127.0.0.1', 0))
+    port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(('127.0.0.1', port))
+    except OSError:
+        t.close()
+        continue
+    print(port)
+    break
+PYEOF
+}
+
+# wait_until TIMEOUT_S COMMAND...: polls COMMAND every 0.1 s; 0 once it succeeds.
+wait_until() {
+    local n=$(($1 * 10)) i
+    shift
+    for ((i = 0; i < n; i++)); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    "$@"
+}
+
+# phone_events NAME EVENT: how many EVENT lines the phone has printed so far.
+phone_events() {
+    local c
+    c=$(grep -c -E "\"event\": *\"$2\"" "$tmp/$1.log" 2>/dev/null)
+    echo "${c:-0}"
+}
+
+phone_has() { # NAME EVENT [COUNT]: at least COUNT (1) such events so far
+    [ "$(phone_events "$1" "$2")" -ge "${3:-1}" ]
+}
+
+# phone_wait NAME EVENT [TIMEOUT_S (10)] [COUNT (1)]: waits for the event; also
+# returns (at once) non-zero if the phone exited.
+phone_wait() {
+    local name=$1 ev=$2 t=${3:-10} count=${4:-1} i
+    for ((i = 0; i < t * 10; i++)); do
+        phone_has "$name" "$ev" "$count" && return 0
+        kill -0 "${phone_pid[$name]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    phone_has "$name" "$ev" "$count"
+}
+
+# phone_start NAME [sipkit phone args...]: starts `sipkit phone --json ARGS`.
+phone_start() {
+    local name=$1 f fifo=$tmp/$1.in fd
+    shift
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    # the phone must not inherit the other phones' FIFOs, or their EOF never comes
+    (
+        for f in "${phone_fd[@]}"; do eval "exec $f>&-"; done
+        exec "$sipkit" phone --json "$@" <"$fifo" >"$tmp/$name.log" 2>"$tmp/$name.err"
+    ) &
+    phone_pid[$name]=$!
+    exec {fd}>"$fifo"
+    phone_fd[$name]=$fd
+    cleanup_hooks+=("phone_kill $name")
+}
+
+phone_cmd() { # NAME LINE: one command on the phone's stdin
+    [ -n "${phone_fd[$1]:-}" ] && echo "$2" >&"${phone_fd[$1]}"
+}
+
+# phone_quit NAME [TIMEOUT_S (15)]: EOF on its stdin, waits for its exit and
+# sets phone_rc[NAME] (124 if it had to be killed). 0 when it exited 0.
+phone_quit() {
+    local name=$1 t=${2:-15} pid=${phone_pid[$1]:-} fd=${phone_fd[$1]:-} rc=0
+    if [ -n "$fd" ]; then
+        exec {fd}>&-
+        unset "phone_fd[$name]"
+    fi
+    [ -n "$pid" ] || return 0
+    timeout "$t" tail --pid="$pid" -f /dev/null || rc=124
+    if [ $rc -eq 124 ]; then
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    else
+        wait "$pid"
+        rc=$?
+    fi
+    phone_rc[$name]=$rc
+    unset "phone_pid[$name]"
+    [ $rc -eq 0 ]
+}
+
+# phone_kill NAME: cleanup; stops it by PID (CONT first: a test may have stopped it).
+phone_kill() {
+    local pid=${phone_pid[$1]:-} fd=${phone_fd[$1]:-}
+    if [ -n "$fd" ]; then
+        exec {fd}>&-
+        unset "phone_fd[$1]"
+    fi
+    [ -n "$pid" ] || return 0
+    kill -CONT "$pid" 2>/dev/null
+    kill -TERM "$pid" 2>/dev/null
+    timeout 5 tail --pid="$pid" -f /dev/null || kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    unset "phone_pid[$1]"
+    return 0
+}
+
+# check_no_sanitizer NAME FILE: no ASan/UBSan/LSan report in FILE.
+check_no_sanitizer() {
+    ! grep -q -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$2"
+    check "$1: no sanitizer report" $? ||
+        grep -A 15 -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$2" | head -n 40 | sed 's/^/    /'
+}
+
+# ev NAME ARGS...: uaevents.py on the phone's log (get/order/digits/list).
+ev() {
+    local name=$1 sub=$2
+    shift 2
+    python3 "$uaevents" "$sub" "$tmp/$name.log" "$@"
+}
+
+# call_start NAME [sipkit call args...]: `sipkit call --json ARGS` in the
+# background (log $tmp/NAME.log, like a phone's, so phone_wait works on it).
+call_start() {
+    local name=$1 f
+    shift
+    (
+        for f in "${phone_fd[@]}"; do eval "exec $f>&-"; done
+        exec "$sipkit" call --json "$@" </dev/null >"$tmp/$name.log" 2>"$tmp/$name.err"
+    ) &
+    phone_pid[$name]=$!
+    cleanup_hooks+=("phone_kill $name")
+}
+
+# call_wait NAME [TIMEOUT_S (30)]: waits for it to exit; its status in phone_rc[NAME]
+# (124 if it had to be killed).
+call_wait() {
+    local name=$1 t=${2:-30} pid=${phone_pid[$1]:-} rc=0
+    [ -n "$pid" ] || return 0
+    timeout "$t" tail --pid="$pid" -f /dev/null || rc=124
+    if [ $rc -eq 124 ]; then
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    else
+        wait "$pid"
+        rc=$?
+    fi
+    phone_rc[$name]=$rc
+    unset "phone_pid[$name]"
+}
