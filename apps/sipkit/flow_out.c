@@ -375,7 +375,9 @@ static void mermaid_text(FILE *o, const char *s)
             fputc(',', o);
         else if (c == '#')
             fputs("No.", o);
-        else if (c < 0x20 || c >= 0x7f || strchr("\"'`<>{}%&\\|", c))
+        else if (c == '%') /* "%%" starts a comment */
+            fputs(" pct", o);
+        else if (c < 0x20 || c >= 0x7f || strchr("\"'`<>{}&\\|", c))
             fputc(' ', o);
         else
             fputc(c, o);
