@@ -45,6 +45,7 @@ bench:
 	bench/bench_options.sh
 	bench/bench_register.sh
 	bench/bench_proxy.sh
+	bench/bench_media.sh
 
 # Longer fuzzing session on its own: make fuzz FUZZ_SECONDS=600
 fuzz:

@@ -89,6 +89,7 @@ static void json_dir(struct sk_json *j, const char *key, const struct media_dir_
     sk_json_kdouble(j, "max_jitter_ms", d->max_jitter_ms, 2);
     sk_json_kint(j, "duplicates", (int64_t) d->duplicates);
     sk_json_kint(j, "out_of_order", (int64_t) d->out_of_order);
+    sk_json_kint(j, "late", (int64_t) d->late);
     sk_json_kdouble(j, "mos", d->mos, 2);
     sk_json_kcstr(j, "mos_quality", media_quality_name(emodel_quality_mos(d->mos)));
     sk_json_kcstr(j, "loss_quality", media_quality_name(emodel_quality_loss(d->loss_pct)));

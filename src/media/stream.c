@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +25,18 @@
 #include "media/wav.h"
 
 #define RTP_MAX_PACKET 1500
+#define RTP_RECV_BATCH 8           /* datagrams read per recvmmsg */
 #define FRAME_MAX_SAMPLES 1600        /* 200 ms at 8 kHz: the longest ptime we take */
 #define RTCP_INTERVAL_MS 5000u        /* RFC 3550 §6.2: 5 s minimum, randomised below */
 #define DTMF_DIGIT_MS 100u
 #define DTMF_GAP_MS 50u
+#define TONE_CYCLE_MAX 1600u          /* longest tone period kept pre-encoded, in samples */
 
 struct media_stream {
     struct sk_loop *loop;
-    int rtp_fd, rtcp_fd, tick_fd;
+    int rtp_fd, rtcp_fd;
+    struct media_clock *clock; /* the send clock we tick on, once started */
+    size_t clock_idx;          /* our place in clock->v */
     uint16_t port;
     struct sk_sa local;
     struct media_stream_params p;
@@ -46,6 +51,12 @@ struct media_stream {
     uint32_t samples_per_frame;
     uint64_t sent_packets, sent_octets;
     struct tone_gen tone;
+    /* A tone whose period is a whole number of samples (at most TONE_CYCLE_MAX) is
+     * kept as one period of samples and of their G.711 codes: a frame is then a
+     * copy, not a sine and an encoding per sample (a fifth of a phone's CPU). */
+    int16_t *cycle_pcm;
+    uint8_t *cycle_enc;
+    size_t cycle_n, cycle_pos;
     enum { SRC_SILENCE, SRC_TONE, SRC_WAV } src;
     struct wav_audio wav;
     size_t wav_pos;
@@ -58,6 +69,9 @@ struct media_stream {
 
     /* receiving */
     struct rtp_stats stats;
+    /* sources before the current one: rtp_stats starts again at a new SSRC */
+    uint64_t prior_packets, prior_duplicates, prior_out_of_order;
+    int64_t prior_lost, prior_expected;
     bool have_rx;
     uint64_t last_rx_ms;
     uint64_t started_ms;
@@ -143,10 +157,37 @@ static void send_rtp(struct media_stream *s, unsigned pt, bool marker, uint32_t 
     }
 }
 
+/* n elements of `size` bytes from a period of cycle_n, starting at cycle_pos. */
+static void cycle_copy(const struct media_stream *s, const void *cycle, size_t size, void *out,
+                       size_t n)
+{
+    const uint8_t *c = cycle;
+    uint8_t *o = out;
+    size_t pos = s->cycle_pos;
+
+    while (n) {
+        size_t k = s->cycle_n - pos < n ? s->cycle_n - pos : n;
+        memcpy(o, c + pos * size, k * size);
+        o += k * size;
+        n -= k;
+        pos = pos + k == s->cycle_n ? 0 : pos + k;
+    }
+}
+
+static void cycle_advance(struct media_stream *s, size_t n)
+{
+    s->cycle_pos = (s->cycle_pos + n) % s->cycle_n;
+}
+
 static void next_samples(struct media_stream *s, int16_t *pcm, size_t n)
 {
     switch (s->src) {
     case SRC_TONE:
+        if (s->cycle_n) {
+            cycle_copy(s, s->cycle_pcm, sizeof(*pcm), pcm, n);
+            cycle_advance(s, n);
+            return;
+        }
         tone_fill(&s->tone, pcm, n);
         return;
     case SRC_WAV:
@@ -192,15 +233,22 @@ static void send_frame(struct media_stream *s)
     uint8_t enc[FRAME_MAX_SAMPLES];
     size_t n = s->samples_per_frame;
 
-    next_samples(s, pcm, n);
     dtmf_next(s);
     if (rtp_dtmf_tx_active(&s->dtmf_tx)) {
         struct rtp_dtmf_pkt pk[RTP_DTMF_TX_MAX_PKTS];
         size_t np = 0;
+        next_samples(s, pcm, n); /* the source keeps time under the event */
         rtp_dtmf_tx_tick(&s->dtmf_tx, pk, &np);
         for (size_t i = 0; i < np; i++)
             send_rtp(s, s->p.dtmf_pt, pk[i].marker, pk[i].ts, pk[i].payload, RTP_EVENT_LEN);
-    } else if (s->p.send) {
+    } else if (!s->p.send) {
+        next_samples(s, pcm, n);
+    } else if (s->src == SRC_TONE && s->cycle_n) {
+        cycle_copy(s, s->cycle_enc, 1, enc, n);
+        cycle_advance(s, n);
+        send_rtp(s, s->p.pt, false, s->ts, enc, n);
+    } else {
+        next_samples(s, pcm, n);
         if (s->p.pt == G711_PT_PCMA)
             g711_alaw_encode_block(pcm, enc, n);
         else
@@ -210,32 +258,181 @@ static void send_frame(struct media_stream *s)
     s->ts += (uint32_t) n;
 }
 
-static void on_tick(struct sk_loop *loop, int fd, uint32_t events, void *arg)
+/* ---- The send clocks ----
+ * One timerfd per loop and packet time, shared by every stream on them: a
+ * phone with N calls wakes once per packet time for all of them, not N times
+ * (each wakeup, timer read and timer interrupt cost about as much as sending
+ * the packet). The streams of a clock send in the order they joined, so each
+ * keeps its place in the burst and its packets stay evenly spaced. */
+struct media_clock {
+    struct media_clock *next;
+    struct sk_loop *loop;
+    uint32_t ptime_ms;
+    int fd;
+    struct media_stream **v;
+    size_t n, cap;
+};
+static struct media_clock *media_clocks; /* every clock, of every loop */
+static pthread_mutex_t media_clocks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_clock(struct sk_loop *loop, int fd, uint32_t events, void *arg)
 {
-    struct media_stream *s = arg;
+    struct media_clock *c = arg;
     uint64_t expirations = 0;
     (void) loop;
     (void) events;
     if (read(fd, &expirations, sizeof(expirations)) != (ssize_t) sizeof(expirations))
         return;
-    if (s->stopped || !s->started)
-        return;
-    /* a late wakeup sends what was due, so the stream keeps its clock (capped:
+    /* a late wakeup sends what was due, so the streams keep their clock (capped:
      * after a long stall, e.g. SIGSTOP, the backlog is dropped) */
     if (expirations > 10)
         expirations = 1;
+    /* sending and playout call nothing outside the stream: no stream joins or
+     * leaves the clock while it ticks */
     while (expirations--) {
-        send_frame(s);
-        playout_tick(s);
+        for (size_t i = 0; i < c->n; i++) {
+            struct media_stream *s = c->v[i];
+            if (s->stopped || !s->started)
+                continue;
+            send_frame(s);
+            playout_tick(s);
+        }
     }
+}
+
+static void clock_free(struct media_clock *c)
+{
+    if (c->fd >= 0) {
+        sk_loop_del_fd(c->loop, c->fd);
+        close(c->fd);
+    }
+    free(c->v);
+    free(c);
+}
+
+static int clock_new(struct media_clock **cp, struct sk_loop *loop, uint32_t ptime_ms)
+{
+    struct media_clock *c = calloc(1, sizeof(*c));
+    struct itimerspec its;
+    int err;
+
+    if (!c)
+        return ENOMEM;
+    c->loop = loop;
+    c->ptime_ms = ptime_ms;
+    c->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (c->fd < 0) {
+        err = errno;
+        free(c);
+        return err;
+    }
+    if ((err = sk_loop_add_fd(loop, c->fd, EPOLLIN, on_clock, c))) {
+        close(c->fd);
+        free(c);
+        return err;
+    }
+    /* a timerfd, not the loop's timer grid, so packets leave every ptime to the
+     * microsecond and our own jitter stays out of the figures */
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = (time_t) (ptime_ms / 1000u);
+    its.it_value.tv_nsec = (long) (ptime_ms % 1000u) * 1000000L;
+    its.it_interval = its.it_value;
+    if (timerfd_settime(c->fd, 0, &its, NULL) != 0) {
+        err = errno;
+        clock_free(c);
+        return err;
+    }
+    *cp = c;
+    return 0;
+}
+
+static void clock_leave(struct media_stream *s)
+{
+    struct media_clock *c = s->clock, **pp;
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&media_clocks_lock);
+    /* keep the others' order (their place in the burst) */
+    memmove(&c->v[s->clock_idx], &c->v[s->clock_idx + 1],
+            (c->n - s->clock_idx - 1) * sizeof(*c->v));
+    c->n--;
+    for (size_t i = s->clock_idx; i < c->n; i++)
+        c->v[i]->clock_idx = i;
+    s->clock = NULL;
+    if (c->n == 0) {
+        for (pp = &media_clocks; *pp != c; pp = &(*pp)->next)
+            ;
+        *pp = c->next;
+        clock_free(c);
+    }
+    pthread_mutex_unlock(&media_clocks_lock);
+}
+
+static int clock_join(struct media_stream *s, uint32_t ptime_ms)
+{
+    struct media_clock *c;
+    int err = 0;
+
+    if (s->clock && s->clock->ptime_ms == ptime_ms)
+        return 0;
+    clock_leave(s);
+    pthread_mutex_lock(&media_clocks_lock);
+    for (c = media_clocks; c; c = c->next)
+        if (c->loop == s->loop && c->ptime_ms == ptime_ms)
+            break;
+    if (!c) {
+        if ((err = clock_new(&c, s->loop, ptime_ms)))
+            goto out;
+        c->next = media_clocks;
+        media_clocks = c;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        struct media_stream **v = realloc(c->v, cap * sizeof(*v));
+        if (!v) {
+            err = ENOMEM;
+            if (c->n == 0) {
+                media_clocks = c->next; /* just made, at the head */
+                clock_free(c);
+            }
+            goto out;
+        }
+        c->v = v;
+        c->cap = cap;
+    }
+    s->clock_idx = c->n;
+    c->v[c->n++] = s;
+    s->clock = c;
+out:
+    pthread_mutex_unlock(&media_clocks_lock);
+    return err;
 }
 
 /* ---- Receiving ---- */
 
+/* A new SSRC (a peer that switches streams, as SIPp does between two pcap
+ * files, or a re-INVITE) restarts rtp_stats: keep what the finished source
+ * counted, so the call's report covers the whole call, not its last source. */
+static void stats_source_check(struct media_stream *s, uint32_t ssrc)
+{
+    if (!s->stats.have_source || s->stats.ssrc == ssrc)
+        return;
+    int64_t lost = rtp_stats_lost(&s->stats);
+    s->prior_packets += s->stats.packets;
+    s->prior_duplicates += s->stats.duplicates;
+    s->prior_out_of_order += s->stats.out_of_order;
+    s->prior_lost += lost > 0 ? lost : 0;
+    s->prior_expected += rtp_stats_expected(&s->stats);
+}
+
 /* QUALITY.md: telephone-event packets count for loss (they take sequence
  * numbers) but not for jitter (their timestamp stays at the event's start). */
-static void stats_update_no_jitter(struct rtp_stats *st, const struct rtp_hdr *h, int64_t now_us)
+static void stats_update_no_jitter(struct media_stream *s, const struct rtp_hdr *h,
+                                   int64_t now_us)
 {
+    struct rtp_stats *st = &s->stats;
+    stats_source_check(s, h->ssrc);
     struct rtp_stats keep = *st;
     rtp_stats_update(st, h->ssrc, h->seq, h->ts, now_us, 0);
     if (keep.have_source && keep.ssrc == h->ssrc) {
@@ -250,71 +447,93 @@ static void stats_update_no_jitter(struct rtp_stats *st, const struct rtp_hdr *h
     }
 }
 
+/* One datagram that reached the RTP socket from `from`. */
+static void rtp_packet(struct media_stream *s, struct sk_loop *loop, const uint8_t *pkt, size_t n,
+                       const struct sk_sa *from)
+{
+    struct rtp_hdr h;
+    struct media_error err;
+
+    if (!s->started || n > RTP_MAX_PACKET || rtp_parse(&h, pkt, n, &err) != 0) {
+        s->bad_packets++;
+        return;
+    }
+    uint64_t now_us = mono_us();
+    s->last_rx_ms = sk_loop_now(loop);
+    if (s->p.dtmf_pt && h.pt == s->p.dtmf_pt) {
+        struct rtp_event e;
+        struct rtp_dtmf_digit dg[2];
+        size_t nd = 0;
+        if (rtp_event_parse(&e, h.payload, h.payload_len, &err) != 0) {
+            s->bad_packets++;
+            return;
+        }
+        rtp_dtmf_rx_packet(&s->dtmf_rx, h.ts, &e, dg, &nd);
+        for (size_t i = 0; i < nd; i++) {
+            size_t k = strlen(s->dtmf_received);
+            if (!dg[i].c)
+                continue;
+            if (k + 1 < sizeof(s->dtmf_received)) {
+                s->dtmf_received[k] = dg[i].c;
+                s->dtmf_received[k + 1] = '\0';
+            }
+            if (s->ev.dtmf)
+                s->ev.dtmf(s->ev.arg, dg[i].c, dg[i].duration / (s->p.clock_rate / 1000u));
+        }
+        /* QUALITY.md: events are left out of jitter; their sequence numbers
+         * still count for loss */
+        stats_update_no_jitter(s, &h, (int64_t) now_us);
+        return;
+    }
+    if (h.pt != 0 && h.pt != 8) {
+        s->bad_packets++; /* a payload type we did not negotiate */
+        return;
+    }
+    /* symmetric RTP (RFC 4961): answer where the peer's packets come from,
+     * which is what gets through a NAT whatever its SDP says */
+    if (!s->latched_rtp && !sk_sa_equal(from, &s->p.remote_rtp)) {
+        char a[64], b[64];
+        SK_INFO("RTP from %s, not %s as the SDP said: sending there (symmetric RTP)",
+                sk_sa_str(from, a, sizeof(a)), sk_sa_str(&s->p.remote_rtp, b, sizeof(b)));
+        s->p.remote_rtp = *from;
+    }
+    s->latched_rtp = true;
+    s->have_rx = true;
+    stats_source_check(s, h.ssrc);
+    rtp_stats_update(&s->stats, h.ssrc, h.seq, h.ts, (int64_t) now_us, h.payload_len);
+    s->rx_pt = h.pt;
+    if (s->jb)
+        jbuf_put(s->jb, h.ssrc, h.seq, h.ts, h.marker, h.payload, h.payload_len,
+                 (int64_t) now_us);
+}
+
+/* Up to RTP_RECV_BATCH datagrams a system call: recvmmsg returns what is queued
+ * without a second call that ends in EAGAIN, which a recvfrom loop makes on every
+ * wakeup (one packet per stream and packet time is the usual case). What a full
+ * batch leaves queued, the level-triggered loop reports again. */
 static void on_rtp(struct sk_loop *loop, int fd, uint32_t events, void *arg)
 {
     struct media_stream *s = arg;
-    uint8_t pkt[RTP_MAX_PACKET + 1];
-    struct sk_sa from;
-    struct rtp_hdr h;
-    struct media_error err;
-    ssize_t n;
+    uint8_t bufs[RTP_RECV_BATCH][RTP_MAX_PACKET + 1];
+    struct mmsghdr mm[RTP_RECV_BATCH];
+    struct iovec iov[RTP_RECV_BATCH];
+    struct sk_sa from[RTP_RECV_BATCH];
+    int got;
 
     (void) events;
-    for (int burst = 0; burst < 64; burst++) {
-        from.len = sizeof(from.u);
-        n = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, &from.u.sa, &from.len);
-        if (n < 0)
-            return;
-        if (!s->started || n > RTP_MAX_PACKET || rtp_parse(&h, pkt, (size_t) n, &err) != 0) {
-            s->bad_packets++;
-            continue;
-        }
-        uint64_t now_us = mono_us();
-        s->last_rx_ms = sk_loop_now(loop);
-        if (s->p.dtmf_pt && h.pt == s->p.dtmf_pt) {
-            struct rtp_event e;
-            struct rtp_dtmf_digit dg[2];
-            size_t nd = 0;
-            if (rtp_event_parse(&e, h.payload, h.payload_len, &err) != 0) {
-                s->bad_packets++;
-                continue;
-            }
-            rtp_dtmf_rx_packet(&s->dtmf_rx, h.ts, &e, dg, &nd);
-            for (size_t i = 0; i < nd; i++) {
-                size_t k = strlen(s->dtmf_received);
-                if (!dg[i].c)
-                    continue;
-                if (k + 1 < sizeof(s->dtmf_received)) {
-                    s->dtmf_received[k] = dg[i].c;
-                    s->dtmf_received[k + 1] = '\0';
-                }
-                if (s->ev.dtmf)
-                    s->ev.dtmf(s->ev.arg, dg[i].c, dg[i].duration / (s->p.clock_rate / 1000u));
-            }
-            /* QUALITY.md: events are left out of jitter; their sequence numbers
-             * still count for loss */
-            stats_update_no_jitter(&s->stats, &h, (int64_t) now_us);
-            continue;
-        }
-        if (h.pt != 0 && h.pt != 8) {
-            s->bad_packets++; /* a payload type we did not negotiate */
-            continue;
-        }
-        /* symmetric RTP (RFC 4961): answer where the peer's packets come from,
-         * which is what gets through a NAT whatever its SDP says */
-        if (!s->latched_rtp && !sk_sa_equal(&from, &s->p.remote_rtp)) {
-            char a[64], b[64];
-            SK_INFO("RTP from %s, not %s as the SDP said: sending there (symmetric RTP)",
-                    sk_sa_str(&from, a, sizeof(a)), sk_sa_str(&s->p.remote_rtp, b, sizeof(b)));
-            s->p.remote_rtp = from;
-        }
-        s->latched_rtp = true;
-        s->have_rx = true;
-        rtp_stats_update(&s->stats, h.ssrc, h.seq, h.ts, (int64_t) now_us, h.payload_len);
-        s->rx_pt = h.pt;
-        if (s->jb)
-            jbuf_put(s->jb, h.ssrc, h.seq, h.ts, h.marker, h.payload, h.payload_len,
-                     (int64_t) now_us);
+    memset(mm, 0, sizeof(mm));
+    for (int i = 0; i < RTP_RECV_BATCH; i++) {
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = sizeof(bufs[i]);
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+        mm[i].msg_hdr.msg_name = &from[i].u;
+        mm[i].msg_hdr.msg_namelen = sizeof(from[i].u);
+    }
+    got = recvmmsg(fd, mm, RTP_RECV_BATCH, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < got; i++) {
+        from[i].len = mm[i].msg_hdr.msg_namelen;
+        rtp_packet(s, loop, bufs[i], mm[i].msg_len, &from[i]);
     }
 }
 
@@ -466,7 +685,26 @@ static int open_source(struct media_stream *s, const char *play)
             return EINVAL;
         }
         s->src = SRC_TONE;
-        return tone_init(&s->tone, hz, 8000.0, 8000);
+        if ((err = tone_init(&s->tone, hz, 8000.0, 8000)))
+            return err;
+        /* a whole number of Hz repeats every 8000 / gcd(hz, 8000) samples */
+        if (hz == (double) (unsigned) hz) {
+            unsigned a = (unsigned) hz, b = 8000, t;
+            while (b) {
+                t = a % b;
+                a = b;
+                b = t;
+            }
+            if (8000u / a <= TONE_CYCLE_MAX) {
+                s->cycle_pcm = malloc(8000u / a * sizeof(*s->cycle_pcm));
+                s->cycle_enc = malloc(8000u / a);
+                if (!s->cycle_pcm || !s->cycle_enc)
+                    return ENOMEM;
+                s->cycle_n = 8000u / a;
+                tone_fill(&s->tone, s->cycle_pcm, s->cycle_n);
+            }
+        }
+        return 0;
     }
     if ((err = wav_read_file(play, &s->wav, msg, sizeof(msg)))) {
         SK_ERROR("--play %s: %s", play, msg);
@@ -493,7 +731,7 @@ int media_stream_new(struct media_stream **sp, struct sk_loop *loop, const struc
     if (!s)
         return ENOMEM;
     s->loop = loop;
-    s->rtp_fd = s->rtcp_fd = s->tick_fd = -1;
+    s->rtp_fd = s->rtcp_fd = -1;
     s->ev = *ev;
     s->rtp_timeout_s = rtp_timeout_s;
     s->local = *local_ip;
@@ -554,7 +792,6 @@ uint16_t media_stream_port(const struct media_stream *s)
 
 int media_stream_start(struct media_stream *s, const struct media_stream_params *p)
 {
-    struct itimerspec its;
     bool first = !s->started;
     int err;
 
@@ -564,6 +801,12 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
     s->p = *p;
     s->latched_rtp = s->latched_rtcp = false;
     s->samples_per_frame = p->ptime_ms * (p->clock_rate / 1000u);
+    if (s->cycle_n) {
+        if (p->pt == G711_PT_PCMA)
+            g711_alaw_encode_block(s->cycle_pcm, s->cycle_enc, s->cycle_n);
+        else
+            g711_ulaw_encode_block(s->cycle_pcm, s->cycle_enc, s->cycle_n);
+    }
     if (first) {
         rtp_stats_init(&s->stats, p->clock_rate);
         rtp_dtmf_tx_init(&s->dtmf_tx, p->clock_rate, p->ptime_ms);
@@ -574,26 +817,14 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
         if ((err = jbuf_new(&s->jb, &jc)))
             return err;
         s->started_ms = sk_loop_now(s->loop);
-        s->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (s->tick_fd < 0)
-            return errno;
-        if ((err = sk_loop_add_fd(s->loop, s->tick_fd, EPOLLIN, on_tick, s))) {
-            close(s->tick_fd);
-            s->tick_fd = -1;
-            return err;
-        }
         /* §6.3.6 / §6.2: the first report after half the interval, so a short
          * call still learns its round-trip time */
         sk_timer_start(s->loop, &s->t_rtcp, rtcp_interval() / 2);
         sk_timer_start(s->loop, &s->t_watch, 1000);
     }
-    /* the sender's clock: a timerfd, not the loop's timer grid, so packets leave
-     * every ptime to the microsecond and our own jitter stays out of the figures */
-    memset(&its, 0, sizeof(its));
-    its.it_value.tv_nsec = (long) p->ptime_ms * 1000000L;
-    its.it_interval = its.it_value;
-    if (timerfd_settime(s->tick_fd, 0, &its, NULL) != 0)
-        return errno;
+    /* the sender's clock, shared with the loop's other streams of this ptime */
+    if ((err = clock_join(s, p->ptime_ms)))
+        return err;
     s->started = true;
     return 0;
 }
@@ -623,11 +854,7 @@ void media_stream_stop(struct media_stream *s)
     s->stopped = true;
     if (s->started)
         send_rtcp(s, true); /* §6.6: BYE as we leave */
-    if (s->tick_fd >= 0) {
-        sk_loop_del_fd(s->loop, s->tick_fd);
-        close(s->tick_fd);
-        s->tick_fd = -1;
-    }
+    clock_leave(s);
     sk_timer_stop(s->loop, &s->t_rtcp);
     sk_timer_stop(s->loop, &s->t_watch);
     if (s->rec)
@@ -669,15 +896,17 @@ void media_stream_report(struct media_stream *s, struct media_report *r)
     sk_sa_str(&s->p.remote_rtp, r->remote, sizeof(r->remote));
     r->rx.known = s->have_rx;
     if (s->have_rx) {
-        r->rx.packets = s->stats.packets;
-        r->rx.lost = rtp_stats_lost(&s->stats);
-        if (r->rx.lost < 0)
-            r->rx.lost = 0;
-        r->rx.loss_pct = rtp_stats_loss_percent(&s->stats);
+        int64_t lost = rtp_stats_lost(&s->stats);
+        int64_t expected = s->prior_expected + rtp_stats_expected(&s->stats);
+        r->rx.packets = s->prior_packets + s->stats.packets;
+        r->rx.lost = s->prior_lost + (lost > 0 ? lost : 0);
+        r->rx.loss_pct = expected > 0 ? 100.0 * (double) r->rx.lost / (double) expected : 0;
+        if (r->rx.loss_pct > 100)
+            r->rx.loss_pct = 100;
         r->rx.jitter_ms = rtp_stats_jitter_ms(&s->stats);
         r->rx.max_jitter_ms = rtp_stats_max_jitter_ms(&s->stats);
-        r->rx.duplicates = s->stats.duplicates;
-        r->rx.out_of_order = s->stats.out_of_order;
+        r->rx.duplicates = s->prior_duplicates + s->stats.duplicates;
+        r->rx.out_of_order = s->prior_out_of_order + s->stats.out_of_order;
         r->rx.late = s->jb ? jbuf_get_stats(s->jb)->late : 0;
     }
     r->one_way_ms = one_way_ms(s, r->rx.jitter_ms, true);
@@ -707,6 +936,7 @@ void media_stream_free(struct media_stream *s)
     if (!s)
         return;
     media_stream_stop(s);
+    clock_leave(s); /* also when started again after a stop */
     if (s->rtp_fd >= 0) {
         sk_loop_del_fd(s->loop, s->rtp_fd);
         close(s->rtp_fd);
@@ -718,6 +948,8 @@ void media_stream_free(struct media_stream *s)
     if (s->rec)
         wav_writer_close(s->rec);
     jbuf_free(s->jb);
+    free(s->cycle_pcm);
+    free(s->cycle_enc);
     wav_audio_free(&s->wav);
     free(s);
 }

@@ -35,7 +35,7 @@ struct ua_call {
                                      the first early one until then) */
     /* UAC */
     struct sip_txn *ict;          /* our INVITE's client transaction */
-    struct sip_txn *bye;          /* our BYE's transaction: the call outlives it */
+    struct sip_txn *bye;          /* our BYE's client transaction, until it terminates */
     struct sk_buf invite;         /* the last INVITE we sent (for the dialog and auth) */
     char target[UA_STR_MAX];      /* Request-URI */
     char call_id[96], from_tag[24];
@@ -1146,8 +1146,8 @@ static void on_bye_terminated(struct sip_txn *t, void *arg)
 {
     struct ua_call *c = arg;
     sip_txn_unref(t);
-    if (c->ict == t)
-        c->ict = NULL;
+    /* the call stays until here: the transaction outlives the BYE's final
+     * response (Timer K, §17.1.2.2) and calls us with the call as arg */
     if (c->bye == t)
         c->bye = NULL;
     reap_soon(c->u);
