@@ -195,3 +195,24 @@ wait_registered() {
     done
     cap_fail "$1 did not register: $(tail -n 5 "$tmp/$1.log")"
 }
+
+# phone_bob ANSWER_S: bob@localhost as a `sipkit phone` registered through the proxy at
+# 127.0.0.1:$base, answering after ANSWER_S seconds; RTP on $base+10..19.
+phone_bob() {
+    bg bob "$sipkit" phone --user sip:bob@localhost --password secret2 --registrar "127.0.0.1:$base" \
+        --outbound-proxy "sip:127.0.0.1:$base" --listen "udp:127.0.0.1:$((base + 1))" \
+        --auto-answer "$1" --no-stdin --play tone:1000 --rtp-ports "$((base + 10))-$((base + 19))" \
+        --log-level info
+    wait_registered bob
+}
+
+# call_alice URI WAIT_S [sipkit call args...]: alice calls URI through the proxy and
+# is waited for (at most WAIT_S s); her exit status in $wait_rc.
+call_alice() {
+    local uri=$1 w=$2
+    shift 2
+    bg alice "$sipkit" call "$uri" --user sip:alice@localhost --password secret \
+        --outbound-proxy "sip:127.0.0.1:$base" --listen "udp:127.0.0.1:$((base + 2))" \
+        --play tone:440 --rtp-ports "$((base + 20))-$((base + 29))" "$@"
+    wait_pid "$last_pid" "$w" || cap_fail "the call did not end: $(tail -n 3 "$tmp/alice.log")"
+}

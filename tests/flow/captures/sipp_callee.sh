@@ -2,14 +2,15 @@
 # Shared body of the generators whose callee is a SIPp UAS: sipkit serve, bob@localhost
 # bound to the SIPp UAS, alice calling bob with `sipkit call` through the proxy (407
 # answered). Set by the caller: CAP_NAME, CAP_UAS (scenario file), CAP_UAS_ARGS (more
-# SIPp arguments), CAP_CALL_ARGS (more `sipkit call` arguments), CAP_CALL_OK (1: the
+# SIPp arguments), CAP_CALL_ARGS (more `sipkit call` arguments), CAP_SERVE_ARGS (more serve arguments), CAP_CALL_OK (1: the
 # call must succeed). usage: sipp_callee.sh OUTDIR SIPKIT
 . "$(dirname "$0")/lib.sh"
 cap_init "$CAP_NAME" "$@"
 need_root
 need tcpdump sipp
 alloc_ports 40
-serve_start 127.0.0.1 "$base"
+# shellcheck disable=SC2086 # a word list
+serve_start 127.0.0.1 "$base" "" -- ${CAP_SERVE_ARGS:-}
 capture_start "portrange $base-$((base + 39))"
 cp "$scen"/*.xml "$tmp/"
 if grep -q play_pcap_audio "$scen/$CAP_UAS"; then
