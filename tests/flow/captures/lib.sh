@@ -216,3 +216,53 @@ call_alice() {
         --play tone:440 --rtp-ports "$((base + 20))-$((base + 29))" "$@"
     wait_pid "$last_pid" "$w" || cap_fail "the call did not end: $(tail -n 3 "$tmp/alice.log")"
 }
+
+# ---- network namespaces: a "hub" namespace holds bridge br0, the wire we capture on;
+# every host namespace has eth0 on it. Names carry our PID; all are deleted at exit.
+ns_hub() {
+    need_root
+    need ip
+    ns_pfx=fc$$
+    hub=${ns_pfx}hub
+    ip netns add "$hub" 2>"$tmp/netns.log" || { cap_log "skipped: cannot create a network namespace"; exit 77; }
+    cap_cleanups+=("ip netns del $hub")
+    ip -n "$hub" link set lo up && ip -n "$hub" link add br0 type bridge &&
+        ip -n "$hub" link set br0 up || cap_fail "cannot make the bridge"
+    ns_seq=0
+}
+
+# ns_host NAME [IP/PREFIX GATEWAY]: namespace $ns_pfx-NAME, lo up; with an address, eth0
+# on the hub's bridge (and a default route through GATEWAY if given).
+ns_host() {
+    local ns=$ns_pfx$1 ip=${2:-} gw=${3:-}
+    ip netns add "$ns" || cap_fail "ip netns add $ns"
+    cap_cleanups+=("ip netns del $ns")
+    ip -n "$ns" link set lo up
+    [ -n "$ip" ] || return 0
+    ns_seq=$((ns_seq + 1))
+    ip link add "fc$$h$ns_seq" netns "$ns" type veth peer name "fc$$p$ns_seq" netns "$hub" &&
+        ip -n "$ns" link set "fc$$h$ns_seq" name eth0 &&
+        ip -n "$hub" link set "fc$$p$ns_seq" master br0 &&
+        ip -n "$hub" link set "fc$$p$ns_seq" up &&
+        ip -n "$ns" addr add "$ip" dev eth0 &&
+        ip -n "$ns" link set eth0 up || cap_fail "cannot wire $ns to the hub"
+    if [ -n "$gw" ]; then ip -n "$ns" route add default via "$gw" || cap_fail "route in $ns"; fi
+}
+
+# ns_link A IFA IPA B IFB IPB: a veth between two of our namespaces (not on the hub).
+ns_link() {
+    ns_seq=$((ns_seq + 1))
+    ip link add "fc$$l$ns_seq" netns "$ns_pfx$1" type veth peer name "fc$$m$ns_seq" netns "$ns_pfx$4" &&
+        ip -n "$ns_pfx$1" link set "fc$$l$ns_seq" name "$2" &&
+        ip -n "$ns_pfx$4" link set "fc$$m$ns_seq" name "$5" &&
+        ip -n "$ns_pfx$1" addr add "$3" dev "$2" && ip -n "$ns_pfx$4" addr add "$6" dev "$5" &&
+        ip -n "$ns_pfx$1" link set "$2" up && ip -n "$ns_pfx$4" link set "$5" up ||
+        cap_fail "cannot link $1 and $4"
+}
+
+# in_ns NAME CMD...: runs CMD inside our namespace NAME (exec: the PID is CMD's).
+in_ns() {
+    local ns=$ns_pfx$1
+    shift
+    ip netns exec "$ns" "$@"
+}
