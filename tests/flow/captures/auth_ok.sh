@@ -6,8 +6,8 @@
 cap_init auth_ok "$@"
 need_root
 need tcpdump sipp
-alloc_ports 10
+alloc_ports 40
 serve_start 127.0.0.1 "$base"
-capture_start "portrange $base-$((base + 9))"
+capture_start "portrange $base-$((base + 39))"
 register_contact bob secret2 "$((base + 1))" "$base" "$((base + 1))"
 capture_finish

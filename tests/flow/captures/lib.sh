@@ -157,13 +157,16 @@ serve_start() {
     cap_fail "sipkit serve did not start: $(tail -n 5 "$tmp/serve.log")"
 }
 
-# sipp_uac LOGNAME REMOTE SCENARIO [sipp args...]: one bounded SIPp call (foreground);
+# sipp_run LOGNAME REMOTE SCENARIO [sipp args...]: one bounded SIPp call (foreground);
 # status in $sipp_rc.
 sipp_run() {
     local name=$1 remote=$2 sf=$3
     shift 3
+    local mp=()
+    # SIPp always binds a media port (6000 by default): keep it inside our block
+    [[ " $* " == *" -mp "* ]] || mp=(-mp "$((base + 34))")
     timeout -k 5 40 sipp "$remote" -sf "$sf" -m 1 -nostdin -timeout 30s -timeout_error \
-        -trace_err -error_file "$tmp/$name.err" "$@" </dev/null >"$tmp/$name.log" 2>&1
+        -trace_err -error_file "$tmp/$name.err" "${mp[@]}" "$@" </dev/null >"$tmp/$name.log" 2>&1
     sipp_rc=$?
 }
 
@@ -171,8 +174,10 @@ sipp_run() {
 sipp_bg() {
     local name=$1 sf=$2
     shift 2
+    local mp=()
+    [[ " $* " == *" -mp "* ]] || mp=(-mp "$((base + 37))")
     bg "$name" timeout -k 5 40 sipp -sf "$sf" -m 1 -nostdin -timeout 30s \
-        -trace_err -error_file "$tmp/$name.err" "$@"
+        -trace_err -error_file "$tmp/$name.err" "${mp[@]}" "$@"
     sleep 0.5
     kill -0 "$last_pid" 2>/dev/null || cap_fail "SIPp $name did not start: $(tail -n 5 "$tmp/$name.log")"
 }

@@ -5,8 +5,8 @@
 cap_init message "$@"
 need_root
 need tcpdump sipp
-alloc_ports 10
-capture_start "portrange $base-$((base + 9))"
+alloc_ports 40
+capture_start "portrange $base-$((base + 39))"
 sipp_bg uas "$scen/uas_message.xml" -i 127.0.0.1 -p "$((base + 1))"
 uas_pid=$last_pid
 sipp_run uac "127.0.0.1:$((base + 1))" "$scen/uac_message.xml" -i 127.0.0.1 -p "$((base + 2))"

@@ -6,9 +6,9 @@
 cap_init reg_423 "$@"
 need_root
 need tcpdump sipp
-alloc_ports 10
+alloc_ports 40
 serve_start 127.0.0.1 "$base" "" -- --min-expires 60
-capture_start "portrange $base-$((base + 9))"
+capture_start "portrange $base-$((base + 39))"
 sipp_run uac "127.0.0.1:$base" "$scen/register_expires.xml" -i 127.0.0.1 -p "$((base + 1))" \
     -s bob -au bob -ap secret2 -auth_uri localhost -set expires 10 -set tag reg423 \
     -set contact_port "$((base + 1))"

@@ -8,9 +8,9 @@
 cap_init reg_nat_rebind "$@"
 need_root
 need tcpdump sipp
-alloc_ports 10
+alloc_ports 40
 serve_start 127.0.0.1 "$base"
-capture_start "portrange $base-$((base + 9))"
+capture_start "portrange $base-$((base + 39))"
 cid="rebind-$base@127.0.0.1"
 for i in 1 2; do
     sipp_run "uac$i" "127.0.0.1:$base" "$scen/register_expires.xml" -i 127.0.0.1 \
