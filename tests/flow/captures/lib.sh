@@ -74,6 +74,7 @@ wait_pid() {
 # alloc_ports N: sets $base to the first of N consecutive ports free for UDP and TCP
 # on 127.0.0.1 (checked at run time; another program may still take one later).
 alloc_ports() {
+    need python3
     base=$(python3 - "$1" <<'PY'
 import random, socket, sys
 n = int(sys.argv[1])
@@ -265,7 +266,9 @@ ns_link() {
         cap_fail "cannot link $1 and $4"
 }
 
-# in_ns NAME CMD...: runs CMD inside our namespace NAME (exec: the PID is CMD's).
+# in_ns NAME CMD...: runs CMD inside our namespace NAME, in the foreground. (A function:
+# never background it with bg, whose PID would then be a subshell's; write
+# `bg LOG ip netns exec "$ns_pfx"NAME CMD...` instead.)
 in_ns() {
     local ns=$ns_pfx$1
     shift

@@ -35,7 +35,7 @@ cap_pids+=("$uas_pid")
     -sf register_auth.xml -m 1 -nostdin -timeout 15s -i 198.51.100.20 -p 5070 -mp 6100 -s bob -au bob \
     -ap secret2 -auth_uri localhost -set contact_port 5060 -set expires 300) \
     </dev/null >"$tmp/reg.log" 2>&1 || cap_fail "bob did not register: $(tail -n 3 "$tmp/reg.log")"
-bg alice in_ns alice "$sipkit" call sip:bob@localhost --user sip:alice@localhost --password secret \
+bg alice ip netns exec "$ns_pfx"alice "$sipkit" call sip:bob@localhost --user sip:alice@localhost --password secret \
     --outbound-proxy sip:198.51.100.10:5060 --listen udp:192.168.77.10:5060 --duration 4 \
     --play tone:440 --rtp-ports 10000-10099 --rtp-timeout 0 --timeout 15 --log-level info
 wait_pid "$last_pid" 28 || cap_fail "the call did not end"

@@ -18,11 +18,11 @@ for h in alice bob; do
 done
 serve_start 10.77.0.2 5060 "$ns_pfx"srv
 capture_start "ip and (udp or tcp)" "$hub" br0
-bg bob in_ns bob "$sipkit" phone --user sip:bob@localhost --password secret2 --registrar 10.77.0.2:5060 \
+bg bob ip netns exec "$ns_pfx"bob "$sipkit" phone --user sip:bob@localhost --password secret2 --registrar 10.77.0.2:5060 \
     --outbound-proxy sip:10.77.0.2:5060 --listen udp:10.77.0.20:5060 --auto-answer 1 --no-stdin \
     --play tone:1000 --rtp-ports 10000-10099 --log-level info
 wait_registered bob
-bg alice in_ns alice "$sipkit" call sip:bob@localhost --user sip:alice@localhost --password secret \
+bg alice ip netns exec "$ns_pfx"alice "$sipkit" call sip:bob@localhost --user sip:alice@localhost --password secret \
     --outbound-proxy sip:10.77.0.2:5060 --listen udp:10.77.0.10:5060 --duration 6 \
     --play tone:440 --rtp-ports 10000-10099 --timeout 10
 wait_pid "$last_pid" 25 || cap_fail "the call did not end"
