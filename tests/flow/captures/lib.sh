@@ -1,4 +1,5 @@
 # Shared helpers of the capture generators (sourced by each <name>.sh, not run).
+# shellcheck shell=bash disable=SC2034 # wait_rc, last_pid, base: read by the generators
 # A generator is `NAME.sh OUTDIR SIPKIT`: it writes OUTDIR/NAME.pcap and exits 0,
 # exits 77 when a tool or root it needs is missing, and 1 when the scenario
 # did not happen as designed (the capture is then left out).
@@ -128,7 +129,8 @@ capture_finish() {
     cap_log "wrote $cap_out ($(stat -c %s "$cap_out") bytes)"
 }
 
-# users: alice/secret, bob/secret2, carol/secret3 in $tmp/data.
+# add_users [DATADIR [DOMAIN]]: alice/secret, bob/secret2, carol/secret3 (in $tmp/data, localhost).
+# shellcheck disable=SC2120 # the defaults are what the generators use
 add_users() {
     local d=${1:-$tmp/data} dom=${2:-localhost}
     mkdir -p "$d"

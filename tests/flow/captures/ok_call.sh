@@ -15,7 +15,6 @@ proxy="sip:127.0.0.1:$base"
 bg bob "$sipkit" phone --user sip:bob@localhost --password secret2 --registrar "127.0.0.1:$base" \
     --outbound-proxy "$proxy" --listen "$tr:127.0.0.1:$((base + 1))" --auto-answer 1 --no-stdin \
     --play tone:1000 --rtp-ports "$((base + 10))-$((base + 19))" --log-level info
-bob_pid=$last_pid
 wait_registered bob
 bg alice "$sipkit" call sip:bob@localhost --user sip:alice@localhost --password secret \
     --outbound-proxy "$proxy" --listen "$tr:127.0.0.1:$((base + 2))" --duration 4 --dtmf 123# \
