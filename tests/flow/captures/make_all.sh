@@ -36,7 +36,8 @@ run_one() {
         echo "ok   $name ($((SECONDS - t0)) s)" >"$outdir/$name.result"
         rm -f "$outdir/$name.log"
     elif [ $rc -eq 77 ]; then
-        echo "skip $name: $(grep -m 1 'skipped' "$outdir/$name.log")" >"$outdir/$name.result"
+        echo "skip $name: $(sed -n "s/^$name: skipped: //p" "$outdir/$name.log" | head -n 1)" \
+            >"$outdir/$name.result"
     else
         { echo "FAIL $name (status $rc, $((SECONDS - t0)) s; log in $outdir/$name.log):"
           tail -n 5 "$outdir/$name.log" | sed 's/^/    /'; } >"$outdir/$name.result"
