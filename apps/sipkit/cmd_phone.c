@@ -599,7 +599,7 @@ static void usage(FILE *f, bool call_mode)
             "  --play SRC          tone:HZ, silence, or an 8 kHz mono WAV file (tone:440)\n"
             "  --record FILE.wav   record what we hear (8 kHz 16-bit mono)\n"
             "  --codecs LIST       PCMU,PCMA in our order of preference\n"
-            "  --ptime MS          packet time (20)\n"
+            "  --ptime MS          packet time, 10..60 (20)\n"
             "  --rtp-ports A-B     RTP port range (10000-20000)\n"
             "  --rtp-timeout S     end an answered call after S s without RTP (30, 0 off)\n"
             "  --json              events as JSON lines\n"
@@ -688,7 +688,8 @@ static int parse_flags(struct phone *p, int argc, char **argv)
             COPY(c->codecs);
         } else if (strcmp(a, "--ptime") == 0) {
             NEED_VAL();
-            if (parse_u32(val, 200, &c->ptime_ms) || c->ptime_ms < 10 || c->ptime_ms % 10)
+            /* the jitter buffer takes frames of 10..60 ms (jbuf_new) */
+            if (parse_u32(val, 60, &c->ptime_ms) || c->ptime_ms < 10 || c->ptime_ms % 10)
                 goto bad;
         } else if (strcmp(a, "--rtp-ports") == 0) {
             unsigned lo, hi;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -40,6 +41,7 @@ struct media_stream {
     uint16_t port;
     struct sk_sa local;
     struct media_stream_params p;
+    bool alaw;                 /* we send A-law (PCMA), else µ-law */
     bool started, stopped;
     struct media_stream_events ev;
     uint32_t rtp_timeout_s;
@@ -81,7 +83,7 @@ struct media_stream {
 
     /* playout and recording */
     struct jbuf *jb;
-    unsigned rx_pt;
+    bool rx_alaw;              /* the last received frame was A-law */
     struct wav_writer *rec;
 
     /* RTCP */
@@ -117,7 +119,7 @@ static void playout_tick(struct media_stream *s)
     if (!s->jb)
         return;
     if (jbuf_get(s->jb, &f) == JBUF_FRAME && f.len <= FRAME_MAX_SAMPLES) {
-        if (s->rx_pt == G711_PT_PCMA)
+        if (s->rx_alaw)
             g711_alaw_decode_block(f.payload, pcm, f.len);
         else
             g711_ulaw_decode_block(f.payload, pcm, f.len);
@@ -249,7 +251,7 @@ static void send_frame(struct media_stream *s)
         send_rtp(s, s->p.pt, false, s->ts, enc, n);
     } else {
         next_samples(s, pcm, n);
-        if (s->p.pt == G711_PT_PCMA)
+        if (s->alaw)
             g711_alaw_encode_block(pcm, enc, n);
         else
             g711_ulaw_encode_block(pcm, enc, n);
@@ -485,7 +487,8 @@ static void rtp_packet(struct media_stream *s, struct sk_loop *loop, const uint8
         stats_update_no_jitter(s, &h, (int64_t) now_us);
         return;
     }
-    if (h.pt != 0 && h.pt != 8) {
+    /* the negotiated payload type (static or dynamic), or the static G.711 ones */
+    if (h.pt != s->p.pt && h.pt != G711_PT_PCMU && h.pt != G711_PT_PCMA) {
         s->bad_packets++; /* a payload type we did not negotiate */
         return;
     }
@@ -501,7 +504,7 @@ static void rtp_packet(struct media_stream *s, struct sk_loop *loop, const uint8
     s->have_rx = true;
     stats_source_check(s, h.ssrc);
     rtp_stats_update(&s->stats, h.ssrc, h.seq, h.ts, (int64_t) now_us, h.payload_len);
-    s->rx_pt = h.pt;
+    s->rx_alaw = h.pt == s->p.pt ? s->alaw : h.pt == G711_PT_PCMA;
     if (s->jb)
         jbuf_put(s->jb, h.ssrc, h.seq, h.ts, h.marker, h.payload, h.payload_len,
                  (int64_t) now_us);
@@ -795,14 +798,17 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
     bool first = !s->started;
     int err;
 
-    if (p->clock_rate != 8000 || (p->pt != 0 && p->pt != 8) || p->ptime_ms < 10 ||
-        p->ptime_ms * 8u > FRAME_MAX_SAMPLES)
+    /* G.711 by its name: PCMU may come on a dynamic payload type too */
+    bool alaw = strcasecmp(p->codec, "PCMA") == 0;
+    if (p->clock_rate != 8000 || (!alaw && strcasecmp(p->codec, "PCMU") != 0) || p->pt > 127 ||
+        p->ptime_ms < 10 || p->ptime_ms * 8u > FRAME_MAX_SAMPLES)
         return EINVAL;
     s->p = *p;
+    s->alaw = alaw;
     s->latched_rtp = s->latched_rtcp = false;
     s->samples_per_frame = p->ptime_ms * (p->clock_rate / 1000u);
     if (s->cycle_n) {
-        if (p->pt == G711_PT_PCMA)
+        if (s->alaw)
             g711_alaw_encode_block(s->cycle_pcm, s->cycle_enc, s->cycle_n);
         else
             g711_ulaw_encode_block(s->cycle_pcm, s->cycle_enc, s->cycle_n);

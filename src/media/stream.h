@@ -21,7 +21,7 @@ struct media_dir_report {
 };
 
 struct media_report {
-    char codec[16];         /* "PCMU/8000" */
+    char codec[48];         /* "PCMU/8000" */
     unsigned pt;
     uint32_t ptime_ms;
     struct media_dir_report rx, tx;
@@ -35,7 +35,7 @@ struct media_report {
 struct media_stream_params {
     struct sk_sa remote_rtp, remote_rtcp; /* from the peer's SDP */
     unsigned pt;                /* the payload type to send (0 PCMU, 8 PCMA) */
-    char codec[16];             /* "PCMU" or "PCMA" */
+    char codec[32];             /* "PCMU" or "PCMA" */
     uint32_t clock_rate;        /* 8000 */
     unsigned dtmf_pt;           /* telephone-event payload type, 0 = none */
     uint32_t ptime_ms;          /* 20 */

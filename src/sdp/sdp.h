@@ -29,6 +29,8 @@
 #define SDP_POOL_MAX SDP_MAX_LEN /* text kept verbatim: never more than the input */
 #define SDP_REASON_MAX 128
 #define SDP_MAX_CODECS 8 /* codecs in a struct sdp_local */
+#define SDP_PTIME_MIN 10 /* packet times (ms) we send and play; an a=ptime outside */
+#define SDP_PTIME_MAX 60 /* them is answered with our own (sdp_local.ptime) */
 
 /* A piece of text kept in the session's own pool (offsets, not pointers, so a
  * struct sdp_session can be copied with memcpy or `=`). */

@@ -13,6 +13,14 @@
 #define SDP_TE_FMTP "0-16" /* RFC 4733 §7.1.1: the DTMF events */
 #define SDP_TE_CLOCK 8000
 #define SDP_DEFAULT_PTIME 20
+
+/* The packet time to use: the offer's (or answer's) a=ptime when it is one we
+ * can packetise (RFC 3264 §6.1: ptime is a wish, and the answer says its own),
+ * else ours. */
+static uint32_t usable_ptime(uint32_t theirs, uint32_t ours)
+{
+    return theirs >= SDP_PTIME_MIN && theirs <= SDP_PTIME_MAX ? theirs : ours;
+}
 #define SDP_PRINT_STACK 2048
 
 enum { DIR_SEND = 1, DIR_RECV = 2 };
@@ -296,7 +304,7 @@ static enum take answer_line(const struct sdp_session *offer, unsigned i,
     abits = ((obits & DIR_RECV) && (abits & DIR_SEND) ? DIR_SEND : 0) |
             ((obits & DIR_SEND) && (abits & DIR_RECV) ? DIR_RECV : 0);
 
-    media_audio(am, l->port, om->ptime ? om->ptime : l->ptime, dir_from_bits(abits));
+    media_audio(am, l->port, usable_ptime(om->ptime, l->ptime), dir_from_bits(abits));
     fmt_set(&am->fmt[am->nfmt++], (uint8_t) pick->pt, pick->enc, pick->clock,
             pick->channels);
     if (te && add_te(answer, am, (uint8_t) te->pt)) return TAKE_FORMAT;
@@ -308,7 +316,7 @@ static enum take answer_line(const struct sdp_session *offer, unsigned i,
     neg->codec.clock = pick->clock;
     neg->codec.channels = pick->channels;
     neg->te_pt = te ? (uint8_t) te->pt : 0;
-    neg->ptime = om->ptime ? om->ptime : l->ptime;
+    neg->ptime = usable_ptime(om->ptime, l->ptime);
     neg->local_dir = dir_from_bits(abits);
     neg->remote_dir = sdp_media_dir(offer, om);
     neg->send = (abits & DIR_SEND) && !hold;
@@ -423,7 +431,7 @@ int sdp_answer_apply(const struct sdp_session *offer, const struct sdp_session *
         neg->codec.clock = pick->clock;
         neg->codec.channels = pick->channels;
         neg->te_pt = te ? (uint8_t) te->pt : 0;
-        neg->ptime = am->ptime ? am->ptime : om->ptime ? om->ptime : SDP_DEFAULT_PTIME;
+        neg->ptime = usable_ptime(am->ptime, usable_ptime(om->ptime, SDP_DEFAULT_PTIME));
         neg->local_dir = sdp_media_dir(offer, om);
         neg->remote_dir = sdp_media_dir(answer, am);
         neg->send = (lbits & DIR_SEND) && (rbits & DIR_RECV);

@@ -239,8 +239,12 @@ static void call_media_apply(struct ua_call *c)
     p.ptime_ms = c->neg.ptime ? c->neg.ptime : 20;
     p.send = c->neg.send;
     p.recv = c->neg.recv;
-    if (media_stream_start(c->media, &p) == 0)
+    int err = media_stream_start(c->media, &p);
+    if (err == 0)
         c->media_started = true;
+    else /* not silent: the call goes on, but without audio */
+        SK_WARN("call %u: media not started (%s, ptime %u ms): %s", c->id, p.codec, p.ptime_ms,
+                strerror(err));
 }
 
 static int sdp_body(const struct sdp_session *s, struct sk_buf *out)

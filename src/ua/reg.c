@@ -289,7 +289,7 @@ void ua_reg_status(struct ua *u, void (*fn)(void *arg, const char *line), void *
 {
     static const char *const names[] = {"idle", "registering", "registered", "failed",
                                         "unregistering", "unregistered"};
-    char line[UA_STR_MAX * 2];
+    char line[UA_STR_MAX * 6];
     snprintf(line, sizeof(line), "registration %s as %s at %s, contact %s, expires %u",
              names[u->reg.state], u->cfg.aor, u->registrar_uri, u->contact, u->reg.granted);
     fn(arg, line);

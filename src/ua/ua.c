@@ -315,7 +315,7 @@ static int parse_identity(struct ua *u)
 {
     struct sip_uri uri;
     struct sip_error e;
-    char host[128];
+    char host[UA_STR_MAX];
 
     if (sip_uri_parse(&uri, u->cfg.aor, strlen(u->cfg.aor), &e) != 0 ||
         uri.scheme != SIP_URI_SIP || !sk_str_isset(uri.user) || !uri.host.len)

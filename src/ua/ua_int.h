@@ -20,7 +20,7 @@ struct ua_reg {
     struct sip_digest_client dc;
     bool have_dc;
     unsigned auth_tries;     /* challenges answered in a row for this request */
-    char old_contact[UA_STR_MAX]; /* to remove when the contact changed (rport learned) */
+    char old_contact[UA_STR_MAX * 2]; /* to remove when the contact changed (rport learned) */
     struct sip_txn *txn;
     struct sk_timer t_refresh;
     struct sk_timer t_keepalive;
@@ -37,18 +37,18 @@ struct ua {
     void *ev_arg;
 
     struct sip_listen local;       /* bound address */
-    char user[128];                /* the AOR's user part */
-    char domain[128];              /* the AOR's host[:port] */
-    char auth_user[128];
+    char user[UA_STR_MAX];         /* the AOR's user part */
+    char domain[UA_STR_MAX + 8];   /* the AOR's host[:port] */
+    char auth_user[UA_STR_MAX];
     char contact_host[80];         /* "127.0.0.1:5062" as we advertise it (rport/received learned) */
-    char contact[UA_STR_MAX];      /* "<sip:alice@127.0.0.1:5062;transport=udp>" */
+    char contact[UA_STR_MAX * 2];  /* "<sip:alice@127.0.0.1:5062;transport=udp>" */
     char tag_prefix[12];
 
     bool have_proxy;               /* outbound proxy: every request goes to proxy_dst */
     struct sip_dest proxy_dst;
-    char route[UA_STR_MAX];        /* "<sip:...;lr>" for the Route header, "" = none */
+    char route[UA_STR_MAX + 8];    /* "<sip:...;lr>" for the Route header, "" = none */
     bool do_register;
-    char registrar_uri[UA_STR_MAX]; /* Request-URI of REGISTER */
+    char registrar_uri[UA_STR_MAX + 16]; /* Request-URI of REGISTER */
     struct sip_dest registrar_dst;
 
     struct ua_reg reg;

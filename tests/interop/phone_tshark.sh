@@ -4,11 +4,16 @@
 # RFC 4733 digits, captured on lo. Then every SIP, SDP, RTP, RTCP and RTP
 # event packet (all of them are sent by sipkit) must decode with no malformed
 # field and no expert warning, the RTP events must carry the digits sent, and
-# `tshark -z rtp,streams` must agree with the phones' own hang-up reports:
-# packets and lost exactly, jitter within 0.5 ms (both follow RFC 3550 §A.8,
-# but sipkit measures arrival in its event loop while tshark uses the capture
-# timestamps, and sipkit leaves the telephone-event packets out of jitter:
-# on loopback both are well under 1 ms, 0.5 ms is the slack for that).
+# `tshark -z rtp,streams` must agree with the phones' own hang-up reports on
+# packets and lost, exactly. Jitter: tshark's figure counts the
+# telephone-event packets (which keep the event's start timestamp, so its
+# jitter for the stream with digits is several ms), sipkit leaves them out
+# (QUALITY.md); so the final RFC 3550 §A.8 J is computed here from the
+# capture's timestamps without them (that computation is checked against
+# tshark's mean jitter on the stream without digits: equal to 0.02 ms), and
+# each report's jitter must be within 0.5 ms of it: sipkit takes arrival
+# times in its event loop, the capture in the kernel, and on a loaded
+# machine the two differ by a few tenths of a ms.
 # usage: phone_tshark.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
 sipkit=$1

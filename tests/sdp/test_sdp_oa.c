@@ -324,6 +324,14 @@ static void test_addresses_and_ptime(void **state)
     assert_string_equal(sk_sa_str(&c->neg.rtcp, a, sizeof(a)), "198.51.100.9:6000");
     assert_int_equal(c->neg.ptime, 20); /* not given: ours */
     assert_int_equal(c->answer.media[0].ptime, 20);
+    /* a packet time we cannot packetise is answered with ours (RFC 3264 §6.1) */
+    answer_ok(c, OFFER_HEAD "m=audio 5004 RTP/AVP 0\r\na=ptime:100\r\n");
+    assert_int_equal(c->neg.ptime, 20);
+    assert_int_equal(c->answer.media[0].ptime, 20);
+    answer_ok(c, OFFER_HEAD "m=audio 5004 RTP/AVP 0\r\na=ptime:5\r\n");
+    assert_int_equal(c->neg.ptime, 20);
+    answer_ok(c, OFFER_HEAD "m=audio 5004 RTP/AVP 0\r\na=ptime:60\r\n");
+    assert_int_equal(c->neg.ptime, 60);
     answer_ok(c, OFFER_HEAD "m=audio 5004 RTP/AVP 0\r\na=rtcp:6001\r\n");
     assert_string_equal(sk_sa_str(&c->neg.rtcp, a, sizeof(a)), "198.51.100.7:6001");
     /* IPv6 on both sides */

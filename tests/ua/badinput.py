@@ -170,6 +170,67 @@ if rtcp is None:  # want an even port and the next one
         except OSError:
             rtp.close()
 rtp_port = rtp.getsockname()[1]
+ssrc = rng.getrandbits(32)
+seq = rng.getrandbits(16)
+ts = rng.getrandbits(32)
+sent = 0
+received = []  # (time, packet) from the phone
+rtp.setblocking(False)
+
+
+def run_media(seconds, dest=None, pt=0, ptime=20):
+    """Sends PCMU packets of the tone for that long; collects what comes."""
+    global seq, ts, sent
+    t0 = time.monotonic()
+    k = 0
+    frame = 8 * ptime
+    while True:
+        now = time.monotonic()
+        if now - t0 >= seconds:
+            return
+        due = t0 + k * ptime / 1000.0
+        if now >= due:
+            off = (ts % 8000)
+            payload = (tone + tone)[off:off + frame]
+            hdr = struct.pack('!BBHII', 0x80, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
+            rtp.sendto(hdr + payload, dest or ph_rtp)
+            seq, ts, sent, k = seq + 1, ts + frame, sent + 1, k + 1
+        try:
+            while True:
+                received.append((time.monotonic(), rtp.recv(2048)))
+        except BlockingIOError:
+            pass
+        time.sleep(0.002)
+
+
+# ---- Offers at the edge of what the phone carries: each call must have audio
+def short_call(label, media, extra, pt, ptime, want_ptime):
+    global received
+    dd = Dialog(sdp(media, rtp_port, extra))
+    rr = dd.invite()
+    if not check('%s: 200' % label, rr is not None and rr.status == 200,
+                 'got %s' % (rr.status if rr else 'no final response')):
+        return
+    dd.ack(200)
+    body = rr.body.decode('utf-8', 'replace')
+    mp = re.search(r'(?m)^a=ptime:(\d+)', body)
+    check('%s: the answer asks for ptime %d (got %s)' % (label, want_ptime, mp.group(1) if mp else None),
+          mp is not None and int(mp.group(1)) == want_ptime)
+    mm = re.search(r'(?m)^m=audio (\d+) ', body)
+    received = []
+    run_media(1.0, (host, int(mm.group(1)) if mm else 9), pt, ptime)
+    check('%s: the phone sends RTP (%d packets in 1 s)' % (label, len(received)),
+          len(received) >= 5)
+    dd.bye()
+
+
+# RFC 3264 §6.1: ptime is the offerer's wish; one we cannot packetise (over 60 ms)
+# is answered with our own
+short_call('an offer with a=ptime:100', 'm=audio PORT RTP/AVP 0', 'a=ptime:100\r\n', 0, 100, 20)
+short_call('PCMU on dynamic payload type 96', 'm=audio PORT RTP/AVP 96',
+           'a=rtpmap:96 PCMU/8000\r\n', 96, 20, 20)
+
+
 d = Dialog(sdp('m=audio PORT RTP/AVP 0 101', rtp_port,
                'a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n'))
 r = d.invite()
@@ -186,38 +247,8 @@ ph_rtp = (c.group(1) if c else host, int(m.group(1)) if m else 0)
 ph_rtcp = (ph_rtp[0], int(a.group(1)) if a else ph_rtp[1] + 1)
 check('the 200 carries an SDP answer with an audio port', m is not None, body[:200])
 
-ssrc = rng.getrandbits(32)
-seq = rng.getrandbits(16)
-ts = rng.getrandbits(32)
 sent = 0
-received = []  # (time, packet) from the phone
-rtp.setblocking(False)
-
-
-def run_media(seconds):
-    """Sends 20 ms PCMU packets of the tone for that long; collects what comes."""
-    global seq, ts, sent
-    t0 = time.monotonic()
-    k = 0
-    while True:
-        now = time.monotonic()
-        if now - t0 >= seconds:
-            return
-        due = t0 + k * 0.020
-        if now >= due:
-            off = (ts % 8000)
-            payload = (tone + tone)[off:off + 160]
-            hdr = struct.pack('!BBHII', 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
-            rtp.sendto(hdr + payload, ph_rtp)
-            seq, ts, sent, k = seq + 1, ts + 160, sent + 1, k + 1
-        try:
-            while True:
-                received.append((time.monotonic(), rtp.recv(2048)))
-        except BlockingIOError:
-            pass
-        time.sleep(0.002)
-
-
+received = []
 run_media(1.5)
 before = len(received)
 h = struct.pack('!BBHII', 0x80, 0, 1, 2, 3)
@@ -247,22 +278,22 @@ r = d.bye()
 check('BYE: 200', r is not None and r.status == 200, 'got %s' % (r.status if r else 'nothing'))
 
 
-def hungup_event(timeout=10.0):
+def hungup_event(n, timeout=10.0):
+    """The phone's nth hungup event, once it is there."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
             with open(evlog, encoding='utf-8') as f:
-                for line in f:
-                    e = json.loads(line)
-                    if e.get('event') == 'hungup':
-                        return e
+                hung = [e for e in map(json.loads, f) if e.get('event') == 'hungup']
+            if len(hung) >= n:
+                return hung[n - 1]
         except (OSError, ValueError):
             pass
         time.sleep(0.1)
     return None
 
 
-e = hungup_event()
+e = hungup_event(3)  # after the two short calls
 check('the phone reports the hang-up', e is not None)
 q = (e or {}).get('quality') or {}
 rx = q.get('received') or {}

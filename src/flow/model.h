@@ -1,0 +1,277 @@
+/* Call analysis for `sipkit flow`: SIP transactions, dialogs, calls, registrations and
+ * RTP/RTCP streams built from the packets the capture reader hands up. */
+#ifndef FLOW_MODEL_H
+#define FLOW_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/capture.h"
+#include "media/rtp.h"
+#include "media/rtpstats.h"
+#include "sdp/sdp.h"
+#include "sip/msg.h"
+
+/* Hard limits, with named defaults (flow_model_limits_default). Memory is bounded by
+ * them, not by the capture's size: a kept message costs 192 bytes (+ 160 for an SDP
+ * summary), a transaction 270, an item (Call-ID) 1.1 KB, a stream 1 KB, an SDP address
+ * 340, each with its hash entry; RTP packets cost nothing once their stream exists.
+ * With the defaults that is at most about 96 + 16 + 67 + 55 + 20 + 17 MB, plus the
+ * message copies (64 MB): under 350 MB whatever the capture holds, and in practice
+ * about 0.5 KB per SIP message plus its copy (up to 4 KB). Past a limit, what does
+ * not fit is counted in flow_model_counts.dropped_* and left out: messages past
+ * max_messages still update their transaction, call and streams but are not kept for
+ * the ladder; messages past max_text_bytes are kept without their copy. */
+#define FLOW_MODEL_MAX_MESSAGES 500000                /* message records (ladder) */
+#define FLOW_MODEL_MAX_SDP 100000                     /* SDP summaries kept */
+#define FLOW_MODEL_MAX_TEXT_BYTES (64u * 1024 * 1024) /* copies of messages, together */
+#define FLOW_MODEL_MAX_MSG_COPY 4096                  /* bytes kept of one message */
+#define FLOW_MODEL_MAX_TXNS 250000                    /* transactions */
+#define FLOW_MODEL_MAX_ITEMS 50000                    /* calls, registrations, others */
+#define FLOW_MODEL_MAX_STREAMS 20000                  /* RTP streams */
+#define FLOW_MODEL_MAX_MEDIA 50000                    /* SDP media addresses remembered */
+#define FLOW_MODEL_MAX_DIALOGS 8                      /* dialogs (To tags) per call */
+#define FLOW_MODEL_RTP_PENDING 4096 /* flows watched for RTP that no SDP announced */
+#define FLOW_MODEL_MAX_CHAIN 64     /* hash chain entries compared before giving up */
+
+struct flow_model_limits {
+    size_t max_messages, max_sdp, max_text_bytes, max_msg_copy;
+    size_t max_txns, max_items, max_streams, max_media;
+};
+extern const struct flow_model_limits flow_model_limits_default;
+
+#define FLOW_MODEL_CALLID_MAX 96 /* Call-ID bytes kept (+ NUL) */
+#define FLOW_MODEL_NAME_MAX 80   /* user@host of From/To */
+#define FLOW_MODEL_TAG_MAX 48
+#define FLOW_MODEL_REASON_MAX 48
+#define FLOW_MODEL_METHOD_MAX 16
+#define FLOW_MODEL_DIGITS_MAX 32
+
+/* What one SDP body said (its first audio media, or the first media). */
+struct flow_sdp {
+    bool offer;     /* in a request (an answer when in a response) */
+    char media[12]; /* "audio" */
+    char codec[24]; /* first format: "PCMU/8000" */
+    char pts[48];   /* every payload type, "0 8 101" */
+    char addr[SDP_ADDR_MAX];
+    uint16_t port;    /* 0: rejected or held media */
+    enum sdp_dir dir; /* sdp_media_dir (session level applied) */
+    bool bad;         /* the body did not parse as SDP */
+};
+
+/* One SIP message as seen on the wire. */
+struct flow_msg {
+    uint64_t frame, ts_ns;
+    struct sk_sa src, dst;
+    enum flow_transport transport;
+    bool request;
+    enum sip_method method; /* request method, or the CSeq method of a response */
+    char method_name[FLOW_MODEL_METHOD_MAX];
+    int status;                         /* responses */
+    char reason[FLOW_MODEL_REASON_MAX]; /* responses */
+    uint32_t cseq;
+    bool retrans; /* a retransmission (the same request or response seen before) */
+    int32_t item; /* flow_item index, -1: none (no Call-ID) */
+    int32_t txn;  /* flow_txn index, -1: none */
+    int32_t sdp;  /* flow_sdp index, -1: none kept (retransmissions point at none) */
+    bool has_sdp; /* the body is SDP */
+    uint32_t text_off, text_len; /* its copy (first max_msg_copy bytes); len 0: none */
+};
+
+/* RFC 3261 §17: one transaction on one hop, keyed by the top Via branch, the Via
+ * sent-by and the method (ACK of a non-2xx final and CANCEL matched to the INVITE,
+ * §17.2.3); RFC 2543 requests without a magic-cookie branch by Call-ID, From tag,
+ * CSeq and the top Via. */
+struct flow_txn {
+    uint64_t key;
+    enum sip_method method;
+    char method_name[FLOW_MODEL_METHOD_MAX];
+    uint32_t cseq;
+    bool rfc2543;
+    int32_t item;
+    struct sk_sa client, server; /* source and destination of the first request */
+    uint64_t first_frame, first_ns;
+    uint64_t provisional_ns; /* first 1xx, 0: none */
+    int final_status;        /* 0: none seen */
+    uint64_t final_frame, final_ns;
+    unsigned requests, responses;
+    unsigned req_retrans;  /* retransmitted by the client */
+    unsigned resp_retrans; /* retransmitted by the server */
+    bool acked;            /* the ACK of a non-2xx final was seen */
+    int32_t invite_txn;    /* CANCEL: the INVITE transaction it cancels, else -1 */
+    bool has_auth;         /* the request carried Authorization/Proxy-Authorization */
+    uint64_t seen_resp[8]; /* fingerprints of responses seen, for retransmissions */
+};
+
+enum flow_item_kind {
+    FLOW_ITEM_CALL,         /* an INVITE dialog (with its forks and hops) */
+    FLOW_ITEM_REGISTRATION, /* REGISTER requests of one Call-ID */
+    FLOW_ITEM_OTHER,        /* OPTIONS, MESSAGE, SUBSCRIBE/NOTIFY... */
+};
+const char *
+flow_item_kind_name(enum flow_item_kind k); /* "call", "registration", "other" */
+
+/* How a call ended. */
+enum flow_end {
+    FLOW_END_NONE,       /* still up at the end of the capture, or never answered */
+    FLOW_END_CALLER_BYE, /* the caller sent BYE */
+    FLOW_END_CALLEE_BYE, /* the callee sent BYE */
+    FLOW_END_CANCEL,     /* the caller cancelled before an answer */
+    FLOW_END_REJECTED,   /* a final 3xx-6xx to the INVITE */
+};
+const char *flow_end_name(enum flow_end e); /* "none", "caller BYE", ... */
+
+/* A dialog of a call: the caller's From tag with one To tag (§12). */
+struct flow_dialog {
+    char to_tag[FLOW_MODEL_TAG_MAX];
+    int status;     /* highest status that carried this tag (1xx early, 2xx confirmed) */
+    uint64_t frame; /* of the first message with the tag */
+};
+
+/* Everything of one Call-ID. Times are capture times (ns since the epoch), 0 when
+ * not seen. */
+struct flow_item {
+    enum flow_item_kind kind;
+    char call_id[FLOW_MODEL_CALLID_MAX];
+    uint64_t cid_hash;
+    char method_name[FLOW_MODEL_METHOD_MAX];                 /* of the first request */
+    char from[FLOW_MODEL_NAME_MAX], to[FLOW_MODEL_NAME_MAX]; /* URI user@host */
+    char from_tag[FLOW_MODEL_TAG_MAX];
+    struct sk_sa caller;                     /* source of the first request */
+    uint64_t first_frame, start_ns, last_ns; /* first and last SIP message */
+    uint64_t media_last_ns;                  /* last RTP packet of its streams */
+    unsigned messages;
+    uint32_t invite_cseq; /* CSeq of the latest initial INVITE (new after a 401/407) */
+    uint64_t ringing_ns;  /* first 18x to the initial INVITE */
+    uint64_t answer_ns;   /* first 2xx to the initial INVITE */
+    uint64_t end_ns;      /* BYE, or the final 3xx-6xx */
+    uint64_t end_frame;
+    int final_status; /* to the initial INVITE (calls) or the latest request (others) */
+    char final_reason[FLOW_MODEL_REASON_MAX];
+    uint64_t final_frame;
+    enum flow_end ended;
+    bool cancelled;
+    uint64_t cancel_frame;
+    unsigned reinvites;
+    unsigned hops;       /* hops the initial INVITE crossed (proxies on the way) */
+    unsigned challenges; /* 401/407 responses */
+    unsigned retrans;    /* retransmitted messages */
+    unsigned ndialogs;
+    struct flow_dialog dialog[FLOW_MODEL_MAX_DIALOGS];
+    unsigned forks; /* 2xx with different To tags, beyond the first */
+    unsigned streams;
+    int64_t expires; /* registration: granted in the 2xx (Contact or Expires), -1 */
+};
+
+/* One RTP stream: one SSRC from one address to another. */
+struct flow_stream {
+    struct sk_sa src, dst;
+    uint32_t ssrc;
+    unsigned segment; /* 1, 2...: a codec change the SDP announced starts a new one */
+    int32_t item;     /* -1: no SDP announced the addresses */
+    bool from_sdp;    /* associated through an SDP offer or answer */
+    uint8_t pt;       /* first payload type */
+    char codec[24];   /* "PCMU" (from the SDP, else the static table), "" unknown */
+    uint32_t clock;
+    char payloads[64]; /* every payload type seen, names as in tshark: "PCMU,
+                          telephone-event" */
+    bool pt_change;    /* more than one (audio) payload type */
+    uint64_t first_frame, first_ns, last_ns;
+    struct rtp_stats seq; /* every packet: sequence, loss, order, duplicates */
+    struct rtp_stats jit; /* audio only (RFC 4733 events left out): jitter */
+    uint64_t last_audio_ns,
+        max_delta_ns; /* delta: audio packets, talkspurt starts left out */
+    int event_pt;     /* telephone-event payload type, -1 */
+    uint64_t events;  /* telephone-event packets */
+    struct rtp_dtmf_rx dtmf;
+    char digits[FLOW_MODEL_DIGITS_MAX + 1];
+    /* RTCP (RFC 3550 §6.4) about or from this source */
+    uint64_t rtcp_sr, rtcp_rr; /* SRs it sent, reports about it received */
+    uint32_t sr_packets, sr_octets;
+    bool has_rr;
+    uint8_t rr_fraction;
+    int32_t rr_cum_lost;
+    double rr_jitter_ms;
+    bool has_rtt;
+    double rtt_ms;
+    uint32_t last_sr_mid; /* the middle 32 bits of its last SR's NTP time */
+    uint64_t last_sr_ns;  /* when that SR was captured */
+};
+
+/* Figures derived from a stream. */
+struct flow_stream_figures {
+    uint64_t packets;
+    int64_t expected; /* RFC 3550 §A.3 */
+    int64_t lost;     /* expected - distinct packets received, >= 0 (QUALITY.md) */
+    int64_t lost_raw; /* §A.3 expected - received: duplicates make it negative */
+    double loss_pct;
+    uint64_t duplicates, out_of_order;
+    double max_delta_ms, jitter_ms, max_jitter_ms, mean_jitter_ms;
+    bool has_mos;    /* G.711 only */
+    double r, mos;   /* G.107: G.711 with PLC (Bpl 25.1), BurstR 1, delay RTT/2 or 0 */
+    double delay_ms; /* the one-way delay used: RTT/2 from RTCP, else 0 */
+};
+void flow_stream_figures(const struct flow_stream *s, struct flow_stream_figures *f);
+
+struct flow_model_counts {
+    uint64_t sip, sip_bad; /* SIP messages, of which could not be read at all */
+    uint64_t sip_lenient;  /* refused by the strict parser, read leniently */
+    uint64_t udp_other;    /* non-SIP datagrams */
+    uint64_t rtp, rtcp;    /* of those: RTP packets put in a stream, RTCP compounds */
+    uint64_t dropped_messages, dropped_text, dropped_txns, dropped_items, dropped_streams,
+        dropped_media, dropped_sdp;
+    uint64_t first_ns, last_ns; /* times of the first and the last packet fed */
+};
+
+struct flow_model;
+
+/* limits may be NULL (defaults). ENOMEM. */
+int flow_model_new(struct flow_model **mp, const struct flow_model_limits *limits);
+void flow_model_free(struct flow_model *m);
+/* One packet from the capture reader (a flow_sink's packet callback can pass it on). */
+void flow_model_feed(struct flow_model *m, const struct flow_packet *p);
+/* End of the capture: report DTMF digits still in progress. */
+void flow_model_finish(struct flow_model *m);
+
+const struct flow_model_counts *flow_model_counts(const struct flow_model *m);
+/* The tables, in order of first appearance. Pointers stay valid until the next feed. */
+const struct flow_item *flow_model_items(const struct flow_model *m, size_t *n);
+const struct flow_txn *flow_model_txns(const struct flow_model *m, size_t *n);
+const struct flow_msg *flow_model_msgs(const struct flow_model *m, size_t *n);
+const struct flow_stream *flow_model_streams(const struct flow_model *m, size_t *n);
+const struct flow_sdp *flow_model_sdp(const struct flow_model *m, int32_t index);
+/* The kept copy of a message (NULL when none; *len may be below the message's length). */
+const char *flow_model_msg_text(const struct flow_model *m, const struct flow_msg *msg,
+                                size_t *len);
+/* Index of the item with this Call-ID, or -1. */
+int32_t flow_model_find_call_id(const struct flow_model *m, const char *call_id);
+
+/* ---- diagnosis (flow_diagnose.c) ---- */
+
+#define FLOW_FINDING_MAX_FRAMES 4
+#define FLOW_MAX_FINDINGS 8
+
+enum flow_severity { FLOW_SEV_INFO, FLOW_SEV_WARNING, FLOW_SEV_ERROR };
+
+/* One thing found about an item, with the frames that show it and what to do. */
+struct flow_finding {
+    enum flow_severity severity;
+    char code[24];    /* stable identifier: "status-486", "one-way-audio", "auth-loop" */
+    char summary[96]; /* the verdict column: "failed: 486 Busy Here" */
+    char detail[200]; /* what it means, in plain words */
+    char fix[200];    /* what to check or change */
+    uint64_t frames[FLOW_FINDING_MAX_FRAMES];
+    unsigned nframes;
+};
+
+/* Apply the rules to item `index` and fill up to max findings (most important first);
+ * returns how many. Rules so far: a final 3xx-6xx with what the status means, RTP in
+ * one direction only (or none) on an answered call, repeated 401/407 challenges to
+ * requests that carried credentials. */
+size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_finding *out,
+                     size_t max);
+/* Plain-words meaning of a final status and a fix hint; NULL for an unknown status. */
+const char *flow_status_meaning(int status, const char **fix);
+
+#endif
