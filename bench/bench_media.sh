@@ -394,6 +394,9 @@ if ((rounds > 0)); then
         printf '%-6s  %16s  %16s  %14s  %s vs %s, %s\n' "$n" "$s" "$k" "$(ratio "$s" "$k")" "$sn" "$kn" "$(ratio "$sn" "$kn")"
         echo "ratio sipkit/SIPp at N=$n: $(ratio "$s" "$k") CPU per packet (goal <= 0.5x), 1 core, median of $rounds rounds"
     done
+    # 100 packets a second per call (50 each way): what one core's CPU would cover at the last N's cost
+    echo "at $s us/packet one core's CPU covers about $(awk -v u="$s" 'BEGIN { if (u > 0) printf "%d", 1e6 / (u * 100); else print "?" }')" \
+        "calls of sipkit phone (100 packets/s each)"
 fi
 if [ "$skip_max" != 1 ]; then
     echo "largest N for sipkit phone on 1 core (cpu $ans_cpu) with < $max_pct% lost or late: $best ($stop_note)"
