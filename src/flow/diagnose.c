@@ -300,8 +300,8 @@ void diag_rules_auth(struct diag *d)
         f = diag_add(d, FLOW_SEV_ERROR, "auth-rejected");
         if (!f) return;
         diag_printf(f->summary, sizeof(f->summary),
-                    "credentials rejected (%d again, %u times)", last->final_status,
-                    count);
+                    "credentials rejected (%d again, %u time%s)", last->final_status,
+                    count, count > 1 ? "s" : "");
         diag_printf(
             f->detail, sizeof(f->detail),
             "%s for %s sent credentials %u time%s and was challenged again with %d "
@@ -313,6 +313,8 @@ void diag_rules_auth(struct diag *d)
         diag_frame(f, first->final_frame);
         diag_frame(f, last->final_frame);
         if (refused) diag_frame(f, refused->final_frame);
+        /* the final 401/407 is this finding's, said better than status-401 */
+        if (d->it->final_frame == last->final_frame) d->status_done = true;
     }
     if (refused) {
         f = diag_add(d, FLOW_SEV_ERROR, "auth-refused");
