@@ -136,6 +136,11 @@ const struct flow_msg *diag_next_msg(const struct diag *d, size_t *i)
     return NULL;
 }
 
+bool diag_txn_in_range(const struct diag *d, size_t i)
+{
+    return i < d->ntxns && d->txns[i].first_ns <= d->it->last_ns + DIAG_NS_PER_S;
+}
+
 bool diag_parse(struct diag *d, const struct flow_msg *fm)
 {
     size_t len, used;
@@ -282,7 +287,7 @@ void diag_rules_auth(struct diag *d)
     unsigned count = 0, challenges = 0;
     struct flow_finding *f;
 
-    for (size_t i = 0; i < d->ntxns; i++) {
+    for (size_t i = d->txn_first; diag_txn_in_range(d, i); i++) {
         if (t[i].item != (int32_t) d->index) continue;
         if (t[i].final_status == 401 || t[i].final_status == 407) {
             challenges++;
@@ -355,6 +360,16 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
             hi = mid;
     }
     d.msg_first = lo;
+    lo = 0;
+    hi = d.ntxns;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d.txns[mid].first_frame < d.it->first_frame)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    d.txn_first = lo;
     /* scratch for re-reading kept messages; the rules that need it skip without */
     d.sm = malloc(sizeof(*d.sm));
     d.sdp = malloc(sizeof(*d.sdp));
