@@ -131,7 +131,7 @@ static void rule_nat(struct diag *d)
     const struct flow_stream *dead = NULL, *via_nat = NULL;
     const struct flow_stream *s = d->streams;
     struct flow_finding *f;
-    char priv[64], pub[64], ip[64];
+    char priv[64], pub[64];
 
     if (d->it->kind != FLOW_ITEM_CALL) return;
     find_nat_clue(d, &sc, &cc);
@@ -154,14 +154,15 @@ static void rule_nat(struct diag *d)
         if (!f) return;
         diag_printf(f->summary, sizeof(f->summary),
                     "one-way audio: private address behind NAT");
-        diag_printf(
-            f->detail, sizeof(f->detail),
-            "the SDP offers %s (private) but came from %s: RTP is sent to %s, which "
-            "sends nothing back%s",
-            sk_sa_str(&sc.media, priv, sizeof(priv)), pub,
-            sk_sa_str(&dead->dst, ip, sizeof(ip)),
-            via_nat ? "; that side's own RTP arrives from the NAT" : "");
-    } else if (d->it->answer_ns && sc.msg) {
+        diag_printf(f->detail, sizeof(f->detail),
+                    "%s %s (private) but came from %s: RTP sent there gets "
+                    "nothing back%s",
+                    cc.msg ? " and Contact" : "",
+                    sk_sa_str(&sc.media, priv, sizeof(priv)), pub,
+                    via_nat ? ", while that side's RTP arrives from the NAT" : "");
+    } else if (d->it->answer_ns && sc.msg && via_nat) {
+        /* only when media did cross the NAT: phones on one LAN behind a hosted PBX
+         * send each other RTP on their private addresses, rightly */
         f = diag_add(d, FLOW_SEV_WARNING, "nat-private-sdp");
         if (!f) return;
         diag_printf(f->summary, sizeof(f->summary), "private SDP address behind NAT");
