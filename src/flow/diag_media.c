@@ -157,7 +157,7 @@ static void rule_nat(struct diag *d)
         diag_printf(f->detail, sizeof(f->detail),
                     "%s %s (private) but came from %s: RTP sent there gets "
                     "nothing back%s",
-                    cc.msg ? " and Contact" : "",
+                    cc.msg ? "the SDP and Contact give" : "the SDP gives",
                     sk_sa_str(&sc.media, priv, sizeof(priv)), pub,
                     via_nat ? ", while that side's RTP arrives from the NAT" : "");
     } else if (d->it->answer_ns && sc.msg && via_nat) {
