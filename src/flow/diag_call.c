@@ -196,7 +196,8 @@ static void rule_setup(struct diag *d)
                 diag_frame(f, it->final_frame);
                 d->status_done = true;
             }
-        } else if (first && x->req_retrans && !diag_has(d, "invite-retransmitted")) {
+        } else if (first && x->req_retrans >= 2 && !diag_has(d, "invite-retransmitted")) {
+            /* one retransmission is a lost packet; a series is a problem */
             f = diag_add(d, FLOW_SEV_WARNING, "invite-retransmitted");
             if (!f) return;
             diag_printf(f->summary, sizeof(f->summary), "INVITE retransmitted %u time%s",

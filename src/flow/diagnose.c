@@ -324,7 +324,10 @@ void diag_rules_auth(struct diag *d)
     if (refused) {
         f = diag_add(d, FLOW_SEV_ERROR, "auth-refused");
         if (!f) return;
-        diag_printf(f->summary, sizeof(f->summary), "refused (403) after %u challenge%s",
+        /* "failed: 403 ..." as the status verdict would say, with the challenges */
+        diag_printf(f->summary, sizeof(f->summary), "failed: 403 %s after %u challenge%s",
+                    refused->final_frame == d->it->final_frame ? d->it->final_reason
+                                                               : "Forbidden",
                     challenges, challenges > 1 ? "s" : "");
         diag_printf(f->detail, sizeof(f->detail),
                     "%s was challenged, then refused with 403 Forbidden: the server no "
@@ -334,6 +337,18 @@ void diag_rules_auth(struct diag *d)
         diag_frame(f, refused->first_frame);
         diag_frame(f, refused->final_frame);
         if (refused->final_frame == d->it->final_frame) d->status_done = true;
+    }
+}
+
+/* Most important first: errors, warnings, then information, each in rule order. */
+static void sort_by_severity(struct flow_finding *out, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct flow_finding tmp = out[i];
+        size_t k = i;
+        for (; k > 0 && out[k - 1].severity < tmp.severity; k--)
+            out[k] = out[k - 1];
+        out[k] = tmp;
     }
 }
 
@@ -380,6 +395,7 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
     diag_rules_reg(&d);
     rule_status(&d);
     diag_rules_media(&d);
+    sort_by_severity(out, d.n);
 
     if (d.sm) {
         sip_msg_release(d.sm);

@@ -449,11 +449,13 @@ static void proxied(struct feeder *f, bool trying, uint64_t *first)
             CT SDP("10.0.0.1", "4000", "0 8"));
     if (trying)
         sip(f, 12, &p, &a, "SIP/2.0 100 Trying\n" H("z9hG4bKi1", "INVITE", "1", ""));
-    else
+    else {
         sip(f, 500, &a, &p, INVITE("10.0.0.1", "4000"));
-    sip(f, 1000, &b, &p,
+        sip(f, 1500, &a, &p, INVITE("10.0.0.1", "4000"));
+    }
+    sip(f, 1800, &b, &p,
         "SIP/2.0 180 Ringing\n" H("z9hG4bKp1", "INVITE", "1", ";tag=b1"));
-    sip(f, 1001, &p, &a,
+    sip(f, 1801, &p, &a,
         "SIP/2.0 180 Ringing\n" H("z9hG4bKi1", "INVITE", "1", ";tag=b1"));
 }
 
@@ -470,7 +472,7 @@ static void test_no_trying(void **state)
     assert_true(has_frame(&fd, first));
     assert_true(has_finding(&f, 0, "invite-retransmitted", NULL));
     assert_false(has_finding(&f, 0, "invite-timeout", NULL));
-    assert_false(has_finding(&f, 0, "slow-setup", NULL)); /* 1 s to the 180 */
+    assert_false(has_finding(&f, 0, "slow-setup", NULL)); /* 1.8 s to the 180 */
     flow_model_free(f.m);
 
     feeder_open(&f);
