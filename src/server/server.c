@@ -54,27 +54,7 @@ const struct sk_server_config *sk_server_config(const struct sk_server *s)
 
 bool sk_server_uri_is_local(const struct sk_server *s, const struct sip_uri *u)
 {
-    struct sk_sa host;
-
-    for (unsigned i = 0; i < s->cfg.ndomains; i++) {
-        if (sk_str_ieq_cstr(u->host, s->cfg.domains[i]))
-            return true;
-    }
-    if (u->host_type == SIP_HOST_IPV4) {
-        /* the parser has the address already: no text conversion per request */
-        memset(&host, 0, sizeof(host));
-        host.u.in.sin_family = AF_INET;
-        host.u.in.sin_port = htons(sip_uri_default_port(u));
-        host.u.in.sin_addr.s_addr = htonl(u->ip4);
-        host.len = sizeof(host.u.in);
-    } else if (sk_sa_from_ip(&host, u->host, sip_uri_default_port(u)) != 0) {
-        return false;
-    }
-    for (unsigned i = 0; i < s->cfg.nlisten; i++) {
-        if (sk_sa_equal(&host, &s->cfg.listen[i].addr))
-            return true;
-    }
-    return false;
+    return sk_loc_is_self(&s->self, u);
 }
 
 bool sk_server_addr_is_ours(const struct sk_server *s, struct sk_str host, uint16_t port)
@@ -531,12 +511,6 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
         if (sk_store_user_cache_warm(s->store, &nu) == 0)
             SK_DEBUG("user cache: %zu users loaded", nu);
     }
-    if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)))
-        goto fail;
-    sk_loc_set_trim_keep(s->loc, cfg->heap_keep);
-    if ((err = sk_loc_load(s->loc, (int64_t) time(NULL))) ||
-        (err = sk_registrar_new(&s->reg, &cfg->reg, s->loc, s->store)))
-        goto fail;
     for (unsigned i = 0; i < s->cfg.nlisten; i++) {
         char addr[80];
         if ((err = sip_tpm_listen(s->tpm, &s->cfg.listen[i]))) {
@@ -545,6 +519,20 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
             goto fail;
         }
     }
+    /* who we are, once the addresses are bound (a port 0 has its number now);
+     * the workers do not run yet, so nothing is received before the AOR rule
+     * and the bindings are in place */
+    sk_loc_self_init(&s->self);
+    for (unsigned i = 0; i < s->cfg.nlisten; i++)
+        sk_loc_self_add_addr(&s->self, &s->cfg.listen[i].addr); /* at most 16 of 16 */
+    for (unsigned i = 0; i < s->cfg.ndomains; i++)
+        sk_loc_self_add_domain(&s->self, s->cfg.domains[i]);
+    if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)))
+        goto fail;
+    sk_loc_set_trim_keep(s->loc, cfg->heap_keep);
+    if ((err = sk_loc_load(s->loc, &s->self, (int64_t) time(NULL))) ||
+        (err = sk_registrar_new(&s->reg, &cfg->reg, &s->self, s->loc, s->store)))
+        goto fail;
     *sp = s;
     return 0;
 fail:
