@@ -191,6 +191,12 @@ int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sk_route_
     for (int i = 0; i < 2 && pr->first < pr->last && uri_is_us(s, &pr->routes[pr->first].uri);
          i++)
         pr->first++;
+    {
+        bool along_our_rr =
+            (pr->first > 0 || pr->strict_fix) && m->has_to && sk_str_isset(m->to.tag);
+        pr->ruri_local =
+            pr->first >= pr->last && !along_our_rr && sk_server_uri_is_local(s, pr->ruri);
+    }
     return 0;
 }
 
@@ -900,7 +906,7 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
     const struct sk_proxy_config *cfg = &s->cfg.proxy;
     struct sip_msg *m = rx->msg;
     bool initial = !sk_str_isset(m->to.tag);
-    bool ruri_local = pr->first >= pr->last && sk_server_uri_is_local(s, pr->ruri);
+    bool ruri_local = pr->ruri_local;
     struct lookup lk = {0};
     struct px_ctx *c;
     int64_t now = (int64_t) time(NULL);
@@ -1084,7 +1090,7 @@ void sk_proxy_ack(struct sk_server *s, struct sip_rx *rx)
     if (sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason)) != 0)
         return;
     /* an ACK for us, or one we cannot place: absorbed */
-    if ((pr.first >= pr.last && sk_server_uri_is_local(s, pr.ruri)) || m->max_forwards == 0)
+    if (pr.ruri_local || m->max_forwards == 0)
         return;
     tg.q = 1000;
     sk_buf_init(&f.buf);

@@ -295,7 +295,7 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         sk_server_respond(s, st, rx, rc, reason, NULL);
         return;
     }
-    local = pr.first >= pr.last && sk_server_uri_is_local(s, pr.ruri);
+    local = pr.ruri_local;
     /* what the server answers itself: REGISTER for its domains, and requests
      * for the domain or the server with no user; everything else is proxied */
     for_us = local && (m->method_id == SIP_METHOD_REGISTER || !sk_str_isset(pr.ruri->user));

@@ -58,6 +58,12 @@ struct sk_route_prep {
     const struct sip_addr *routes;  /* every Route element received */
     size_t first, last;             /* the ones that remain: [first, last) */
     bool strict_fix;                /* the Request-URI came from the last Route */
+    /* §16.5: no Route remains and the Request-URI names us (sk_server_uri_is_local):
+     * an AOR of ours, looked up. Not for a request in a dialog that came along our
+     * Record-Route: its Request-URI is the peer's Contact (a remote target, §12.2),
+     * forwarded as it is, even when it is our address without a port (a UA on
+     * port 5060 of our host, sip:x@127.0.0.1, while we listen on 5070). */
+    bool ruri_local;
 };
 
 /* 0, or a status (400) with reason set when the Route header is malformed. */

@@ -13,6 +13,10 @@
 #     there) are proxied to that address as foreign targets
 #   - redirect mode (after a restart: the bindings come back from the store): 302 for
 #     each spelling, 480 for a known user without a binding, sips:
+#   - a dialog with a callee on port 5060 of our address (Contact sip:x@ADDR, no port)
+#     while we listen elsewhere: its ACK and BYE (our Route, Request-URI sip:x@ADDR) are
+#     forwarded to it, not taken for an AOR of ours (aor_dialog.py; on 127.0.0.5, so
+#     that 5060 is most likely free)
 # Ports are picked free at run time. usage: aor_forms.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
 sipkit=$1
@@ -208,6 +212,19 @@ call(c, ck, 'redirect: sips:uas@127.0.0.1 (only a sip binding): 480', 'sips:uas@
 call(c, ck, 'redirect: sip:far@127.0.0.1:%d (not our port): 404 not served' % (port + 1 if port < 65535 else port - 1),
      'sip:far@127.0.0.1:%d' % (port + 1 if port < 65535 else port - 1), 404)
 PY
+server_stop_checked
+
+# ---- a callee on port 5060 of our own address, reached in a dialog
+read -r p5 <<<"$(free_ports 1 127.0.0.5)"
+"$sipkit" serve --listen "udp:127.0.0.5:$p5" --listen "tcp:127.0.0.5:$p5" --workers 2 \
+    --auth off --domain localhost --data "$tmp/data5" >"$tmp/server.log" 2>&1 &
+server_pid=$!
+if wait_ready 127.0.0.5 "$p5"; then
+    py_checks python3 "$srcdir/proxy/aor_dialog.py" 127.0.0.5 "$p5"
+else
+    check "sipkit serve on 127.0.0.5:$p5 starts" 1
+    cat "$tmp/server.log"
+fi
 server_stop_checked
 
 interop_finish
