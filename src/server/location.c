@@ -166,6 +166,16 @@ static bool self_domain(const struct sk_loc_self *self, const struct sip_uri *u)
     return false;
 }
 
+/* A dotted quad as inet_ntop writes it: no part with a leading zero. */
+static bool ip4_canonical(struct sk_str h)
+{
+    for (size_t i = 0; i + 1 < h.len; i++) {
+        if (h.p[i] == '0' && (i == 0 || h.p[i - 1] == '.') && h.p[i + 1] != '.')
+            return false;
+    }
+    return true;
+}
+
 bool sk_loc_is_self(const struct sk_loc_self *self, const struct sip_uri *u)
 {
     if (!self || (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS))
@@ -201,9 +211,9 @@ int sk_loc_aor(const struct sip_uri *u, const struct sk_loc_self *self, struct s
     if (v6)
         sk_buf_putc(out, '[');
     ai.domain_off = out->len;
-    if (addr >= 0) {
+    if (addr >= 0 && !(u->host_type == SIP_HOST_IPV4 && ip4_canonical(u->host))) {
         /* one of our addresses, in the one spelling it has (127.000.000.001 and
-         * [0:0::1] are 127.0.0.1 and [::1]) */
+         * [0:0::1] are 127.0.0.1 and [::1]); the usual dotted quad is that already */
         char ip[64];
         sk_buf_puts(out, sk_sa_ip(&self->addr[addr], ip, sizeof(ip)));
     } else {

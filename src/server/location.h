@@ -97,7 +97,6 @@ void sk_loc_free(struct sk_loc *l);
  * it has now, in memory and in the store. self may be NULL (AORs kept as stored). */
 int sk_loc_load(struct sk_loc *l, const struct sk_loc_self *self, int64_t now);
 
-
 /* Does a sip/sips URI name this server? Its host is a served domain or one of the
  * listen IP addresses, and it has no port or a port we listen on (an IP host: that
  * address's own port; a domain: any listen port). A host of ours with a port we

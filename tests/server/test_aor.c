@@ -140,6 +140,7 @@ static void test_aor_default_port(void **state)
     static const struct aor_case on_5060[] = {
         {"sip:uas@192.0.2.1:5060", "sip:uas@192.0.2.1", true, "uas", "192.0.2.1"},
         {"sip:uas@192.0.2.1", "sip:uas@192.0.2.1", true, "uas", "192.0.2.1"},
+        {"sip:uas@192.000.2.01", "sip:uas@192.0.2.1", true, "uas", "192.0.2.1"},
         {"sip:uas@sip.example.net:5060", "sip:uas@sip.example.net", true, "uas",
          "sip.example.net"},
         {"sip:uas@192.0.2.1:5070", "sip:uas@192.0.2.1:5070", false, "uas", "192.0.2.1"},
