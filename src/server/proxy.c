@@ -419,7 +419,7 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
                 if (ipa < npa && pa[ipa].digest) {
                     for (unsigned d = 0; d < s->cfg.ndomains; d++)
                         ours |= sk_str_eq_cstr(pa[ipa].realm, s->cfg.domains[d]);
-                    ours |= sk_str_eq(pa[ipa].realm, m->from.uri.host);
+                    ours |= sk_str_ieq(pa[ipa].realm, m->from.uri.host);
                 }
                 ipa++;
                 if (ours)
@@ -944,12 +944,25 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
         bool ours = from_is_ours(s, m);
         if (cfg->auth && (ours || !ruri_local)) {
             struct sk_reg_result res;
-            struct sk_str realm = ours ? m->from.uri.host : sk_str_cstr(s->cfg.domains[0]);
+            struct sk_str realm = sk_str_cstr(s->cfg.domains[0]);
+            struct sk_loc_aor_info fai;
+            struct sk_buf from_aor;
+            char from_mem[256];
+            int rc;
+            /* our user's realm is the domain of its AOR, as the registrar's: the
+             * users table's key (lower case, an address of ours in one spelling) */
+            sk_buf_init_ext(&from_aor, from_mem, sizeof(from_mem));
+            if (ours && sk_loc_aor(&m->from.uri, &s->self, &from_aor, &fai) == 0)
+                realm = sk_str_make(from_aor.p + fai.domain_off, fai.domain_len);
+            else if (ours)
+                realm = m->from.uri.host;
             sk_buf_init(&res.headers);
             res.reason = NULL;
-            if (sk_registrar_authenticate(s->reg, rx, SIP_HDR_PROXY_AUTHORIZATION,
-                                          ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
-                                          now, NULL) != 0) {
+            rc = sk_registrar_authenticate(s->reg, rx, SIP_HDR_PROXY_AUTHORIZATION,
+                                           ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
+                                           now, NULL);
+            sk_buf_free(&from_aor);
+            if (rc != 0) {
                 sk_server_respond(s, st, rx, res.status, res.reason,
                                   res.headers.failed || res.headers.len == 0 ? NULL
                                                                               : res.headers.p);

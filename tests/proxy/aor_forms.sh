@@ -13,6 +13,7 @@
 #     there) are proxied to that address as foreign targets
 #   - redirect mode (after a restart: the bindings come back from the store): 302 for
 #     each spelling, 480 for a known user without a binding, sips:
+#   - with authentication, the realm of a caller of ours is its AOR's domain
 #   - a dialog with a callee on port 5060 of our address (Contact sip:x@ADDR, no port)
 #     while we listen elsewhere: its ACK and BYE (our Route, Request-URI sip:x@ADDR) are
 #     forwarded to it, not taken for an AOR of ours (aor_dialog.py; on 127.0.0.5, so
@@ -211,6 +212,25 @@ for ruri in ('sip:henry@127.0.0.1:%d' % port, 'sip:henry@127.0.0.1'):
 call(c, ck, 'redirect: sips:uas@127.0.0.1 (only a sip binding): 480', 'sips:uas@127.0.0.1', 480)
 call(c, ck, 'redirect: sip:far@127.0.0.1:%d (not our port): 404 not served' % (port + 1 if port < 65535 else port - 1),
      'sip:far@127.0.0.1:%d' % (port + 1 if port < 65535 else port - 1), 404)
+PY
+server_stop_checked
+
+# ---- with authentication: the realm of our caller is its AOR's domain (the users
+# table's key), whatever the case or port its From is written with
+server_start "$port" --domain localhost --digest md5 || { check "proxy with auth starts" 1; interop_finish; }
+py_checks python3 - "$px" "$port" <<'PY'
+import re, sys, os
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from pxclient import Caller, call
+from sipclient import Checks
+port = int(sys.argv[2])
+ck = Checks()
+c = Caller(port)
+for frm, realm in (('sip:dom@LOCALHOST', 'localhost'), ('sip:uas@127.0.0.1:%d' % port, '127.0.0.1'),
+                   ('sip:uas@127.0.0.1', '127.0.0.1')):
+    r = call(c, ck, 'From %s: 407' % frm, 'sip:dom@localhost:%d' % port, 407, from_uri=frm)
+    chal = ' '.join(r.headers.get('proxy-authenticate', [])) if r else ''
+    ck('From %s: challenged for realm "%s"' % (frm, realm), 'realm="%s"' % realm in chal, chal)
 PY
 server_stop_checked
 
