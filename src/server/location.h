@@ -14,7 +14,7 @@
 /* What names this server in a URI (RFC 3261 §16.4, §16.5 "a domain this proxy
  * is responsible for"): the addresses it listens on (IP and port, as bound) and
  * the domains it serves. The domain strings must outlive the struct. */
-#define SK_LOC_SELF_MAX_ADDRS 16
+#define SK_LOC_SELF_MAX_ADDRS 64 /* 16 listeners, or a wildcard one: every local address */
 #define SK_LOC_SELF_MAX_DOMAINS 32
 struct sk_loc_self {
     struct sk_sa addr[SK_LOC_SELF_MAX_ADDRS];

@@ -2,6 +2,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -55,6 +56,40 @@ const struct sk_server_config *sk_server_config(const struct sk_server *s)
 bool sk_server_uri_is_local(const struct sk_server *s, const struct sip_uri *u)
 {
     return sk_loc_is_self(&s->self, u);
+}
+
+static bool sa_is_wildcard(const struct sk_sa *a)
+{
+    if (a->u.sa.sa_family == AF_INET)
+        return a->u.in.sin_addr.s_addr == htonl(INADDR_ANY);
+    return a->u.sa.sa_family == AF_INET6 &&
+           memcmp(&a->u.in6.sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
+}
+
+/* A listen address names us; a wildcard one also every local address of its
+ * family (as the interfaces have them at start), with its port. The wildcard
+ * itself stays: without IP_PKTINFO our Record-Route and Via may carry it. */
+static void self_add_listen(struct sk_loc_self *self, const struct sk_sa *a)
+{
+    struct ifaddrs *ifs, *ifa;
+    bool full = sk_loc_self_add_addr(self, a) != 0;
+
+    if (sa_is_wildcard(a) && getifaddrs(&ifs) == 0) {
+        for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
+            struct sk_sa x;
+            if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != a->u.sa.sa_family)
+                continue;
+            memset(&x, 0, sizeof(x));
+            x.len = a->len;
+            memcpy(&x.u, ifa->ifa_addr, a->len);
+            sk_sa_set_port(&x, sk_sa_port(a));
+            full |= sk_loc_self_add_addr(self, &x) != 0;
+        }
+        freeifaddrs(ifs);
+    }
+    if (full)
+        SK_WARN("more than %d local addresses: requests to the others are not taken as ours",
+                SK_LOC_SELF_MAX_ADDRS);
 }
 
 bool sk_server_addr_is_ours(const struct sk_server *s, struct sk_str host, uint16_t port)
@@ -524,7 +559,7 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
      * and the bindings are in place */
     sk_loc_self_init(&s->self);
     for (unsigned i = 0; i < s->cfg.nlisten; i++)
-        sk_loc_self_add_addr(&s->self, &s->cfg.listen[i].addr); /* at most 16 of 16 */
+        self_add_listen(&s->self, &s->cfg.listen[i].addr);
     for (unsigned i = 0; i < s->cfg.ndomains; i++)
         sk_loc_self_add_domain(&s->self, s->cfg.domains[i]);
     if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)))

@@ -14,6 +14,7 @@
 #   - redirect mode (after a restart: the bindings come back from the store): 302 for
 #     each spelling, 480 for a known user without a binding, sips:
 #   - with authentication, the realm of a caller of ours is its AOR's domain
+#   - a wildcard listener (0.0.0.0, in a network namespace): sip:uas@127.0.0.1:PORT is ours
 #   - a dialog with a callee on port 5060 of our address (Contact sip:x@ADDR, no port)
 #     while we listen elsewhere: its ACK and BYE (our Route, Request-URI sip:x@ADDR) are
 #     forwarded to it, not taken for an AOR of ours (aor_dialog.py; on 127.0.0.5, so
@@ -233,6 +234,47 @@ for frm, realm in (('sip:dom@LOCALHOST', 'localhost'), ('sip:uas@127.0.0.1:%d' %
     ck('From %s: challenged for realm "%s"' % (frm, realm), 'realm="%s"' % realm in chal, chal)
 PY
 server_stop_checked
+
+# ---- a wildcard listener: every local address is ours (in a network namespace of
+# its own, where lo is the only interface, so nothing listens beyond loopback)
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && ip netns add "sipkit-aor-$$" 2>/dev/null; then
+    cleanup_hooks+=("ip netns del sipkit-aor-$$ 2>/dev/null")
+    nx=(ip netns exec "sipkit-aor-$$")
+    "${nx[@]}" ip link set lo up
+    "${nx[@]}" "$sipkit" serve --listen "udp:0.0.0.0:$port" --listen "tcp:0.0.0.0:$port" \
+        --workers 2 --auth off --domain localhost --data "$tmp/dataw" >"$tmp/server.log" 2>&1 &
+    server_pid=$!
+    if wait_ready 127.0.0.1 "$port" "${nx[@]}"; then
+        st=$("${nx[@]}" python3 - "$srcdir" "$port" "$p_uas" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1] + '/registrar')
+from regclient import Conn, UA
+c = Conn(('127.0.0.1', int(sys.argv[2])))
+r = UA(c, '127.0.0.1').register('uas', contacts=['<sip:uas@127.0.0.1:%s>' % sys.argv[3]],
+                                expires=300)
+print(r.status if r else 'none')
+PY
+)
+        [ "$st" = 200 ]
+        check "wildcard listener: REGISTER To sip:uas@127.0.0.1 ($st)" $?
+        "${nx[@]}" timeout -k 5 60 sipp -sf "$ps/uas_answer.xml" -i 127.0.0.1 -p "$p_uas" -m 2 \
+            -nostdin -t u1 -d 0 -trace_stat -stf "$tmp/uas_wild.csv" -fd 1 \
+            >"$tmp/uas_wild.out" 2>&1 </dev/null &
+        pid_uas_wild=$!
+        cleanup_hooks+=("kill $pid_uas_wild 2>/dev/null")
+        "${nx[@]}" timeout -k 5 60 sipp "127.0.0.1:$port" -sf "$tmp/stock.xml" -s uas -m 2 -t u1 \
+            -i 127.0.0.1 -p "$c1" -r 10 -timeout 30s -timeout_error -nostdin \
+            -trace_stat -stf "$tmp/call_wild.csv" -fd 1 >"$tmp/call_wild.out" 2>&1 </dev/null
+        check_sipp_run call_wild $? 2
+        uas_done uas_wild 2
+    else
+        check "sipkit serve on 0.0.0.0:$port (namespace) starts" 1
+        cat "$tmp/server.log"
+    fi
+    server_stop_checked
+else
+    echo "SKIP: the wildcard listener part needs root (ip netns); not run"
+fi
 
 # ---- a callee on port 5060 of our own address, reached in a dialog
 read -r p5 <<<"$(free_ports 1 127.0.0.5)"
