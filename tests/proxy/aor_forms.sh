@@ -183,6 +183,19 @@ c = Caller(port)
 for ruri in ('sip:henry@127.0.0.1:%d' % port, 'sip:henry@127.0.0.1'):
     call(c, ck, 'proxy: %s (a user, no binding): 480' % ruri, ruri, 480)
 call(c, ck, 'proxy: sip:nobody@127.0.0.1:%d: 404' % port, 'sip:nobody@127.0.0.1:%d' % port, 404)
+# a REGISTER for our address with a port we do not listen on names another server
+from regclient import Conn, UA
+other = port + 1 if port < 65535 else port - 1
+conn = Conn(('127.0.0.1', port))
+r = UA(conn, '127.0.0.1:%d' % port).register(
+    'uas', to='sip:uas@127.0.0.1:%d' % other, contacts=['<sip:uas@127.0.0.1:9>'], expires=60)
+ck('REGISTER To sip:uas@127.0.0.1:%d (not our port): 404' % other,
+   r is not None and r.status == 404, r)
+r = UA(conn, '127.0.0.1:%d' % other).register(
+    'uas', contacts=['<sip:uas@127.0.0.1:9>'], expires=60)
+ck('REGISTER sip:127.0.0.1:%d (not our port): 403, not served here' % other,
+   r is not None and r.status == 403, r)
+conn.close()
 PY
 server_stop_checked
 
