@@ -4,6 +4,8 @@
 #   CPU microseconds per call at one fixed rate (median of runs) and the ratio, then the highest
 #   rate of a series each server sustains with under 0.1% failed calls.
 # Call: INVITE / 100 / 180 / 200 / ACK / (200 ms) / BYE / 200, every request through the proxy.
+# The Request-URI is SIPp's stock one, sip:bob@ADDR:PORT (the server's own address and port), and
+# bob registers To sip:bob@ADDR:PORT: the AOR of ours without the port, sip:bob@127.0.0.1.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,7 +89,8 @@ port_of() { if [ "$1" = sipkit ]; then echo "$sipkit_port"; else echo "$kam_port
 # --- servers and SIPp ---------------------------------------------------------------------------
 srv_pid=""
 # start_server NAME TAG: a fresh server (sipkit: empty data directory), logging to NAME-TAG.log,
-# with bob@localhost registered at the SIPp UAS. Waits (bounded) until the REGISTER gets its 200.
+# with bob registered at the SIPp UAS (To sip:bob@127.0.0.1:PORT, the server's address and port,
+# as the caller's Request-URI). Waits (bounded) until the REGISTER gets its 200.
 start_server() {
     local name=$1 log=$tmp/$1-$2.log i
     case $name in
@@ -109,7 +112,7 @@ start_server() {
     for ((i = 0; i < 6; i++)); do
         kill -0 "$srv_pid" 2>/dev/null || break
         if timeout -k 2 10 python3 "$px/register.py" "$(port_of "$name")" bob \
-            "<sip:bob@127.0.0.1:$uas_port>" >"$tmp/register.out" 2>&1; then
+            "<sip:bob@127.0.0.1:$uas_port>" "127.0.0.1:$(port_of "$name")" >"$tmp/register.out" 2>&1; then
             return 0
         fi
     done
@@ -224,7 +227,8 @@ run_cpu() { # server rep
 
 if ((reps > 0)); then
     echo "$bench_name: $calls calls per run at $rate/s over UDP (INVITE/100/180/200/ACK/BYE/200, record-routed," \
-        "callee registered), fresh server each run, $reps runs per server, $drain_s s drain after each"
+        "callee registered, Request-URI sip:bob@127.0.0.1:PORT), fresh server each run, $reps runs per server," \
+        "$drain_s s drain after each"
 fi
 sipp_cpu=$cpu_sipp_cpu
 for ((rep = 1; rep <= reps; rep++)); do

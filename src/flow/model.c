@@ -438,6 +438,9 @@ static int32_t txn_request(struct flow_model *m, const struct sip_msg *sm,
     }
     key = txn_key(sm, me, &rfc2543);
     t = txn_find(m, key);
+    /* a client that reuses its branch for a new request (another CSeq) breaks §8.1.1.7
+     * but starts a new transaction all the same: a retransmission keeps the CSeq */
+    if (t >= 0 && m->txns[t].cseq != sm->cseq.num && me != SIP_METHOD_ACK) t = -1;
     if (t >= 0) {
         struct flow_txn *x = &m->txns[t];
         x->requests++;

@@ -266,12 +266,22 @@ struct flow_finding {
 };
 
 /* Apply the rules to item `index` and fill up to max findings (most important first);
- * returns how many. Rules so far: a final 3xx-6xx with what the status means, RTP in
- * one direction only (or none) on an answered call, repeated 401/407 challenges to
- * requests that carried credentials. */
+ * returns how many. The rules (docs/flow-rules.md): a final 3xx-6xx in plain words,
+ * credentials refused, codec mismatch (488/415/606), slow setup, INVITE timeouts, no
+ * 100 Trying, Timer C, 2xx never ACKed, CANCEL after the answer, 481, loops, 503,
+ * one-way audio (and behind NAT), no ringback, 423, expired bindings, NAT rebinding. */
 size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_finding *out,
                      size_t max);
 /* Plain-words meaning of a final status and a fix hint; NULL for an unknown status. */
 const char *flow_status_meaning(int status, const char **fix);
+
+/* Where an address belongs: RFC 1918 (10/8, 172.16/12, 192.168/16), RFC 6598 shared
+ * (100.64/10) and RFC 4193 (fc00::/7) are private; loopback, link-local and the
+ * unspecified address are local; the rest public. */
+enum flow_addr_scope { FLOW_ADDR_PUBLIC, FLOW_ADDR_PRIVATE, FLOW_ADDR_LOCAL };
+enum flow_addr_scope flow_addr_scope(const struct sk_sa *a);
+/* The codec names known to sipkit found in free text (a Warning header's), as
+ * "G729, G722" into out; returns how many. */
+size_t flow_codecs_in_text(const char *text, size_t len, char *out, size_t cap);
 
 #endif

@@ -1,6 +1,7 @@
 /* Location service: AOR hash with per-bucket locks, compact bindings, write-behind and expiry thread. */
 #include "server/location.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
@@ -94,24 +95,139 @@ static struct bucket *bucket_of(struct sk_loc *l, uint32_t h)
     return &l->b[h % LOC_BUCKETS];
 }
 
-/* ---- AOR normalisation (§10.3 step 5) ---- */
+/* ---- What names this server, and AOR normalisation (§10.3 step 5, §16.5) ---- */
 
-int sk_loc_aor(const struct sip_uri *to, struct sk_buf *out)
+void sk_loc_self_init(struct sk_loc_self *self)
 {
-    if (to->scheme != SIP_URI_SIP && to->scheme != SIP_URI_SIPS)
+    memset(self, 0, sizeof(*self));
+}
+
+int sk_loc_self_add_addr(struct sk_loc_self *self, const struct sk_sa *addr)
+{
+    for (unsigned i = 0; i < self->naddr; i++) {
+        if (sk_sa_equal(&self->addr[i], addr))
+            return 0;
+    }
+    if (self->naddr == SK_LOC_SELF_MAX_ADDRS)
+        return ENOSPC;
+    self->addr[self->naddr++] = *addr;
+    return 0;
+}
+
+int sk_loc_self_add_domain(struct sk_loc_self *self, const char *domain)
+{
+    if (self->ndomain == SK_LOC_SELF_MAX_DOMAINS)
+        return ENOSPC;
+    self->domain[self->ndomain++] = sk_str_cstr(domain);
+    return 0;
+}
+
+/* The listen address whose IP is the URI's host and whose port is the URI's (or
+ * any, when the URI has none): its index, or -1. */
+static int self_addr(const struct sk_loc_self *self, const struct sip_uri *u)
+{
+    struct sk_sa h6;
+
+    if (u->host_type == SIP_HOST_IPV4) {
+        for (unsigned i = 0; i < self->naddr; i++) {
+            const struct sk_sa *a = &self->addr[i];
+            /* the parser has the address already: no text conversion per request */
+            if (a->u.sa.sa_family == AF_INET && ntohl(a->u.in.sin_addr.s_addr) == u->ip4 &&
+                (!u->has_port || ntohs(a->u.in.sin_port) == u->port))
+                return (int) i;
+        }
+        return -1;
+    }
+    if (u->host_type != SIP_HOST_IPV6 || sk_sa_from_ip(&h6, u->host, 0) != 0)
+        return -1;
+    for (unsigned i = 0; i < self->naddr; i++) {
+        const struct sk_sa *a = &self->addr[i];
+        if (a->u.sa.sa_family == AF_INET6 &&
+            memcmp(&a->u.in6.sin6_addr, &h6.u.in6.sin6_addr, sizeof(h6.u.in6.sin6_addr)) == 0 &&
+            (!u->has_port || ntohs(a->u.in6.sin6_port) == u->port))
+            return (int) i;
+    }
+    return -1;
+}
+
+static bool self_domain(const struct sk_loc_self *self, const struct sip_uri *u)
+{
+    bool named = false;
+
+    for (unsigned i = 0; i < self->ndomain && !named; i++)
+        named = sk_str_ieq(u->host, self->domain[i]);
+    if (!named || !u->has_port)
+        return named;
+    /* a domain we serve with a port: one of the ports we listen on */
+    for (unsigned i = 0; i < self->naddr; i++) {
+        if (sk_sa_port(&self->addr[i]) == u->port)
+            return true;
+    }
+    return false;
+}
+
+/* A dotted quad as inet_ntop writes it: no part with a leading zero. */
+static bool ip4_canonical(struct sk_str h)
+{
+    for (size_t i = 0; i + 1 < h.len; i++) {
+        if (h.p[i] == '0' && (i == 0 || h.p[i - 1] == '.') && h.p[i + 1] != '.')
+            return false;
+    }
+    return true;
+}
+
+bool sk_loc_is_self(const struct sk_loc_self *self, const struct sip_uri *u)
+{
+    if (!self || (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS))
+        return false;
+    if (u->host_type == SIP_HOST_NAME)
+        return self_domain(self, u);
+    return self_addr(self, u) >= 0;
+}
+
+int sk_loc_aor(const struct sip_uri *u, const struct sk_loc_self *self, struct sk_buf *out,
+               struct sk_loc_aor_info *info)
+{
+    struct sk_loc_aor_info ai;
+    int addr = -1;
+    bool v6 = u->host_type == SIP_HOST_IPV6;
+
+    if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
         return EINVAL;
-    sk_buf_puts(out, to->scheme == SIP_URI_SIPS ? "sips:" : "sip:");
-    if (sk_str_isset(to->user)) {
-        sip_unescape(out, to->user);
+    memset(&ai, 0, sizeof(ai));
+    if (self) {
+        if (u->host_type == SIP_HOST_NAME)
+            ai.self = self_domain(self, u);
+        else
+            ai.self = (addr = self_addr(self, u)) >= 0;
+    }
+    sk_buf_puts(out, u->scheme == SIP_URI_SIPS ? "sips:" : "sip:");
+    if (sk_str_isset(u->user)) {
+        ai.user_off = out->len;
+        sip_unescape(out, u->user);
+        ai.user_len = out->len - ai.user_off;
         sk_buf_putc(out, '@');
     }
-    if (to->host_type == SIP_HOST_IPV6)
+    if (v6)
         sk_buf_putc(out, '[');
-    sk_buf_put_lower(out, to->host);
-    if (to->host_type == SIP_HOST_IPV6)
+    ai.domain_off = out->len;
+    if (addr >= 0 && !(u->host_type == SIP_HOST_IPV4 && ip4_canonical(u->host))) {
+        /* one of our addresses, in the one spelling it has (127.000.000.001 and
+         * [0:0::1] are 127.0.0.1 and [::1]); the usual dotted quad is that already */
+        char ip[64];
+        sk_buf_puts(out, sk_sa_ip(&self->addr[addr], ip, sizeof(ip)));
+    } else {
+        sk_buf_put_lower(out, u->host);
+    }
+    ai.domain_len = out->len - ai.domain_off;
+    if (v6)
         sk_buf_putc(out, ']');
-    if (to->has_port)
-        sk_buf_printf(out, ":%u", to->port);
+    /* §16.5: a URI naming us is the AOR of our domain, whichever of our ports it
+     * carries; another server's port stays part of what it names */
+    if (u->has_port && !ai.self)
+        sk_buf_printf(out, ":%u", u->port);
+    if (info)
+        *info = ai;
     return out->failed ? ENOMEM : 0;
 }
 
@@ -238,6 +354,39 @@ static void enqueue(struct sk_loc *l, const struct aor *a, const struct binding 
         .call_id = strs[4], .cseq = v.cseq, .q = v.q, .expires_at = v.expires_at,
         .instance = strs[5], .reg_id = v.reg_id, .path = strs[6], .user_agent = strs[7],
         .received = strs[8],
+    };
+    pthread_mutex_lock(&l->q_lock);
+    if (l->q_tail)
+        l->q_tail->next = o;
+    else
+        l->q_head = o;
+    l->q_tail = o;
+    pthread_mutex_unlock(&l->q_lock);
+}
+
+/* The removal of a stored row by its (aor, key) alone: a binding loaded under
+ * an AOR spelling of before, moved to the AOR it has now (sk_loc_load). */
+static void enqueue_row_del(struct sk_loc *l, const char *aor, const char *key)
+{
+    size_t la = strlen(aor) + 1, lk = strlen(key) + 1;
+    struct op *o;
+
+    if (!l->store)
+        return;
+    if (!(o = malloc(sizeof(*o) + la + lk + 1))) {
+        SK_ERROR("location: out of memory, the old row of %s is not removed", aor);
+        return;
+    }
+    memcpy(o->data, aor, la);
+    memcpy(o->data + la, key, lk);
+    o->data[la + lk] = '\0';
+    o->next = NULL;
+    o->del = true;
+    o->rec = (struct sk_binding_rec){
+        .aor = o->data, .key = o->data + la, .uri = o->data + la + lk,
+        .params = o->data + la + lk, .call_id = o->data + la + lk,
+        .instance = o->data + la + lk, .path = o->data + la + lk,
+        .user_agent = o->data + la + lk, .received = o->data + la + lk,
     };
     pthread_mutex_lock(&l->q_lock);
     if (l->q_tail)
@@ -790,23 +939,59 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now)
 
 struct load_ctx {
     struct sk_loc *l;
+    const struct sk_loc_self *self;
     int64_t now;
-    size_t loaded;
+    size_t loaded, moved;
 };
+
+/* The AOR a stored one has now (into out), when the rule gives another text. */
+static bool aor_now(const struct sk_loc_self *self, const char *stored, struct sk_buf *out)
+{
+    struct sip_uri u;
+
+    if (!self || sip_uri_parse(&u, stored, strlen(stored), NULL) != 0 ||
+        sk_loc_aor(&u, self, out, NULL) != 0 || out->failed)
+        return false;
+    return strcmp(out->p, stored) != 0;
+}
+
+/* A binding with the store key of b in a (the one a moved binding would replace). */
+static struct binding *same_key(const struct aor *a, const struct binding *b)
+{
+    char kb[1200], kx[1200];
+
+    binding_key(b, kb, sizeof(kb));
+    for (struct binding *x = a->bindings; x; x = x->next) {
+        binding_key(x, kx, sizeof(kx));
+        if (strcmp(kb, kx) == 0)
+            return x;
+    }
+    return NULL;
+}
 
 static void load_one(void *arg, const struct sk_binding_rec *r)
 {
     struct load_ctx *lc = arg;
     struct sk_loc *l = lc->l;
-    uint32_t h = hash_str(r->aor);
-    struct bucket *bk = bucket_of(l, h);
     struct sk_str s[F__COUNT];
     struct sk_sa src;
     enum sip_proto proto = strncmp(r->received, "TCP:", 4) == 0 ? SIP_PROTO_TCP : SIP_PROTO_UDP;
     const char *addr = strchr(r->received, ':');
+    const char *name = r->aor;
     struct binding *b;
     struct aor *a;
+    struct sk_buf canon;
+    char canon_mem[256];
+    bool moved;
+    uint32_t h;
+    struct bucket *bk;
 
+    sk_buf_init_ext(&canon, canon_mem, sizeof(canon_mem));
+    /* a row written under the AOR rule of before (a port of ours kept) */
+    if ((moved = aor_now(lc->self, r->aor, &canon)))
+        name = canon.p;
+    h = hash_str(name);
+    bk = bucket_of(l, h);
     memset(&src, 0, sizeof(src));
     if (addr) {
         /* "UDP:1.2.3.4:5060" or "UDP:[::1]:5060" */
@@ -822,24 +1007,43 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     s[F_PATH] = sk_str_cstr(r->path);
     s[F_UA] = sk_str_cstr(r->user_agent);
     b = binding_new(l, s, r->expires_at, r->cseq, r->reg_id, r->q, proto, &src, 0);
-    if (!b)
+    if (!b) {
+        sk_buf_free(&canon);
         return;
+    }
     pthread_mutex_lock(&bk->lock);
-    a = aor_find(l, bk, r->aor, h, true);
-    if (a && a->nbindings < SK_LOC_MAX_PER_AOR) {
+    a = aor_find(l, bk, name, h, true);
+    if (a && moved) {
+        /* the same contact under both spellings: the later expiry wins */
+        struct binding *dup = same_key(a, b);
+        if (dup && dup->expires_at >= b->expires_at) {
+            sk_pool_free(&l->pool, b);
+            b = NULL;
+        } else if (dup) {
+            unlink_binding(l, a, dup, false); /* its row is overwritten by b's */
+        }
+        enqueue_row_del(l, r->aor, r->key);
+        lc->moved++;
+    }
+    if (!b) {
+        /* kept the binding already there */
+    } else if (a && a->nbindings < SK_LOC_MAX_PER_AOR) {
         insert_sorted(a, b);
         note_expiry(l, bk, b->expires_at);
         count_add(l, 1);
         lc->loaded++;
+        if (moved)
+            enqueue(l, a, b, false);
     } else {
         sk_pool_free(&l->pool, b);
     }
     pthread_mutex_unlock(&bk->lock);
+    sk_buf_free(&canon);
 }
 
-int sk_loc_load(struct sk_loc *l, int64_t now)
+int sk_loc_load(struct sk_loc *l, const struct sk_loc_self *self, int64_t now)
 {
-    struct load_ctx lc = {l, now, 0};
+    struct load_ctx lc = {l, self, now, 0, 0};
     int rc;
 
     if (!l->store)
@@ -847,5 +1051,7 @@ int sk_loc_load(struct sk_loc *l, int64_t now)
     rc = sk_store_bindings_load(l->store, now, load_one, &lc);
     if (rc == 0)
         SK_INFO("location: %zu bindings loaded", lc.loaded);
+    if (rc == 0 && lc.moved)
+        SK_INFO("location: %zu bindings moved to the AOR without our port", lc.moved);
     return rc;
 }

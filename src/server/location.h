@@ -11,6 +11,24 @@
 #include "sip/uri.h"
 #include "store/store.h"
 
+/* What names this server in a URI (RFC 3261 §16.4, §16.5 "a domain this proxy
+ * is responsible for"): the addresses it listens on (IP and port, as bound) and
+ * the domains it serves. The domain strings must outlive the struct. */
+#define SK_LOC_SELF_MAX_ADDRS 64 /* 16 listeners, or a wildcard one: every local address */
+#define SK_LOC_SELF_MAX_DOMAINS 32
+struct sk_loc_self {
+    struct sk_sa addr[SK_LOC_SELF_MAX_ADDRS];
+    unsigned naddr;
+    struct sk_str domain[SK_LOC_SELF_MAX_DOMAINS];
+    unsigned ndomain;
+};
+
+void sk_loc_self_init(struct sk_loc_self *self);
+/* A listen address (a second transport on the same address and port adds nothing). ENOSPC when full. */
+int sk_loc_self_add_addr(struct sk_loc_self *self, const struct sk_sa *addr);
+/* A served domain (a host name, compared case-insensitively). ENOSPC when full. */
+int sk_loc_self_add_domain(struct sk_loc_self *self, const char *domain);
+
 /* One Contact of a REGISTER, as the registrar decided it (§10.3 steps 6-8). */
 struct sk_loc_contact {
     struct sk_str uri;       /* exactly as received */
@@ -73,12 +91,40 @@ int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms);
 void sk_loc_set_trim_keep(struct sk_loc *l, size_t bytes);
 /* Writes what is pending, stops the store thread, frees everything. */
 void sk_loc_free(struct sk_loc *l);
-/* Load the bindings the store kept (expired ones are dropped). */
-int sk_loc_load(struct sk_loc *l, int64_t now);
+/* Load the bindings the store kept (expired ones are dropped). Each stored AOR is
+ * derived again with self (sk_loc_aor): a binding stored under an older spelling
+ * (before ports of ours were dropped: "sip:uas@127.0.0.1:5070") moves to the AOR
+ * it has now, in memory and in the store. self may be NULL (AORs kept as stored). */
+int sk_loc_load(struct sk_loc *l, const struct sk_loc_self *self, int64_t now);
 
-/* RFC 3261 §10.3 step 5: "sip:user@host[:port]" with parameters removed, escapes
- * decoded and the host in lower case. EINVAL for URIs that are not sip/sips. */
-int sk_loc_aor(const struct sip_uri *to, struct sk_buf *out);
+/* Does a sip/sips URI name this server? Its host is a served domain or one of the
+ * listen IP addresses, and it has no port or a port we listen on (an IP host: that
+ * address's own port; a domain: any listen port). A host of ours with a port we
+ * do not listen on names another server there: not us. */
+bool sk_loc_is_self(const struct sk_loc_self *self, const struct sip_uri *u);
+
+/* Where the parts of an AOR lie in the text sk_loc_aor wrote (offsets from the
+ * start of the buffer). */
+struct sk_loc_aor_info {
+    bool self;                     /* the URI names this server (sk_loc_is_self) */
+    size_t user_off, user_len;     /* the user, %-decoded (length 0: none) */
+    size_t domain_off, domain_len; /* the host, lower case, IPv6 without brackets */
+};
+
+/* The address-of-record of a URI, the one rule that the registrar (To), the proxy
+ * and the redirect server (Request-URI) share, so that the users table and the
+ * location service agree: "sip:user@host[:port]" (RFC 3261 §10.3 step 5) with
+ * parameters and headers removed, escapes decoded, the host in lower case. When
+ * the URI names this server (self, see sk_loc_is_self) the port is dropped and
+ * an IP host is written in its canonical form: sip:uas@127.0.0.1:5070,
+ * sip:uas@127.0.0.1 and sip:uas@127.000.000.001 are the AOR sip:uas@127.0.0.1
+ * (§16.5: the canonical AOR of a request for a domain we serve). The scheme is
+ * kept: a sips AOR is "sips:user@domain", distinct from the sip one (§19.1.4),
+ * so a sips request never reaches a contact registered for plain sip. self may
+ * be NULL (nothing is ours: the port is kept). info may be NULL. EINVAL for URIs
+ * that are not sip/sips. */
+int sk_loc_aor(const struct sip_uri *u, const struct sk_loc_self *self, struct sk_buf *out,
+               struct sk_loc_aor_info *info);
 
 /* Apply a REGISTER atomically: all contacts or none. remove_all: "Contact: *".
  * EALREADY when a binding has the same Call-ID and a CSeq not lower than the

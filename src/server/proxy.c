@@ -191,6 +191,12 @@ int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sk_route_
     for (int i = 0; i < 2 && pr->first < pr->last && uri_is_us(s, &pr->routes[pr->first].uri);
          i++)
         pr->first++;
+    {
+        bool along_our_rr =
+            (pr->first > 0 || pr->strict_fix) && m->has_to && sk_str_isset(m->to.tag);
+        pr->ruri_local =
+            pr->first >= pr->last && !along_our_rr && sk_server_uri_is_local(s, pr->ruri);
+    }
     return 0;
 }
 
@@ -413,7 +419,7 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
                 if (ipa < npa && pa[ipa].digest) {
                     for (unsigned d = 0; d < s->cfg.ndomains; d++)
                         ours |= sk_str_eq_cstr(pa[ipa].realm, s->cfg.domains[d]);
-                    ours |= sk_str_eq(pa[ipa].realm, m->from.uri.host);
+                    ours |= sk_str_ieq(pa[ipa].realm, m->from.uri.host);
                 }
                 ipa++;
                 if (ours)
@@ -867,26 +873,22 @@ static int cmp_q(const void *a, const void *b)
     return y->q - x->q;
 }
 
-/* 404 for a user we do not know, 480 for one with no binding now (§16.5). */
-static bool user_known(struct sk_server *s, const struct sip_uri *u)
+/* 404 for a user we do not know, 480 for one with no binding now (§16.5): the
+ * user and domain of the AOR (sk_loc_aor), the keys the registrar uses too. */
+static bool user_known(struct sk_server *s, const struct sk_buf *aor,
+                       const struct sk_loc_aor_info *ai)
 {
     struct sk_user_rec rec;
-    struct sk_buf user;
-    char host[256];
-    bool known = false;
+    char user[256], domain[256];
 
-    if (!s->store || u->host.len >= sizeof(host))
+    if (!s->store || aor->failed || !aor->p || ai->user_len >= sizeof(user) ||
+        ai->domain_len >= sizeof(domain))
         return false;
-    sk_buf_init(&user);
-    sip_unescape(&user, u->user);
-    sk_buf_putc(&user, '\0');
-    for (size_t i = 0; i < u->host.len; i++)
-        host[i] = (char) sk_lower(u->host.p[i]);
-    host[u->host.len] = '\0';
-    if (!user.failed)
-        known = sk_store_user_get(s->store, user.p, host, &rec) == 0;
-    sk_buf_free(&user);
-    return known;
+    memcpy(user, aor->p + ai->user_off, ai->user_len);
+    user[ai->user_len] = '\0';
+    memcpy(domain, aor->p + ai->domain_off, ai->domain_len);
+    domain[ai->domain_len] = '\0';
+    return sk_store_user_get(s->store, user, domain, &rec) == 0;
 }
 
 /* ---- Entry points ---- */
@@ -904,7 +906,7 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
     const struct sk_proxy_config *cfg = &s->cfg.proxy;
     struct sip_msg *m = rx->msg;
     bool initial = !sk_str_isset(m->to.tag);
-    bool ruri_local = pr->first >= pr->last && sk_server_uri_is_local(s, pr->ruri);
+    bool ruri_local = pr->ruri_local;
     struct lookup lk = {0};
     struct px_ctx *c;
     int64_t now = (int64_t) time(NULL);
@@ -912,6 +914,8 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
     /* §8.3: redirect mode answers with where the user is */
     if (cfg->mode == SK_MODE_REDIRECT) {
         struct sk_buf contacts, aor;
+        struct sk_loc_aor_info ai;
+        bool have_aor;
         if (!ruri_local) {
             sk_server_respond(s, st, rx, 404, "Domain Not Served Here", NULL);
             return;
@@ -920,12 +924,15 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
         sk_buf_init(&aor);
         lk.contacts = &contacts;
         lk.now = now;
-        if (sk_loc_aor(pr->ruri, &aor) == 0 && !aor.failed)
+        /* the AOR as the registrar derives it from the To of a REGISTER */
+        have_aor = sk_loc_aor(pr->ruri, &s->self, &aor, &ai) == 0 && !aor.failed;
+        if (have_aor)
             sk_loc_lookup(s->loc, aor.p, now, lookup_cb, &lk);
         if (lk.n > 0 && !contacts.failed)
             sk_server_respond(s, st, rx, 302, NULL, contacts.p);
         else
-            sk_server_respond(s, st, rx, user_known(s, pr->ruri) ? 480 : 404, NULL, NULL);
+            sk_server_respond(s, st, rx, have_aor && user_known(s, &aor, &ai) ? 480 : 404,
+                              NULL, NULL);
         sk_buf_free(&contacts);
         sk_buf_free(&aor);
         return;
@@ -937,12 +944,25 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
         bool ours = from_is_ours(s, m);
         if (cfg->auth && (ours || !ruri_local)) {
             struct sk_reg_result res;
-            struct sk_str realm = ours ? m->from.uri.host : sk_str_cstr(s->cfg.domains[0]);
+            struct sk_str realm = sk_str_cstr(s->cfg.domains[0]);
+            struct sk_loc_aor_info fai;
+            struct sk_buf from_aor;
+            char from_mem[256];
+            int rc;
+            /* our user's realm is the domain of its AOR, as the registrar's: the
+             * users table's key (lower case, an address of ours in one spelling) */
+            sk_buf_init_ext(&from_aor, from_mem, sizeof(from_mem));
+            if (ours && sk_loc_aor(&m->from.uri, &s->self, &from_aor, &fai) == 0)
+                realm = sk_str_make(from_aor.p + fai.domain_off, fai.domain_len);
+            else if (ours)
+                realm = m->from.uri.host;
             sk_buf_init(&res.headers);
             res.reason = NULL;
-            if (sk_registrar_authenticate(s->reg, rx, SIP_HDR_PROXY_AUTHORIZATION,
-                                          ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
-                                          now, NULL) != 0) {
+            rc = sk_registrar_authenticate(s->reg, rx, SIP_HDR_PROXY_AUTHORIZATION,
+                                           ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
+                                           now, NULL);
+            sk_buf_free(&from_aor);
+            if (rc != 0) {
                 sk_server_respond(s, st, rx, res.status, res.reason,
                                   res.headers.failed || res.headers.len == 0 ? NULL
                                                                               : res.headers.p);
@@ -959,13 +979,21 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
     /* §16.5: the target set */
     if (ruri_local) {
         struct sk_buf aor;
+        struct sk_loc_aor_info ai;
+        char aor_mem[256];
+        bool have_aor, known;
         if (!sk_str_isset(pr->ruri->user)) {
             sk_server_respond(s, st, rx, 404, NULL, NULL);
             return;
         }
-        sk_buf_init(&aor);
-        if (sk_loc_aor(pr->ruri, &aor) == 0 && !aor.failed)
+        /* the AOR as the registrar derives it from the To of a REGISTER: one rule
+         * for the location service and the users table (sip:uas@127.0.0.1:5070
+         * is sip:uas@127.0.0.1 when 5070 is ours) */
+        sk_buf_init_ext(&aor, aor_mem, sizeof(aor_mem));
+        have_aor = sk_loc_aor(pr->ruri, &s->self, &aor, &ai) == 0 && !aor.failed;
+        if (have_aor)
             sk_loc_lookup(s->loc, aor.p, now, lookup_cb, &lk);
+        known = lk.n == 0 && !lk.oom && have_aor && user_known(s, &aor, &ai);
         sk_buf_free(&aor);
         if (lk.oom) {
             for (size_t i = 0; i < lk.n; i++) {
@@ -978,7 +1006,7 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
         }
         if (lk.n == 0) {
             free(lk.tg);
-            sk_server_respond(s, st, rx, user_known(s, pr->ruri) ? 480 : 404, NULL, NULL);
+            sk_server_respond(s, st, rx, known ? 480 : 404, NULL, NULL);
             return;
         }
         /* the location service hands them out highest q first; keep it stable */
@@ -1075,7 +1103,7 @@ void sk_proxy_ack(struct sk_server *s, struct sip_rx *rx)
     if (sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason)) != 0)
         return;
     /* an ACK for us, or one we cannot place: absorbed */
-    if ((pr.first >= pr.last && sk_server_uri_is_local(s, pr.ruri)) || m->max_forwards == 0)
+    if (pr.ruri_local || m->max_forwards == 0)
         return;
     tg.q = 1000;
     sk_buf_init(&f.buf);

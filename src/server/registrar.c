@@ -37,6 +37,7 @@ struct fail_entry {
 
 struct sk_registrar {
     struct sk_registrar_config cfg;
+    const struct sk_loc_self *self;
     struct sk_loc *loc;
     struct sk_store *store;
     struct sip_nonces *nonces;
@@ -45,7 +46,7 @@ struct sk_registrar {
 };
 
 int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config *cfg,
-                     struct sk_loc *loc, struct sk_store *store)
+                     const struct sk_loc_self *self, struct sk_loc *loc, struct sk_store *store)
 {
     struct sk_registrar *r = calloc(1, sizeof(*r));
     int err;
@@ -53,6 +54,7 @@ int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config 
     if (!r)
         return ENOMEM;
     r->cfg = cfg ? *cfg : sk_registrar_config_default;
+    r->self = self;
     r->loc = loc;
     r->store = store;
     if ((err = sip_nonces_new(&r->nonces, r->cfg.nonce_lifetime))) {
@@ -371,6 +373,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     struct sk_loc_contact lc_stack[4], *lc = NULL;
     size_t poff_stack[4], *poff = NULL;
     struct sk_loc_reg reg;
+    struct sk_loc_aor_info ai;
     struct sk_buf aor, params_buf, path_buf, realm;
     char aor_mem[256], params_mem[256], realm_mem[128];
     struct sip_error e;
@@ -388,12 +391,15 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     sk_buf_init_ext(&params_buf, params_mem, sizeof(params_mem));
     sk_buf_init(&path_buf);
     sk_buf_init_ext(&realm, realm_mem, sizeof(realm_mem));
-    /* §10.3 step 5: the To URI names the AOR; it must be sip/sips and ours */
-    if (sk_loc_aor(&m->to.uri, &aor)) {
+    /* §10.3 step 5: the To URI names the AOR; it must be sip/sips and ours: the
+     * domain of the Request-URI, with no port or one we listen on (the AOR has
+     * none then, so a REGISTER To sip:uas@127.0.0.1:5070 and an INVITE to
+     * sip:uas@127.0.0.1 meet) */
+    if (sk_loc_aor(&m->to.uri, r->self, &aor, &ai)) {
         fail(res, 404, "Address-of-Record Is Not a SIP URI");
         goto out;
     }
-    if (!sk_str_ieq(m->to.uri.host, m->ruri.host)) {
+    if (!sk_str_ieq(m->to.uri.host, m->ruri.host) || (r->self && !ai.self)) {
         fail(res, 404, "Address-of-Record Not in This Domain");
         goto out;
     }
@@ -402,8 +408,9 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
         goto out;
     }
     /* §10.3 steps 3-4: authenticate, and the user may only change its own bindings;
-     * the realm is the domain, in lower case like the stored users' domains */
-    sk_buf_put_lower(&realm, m->to.uri.host);
+     * the realm is the AOR's domain (lower case, an address of ours in its one
+     * spelling), the key of the users table as of the location service */
+    sk_buf_append(&realm, aor.p + ai.domain_off, ai.domain_len);
     if (r->cfg.auth && sk_registrar_authenticate(r, rx, SIP_HDR_AUTHORIZATION, m->to.uri.user,
                                                  sk_buf_str(&realm), res, now, &replayed) != 0)
         goto out;

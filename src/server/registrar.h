@@ -36,8 +36,10 @@ struct sk_reg_result {
 
 struct sk_registrar;
 
+/* self: what names this server, for the AOR of each REGISTER (sk_loc_aor); it
+ * must outlive the registrar. NULL: every port is kept in the AOR. */
 int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config *cfg,
-                     struct sk_loc *loc, struct sk_store *store);
+                     const struct sk_loc_self *self, struct sk_loc *loc, struct sk_store *store);
 void sk_registrar_free(struct sk_registrar *r);
 
 /* Handle a REGISTER whose Request-URI is one of our domains. res->headers must be

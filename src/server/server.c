@@ -2,6 +2,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -54,27 +55,41 @@ const struct sk_server_config *sk_server_config(const struct sk_server *s)
 
 bool sk_server_uri_is_local(const struct sk_server *s, const struct sip_uri *u)
 {
-    struct sk_sa host;
+    return sk_loc_is_self(&s->self, u);
+}
 
-    for (unsigned i = 0; i < s->cfg.ndomains; i++) {
-        if (sk_str_ieq_cstr(u->host, s->cfg.domains[i]))
-            return true;
+static bool sa_is_wildcard(const struct sk_sa *a)
+{
+    if (a->u.sa.sa_family == AF_INET)
+        return a->u.in.sin_addr.s_addr == htonl(INADDR_ANY);
+    return a->u.sa.sa_family == AF_INET6 &&
+           memcmp(&a->u.in6.sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
+}
+
+/* A listen address names us; a wildcard one also every local address of its
+ * family (as the interfaces have them at start), with its port. The wildcard
+ * itself stays: without IP_PKTINFO our Record-Route and Via may carry it. */
+static void self_add_listen(struct sk_loc_self *self, const struct sk_sa *a)
+{
+    struct ifaddrs *ifs, *ifa;
+    bool full = sk_loc_self_add_addr(self, a) != 0;
+
+    if (sa_is_wildcard(a) && getifaddrs(&ifs) == 0) {
+        for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
+            struct sk_sa x;
+            if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != a->u.sa.sa_family)
+                continue;
+            memset(&x, 0, sizeof(x));
+            x.len = a->len;
+            memcpy(&x.u, ifa->ifa_addr, a->len);
+            sk_sa_set_port(&x, sk_sa_port(a));
+            full |= sk_loc_self_add_addr(self, &x) != 0;
+        }
+        freeifaddrs(ifs);
     }
-    if (u->host_type == SIP_HOST_IPV4) {
-        /* the parser has the address already: no text conversion per request */
-        memset(&host, 0, sizeof(host));
-        host.u.in.sin_family = AF_INET;
-        host.u.in.sin_port = htons(sip_uri_default_port(u));
-        host.u.in.sin_addr.s_addr = htonl(u->ip4);
-        host.len = sizeof(host.u.in);
-    } else if (sk_sa_from_ip(&host, u->host, sip_uri_default_port(u)) != 0) {
-        return false;
-    }
-    for (unsigned i = 0; i < s->cfg.nlisten; i++) {
-        if (sk_sa_equal(&host, &s->cfg.listen[i].addr))
-            return true;
-    }
-    return false;
+    if (full)
+        SK_WARN("more than %d local addresses: requests to the others are not taken as ours",
+                SK_LOC_SELF_MAX_ADDRS);
 }
 
 bool sk_server_addr_is_ours(const struct sk_server *s, struct sk_str host, uint16_t port)
@@ -315,7 +330,7 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         sk_server_respond(s, st, rx, rc, reason, NULL);
         return;
     }
-    local = pr.first >= pr.last && sk_server_uri_is_local(s, pr.ruri);
+    local = pr.ruri_local;
     /* what the server answers itself: REGISTER for its domains, and requests
      * for the domain or the server with no user; everything else is proxied */
     for_us = local && (m->method_id == SIP_METHOD_REGISTER || !sk_str_isset(pr.ruri->user));
@@ -531,12 +546,6 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
         if (sk_store_user_cache_warm(s->store, &nu) == 0)
             SK_DEBUG("user cache: %zu users loaded", nu);
     }
-    if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)))
-        goto fail;
-    sk_loc_set_trim_keep(s->loc, cfg->heap_keep);
-    if ((err = sk_loc_load(s->loc, (int64_t) time(NULL))) ||
-        (err = sk_registrar_new(&s->reg, &cfg->reg, s->loc, s->store)))
-        goto fail;
     for (unsigned i = 0; i < s->cfg.nlisten; i++) {
         char addr[80];
         if ((err = sip_tpm_listen(s->tpm, &s->cfg.listen[i]))) {
@@ -545,6 +554,20 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
             goto fail;
         }
     }
+    /* who we are, once the addresses are bound (a port 0 has its number now);
+     * the workers do not run yet, so nothing is received before the AOR rule
+     * and the bindings are in place */
+    sk_loc_self_init(&s->self);
+    for (unsigned i = 0; i < s->cfg.nlisten; i++)
+        self_add_listen(&s->self, &s->cfg.listen[i].addr);
+    for (unsigned i = 0; i < s->cfg.ndomains; i++)
+        sk_loc_self_add_domain(&s->self, s->cfg.domains[i]);
+    if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)))
+        goto fail;
+    sk_loc_set_trim_keep(s->loc, cfg->heap_keep);
+    if ((err = sk_loc_load(s->loc, &s->self, (int64_t) time(NULL))) ||
+        (err = sk_registrar_new(&s->reg, &cfg->reg, &s->self, s->loc, s->store)))
+        goto fail;
     *sp = s;
     return 0;
 fail:

@@ -26,6 +26,9 @@ struct sk_server {
     struct sk_store *store;
     struct sk_loc *loc;
     struct sk_registrar *reg;
+    /* What names us in a URI (listen addresses as bound, served domains): the one
+     * rule for "for us" and for the AOR (sk_loc_is_self, sk_loc_aor) */
+    struct sk_loc_self self;
     char tag_prefix[17]; /* random per process; with tag_seq, To tags unique per response */
     atomic_uint_fast64_t tag_seq;
     struct {
@@ -34,7 +37,8 @@ struct sk_server {
     } st;
 };
 
-/* Is the URI one of our domains or addresses (§16.4, §16.5)? */
+/* Is the URI one of our domains or addresses, with no port or one we listen on
+ * (§16.4, §16.5; sk_loc_is_self)? */
 bool sk_server_uri_is_local(const struct sk_server *s, const struct sip_uri *u);
 /* Is host:port (an IP literal; port 0 = 5060) one of our listening addresses? */
 bool sk_server_addr_is_ours(const struct sk_server *s, struct sk_str host, uint16_t port);
@@ -54,6 +58,12 @@ struct sk_route_prep {
     const struct sip_addr *routes;  /* every Route element received */
     size_t first, last;             /* the ones that remain: [first, last) */
     bool strict_fix;                /* the Request-URI came from the last Route */
+    /* §16.5: no Route remains and the Request-URI names us (sk_server_uri_is_local):
+     * an AOR of ours, looked up. Not for a request in a dialog that came along our
+     * Record-Route: its Request-URI is the peer's Contact (a remote target, §12.2),
+     * forwarded as it is, even when it is our address without a port (a UA on
+     * port 5060 of our host, sip:x@127.0.0.1, while we listen on 5070). */
+    bool ruri_local;
 };
 
 /* 0, or a status (400) with reason set when the Route header is malformed. */

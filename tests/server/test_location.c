@@ -42,7 +42,7 @@ static char *aor_of(const char *to, int *err)
 
     assert_int_equal(sip_uri_parse(&u, to, strlen(to), NULL), 0);
     sk_buf_init(&b);
-    *err = sk_loc_aor(&u, &b);
+    *err = sk_loc_aor(&u, NULL, &b, NULL);
     out = strdup(*err == 0 && b.p ? b.p : "");
     sk_buf_free(&b);
     return out;
@@ -676,7 +676,7 @@ static struct sk_loc *reload(struct sk_loc *old, struct sk_store *st, int64_t no
         sk_loc_free(old);
     }
     assert_int_equal(sk_loc_new(&l, st, 50), 0);
-    assert_int_equal(sk_loc_load(l, now), 0);
+    assert_int_equal(sk_loc_load(l, NULL, now), 0);
     return l;
 }
 
