@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Every byte a parser points us at is read into this, so ASan checks the slice. */
 static volatile unsigned sink;
@@ -23,5 +24,28 @@ _Noreturn static inline void property_failed(const char *file, const char *what,
     } while (0)
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Read n bytes into the sink: ASan reports a slice that points outside its input. */
+static inline void touch(const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    unsigned h = 0;
+
+    for (size_t i = 0; i < n; i++)
+        h = h * 31u + c[i];
+    sink += h;
+}
+
+/* An exactly sized heap copy, so that any read past the end is an ASan report. */
+static inline void *dup_exact(const void *p, size_t n)
+{
+    unsigned char *c = malloc(n ? n : 1);
+
+    if (!c)
+        abort();
+    if (n)
+        memcpy(c, p, n);
+    return c;
+}
 
 #endif

@@ -17,25 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void touch(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    unsigned h = 0;
 
-    for (size_t i = 0; i < n; i++)
-        h = h * 31u + c[i];
-    sink += h;
-}
-
-/* An exactly sized heap copy, so that any read past the end is an ASan report. */
-static uint8_t *dup_exact(const void *p, size_t n)
-{
-    uint8_t *c = malloc(n ? n : 1);
-
-    if (!c) abort();
-    if (n) memcpy(c, p, n);
-    return c;
-}
 
 static void inside(const uint8_t *buf, size_t len, const uint8_t *p, size_t n)
 {

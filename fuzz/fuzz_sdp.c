@@ -18,14 +18,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* About 38 KB each: static, not on the stack. */
 static struct sdp_session in, again, answer, reparsed, our_offer;
 
-static char *dup_exact(const void *p, size_t n)
-{
-    char *c = malloc(n ? n : 1);
-
-    if (!c) abort();
-    if (n) memcpy(c, p, n);
-    return c;
-}
 
 static void check_error(const struct sdp_error *err, const char *text, size_t n)
 {

@@ -19,27 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
 
-static void touch(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    unsigned h = 0;
 
-    for (size_t i = 0; i < n; i++)
-        h = h * 31u + c[i];
-    sink += h;
-}
-
-/* An exactly sized heap copy, so that any read past the end is an ASan report. */
-static char *dup_exact(const void *p, size_t n)
-{
-    char *c = malloc(n ? n : 1);
-
-    if (!c)
-        abort();
-    if (n)
-        memcpy(c, p, n);
-    return c;
-}
 
 /* A URI parsed from its own exact copy of [p, p+n). */
 struct parsed {

@@ -77,12 +77,14 @@ static void out_line(struct phone *p, const char *s)
 static void json_dir(struct sk_json *j, const char *key, const struct media_dir_report *d)
 {
     sk_json_key(j, key);
-    if (!d->known) {
-        sk_json_null(j);
-        return;
-    }
     sk_json_obj_begin(j);
     sk_json_kint(j, "packets", (int64_t) d->packets);
+    /* sent: the rest is what the peer's RTCP said; without a report it is unknown */
+    sk_json_kbool(j, "known", d->known);
+    if (!d->known) {
+        sk_json_obj_end(j);
+        return;
+    }
     sk_json_kint(j, "lost", d->lost);
     sk_json_kdouble(j, "loss_pct", d->loss_pct, 2);
     sk_json_kdouble(j, "jitter_ms", d->jitter_ms, 2);

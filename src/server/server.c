@@ -192,23 +192,10 @@ void sk_server_respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *r
         sk_buf_free(&b);
         return;
     }
-    if (st) {
+    if (st)
         err = sip_txn_respond(st, code, b.p, b.len);
-    } else {
-        struct sip_dest d;
-        if (m->has_via) {
-            err = sip_response_dest(rx, &d);
-        } else {
-            /* no usable Via (it is what was malformed): answer the source */
-            memset(&d, 0, sizeof(d));
-            d.proto = rx->proto;
-            d.addr = rx->src;
-            d.conn = rx->conn;
-            err = 0;
-        }
-        if (!err)
-            err = sip_tpm_send(s->tpm, &d, b.p, b.len);
-    }
+    else
+        err = sip_tpm_send_response(s->tpm, rx, b.p, b.len);
     if (err)
         SK_DEBUG("response %d not sent: %s", code, strerror(err));
     else

@@ -953,6 +953,22 @@ static const struct tp_ops *tp_ops_of(enum sip_proto p)
     return NULL;
 }
 
+int sip_tpm_send_response(struct sip_tpm *t, const struct sip_rx *rx, const char *buf, size_t len)
+{
+    struct sip_dest d;
+    int err = 0;
+
+    if (rx->msg->has_via) {
+        err = sip_response_dest(rx, &d);
+    } else {
+        memset(&d, 0, sizeof(d));
+        d.proto = rx->proto;
+        d.addr = rx->src;
+        d.conn = rx->conn;
+    }
+    return err ? err : sip_tpm_send(t, &d, buf, len);
+}
+
 int sip_tpm_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf, size_t len)
 {
     const struct tp_ops *ops = tp_ops_of(d->proto);

@@ -65,6 +65,10 @@ void sip_tpm_free(struct sip_tpm *t);
  * alive, else an open connection to dst->addr, else connect. */
 int sip_tpm_send(struct sip_tpm *t, const struct sip_dest *dst, const char *buf, size_t len);
 struct sip_sender sip_tpm_sender(struct sip_tpm *t);
+/* A response to rx's request sent without a transaction: where §18.2.2 and
+ * RFC 3581 say (sip_response_dest), or back to the source when the request
+ * has no usable Via (it is what was malformed). */
+int sip_tpm_send_response(struct sip_tpm *t, const struct sip_rx *rx, const char *buf, size_t len);
 void sip_tpm_stats(struct sip_tpm *t, struct sip_tpm_stats *out);
 /* The address we listen on for a protocol and family (for Via sent-by), or NULL. */
 const struct sip_listen *sip_tpm_local(struct sip_tpm *t, enum sip_proto proto, int family);

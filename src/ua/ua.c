@@ -218,22 +218,10 @@ int ua_respond(struct ua *u, struct sip_txn *st, struct sip_rx *rx, int code, co
         sk_buf_free(&b);
         return ENOMEM;
     }
-    if (st) {
+    if (st)
         err = sip_txn_respond(st, code, b.p, b.len);
-    } else {
-        struct sip_dest d;
-        if (m->has_via) {
-            err = sip_response_dest(rx, &d);
-        } else {
-            memset(&d, 0, sizeof(d));
-            d.proto = rx->proto;
-            d.addr = rx->src;
-            d.conn = rx->conn;
-            err = 0;
-        }
-        if (!err)
-            err = sip_tpm_send(u->tpm, &d, b.p, b.len);
-    }
+    else
+        err = sip_tpm_send_response(u->tpm, rx, b.p, b.len);
     sk_buf_free(&b);
     return err;
 }

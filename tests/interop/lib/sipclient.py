@@ -42,9 +42,11 @@ def invite(host, port, via_host, via_port, user='nobody', cseq=1, call_id=None, 
     from_tag = from_tag or rand_token(8)
     body = ('v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n'
             'm=audio 40000 RTP/AVP 0\r\n' % (via_host, via_host))
+    # From names the caller's own host and port, as SIPp's does: a caller of
+    # another server, whom the proxy does not challenge
     return ('INVITE sip:%s@%s:%d SIP/2.0\r\n'
             'Via: SIP/2.0/UDP %s:%d;branch=%s\r\n'
-            'From: <sip:interop@%s>;tag=%s\r\n'
+            'From: <sip:interop@%s:%d>;tag=%s\r\n'
             'To: <sip:%s@%s:%d>\r\n'
             'Call-ID: %s\r\n'
             'CSeq: %d INVITE\r\n'
@@ -52,7 +54,7 @@ def invite(host, port, via_host, via_port, user='nobody', cseq=1, call_id=None, 
             'Max-Forwards: 70\r\n'
             'Content-Type: application/sdp\r\n'
             'Content-Length: %d\r\n\r\n%s' % (user, host, port, via_host, via_port, branch,
-                                              via_host, from_tag, user, host, port, call_id,
+                                              via_host, via_port, from_tag, user, host, port, call_id,
                                               cseq, via_host, via_port, len(body),
                                               body)).encode()
 
