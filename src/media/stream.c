@@ -748,7 +748,7 @@ int media_stream_new(struct media_stream **sp, struct sk_loop *loop, const struc
     rtp_dtmf_rx_init(&s->dtmf_rx);
     /* an even RTP port and the odd one above it for RTCP (RFC 3550 §11) */
     port_min = (uint16_t) ((port_min + 1u) & ~1u);
-    span = port_max > port_min ? (unsigned) (port_max - port_min) / 2u : 1u;
+    span = port_max > port_min ? ((unsigned) (port_max - port_min) + 1u) / 2u : 1u; /* pairs */
     for (tries = 0; tries < span && tries < 512; tries++) {
         uint16_t port = *next_port;
         if (port < port_min || port + 1u > port_max)

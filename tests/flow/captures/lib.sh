@@ -80,7 +80,7 @@ alloc_ports() {
 import random, socket, sys
 n = int(sys.argv[1])
 for _ in range(300):
-    b = random.randrange(20000, 60000 - n)
+    b = random.randrange(20000, 32000 - n)  # below the ephemeral range (32768 up)
     socks, ok = [], True
     for p in range(b, b + n):
         for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):

@@ -19,7 +19,9 @@ free_udp_range() {
 import random, socket, sys
 n, addr = int(sys.argv[1]), sys.argv[2]
 for _ in range(200):
-    base = random.randrange(20000, 60000 - n) & ~1
+    # below the kernel's ephemeral range (32768 up): no other program's
+    # unbound socket can take a port of it between this check and its use
+    base = random.randrange(20000, 32000 - n) & ~1
     socks = []
     try:
         for p in range(base, base + n):
