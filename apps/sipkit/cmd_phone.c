@@ -334,6 +334,8 @@ static void load_event(struct phone *p, const struct ua_event *ev)
     if (!lc)
         return;
     if (ev->type == UA_EV_ANSWERED) {
+        if (lc->answered)
+            return;
         lc->answered = true;
         p->answered_n++;
         sk_timer_start(p->loop, &lc->t_end, (uint64_t) p->duration_s * 1000u);

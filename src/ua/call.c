@@ -425,7 +425,9 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
     else
         snprintf(reason, sizeof(reason), "%s",
                  status == 408 ? "no answer (Timer B)" : "transport error: unreachable");
-    if (status >= 200 && status < 300 && c->state == CALL_ACTIVE) {
+    if (status >= 200 && status < 300 &&
+        (c->state == CALL_ACTIVE || c->state == CALL_ENDING)) {
+        /* ENDING too: a 2xx retransmission after our BYE must not answer the call again */
         /* a retransmission of the 2xx: our ACK was lost (§13.2.2.4) */
         if (m && c->dlg && sip_dlg_match(c->dlg, m)) {
             if (c->ack.len)

@@ -232,9 +232,15 @@ def main():
         phone.stdin.flush()
         bye, baddr = peer.wait_for(lambda t: t.startswith('BYE '), 4)
         check('hangup sends a BYE to fork A', bye is not None and to_tag(bye) == tag_a)
+        # a 2xx retransmission that crosses our BYE: ACKed, and the call stays ended
+        peer.respond(ok_a[0], ok_a[1], 200, 'OK', tag_a, peer.sdp(peer.rtp_a.getsockname()[1]))
+        ack, _ = peer.wait_for(lambda t: t.startswith('ACK ') and to_tag(t) == tag_a, 3)
+        check('a 2xx retransmission after our BYE is ACKed', ack is not None)
         if bye:
             peer.respond(bye, baddr, 200, 'OK', None, contact=False)
         read_events(2)
+        answered = [e for e in events if e.get('event') == 'answered']
+        check('it does not answer the call again', len(answered) == 1, str(len(answered)))
         hung = [e for e in events if e.get('event') == 'hungup']
         check('the call ends, by local', len(hung) == 1 and hung[0].get('by') == 'local',
               str(hung))
