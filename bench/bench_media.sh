@@ -301,6 +301,7 @@ us_per() { awk -v c="$1" -v p="$2" 'BEGIN { if (p > 0) printf "%.2f", c / p; els
 # --- 1. CPU per packet --------------------------------------------------------------------------
 declare -A res      # res[kind:N] = us/packet of each round (utime+stime ticks)
 declare -A res_ns   # the same from schedstat
+declare -A bad      # bad[kind:N] = rounds FLAGGED (their figure is not one of calls that all ran)
 flagged=0
 
 cpu_run() { # kind N round
@@ -335,7 +336,8 @@ cpu_run() { # kind N round
         pk=$(awk -v a="$rx" -v b="$tx" 'BEGIN { print (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/) ? a + b : 0 }')
         fig="caller: rx $rx tx $tx (SIPp echoed rx)"
         if [ "$kind" = baresip ]; then
-            fig="caller: rx $rx tx $tx (baresip prints no per-call counts); baresip: $(grep -c 'Call established' \
+            fig="caller: rx $rx tx $tx, lost or late $(jfield "$tmp/call-$tag.json" rx_lost_or_late_pct)%" \
+            fig+=" (baresip prints no per-call counts); baresip: $(grep -c 'Call established' \
                 "$tmp/$kind-$tag.log" || true) established"
         fi
     fi
@@ -343,6 +345,7 @@ cpu_run() { # kind N round
     if [ "$rc" -ne 0 ] || [ "$ans" -ne "$n" ]; then
         flag="  FLAGGED (caller exit $rc, $ans of $n answered)"
         flagged=1
+        bad[$kind:$n]=$((${bad[$kind:$n]:-0} + 1))
     fi
     us=$(us_per "$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { print d * 1e6 / hz }')" "$pk")
     usn=$(us_per "$(awk -v d=$((n1 - n0)) 'BEGIN { print d / 1e3 }')" "$pk")
@@ -470,14 +473,15 @@ if ((rounds > 0)); then
             medn[$k]=$(median ${res_ns[$k:$n]})
         done
         printf '%-6s' "$n"
-        for k in "${kinds[@]}"; do printf '  %18s' "${med[$k]}"; done
+        for k in "${kinds[@]}"; do printf '  %18s' "${med[$k]}${bad[$k:$n]:+ (${bad[$k:$n]} FLAGGED)}"; done
         for k in "${kinds[@]}"; do [ "$k" = sipkit ] || printf '  %14s' "$(ratio "${med[sipkit]:-}" "${med[$k]}")"; done
         printf '  '
         for k in "${kinds[@]}"; do printf '%s %s ' "$k" "${medn[$k]}"; done
         printf '\n'
         for k in "${kinds[@]}"; do
             [ "$k" = sipkit ] && continue
-            echo "ratio sipkit/$k at N=$n: $(ratio "${med[sipkit]:-}" "${med[$k]}") CPU per packet (goal <= 0.5x), 1 core, median of $rounds rounds"
+            echo "ratio sipkit/$k at N=$n: $(ratio "${med[sipkit]:-}" "${med[$k]}") CPU per packet (goal <= 0.5x), 1 core," \
+                "median of $rounds rounds${bad[$k:$n]:+; $k: ${bad[$k:$n]} round(s) FLAGGED, calls failed: no valid figure}"
         done
         s=${med[sipkit]:-}
     done
