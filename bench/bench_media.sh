@@ -2,7 +2,9 @@
 # The answering side of N concurrent G.711 calls (sipkit call --load N -> sipkit serve -> answerer):
 #   1. CPU microseconds per RTP packet (sent + received) of `sipkit phone --max-calls` (plays a tone
 #      back, decodes, jitter-buffers and measures what it gets) vs SIPp as UAS with -rtp_echo (echoes
-#      every packet), N = 50 and 200, alternating, median of rounds, and the ratio (goal <= 0.5x);
+#      every packet: the floor, no media work) and vs baresip (a UA doing the same media work: ausine
+#      tone, G.711 encode, jitter buffer, decode), N = 50 and 200, alternating, median of rounds, and
+#      the ratios (goal <= 0.5x);
 #   2. the largest N one core sustains for `sipkit phone` with under 0.1% late or lost packets.
 # The answerer runs pinned to cpu 1, the caller and the server to cpu 0.
 set -euo pipefail
@@ -15,6 +17,7 @@ read -r -a ns <<<"${MEDIA_NS:-50 200}"           # concurrent calls of the CPU r
 dur=${MEDIA_DURATION:-20}                         # seconds each call lasts after its answer
 rounds=${MEDIA_ROUNDS:-3}                         # CPU runs per answerer and N (median)
 rate=${MEDIA_RATE:-50}                            # calls started per second in the CPU runs
+read -r -a kinds <<<"${MEDIA_ANSWERERS:-sipkit sipp baresip}" # the answerers of the CPU runs
 read -r -a steps <<<"${MEDIA_STEPS:-100 200 400 800 1600}" # the max-N search, doubling
 step_s=${MEDIA_STEP_S:-15}                        # seconds each call of a step lasts
 step_rate=${MEDIA_STEP_RATE:-200}                 # calls started per second in a step
@@ -74,6 +77,27 @@ fi
 # shellcheck source=bench/lib.sh
 . "$root/bench/lib.sh"
 "$root/scripts/install-deps" bench
+for k in "${kinds[@]}"; do
+    case $k in
+    sipkit | sipp | baresip) ;;
+    *)
+        echo "$bench_name: MEDIA_ANSWERERS: unknown answerer '$k' (sipkit, sipp, baresip)" >&2
+        exit 2
+        ;;
+    esac
+done
+bs_moddir=""
+for d in /usr/lib/baresip/modules /usr/lib/*/baresip/modules /usr/local/lib/baresip/modules; do
+    [ -f "$d/ausine.so" ] && bs_moddir=$d && break
+done
+if [[ " ${kinds[*]} " == *" baresip "* ]]; then
+    for m in g711 ausine aubridge account; do
+        if ! command -v baresip >/dev/null || [ -z "$bs_moddir" ] || [ ! -f "$bs_moddir/$m.so" ]; then
+            echo "$bench_name: baresip or its module $m.so is missing; MEDIA_ANSWERERS without baresip skips it" >&2
+            exit 1
+        fi
+    done
+fi
 if ! command -v python3 >/dev/null; then
     echo "$bench_name: python3 is needed (SIPp's registration, the phone's JSON)" >&2
     exit 1
@@ -158,6 +182,49 @@ start_answerer() {
             exit 1
         fi
         ;;
+    baresip)
+        # No sound device: ausine (a 1000 Hz sine; ausine 1.0 wants the frequency as its device and
+        # supports only 48 kHz) is the source, resampled to 8 kHz mono for PCMU; aubridge,nil the
+        # player, at 8 kHz mono so that what it receives is not resampled (48 kHz stereo there
+        # cost baresip a third more CPU per packet: 108-120 us against 82 at N=50).
+        # The server runs --auth off: the account has no password. call_max_calls lifts 1.0's
+        # default of 4 concurrent calls.
+        mkdir -p "$tmp/bs-$2"
+        cat >"$tmp/bs-$2/config" <<EOF
+poll_method epoll
+sip_listen 127.0.0.1:$uas_port
+call_max_calls $(($3 + 10))
+module_path $bs_moddir
+module g711.so
+module ausine.so
+module aubridge.so
+module_app account.so
+audio_source ausine,1000
+audio_player aubridge,nil
+audio_alert aubridge,nil
+ausrc_srate 48000
+auplay_srate 8000
+ausrc_channels 2
+auplay_channels 1
+net_interface 127.0.0.1
+rtp_ports $ans_ports
+EOF
+        echo "<sip:bob@localhost>;outbound=\"sip:127.0.0.1:$srv_port\";answermode=auto;regint=600" \
+            >"$tmp/bs-$2/accounts"
+        timeout -k 5 "$limit" "${prio[@]}" taskset -c "$ans_cpu" baresip -f "$tmp/bs-$2" -t "$limit" \
+            >"$log" 2>&1 </dev/null &
+        ans_pid=$!
+        started+=("$ans_pid")
+        for ((i = 0; i < 100; i++)); do
+            grep -q '200 OK.*binding' "$log" 2>/dev/null && break
+            sleep 0.1
+        done
+        if ! grep -q '200 OK.*binding' "$log"; then
+            echo "$bench_name: baresip did not register:" >&2
+            tail -n 20 "$log" >&2
+            exit 1
+        fi
+        ;;
     esac
     for ((i = 0; i < 20; i++)); do # timeout(1) forks the answerer
         ans_pids=$(server_pids "$ans_pid")
@@ -236,6 +303,7 @@ us_per() { awk -v c="$1" -v p="$2" 'BEGIN { if (p > 0) printf "%.2f", c / p; els
 # --- 1. CPU per packet --------------------------------------------------------------------------
 declare -A res      # res[kind:N] = us/packet of each round (utime+stime ticks)
 declare -A res_ns   # the same from schedstat
+declare -A bad      # bad[kind:N] = rounds FLAGGED (their figure is not one of calls that all ran)
 flagged=0
 
 cpu_run() { # kind N round
@@ -269,14 +337,22 @@ cpu_run() { # kind N round
         # SIPp received what the caller sent and sent what the caller received
         pk=$(awk -v a="$rx" -v b="$tx" 'BEGIN { print (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/) ? a + b : 0 }')
         fig="caller: rx $rx tx $tx (SIPp echoed rx)"
+        if [ "$kind" = baresip ]; then
+            fig="caller: rx $rx tx $tx, lost or late $(jfield "$tmp/call-$tag.json" rx_lost_or_late_pct)%" \
+            fig+=" (baresip prints no per-call counts); baresip: $(grep -c 'Call established' \
+                "$tmp/$kind-$tag.log" || true) established"
+        fi
     fi
     [[ $ans =~ ^[0-9]+$ ]] || ans=0
     if [ "$rc" -ne 0 ] || [ "$ans" -ne "$n" ]; then
         flag="  FLAGGED (caller exit $rc, $ans of $n answered)"
         flagged=1
+        bad[$kind:$n]=$((${bad[$kind:$n]:-0} + 1))
     fi
     us=$(us_per "$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { print d * 1e6 / hz }')" "$pk")
     usn=$(us_per "$(awk -v d=$((n1 - n0)) 'BEGIN { print d / 1e3 }')" "$pk")
+    # schedstat sums the live threads only; baresip's per-call threads have exited by then
+    if [ "$kind" = baresip ]; then usn=n/a; fi
     res[$kind:$n]="${res[$kind:$n]:-} $us"
     res_ns[$kind:$n]="${res_ns[$kind:$n]:-} $usn"
     printf '  round %d %-6s N=%-4d: %s; cpu %5.0f ms in %.1f s, %d packets = %s us/packet (schedstat %s); machine busy %s%s\n' \
@@ -289,7 +365,7 @@ if ((rounds > 0)); then
         "(started $rate/s), $rounds rounds, alternating; answerer on cpu $ans_cpu, caller + sipkit serve on cpu $gen_cpu"
 fi
 for ((r = 1; r <= rounds; r++)); do
-    if ((r % 2)); then order="sipkit sipp"; else order="sipp sipkit"; fi
+    if ((r % 2)); then order="${kinds[*]}"; else order=$(printf '%s\n' "${kinds[@]}" | tac | tr '\n' ' '); fi
     for n in "${ns[@]}"; do
         for kind in $order; do
             cpu_run "$kind" "$n" "$r"
@@ -381,21 +457,38 @@ echo
 echo "cores: $(nproc) online; answerer pinned to cpu $ans_cpu (taskset), caller (sipkit call --load) and" \
     "sipkit serve (--workers 1 --auth off) to cpu $gen_cpu; all at nice $media_nice"
 echo "answerers: sipkit phone --max-calls (tone back, decode, jitter buffer, statistics) vs SIPp $(sipp -v 2>/dev/null |
-    grep -o 'v[0-9][0-9.]*' | head -n 1) -rtp_echo (echoes each packet); G.711 PCMU 20 ms both ways"
+    grep -o 'v[0-9][0-9.]*' | head -n 1) -rtp_echo (echoes each packet) vs baresip $(dpkg-query -W -f='${Version}' baresip \
+    2>/dev/null) (ausine 1000 Hz resampled 48k stereo -> 8k, jitter buffer, decode, aubridge at 8k); G.711 PCMU 20 ms both ways"
 if ((rounds > 0)); then
     echo "CPU per packet = answerer utime+stime from the first call to the caller's summary (the last hang-up) / RTP packets it received + sent" \
-        "(sipkit: its own per-call counts; SIPp: the caller's rx + tx), median of $rounds rounds"
-    printf '%-6s  %16s  %16s  %14s  %s\n' N "sipkit us/packet" "SIPp us/packet" "sipkit/SIPp" "(schedstat)"
+        "(sipkit: its own per-call counts; SIPp and baresip: the caller's rx + tx), median of $rounds rounds;" \
+        "baresip's schedstat is n/a (it sums live threads, and baresip's per-call threads exit at hang-up)"
+    printf '%-6s' N
+    for k in "${kinds[@]}"; do printf '  %18s' "$k us/packet"; done
+    for k in "${kinds[@]}"; do [ "$k" = sipkit ] || printf '  %14s' "sipkit/$k"; done
+    printf '  %s\n' "(schedstat)"
+    s=""
     for n in "${ns[@]}"; do
-        s=$(median ${res[sipkit:$n]})
-        k=$(median ${res[sipp:$n]})
-        sn=$(median ${res_ns[sipkit:$n]})
-        kn=$(median ${res_ns[sipp:$n]})
-        printf '%-6s  %16s  %16s  %14s  %s vs %s, %s\n' "$n" "$s" "$k" "$(ratio "$s" "$k")" "$sn" "$kn" "$(ratio "$sn" "$kn")"
-        echo "ratio sipkit/SIPp at N=$n: $(ratio "$s" "$k") CPU per packet (goal <= 0.5x), 1 core, median of $rounds rounds"
+        declare -A med=() medn=()
+        for k in "${kinds[@]}"; do
+            med[$k]=$(median ${res[$k:$n]})
+            medn[$k]=$(median ${res_ns[$k:$n]})
+        done
+        printf '%-6s' "$n"
+        for k in "${kinds[@]}"; do printf '  %18s' "${med[$k]}${bad[$k:$n]:+ (${bad[$k:$n]} FLAGGED)}"; done
+        for k in "${kinds[@]}"; do [ "$k" = sipkit ] || printf '  %14s' "$(ratio "${med[sipkit]:-}" "${med[$k]}")"; done
+        printf '  '
+        for k in "${kinds[@]}"; do printf '%s %s ' "$k" "${medn[$k]}"; done
+        printf '\n'
+        for k in "${kinds[@]}"; do
+            [ "$k" = sipkit ] && continue
+            echo "ratio sipkit/$k at N=$n: $(ratio "${med[sipkit]:-}" "${med[$k]}") CPU per packet (goal <= 0.5x), 1 core," \
+                "median of $rounds rounds${bad[$k:$n]:+; $k: ${bad[$k:$n]} round(s) FLAGGED, calls failed: no valid figure}"
+        done
+        s=${med[sipkit]:-}
     done
     # 100 packets a second per call (50 each way): what one core's CPU would cover at the last N's cost
-    echo "at $s us/packet one core's CPU covers about $(awk -v u="$s" 'BEGIN { if (u > 0) printf "%d", 1e6 / (u * 100); else print "?" }')" \
+    [ -n "$s" ] && echo "at $s us/packet one core's CPU covers about $(awk -v u="$s" 'BEGIN { if (u > 0) printf "%d", 1e6 / (u * 100); else print "?" }')" \
         "calls of sipkit phone (100 packets/s each)"
 fi
 if [ "$skip_max" != 1 ]; then
