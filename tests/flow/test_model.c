@@ -8,40 +8,9 @@
 #include "testutil.h"
 
 #include "flow/model.h"
+#include "flow_feed.h"
 
-#define T0_NS 1700000000000000000ull
-
-/* ---- feeding packets ---- */
-
-struct feeder {
-    struct flow_model *m;
-    uint64_t frame;
-};
-
-static struct sk_sa addr(const char *ip, uint16_t port)
-{
-    struct sk_sa a;
-    assert_int_equal(sk_sa_from_ip(&a, sk_str_cstr(ip), port), 0);
-    return a;
-}
-
-static uint64_t feed(struct feeder *f, double t_ms, const struct sk_sa *src,
-                     const struct sk_sa *dst, const void *data, size_t len, bool is_sip)
-{
-    struct flow_packet p = {0};
-
-    p.frame = p.first_frame = ++f->frame;
-    p.ts_ns = T0_NS + (uint64_t) (t_ms * 1e6);
-    p.src = *src;
-    p.dst = *dst;
-    p.transport = FLOW_UDP;
-    p.ip_proto = 17;
-    p.data = data;
-    p.len = len;
-    p.is_sip = is_sip;
-    flow_model_feed(f->m, &p);
-    return p.frame;
-}
+/* ---- feeding packets: flow_feed.h ---- */
 
 /* A SIP message from a template with '\n' line ends (made CRLF here); Content-Length
  * is filled in for the body after the blank line. */
