@@ -147,6 +147,7 @@ struct flow_model {
     struct sip_msg sm;          /* parse scratch */
     struct sdp_session sdp_tmp; /* parse scratch */
     struct flow_model_counts counts;
+    struct flow_net net; /* ICMP errors, DNS (model_net.c) */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -181,6 +182,7 @@ void flow_model_free(struct flow_model *m)
 {
     if (!m) return;
     sip_msg_release(&m->sm);
+    flow_net_free(&m->net);
     free(m->msgs);
     free(m->txns);
     free(m->items);
@@ -1210,7 +1212,10 @@ void flow_model_feed(struct flow_model *m, const struct flow_packet *p)
     if (p->ts_ns > m->counts.last_ns) m->counts.last_ns = p->ts_ns;
     if (p->is_sip)
         on_sip(m, p);
-    else if (p->ip_proto == 17 || p->transport == FLOW_UDP)
+    else if (p->transport == FLOW_ICMP)
+        flow_net_icmp(&m->net, &m->counts, p);
+    else if ((p->ip_proto == 17 || p->transport == FLOW_UDP) &&
+             !flow_net_dns(&m->net, &m->counts, p))
         on_udp(m, p);
 }
 
@@ -1280,6 +1285,18 @@ const struct flow_stream *flow_model_streams(const struct flow_model *m, size_t 
 {
     *n = m->nstreams;
     return m->streams;
+}
+
+const struct flow_unreach *flow_model_unreach(const struct flow_model *m, size_t *n)
+{
+    *n = m->net.nunreach;
+    return m->net.unreach;
+}
+
+const struct flow_dns *flow_model_dns(const struct flow_model *m, size_t *n)
+{
+    *n = m->net.ndns;
+    return m->net.dns;
 }
 
 const struct flow_sdp *flow_model_sdp(const struct flow_model *m, int32_t index)

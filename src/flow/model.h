@@ -214,6 +214,34 @@ struct flow_stream_figures {
 };
 void flow_stream_figures(const struct flow_stream *s, struct flow_stream_figures *f);
 
+/* An ICMP destination unreachable: a host refused a datagram (RFC 792, RFC 4443). */
+struct flow_unreach {
+    uint64_t frame, ts_ns;
+    struct sk_sa reporter; /* who sent the ICMP error */
+    struct sk_sa src, dst; /* the refused datagram */
+    uint8_t proto;         /* its protocol: 17, 6, 132 */
+    bool port;             /* port unreachable: nobody listens on dst */
+    unsigned count;        /* the same datagram flow refused again (first frame kept) */
+};
+
+#define FLOW_MODEL_DNS_NAME_MAX 96
+
+/* One DNS query over UDP (RFC 1035 §4.1) and its reply. */
+struct flow_dns {
+    uint64_t frame, ts_ns;          /* the first query */
+    uint64_t reply_frame, reply_ns; /* 0: no reply in the capture */
+    struct sk_sa client, server;
+    uint16_t id, qtype; /* qtype: 1 A, 28 AAAA, 33 SRV, 35 NAPTR... */
+    int rcode;          /* -1: no reply; 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN */
+    uint16_t answers;
+    unsigned retries; /* the query sent again before a reply */
+    char name[FLOW_MODEL_DNS_NAME_MAX];
+};
+/* "A", "AAAA", "SRV", "NAPTR", ... or "TYPEn" into buf */
+const char *flow_dns_qtype_name(uint16_t qtype, char *buf, size_t size);
+/* "NOERROR", "SERVFAIL", "NXDOMAIN", "REFUSED", ..., "no reply" */
+const char *flow_dns_rcode_name(int rcode);
+
 struct flow_model_counts {
     uint64_t sip, sip_bad; /* SIP messages, of which could not be read at all */
     uint64_t sip_lenient;  /* refused by the strict parser, read leniently */
@@ -222,6 +250,8 @@ struct flow_model_counts {
     uint64_t dropped_messages, dropped_text, dropped_txns, dropped_items, dropped_streams,
         dropped_media, dropped_sdp;
     uint64_t first_ns, last_ns; /* times of the first and the last packet fed */
+    uint64_t icmp_unreach, dns; /* ICMP errors and DNS queries kept */
+    uint64_t dropped_net;       /* ICMP errors or DNS queries past the limit */
 };
 
 struct flow_model;
@@ -240,6 +270,9 @@ const struct flow_item *flow_model_items(const struct flow_model *m, size_t *n);
 const struct flow_txn *flow_model_txns(const struct flow_model *m, size_t *n);
 const struct flow_msg *flow_model_msgs(const struct flow_model *m, size_t *n);
 const struct flow_stream *flow_model_streams(const struct flow_model *m, size_t *n);
+/* ICMP destination unreachable errors and DNS queries, in capture order. */
+const struct flow_unreach *flow_model_unreach(const struct flow_model *m, size_t *n);
+const struct flow_dns *flow_model_dns(const struct flow_model *m, size_t *n);
 const struct flow_sdp *flow_model_sdp(const struct flow_model *m, int32_t index);
 /* The kept copy of a message (NULL when none; *len may be below the message's length). */
 const char *flow_model_msg_text(const struct flow_model *m, const struct flow_msg *msg,

@@ -166,6 +166,24 @@ for f in "$tmp"/*.pcap; do
         in_order "$f" INVITE 407/INVITE ACK INVITE INVITE INVITE INVITE INVITE 408/INVITE ACK &&
             [ "$(n_frames "$f" icmp)" -ge 1 ]
         check "$name: the INVITE retransmitted to a dead port (ICMP), 408, ACK" $? ;;
+    rtp_dead_port)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: an answered call" $?
+        port=$(ts "$f" -Y 'sip.Status-Code == 200 && sdp' -T fields -e sdp.media.port | head -n 1)
+        [ -n "$port" ] && [ "$(n_frames "$f" "icmp.type == 3 && icmp.code == 3 && udp.dstport == $port")" -ge 1 ]
+        check "$name: RTP to the answer's port ${port:-?} refused with ICMP port unreachable" $? ;;
+    dns_slow | dns_ok)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: an answered call" $?
+        took=$(ts "$f" -Y 'dns.flags.response == 1 && dns.qry.name == "pbx.test"' -T fields -e dns.time | head -n 1)
+        tq=$(first_time "$f" 'dns.flags.response == 0')
+        ti=$(first_time "$f" 'sip.Method == "INVITE"')
+        if [ "$name" = dns_slow ]; then
+            [ -n "$took" ] && awk -v t="$took" 'BEGIN { exit !(t >= 1.4) }'
+        else
+            [ -n "$took" ] && awk -v t="$took" 'BEGIN { exit !(t < 0.5) }'
+        fi
+        check "$name: the lookup of pbx.test answered after ${took:-?} s" $?
+        [ -n "$tq" ] && [ -n "$ti" ] && awk -v q="$tq" -v i="$ti" 'BEGIN { exit !(q < i) }'
+        check "$name: the lookup comes before the INVITE" $? ;;
     reg_423)
         in_order "$f" REGISTER 401/REGISTER REGISTER 423/REGISTER &&
             [ "$(n_frames "$f" 'sip.Status-Code == 423 && sip.Min-Expires')" -eq 1 ]
