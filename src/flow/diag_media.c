@@ -172,7 +172,8 @@ static void rule_nat(struct diag *d)
             "the SDP offers %s (private) but came from %s: media reaches it only if "
             "the far end answers to where the RTP comes from",
             sk_sa_ip(&sc.media, priv, sizeof(priv)), pub);
-    } else if (d->it->answer_ns) {
+    } else if (d->it->answer_ns && cc.msg) {
+        /* the SDP clue alone, with no media across the NAT, says nothing more */
         f = diag_add(d, FLOW_SEV_WARNING, "nat-private-contact");
         if (!f) return;
         diag_printf(f->summary, sizeof(f->summary), "private Contact behind NAT");
