@@ -184,6 +184,29 @@ for f in "$tmp"/*.pcap; do
         check "$name: the lookup of pbx.test answered after ${took:-?} s" $?
         [ -n "$tq" ] && [ -n "$ti" ] && awk -v q="$tq" -v i="$ti" 'BEGIN { exit !(q < i) }'
         check "$name: the lookup comes before the INVITE" $? ;;
+    unsupported_415)
+        in_order "$f" INVITE 415/INVITE ACK && [ "$(n_frames "$f" 'sip.Status-Code == 415 && sip.Accept')" -ge 1 ]
+        check "$name: 415 with Accept, ACK" $? ;;
+    invite_retransmitted)
+        n=$(ts "$f" -Y 'sip.Method == "INVITE" && udp.dstport == '"$(ts "$f" -Y 'sip.Status-Code == 180' -T fields -e udp.srcport | head -n 1)" -T fields -e frame.number | wc -l)
+        [ "$n" -ge 3 ] && in_order "$f" INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE
+        check "$name: the callee got the INVITE 3 or more times ($n) before its 180; then a normal call" $? ;;
+    routing_loop_483)
+        in_order "$f" INVITE 483/INVITE ACK && [ "$(n_frames "$f" 'sip.Max-Forwards == 0')" -ge 1 ]
+        check "$name: INVITE with Max-Forwards 0, 483, ACK" $? ;;
+    no_such_dialog_481) in_order "$f" BYE 481/BYE; check "$name: BYE, 481" $? ;;
+    cancel_after_answer)
+        in_order "$f" INVITE 200/INVITE CANCEL ACK BYE 200/BYE; check "$name: 200, then CANCEL, ACK, BYE" $? ;;
+    auth_refused_403)
+        in_order "$f" REGISTER 401/REGISTER REGISTER 403/REGISTER && [ "$(n_frames "$f" 'sip.Authorization')" -eq 1 ]
+        check "$name: challenged, answered, 403" $? ;;
+    binding_expired)
+        in_order "$f" REGISTER 401/REGISTER REGISTER 200/REGISTER INVITE 407/INVITE ACK INVITE 480/INVITE ACK &&
+            [ "$(n_frames "$f" 'sip.Status-Code == 200 && sip.CSeq.method == "REGISTER" && sip.Contact contains "expires=3"')" -eq 1 ]
+        check "$name: a 3 s binding, no refresh, then 480 to a call" $? ;;
+    no_rtp)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE && [ "$(streams "$f" | wc -l)" -eq 0 ]
+        check "$name: an answered call, no RTP in the capture" $? ;;
     reg_423)
         in_order "$f" REGISTER 401/REGISTER REGISTER 423/REGISTER &&
             [ "$(n_frames "$f" 'sip.Status-Code == 423 && sip.Min-Expires')" -eq 1 ]

@@ -48,6 +48,14 @@ one_way_nat        | nat-one-way-audio          | one-way-audio auth-rejected | 
 rtp_dead_port      | rtp-unreachable one-way-audio | sip-unreachable nat-one-way-audio auth-rejected | ICMP port unreachable;SIP ALG
 dns_slow           | dns-slow                   | dns-failure auth-rejected | pbx.test;resolv.conf
 dns_ok             | -                          | *
+unsupported_415    | unsupported-body           | status-415 codec-mismatch auth-rejected | 415;application/vnd.example-media
+invite_retransmitted | invite-retransmitted     | invite-timeout no-100-trying auth-rejected | 2 times
+routing_loop_483   | routing-loop               | status-483 auth-rejected | 483
+no_such_dialog_481 | no-such-dialog             | status-481 | 481;BYE
+cancel_after_answer | cancel-after-answer       | status-487 auth-rejected ack-missing | CANCEL
+auth_refused_403   | auth-refused               | status-403 auth-rejected | 403;1 challenge
+binding_expired    | binding-expired status-480 | reg-nat-rebind auth-rejected | 3 s
+no_rtp             | no-rtp                     | one-way-audio nat-one-way-audio rtp-loss | capture
 rtp_loss           | rtp-loss                   | rtp-jitter nat-one-way-audio nat-private-sdp nat-private-contact one-way-audio no-rtp
 '
 
