@@ -148,6 +148,12 @@ static void rule_nat(struct diag *d)
         }
         for (size_t i = 0; i < d->nstreams && !via_nat; i++)
             if (stream_of(d, &s[i]) && same_ip(&s[i].src, &sc.msg->src)) via_nat = &s[i];
+        /* symmetric RTP (RFC 4961, "comedia"): the far end sent its first packets to
+         * the private address, then to where the RTP came from, the NAT: not dead */
+        for (size_t k = 0; dead && k < d->nstreams; k++)
+            if (s[k].item == (int32_t) d->index && sk_sa_equal(&s[k].src, &dead->src) &&
+                same_ip(&s[k].dst, &sc.msg->src) && s[k].seq.packets > dead->seq.packets)
+                dead = NULL;
     }
     sk_sa_ip(&(sc.msg ? sc.msg : cc.msg)->src, pub, sizeof(pub));
     if (dead) {

@@ -140,6 +140,13 @@ for f in "$tmp"/*.pcap; do
             [ "$(n_frames "$f" 'sip.Status-Code == 180 && sdp')" -eq 0 ]
         check "$name: 180 without SDP, no 183, 200, BYE" $?
         [ "$(streams "$f" | wc -l)" -eq 2 ]; check "$name: RTP both ways" $? ;;
+    nat_comedia)
+        in_order "$f" INVITE 407/INVITE ACK INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE
+        check "$name: the call is set up and ended" $?
+        streams "$f" >"$tmp/s"
+        awk '$1 ~ /^198\.51\.100\.20:/ && $2 ~ /^198\.51\.100\.1:/ && $3 >= 100 { ok = 1 } END { exit !ok }' "$tmp/s" &&
+            awk '$1 ~ /^198\.51\.100\.1:/ && $3 >= 100 { ok = 1 } END { exit !ok }' "$tmp/s"
+        check "$name: RTP both ways through the NAT (bob answers to 198.51.100.1)" $? || cat "$tmp/s" ;;
     one_way_nat)
         in_order "$f" INVITE 407/INVITE ACK INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE
         check "$name: the call is set up and ended" $?
