@@ -379,7 +379,7 @@ static void item_findings(struct html *h, size_t index)
     if (!nf) return;
     fputs("<h3>Findings</h3>\n<ul class=\"findings\">\n", o);
     for (size_t i = 0; i < nf; i++) {
-        fprintf(o, "<li class=\"sev-%s\"><b>%s</b> <code>", SEV[fd[i].severity],
+        fprintf(o, "<li><b class=\"sev-%s\">%s</b> <code>", SEV[fd[i].severity],
                 SEV[fd[i].severity]);
         esc(o, fd[i].code);
         fputs("</code>: ", o);
@@ -483,8 +483,9 @@ static void ladder_row(struct html *h, struct parts *p, size_t cols, size_t inde
                     (size_t) ((hi - lo) / LAD_CHAR_W) - 2);
         if (sd) {
             sdp_text(sd, t, sizeof(t));
+            /* smaller, and wider than the arrow: half a column either side is free */
             svg_text_at(o, (lo + hi) / 2, y + 12, "sdp", "middle", t,
-                        (size_t) ((hi - lo) / (LAD_CHAR_W * 0.9)) - 2);
+                        (size_t) ((hi - lo + LAD_COL_W / 2.0) / (LAD_CHAR_W * 10 / 11)));
         }
     }
     fputs("</g>\n", o);
