@@ -183,7 +183,8 @@ static const char PAGE_STYLE[] =
     "text-align:left;vertical-align:top}\n"
     "th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
     ".note{background:#fff6d5;border:1px solid #e6c84f;padding:.4em .8em}\n"
-    ".cid{font-family:monospace}.meta{color:#555}\n"
+    ".cid{font-family:monospace;overflow-wrap:anywhere}td.cid{max-width:24em}"
+    ".meta{color:#555}\n"
     ".sev-error{color:#b00020}.sev-warning{color:#9a5b00}.sev-info{color:#245}\n"
     "ul.findings li{margin-bottom:.5em}ul.findings .fix{color:#222}\n"
     "svg{display:block;margin:.6em 0;background:#fcfcfc;border:1px solid #eee}\n"
@@ -497,7 +498,7 @@ static void item_ladder(struct html *h, size_t index)
     size_t n, count = (size_t) (h->off[index + 1] - h->off[index]), rows, cols;
     const struct flow_msg *msgs = flow_model_msgs(h->m, &n);
     struct parts p = {.n = 0};
-    double height = LAD_TOP + 20, y = LAD_TOP + 10, width;
+    double height = LAD_TOP, y = LAD_TOP - 20, width;
 
     rows = count < HTML_MAX_ROWS ? count : HTML_MAX_ROWS;
     for (size_t k = 0; k < rows; k++) {

@@ -98,7 +98,13 @@ try {
     check('no request leaves the file', foreign.length === 0, foreign.join(' '));
     check('no dialog opened', dialogs.length === 0, dialogs.join(' | '));
     check('the title is the page\'s own', (await page.title()) === title);
-    await page.screenshot({ path: shot, fullPage: true });
+    // the whole page, up to what Chromium can draw in one image
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (height <= 12000)
+        await page.screenshot({ path: shot, fullPage: true });
+    else
+        await page.screenshot({ path: shot, clip: { x: 0, y: 0, width, height: 12000 }, captureBeyondViewport: true });
     console.log('screenshot: ' + shot);
 } finally {
     await browser.close();
