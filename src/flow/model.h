@@ -167,7 +167,8 @@ struct flow_item {
 /* A stream's quality over time, for plots (sipkit flow --html): at most
  * FLOW_SERIES_MAX points, each FLOW_SERIES_STEP_NS wide at first; when a stream outlasts
  * them, neighbouring points are merged in pairs and the width doubles, so a point of a
- * long call covers more time and the memory stays 12 bytes a point (732 per stream). */
+ * long call covers more time and the memory stays 12 bytes a point (752 bytes a stream).
+ */
 #define FLOW_SERIES_MAX 60
 #define FLOW_SERIES_STEP_NS 1000000000ull /* 1 s */
 
