@@ -132,6 +132,9 @@ static void flow_usage(FILE *f)
         "  --mermaid    with --call: a Mermaid sequenceDiagram (for GitHub markdown)\n"
         "  --json       calls, registrations, transactions, streams, findings as JSON\n"
         "  --rtp        the RTP streams, laid out like tshark -q -z rtp,streams\n"
+        "  --html OUT   one self-contained HTML page: the table, each ladder (the\n"
+        "               first 200, or --call's) as SVG, click an arrow for its\n"
+        "               message, findings, RTP jitter/loss plots\n"
         "  --messages   list every SIP message: frame (first frame), time from the\n"
         "               first frame, source -> destination, transport, start line\n"
         "  --from S, --to S, --call-id S   items whose From/To user@host or Call-ID\n"
@@ -203,7 +206,7 @@ static int find_call(const struct flow_model *m, const char *arg, size_t *index)
     return hits == 1 ? 0 : ENOENT;
 }
 
-enum flow_view { VIEW_TABLE, VIEW_MESSAGES, VIEW_CALL, VIEW_JSON, VIEW_RTP };
+enum flow_view { VIEW_TABLE, VIEW_MESSAGES, VIEW_CALL, VIEW_JSON, VIEW_RTP, VIEW_HTML };
 
 static const char *const VALUE_OPTS[] = {"--live",   "--filter", "--count", "--seconds",
                                          "--call",   "--from",   "--to",    "--call-id",
@@ -216,6 +219,41 @@ static bool takes_value(const char *a)
     return false;
 }
 
+/* --html OUT [--call N]: the page, and one line saying what it holds */
+static int write_html(const struct flow_model *m, const struct flow_filter *flt,
+                      const char *call, uint64_t t0, const char *out, const char *title)
+{
+    struct flow_html_info info;
+    size_t index = 0;
+    FILE *o;
+    int rc;
+
+    if (call && find_call(m, call, &index)) {
+        fprintf(stderr,
+                "sipkit flow: no call '%s' (a number from the table, or a Call-ID)\n",
+                call);
+        return 1;
+    }
+    o = fopen(out, "w");
+    if (!o) {
+        fprintf(stderr, "sipkit flow: %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    rc = flow_out_html(o, m, flt, call ? (long) index : -1, t0, title, &info);
+    if (fclose(o) && !rc) rc = EIO;
+    if (rc) {
+        fprintf(stderr, "sipkit flow: %s: %s\n", out, strerror(rc));
+        return 1;
+    }
+    printf("wrote %s: %zu items, %zu ladders\n", out, info.items, info.ladders);
+    if (info.capped)
+        fprintf(stderr,
+                "sipkit flow: %s: only the first %zu ladders are drawn (a page limit); "
+                "--call N or the filters choose others\n",
+                out, info.ladders);
+    return 0;
+}
+
 int cmd_flow(int argc, char **argv)
 {
     struct flow_cmd fc = {0};
@@ -223,7 +261,7 @@ int cmd_flow(int argc, char **argv)
     struct flow_sink sink = {.packet = on_packet, .warning = on_warning, .arg = &fc};
     struct flow_capture *cap = NULL;
     struct flow_filter flt = {0};
-    const char *file = NULL, *iface = NULL, *filter = NULL, *call = NULL;
+    const char *file = NULL, *iface = NULL, *filter = NULL, *call = NULL, *html = NULL;
     bool mermaid = false, json = false, rtp = false;
     enum flow_view view = VIEW_TABLE;
     char err[512] = "";
@@ -244,6 +282,8 @@ int cmd_flow(int argc, char **argv)
             json = true;
         } else if (strcmp(a, "--rtp") == 0) {
             rtp = true;
+        } else if (strcmp(a, "--html") == 0 && i + 1 < argc) {
+            html = argv[++i];
         } else if (takes_value(a) && i + 1 < argc) {
             const char *v = argv[++i];
             int bad = 0;
@@ -293,11 +333,16 @@ int cmd_flow(int argc, char **argv)
                         "--mermaid), --json, --rtp\n");
         return 2;
     }
+    if (html && (fc.messages || json || rtp || mermaid)) {
+        fprintf(stderr, "sipkit flow: --html goes with --call and the filters only\n");
+        return 2;
+    }
     view = fc.messages ? VIEW_MESSAGES
            : call      ? VIEW_CALL
            : json      ? VIEW_JSON
            : rtp       ? VIEW_RTP
                        : VIEW_TABLE;
+    if (html) view = VIEW_HTML;
     if (view != VIEW_MESSAGES && flow_model_new(&fc.model, NULL)) {
         fprintf(stderr, "sipkit flow: out of memory\n");
         return 1;
@@ -340,6 +385,9 @@ int cmd_flow(int argc, char **argv)
         }
         break;
     case VIEW_RTP: flow_out_rtp(stdout, fc.model, &flt, t0); break;
+    case VIEW_HTML:
+        status = write_html(fc.model, &flt, call, t0, html, file ? file : iface);
+        break;
     case VIEW_CALL: {
         size_t index;
         if (find_call(fc.model, call, &index)) {

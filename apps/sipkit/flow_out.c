@@ -365,19 +365,25 @@ void flow_out_ladder(FILE *o, const struct flow_model *m, size_t index, uint64_t
 
 /* ---- Mermaid ---- */
 
-/* Mermaid sequence text: ';' ends a statement, '#' starts an entity code, quotes,
- * '<' '>' and braces are taken as markup; everything else printable is kept. */
+/* Mermaid sequence text. ';' ends a statement, '#' starts an entity code, "%%" a
+ * comment, and quotes, '<' '>' '&' are markup; Mermaid's own entity codes (#quot;,
+ * #59;...) keep each of them as text, so a reason phrase reads as it was sent (the
+ * tests render it with the Mermaid CLI). Controls and non-ASCII bytes become spaces. */
 static void mermaid_text(FILE *o, const char *s)
 {
     for (; *s; s++) {
         unsigned char c = (unsigned char) *s;
-        if (c == ';')
-            fputc(',', o);
-        else if (c == '#')
-            fputs("No.", o);
-        else if (c == '%') /* "%%" starts a comment */
-            fputs(" pct", o);
-        else if (c < 0x20 || c >= 0x7f || strchr("\"'`<>{}&\\|", c))
+        if (c == '"')
+            fputs("#quot;", o);
+        else if (c == '<')
+            fputs("#lt;", o);
+        else if (c == '>')
+            fputs("#gt;", o);
+        else if (c == '&')
+            fputs("#amp;", o);
+        else if (strchr(";#%'`{}|\\", c))
+            fprintf(o, "#%d;", c);
+        else if (c < 0x20 || c >= 0x7f)
             fputc(' ', o);
         else
             fputc(c, o);
@@ -395,7 +401,8 @@ void flow_out_mermaid(FILE *o, const struct flow_model *m, size_t index, uint64_
 
     parts_of(m, index, &p);
     flow_verdict(m, index, verdict, sizeof(verdict));
-    fputs("sequenceDiagram\n", o);
+    /* a fenced block: pasted as it is, GitHub and GitLab markdown draw it */
+    fputs("```mermaid\nsequenceDiagram\n", o);
     for (size_t c = 0; c < p.n; c++) {
         char name[64];
         fprintf(o, "    participant P%zu as ", c + 1);
@@ -455,6 +462,7 @@ void flow_out_mermaid(FILE *o, const struct flow_model *m, size_t index, uint64_
         mermaid_text(o, verdict);
         fputc('\n', o);
     }
+    fputs("```\n", o);
     (void) it;
 }
 

@@ -1028,6 +1028,7 @@ static void stream_packet(struct flow_model *m, struct flow_stream *s, uint32_t 
         size_t n = 0;
 
         s->events++;
+        flow_series_add(&s->series, ts_ns, rtp_stats_expected(&s->seq), -1);
         stream_add_payload(s, "telephone-event", pt);
         if (payload && rtp_event_parse(&ev, payload, payload_len, &err) == 0) {
             rtp_dtmf_rx_packet(&s->dtmf, ts, &ev, d, &n);
@@ -1036,6 +1037,8 @@ static void stream_packet(struct flow_model *m, struct flow_stream *s, uint32_t 
         return;
     }
     rtp_stats_update(&s->jit, ssrc, seq, ts, us, payload_len);
+    flow_series_add(&s->series, ts_ns, rtp_stats_expected(&s->seq),
+                    rtp_stats_jitter_ms(&s->jit));
     if (pt != s->pt && pt != 13) s->pt_change = true;
     /* QUALITY.md: a gap before a talkspurt (marker bit, RFC 3551 §4.1) or around
      * comfort noise (PT 13) is silence, not delay: left out of the delta, as tshark */

@@ -15,12 +15,12 @@
 
 /* Hard limits, with named defaults (flow_model_limits_default). Memory is bounded by
  * them, not by the capture's size: a kept message costs 192 bytes (+ 160 for an SDP
- * summary), a transaction 270, an item (Call-ID) 1.1 KB, a stream 1 KB, an SDP address
- * 340, each with its hash entry; RTP packets cost nothing once their stream exists.
- * With the defaults that is at most about 96 + 16 + 67 + 55 + 20 + 17 MB, plus the
- * message copies (64 MB): under 350 MB whatever the capture holds, and in practice
- * about 0.5 KB per SIP message plus its copy (up to 4 KB). Past a limit, what does
- * not fit is counted in flow_model_counts.dropped_* and left out: messages past
+ * summary), a transaction 270, an item (Call-ID) 1.1 KB, a stream 1.8 KB (with its plot
+ * series), an SDP address 340, each with its hash entry; RTP packets cost nothing once
+ * their stream exists. With the defaults that is at most about 96 + 16 + 67 + 55 + 36 +
+ * 17 MB, plus the message copies (64 MB): under 350 MB whatever the capture holds, and in
+ * practice about 0.5 KB per SIP message plus its copy (up to 4 KB). Past a limit, what
+ * does not fit is counted in flow_model_counts.dropped_* and left out: messages past
  * max_messages still update their transaction, call and streams but are not kept for
  * the ladder; messages past max_text_bytes are kept without their copy. */
 #define FLOW_MODEL_MAX_MESSAGES 500000                /* message records (ladder) */
@@ -164,6 +164,36 @@ struct flow_item {
     int64_t expires; /* registration: granted in the 2xx (Contact or Expires), -1 */
 };
 
+/* A stream's quality over time, for plots (sipkit flow --html): at most
+ * FLOW_SERIES_MAX points, each FLOW_SERIES_STEP_NS wide at first; when a stream outlasts
+ * them, neighbouring points are merged in pairs and the width doubles, so a point of a
+ * long call covers more time and the memory stays 12 bytes a point (752 bytes a stream).
+ */
+#define FLOW_SERIES_MAX 60
+#define FLOW_SERIES_STEP_NS 1000000000ull /* 1 s */
+
+struct flow_series_point {
+    uint32_t packets;  /* RTP packets that arrived in the interval (events too) */
+    uint32_t expected; /* growth of the §A.3 expected count over the interval */
+    float jitter_ms;   /* highest §A.8 jitter after an audio packet of the interval */
+};
+
+struct flow_series {
+    uint64_t start_ns; /* the stream's first packet: point k starts at start + k * step */
+    uint64_t step_ns;  /* width of a point, 0 before the first packet */
+    uint32_t n;        /* points in use */
+    int64_t last_expected;
+    struct flow_series_point pt[FLOW_SERIES_MAX];
+};
+
+/* One packet at ts_ns: expected is the stream's §A.3 expected count after it, jitter_ms
+ * its jitter after it, or a negative value when the packet does not count for jitter
+ * (RFC 4733 events). */
+void flow_series_add(struct flow_series *se, uint64_t ts_ns, int64_t expected,
+                     double jitter_ms);
+/* Lost in a point: expected - arrived, never negative (duplicates, probation). */
+uint32_t flow_series_lost(const struct flow_series_point *p);
+
 /* One RTP stream: one SSRC from one address to another. */
 struct flow_stream {
     struct sk_sa src, dst;
@@ -195,8 +225,9 @@ struct flow_stream {
     double rr_jitter_ms;
     bool has_rtt;
     double rtt_ms;
-    uint32_t last_sr_mid; /* the middle 32 bits of its last SR's NTP time */
-    uint64_t last_sr_ns;  /* when that SR was captured */
+    uint32_t last_sr_mid;      /* the middle 32 bits of its last SR's NTP time */
+    uint64_t last_sr_ns;       /* when that SR was captured */
+    struct flow_series series; /* jitter and loss over time */
 };
 
 /* Figures derived from a stream. */
