@@ -146,13 +146,6 @@ for f in "$captures"/*.pcap "$captures"/*.pcapng; do
     n=$((n + 1))
     b=$(basename "$f")
     timeout 120 "$sipkit" flow "$f" --html "$tmp/pub.html" >"$tmp/pub.out" 2>"$tmp/pub.err"; rc=$?
-    if [ $rc -ge 128 ] && { timeout 120 "$sipkit" flow "$f" >/dev/null 2>&1; [ $? -ge 128 ]; }; then
-        # the call table crashes as well: not the page's bug
-        echo "KNOWN-BUG: $b: sipkit flow FILE crashes too (status $rc), in the diagnosis"
-        known=$((known + 1))
-        [ -n "${STRICT_KNOWN_BUGS:-}" ] && check "$b: --html (status $rc)" 1
-        continue
-    fi
     items=$(sed -n 's/^wrote .*: \([0-9]*\) items, .*/\1/p' "$tmp/pub.out")
     pagecheck "$tmp/pub.html" >"$tmp/check" 2>&1
     want=$(( ${items:-0} < 200 ? ${items:-0} : 200 ))
