@@ -123,11 +123,9 @@ int ua_dest_direct(struct ua *u, const struct sip_uri *uri, struct sip_dest *d)
     memset(d, 0, sizeof(*d));
     if (uri->scheme != SIP_URI_SIP)
         return EPROTONOSUPPORT; /* sips: needs TLS */
-    if (sk_str_ieq_cstr(uri->transport, "tcp"))
-        d->proto = SIP_PROTO_TCP;
-    else if (!sk_str_isset(uri->transport) || sk_str_ieq_cstr(uri->transport, "udp"))
+    if (!sk_str_isset(uri->transport))
         d->proto = u->local.proto;
-    else
+    else if (sip_proto_from_str(uri->transport, &d->proto))
         return EPROTONOSUPPORT;
     if (d->proto != u->local.proto)
         return EPROTONOSUPPORT; /* we listen on one transport */
