@@ -82,7 +82,8 @@ struct flow_msg {
 /* RFC 3261 §17: one transaction on one hop, keyed by the top Via branch, the Via
  * sent-by and the method (ACK of a non-2xx final and CANCEL matched to the INVITE,
  * §17.2.3); RFC 2543 requests without a magic-cookie branch by Call-ID, From tag,
- * CSeq and the top Via. */
+ * CSeq number and the top Via's branch and sent-by (the keys of sip/txn_key.h;
+ * key is their hash). */
 struct flow_txn {
     uint64_t key;
     enum sip_method method;

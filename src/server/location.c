@@ -975,7 +975,7 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     struct sk_loc *l = lc->l;
     struct sk_str s[F__COUNT];
     struct sk_sa src;
-    enum sip_proto proto = strncmp(r->received, "TCP:", 4) == 0 ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+    enum sip_proto proto = SIP_PROTO_UDP;
     const char *addr = strchr(r->received, ':');
     const char *name = r->aor;
     struct binding *b;
@@ -986,6 +986,14 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     uint32_t h;
     struct bucket *bk;
 
+    /* "TCP:..." as enqueue wrote it; a transport this build does not speak
+     * would send to the contact's flow on the wrong one: the row is not loaded */
+    if (addr && sip_proto_from_str(sk_str_make(r->received, (size_t) (addr - r->received)),
+                                   &proto)) {
+        SK_WARN("location: binding of %s: unknown transport in \"%s\", not loaded", r->aor,
+                r->received);
+        return;
+    }
     sk_buf_init_ext(&canon, canon_mem, sizeof(canon_mem));
     /* a row written under the AOR rule of before (a port of ours kept) */
     if ((moved = aor_now(lc->self, r->aor, &canon)))

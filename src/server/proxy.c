@@ -104,12 +104,10 @@ static int uri_dest(const struct sip_uri *u, struct sip_dest *d)
     memset(d, 0, sizeof(*d));
     if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
         return EPROTONOSUPPORT;
-    if (sk_str_ieq_cstr(u->transport, "tcp"))
-        d->proto = SIP_PROTO_TCP;
-    else if (!sk_str_isset(u->transport) || sk_str_ieq_cstr(u->transport, "udp"))
+    if (!sk_str_isset(u->transport))
         d->proto = u->scheme == SIP_URI_SIPS ? SIP_PROTO_TCP : SIP_PROTO_UDP;
-    else
-        return EPROTONOSUPPORT; /* TLS, SCTP, WS: not yet */
+    else if (sip_proto_from_str(u->transport, &d->proto))
+        return EPROTONOSUPPORT; /* TLS, SCTP, WS: not yet (503) */
     if (u->scheme == SIP_URI_SIPS)
         return EPROTONOSUPPORT; /* sips needs TLS */
     if (host.len && host.p[0] == '[' && host.len > 2) {
@@ -1132,10 +1130,11 @@ void sk_proxy_stray_response(struct sk_server *s, struct sip_rx *rx)
                  sk_sa_str(&rx->src, from, sizeof(from)));
         return;
     }
-    /* §18.2.2 on the next Via: received, rport, sent-by (its transport) */
+    /* §18.2.2 on the next Via: received, rport, sent-by (its transport); one we do
+     * not speak (TLS...) cannot carry it back: dropped and counted, not sent by UDP */
     memset(&d, 0, sizeof(d));
-    d.proto = sk_str_ieq_cstr(v[1].transport, "TCP") ? SIP_PROTO_TCP : SIP_PROTO_UDP;
-    if (sk_sa_from_ip(&d.addr, sk_str_isset(v[1].received) ? v[1].received : v[1].host,
+    if (sip_proto_from_str(v[1].transport, &d.proto) ||
+        sk_sa_from_ip(&d.addr, sk_str_isset(v[1].received) ? v[1].received : v[1].host,
                       v[1].rport_has_value ? v[1].rport
                       : v[1].has_port      ? v[1].port
                                            : 5060) != 0) {

@@ -13,6 +13,17 @@ const char *sip_proto_name(enum sip_proto p)
     return p == SIP_PROTO_TCP ? "TCP" : "UDP";
 }
 
+int sip_proto_from_str(struct sk_str name, enum sip_proto *p)
+{
+    if (sk_str_ieq_cstr(name, "udp"))
+        *p = SIP_PROTO_UDP;
+    else if (sk_str_ieq_cstr(name, "tcp"))
+        *p = SIP_PROTO_TCP;
+    else
+        return EPROTONOSUPPORT;
+    return 0;
+}
+
 const char *sk_sa_ip(const struct sk_sa *a, char *buf, size_t size)
 {
     if (a->u.sa.sa_family == AF_INET && size >= 16) {

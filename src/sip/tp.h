@@ -20,6 +20,11 @@ static inline bool sip_proto_reliable(enum sip_proto p)
 }
 
 const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP" */
+/* A transport as a URI ("transport=tcp", §19.1.1), a Via ("SIP/2.0/TCP", §20.42)
+ * or a stored binding names it, case-insensitively. 0, or EPROTONOSUPPORT for a
+ * transport sipkit does not speak (TLS, SCTP, WS...) or an empty name: callers
+ * report it, never fall back to UDP. */
+int sip_proto_from_str(struct sk_str name, enum sip_proto *p);
 
 /* A socket address of either family: IPv4 or IPv6 only, so no sockaddr_storage
  * (128 bytes): transactions, connections and received messages each hold one.

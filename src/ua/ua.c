@@ -123,12 +123,11 @@ int ua_dest_direct(struct ua *u, const struct sip_uri *uri, struct sip_dest *d)
     memset(d, 0, sizeof(*d));
     if (uri->scheme != SIP_URI_SIP)
         return EPROTONOSUPPORT; /* sips: needs TLS */
-    if (sk_str_ieq_cstr(uri->transport, "tcp"))
-        d->proto = SIP_PROTO_TCP;
-    else if (!sk_str_isset(uri->transport) || sk_str_ieq_cstr(uri->transport, "udp"))
-        d->proto = u->local.proto;
-    else
+    if (sk_str_isset(uri->transport) && sip_proto_from_str(uri->transport, &d->proto))
         return EPROTONOSUPPORT;
+    /* none, or udp: the transport we listen on, as before */
+    if (!sk_str_isset(uri->transport) || d->proto == SIP_PROTO_UDP)
+        d->proto = u->local.proto;
     if (d->proto != u->local.proto)
         return EPROTONOSUPPORT; /* we listen on one transport */
     return resolve_host(host, uri->has_port ? uri->port : 5060, u->local.addr.u.sa.sa_family,
