@@ -482,17 +482,11 @@ static int read_config(struct serve_opts *o, const char *path)
     return 0;
 }
 
-int cmd_serve(int argc, char **argv)
+/* The flags and config files, in order: -1 to go on, else the exit status. */
+static int parse_args(struct serve_opts *o, int argc, char **argv)
 {
-    struct serve_opts o;
-    struct sk_server *s;
-    struct sk_ctl *ctl = NULL;
-    struct sk_server_stats st;
-    sigset_t sigs;
-    int sig, err;
+    int err;
 
-    memset(&o, 0, sizeof(o));
-    sk_server_config_defaults(&o.cfg);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -505,11 +499,11 @@ int cmd_serve(int argc, char **argv)
             return 2;
         }
         if (strcmp(a, "--config") == 0) {
-            if (read_config(&o, argv[++i]))
+            if (read_config(o, argv[++i]))
                 return 2;
             continue;
         }
-        err = apply(&o, a + 2, argv[i + 1]);
+        err = apply(o, a + 2, argv[i + 1]);
         if (err) {
             fprintf(stderr, "sipkit serve: %s '%s'\n",
                     err == ENOENT ? "unknown option" : "bad value for", a);
@@ -518,23 +512,70 @@ int cmd_serve(int argc, char **argv)
         }
         i++;
     }
+    if (!o->proxy_auth_given)
+        o->cfg.proxy.auth = o->cfg.reg.auth;
+    return -1;
+}
 
-    if (!o.proxy_auth_given)
-        o.cfg.proxy.auth = o.cfg.reg.auth;
+/* One malloc arena that grows in large steps: per-thread arenas grow a page at
+ * a time with an mprotect each, which perf showed as the top cost of busy
+ * workers. The workers' allocations are short and light on contention. */
+static void setup_heap(struct serve_opts *o)
+{
+    size_t keep = (size_t) o->prefault_mib << 20;
+    size_t pad = keep > ((size_t) 16 << 20) ? keep : (size_t) 16 << 20;
+    size_t trim = 2 * pad > ((size_t) 64 << 20) ? 2 * pad : (size_t) 64 << 20;
 
-    /* One malloc arena that grows in large steps: per-thread arenas grow a page at
-     * a time with an mprotect each, which perf showed as the top cost of busy
-     * workers. The workers' allocations are short and light on contention. */
     mallopt(M_ARENA_MAX, 1);
-    {
-        size_t keep = (size_t) o.prefault_mib << 20;
-        size_t pad = keep > ((size_t) 16 << 20) ? keep : (size_t) 16 << 20;
-        mallopt(M_TOP_PAD, (int) (pad < INT_MAX ? pad : INT_MAX));
-        size_t trim = 2 * pad > ((size_t) 64 << 20) ? 2 * pad : (size_t) 64 << 20;
-        mallopt(M_TRIM_THRESHOLD, (int) (trim < INT_MAX ? trim : INT_MAX));
-        prefault_heap(keep);
-        o.cfg.heap_keep = keep;
+    mallopt(M_TOP_PAD, (int) (pad < INT_MAX ? pad : INT_MAX));
+    mallopt(M_TRIM_THRESHOLD, (int) (trim < INT_MAX ? trim : INT_MAX));
+    prefault_heap(keep);
+    o->cfg.heap_keep = keep;
+}
+
+static void log_ready(struct sk_server *s, const struct serve_opts *o)
+{
+    for (unsigned i = 0; i < sk_server_config(s)->nlisten; i++) {
+        char addr[80];
+        const struct sip_listen *l = &sk_server_config(s)->listen[i];
+        SK_INFO("listening on %s %s", sip_proto_name(l->proto),
+                sk_sa_str(&l->addr, addr, sizeof(addr)));
     }
+    SK_INFO("sipkit serve ready (%u workers)",
+            o->cfg.workers ? o->cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static void log_stats(struct sk_server *s)
+{
+    struct sk_server_stats st;
+
+    sk_server_stats(s, &st);
+    SK_INFO("requests %llu, responses sent %llu, malformed requests %llu, "
+            "malformed responses dropped %llu, stray responses dropped %llu, "
+            "retransmissions absorbed %llu, proxied %llu, forwarded statelessly %llu, "
+            "loops %llu",
+            (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
+            (unsigned long long) st.malformed_requests,
+            (unsigned long long) st.malformed_responses_dropped,
+            (unsigned long long) st.stray_responses_dropped,
+            (unsigned long long) st.txn.retransmissions_absorbed,
+            (unsigned long long) st.proxied, (unsigned long long) st.stateless_forwarded,
+            (unsigned long long) st.loops_detected);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_opts o;
+    struct sk_server *s;
+    struct sk_ctl *ctl = NULL;
+    sigset_t sigs;
+    int sig, err;
+
+    memset(&o, 0, sizeof(o));
+    sk_server_config_defaults(&o.cfg);
+    if ((err = parse_args(&o, argc, argv)) >= 0)
+        return err;
+    setup_heap(&o);
 
     /* Signals are taken synchronously by this thread; the workers never see them. */
     sigemptyset(&sigs);
@@ -558,30 +599,12 @@ int cmd_serve(int argc, char **argv)
         if ((err = sk_ctl_start(&ctl, s, path)))
             SK_WARN("no control socket at %s: %s", path, strerror(err));
     }
-    for (unsigned i = 0; i < sk_server_config(s)->nlisten; i++) {
-        char addr[80];
-        const struct sip_listen *l = &sk_server_config(s)->listen[i];
-        SK_INFO("listening on %s %s", sip_proto_name(l->proto),
-                sk_sa_str(&l->addr, addr, sizeof(addr)));
-    }
-    SK_INFO("sipkit serve ready (%u workers)",
-            o.cfg.workers ? o.cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
+    log_ready(s, &o);
     sigwait(&sigs, &sig);
     SK_INFO("signal %d: shutting down", sig);
     sk_ctl_stop(ctl);
     sk_server_stop(s);
-    sk_server_stats(s, &st);
-    SK_INFO("requests %llu, responses sent %llu, malformed requests %llu, "
-            "malformed responses dropped %llu, stray responses dropped %llu, "
-            "retransmissions absorbed %llu, proxied %llu, forwarded statelessly %llu, "
-            "loops %llu",
-            (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
-            (unsigned long long) st.malformed_requests,
-            (unsigned long long) st.malformed_responses_dropped,
-            (unsigned long long) st.stray_responses_dropped,
-            (unsigned long long) st.txn.retransmissions_absorbed,
-            (unsigned long long) st.proxied, (unsigned long long) st.stateless_forwarded,
-            (unsigned long long) st.loops_detected);
+    log_stats(s);
     sk_server_free(s);
     return 0;
 }
