@@ -101,6 +101,7 @@ struct user_cache {
     size_t n;
     _Atomic uint64_t hits, misses, clears;
     _Atomic int64_t next_check; /* monotonic ns: data_version is due */
+    _Atomic int64_t check_ns;   /* between two checks: UC_CHECK_NS */
 };
 
 struct sq_store {
@@ -208,6 +209,7 @@ static int sq_open(struct sk_store **sp, const char *path)
     }
     if (read_data_version(s, &s->data_version))
         goto out;
+    atomic_init(&s->uc.check_ns, UC_CHECK_NS);
     atomic_init(&s->uc.next_check, mono_ns() + UC_CHECK_NS);
     *sp = &s->base;
     s = NULL;
@@ -403,7 +405,9 @@ static void uc_check(struct sq_store *s)
     if (pthread_mutex_trylock(&s->lock) != 0)
         return; /* the store thread is writing a batch: the next lookup tries */
     if (now >= atomic_load_explicit(&s->uc.next_check, memory_order_relaxed)) {
-        atomic_store_explicit(&s->uc.next_check, now + UC_CHECK_NS, memory_order_relaxed);
+        atomic_store_explicit(&s->uc.next_check,
+                              now + atomic_load_explicit(&s->uc.check_ns, memory_order_relaxed),
+                              memory_order_relaxed);
         if (read_data_version(s, &v) != 0) {
             uc_clear(&s->uc); /* cannot tell: trust SQLite only */
         } else if (v != s->data_version) {
@@ -698,6 +702,18 @@ static int sq_binding_load_all(struct sk_store *base, int64_t now, sk_binding_fn
     sqlite3_clear_bindings(st);
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+int sk_store_sqlite_set_check_ms(struct sk_store *base, uint32_t ms)
+{
+    struct sq_store *s = (struct sq_store *) base;
+    int64_t ns = (int64_t) ms * 1000000LL;
+
+    if (base->ops != &sk_store_sqlite_ops)
+        return EINVAL;
+    atomic_store_explicit(&s->uc.check_ns, ns, memory_order_relaxed);
+    atomic_store_explicit(&s->uc.next_check, mono_ns() + ns, memory_order_relaxed);
+    return 0;
 }
 
 const struct sk_store_ops sk_store_sqlite_ops = {

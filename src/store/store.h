@@ -85,6 +85,10 @@ struct sk_store {
 };
 
 extern const struct sk_store_ops sk_store_sqlite_ops;
+/* SQLite only: how long a cached user may miss a change by another process
+ * (default 100 ms; 0 checks at every lookup). Tests use it to know which record
+ * a lookup sees. EINVAL for a store of another backend. */
+int sk_store_sqlite_set_check_ms(struct sk_store *s, uint32_t ms);
 
 /* The default store: SQLite at dir/sipkit.db; dir is created if missing. */
 int sk_store_open(struct sk_store **sp, const char *dir);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/loc_test.h"
 #include "server/location.h"
 #include "store/store.h"
 
@@ -275,31 +276,6 @@ static unsigned mem_count(struct sk_store *s)
 
 /* ---- helpers ---- */
 
-static struct sk_loc_contact contact(const char *uri, uint32_t expires)
-{
-    struct sk_loc_contact c;
-
-    memset(&c, 0, sizeof(c));
-    c.uri = sk_str_cstr(uri);
-    c.params = SK_STR_LIT("");
-    c.q = -1;
-    c.expires = expires;
-    return c;
-}
-
-static struct sk_loc_reg reg(const char *aor, const char *call_id, uint32_t cseq)
-{
-    struct sk_loc_reg r;
-
-    memset(&r, 0, sizeof(r));
-    r.aor = aor;
-    r.call_id = sk_str_cstr(call_id);
-    r.cseq = cseq;
-    r.proto = SIP_PROTO_TCP;
-    assert_int_equal(sk_sa_from_ip(&r.src, SK_STR_LIT("192.0.2.7"), 5070), 0);
-    return r;
-}
-
 struct seen {
     size_t n;
     char uri[4][128], call_id[4][64], ua[4][64], src[4][64];
@@ -334,6 +310,9 @@ static void test_location_on_mem_backend(void **state)
     struct sk_loc_reg r = reg("sip:amy@example.com", "mem-cid", 1);
     struct sk_loc_contact c[2];
     (void) state;
+
+    r.proto = SIP_PROTO_TCP;
+    assert_int_equal(sk_sa_from_ip(&r.src, SK_STR_LIT("192.0.2.7"), 5070), 0);
 
     assert_int_equal(sk_store_open_with(&st, &mem_ops, "unused"), 0);
     assert_ptr_equal(st->ops, &mem_ops);
@@ -414,6 +393,8 @@ static void test_users_on_mem_backend(void **state)
     memset(&cs, 0xff, sizeof(cs));
     sk_store_user_cache_stats(st, &cs);
     assert_int_equal(cs.hits + cs.misses + cs.clears + cs.entries, 0);
+    /* a SQLite-only knob refuses another backend's handle */
+    assert_int_equal(sk_store_sqlite_set_check_ms(st, 0), EINVAL);
     sk_store_close(st);
 }
 
