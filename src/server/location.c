@@ -305,6 +305,19 @@ static void binding_key(const struct binding *b, char *key, size_t size)
 
 /* ---- Write-behind ---- */
 
+/* Append a change for the store thread. */
+static void queue_push(struct sk_loc *l, struct op *o)
+{
+    o->next = NULL;
+    pthread_mutex_lock(&l->q_lock);
+    if (l->q_tail)
+        l->q_tail->next = o;
+    else
+        l->q_head = o;
+    l->q_tail = o;
+    pthread_mutex_unlock(&l->q_lock);
+}
+
 static void enqueue(struct sk_loc *l, const struct aor *a, const struct binding *b, bool del)
 {
     struct sk_loc_binding v;
@@ -355,13 +368,7 @@ static void enqueue(struct sk_loc *l, const struct aor *a, const struct binding 
         .instance = strs[5], .reg_id = v.reg_id, .path = strs[6], .user_agent = strs[7],
         .received = strs[8],
     };
-    pthread_mutex_lock(&l->q_lock);
-    if (l->q_tail)
-        l->q_tail->next = o;
-    else
-        l->q_head = o;
-    l->q_tail = o;
-    pthread_mutex_unlock(&l->q_lock);
+    queue_push(l, o);
 }
 
 /* The removal of a stored row by its (aor, key) alone: a binding loaded under
@@ -388,13 +395,7 @@ static void enqueue_row_del(struct sk_loc *l, const char *aor, const char *key)
         .instance = o->data + la + lk, .path = o->data + la + lk,
         .user_agent = o->data + la + lk, .received = o->data + la + lk,
     };
-    pthread_mutex_lock(&l->q_lock);
-    if (l->q_tail)
-        l->q_tail->next = o;
-    else
-        l->q_head = o;
-    l->q_tail = o;
-    pthread_mutex_unlock(&l->q_lock);
+    queue_push(l, o);
 }
 
 static void write_ops(struct sk_loc *l, struct op *o)
