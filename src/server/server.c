@@ -524,8 +524,10 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
     th = (struct sip_txl_handler){on_request, on_stray_response, on_server_failed, s};
     if ((err = sip_txl_new(&s->txl, &cfg->txn, &sender, &th)))
         goto fail;
-    if (cfg->data_dir[0] && (err = sk_store_open(&s->store, cfg->data_dir))) {
-        SK_ERROR("cannot open the data directory %s: %s", cfg->data_dir, strerror(err));
+    if ((cfg->data_dir[0] || cfg->store[0]) &&
+        (err = sk_store_open_url(&s->store, cfg->store, cfg->data_dir))) {
+        SK_ERROR("cannot open the store %s: %s", cfg->store[0] ? cfg->store : cfg->data_dir,
+                 strerror(err));
         goto fail;
     }
     if (s->store) {

@@ -19,25 +19,18 @@
 
 const struct sip_tpm_config sip_tpm_config_default = {
     .udp_rcvbuf = 4u << 20,
-    .udp_batch = 16,
+    .udp_batch = SIP_UDP_BATCH_MAX,
     .udp_send_batch = true,
     .udp_direct = true,
-    .tcp_max_conns = 4096,
-    .tcp_max_conns_per_ip = 256,
+    .tcp_max_conns = SIP_DEFAULT_TCP_MAX_CONNS,
+    .tcp_max_conns_per_ip = SIP_DEFAULT_TCP_MAX_CONNS_PER_IP,
     .tcp_max_buffered = 256u << 10,
-    .tcp_idle_ms = 300000,
-    .limits = {
-        .max_msg_size = SIP_DEFAULT_MAX_MSG_SIZE,
-        .max_headers = SIP_DEFAULT_MAX_HEADERS,
-        .max_line_len = SIP_DEFAULT_MAX_LINE_LEN,
-        .max_uri_len = SIP_DEFAULT_MAX_URI_LEN,
-        .max_body_size = SIP_DEFAULT_MAX_BODY_SIZE,
-        .max_list_items = SIP_DEFAULT_MAX_LIST_ITEMS,
-    },
+    .tcp_idle_ms = SIP_DEFAULT_TCP_IDLE_S * 1000u,
+    .limits = SIP_LIMITS_DEFAULT_INIT,
 };
 
 #define MAX_LISTENERS 16
-#define UDP_BATCH 16
+#define UDP_BATCH SIP_UDP_BATCH_MAX
 #define UDP_BUF 65536
 #define CONN_BUCKETS 1024
 
