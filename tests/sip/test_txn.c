@@ -2549,6 +2549,180 @@ static void test_response_dest(void **state)
     CHK(dest_is(&d, SIP_PROTO_TCP, "127.0.0.1", 40000));
 }
 
+/* ======================================================================
+ * A timer that cannot start (sk_loop_fail_timer_start): the transaction ends
+ * and says so, instead of waiting for ever
+ * ====================================================================== */
+
+/* INVITE over TCP: Timer B is its only timer. It cannot start: nothing is sent,
+ * the user hears 503 then terminated(), and nothing is left. */
+static void test_timer_b_cannot_start(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_TCP);
+    struct sip_txn *t;
+
+    sk_loop_fail_timer_start(G.loop, 1);
+    t = client(SIP_PROTO_TCP, MSG(.method = "INVITE", .via = via));
+    EXPECT_NOTHING_SENT();
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 503);
+    CHK(!G.resp[0].has_rx);
+    CHK_INT(G.nterm, 1);
+    CHK(G.resp[0].seq < G.term[0].seq);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txn_status(t), 503);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+    /* a response that comes anyway is a stray one */
+    deliver(SIP_PROTO_TCP, MSG(.code = 180, .via = via));
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.nstray, 1);
+    advance_to(200000);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.nterm, 1);
+}
+
+/* Non-INVITE over UDP: Timer E starts, Timer F (the second start) does not. */
+static void test_timer_f_cannot_start(void **state)
+{
+    (void) state;
+    struct sip_txn *t;
+
+    sk_loop_fail_timer_start(G.loop, 2);
+    t = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = our_via(SIP_PROTO_UDP)));
+    EXPECT_NOTHING_SENT();
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 503);
+    CHK_INT(G.nterm, 1);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0); /* Timer E went with it */
+    advance_to(200000);
+    EXPECT_NOTHING_SENT();
+    CHK_INT(G.nresp, 1);
+}
+
+/* Timer A cannot be restarted: the retransmission still leaves, then the
+ * transaction ends with 503 rather than waiting for Timer B alone. */
+static void test_timer_a_restart_fails(void **state)
+{
+    (void) state;
+    struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = our_via(SIP_PROTO_UDP)));
+
+    sk_loop_fail_timer_start(G.loop, 1);
+    advance_to(500);
+    EXPECT_TIMES(0, 500);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 503);
+    CHK_INT(G.nterm, 1);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+}
+
+/* Timer K cannot start after the final response: the user has its response,
+ * then the transaction ends at once. */
+static void test_timer_k_cannot_start(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = via));
+
+    sk_loop_fail_timer_start(G.loop, 1);
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = via, .cseq_method = "OPTIONS"));
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 200);
+    CHK(G.resp[0].has_rx);
+    CHK_INT(G.nterm, 1);
+    CHK(G.resp[0].seq < G.term[0].seq);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+}
+
+/* INVITE server: Timer G (the first start after a 486 over UDP) cannot start:
+ * the TU hears server_failed(ENOMEM) and the transaction is gone. */
+static void test_timer_g_cannot_start(void **state)
+{
+    (void) state;
+    struct sip_txn *st;
+
+    deliver(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = SRV_VIA));
+    st = last_st();
+    sk_loop_fail_timer_start(G.loop, 1);
+    CHK_INT(sip_txn_respond(st, 486, "SIP/2.0 486 Busy Here\r\n\r\n", 27), 0);
+    CHK_INT(G.nsent, 1);
+    CHK_INT(G.nfail, 1);
+    CHK(G.fail[0].st == st);
+    CHK_INT(G.fail[0].err, ENOMEM);
+    CHK_STATE(st, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+}
+
+/* INVITE server: the 200 ms wait for the TU cannot be timed: the 100 Trying
+ * goes at once, and the transaction carries on. */
+static void test_trying_timer_cannot_start(void **state)
+{
+    (void) state;
+    sk_loop_fail_timer_start(G.loop, 1);
+    deliver(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = SRV_VIA));
+    EXPECT_TIMES(0);
+    CHK_INT(sent_msg(0)->status, 100);
+    CHK_INT(G.nreq, 1);
+    CHK_STATE(last_st(), SIP_TXN_PROCEEDING);
+    advance_to(1000);
+    EXPECT_TIMES(0);
+    CHK_INT(sip_txl_count(G.txl), 1);
+}
+
+/* The proxy's Timer C cannot start: the branch is cancelled instead (the CANCEL
+ * leaves with the first provisional, and the 64*T1 guard bounds it). */
+static void test_timer_c_cannot_start(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_TCP);
+    const char *inv = MSG(.method = "INVITE", .via = via);
+    struct sip_txn *t = client(SIP_PROTO_TCP, inv);
+
+    sk_loop_fail_timer_start(G.loop, 1);
+    timer_c_set(t, 20000);
+    CHK(sip_txn_cancel_requested(t));
+    advance_to(1000);
+    deliver(SIP_PROTO_TCP, MSG(.code = 180, .via = via, .to_tag = "b1"));
+    EXPECT_TIMES(0, 1000);
+    check_cancel(1, inv, NULL);
+    advance_to(1000 + 32000);
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.resp[1].status, 408);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+}
+
+/* sip_txn_client_timeout: the TU's own timer, 408 before a final, EALREADY after. */
+static void test_client_timeout(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    const char *dvia = our_via(SIP_PROTO_UDP);
+    struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = via));
+    struct sip_txn *done = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = dvia));
+
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = dvia, .cseq_method = "OPTIONS"));
+    CHK_STATE(done, SIP_TXN_COMPLETED);
+    CHK_INT(sip_txn_client_timeout(done), EALREADY);
+    CHK_INT(sip_txn_client_timeout(t), 0);
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.resp[1].status, 408);
+    CHK(!G.resp[1].has_rx);
+    CHK_INT(G.nterm, 1);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txn_client_timeout(t), EALREADY);
+    CHK_INT(stats().timeouts, 1);
+    advance_to(200000);
+    CHK_INT(G.nresp, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2601,6 +2775,14 @@ int main(void)
         T(test_stats_counters),
         T(test_branch_new),
         T(test_response_dest),
+        T(test_timer_b_cannot_start),
+        T(test_timer_f_cannot_start),
+        T(test_timer_a_restart_fails),
+        T(test_timer_k_cannot_start),
+        T(test_timer_g_cannot_start),
+        T(test_trying_timer_cannot_start),
+        T(test_timer_c_cannot_start),
+        T(test_client_timeout),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
