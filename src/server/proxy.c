@@ -178,7 +178,7 @@ int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sk_route_
         n = 0;
     } else if (rc) {
         sip_error_phrase(&e, reason, reason_size);
-        return 400;
+        return EBADMSG;
     }
     pr->last = n;
     /* §16.4: a Request-URI that is a Record-Route value of ours came from a strict
