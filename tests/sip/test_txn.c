@@ -2651,7 +2651,7 @@ static void test_timer_g_cannot_start(void **state)
     deliver(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = SRV_VIA));
     st = last_st();
     sk_loop_fail_timer_start(G.loop, 1);
-    CHK_INT(sip_txn_respond(st, 486, "SIP/2.0 486 Busy Here\r\n\r\n", 27), 0);
+    respond(st, 486, "SIP/2.0 486 Busy Here\r\n\r\n");
     CHK_INT(G.nsent, 1);
     CHK_INT(G.nfail, 1);
     CHK(G.fail[0].st == st);
