@@ -269,10 +269,11 @@ static int send_buf(struct sip_txn *t, const struct sk_buf *b)
 
 /* ---- The state machines ----
  * Each machine is a const table indexed by (state, event), as RFC 3261 Figures
- * 5-8 (with with RFC 6026's Accepted state) draw them: an arrow is an
- * action and the state it leads to. An event with no arrow from the current
- * state is ignored (a caller that asked for it, sip_txn_respond or
- * sip_txn_cancel, gets EINVAL/EALREADY). */
+ * 5-8 (with RFC 6026's Accepted state) draw them: an arrow is an action and the
+ * state it leads to; txn_dispatch is the one place that follows arrows. Timers
+ * and transport errors are events like messages. An event with no arrow from
+ * the current state is ignored (a caller that asked for it, sip_txn_respond,
+ * sip_txn_cancel or sip_txn_client_timeout, gets EINVAL/EALREADY). */
 
 enum txn_event {
     EV_TU_REQUEST,      /* client: the TU's request, sent the first time */
