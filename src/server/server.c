@@ -302,7 +302,6 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
     struct sk_route_prep pr;
     char reason[160];
     bool local, for_us;
-    int rc;
 
     atomic_fetch_add(&s->st.requests, 1);
     SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(m->method), SK_STR_FMT(m->ruri_raw),
@@ -313,8 +312,8 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         return;
     }
     /* §16.4: our own Route entries, and a Request-URI from a strict router */
-    if ((rc = sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason)))) {
-        sk_server_respond(s, st, rx, rc, reason, NULL);
+    if (sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason))) {
+        sk_server_respond(s, st, rx, 400, reason, NULL);
         return;
     }
     local = pr.ruri_local;

@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "sip/msg.h"
 
 const struct sip_tpm_config sip_tpm_config_default = {
     .udp_rcvbuf = 4u << 20,
@@ -276,9 +277,11 @@ static void conn_idle(struct sk_loop *l, struct sk_timer *tm, void *arg)
     conn_close(c);
 }
 
-static void conn_touch(struct sip_conn *c)
+/* Restart the idle timer. A connection whose idle timer cannot start would
+ * stay open for ever: it is closed (the caller's job, on ENOMEM). */
+static int conn_touch(struct sip_conn *c)
 {
-    sk_timer_start(c->w->loop, &c->idle, c->tpm->cfg.tcp_idle_ms);
+    return sk_timer_start(c->w->loop, &c->idle, c->tpm->cfg.tcp_idle_ms);
 }
 
 static void conn_io(struct sk_loop *l, int fd, uint32_t events, void *arg);
@@ -477,7 +480,10 @@ static void conn_readable(struct sip_conn *c)
             conn_close(c);
             return;
         }
-        conn_touch(c);
+        if (conn_touch(c)) {
+            conn_close(c);
+            return;
+        }
         stream_input(c);
         if (c->state == CONN_CLOSED)
             return;
@@ -550,7 +556,8 @@ static void conn_register(struct sk_loop *l, void *arg)
     if (c->state != CONN_CLOSED) {
         if (sk_loop_add_fd(l, c->fd, ev, conn_io, c) == 0) {
             c->registered = true;
-            conn_touch(c);
+            if (conn_touch(c))
+                conn_close(c);
         } else {
             conn_close(c);
         }
@@ -590,7 +597,8 @@ static void tcp_accept(struct sk_loop *l, int fd, uint32_t events, void *arg)
         atomic_fetch_add(&t->st.accepted, 1);
         if (sk_loop_add_fd(l, cfd, EPOLLIN, conn_io, c) == 0) {
             c->registered = true;
-            conn_touch(c);
+            if (conn_touch(c))
+                conn_close(c);
         } else {
             conn_close(c);
         }

@@ -464,7 +464,8 @@ static void shutdown_check(struct sk_loop *loop, struct sk_timer *t, void *arg)
         shutdown_finish(u);
         return;
     }
-    sk_timer_start(loop, &u->t_shutdown, step_ms);
+    if (sk_timer_start(loop, &u->t_shutdown, step_ms))
+        shutdown_finish(u); /* cannot wait any longer */
 }
 
 void ua_shutdown(struct ua *u, void (*done)(void *arg), void *arg)
@@ -478,7 +479,8 @@ void ua_shutdown(struct ua *u, void (*done)(void *arg), void *arg)
     /* 4 s is enough for a BYE and an un-REGISTER to be answered on any sane network */
     u->shutdown_deadline = sk_loop_now(u->loop) + 4000;
     sk_timer_init(&u->t_shutdown, shutdown_check, u);
-    sk_timer_start(u->loop, &u->t_shutdown, 0);
+    if (sk_timer_start(u->loop, &u->t_shutdown, 0))
+        shutdown_finish(u); /* cannot wait: done now */
 }
 
 void ua_status(struct ua *u, void (*fn)(void *arg, const char *line), void *arg)
