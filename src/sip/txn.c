@@ -1,5 +1,6 @@
 /* RFC 3261 §17 transactions (Figures 5-8) with RFC 6026's Accepted state, in a bucket-locked table. */
 #include "sip/txn.h"
+#include "sip/txn_key.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -827,54 +828,32 @@ static void timer_trying(struct sk_loop *l, struct sk_timer *tm, void *arg)
 
 /* ---- Keys (§17.1.3, §17.2.3) ---- */
 
-#define MAGIC_COOKIE "z9hG4bK"
+/* The keys are sip/txn_key's pure functions, printed as the table's text keys. */
 
-static bool rfc3261_branch(struct sk_str branch)
+/* A request's server transaction; an ACK's is its INVITE's. */
+static int server_key(const struct sip_msg *m, struct sk_buf *k)
 {
-    /* A branch that is only the cookie carries no uniqueness (RFC 4475 badbranch). */
-    return branch.len > 7 && memcmp(branch.p, MAGIC_COOKIE, 7) == 0;
+    struct sip_txn_key tk;
+    int err = sip_txn_key_server(m, &tk);
+
+    return err ? err : sip_txn_key_print(&tk, k);
 }
 
-/* method: the method of the transaction the request belongs to (INVITE for ACK). */
-static int server_key(const struct sip_msg *m, struct sk_str method, struct sk_buf *k)
+/* §9.2: the INVITE server transaction a CANCEL targets. */
+static int cancel_target_key(const struct sip_msg *cancel, struct sk_buf *k)
 {
-    const struct sip_via *v = &m->via;
+    struct sip_txn_key tk;
+    int err = sip_txn_key_cancel_target(cancel, &tk);
 
-    sk_buf_reset(k);
-    if (rfc3261_branch(v->branch)) {
-        sk_buf_puts(k, "S|");
-        sk_buf_put_str(k, v->branch);
-    } else {
-        /* RFC 2543 fallback (§17.2.3): Request-URI, From tag, Call-ID, CSeq number and
-         * the top Via identify the transaction. */
-        sk_buf_puts(k, "O|");
-        sk_buf_put_str(k, m->ruri_raw);
-        sk_buf_putc(k, '|');
-        sk_buf_put_str(k, m->from.tag);
-        sk_buf_putc(k, '|');
-        sk_buf_put_str(k, m->call_id);
-        sk_buf_putc(k, '|');
-        sk_buf_put_u64(k, m->cseq.num);
-        sk_buf_putc(k, '|');
-        sk_buf_put_str(k, v->branch);
-    }
-    sk_buf_putc(k, '|');
-    sk_buf_put_lower(k, v->host);
-    sk_buf_putc(k, ':');
-    sk_buf_put_u64(k, v->has_port ? v->port : 0);
-    sk_buf_putc(k, '|');
-    sk_buf_put_str(k, method);
-    return k->failed ? ENOMEM : 0;
+    return err ? err : sip_txn_key_print(&tk, k);
 }
 
 static int client_key(struct sk_str branch, struct sk_str method, struct sk_buf *k)
 {
-    sk_buf_reset(k);
-    sk_buf_puts(k, "C|");
-    sk_buf_put_str(k, branch);
-    sk_buf_putc(k, '|');
-    sk_buf_put_str(k, method);
-    return k->failed ? ENOMEM : 0;
+    struct sip_txn_key tk;
+
+    sip_txn_key_client_make(branch, method, &tk);
+    return sip_txn_key_print(&tk, k);
 }
 
 /* ---- Layer ---- */
@@ -1046,7 +1025,6 @@ static void repost(struct sip_txl *txl, struct sk_loop *owner, const struct sip_
 static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
 {
     struct sip_msg *m = rx->msg;
-    struct sk_str method = m->method_id == SIP_METHOD_ACK ? SK_STR_LIT("INVITE") : m->method;
     struct sk_buf key;
     char key_mem[TXN_KEY_STACK]; /* a usual key fits: no heap per message */
     struct sip_txn *t, *existing;
@@ -1054,7 +1032,7 @@ static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
     bool invite = m->method_id == SIP_METHOD_INVITE;
 
     sk_buf_init_ext(&key, key_mem, sizeof(key_mem));
-    if (server_key(m, method, &key))
+    if (server_key(m, &key))
         goto out;
     if ((t = table_find(txl, key.p))) {
         if (t->loop != rx->loop)
@@ -1092,7 +1070,7 @@ static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
     if (!t)
         goto out;
     t->state = invite ? SIP_TXN_PROCEEDING : SIP_TXN_TRYING;
-    t->rfc2543 = !rfc3261_branch(m->via.branch);
+    t->rfc2543 = !sip_branch_is_rfc3261(m->via.branch);
     if (invite)
         build_trying(t, m);
     if ((existing = table_insert(txl, t))) {
@@ -1167,7 +1145,7 @@ struct sip_txn *sip_txl_find_invite(struct sip_txl *txl, struct sip_msg *cancel)
     struct sip_txn *t = NULL;
 
     sk_buf_init_ext(&key, key_mem, sizeof(key_mem));
-    if (server_key(cancel, SK_STR_LIT("INVITE"), &key) == 0)
+    if (cancel_target_key(cancel, &key) == 0)
         t = table_find(txl, key.p);
     sk_buf_free(&key);
     return t;
@@ -1186,7 +1164,7 @@ int sip_txn_client_new_keyed(struct sip_txl *txl, struct sk_loop *loop, const ch
     bool invite = sk_str_eq_cstr(method, "INVITE");
     int err;
 
-    if (!rfc3261_branch(branch) || sk_str_eq_cstr(method, "ACK"))
+    if (!sip_branch_is_rfc3261(branch) || sk_str_eq_cstr(method, "ACK"))
         return EINVAL;
     sk_buf_init_ext(&key, key_mem, sizeof(key_mem));
     if ((err = client_key(branch, method, &key)))
@@ -1369,8 +1347,11 @@ static void receive_response(struct sip_txl *txl, struct sip_rx *rx)
     struct sip_txn *t = NULL;
 
     sk_buf_init_ext(&key, key_mem, sizeof(key_mem));
-    if (m->has_via && m->has_cseq && client_key(m->via.branch, m->cseq.method, &key) == 0)
-        t = table_find(txl, key.p);
+    {
+        struct sip_txn_key tk;
+        if (sip_txn_key_client(m, &tk) == 0 && sip_txn_key_print(&tk, &key) == 0)
+            t = table_find(txl, key.p);
+    }
     sk_buf_free(&key);
     if (!t) {
         atomic_fetch_add(&txl->st.stray, 1);
