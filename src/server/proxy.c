@@ -1,5 +1,4 @@
-/* The stateful forking proxy (RFC 3261 §16, RFC 5393 loop check, RFC 5658 double
- * Record-Route) and the redirect server (§8.3). */
+/* The stateful forking proxy (RFC 3261 §16, RFC 5393 loop check, RFC 5658 double Record-Route) and the redirect server (§8.3). */
 #include "server/proxy.h"
 
 #include <errno.h>
@@ -30,7 +29,8 @@ static struct sk_str after_first_elem(const struct sip_hdr *h, struct sk_str fir
 
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
         p++;
-    if (p >= end || *p != ',') return SK_STR_NULL;
+    if (p >= end || *p != ',')
+        return SK_STR_NULL;
     p++;
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
         p++;
@@ -46,9 +46,11 @@ static void copy_line(struct sk_buf *b, const struct sip_hdr *h)
 
 static void put_body(struct sk_buf *b, const struct sip_msg *m)
 {
-    if (m->content_length < 0) sip_print_content_length(b, m->body.len);
+    if (m->content_length < 0)
+        sip_print_content_length(b, m->body.len);
     sk_buf_puts(b, "\r\n");
-    if (m->body.len) sk_buf_append(b, m->body.p, m->body.len);
+    if (m->body.len)
+        sk_buf_append(b, m->body.p, m->body.len);
 }
 
 /* §16.7 step 3: a response without our Via, for the server transaction. With
@@ -61,8 +63,7 @@ static void copy_response(const struct sip_msg *m, bool drop_auth, struct sk_buf
 
     sk_buf_reset(b);
     /* the status line as received */
-    sk_buf_append(b, m->buf,
-                  (size_t) ((m->nhdr ? m->hdr[0].name.p : m->buf + m->len) - m->buf));
+    sk_buf_append(b, m->buf, (size_t) ((m->nhdr ? m->hdr[0].name.p : m->buf + m->len) - m->buf));
     for (uint16_t i = 0; i < m->nhdr; i++) {
         const struct sip_hdr *h = &m->hdr[i];
         if (h == top) {
@@ -74,8 +75,7 @@ static void copy_response(const struct sip_msg *m, bool drop_auth, struct sk_buf
             }
             continue;
         }
-        if (drop_auth &&
-            (h->id == SIP_HDR_WWW_AUTHENTICATE || h->id == SIP_HDR_PROXY_AUTHENTICATE))
+        if (drop_auth && (h->id == SIP_HDR_WWW_AUTHENTICATE || h->id == SIP_HDR_PROXY_AUTHENTICATE))
             continue;
         copy_line(b, h);
     }
@@ -89,8 +89,7 @@ static bool ip_private(const struct sk_sa *a)
 {
     if (a->u.sa.sa_family == AF_INET) {
         uint32_t ip = ntohl(a->u.in.sin_addr.s_addr);
-        return (ip >> 24) == 10 || (ip >> 20) == (172u << 4 | 1) ||
-               (ip >> 16) == (192u << 8 | 168) ||
+        return (ip >> 24) == 10 || (ip >> 20) == (172u << 4 | 1) || (ip >> 16) == (192u << 8 | 168) ||
                (ip >> 22) == (100u << 2 | 1); /* 100.64/10, RFC 6598 */
     }
     if (a->u.sa.sa_family == AF_INET6)
@@ -105,7 +104,8 @@ static int our_addr(const struct sk_proxy_env *env, enum sip_proto proto, int fa
 {
     const struct sip_listen *l = env->ops->local(env->arg, proto, family);
 
-    if (!l) return ENOENT;
+    if (!l)
+        return ENOENT;
     *out = l->addr;
     if (family == AF_INET && out->u.in.sin_addr.s_addr == 0 && hint &&
         hint->u.sa.sa_family == AF_INET)
@@ -126,7 +126,8 @@ static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a
 {
     sk_buf_puts(b, "Record-Route: <sip:");
     put_hostport(b, a);
-    if (proto == SIP_PROTO_TCP) sk_buf_puts(b, ";transport=tcp");
+    if (proto == SIP_PROTO_TCP)
+        sk_buf_puts(b, ";transport=tcp");
     sk_buf_puts(b, ";lr>\r\n");
 }
 
@@ -138,9 +139,8 @@ static bool env_is_local(void *arg, const struct sip_uri *u)
     return sk_loc_is_self(env->self, u);
 }
 
-int sk_proxy_prep(const struct sk_proxy_env *env, struct sip_msg *m,
-                  struct sip_route_prep *pr, int *status, char *reason,
-                  size_t reason_size)
+int sk_proxy_prep(const struct sk_proxy_env *env, struct sip_msg *m, struct sip_route_prep *pr,
+                  int *status, char *reason, size_t reason_size)
 {
     struct sip_error e;
 
@@ -181,8 +181,7 @@ static uint64_t loop_hash(const struct sip_msg *m)
     sk_hex(num, m->cseq.num, 8);
     h = fnv(h, sk_str_make(num, 8));
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        for (const struct sip_hdr *x = sip_msg_hdr(m, ids[i]); x;
-             x = sip_msg_hdr_next(m, x))
+        for (const struct sip_hdr *x = sip_msg_hdr(m, ids[i]); x; x = sip_msg_hdr_next(m, x))
             h = fnv(h, x->value);
     }
     return h;
@@ -197,7 +196,8 @@ bool sk_proxy_detect_loop(const struct sk_proxy_env *env, struct sip_msg *m)
     size_t n;
     char want[16];
 
-    if (sip_msg_vias(m, &v, &n, &e) != 0) return false;
+    if (sip_msg_vias(m, &v, &n, &e) != 0)
+        return false;
     sk_hex(want, loop_hash(m), 16);
     for (size_t i = 0; i < n; i++) {
         if (v[i].branch.len < sizeof(OUR_BRANCH) - 1 + 16 ||
@@ -222,12 +222,13 @@ static void make_branch(const struct sip_msg *m, char *out, size_t size)
 /* ---- Targets (§16.5) ---- */
 
 struct px_target {
-    char *uri;  /* Request-URI of the branch; NULL = the request's own */
-    char *path; /* RFC 3327 Path of the binding: Route values to add */
+    char *uri;              /* Request-URI of the branch; NULL = the request's own */
+    char *path;             /* RFC 3327 Path of the binding: Route values to add */
     int q;
-    bool use_flow; /* send to the address the REGISTER came from */
+    bool use_flow;          /* send to the address the REGISTER came from */
     struct sip_dest flow;
 };
+
 
 /* ---- One forwarded request (§16.6) ---- */
 
@@ -251,9 +252,8 @@ struct px_build {
     const struct sk_sa *src;      /* where it came from: received/rport on its Via */
     enum sip_proto in_proto;      /* and over what: a second Record-Route on a change */
     const struct sk_sa *in_local; /* the address it came to */
-    const struct px_target
-        *tg;        /* the branch's target (NULL or tg->uri NULL: the Request-URI) */
-    bool stateless; /* §16.11: the same branch for every retransmission */
+    const struct px_target *tg;   /* the branch's target (NULL or tg->uri NULL: the Request-URI) */
+    bool stateless;               /* §16.11: the same branch for every retransmission */
 };
 
 /* §16.6 steps 6-7 for one target: its URI, the binding's Path, the next hop.
@@ -276,11 +276,9 @@ static bool tg_has_path(const struct px_target *tg)
     return tg && tg->path && tg->path[0];
 }
 
-static int plan_branch(const struct px_build *in, struct px_plan *pl,
-                       struct px_fail *fail)
+static int plan_branch(const struct px_build *in, struct px_plan *pl, struct px_fail *fail)
 {
-    struct sk_str ruri =
-        in->tg && in->tg->uri ? sk_str_cstr(in->tg->uri) : in->pr->ruri->raw;
+    struct sk_str ruri = in->tg && in->tg->uri ? sk_str_cstr(in->tg->uri) : in->pr->ruri->raw;
     struct sip_error e;
 
     if (sip_uri_parse(&pl->target, ruri.p, ruri.len, &e) != 0)
@@ -301,8 +299,7 @@ static int plan_branch(const struct px_build *in, struct px_plan *pl,
  * an address we cannot reach directly), when no Route or Path leads elsewhere. */
 static bool use_flow(const struct px_build *in)
 {
-    return in->tg && in->tg->use_flow && !tg_has_path(in->tg) &&
-           in->pr->first >= in->pr->last;
+    return in->tg && in->tg->use_flow && !tg_has_path(in->tg) && in->pr->first >= in->pr->last;
 }
 
 /* §16.6 steps 4, 5 and 8: Request-Line, our Via, Record-Route, Route, Max-Forwards. */
@@ -312,10 +309,9 @@ static void put_head(const struct sk_proxy_env *env, const struct px_build *in,
     const struct sip_msg *m = in->m;
     const struct sip_route_prep *pr = in->pr;
     struct sk_buf *b = &f->buf;
-    bool rr =
-        !in->stateless && env->cfg->record_route && !sk_str_isset(m->to.tag) &&
-        (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_SUBSCRIBE ||
-         m->method_id == SIP_METHOD_REFER || m->method_id == SIP_METHOD_NOTIFY);
+    bool rr = !in->stateless && env->cfg->record_route && !sk_str_isset(m->to.tag) &&
+              (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_SUBSCRIBE ||
+               m->method_id == SIP_METHOD_REFER || m->method_id == SIP_METHOD_NOTIFY);
     bool first_route = true;
 
     sip_print_request_line(b, m->method, pl->next.ruri);
@@ -340,8 +336,7 @@ static void put_head(const struct sk_proxy_env *env, const struct px_build *in,
         put_rr(b, f->dst.proto, me);
         if ((f->dst.proto != in->in_proto ||
              me->u.sa.sa_family != in->in_local->u.sa.sa_family) &&
-            our_addr(env, in->in_proto, in->in_local->u.sa.sa_family, in->in_local,
-                     &in_me) == 0)
+            our_addr(env, in->in_proto, in->in_local->u.sa.sa_family, in->in_local, &in_me) == 0)
             put_rr(b, in->in_proto, &in_me);
     }
     /* §16.6 step 5 (Path as Route), then what remains of the received Route set */
@@ -352,7 +347,8 @@ static void put_head(const struct sk_proxy_env *env, const struct px_build *in,
             first_route = false;
         }
         for (size_t i = pl->next.first; i < pr->last; i++) {
-            if (!first_route) sk_buf_puts(b, ", ");
+            if (!first_route)
+                sk_buf_puts(b, ", ");
             sk_buf_put_str(b, pr->routes[i].raw);
             first_route = false;
         }
@@ -375,7 +371,8 @@ static bool auth_is_ours(const struct sk_proxy_env *env, const struct sip_msg *m
 {
     bool ours = false;
 
-    if (!pa->digest) return false;
+    if (!pa->digest)
+        return false;
     for (unsigned d = 0; d < env->ndomains; d++)
         ours |= sk_str_eq_cstr(pa->realm, env->domains[d]);
     return ours | sk_str_ieq(pa->realm, m->from.uri.host);
@@ -383,15 +380,13 @@ static bool auth_is_ours(const struct sk_proxy_env *env, const struct sip_msg *m
 
 /* The received header lines, less Route and Max-Forwards (written by put_head)
  * and our own credentials, with received/rport on the top Via. */
-static void put_rest(const struct sk_proxy_env *env, const struct px_build *in,
-                     struct sk_buf *b)
+static void put_rest(const struct sk_proxy_env *env, const struct px_build *in, struct sk_buf *b)
 {
     const struct sip_msg *m = in->m;
     const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
     const struct sip_auth *pa = NULL;
     size_t npa = 0, ipa = 0;
-    struct sip_msg *mm =
-        (struct sip_msg *) m; /* accessors cache; the message is not changed */
+    struct sip_msg *mm = (struct sip_msg *) m; /* accessors cache; the message is not changed */
     struct sip_error e;
 
     if (m->count[SIP_HDR_PROXY_AUTHORIZATION] &&
@@ -399,11 +394,13 @@ static void put_rest(const struct sk_proxy_env *env, const struct px_build *in,
         npa = 0;
     for (uint16_t i = 0; i < m->nhdr; i++) {
         const struct sip_hdr *h = &m->hdr[i];
-        if (h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_MAX_FORWARDS) continue;
+        if (h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_MAX_FORWARDS)
+            continue;
         if (h->id == SIP_HDR_PROXY_AUTHORIZATION) {
             bool ours = ipa < npa && auth_is_ours(env, m, &pa[ipa]);
             ipa++;
-            if (ours) continue;
+            if (ours)
+                continue;
         } else if (h == top) {
             /* §18.2.1 / RFC 3581: received and rport on the Via we got */
             struct sk_str rest = after_first_elem(h, m->via.raw);
@@ -424,22 +421,23 @@ static void put_rest(const struct sk_proxy_env *env, const struct px_build *in,
 /* The request for one target to dst (f->dst on return). 0, or an error with
  * fail set: the status the branch counts as. */
 static int build_request(const struct sk_proxy_env *env, const struct px_build *in,
-                         const struct px_plan *pl, const struct sip_dest *dst,
-                         struct fwd *f, struct px_fail *fail)
+                         const struct px_plan *pl, const struct sip_dest *dst, struct fwd *f,
+                         struct px_fail *fail)
 {
     struct sk_sa me;
     bool force_tcp = false;
 
     f->dst = *dst;
     for (;;) {
-        if (force_tcp) f->dst.proto = SIP_PROTO_TCP;
-        if (our_addr(env, f->dst.proto, f->dst.addr.u.sa.sa_family, in->in_local, &me) !=
-            0)
+        if (force_tcp)
+            f->dst.proto = SIP_PROTO_TCP;
+        if (our_addr(env, f->dst.proto, f->dst.addr.u.sa.sa_family, in->in_local, &me) != 0)
             return px_failed(fail, ENETUNREACH, 503, "No Transport to Next Hop");
         sk_buf_reset(&f->buf);
         put_head(env, in, pl, f, &me);
         put_rest(env, in, &f->buf);
-        if (f->buf.failed) return px_failed(fail, ENOMEM, 500, NULL);
+        if (f->buf.failed)
+            return px_failed(fail, ENOMEM, 500, NULL);
         /* §18.1.1: a request within 200 bytes of the path MTU goes over a
          * congestion-controlled transport. Not toward a registered contact: it
          * registered over UDP, and may sit behind NAT or listen on UDP only. */
@@ -467,10 +465,10 @@ struct px_ctx;
 struct px_branch {
     struct px_ctx *ctx;
     struct sip_txn *ct;
-    int status;       /* final status, 0 while pending */
-    bool provisional; /* a 101-199 (or 100) came: CANCEL may be sent */
+    int status;             /* final status, 0 while pending */
+    bool provisional;       /* a 101-199 (or 100) came: CANCEL may be sent */
     bool done;
-    size_t tg; /* its target: c->tg[tg] */
+    size_t tg;              /* its target: c->tg[tg] */
     /* resolving its next hop: the pending resolution (NULL once answered or when
      * the answer came at once), and while sip_resolve_start runs, the request */
     struct sip_resolve *rq;
@@ -482,8 +480,8 @@ struct px_ctx {
     const struct sk_proxy_env *env;
     struct sip_txn *st;
     struct sk_loop *loop;
-    int refs;  /* the request side + one per live client transaction or resolution */
-    char *req; /* the request as received, for later groups and our own answers */
+    int refs;               /* the request side + one per live client transaction or resolution */
+    char *req;              /* the request as received, for later groups and our own answers */
     size_t req_len;
     enum sip_proto proto;
     struct sk_sa src, local;
@@ -498,15 +496,16 @@ struct px_ctx {
     /* the best final response so far (§16.7 step 6) */
     int best;
     int best_score;
-    const char *best_reason; /* for one of our own */
-    struct sk_buf best_msg; /* a received one, without our Via (and without challenges) */
+    const char *best_reason;  /* for one of our own */
+    struct sk_buf best_msg;   /* a received one, without our Via (and without challenges) */
     size_t best_hdr_end;
     struct sk_buf challenges; /* every WWW-/Proxy-Authenticate of the 401/407s (step 7) */
 };
 
 static void ctx_unref(struct px_ctx *c)
 {
-    if (--c->refs > 0) return;
+    if (--c->refs > 0)
+        return;
     if (c->st) {
         sip_txn_set_data(c->st, NULL);
         sip_txn_unref(c->st);
@@ -524,14 +523,14 @@ static void ctx_unref(struct px_ctx *c)
 }
 
 /* Our own final response to the request (parsed again from the copy we keep). */
-static void ctx_respond_own(struct px_ctx *c, int code, const char *reason,
-                            const char *extra)
+static void ctx_respond_own(struct px_ctx *c, int code, const char *reason, const char *extra)
 {
     struct sip_msg *m = malloc(sizeof(*m));
     struct sip_error e;
     struct sip_rx rx;
 
-    if (!m) return;
+    if (!m)
+        return;
     sip_msg_init(m);
     if (sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) == 0) {
         memset(&rx, 0, sizeof(rx));
@@ -552,13 +551,14 @@ static int score(int status, bool ours)
 {
     int cls = status / 100 * 10;
 
-    if (status >= 600) return 0;
-    if (status == 401 || status == 407) return cls;
+    if (status >= 600)
+        return 0;
+    if (status == 401 || status == 407)
+        return cls;
     return cls + (ours ? 2 : 1);
 }
 
-static void record_final(struct px_ctx *c, struct sip_rx *rx, int status,
-                         const char *reason)
+static void record_final(struct px_ctx *c, struct sip_rx *rx, int status, const char *reason)
 {
     int sc = score(status, rx == NULL);
 
@@ -570,14 +570,15 @@ static void record_final(struct px_ctx *c, struct sip_rx *rx, int status,
                 copy_line(&c->challenges, &m->hdr[i]);
         }
     }
-    if (status >= 600) c->got_6xx = true;
-    if (c->best && sc >= c->best_score) return;
+    if (status >= 600)
+        c->got_6xx = true;
+    if (c->best && sc >= c->best_score)
+        return;
     c->best = status;
     c->best_score = sc;
     c->best_reason = reason;
     if (rx)
-        copy_response(rx->msg, status == 401 || status == 407, &c->best_msg,
-                      &c->best_hdr_end);
+        copy_response(rx->msg, status == 401 || status == 407, &c->best_msg, &c->best_hdr_end);
     else
         sk_buf_reset(&c->best_msg);
 }
@@ -603,7 +604,8 @@ static void send_best(struct px_ctx *c)
             sk_buf_append(&out, b->p, c->best_hdr_end);
             sk_buf_append(&out, c->challenges.p, c->challenges.len);
             sk_buf_append(&out, b->p + c->best_hdr_end, b->len - c->best_hdr_end);
-            if (!out.failed) sip_txn_respond(c->st, c->best, out.p, out.len);
+            if (!out.failed)
+                sip_txn_respond(c->st, c->best, out.p, out.len);
             sk_buf_free(&out);
         } else {
             sip_txn_respond(c->st, c->best, b->p, b->len);
@@ -616,10 +618,12 @@ static void send_best(struct px_ctx *c)
 /* A branch ended: another group, or the best response (§16.7 steps 4-6). */
 static void branch_done(struct px_ctx *c)
 {
-    if (c->pending > 0 || c->final_sent) return;
+    if (c->pending > 0 || c->final_sent)
+        return;
     if (!c->cancelled && !c->got_6xx && c->next_tg < c->ntg) {
         start_group(c); /* §16.6: sequential search through lower q */
-        if (c->pending > 0 || c->final_sent) return;
+        if (c->pending > 0 || c->final_sent)
+            return;
     }
     send_best(c);
 }
@@ -631,7 +635,8 @@ static void cancel_resolving(struct px_ctx *c)
 
     for (size_t i = 0; i < c->nbr; i++) {
         struct px_branch *b = &c->br[i];
-        if (b->done || !b->resolving || !b->rq) continue;
+        if (b->done || !b->resolving || !b->rq)
+            continue;
         sip_resolve_cancel(b->rq);
         b->rq = NULL;
         b->resolving = false;
@@ -650,7 +655,8 @@ static void cancel_pending(struct px_ctx *c, const char *reason)
     cancel_resolving(c);
     for (size_t i = 0; i < c->nbr; i++) {
         struct px_branch *b = &c->br[i];
-        if (b->done || !b->ct) continue;
+        if (b->done || !b->ct)
+            continue;
         sip_txn_cancel(b->ct, reason);
         if (!b->provisional && c->cancelled) {
             /* nothing came back yet: the CANCEL leaves with the first provisional,
@@ -671,12 +677,12 @@ static void forward_up(struct px_ctx *c, struct sip_rx *rx, int status)
 
     sk_buf_init(&out);
     copy_response(rx->msg, false, &out, &he);
-    if (!out.failed) sip_txn_respond(c->st, status, out.p, out.len);
+    if (!out.failed)
+        sip_txn_respond(c->st, status, out.p, out.len);
     sk_buf_free(&out);
 }
 
-static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx,
-                               int status)
+static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
 {
     struct px_branch *b = arg;
     struct px_ctx *c = b->ctx;
@@ -688,20 +694,23 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx,
     /* §16.7 step 3: a response with no Via left once ours is gone was meant for
      * us, and is not forwarded: a final one counts as its status, answered by us */
     if (rx && (sip_msg_vias(rx->msg, &vias, &nv, &e) != 0 || nv < 2)) {
-        if (status < 300 || b->done) return;
+        if (status < 300 || b->done)
+            return;
         rx = NULL;
     }
     if (status < 200) {
         b->provisional = true;
         /* §16.7 step 5: provisionals other than 100 go upstream at once */
-        if (status > 100 && rx && !c->final_sent) forward_up(c, rx, status);
+        if (status > 100 && rx && !c->final_sent)
+            forward_up(c, rx, status);
         return;
     }
     if (status < 300 && rx) {
         /* step 5: every 2xx goes upstream at once (retransmissions too, RFC 6026) */
         bool first = !b->done;
         forward_up(c, rx, status);
-        if (!first) return;
+        if (!first)
+            return;
         b->done = true;
         b->status = status;
         c->pending--;
@@ -710,20 +719,21 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx,
             c->env->ops->count(c->env->arg, SK_PROXY_COUNT_RESPONSES);
             /* step 10: the other branches of an INVITE are no longer wanted */
             if (c->invite)
-                cancel_pending(
-                    c, "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n");
+                cancel_pending(c, "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n");
             ctx_unref(c);
         }
         return;
     }
-    if (b->done) return; /* e.g. the 487 of a branch already counted at CANCEL time */
+    if (b->done)
+        return; /* e.g. the 487 of a branch already counted at CANCEL time */
     b->done = true;
     b->status = status;
     c->pending--;
     if (!c->final_sent) {
         record_final(c, rx, status, NULL);
         /* step 10: a 6xx ends the search; the other branches are cancelled */
-        if (status >= 600 && c->invite) cancel_pending(c, NULL);
+        if (status >= 600 && c->invite)
+            cancel_pending(c, NULL);
     }
     branch_done(c);
 }
@@ -752,17 +762,15 @@ struct px_now {
 
 static void branch_fail(struct px_ctx *c, struct px_branch *b, const struct px_fail *fail)
 {
-    SK_DEBUG("branch to %s not sent: %d %s",
-             c->tg[b->tg].uri ? c->tg[b->tg].uri : "(request URI)", fail->status,
-             fail->reason ? fail->reason : "");
+    SK_DEBUG("branch to %s not sent: %d %s", c->tg[b->tg].uri ? c->tg[b->tg].uri : "(request URI)",
+             fail->status, fail->reason ? fail->reason : "");
     b->done = true;
     b->status = fail->status;
     record_final(c, NULL, fail->status, fail->reason);
 }
 
-static void build_in(const struct px_ctx *c, const struct px_branch *b,
-                     const struct sip_msg *m, const struct sip_route_prep *pr,
-                     struct px_build *in)
+static void build_in(const struct px_ctx *c, const struct px_branch *b, const struct sip_msg *m,
+                     const struct sip_route_prep *pr, struct px_build *in)
 {
     *in = (struct px_build){m, pr, &c->src, c->proto, &c->local, &c->tg[b->tg], false};
 }
@@ -779,9 +787,8 @@ static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_b
     if (build_request(c->env, in, pl, dst, &f, &fail) == 0) {
         c->refs++;
         c->pending++;
-        if (sip_txn_client_start(c->env->txl, c->loop, f.buf.p, f.buf.len,
-                                 sk_str_cstr(f.branch), in->m->method, &f.dst,
-                                 &branch_user, b, &b->ct) != 0) {
+        if (sip_txn_client_start(c->env->txl, c->loop, f.buf.p, f.buf.len, sk_str_cstr(f.branch),
+                                 in->m->method, &f.dst, &branch_user, b, &b->ct) != 0) {
             c->refs--;
             c->pending--;
             px_failed(&fail, ENOMEM, 500, "Cannot Create Transaction");
@@ -791,15 +798,16 @@ static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_b
                 sip_txn_set_timer_c(b->ct, c->env->cfg->timer_c_ms);
         }
     }
-    if (!sent) branch_fail(c, b, &fail);
+    if (!sent)
+        branch_fail(c, b, &fail);
     sk_buf_free(&f.buf);
 }
 
 /* The branch's next hop resolved: send it there (the first target; failover to
  * the others comes with RFC 3263 §4.3). */
-static void branch_resolved_msg(struct px_ctx *c, struct px_branch *b,
-                                const struct sip_msg *m, const struct sip_route_prep *pr,
-                                int err, const struct sip_resolve_result *res)
+static void branch_resolved_msg(struct px_ctx *c, struct px_branch *b, const struct sip_msg *m,
+                                const struct sip_route_prep *pr, int err,
+                                const struct sip_resolve_result *res)
 {
     struct px_build in;
     struct px_plan pl;
@@ -929,10 +937,10 @@ static int with_request(struct px_ctx *c,
     int status, err;
     char why[160];
 
-    if (!m) return ENOMEM;
+    if (!m)
+        return ENOMEM;
     sip_msg_init(m);
-    if ((err = sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL,
-                             &e)) == 0 &&
+    if ((err = sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL, &e)) == 0 &&
         (err = sk_proxy_prep(c->env, m, &pr, &status, why, sizeof(why))) == 0)
         fn(c, m, &pr, arg);
     sip_msg_release(m);
@@ -940,8 +948,8 @@ static int with_request(struct px_ctx *c,
     return err;
 }
 
-static void group_msg(struct px_ctx *c, const struct sip_msg *m,
-                      const struct sip_route_prep *pr, void *arg)
+static void group_msg(struct px_ctx *c, const struct sip_msg *m, const struct sip_route_prep *pr,
+                      void *arg)
 {
     (void) arg;
     start_group_msg(c, m, pr);
@@ -950,7 +958,8 @@ static void group_msg(struct px_ctx *c, const struct sip_msg *m,
 /* The same for a later group (§16.6 sequential search). */
 static void start_group(struct px_ctx *c)
 {
-    if (with_request(c, group_msg, NULL) != 0) c->next_tg = c->ntg;
+    if (with_request(c, group_msg, NULL) != 0)
+        c->next_tg = c->ntg;
 }
 
 /* ---- Location lookup ---- */
@@ -977,9 +986,8 @@ static void lookup_cb(void *arg, const struct sk_loc_binding *bd)
         sk_buf_putc(lk->contacts, '>');
         if (bd->q >= 0)
             sk_buf_printf(lk->contacts, ";q=%d.%03d", bd->q / 1000, bd->q % 1000);
-        sk_buf_printf(
-            lk->contacts, ";expires=%lld\r\n",
-            (long long) (bd->expires_at > lk->now ? bd->expires_at - lk->now : 0));
+        sk_buf_printf(lk->contacts, ";expires=%lld\r\n",
+                      (long long) (bd->expires_at > lk->now ? bd->expires_at - lk->now : 0));
         lk->n++;
         return;
     }
@@ -1009,11 +1017,10 @@ static void lookup_cb(void *arg, const struct sk_loc_binding *bd)
     if (sip_uri_parse(&u, t->uri, strlen(t->uri), &e) == 0) {
         struct sk_sa ca;
         bool literal = sk_sa_from_ip(&ca, u.host, sip_uri_default_port(&u)) == 0;
-        bool same_ip =
-            literal && ca.u.sa.sa_family == bd->src.u.sa.sa_family &&
-            (ca.u.sa.sa_family == AF_INET
-                 ? ca.u.in.sin_addr.s_addr == bd->src.u.in.sin_addr.s_addr
-                 : memcmp(&ca.u.in6.sin6_addr, &bd->src.u.in6.sin6_addr, 16) == 0);
+        bool same_ip = literal && ca.u.sa.sa_family == bd->src.u.sa.sa_family &&
+                       (ca.u.sa.sa_family == AF_INET
+                            ? ca.u.in.sin_addr.s_addr == bd->src.u.in.sin_addr.s_addr
+                            : memcmp(&ca.u.in6.sin6_addr, &bd->src.u.in6.sin6_addr, 16) == 0);
         t->use_flow = (bd->instance && bd->instance[0] && bd->reg_id) || !literal ||
                       (ip_private(&ca) && !same_ip) ||
                       (sip_proto_reliable(bd->proto) && same_ip);
@@ -1039,8 +1046,7 @@ static bool user_known(const struct sk_proxy_env *env, const struct sk_buf *aor,
 {
     char user[256], domain[256];
 
-    if (aor->failed || !aor->p || ai->user_len >= sizeof(user) ||
-        ai->domain_len >= sizeof(domain))
+    if (aor->failed || !aor->p || ai->user_len >= sizeof(user) || ai->domain_len >= sizeof(domain))
         return false;
     memcpy(user, aor->p + ai->user_off, ai->user_len);
     user[ai->user_len] = '\0';
@@ -1068,8 +1074,8 @@ static void free_targets(struct px_target *tg, size_t n)
 }
 
 /* §8.3: redirect mode answers with where the user is. */
-static void redirect(const struct sk_proxy_env *env, struct sip_txn *st,
-                     struct sip_rx *rx, const struct sip_route_prep *pr, int64_t now)
+static void redirect(const struct sk_proxy_env *env, struct sip_txn *st, struct sip_rx *rx,
+                     const struct sip_route_prep *pr, int64_t now)
 {
     struct lookup lk = {0};
     struct sk_buf contacts, aor;
@@ -1086,12 +1092,13 @@ static void redirect(const struct sk_proxy_env *env, struct sip_txn *st,
     lk.now = now;
     /* the AOR as the registrar derives it from the To of a REGISTER */
     have_aor = sk_loc_aor(pr->ruri, env->self, &aor, &ai) == 0 && !aor.failed;
-    if (have_aor) env->ops->lookup(env->arg, aor.p, now, lookup_cb, &lk);
+    if (have_aor)
+        env->ops->lookup(env->arg, aor.p, now, lookup_cb, &lk);
     if (lk.n > 0 && !contacts.failed)
         env->ops->respond(env->arg, st, rx, 302, NULL, contacts.p);
     else
-        env->ops->respond(env->arg, st, rx,
-                          have_aor && user_known(env, &aor, &ai) ? 480 : 404, NULL, NULL);
+        env->ops->respond(env->arg, st, rx, have_aor && user_known(env, &aor, &ai) ? 480 : 404,
+                          NULL, NULL);
     sk_buf_free(&contacts);
     sk_buf_free(&aor);
 }
@@ -1113,8 +1120,7 @@ static bool admit(const struct sk_proxy_env *env, struct sip_txn *st, struct sip
 
     if (!env->cfg->auth || (!ours && pr->ruri_local)) {
         if (!ours && pr->ruri_local && !env->cfg->accept_foreign) {
-            env->ops->respond(env->arg, st, rx, 403,
-                              "Requests From Other Domains Refused", NULL);
+            env->ops->respond(env->arg, st, rx, 403, "Requests From Other Domains Refused", NULL);
             return false;
         }
         return true;
@@ -1129,22 +1135,20 @@ static bool admit(const struct sk_proxy_env *env, struct sip_txn *st, struct sip
         realm = m->from.uri.host;
     sk_buf_init(&res.headers);
     res.reason = NULL;
-    rc = env->ops->authenticate(env->arg, rx, ours ? m->from.uri.user : SK_STR_NULL,
-                                realm, &res, now);
+    rc = env->ops->authenticate(env->arg, rx, ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
+                                now);
     sk_buf_free(&from_aor);
     if (rc != 0)
         env->ops->respond(env->arg, st, rx, res.status, res.reason,
-                          res.headers.failed || res.headers.len == 0 ? NULL
-                                                                     : res.headers.p);
+                          res.headers.failed || res.headers.len == 0 ? NULL : res.headers.p);
     sk_buf_free(&res.headers);
     return rc == 0;
 }
 
 /* §16.5: the target set: the bindings of an AOR of ours, highest q first, or
  * the Request-URI itself. True with lk filled; else the request was answered. */
-static bool target_set(const struct sk_proxy_env *env, struct sip_txn *st,
-                       struct sip_rx *rx, const struct sip_route_prep *pr, int64_t now,
-                       struct lookup *lk)
+static bool target_set(const struct sk_proxy_env *env, struct sip_txn *st, struct sip_rx *rx,
+                       const struct sip_route_prep *pr, int64_t now, struct lookup *lk)
 {
     struct sk_buf aor;
     struct sk_loc_aor_info ai;
@@ -1169,14 +1173,12 @@ static bool target_set(const struct sk_proxy_env *env, struct sip_txn *st,
      * is sip:uas@127.0.0.1 when 5070 is ours) */
     sk_buf_init_ext(&aor, aor_mem, sizeof(aor_mem));
     have_aor = sk_loc_aor(pr->ruri, env->self, &aor, &ai) == 0 && !aor.failed;
-    if (have_aor) env->ops->lookup(env->arg, aor.p, now, lookup_cb, lk);
+    if (have_aor)
+        env->ops->lookup(env->arg, aor.p, now, lookup_cb, lk);
     known = lk->n == 0 && !lk->oom && have_aor && user_known(env, &aor, &ai);
     sk_buf_free(&aor);
     if (lk->oom || lk->n == 0) {
-        env->ops->respond(env->arg, st, rx,
-                          lk->oom ? 500
-                          : known ? 480
-                                  : 404,
+        env->ops->respond(env->arg, st, rx, lk->oom ? 500 : known ? 480 : 404,
                           lk->oom ? "Out of Memory" : NULL, NULL);
         free_targets(lk->tg, lk->n);
         return false;
@@ -1219,8 +1221,8 @@ static struct px_ctx *ctx_new(const struct sk_proxy_env *env, struct sip_txn *st
     return c;
 }
 
-void sk_proxy_forward(const struct sk_proxy_env *env, struct sip_txn *st,
-                      struct sip_rx *rx, const struct sip_route_prep *pr)
+void sk_proxy_forward(const struct sk_proxy_env *env, struct sip_txn *st, struct sip_rx *rx,
+                      const struct sip_route_prep *pr)
 {
     struct sip_msg *m = rx->msg;
     struct lookup lk = {0};
@@ -1234,7 +1236,8 @@ void sk_proxy_forward(const struct sk_proxy_env *env, struct sip_txn *st,
     if (!sk_str_isset(m->to.tag) && m->method_id != SIP_METHOD_ACK &&
         m->method_id != SIP_METHOD_CANCEL && !admit(env, st, rx, pr, now))
         return;
-    if (!target_set(env, st, rx, pr, now, &lk)) return;
+    if (!target_set(env, st, rx, pr, now, &lk))
+        return;
     if (!(c = ctx_new(env, st, rx, &lk))) {
         free_targets(lk.tg, lk.n);
         env->ops->respond(env->arg, st, rx, 500, "Out of Memory", NULL);
@@ -1258,7 +1261,8 @@ void sk_proxy_txn_gone(const struct sk_proxy_env *env, struct sip_txn *st)
     /* the server transaction failed (transport error) or the server stops: no
      * final response will be sent; the branches sent finish on their own, the
      * ones still resolving are not sent */
-    if (!c || c->final_sent) return;
+    if (!c || c->final_sent)
+        return;
     c->refs++;
     c->final_sent = true;
     cancel_resolving(c);
@@ -1271,8 +1275,10 @@ bool sk_proxy_cancel_branches(const struct sk_proxy_env *env, struct sip_txn *in
     struct px_ctx *c = sip_txn_data(inv);
     (void) env;
 
-    if (!c) return false;
-    if (c->final_sent || c->cancelled) return true;
+    if (!c)
+        return false;
+    if (c->final_sent || c->cancelled)
+        return true;
     c->cancelled = true;
     c->refs++;
     cancel_pending(c, NULL);
@@ -1307,7 +1313,8 @@ static void on_ack_resolved(void *arg, int err, const struct sip_resolve_result 
 {
     struct px_ack *a = arg;
 
-    if (!err && a->in) ack_send(a->env, a->in, a->pl, &res->dest[0]);
+    if (!err && a->in)
+        ack_send(a->env, a->in, a->pl, &res->dest[0]);
 }
 
 void sk_proxy_forward_ack(const struct sk_proxy_env *env, struct sip_rx *rx)
@@ -1323,14 +1330,16 @@ void sk_proxy_forward_ack(const struct sk_proxy_env *env, struct sip_rx *rx)
     int status;
     char reason[160];
 
-    if (sk_proxy_prep(env, m, &pr, &status, reason, sizeof(reason)) != 0) return;
+    if (sk_proxy_prep(env, m, &pr, &status, reason, sizeof(reason)) != 0)
+        return;
     /* an ACK for us, or one we cannot place: absorbed */
-    if (pr.ruri_local || m->max_forwards == 0) return;
+    if (pr.ruri_local || m->max_forwards == 0)
+        return;
     tg.q = 1000;
     in = (struct px_build){m, &pr, &rx->src, rx->proto, &rx->local, &tg, true};
-    if (plan_branch(&in, &pl, &fail) != 0) return;
-    if (sip_resolve_start(env->resolver, pl.next.hop, on_ack_resolved, &a, &q) == 0 &&
-        q) {
+    if (plan_branch(&in, &pl, &fail) != 0)
+        return;
+    if (sip_resolve_start(env->resolver, pl.next.hop, on_ack_resolved, &a, &q) == 0 && q) {
         /* An ACK is not held across a wait for DNS (nothing waits yet): the
          * UAC sends it again for every 2xx retransmission (§13.2.2.4). */
         sip_resolve_cancel(q);
@@ -1349,8 +1358,7 @@ void sk_proxy_forward_response(const struct sk_proxy_env *env, struct sip_rx *rx
 
     /* §18.1.2: not ours on top (e.g. RFC 4475 bcast): dropped and counted */
     if (!m->has_via ||
-        !env->ops->addr_is_ours(env->arg, m->via.host,
-                                m->via.has_port ? m->via.port : 0) ||
+        !env->ops->addr_is_ours(env->arg, m->via.host, m->via.has_port ? m->via.port : 0) ||
         sip_msg_vias(m, &v, &n, &e) != 0 || n < 2) {
         env->ops->count(env->arg, SK_PROXY_COUNT_STRAY);
         SK_DEBUG("dropped stray %d response from %s", m->status,
