@@ -754,10 +754,10 @@ static const struct sip_txn_user branch_user = {on_branch_response, on_branch_te
 
 /* ---- Starting branches (§16.6) ---- */
 
-/* The request a branch is started from, while sip_resolve_start runs. */
+/* The branch's request and plan, while sip_resolve_start runs. */
 struct px_now {
-    const struct sip_msg *m;
-    const struct sip_route_prep *pr;
+    const struct px_build *in;
+    const struct px_plan *pl;
 };
 
 static void branch_fail(struct px_ctx *c, struct px_branch *b, const struct px_fail *fail)
@@ -803,8 +803,9 @@ static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_b
     sk_buf_free(&f.buf);
 }
 
-/* The branch's next hop resolved: send it there (the first target; failover to
- * the others comes with RFC 3263 §4.3). */
+/* The branch's next hop resolved later: plan it again on the request parsed
+ * again, and send it to the first target (failover to the others comes with
+ * RFC 3263 §4.3). */
 static void branch_resolved_msg(struct px_ctx *c, struct px_branch *b, const struct sip_msg *m,
                                 const struct sip_route_prep *pr, int err,
                                 const struct sip_resolve_result *res)
@@ -847,8 +848,12 @@ static void on_branch_resolved(void *arg, int err, const struct sip_resolve_resu
     b->resolving = false;
     c->pending--;
     if (b->now) {
-        /* at once, inside sip_resolve_start: the request as parsed is at hand */
-        branch_resolved_msg(c, b, b->now->m, b->now->pr, err, res);
+        /* at once, inside sip_resolve_start: the request and its plan are at hand */
+        struct px_fail fail;
+        if (err && resolve_failed(&fail, err))
+            branch_fail(c, b, &fail);
+        else
+            branch_send(c, b, b->now->in, b->now->pl, &res->dest[0]);
         ctx_unref(c);
         return;
     }
@@ -872,9 +877,9 @@ static void on_branch_resolved(void *arg, int err, const struct sip_resolve_resu
 static void branch_start(struct px_ctx *c, struct px_branch *b, const struct sip_msg *m,
                          const struct sip_route_prep *pr)
 {
-    struct px_now now = {m, pr};
     struct px_build in;
     struct px_plan pl;
+    struct px_now now = {&in, &pl};
     struct px_fail fail;
     int err;
 
