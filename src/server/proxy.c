@@ -1,4 +1,6 @@
 /* The stateful forking proxy (RFC 3261 §16, RFC 5393 loop check, RFC 5658 double Record-Route) and the redirect server (§8.3). */
+#include "server/proxy.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,6 @@
 #include "base/log.h"
 #include "base/rand.h"
 #include "server/proxy_timer_c.h"
-#include "server/server_int.h"
 #include "sip/print.h"
 
 const struct sk_proxy_config sk_proxy_config_default = {
@@ -97,35 +98,12 @@ static bool ip_private(const struct sk_sa *a)
     return false;
 }
 
-/* Where a URI sends us (§16.6 step 7, §18.1.1 without DNS): IP literals only. */
-static int uri_dest(const struct sip_uri *u, struct sip_dest *d)
-{
-    struct sk_str host = sk_str_isset(u->maddr) ? u->maddr : u->host;
-
-    memset(d, 0, sizeof(*d));
-    if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
-        return EPROTONOSUPPORT;
-    if (!sk_str_isset(u->transport))
-        d->proto = u->scheme == SIP_URI_SIPS ? SIP_PROTO_TCP : SIP_PROTO_UDP;
-    else if (sip_proto_from_str(u->transport, &d->proto))
-        return EPROTONOSUPPORT; /* TLS, SCTP, WS: not yet (503) */
-    if (u->scheme == SIP_URI_SIPS)
-        return EPROTONOSUPPORT; /* sips needs TLS */
-    if (host.len && host.p[0] == '[' && host.len > 2) {
-        host.p++;
-        host.len -= 2;
-    }
-    if (sk_sa_from_ip(&d->addr, host, sip_uri_default_port(u)) != 0)
-        return EHOSTUNREACH; /* a name: DNS (RFC 3263) comes later */
-    return 0;
-}
-
 /* Our address for a transport and family: the listen address, or the address
  * the request came to when we listen on a wildcard. */
-static int our_addr(struct sk_server *s, enum sip_proto proto, int family,
+static int our_addr(const struct sk_proxy_env *env, enum sip_proto proto, int family,
                     const struct sk_sa *hint, struct sk_sa *out)
 {
-    const struct sip_listen *l = sip_tpm_local(s->tpm, proto, family);
+    const struct sip_listen *l = env->ops->local(env->arg, proto, family);
 
     if (!l)
         return ENOENT;
@@ -156,45 +134,22 @@ static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a
 
 /* ---- §16.4 Route processing ---- */
 
-static bool uri_is_us(struct sk_server *s, const struct sip_uri *u)
+static bool env_is_local(void *arg, const struct sip_uri *u)
 {
-    return !sk_str_isset(u->user) && (u->scheme == SIP_URI_SIP || u->scheme == SIP_URI_SIPS) &&
-           sk_server_uri_is_local(s, u);
+    const struct sk_proxy_env *env = arg;
+    return sk_loc_is_self(env->self, u);
 }
 
-int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sk_route_prep *pr,
-                        char *reason, size_t reason_size)
+int sk_proxy_prep(const struct sk_proxy_env *env, struct sip_msg *m, struct sip_route_prep *pr,
+                  int *status, char *reason, size_t reason_size)
 {
     struct sip_error e;
-    size_t n = 0;
-    int rc;
 
-    memset(pr, 0, sizeof(*pr));
-    pr->ruri = &m->ruri;
-    rc = sip_msg_addrs(m, SIP_HDR_ROUTE, &pr->routes, &n, &e);
-    if (rc == ENOENT) {
-        n = 0;
-    } else if (rc) {
+    *status = 0;
+    if (sip_route_prep(m, env_is_local, (void *) env, pr, &e) != 0) {
         sip_error_phrase(&e, reason, reason_size);
+        *status = 400;
         return EBADMSG;
-    }
-    pr->last = n;
-    /* §16.4: a Request-URI that is a Record-Route value of ours came from a strict
-     * router: the real Request-URI is the last Route value */
-    if (n > 0 && m->ruri.lr && uri_is_us(s, &m->ruri)) {
-        pr->ruri = &pr->routes[n - 1].uri;
-        pr->last = n - 1;
-        pr->strict_fix = true;
-    }
-    /* our own entries at the top (two when we record-routed across transports) */
-    for (int i = 0; i < 2 && pr->first < pr->last && uri_is_us(s, &pr->routes[pr->first].uri);
-         i++)
-        pr->first++;
-    {
-        bool along_our_rr =
-            (pr->first > 0 || pr->strict_fix) && m->has_to && sk_str_isset(m->to.tag);
-        pr->ruri_local =
-            pr->first >= pr->last && !along_our_rr && sk_server_uri_is_local(s, pr->ruri);
     }
     return 0;
 }
@@ -235,7 +190,7 @@ static uint64_t loop_hash(const struct sip_msg *m)
 
 #define OUR_BRANCH "z9hG4bKsk"
 
-bool sk_proxy_loops(struct sk_server *s, struct sip_msg *m)
+bool sk_proxy_detect_loop(const struct sk_proxy_env *env, struct sip_msg *m)
 {
     const struct sip_via *v;
     struct sip_error e;
@@ -249,10 +204,10 @@ bool sk_proxy_loops(struct sk_server *s, struct sip_msg *m)
         if (v[i].branch.len < sizeof(OUR_BRANCH) - 1 + 16 ||
             memcmp(v[i].branch.p, OUR_BRANCH, sizeof(OUR_BRANCH) - 1) != 0)
             continue;
-        if (!sk_server_addr_is_ours(s, v[i].host, v[i].has_port ? v[i].port : 0))
+        if (!env->ops->addr_is_ours(env->arg, v[i].host, v[i].has_port ? v[i].port : 0))
             continue;
         if (memcmp(v[i].branch.p + sizeof(OUR_BRANCH) - 1, want, 16) == 0) {
-            atomic_fetch_add(&s->st.loops, 1);
+            env->ops->count(env->arg, SK_PROXY_COUNT_LOOPS);
             return true;
         }
     }
@@ -275,7 +230,41 @@ struct px_target {
     struct sip_dest flow;
 };
 
+
 /* ---- One forwarded request (§16.6) ---- */
+
+/* Why a branch was not sent: the status it counts as, and our reason phrase. */
+struct px_fail {
+    int status;
+    const char *reason;
+};
+
+static int px_failed(struct px_fail *f, int err, int status, const char *reason)
+{
+    f->status = status;
+    f->reason = reason;
+    return err;
+}
+
+/* What a request for one target is built from. */
+struct px_build {
+    const struct sip_msg *m;
+    const struct sip_route_prep *pr;
+    const struct sk_sa *src;      /* where it came from: received/rport on its Via */
+    enum sip_proto in_proto;      /* and over what: a second Record-Route on a change */
+    const struct sk_sa *in_local; /* the address it came to */
+    const struct px_target *tg;   /* the branch's target (NULL or tg->uri NULL: the Request-URI) */
+    bool stateless;               /* §16.11: the same branch for every retransmission */
+};
+
+/* §16.6 steps 6-7 for one target: its URI, the binding's Path, the next hop.
+ * The hop points into the plan or the message: a plan is not copied. */
+struct px_plan {
+    struct sip_uri target; /* the branch's Request-URI, parsed */
+    struct sip_uri path;   /* the first Path value (RFC 3327), when has_path */
+    bool has_path;
+    struct sip_route_next next;
+};
 
 struct fwd {
     struct sk_buf buf;
@@ -283,76 +272,52 @@ struct fwd {
     char branch[48];
 };
 
-/* Build the request for one target. Returns 0, or a status for a branch that
- * cannot be sent (e.g. no route to a name without DNS). */
-static int build_request(struct sk_server *s, const struct sip_msg *m,
-                         const struct sk_route_prep *pr, const struct sk_sa *src,
-                         enum sip_proto in_proto, const struct sk_sa *in_local,
-                         const struct px_target *tg, bool stateless, bool force_tcp,
-                         struct fwd *f, const char **why)
+static bool tg_has_path(const struct px_target *tg)
 {
-    struct sk_buf *b = &f->buf;
-    struct sip_uri turi, hop;
+    return tg && tg->path && tg->path[0];
+}
+
+static int plan_branch(const struct px_build *in, struct px_plan *pl, struct px_fail *fail)
+{
+    struct sk_str ruri = in->tg && in->tg->uri ? sk_str_cstr(in->tg->uri) : in->pr->ruri->raw;
     struct sip_error e;
-    struct sk_str ruri_out = tg && tg->uri ? sk_str_cstr(tg->uri) : pr->ruri->raw;
-    struct sk_str strict_tail = SK_STR_NULL;
-    size_t rfirst = pr->first;
-    const struct sip_uri *hop_uri;
-    struct sk_sa me;
-    bool rr = !stateless && s->cfg.proxy.record_route && !sk_str_isset(m->to.tag) &&
+
+    if (sip_uri_parse(&pl->target, ruri.p, ruri.len, &e) != 0)
+        return px_failed(fail, EBADMSG, 500, "Bad Target URI");
+    pl->has_path = tg_has_path(in->tg);
+    if (pl->has_path) {
+        const char *p = in->tg->path, *end = p + strlen(p);
+        struct sip_addr a;
+        if (sip_parse_addr(&p, end, true, false, &a, &e) != 0)
+            return px_failed(fail, EBADMSG, 500, "Bad Path");
+        pl->path = a.uri;
+    }
+    sip_route_next(in->pr, &pl->target, pl->has_path ? &pl->path : NULL, &pl->next);
+    return 0;
+}
+
+/* A registered contact reached where its REGISTER came from (RFC 5626 flow, or
+ * an address we cannot reach directly), when no Route or Path leads elsewhere. */
+static bool use_flow(const struct px_build *in)
+{
+    return in->tg && in->tg->use_flow && !tg_has_path(in->tg) && in->pr->first >= in->pr->last;
+}
+
+/* §16.6 steps 4, 5 and 8: Request-Line, our Via, Record-Route, Route, Max-Forwards. */
+static void put_head(const struct sk_proxy_env *env, const struct px_build *in,
+                     const struct px_plan *pl, struct fwd *f, const struct sk_sa *me)
+{
+    const struct sip_msg *m = in->m;
+    const struct sip_route_prep *pr = in->pr;
+    struct sk_buf *b = &f->buf;
+    bool rr = !in->stateless && env->cfg->record_route && !sk_str_isset(m->to.tag) &&
               (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_SUBSCRIBE ||
                m->method_id == SIP_METHOD_REFER || m->method_id == SIP_METHOD_NOTIFY);
     bool first_route = true;
-    int rc;
 
-    *why = NULL;
-    if (sip_uri_parse(&turi, ruri_out.p, ruri_out.len, &e) != 0) {
-        *why = "Bad Target URI";
-        return 500;
-    }
-    /* §16.6 steps 6-7: the next hop is the first Route (a Path first), else the target */
-    if (tg && tg->path && tg->path[0]) {
-        const char *p = tg->path, *end = p + strlen(p);
-        struct sip_addr a;
-        if (sip_parse_addr(&p, end, true, false, &a, &e) != 0) {
-            *why = "Bad Path";
-            return 500;
-        }
-        hop = a.uri;
-        hop_uri = &hop;
-    } else if (rfirst < pr->last) {
-        hop_uri = &pr->routes[rfirst].uri;
-        if (!hop_uri->lr) {
-            /* §16.6 step 6: a strict router next: it gets the Route value as its
-             * Request-URI, and our target goes to the end of the Route set */
-            strict_tail = ruri_out;
-            ruri_out = hop_uri->raw;
-            rfirst++;
-        }
-    } else {
-        hop_uri = &turi;
-    }
-    if (!(tg && tg->use_flow && !(tg->path && tg->path[0]) && pr->first >= pr->last)) {
-        if ((rc = uri_dest(hop_uri, &f->dst))) {
-            /* §21.4.5: 404 also says "a domain this server does not handle" */
-            *why = rc == EHOSTUNREACH ? "Domain Not Served Here (no DNS yet)"
-                                      : "Unsupported Transport";
-            return rc == EHOSTUNREACH ? 404 : 503;
-        }
-    } else {
-        f->dst = tg->flow;
-    }
-    if (force_tcp)
-        f->dst.proto = SIP_PROTO_TCP;
-    if (our_addr(s, f->dst.proto, f->dst.addr.u.sa.sa_family, in_local, &me) != 0) {
-        *why = "No Transport to Next Hop";
-        return 503;
-    }
-
-    sk_buf_reset(b);
-    sip_print_request_line(b, m->method, ruri_out);
+    sip_print_request_line(b, m->method, pl->next.ruri);
     /* §16.6 step 8: our Via on top */
-    if (stateless) {
+    if (in->stateless) {
         /* §16.11: a stateless forward's branch is the same for every retransmission */
         sip_branch_print(f->branch, sizeof(f->branch), OUR_BRANCH, loop_hash(m),
                          fnv(1469598103934665603ull, m->via.branch), 16);
@@ -362,34 +327,35 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
     sk_buf_puts(b, "Via: SIP/2.0/");
     sk_buf_puts(b, sip_proto_name(f->dst.proto));
     sk_buf_putc(b, ' ');
-    put_hostport(b, &me);
+    put_hostport(b, me);
     sk_buf_puts(b, ";branch=");
     sk_buf_puts(b, f->branch);
     sk_buf_puts(b, "\r\n");
     /* §16.6 step 4 and RFC 5658: Record-Route, twice when the transport changes */
     if (rr) {
         struct sk_sa in_me;
-        put_rr(b, f->dst.proto, &me);
-        if ((f->dst.proto != in_proto || me.u.sa.sa_family != in_local->u.sa.sa_family) &&
-            our_addr(s, in_proto, in_local->u.sa.sa_family, in_local, &in_me) == 0)
-            put_rr(b, in_proto, &in_me);
+        put_rr(b, f->dst.proto, me);
+        if ((f->dst.proto != in->in_proto ||
+             me->u.sa.sa_family != in->in_local->u.sa.sa_family) &&
+            our_addr(env, in->in_proto, in->in_local->u.sa.sa_family, in->in_local, &in_me) == 0)
+            put_rr(b, in->in_proto, &in_me);
     }
     /* §16.6 step 5 (Path as Route), then what remains of the received Route set */
-    if ((tg && tg->path && tg->path[0]) || rfirst < pr->last || strict_tail.p) {
+    if (pl->has_path || pl->next.first < pr->last || pl->next.strict_tail.p) {
         sk_buf_puts(b, "Route: ");
-        if (tg && tg->path && tg->path[0]) {
-            sk_buf_puts(b, tg->path);
+        if (pl->has_path) {
+            sk_buf_puts(b, in->tg->path);
             first_route = false;
         }
-        for (size_t i = rfirst; i < pr->last; i++) {
+        for (size_t i = pl->next.first; i < pr->last; i++) {
             if (!first_route)
                 sk_buf_puts(b, ", ");
             sk_buf_put_str(b, pr->routes[i].raw);
             first_route = false;
         }
-        if (strict_tail.p) {
+        if (pl->next.strict_tail.p) {
             sk_buf_puts(b, first_route ? "<" : ", <");
-            sk_buf_put_str(b, strict_tail);
+            sk_buf_put_str(b, pl->next.strict_tail);
             sk_buf_putc(b, '>');
         }
         sk_buf_puts(b, "\r\n");
@@ -398,64 +364,99 @@ static int build_request(struct sk_server *s, const struct sip_msg *m,
     sk_buf_puts(b, "Max-Forwards: ");
     sk_buf_put_u64(b, m->max_forwards < 0 ? 70u : (uint64_t) (m->max_forwards - 1));
     sk_buf_puts(b, "\r\n");
-    {
-        const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
-        const struct sip_auth *pa = NULL;
-        size_t npa = 0, ipa = 0;
-        struct sip_msg *mm = (struct sip_msg *) m; /* accessors cache; the message is not changed */
-        if (m->count[SIP_HDR_PROXY_AUTHORIZATION] &&
-            sip_msg_auths(mm, SIP_HDR_PROXY_AUTHORIZATION, &pa, &npa, &e) != 0)
-            npa = 0;
-        for (uint16_t i = 0; i < m->nhdr; i++) {
-            const struct sip_hdr *h = &m->hdr[i];
-            switch (h->id) {
-            case SIP_HDR_ROUTE:
-            case SIP_HDR_MAX_FORWARDS:
+}
+
+/* §22.3: Proxy-Authorization for one of our realms was for us: consumed here. */
+static bool auth_is_ours(const struct sk_proxy_env *env, const struct sip_msg *m,
+                         const struct sip_auth *pa)
+{
+    bool ours = false;
+
+    if (!pa->digest)
+        return false;
+    for (unsigned d = 0; d < env->ndomains; d++)
+        ours |= sk_str_eq_cstr(pa->realm, env->domains[d]);
+    return ours | sk_str_ieq(pa->realm, m->from.uri.host);
+}
+
+/* The received header lines, less Route and Max-Forwards (written by put_head)
+ * and our own credentials, with received/rport on the top Via. */
+static void put_rest(const struct sk_proxy_env *env, const struct px_build *in, struct sk_buf *b)
+{
+    const struct sip_msg *m = in->m;
+    const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
+    const struct sip_auth *pa = NULL;
+    size_t npa = 0, ipa = 0;
+    struct sip_msg *mm = (struct sip_msg *) m; /* accessors cache; the message is not changed */
+    struct sip_error e;
+
+    if (m->count[SIP_HDR_PROXY_AUTHORIZATION] &&
+        sip_msg_auths(mm, SIP_HDR_PROXY_AUTHORIZATION, &pa, &npa, &e) != 0)
+        npa = 0;
+    for (uint16_t i = 0; i < m->nhdr; i++) {
+        const struct sip_hdr *h = &m->hdr[i];
+        if (h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_MAX_FORWARDS)
+            continue;
+        if (h->id == SIP_HDR_PROXY_AUTHORIZATION) {
+            bool ours = ipa < npa && auth_is_ours(env, m, &pa[ipa]);
+            ipa++;
+            if (ours)
                 continue;
-            case SIP_HDR_PROXY_AUTHORIZATION: {
-                /* credentials for our own realm are consumed here (§22.3) */
-                bool ours = false;
-                if (ipa < npa && pa[ipa].digest) {
-                    for (unsigned d = 0; d < s->cfg.ndomains; d++)
-                        ours |= sk_str_eq_cstr(pa[ipa].realm, s->cfg.domains[d]);
-                    ours |= sk_str_ieq(pa[ipa].realm, m->from.uri.host);
-                }
-                ipa++;
-                if (ours)
-                    continue;
-                break;
+        } else if (h == top) {
+            /* §18.2.1 / RFC 3581: received and rport on the Via we got */
+            struct sk_str rest = after_first_elem(h, m->via.raw);
+            sk_buf_puts(b, "Via: ");
+            sip_print_via(b, &m->via, in->src);
+            if (rest.p) {
+                sk_buf_puts(b, ", ");
+                sk_buf_put_str(b, rest);
             }
-            case SIP_HDR_VIA:
-                if (h == top) {
-                    /* §18.2.1 / RFC 3581: received and rport on the Via we got */
-                    struct sk_str rest = after_first_elem(h, m->via.raw);
-                    sk_buf_puts(b, "Via: ");
-                    sip_print_via(b, &m->via, src);
-                    if (rest.p) {
-                        sk_buf_puts(b, ", ");
-                        sk_buf_put_str(b, rest);
-                    }
-                    sk_buf_puts(b, "\r\n");
-                    continue;
-                }
-                break;
-            default:
-                break;
-            }
-            copy_line(b, h);
+            sk_buf_puts(b, "\r\n");
+            continue;
         }
+        copy_line(b, h);
     }
     put_body(b, m);
-    if (b->failed)
-        return 500;
-    /* §18.1.1: a request within 200 bytes of the path MTU goes over a
-     * congestion-controlled transport. Not toward a registered contact: it
-     * registered over UDP, and may sit behind NAT or listen on UDP only. */
-    if (!force_tcp && f->dst.proto == SIP_PROTO_UDP && !(tg && tg->uri) &&
-        sip_tp_select(SIP_PROTO_UDP, b->len) == SIP_PROTO_TCP &&
-        sip_tpm_local(s->tpm, SIP_PROTO_TCP, f->dst.addr.u.sa.sa_family))
-        return build_request(s, m, pr, src, in_proto, in_local, tg, stateless, true, f, why);
-    return 0;
+}
+
+/* The request for one target to dst (f->dst on return). 0, or an error with
+ * fail set: the status the branch counts as. */
+static int build_request(const struct sk_proxy_env *env, const struct px_build *in,
+                         const struct px_plan *pl, const struct sip_dest *dst, struct fwd *f,
+                         struct px_fail *fail)
+{
+    struct sk_sa me;
+    bool force_tcp = false;
+
+    f->dst = *dst;
+    for (;;) {
+        if (force_tcp)
+            f->dst.proto = SIP_PROTO_TCP;
+        if (our_addr(env, f->dst.proto, f->dst.addr.u.sa.sa_family, in->in_local, &me) != 0)
+            return px_failed(fail, ENETUNREACH, 503, "No Transport to Next Hop");
+        sk_buf_reset(&f->buf);
+        put_head(env, in, pl, f, &me);
+        put_rest(env, in, &f->buf);
+        if (f->buf.failed)
+            return px_failed(fail, ENOMEM, 500, NULL);
+        /* §18.1.1: a request within 200 bytes of the path MTU goes over a
+         * congestion-controlled transport. Not toward a registered contact: it
+         * registered over UDP, and may sit behind NAT or listen on UDP only. */
+        if (force_tcp || f->dst.proto != SIP_PROTO_UDP || (in->tg && in->tg->uri) ||
+            sip_tp_select(SIP_PROTO_UDP, f->buf.len) != SIP_PROTO_TCP ||
+            !env->ops->local(env->arg, SIP_PROTO_TCP, f->dst.addr.u.sa.sa_family))
+            return 0;
+        force_tcp = true;
+    }
+}
+
+/* What a failed resolution makes of a branch. */
+static int resolve_failed(struct px_fail *fail, int err)
+{
+    /* §21.4.5: 404 also says "a domain this server does not handle" */
+    if (err == EHOSTUNREACH)
+        return px_failed(fail, err, 404, "Domain Not Served Here (no DNS yet)");
+    return px_failed(fail, err, 503, "Unsupported Transport");
 }
 
 /* ---- The response context of one proxied request (§16.7) ---- */
@@ -469,13 +470,19 @@ struct px_branch {
     bool provisional;       /* a 101-199 (or 100) came: CANCEL may be sent */
     bool done;
     struct sk_proxy_timer_c timer_c; /* INVITE branches (§16.6 step 11) */
+    size_t tg;              /* its target: c->tg[tg] */
+    /* resolving its next hop: the pending resolution (NULL once answered or when
+     * the answer came at once), and while sip_resolve_start runs, the request */
+    struct sip_resolve *rq;
+    bool resolving;
+    struct px_now *now;
 };
 
 struct px_ctx {
-    struct sk_server *s;
+    const struct sk_proxy_env *env;
     struct sip_txn *st;
     struct sk_loop *loop;
-    int refs;               /* the request side + one per live client transaction */
+    int refs;               /* the request side + one per live client transaction or resolution */
     char *req;              /* the request as received, for later groups and our own answers */
     size_t req_len;
     enum sip_proto proto;
@@ -534,7 +541,7 @@ static void ctx_respond_own(struct px_ctx *c, int code, const char *reason, cons
         rx.proto = c->proto;
         rx.src = c->src;
         rx.local = c->local;
-        sk_server_respond(c->s, c->st, &rx, code, reason, extra);
+        c->env->ops->respond(c->env->arg, c->st, &rx, code, reason, extra);
     }
     sip_msg_release(m);
     free(m);
@@ -606,7 +613,7 @@ static void send_best(struct px_ctx *c)
             sip_txn_respond(c->st, c->best, b->p, b->len);
         }
     }
-    atomic_fetch_add(&c->s->st.responses, 1);
+    c->env->ops->count(c->env->arg, SK_PROXY_COUNT_RESPONSES);
     ctx_unref(c); /* the request side is over */
 }
 
@@ -623,8 +630,31 @@ static void branch_done(struct px_ctx *c)
     send_best(c);
 }
 
+/* Branches still resolving their next hop are never sent: they count as 487. */
+static void cancel_resolving(struct px_ctx *c)
+{
+    size_t unrefs = 0;
+
+    for (size_t i = 0; i < c->nbr; i++) {
+        struct px_branch *b = &c->br[i];
+        if (b->done || !b->resolving || !b->rq)
+            continue;
+        sip_resolve_cancel(b->rq);
+        b->rq = NULL;
+        b->resolving = false;
+        b->done = true;
+        b->status = 487;
+        c->pending--;
+        record_final(c, NULL, 487, NULL);
+        unrefs++;
+    }
+    while (unrefs--)
+        ctx_unref(c); /* the caller holds a reference: c stays */
+}
+
 static void cancel_pending(struct px_ctx *c, const char *reason)
 {
+    cancel_resolving(c);
     for (size_t i = 0; i < c->nbr; i++) {
         struct px_branch *b = &c->br[i];
         if (b->done || !b->ct)
@@ -689,7 +719,7 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
         c->pending--;
         if (!c->final_sent) {
             c->final_sent = true;
-            atomic_fetch_add(&c->s->st.responses, 1);
+            c->env->ops->count(c->env->arg, SK_PROXY_COUNT_RESPONSES);
             /* step 10: the other branches of an INVITE are no longer wanted */
             if (c->invite)
                 cancel_pending(c, "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n");
@@ -726,76 +756,220 @@ static void on_branch_terminated(struct sip_txn *t, void *arg)
 
 static const struct sip_txn_user branch_user = {on_branch_response, on_branch_terminated};
 
+/* ---- Starting branches (§16.6) ---- */
+
+/* The branch's request and plan, while sip_resolve_start runs. */
+struct px_now {
+    const struct px_build *in;
+    const struct px_plan *pl;
+};
+
+static void branch_fail(struct px_ctx *c, struct px_branch *b, const struct px_fail *fail)
+{
+    SK_DEBUG("branch to %s not sent: %d %s", c->tg[b->tg].uri ? c->tg[b->tg].uri : "(request URI)",
+             fail->status, fail->reason ? fail->reason : "");
+    b->done = true;
+    b->status = fail->status;
+    record_final(c, NULL, fail->status, fail->reason);
+}
+
+static void build_in(const struct px_ctx *c, const struct px_branch *b, const struct sip_msg *m,
+                     const struct sip_route_prep *pr, struct px_build *in)
+{
+    *in = (struct px_build){m, pr, &c->src, c->proto, &c->local, &c->tg[b->tg], false};
+}
+
+/* Build the branch's request for dst and start its client transaction. */
+static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_build *in,
+                        const struct px_plan *pl, const struct sip_dest *dst)
+{
+    struct px_fail fail;
+    struct fwd f;
+    bool sent = false;
+
+    sk_buf_init(&f.buf);
+    if (build_request(c->env, in, pl, dst, &f, &fail) == 0) {
+        c->refs++;
+        c->pending++;
+        if (sip_txn_client_new_keyed(c->env->txl, c->loop, f.buf.p, f.buf.len,
+                                     sk_str_cstr(f.branch), in->m->method, &f.dst,
+                                     &branch_user, b, &b->ct) != 0) {
+            c->refs--;
+            c->pending--;
+            px_failed(&fail, ENOMEM, 500, "Cannot Create Transaction");
+        } else {
+            sent = true;
+            if (c->invite && b->ct && !b->done)
+                sk_proxy_timer_c_start(&b->timer_c, b->ct, c->env->cfg->timer_c_ms);
+        }
+    }
+    if (!sent)
+        branch_fail(c, b, &fail);
+    sk_buf_free(&f.buf);
+}
+
+/* The branch's next hop resolved later: plan it again on the request parsed
+ * again, and send it to the first target (failover to the others comes with
+ * RFC 3263 §4.3). */
+static void branch_resolved_msg(struct px_ctx *c, struct px_branch *b, const struct sip_msg *m,
+                                const struct sip_route_prep *pr, int err,
+                                const struct sip_resolve_result *res)
+{
+    struct px_build in;
+    struct px_plan pl;
+    struct px_fail fail;
+
+    build_in(c, b, m, pr, &in);
+    if (plan_branch(&in, &pl, &fail) != 0 || (err && resolve_failed(&fail, err)))
+        branch_fail(c, b, &fail);
+    else
+        branch_send(c, b, &in, &pl, &res->dest[0]);
+}
+
+static int with_request(struct px_ctx *c,
+                        void (*fn)(struct px_ctx *c, const struct sip_msg *m,
+                                   const struct sip_route_prep *pr, void *arg),
+                        void *arg);
+
+struct px_later {
+    struct px_branch *b;
+    int err;
+    const struct sip_resolve_result *res;
+};
+
+static void resolved_later(struct px_ctx *c, const struct sip_msg *m,
+                           const struct sip_route_prep *pr, void *arg)
+{
+    struct px_later *l = arg;
+    branch_resolved_msg(c, l->b, m, pr, l->err, l->res);
+}
+
+static void on_branch_resolved(void *arg, int err, const struct sip_resolve_result *res)
+{
+    struct px_branch *b = arg;
+    struct px_ctx *c = b->ctx;
+
+    b->rq = NULL;
+    b->resolving = false;
+    c->pending--;
+    if (b->now) {
+        /* at once, inside sip_resolve_start: the request and its plan are at hand */
+        struct px_fail fail;
+        if (err && resolve_failed(&fail, err))
+            branch_fail(c, b, &fail);
+        else
+            branch_send(c, b, b->now->in, b->now->pl, &res->dest[0]);
+        ctx_unref(c);
+        return;
+    }
+    /* later, from the loop: the request is parsed again from the copy we keep */
+    if (c->final_sent) {
+        b->done = true;
+        b->status = 487;
+    } else {
+        struct px_later l = {b, err, res};
+        if (with_request(c, resolved_later, &l) != 0) {
+            struct px_fail fail = {500, "Server Internal Error"};
+            branch_fail(c, b, &fail);
+        }
+        branch_done(c);
+    }
+    ctx_unref(c);
+}
+
+/* One branch: its hop planned, then resolved (a registered flow needs no
+ * resolution), then sent. */
+static void branch_start(struct px_ctx *c, struct px_branch *b, const struct sip_msg *m,
+                         const struct sip_route_prep *pr)
+{
+    struct px_build in;
+    struct px_plan pl;
+    struct px_now now = {&in, &pl};
+    struct px_fail fail;
+    int err;
+
+    build_in(c, b, m, pr, &in);
+    if (plan_branch(&in, &pl, &fail) != 0) {
+        branch_fail(c, b, &fail);
+        return;
+    }
+    if (use_flow(&in)) {
+        branch_send(c, b, &in, &pl, &in.tg->flow);
+        return;
+    }
+    c->refs++; /* the resolution's, until its callback */
+    c->pending++;
+    b->resolving = true;
+    b->now = &now;
+    err = sip_resolve_start(c->env->resolver, pl.next.hop, on_branch_resolved, b, &b->rq);
+    b->now = NULL;
+    if (err) {
+        b->resolving = false;
+        c->pending--;
+        c->refs--;
+        branch_fail(c, b, &(struct px_fail){500, "Cannot Resolve Next Hop"});
+    }
+}
+
 /* Start every target of the next q group in parallel (§16.6), from the request
  * as parsed (m) with its Route processing done (pr). */
-static void start_group_msg(struct px_ctx *c, const struct sip_msg *m, const struct sk_route_prep *pr)
+static void start_group_msg(struct px_ctx *c, const struct sip_msg *m,
+                            const struct sip_route_prep *pr)
 {
     size_t end;
 
     for (end = c->next_tg + 1; end < c->ntg && c->tg[end].q == c->tg[c->next_tg].q; end++)
         ;
     /* the array has room for every target: branches never move, as their
-     * client transactions point at them */
+     * client transactions and resolutions point at them */
     if (!c->br || c->nbr + (end - c->next_tg) > c->cap_br) {
         c->next_tg = c->ntg;
         return;
     }
     for (; c->next_tg < end; c->next_tg++) {
         struct px_branch *b = &c->br[c->nbr++];
-        struct fwd f;
-        const char *reason;
-        int st;
-
         memset(b, 0, sizeof(*b));
         b->ctx = c;
-        sk_buf_init(&f.buf);
-        st = build_request(c->s, m, pr, &c->src, c->proto, &c->local, &c->tg[c->next_tg],
-                           false, false, &f, &reason);
-        if (st == 0) {
-            c->refs++;
-            c->pending++;
-            if (sip_txn_client_new_keyed(c->s->txl, c->loop, f.buf.p, f.buf.len,
-                                         sk_str_cstr(f.branch), m->method, &f.dst,
-                                         &branch_user, b, &b->ct) != 0) {
-                c->refs--;
-                c->pending--;
-                st = 500;
-                reason = "Cannot Create Transaction";
-            } else if (c->invite && b->ct && !b->done) {
-                sk_proxy_timer_c_start(&b->timer_c, b->ct, c->s->cfg.proxy.timer_c_ms);
-            }
-        }
-        if (st) {
-            SK_DEBUG("branch to %s not sent: %d %s",
-                     c->tg[c->next_tg].uri ? c->tg[c->next_tg].uri : "(request URI)", st,
-                     reason ? reason : "");
-            b->done = true;
-            b->status = st;
-            record_final(c, NULL, st, reason);
-        }
-        sk_buf_free(&f.buf);
+        b->tg = c->next_tg;
+        branch_start(c, b, m, pr);
     }
 }
 
-/* The same for a later group (§16.6 sequential search): the request is parsed
- * again from the copy the context keeps. */
-static void start_group(struct px_ctx *c)
+/* Parse the kept copy of the request and run fn on it with §16.4 done. */
+static int with_request(struct px_ctx *c,
+                        void (*fn)(struct px_ctx *c, const struct sip_msg *m,
+                                   const struct sip_route_prep *pr, void *arg),
+                        void *arg)
 {
     struct sip_msg *m = malloc(sizeof(*m));
-    struct sk_route_prep pr;
+    struct sip_route_prep pr;
     struct sip_error e;
+    int status, err;
     char why[160];
 
     if (!m)
-        return;
+        return ENOMEM;
     sip_msg_init(m);
-    if (sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL, &e) != 0 ||
-        sk_proxy_route_prep(c->s, m, &pr, why, sizeof(why)) != 0)
-        c->next_tg = c->ntg;
-    else
-        start_group_msg(c, m, &pr);
+    if ((err = sip_msg_parse(m, c->req, c->req_len, SIP_PARSE_DATAGRAM, NULL, NULL, &e)) == 0 &&
+        (err = sk_proxy_prep(c->env, m, &pr, &status, why, sizeof(why))) == 0)
+        fn(c, m, &pr, arg);
     sip_msg_release(m);
     free(m);
+    return err;
+}
+
+static void group_msg(struct px_ctx *c, const struct sip_msg *m, const struct sip_route_prep *pr,
+                      void *arg)
+{
+    (void) arg;
+    start_group_msg(c, m, pr);
+}
+
+/* The same for a later group (§16.6 sequential search). */
+static void start_group(struct px_ctx *c)
+{
+    if (with_request(c, group_msg, NULL) != 0)
+        c->next_tg = c->ntg;
 }
 
 /* ---- Location lookup ---- */
@@ -877,166 +1051,167 @@ static int cmp_q(const void *a, const void *b)
 
 /* 404 for a user we do not know, 480 for one with no binding now (§16.5): the
  * user and domain of the AOR (sk_loc_aor), the keys the registrar uses too. */
-static bool user_known(struct sk_server *s, const struct sk_buf *aor,
+static bool user_known(const struct sk_proxy_env *env, const struct sk_buf *aor,
                        const struct sk_loc_aor_info *ai)
 {
-    struct sk_user_rec rec;
     char user[256], domain[256];
 
-    if (!s->store || aor->failed || !aor->p || ai->user_len >= sizeof(user) ||
-        ai->domain_len >= sizeof(domain))
+    if (aor->failed || !aor->p || ai->user_len >= sizeof(user) || ai->domain_len >= sizeof(domain))
         return false;
     memcpy(user, aor->p + ai->user_off, ai->user_len);
     user[ai->user_len] = '\0';
     memcpy(domain, aor->p + ai->domain_off, ai->domain_len);
     domain[ai->domain_len] = '\0';
-    return sk_store_user_get(s->store, user, domain, &rec) == 0;
+    return env->ops->user_exists(env->arg, user, domain);
 }
 
 /* ---- Entry points ---- */
 
-static bool from_is_ours(struct sk_server *s, const struct sip_msg *m)
+static bool from_is_ours(const struct sk_proxy_env *env, const struct sip_msg *m)
 {
     return m->has_from && sk_str_isset(m->from.uri.user) &&
            (m->from.uri.scheme == SIP_URI_SIP || m->from.uri.scheme == SIP_URI_SIPS) &&
-           sk_server_uri_is_local(s, &m->from.uri);
+           sk_loc_is_self(env->self, &m->from.uri);
 }
 
-void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx,
-                      const struct sk_route_prep *pr)
+static void free_targets(struct px_target *tg, size_t n)
 {
-    const struct sk_proxy_config *cfg = &s->cfg.proxy;
-    struct sip_msg *m = rx->msg;
-    bool initial = !sk_str_isset(m->to.tag);
-    bool ruri_local = pr->ruri_local;
-    struct lookup lk = {0};
-    struct px_ctx *c;
-    int64_t now = (int64_t) time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        free(tg[i].uri);
+        free(tg[i].path);
+    }
+    free(tg);
+}
 
-    /* §8.3: redirect mode answers with where the user is */
-    if (cfg->mode == SK_MODE_REDIRECT) {
-        struct sk_buf contacts, aor;
-        struct sk_loc_aor_info ai;
-        bool have_aor;
-        if (!ruri_local) {
-            sk_server_respond(s, st, rx, 404, "Domain Not Served Here", NULL);
-            return;
-        }
-        sk_buf_init(&contacts);
-        sk_buf_init(&aor);
-        lk.contacts = &contacts;
-        lk.now = now;
-        /* the AOR as the registrar derives it from the To of a REGISTER */
-        have_aor = sk_loc_aor(pr->ruri, &s->self, &aor, &ai) == 0 && !aor.failed;
-        if (have_aor)
-            sk_loc_lookup(s->loc, aor.p, now, lookup_cb, &lk);
-        if (lk.n > 0 && !contacts.failed)
-            sk_server_respond(s, st, rx, 302, NULL, contacts.p);
-        else
-            sk_server_respond(s, st, rx, have_aor && user_known(s, &aor, &ai) ? 480 : 404,
-                              NULL, NULL);
-        sk_buf_free(&contacts);
-        sk_buf_free(&aor);
+/* §8.3: redirect mode answers with where the user is. */
+static void redirect(const struct sk_proxy_env *env, struct sip_txn *st, struct sip_rx *rx,
+                     const struct sip_route_prep *pr, int64_t now)
+{
+    struct lookup lk = {0};
+    struct sk_buf contacts, aor;
+    struct sk_loc_aor_info ai;
+    bool have_aor;
+
+    if (!pr->ruri_local) {
+        env->ops->respond(env->arg, st, rx, 404, "Domain Not Served Here", NULL);
         return;
     }
+    sk_buf_init(&contacts);
+    sk_buf_init(&aor);
+    lk.contacts = &contacts;
+    lk.now = now;
+    /* the AOR as the registrar derives it from the To of a REGISTER */
+    have_aor = sk_loc_aor(pr->ruri, env->self, &aor, &ai) == 0 && !aor.failed;
+    if (have_aor)
+        env->ops->lookup(env->arg, aor.p, now, lookup_cb, &lk);
+    if (lk.n > 0 && !contacts.failed)
+        env->ops->respond(env->arg, st, rx, 302, NULL, contacts.p);
+    else
+        env->ops->respond(env->arg, st, rx, have_aor && user_known(env, &aor, &ai) ? 480 : 404,
+                          NULL, NULL);
+    sk_buf_free(&contacts);
+    sk_buf_free(&aor);
+}
 
-    /* §22.3 / §26.3.2: initial requests from our users, and any request we would
-     * relay to another domain, prove who sent them (407) */
-    if (initial && m->method_id != SIP_METHOD_ACK && m->method_id != SIP_METHOD_CANCEL) {
-        bool ours = from_is_ours(s, m);
-        if (cfg->auth && (ours || !ruri_local)) {
-            struct sk_reg_result res;
-            struct sk_str realm = sk_str_cstr(s->cfg.domains[0]);
-            struct sk_loc_aor_info fai;
-            struct sk_buf from_aor;
-            char from_mem[256];
-            int rc;
-            /* our user's realm is the domain of its AOR, as the registrar's: the
-             * users table's key (lower case, an address of ours in one spelling) */
-            sk_buf_init_ext(&from_aor, from_mem, sizeof(from_mem));
-            if (ours && sk_loc_aor(&m->from.uri, &s->self, &from_aor, &fai) == 0)
-                realm = sk_str_make(from_aor.p + fai.domain_off, fai.domain_len);
-            else if (ours)
-                realm = m->from.uri.host;
-            sk_buf_init(&res.headers);
-            res.reason = NULL;
-            rc = sk_registrar_authenticate(s->reg, rx, SIP_HDR_PROXY_AUTHORIZATION,
-                                           ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
-                                           now, NULL);
-            sk_buf_free(&from_aor);
-            if (rc != 0) {
-                sk_server_respond(s, st, rx, res.status, res.reason,
-                                  res.headers.failed || res.headers.len == 0 ? NULL
-                                                                              : res.headers.p);
-                sk_buf_free(&res.headers);
-                return;
-            }
-            sk_buf_free(&res.headers);
-        } else if (!ours && ruri_local && !cfg->accept_foreign) {
-            sk_server_respond(s, st, rx, 403, "Requests From Other Domains Refused", NULL);
-            return;
+/* §22.3 / §26.3.2: initial requests from our users, and any request we would
+ * relay to another domain, prove who sent them (407). True when the request may
+ * go on; else it has been answered. */
+static bool admit(const struct sk_proxy_env *env, struct sip_txn *st, struct sip_rx *rx,
+                  const struct sip_route_prep *pr, int64_t now)
+{
+    const struct sip_msg *m = rx->msg;
+    bool ours = from_is_ours(env, m);
+    struct sk_reg_result res;
+    struct sk_str realm;
+    struct sk_loc_aor_info fai;
+    struct sk_buf from_aor;
+    char from_mem[256];
+    int rc;
+
+    if (!env->cfg->auth || (!ours && pr->ruri_local)) {
+        if (!ours && pr->ruri_local && !env->cfg->accept_foreign) {
+            env->ops->respond(env->arg, st, rx, 403, "Requests From Other Domains Refused", NULL);
+            return false;
         }
+        return true;
     }
+    /* our user's realm is the domain of its AOR, as the registrar's: the users
+     * table's key (lower case, an address of ours in one spelling) */
+    realm = sk_str_cstr(env->domains ? env->domains[0] : "");
+    sk_buf_init_ext(&from_aor, from_mem, sizeof(from_mem));
+    if (ours && sk_loc_aor(&m->from.uri, env->self, &from_aor, &fai) == 0)
+        realm = sk_str_make(from_aor.p + fai.domain_off, fai.domain_len);
+    else if (ours)
+        realm = m->from.uri.host;
+    sk_buf_init(&res.headers);
+    res.reason = NULL;
+    rc = env->ops->authenticate(env->arg, rx, ours ? m->from.uri.user : SK_STR_NULL, realm, &res,
+                                now);
+    sk_buf_free(&from_aor);
+    if (rc != 0)
+        env->ops->respond(env->arg, st, rx, res.status, res.reason,
+                          res.headers.failed || res.headers.len == 0 ? NULL : res.headers.p);
+    sk_buf_free(&res.headers);
+    return rc == 0;
+}
 
-    /* §16.5: the target set */
-    if (ruri_local) {
-        struct sk_buf aor;
-        struct sk_loc_aor_info ai;
-        char aor_mem[256];
-        bool have_aor, known;
-        if (!sk_str_isset(pr->ruri->user)) {
-            sk_server_respond(s, st, rx, 404, NULL, NULL);
-            return;
+/* §16.5: the target set: the bindings of an AOR of ours, highest q first, or
+ * the Request-URI itself. True with lk filled; else the request was answered. */
+static bool target_set(const struct sk_proxy_env *env, struct sip_txn *st, struct sip_rx *rx,
+                       const struct sip_route_prep *pr, int64_t now, struct lookup *lk)
+{
+    struct sk_buf aor;
+    struct sk_loc_aor_info ai;
+    char aor_mem[256];
+    bool have_aor, known;
+
+    if (!pr->ruri_local) {
+        if (!(lk->tg = calloc(1, sizeof(*lk->tg)))) {
+            env->ops->respond(env->arg, st, rx, 500, "Out of Memory", NULL);
+            return false;
         }
-        /* the AOR as the registrar derives it from the To of a REGISTER: one rule
-         * for the location service and the users table (sip:uas@127.0.0.1:5070
-         * is sip:uas@127.0.0.1 when 5070 is ours) */
-        sk_buf_init_ext(&aor, aor_mem, sizeof(aor_mem));
-        have_aor = sk_loc_aor(pr->ruri, &s->self, &aor, &ai) == 0 && !aor.failed;
-        if (have_aor)
-            sk_loc_lookup(s->loc, aor.p, now, lookup_cb, &lk);
-        known = lk.n == 0 && !lk.oom && have_aor && user_known(s, &aor, &ai);
-        sk_buf_free(&aor);
-        if (lk.oom) {
-            for (size_t i = 0; i < lk.n; i++) {
-                free(lk.tg[i].uri);
-                free(lk.tg[i].path);
-            }
-            free(lk.tg);
-            sk_server_respond(s, st, rx, 500, "Out of Memory", NULL);
-            return;
-        }
-        if (lk.n == 0) {
-            free(lk.tg);
-            sk_server_respond(s, st, rx, known ? 480 : 404, NULL, NULL);
-            return;
-        }
-        /* the location service hands them out highest q first; keep it stable */
-        qsort(lk.tg, lk.n, sizeof(*lk.tg), cmp_q);
-    } else {
-        lk.tg = calloc(1, sizeof(*lk.tg));
-        if (!lk.tg) {
-            sk_server_respond(s, st, rx, 500, "Out of Memory", NULL);
-            return;
-        }
-        lk.n = 1; /* the Request-URI itself (uri NULL) */
-        lk.tg[0].q = 1000;
+        lk->n = 1; /* the Request-URI itself (uri NULL) */
+        lk->tg[0].q = 1000;
+        return true;
     }
+    if (!sk_str_isset(pr->ruri->user)) {
+        env->ops->respond(env->arg, st, rx, 404, NULL, NULL);
+        return false;
+    }
+    /* the AOR as the registrar derives it from the To of a REGISTER: one rule
+     * for the location service and the users table (sip:uas@127.0.0.1:5070
+     * is sip:uas@127.0.0.1 when 5070 is ours) */
+    sk_buf_init_ext(&aor, aor_mem, sizeof(aor_mem));
+    have_aor = sk_loc_aor(pr->ruri, env->self, &aor, &ai) == 0 && !aor.failed;
+    if (have_aor)
+        env->ops->lookup(env->arg, aor.p, now, lookup_cb, lk);
+    known = lk->n == 0 && !lk->oom && have_aor && user_known(env, &aor, &ai);
+    sk_buf_free(&aor);
+    if (lk->oom || lk->n == 0) {
+        env->ops->respond(env->arg, st, rx, lk->oom ? 500 : known ? 480 : 404,
+                          lk->oom ? "Out of Memory" : NULL, NULL);
+        free_targets(lk->tg, lk->n);
+        return false;
+    }
+    /* the location service hands them out highest q first; keep it stable */
+    qsort(lk->tg, lk->n, sizeof(*lk->tg), cmp_q);
+    return true;
+}
 
-    c = calloc(1, sizeof(*c));
+/* The response context of a request about to be forwarded; takes lk's targets. */
+static struct px_ctx *ctx_new(const struct sk_proxy_env *env, struct sip_txn *st,
+                              const struct sip_rx *rx, struct lookup *lk)
+{
+    const struct sip_msg *m = rx->msg;
+    struct px_ctx *c = calloc(1, sizeof(*c));
+
     if (!c || !(c->req = malloc(m->len))) {
         free(c);
-        for (size_t i = 0; i < lk.n; i++) {
-            free(lk.tg[i].uri);
-            free(lk.tg[i].path);
-        }
-        free(lk.tg);
-        sk_server_respond(s, st, rx, 500, "Out of Memory", NULL);
-        return;
+        return NULL;
     }
     memcpy(c->req, m->buf, m->len);
     c->req_len = m->len;
-    c->s = s;
+    c->env = env;
     c->st = st;
     sip_txn_ref(st);
     sip_txn_set_data(st, c);
@@ -1046,14 +1221,39 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
     c->src = rx->src;
     c->local = rx->local;
     c->invite = m->method_id == SIP_METHOD_INVITE;
-    c->tg = lk.tg;
-    c->ntg = lk.n;
+    c->tg = lk->tg;
+    c->ntg = lk->n;
     sk_buf_init(&c->best_msg);
     sk_buf_init(&c->challenges);
     /* every branch is known now, so they can live in one array */
     c->br = calloc(c->ntg, sizeof(*c->br));
     c->cap_br = c->br ? c->ntg : 0;
-    atomic_fetch_add(&s->st.proxied, 1);
+    return c;
+}
+
+void sk_proxy_forward(const struct sk_proxy_env *env, struct sip_txn *st, struct sip_rx *rx,
+                      const struct sip_route_prep *pr)
+{
+    struct sip_msg *m = rx->msg;
+    struct lookup lk = {0};
+    struct px_ctx *c;
+    int64_t now = (int64_t) time(NULL);
+
+    if (env->cfg->mode == SK_MODE_REDIRECT) {
+        redirect(env, st, rx, pr, now);
+        return;
+    }
+    if (!sk_str_isset(m->to.tag) && m->method_id != SIP_METHOD_ACK &&
+        m->method_id != SIP_METHOD_CANCEL && !admit(env, st, rx, pr, now))
+        return;
+    if (!target_set(env, st, rx, pr, now, &lk))
+        return;
+    if (!(c = ctx_new(env, st, rx, &lk))) {
+        free_targets(lk.tg, lk.n);
+        env->ops->respond(env->arg, st, rx, 500, "Out of Memory", NULL);
+        return;
+    }
+    env->ops->count(env->arg, SK_PROXY_COUNT_PROXIED);
     c->refs++; /* held while starting, so a branch failing at once cannot free c */
     start_group_msg(c, m, pr); /* the first group: the request as parsed on arrival */
     /* 100 Trying: the INVITE server transaction sends it if no other response
@@ -1063,23 +1263,27 @@ void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx
     ctx_unref(c);
 }
 
-void sk_proxy_server_gone(struct sk_server *s, struct sip_txn *st)
+void sk_proxy_txn_gone(const struct sk_proxy_env *env, struct sip_txn *st)
 {
     struct px_ctx *c = sip_txn_data(st);
-    (void) s;
+    (void) env;
 
     /* the server transaction failed (transport error) or the server stops: no
-     * final response will be sent; the branches finish on their own */
+     * final response will be sent; the branches sent finish on their own, the
+     * ones still resolving are not sent */
     if (!c || c->final_sent)
         return;
+    c->refs++;
     c->final_sent = true;
+    cancel_resolving(c);
+    ctx_unref(c); /* the request side */
     ctx_unref(c);
 }
 
-bool sk_proxy_cancel(struct sk_server *s, struct sip_txn *inv)
+bool sk_proxy_cancel_branches(const struct sk_proxy_env *env, struct sip_txn *inv)
 {
     struct px_ctx *c = sip_txn_data(inv);
-    (void) s;
+    (void) env;
 
     if (!c)
         return false;
@@ -1093,30 +1297,66 @@ bool sk_proxy_cancel(struct sk_server *s, struct sip_txn *inv)
     return true;
 }
 
-void sk_proxy_ack(struct sk_server *s, struct sip_rx *rx)
+/* ---- Stateless forwarding (§16.11) ---- */
+
+/* An ACK whose next hop is being resolved. */
+struct px_ack {
+    const struct sk_proxy_env *env;
+    const struct px_build *in; /* while sip_resolve_start runs */
+    const struct px_plan *pl;
+};
+
+static void ack_send(const struct sk_proxy_env *env, const struct px_build *in,
+                     const struct px_plan *pl, const struct sip_dest *dst)
+{
+    struct px_fail fail;
+    struct fwd f;
+
+    sk_buf_init(&f.buf);
+    if (build_request(env, in, pl, dst, &f, &fail) == 0 &&
+        env->ops->send(env->arg, &f.dst, f.buf.p, f.buf.len) == 0)
+        env->ops->count(env->arg, SK_PROXY_COUNT_STATELESS_FORWARDED);
+    sk_buf_free(&f.buf);
+}
+
+static void on_ack_resolved(void *arg, int err, const struct sip_resolve_result *res)
+{
+    struct px_ack *a = arg;
+
+    if (!err && a->in)
+        ack_send(a->env, a->in, a->pl, &res->dest[0]);
+}
+
+void sk_proxy_forward_ack(const struct sk_proxy_env *env, struct sip_rx *rx)
 {
     struct sip_msg *m = rx->msg;
-    struct sk_route_prep pr;
+    struct sip_route_prep pr;
     struct px_target tg = {0};
-    struct fwd f;
-    const char *why;
+    struct px_build in;
+    struct px_plan pl;
+    struct px_fail fail;
+    struct px_ack a = {env, &in, &pl};
+    struct sip_resolve *q;
+    int status;
     char reason[160];
 
-    if (sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason)) != 0)
+    if (sk_proxy_prep(env, m, &pr, &status, reason, sizeof(reason)) != 0)
         return;
     /* an ACK for us, or one we cannot place: absorbed */
     if (pr.ruri_local || m->max_forwards == 0)
         return;
     tg.q = 1000;
-    sk_buf_init(&f.buf);
-    if (build_request(s, m, &pr, &rx->src, rx->proto, &rx->local, &tg, true, false, &f, &why) ==
-            0 &&
-        sip_tpm_send(s->tpm, &f.dst, f.buf.p, f.buf.len) == 0)
-        atomic_fetch_add(&s->st.stateless_forwarded, 1);
-    sk_buf_free(&f.buf);
+    in = (struct px_build){m, &pr, &rx->src, rx->proto, &rx->local, &tg, true};
+    if (plan_branch(&in, &pl, &fail) != 0)
+        return;
+    if (sip_resolve_start(env->resolver, pl.next.hop, on_ack_resolved, &a, &q) == 0 && q) {
+        /* An ACK is not held across a wait for DNS (nothing waits yet): the
+         * UAC sends it again for every 2xx retransmission (§13.2.2.4). */
+        sip_resolve_cancel(q);
+    }
 }
 
-void sk_proxy_stray_response(struct sk_server *s, struct sip_rx *rx)
+void sk_proxy_forward_response(const struct sk_proxy_env *env, struct sip_rx *rx)
 {
     struct sip_msg *m = rx->msg;
     const struct sip_via *v;
@@ -1127,9 +1367,10 @@ void sk_proxy_stray_response(struct sk_server *s, struct sip_rx *rx)
     char from[64];
 
     /* §18.1.2: not ours on top (e.g. RFC 4475 bcast): dropped and counted */
-    if (!m->has_via || !sk_server_addr_is_ours(s, m->via.host, m->via.has_port ? m->via.port : 0) ||
+    if (!m->has_via ||
+        !env->ops->addr_is_ours(env->arg, m->via.host, m->via.has_port ? m->via.port : 0) ||
         sip_msg_vias(m, &v, &n, &e) != 0 || n < 2) {
-        atomic_fetch_add(&s->st.stray, 1);
+        env->ops->count(env->arg, SK_PROXY_COUNT_STRAY);
         SK_DEBUG("dropped stray %d response from %s", m->status,
                  sk_sa_str(&rx->src, from, sizeof(from)));
         return;
@@ -1142,12 +1383,12 @@ void sk_proxy_stray_response(struct sk_server *s, struct sip_rx *rx)
                       v[1].rport_has_value ? v[1].rport
                       : v[1].has_port      ? v[1].port
                                            : 5060) != 0) {
-        atomic_fetch_add(&s->st.stray, 1);
+        env->ops->count(env->arg, SK_PROXY_COUNT_STRAY);
         return;
     }
     sk_buf_init(&out);
     copy_response(m, false, &out, &he);
-    if (!out.failed && sip_tpm_send(s->tpm, &d, out.p, out.len) == 0)
-        atomic_fetch_add(&s->st.stateless_forwarded, 1);
+    if (!out.failed && env->ops->send(env->arg, &d, out.p, out.len) == 0)
+        env->ops->count(env->arg, SK_PROXY_COUNT_STATELESS_FORWARDED);
     sk_buf_free(&out);
 }

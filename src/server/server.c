@@ -249,7 +249,7 @@ static bool reject_extensions(struct sk_server *s, struct sip_txn *st, struct si
 /* §9.2 / §16.10: 200 for the CANCEL; a proxied INVITE has its branches
  * cancelled (their 487 goes upstream), one we answer ourselves gets 487. */
 static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx,
-                          bool for_us, const struct sk_route_prep *pr)
+                          bool for_us, const struct sip_route_prep *pr)
 {
     struct sip_txn *inv = sip_txl_find_invite(s->txl, rx->msg);
     struct sip_msg *m = rx->msg;
@@ -299,9 +299,10 @@ static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx
 static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx)
 {
     struct sip_msg *m = rx->msg;
-    struct sk_route_prep pr;
+    struct sip_route_prep pr;
     char reason[160];
     bool local, for_us;
+    int rc;
 
     atomic_fetch_add(&s->st.requests, 1);
     SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(m->method), SK_STR_FMT(m->ruri_raw),
@@ -312,8 +313,8 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         return;
     }
     /* §16.4: our own Route entries, and a Request-URI from a strict router */
-    if (sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason))) {
-        sk_server_respond(s, st, rx, 400, reason, NULL);
+    if (sk_proxy_route_prep(s, m, &pr, &rc, reason, sizeof(reason))) {
+        sk_server_respond(s, st, rx, rc, reason, NULL);
         return;
     }
     local = pr.ruri_local;
@@ -554,7 +555,8 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
         goto fail;
     sk_loc_set_trim_keep(s->loc, cfg->heap_keep);
     if ((err = sk_loc_load(s->loc, &s->self, (int64_t) time(NULL))) ||
-        (err = sk_registrar_new(&s->reg, &cfg->reg, &s->self, s->loc, s->store)))
+        (err = sk_registrar_new(&s->reg, &cfg->reg, &s->self, s->loc, s->store)) ||
+        (err = sk_proxy_env_server_init(&s->proxy, s)))
         goto fail;
     *sp = s;
     return 0;
@@ -626,6 +628,7 @@ void sk_server_free(struct sk_server *s)
         return;
     sk_server_stop(s);
     sip_txl_free(s->txl);
+    sk_proxy_env_server_fini(&s->proxy);
     sip_tpm_free(s->tpm);
     sk_registrar_free(s->reg);
     sk_loc_free(s->loc); /* writes what is still queued */

@@ -6,8 +6,10 @@
 #include <pthread.h>
 
 #include "server/location.h"
+#include "server/proxy_env.h"
 #include "server/registrar.h"
 #include "server/server.h"
+#include "sip/route.h"
 #include "store/store.h"
 
 #define SERVER_NAME "sipkit/0.1.0"
@@ -35,6 +37,7 @@ struct sk_server {
         atomic_uint_fast64_t requests, responses, bad_requests, bad_responses, stray, proxied,
             stateless_forwarded, loops, stateless_challenges;
     } st;
+    struct sk_proxy_env proxy; /* what proxy.c sees of the server (proxy_env.c) */
 };
 
 /* Is the URI one of our domains or addresses, with no port or one we listen on
@@ -48,33 +51,18 @@ void sk_server_respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *r
 /* A To tag unique to this process (§19.3). */
 void sk_server_tag(struct sk_server *s, char *buf, size_t size);
 
-/* ---- The proxy (proxy.c) ---- */
+/* ---- The proxy (proxy.c, through proxy_env.c) ---- */
 
-/* The Route set of a received request after §16.4: our own entries at the top
- * removed, and a Request-URI that is our Record-Route value (an upstream strict
- * router) replaced by the last Route entry. */
-struct sk_route_prep {
-    const struct sip_uri *ruri;     /* the Request-URI to work with */
-    const struct sip_addr *routes;  /* every Route element received */
-    size_t first, last;             /* the ones that remain: [first, last) */
-    bool strict_fix;                /* the Request-URI came from the last Route */
-    /* §16.5: no Route remains and the Request-URI names us (sk_server_uri_is_local):
-     * an AOR of ours, looked up. Not for a request in a dialog that came along our
-     * Record-Route: its Request-URI is the peer's Contact (a remote target, §12.2),
-     * forwarded as it is, even when it is our address without a port (a UA on
-     * port 5060 of our host, sip:x@127.0.0.1, while we listen on 5070). */
-    bool ruri_local;
-};
-
-/* 0, or EBADMSG with reason set when the Route header is malformed (answer 400). */
-int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sk_route_prep *pr,
-                        char *reason, size_t reason_size);
+/* §16.4 (sip_route_prep) with the server's rule for "us". 0, or EBADMSG with
+ * *status (400) and reason set when the Route header is malformed. */
+int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sip_route_prep *pr,
+                        int *status, char *reason, size_t reason_size);
 /* §16.3 step 4 (RFC 5393): does the request carry a Via of ours with the branch
  * we would give it now? Then it loops (482). */
 bool sk_proxy_loops(struct sk_server *s, struct sip_msg *m);
 /* Forward a request statefully (§16.5-16.7), or redirect it (§8.3). */
 void sk_proxy_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx,
-                      const struct sk_route_prep *pr);
+                      const struct sip_route_prep *pr);
 /* An ACK without a server transaction (for a 2xx): forwarded statelessly by Route. */
 void sk_proxy_ack(struct sk_server *s, struct sip_rx *rx);
 /* A CANCEL for the INVITE server transaction inv (on its loop): true when inv is

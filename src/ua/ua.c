@@ -2,7 +2,6 @@
 #include "ua/ua_int.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,8 @@
 #include "base/log.h"
 #include "base/rand.h"
 #include "sip/print.h"
+#include "sip/resolve.h"
+#include "sip/route.h"
 
 #define UA_NAME "sipkit/" "0.1.0"
 
@@ -86,52 +87,33 @@ void ua_new_call_id(struct ua *u, char *buf, size_t size)
 
 /* ---- Destinations ---- */
 
-static int resolve_host(struct sk_str host, uint16_t port, int family, struct sk_sa *out)
-{
-    char name[256];
-    struct addrinfo hints, *res = NULL;
-
-    if (host.len >= sizeof(name))
-        return EINVAL;
-    if (host.len > 2 && host.p[0] == '[') {
-        host.p++;
-        host.len -= 2;
-    }
-    if (sk_sa_from_ip(out, host, port) == 0)
-        return 0;
-    sk_str_copy(name, sizeof(name), host);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = family;
-    hints.ai_socktype = SOCK_DGRAM;
-    /* RFC 3263 (NAPTR/SRV) comes with the DNS work; a name here is looked up as
-     * A/AAAA at the port the URI gives (or 5060), which is what a phone pointed
-     * at "localhost" or a host name needs. */
-    if (getaddrinfo(name, NULL, &hints, &res) != 0 || !res)
-        return EHOSTUNREACH;
-    memset(out, 0, sizeof(*out));
-    memcpy(&out->u.sa, res->ai_addr, res->ai_addrlen);
-    out->len = res->ai_addrlen;
-    sk_sa_set_port(out, port);
-    freeaddrinfo(res);
-    return 0;
-}
-
+/* §8.1.2 / §12.2.1.1 next hop through the sip layer's resolve step (sip/resolve.h):
+ * IP literals, and names through getaddrinfo in our family. A UA listens on one
+ * transport: a URI without transport= goes over it, and one asking for another
+ * cannot be reached. */
 int ua_dest_direct(struct ua *u, const struct sip_uri *uri, struct sip_dest *d)
 {
-    struct sk_str host = sk_str_isset(uri->maddr) ? uri->maddr : uri->host;
+    struct sip_resolve_config rc = {
+        .default_proto = u->local.proto,
+        .family = u->local.addr.u.sa.sa_family,
+        .names = SIP_RESOLVE_NAMES_BLOCKING,
+    };
+    struct sip_resolve_result res;
+    struct sip_hop h;
+    int err;
 
     memset(d, 0, sizeof(*d));
-    if (uri->scheme != SIP_URI_SIP)
-        return EPROTONOSUPPORT; /* sips: needs TLS */
-    if (sk_str_isset(uri->transport) && sip_proto_from_str(uri->transport, &d->proto))
+    if ((err = sip_uri_hop(uri, &h)))
+        return err;
+    /* sips needs TLS; none, or udp: the transport we listen on, as before; we listen
+     * on one transport */
+    if (h.secure || (h.proto_given && h.proto != SIP_PROTO_UDP && h.proto != u->local.proto))
         return EPROTONOSUPPORT;
-    /* none, or udp: the transport we listen on, as before */
-    if (!sk_str_isset(uri->transport) || d->proto == SIP_PROTO_UDP)
-        d->proto = u->local.proto;
-    if (d->proto != u->local.proto)
-        return EPROTONOSUPPORT; /* we listen on one transport */
-    return resolve_host(host, uri->has_port ? uri->port : 5060, u->local.addr.u.sa.sa_family,
-                        &d->addr);
+    if ((err = sip_resolve_now(&rc, uri, &res)))
+        return err;
+    *d = res.dest[0];
+    d->proto = u->local.proto;
+    return 0;
 }
 
 int ua_dest_for_uri(struct ua *u, const struct sip_uri *uri, struct sip_dest *d)

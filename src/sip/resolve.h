@@ -1,0 +1,70 @@
+/* Where a SIP URI goes (RFC 3261 §18.1.1, RFC 3263 later): an asynchronous resolve step
+ * with a list of targets for failover. */
+#ifndef SIP_RESOLVE_H
+#define SIP_RESOLVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "net/loop.h"
+#include "sip/tp.h"
+#include "sip/uri.h"
+
+/* Targets one resolution hands back, in the order to try them (RFC 3263 §4.3:
+ * SRV priority and weight, then the addresses of each). */
+#define SIP_RESOLVE_MAX_TARGETS 8
+
+enum sip_resolve_names {
+    SIP_RESOLVE_NAMES_NONE,     /* a host name is EHOSTUNREACH (the proxy: no DNS yet) */
+    SIP_RESOLVE_NAMES_BLOCKING, /* A/AAAA through getaddrinfo, blocking (the UA today) */
+};
+
+struct sip_resolve_config {
+    enum sip_proto default_proto; /* without a transport parameter (sip:): UDP */
+    int family;                   /* AF_UNSPEC, or the family names are looked up in */
+    enum sip_resolve_names names;
+    /* Deliver every result from the loop, never inside sip_resolve_start: what
+     * a DNS resolver does; tests use it for the waiting path. Needs a loop. */
+    bool defer;
+};
+
+extern const struct sip_resolve_config sip_resolve_config_default;
+
+struct sip_resolve_result {
+    size_t n;
+    struct sip_dest dest[SIP_RESOLVE_MAX_TARGETS]; /* conn NULL */
+};
+
+/* err 0: res holds n >= 1 targets (valid during the call). Else no target:
+ * EHOSTUNREACH (a name not resolved), EPROTONOSUPPORT (scheme or transport:
+ * sips needs TLS, which does not exist yet). */
+typedef void (*sip_resolve_fn)(void *arg, int err, const struct sip_resolve_result *res);
+
+/* The synchronous part: what can be answered now (an IP literal, or a name with
+ * SIP_RESOLVE_NAMES_BLOCKING). 0 with out filled, or an error as above. */
+int sip_resolve_now(const struct sip_resolve_config *cfg, const struct sip_uri *u,
+                    struct sip_resolve_result *out);
+
+struct sip_resolver;
+struct sip_resolve; /* one resolution that waits */
+
+/* loop: where deferred results are delivered (NULL: none are; defer needs one).
+ * A resolver is used on its loop's thread; without a loop it keeps no state and
+ * may be shared by threads. */
+int sip_resolver_new(struct sip_resolver **rp, const struct sip_resolve_config *cfg,
+                     struct sk_loop *loop);
+/* Pending resolutions are cancelled (their callbacks never run). */
+void sip_resolver_free(struct sip_resolver *r);
+
+/* Resolve u and call cb exactly once, unless cancelled first: during this call
+ * (*qp = NULL: nothing to cancel) or later from the loop (*qp = the pending
+ * resolution, valid until cb runs or it is cancelled). u need not outlive the
+ * call. 0, or ENOMEM / EINVAL and then cb is not called. */
+int sip_resolve_start(struct sip_resolver *r, const struct sip_uri *u, sip_resolve_fn cb,
+                      void *arg, struct sip_resolve **qp);
+/* Cancel a pending resolution: its callback does not run. */
+void sip_resolve_cancel(struct sip_resolve *q);
+/* Resolutions waiting (for tests and statistics). */
+size_t sip_resolver_pending(const struct sip_resolver *r);
+
+#endif
