@@ -94,8 +94,8 @@ reg() {
     local st
     st=$(python3 - "$srcdir" "$port" "$1" "$2" "$3" <<'PY'
 import sys
-sys.path.insert(0, sys.argv[1] + '/registrar')
-from regclient import Conn, UA
+sys.path.insert(0, sys.argv[1] + '/interop/lib')
+from sipclient import Conn, UA
 c = Conn(('127.0.0.1', int(sys.argv[2])))
 r = UA(c, sys.argv[4]).register(sys.argv[3], contacts=[sys.argv[5]], expires=300)
 print(r.status if r else 'none')
@@ -128,8 +128,8 @@ reg dom localhost "<sip:dom@127.0.0.1:$p_dom>"
 # the proxy has no TLS to forward sips on
 st=$(python3 - "$srcdir" "$port" <<'PY'
 import sys
-sys.path.insert(0, sys.argv[1] + '/registrar')
-from regclient import Conn, UA
+sys.path.insert(0, sys.argv[1] + '/interop/lib')
+from sipclient import Conn, UA
 c = Conn(('127.0.0.1', int(sys.argv[2])))
 r = UA(c, '127.0.0.1:%s' % sys.argv[2]).register(
     'uass', to='sips:uass@127.0.0.1:%s' % sys.argv[2],
@@ -184,7 +184,7 @@ for ruri in ('sip:henry@127.0.0.1:%d' % port, 'sip:henry@127.0.0.1'):
     call(c, ck, 'proxy: %s (a user, no binding): 480' % ruri, ruri, 480)
 call(c, ck, 'proxy: sip:nobody@127.0.0.1:%d: 404' % port, 'sip:nobody@127.0.0.1:%d' % port, 404)
 # a REGISTER for our address with a port we do not listen on names another server
-from regclient import Conn, UA
+from sipclient import Conn, UA
 other = port + 1 if port < 65535 else port - 1
 conn = Conn(('127.0.0.1', port))
 r = UA(conn, '127.0.0.1:%d' % port).register(
@@ -260,8 +260,8 @@ if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && ip netns add "sipkit-aor-
     if wait_ready 127.0.0.1 "$port" "${nx[@]}"; then
         st=$("${nx[@]}" python3 - "$srcdir" "$port" "$p_uas" <<'PY'
 import sys
-sys.path.insert(0, sys.argv[1] + '/registrar')
-from regclient import Conn, UA
+sys.path.insert(0, sys.argv[1] + '/interop/lib')
+from sipclient import Conn, UA
 c = Conn(('127.0.0.1', int(sys.argv[2])))
 r = UA(c, '127.0.0.1').register('uas', contacts=['<sip:uas@127.0.0.1:%s>' % sys.argv[3]],
                                 expires=300)

@@ -182,9 +182,6 @@ regs() { "$sipkit" ctl registrations --data "$data" 2>/dev/null; }
 bindings_of() {
     awk -v aor="$1" '/^[^ ]/ { cur = $0; next } /^  / && cur == aor { print }' <<<"$2"
 }
-stat() { # NAME: a counter of sipkit ctl stats
-    "$sipkit" ctl stats --data "$data" 2>/dev/null | awk -v k="$1" '$1 == k {print $2}'
-}
 # msgs NAME: the SIP messages of baresip NAME's trace (see parse above)
 msgs() { python3 "$tmp/bs.py" parse "$tmp/$1.out"; }
 
@@ -261,7 +258,7 @@ for n in alice bob; do
 done
 
 # ---- the call: alice dials bob, 2 s of audio, alice hangs up, both quit
-proxied0=$(stat proxied)
+proxied0=$(ctl_stat proxied "$data")
 timeout -k 5 40 python3 "$tmp/bs.py" drive "$tmp" "${ctrl_port[alice]}" "${ctrl_port[bob]}" \
     "sip:bob@localhost" 2 >"$tmp/drive.out" 2>&1
 rc=$?
@@ -337,10 +334,10 @@ st=$?
 check "closed normally: alice hung up (by user), bob saw the BYE (by peer), no timeout/481" $st
 [ $st -eq 0 ] || grep -h CALL_CLOSED "$tmp/alice.ctrl" "$tmp/bob.ctrl" | sed 's/^/    /'
 
-n=$(stat proxied)
+n=$(ctl_stat proxied "$data")
 [ "$((${n:-0} - ${proxied0:-0}))" -ge 2 ]
 check "sipkit proxied the INVITE and the BYE statefully (proxied $proxied0 -> ${n:-?})" $?
-n=$(stat forwarded_statelessly)
+n=$(ctl_stat forwarded_statelessly "$data")
 [ "${n:-0}" -ge 1 ]
 check "sipkit forwarded the ACK for the 2xx (forwarded_statelessly ${n:-?})" $?
 r=$(regs)
