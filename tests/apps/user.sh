@@ -5,15 +5,10 @@
 # usage: user.sh SIPKIT_BINARY TEST_DATA_DIR
 set -u
 sipkit=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
+srcdir=$(cd "$2/.." && pwd)
+. "$srcdir/interop/lib/common.bash"
+interop_init
 d=$tmp/data
-
-check() { # name, condition result
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
 # ha1_ok USER DOMAIN PASSWORD: both stored HA1 values are H(user:domain:password)
 ha1_ok() {
     python3 - "$d/sipkit.db" "$@" <<'PY'
@@ -96,5 +91,4 @@ python3 -c 'for i in range(10000): print("bulk%d@bulk.example pw%d" % (i, i))' >
 [ "$(rows)" = 10005 ]; check "10,005 users stored ($(rows))" $?
 ha1_ok bulk9999 bulk.example pw9999; check "the last bulk user's HA1" $?
 
-echo "user.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+interop_finish

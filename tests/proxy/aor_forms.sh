@@ -28,56 +28,20 @@ interop_init
 listen_protos=(udp tcp)
 ps=$srcdir/proxy/scenarios
 px=$srcdir/proxy/pxclient.py
-uas_pids=()
 
 for tool in sipp python3; do
     command -v "$tool" >/dev/null || { check "$tool installed" 1; interop_finish; }
 done
 
-# free_ports N [ADDR]: N distinct ports free for UDP and TCP on ADDR (127.0.0.1)
-free_ports() {
-    python3 - "$1" "${2:-127.0.0.1}" <<'PY'
-import socket, sys
-n, addr = int(sys.argv[1]), sys.argv[2]
-held, out = [], []
-while len(out) < n:
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind((addr, 0))
-    p = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind((addr, p))
-    except OSError:
-        u.close()
-        continue
-    held += [u, t]
-    out.append(str(p))
-print(' '.join(out))
-PY
-}
-read -r port p_uas p_uasp p_dom p_far_ours c1 c2 c3 c4 c5 c6 c7 <<<"$(free_ports 12)"
-read -r p_far <<<"$(free_ports 1 127.0.0.2)"
-if [ -z "${c7:-}" ] || [ -z "${p_far:-}" ]; then
-    check "free ports found" 1
-    interop_finish
-fi
+pb=$(free_port both 12) && p_far=$(free_port both 1 127.0.0.2) ||
+    { check "free ports found" 1; interop_finish; }
+port=$pb p_uas=$((pb + 1)) p_uasp=$((pb + 2)) p_dom=$((pb + 3)) p_far_ours=$((pb + 4))
+c1=$((pb + 5)) c2=$((pb + 6)) c3=$((pb + 7)) c4=$((pb + 8)) c5=$((pb + 9)) c6=$((pb + 10))
+c7=$((pb + 11))
 
 # uas NAME ADDR PORT COUNT: a SIPp callee in the background
 uas() {
-    local name=$1 addr=$2 p=$3 n=$4
-    timeout -k 5 90 sipp -sf "$ps/uas_answer.xml" -i "$addr" -p "$p" -m "$n" -nostdin -t u1 \
-        -d 0 -trace_stat -stf "$tmp/$name.csv" -fd 1 -trace_err -error_file "$tmp/$name.err" \
-        -trace_msg -message_file "$tmp/$name.msg" >"$tmp/$name.out" 2>&1 </dev/null &
-    eval "pid_$name=$!"
-    uas_pids+=($!)
-    cleanup_hooks+=("kill $! 2>/dev/null")
-}
-uas_done() { # NAME COUNT: the callee finished with COUNT successful calls
-    local name=$1 n=$2 pid rc
-    eval "pid=\$pid_$name"
-    wait "$pid"
-    rc=$?
-    check_sipp_run "$name" "$rc" "$n"
+    sipp_uas "$1" "$ps/uas_answer.xml" "$2" "$3" "$4" -d 0 -trace_msg -message_file "$tmp/$1.msg"
 }
 # scenario NAME HOSTPART: SIPp's caller with the Request-URI and To sip:[service]@HOSTPART
 scenario() {
@@ -273,8 +237,8 @@ PY
         "${nx[@]}" timeout -k 5 60 sipp -sf "$ps/uas_answer.xml" -i 127.0.0.1 -p "$p_uas" -m 2 \
             -nostdin -t u1 -d 0 -trace_stat -stf "$tmp/uas_wild.csv" -fd 1 \
             >"$tmp/uas_wild.out" 2>&1 </dev/null &
-        pid_uas_wild=$!
-        cleanup_hooks+=("kill $pid_uas_wild 2>/dev/null")
+        uas_pid[uas_wild]=$!
+        cleanup_hooks+=("kill ${uas_pid[uas_wild]} 2>/dev/null")
         "${nx[@]}" timeout -k 5 60 sipp "127.0.0.1:$port" -sf "$tmp/stock.xml" -s uas -m 2 -t u1 \
             -i 127.0.0.1 -p "$c1" -r 10 -timeout 30s -timeout_error -nostdin \
             -trace_stat -stf "$tmp/call_wild.csv" -fd 1 >"$tmp/call_wild.out" 2>&1 </dev/null

@@ -25,7 +25,6 @@ listen_protos=(udp tcp)
 ps=$srcdir/proxy/scenarios
 px=$srcdir/proxy/pxclient.py
 port=$(free_port both 140) || { check "free ports" 1; interop_finish; }
-uas_pids=()
 
 for tool in sipp tshark python3; do
     command -v "$tool" >/dev/null || { check "$tool installed" 1; interop_finish; }
@@ -38,20 +37,7 @@ capture_start "$pcap" "portrange $port-$((port + 139))" || interop_finish
 uas() {
     local name=$1 sf=$2 p=$3 n=$4
     shift 4
-    timeout -k 5 90 sipp -sf "$sf" -i 127.0.0.1 -p "$p" -m "$n" -nostdin -t u1 \
-        -trace_stat -stf "$tmp/$name.csv" -fd 1 -trace_err -error_file "$tmp/$name.err" \
-        "$@" >"$tmp/$name.out" 2>&1 </dev/null &
-    eval "pid_$name=$!"
-    uas_pids+=($!)
-    cleanup_hooks+=("kill $! 2>/dev/null")
-}
-# uas_done NAME COUNT: the callee finished with COUNT successful calls
-uas_done() {
-    local name=$1 n=$2 pid rc
-    eval "pid=\$pid_$name"
-    wait "$pid"
-    rc=$?
-    check_sipp_run "$name" "$rc" "$n"
+    sipp_uas "$name" "$sf" 127.0.0.1 "$p" "$n" "$@"
 }
 # uas_calls NAME: incoming calls the callee saw (0 when SIPp wrote no stats)
 uas_calls() {
@@ -139,7 +125,7 @@ uas uas_q_ans "$ps/uas_answer.xml" $((port + 90)) 2 -d 0
 uas uas_q_idle "$ps/uas_busy.xml" $((port + 91)) 1 -timeout 6s
 call call_q "$ps/uac_call.xml" ivan 2 u1 $((port + 92)) -r 5
 uas_done uas_q_ans 2
-wait "$pid_uas_q_idle"
+wait "${uas_pid[uas_q_idle]}"
 n=$(uas_calls uas_q_idle)
 [ "${n:-0}" = 0 ]
 check "sequential: the q=0.5 contact got no INVITE when q=1.0 answered (got ${n:-?})" $?

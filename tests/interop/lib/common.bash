@@ -148,6 +148,11 @@ ctl_stat() {
         awk -v k="$1" '$1 == k {print $2}'
 }
 
+# bindings_of AOR LISTING: the binding lines of AOR in a `sipkit ctl registrations` listing.
+bindings_of() {
+    awk -v aor="$1" '/^[^ ]/ { cur = $0; next } /^  / && cur == aor { print }' <<<"$2"
+}
+
 # run_sipp NAME SCENARIO COUNT TRANSPORT(u1|t1) LOCAL_PORT [extra sipp args...]
 # Runs SIPp as a UAC against the server, bounded; its statistics file is
 # $tmp/NAME.csv, its screen $tmp/NAME.out and errors $tmp/NAME.err.
@@ -159,6 +164,27 @@ run_sipp() {
         -trace_stat -stf "$tmp/$name.csv" -fd 1 \
         -trace_err -error_file "$tmp/$name.err" \
         "$@" >"$tmp/$name.out" 2>&1 </dev/null
+}
+
+# sipp_uas NAME SCENARIO ADDR PORT COUNT [sipp args...]: a SIPp callee (UDP) in
+# the background, bounded by ${uas_timeout:-90} s; its stats in $tmp/NAME.csv,
+# screen $tmp/NAME.out, errors $tmp/NAME.err. Its PID is uas_pid[NAME].
+declare -gA uas_pid=()
+sipp_uas() {
+    local name=$1 sf=$2 addr=$3 p=$4 n=$5
+    shift 5
+    timeout -k 5 "${uas_timeout:-90}" sipp -sf "$sf" -i "$addr" -p "$p" -m "$n" -nostdin -t u1 \
+        -trace_stat -stf "$tmp/$name.csv" -fd 1 -trace_err -error_file "$tmp/$name.err" \
+        "$@" >"$tmp/$name.out" 2>&1 </dev/null &
+    uas_pid[$name]=$!
+    cleanup_hooks+=("kill $! 2>/dev/null")
+}
+# uas_done NAME COUNT: waits for the callee; it exited 0 with COUNT successful calls
+uas_done() {
+    local name=$1 n=$2 rc
+    wait "${uas_pid[$name]}"
+    rc=$?
+    check_sipp_run "$name" "$rc" "$n"
 }
 
 # sipp_stat NAME COLUMN: the column's value on the last line of the stats file.
@@ -236,7 +262,7 @@ capture_start() {
 declare -gA phone_pid=() phone_fd=() phone_rc=()
 uaevents=${srcdir:-.}/interop/lib/uaevents.py
 
-# free_port [udp|tcp|both] [COUNT]: prints a port P of 127.0.0.1 such that
+# free_port [udp|tcp|both] [COUNT] [ADDR]: prints a port P of ADDR (127.0.0.1) such that
 # P..P+COUNT-1 are free now for the protocol(s) (both, 1). Chosen at random in
 # 20000-31999, below the kernel's ephemeral range (32768-60999 by default, where
 # outgoing sockets take theirs), checked by binding each port, and held for this
@@ -244,10 +270,10 @@ uaevents=${srcdir:-.}/interop/lib/uaevents.py
 # (removed at cleanup; one whose owner is gone is taken over), so that tests running side by
 # side (ctest -j2) never pick the same port between the check and their bind.
 free_port() {
-    local proto=${1:-both} count=${2:-1} out
-    out=$(python3 - "$proto" "$count" "${TMPDIR:-/tmp}/sipkit-ports" "$$" <<'PYEOF'
+    local proto=${1:-both} count=${2:-1} addr=${3:-127.0.0.1} out
+    out=$(python3 - "$proto" "$count" "${TMPDIR:-/tmp}/sipkit-ports" "$$" "$addr" <<'PYEOF'
 import os, random, socket, sys
-proto, count, lockdir, owner = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+proto, count, lockdir, owner, addr = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 kinds = {'udp': [socket.SOCK_DGRAM], 'tcp': [socket.SOCK_STREAM],
          'both': [socket.SOCK_DGRAM, socket.SOCK_STREAM]}[proto]
 os.makedirs(lockdir, exist_ok=True)
@@ -256,7 +282,7 @@ def bindable(port):
     for kind in kinds:
         s = socket.socket(socket.AF_INET, kind)
         try:
-            s.bind(('127.0.0.1', port))
+            s.bind((addr, port))
         except OSError:
             return False
         finally:
