@@ -108,9 +108,10 @@ impair_stats() {
 }
 
 phone_users alice@localhost:secret-a bob@localhost:secret-b || interop_finish
-port=5060
+port=5060 # inside the namespaces only: no other test sees these addresses
+ln -sf server-netem.log "$tmp/server.log"
 "${A[@]}" "$sipkit" serve --listen "udp:10.77.1.1:$port" --data "$tmp/data" --domain localhost \
-    --workers 2 >"$tmp/server.log" 2>&1 &
+    --workers 2 >"$tmp/server-netem.log" 2>&1 &
 server_pid=$!
 wait_ready 10.77.1.1 "$port" "${A[@]}"
 check "server answers OPTIONS in $nsa" $? || { cat "$tmp/server.log"; interop_finish; }

@@ -218,6 +218,7 @@ if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && ip netns add "sipkit-aor-
     cleanup_hooks+=("ip netns del sipkit-aor-$$ 2>/dev/null")
     nx=(ip netns exec "sipkit-aor-$$")
     "${nx[@]}" ip link set lo up
+    rm -f "$tmp/server.log"
     "${nx[@]}" "$sipkit" serve --listen "udp:0.0.0.0:$port" --listen "tcp:0.0.0.0:$port" \
         --workers 2 --auth off --domain localhost --data "$tmp/dataw" >"$tmp/server.log" 2>&1 &
     server_pid=$!
@@ -254,7 +255,8 @@ else
 fi
 
 # ---- a callee on port 5060 of our own address, reached in a dialog
-read -r p5 <<<"$(free_ports 1 127.0.0.5)"
+p5=$(free_port both 1 127.0.0.5)
+rm -f "$tmp/server.log" # server_start's link to the last server's log: a file of its own here
 "$sipkit" serve --listen "udp:127.0.0.5:$p5" --listen "tcp:127.0.0.5:$p5" --workers 2 \
     --auth off --domain localhost --data "$tmp/data5" >"$tmp/server.log" 2>&1 &
 server_pid=$!
