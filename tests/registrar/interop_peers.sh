@@ -23,9 +23,9 @@
 set -u
 sipkit=$(readlink -f "$1")
 srcdir=$(readlink -f "$2")
-here=$srcdir/registrar
 . "$srcdir/interop/lib/common.bash"
 interop_init
+here=$srcdir/registrar # after interop_init, which sets it to interop/
 relay_pid=""
 baresip_pid=""
 cleanup_hooks+=('for p in $baresip_pid $relay_pid; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done')
