@@ -161,7 +161,7 @@ check_sipp_run register_tcp $? 10
 sleep 1 # the capture's last packets
 server_stop
 kill -INT "$cap_pid" 2>/dev/null
-timeout 10 tail --pid="$cap_pid" -f /dev/null
+wait_exit "$cap_pid" 10
 wait "$cap_pid" 2>/dev/null
 
 "$sipkit" flow "$cap" --messages >"$tmp/flow.out" 2>"$tmp/flow.err"; rc=$?
@@ -197,7 +197,7 @@ cut_got=$(count_listed "$tmp/cut.out")
 check "a truncated capture: status $rc, $cut_got messages, '$(head -c 120 "$tmp/cut.err")'" $?
 
 # The live capture ended by itself (40 frames) and listed what it saw.
-timeout 60 tail --pid="$live_pid" -f /dev/null
+wait_exit "$live_pid" 60
 wait "$live_pid"; rc=$?
 live_got=$(count_listed "$tmp/live.out")
 [ $rc -eq 0 ] && [ "$live_got" -ge 30 ] && grep -q ' in 40 frames' "$tmp/live.out"
@@ -213,7 +213,7 @@ int_pid=$!
 cleanup_hooks+=("kill $int_pid 2>/dev/null; wait $int_pid 2>/dev/null")
 sleep 1
 kill -INT "$int_pid"
-timeout 10 tail --pid="$int_pid" -f /dev/null
+wait_exit "$int_pid" 10
 wait "$int_pid"; rc=$?
 [ $rc -eq 0 ] && grep -q '^0 SIP messages' "$tmp/int.out"
 check "SIGINT ends a live capture with its summary (status $rc)" $?

@@ -97,7 +97,7 @@ rc=$?
 [ "$rc" -eq 0 ]
 check "sipkit call to the SIPp UAS exits 0 (got $rc)" $? || cat "$tmp/alice.log" "$tmp/alice.err"
 check_no_sanitizer "sipkit call" "$tmp/alice.err"
-timeout 15 tail --pid="$uas_pid" -f /dev/null
+wait_exit "$uas_pid" 15
 wait "$uas_pid"
 rc=$?
 [ "$rc" -eq 0 ]

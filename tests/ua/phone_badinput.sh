@@ -56,7 +56,7 @@ wait_ready 127.0.0.1 "$port2" && kill -0 $carol 2>/dev/null
 check "stdin /dev/null: the phone keeps running and answers OPTIONS" $?
 kill -TERM $carol
 rc=0
-timeout 10 tail --pid=$carol -f /dev/null || rc=124
+wait_exit "$carol" 10 || rc=124
 [ $rc -eq 0 ] && { wait $carol; rc=$?; }
 [ $rc -eq 0 ]
 check "stdin /dev/null: SIGTERM quits it with status 0 (got $rc)" $?

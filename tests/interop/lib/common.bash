@@ -420,23 +420,12 @@ phone_cmd() { # NAME LINE: one command on the phone's stdin
 # phone_quit NAME [TIMEOUT_S (15)]: EOF on its stdin, waits for its exit and
 # sets phone_rc[NAME] (124 if it had to be killed). 0 when it exited 0.
 phone_quit() {
-    local name=$1 t=${2:-15} pid=${phone_pid[$1]:-} fd=${phone_fd[$1]:-} rc=0
+    local name=$1 t=${2:-15} fd=${phone_fd[$1]:-}
     if [ -n "$fd" ]; then
         exec {fd}>&-
         unset "phone_fd[$name]"
     fi
-    [ -n "$pid" ] || return 0
-    timeout "$t" tail --pid="$pid" -f /dev/null || rc=124
-    if [ $rc -eq 124 ]; then
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    else
-        wait "$pid"
-        rc=$?
-    fi
-    phone_rc[$name]=$rc
-    unset "phone_pid[$name]"
-    [ $rc -eq 0 ]
+    phone_reap "$name" "$t"
 }
 
 # phone_kill NAME: cleanup; stops it by PID (CONT first: a test may have stopped it).
@@ -449,7 +438,7 @@ phone_kill() {
     [ -n "$pid" ] || return 0
     kill -CONT "$pid" 2>/dev/null
     kill -TERM "$pid" 2>/dev/null
-    timeout 5 tail --pid="$pid" -f /dev/null || kill -9 "$pid" 2>/dev/null
+    wait_exit "$pid" 5 || kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     unset "phone_pid[$1]"
     return 0
@@ -485,16 +474,24 @@ call_start() {
 # call_wait NAME [TIMEOUT_S (30)]: waits for it to exit; its status in phone_rc[NAME]
 # (124 if it had to be killed).
 call_wait() {
-    local name=$1 t=${2:-30} pid=${phone_pid[$1]:-} rc=0
+    phone_reap "$1" "${2:-30}"
+    return 0
+}
+
+# phone_reap NAME TIMEOUT_S: waits for the phone (or call) to exit, SIGKILL after
+# TIMEOUT_S; its status in phone_rc[NAME] (124 if killed); 0 when it exited 0.
+phone_reap() {
+    local name=$1 t=$2 pid=${phone_pid[$1]:-} rc=0
     [ -n "$pid" ] || return 0
-    timeout "$t" tail --pid="$pid" -f /dev/null || rc=124
-    if [ $rc -eq 124 ]; then
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    else
+    if wait_exit "$pid" "$t"; then
         wait "$pid"
         rc=$?
+    else
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        rc=124
     fi
     phone_rc[$name]=$rc
     unset "phone_pid[$name]"
+    [ $rc -eq 0 ]
 }

@@ -42,7 +42,7 @@ phone_start() {
 phone_stop() {
     local name=$1 pid=${phone_pid[$1]} rc=0
     kill -TERM "$pid" 2>/dev/null
-    timeout 15 tail --pid="$pid" -f /dev/null || rc=124
+    wait_exit "$pid" 15 || rc=124
     if [ "$rc" -eq 0 ]; then
         wait "$pid"
         rc=$?
