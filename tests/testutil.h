@@ -35,10 +35,9 @@ char *tu_guard_copy(struct tu_guard *g, const void *src, size_t len);
 void tu_guard_free(struct tu_guard *g);
 
 /* assert_true(cond) that says why when it fails (printf-style message). */
-#define TU_ASSERT_MSG(cond, ...)                                                               \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            fail_msg(__VA_ARGS__);                                                             \
+#define TU_ASSERT_MSG(cond, ...)                                                         \
+    do {                                                                                 \
+        if (!(cond)) fail_msg(__VA_ARGS__);                                              \
     } while (0)
 
 /* Failing checks that report a context (which message, which case) besides the

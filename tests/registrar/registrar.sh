@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The registrar against a running `sipkit serve`, driven by regclient.py (a
-# REGISTER client with its own MD5/SHA-256 digest): RFC 3261 §10.3 (AOR,
-# domain, Contact *, expiry rules, 423, Call-ID/CSeq ordering, the 200's
-# bindings and Date), digest (both algorithms, wrong password, unknown user,
+# The registrar against a running `sipkit serve`, driven by regclient.py (its
+# phases, on the shared client interop/lib/sipclient.py with its own MD5 and
+# SHA-256 digest): RFC 3261 §10.3 (AOR, domain, Contact *, expiry rules, 423,
+# Call-ID/CSeq ordering, the 200's bindings and Date), digest (both algorithms, wrong password, unknown user,
 # nonce-count replay, stale nonces, blocking), RFC 3327 Path, RFC 5626
 # outbound, TCP, expiry on time, persistence across SIGTERM and kill -9, and
 # the RFC 4475 REGISTER messages (cparam01, cparam02, regescrt, unksm2,

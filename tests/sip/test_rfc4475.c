@@ -19,7 +19,6 @@
 
 static const char *g_ctx = "";
 
-
 static bool str_has(struct sk_str s, const char *needle)
 {
     size_t n = strlen(needle);
