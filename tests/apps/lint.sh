@@ -47,7 +47,7 @@ out=$("$sipkit" lint "$tmp/long.sip"); [[ "$out" == *"header field too long (513
 for f in "$rfc"/*.dat; do
     "$sipkit" lint --json "$f" >"$tmp/out.json"
     python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out.json"
-    check "json $(basename "$f")" $?
+    st_=$?; check "json $(basename "$f")" $st_
 done
 "$sipkit" lint --json "$rfc/wsinv.dat" >"$tmp/wsinv.json"
 python3 - "$tmp/wsinv.json" <<'PY'

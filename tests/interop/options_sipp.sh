@@ -141,7 +141,8 @@ pol=$(worker_field "$server_pid" policy)
 check "default: both workers run SCHED_BATCH (policies: '$pol')" $?
 # the OPTIONS that showed the server ready is handled once both are idle again
 wait_for 5 workers_wait_in "$server_pid" "$epoll_wchan"
-check "udp+tcp listeners: idle workers wait in epoll ($(worker_field "$server_pid" wchan))" $?
+rc=$? # before the $(...) below, which would set $? to its own status
+check "udp+tcp listeners: idle workers wait in epoll ($(worker_field "$server_pid" wchan))" $rc
 server_stop_checked
 server_start $((pb + 6)) --sched normal || check "server with --sched normal starts" 1
 pol=$(worker_field "$server_pid" policy)
@@ -155,13 +156,15 @@ saved_protos=("${listen_protos[@]}")
 listen_protos=(udp)
 server_start $((pb + 7)) || check "UDP-only server starts" 1
 wait_for 5 workers_wait_in "$server_pid" "$recv_wchan"
-check "UDP only: idle workers wait in recvmmsg, not epoll ($(worker_field "$server_pid" wchan))" $?
+rc=$?
+check "UDP only: idle workers wait in recvmmsg, not epoll ($(worker_field "$server_pid" wchan))" $rc
 run_sipp options_direct "$scen/options_uac.xml" 500 u1 $((pb + 8)) -r 250
 check_sipp_run options_direct $? 500
 server_stop_checked
 server_start $((pb + 7)) --udp-wait epoll || check "UDP-only server with --udp-wait epoll starts" 1
 wait_for 5 workers_wait_in "$server_pid" "$epoll_wchan"
-check "--udp-wait epoll: idle workers wait in epoll ($(worker_field "$server_pid" wchan))" $?
+rc=$?
+check "--udp-wait epoll: idle workers wait in epoll ($(worker_field "$server_pid" wchan))" $rc
 run_sipp options_epoll "$scen/options_uac.xml" 200 u1 $((pb + 8)) -r 250
 check_sipp_run options_epoll $? 200
 server_stop_checked
@@ -169,9 +172,9 @@ listen_protos=("${saved_protos[@]}")
 "$sipkit" serve --sched fast >"$tmp/bad_sched.out" 2>&1
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "bad value for '--sched'" "$tmp/bad_sched.out"
-check "--sched fast: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_sched.out"))" $?
+st_=$?; check "--sched fast: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_sched.out"))" $st_
 "$sipkit" serve --prefault lots >"$tmp/bad_prefault.out" 2>&1
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "bad value for '--prefault'" "$tmp/bad_prefault.out"
-check "--prefault lots: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_prefault.out"))" $?
+st_=$?; check "--prefault lots: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_prefault.out"))" $st_
 interop_finish

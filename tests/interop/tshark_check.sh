@@ -61,7 +61,7 @@ rc=$?
 [ "$rc" -eq 0 ]
 check "tshark reads the capture (status $rc)" $? || cat "$tmp/bad.err"
 [ ! -s "$tmp/bad.txt" ]
-check "no malformed packet or expert warning in what the server sent ($(wc -l <"$tmp/bad.txt") packets)" $?
+st_=$?; check "no malformed packet or expert warning in what the server sent ($(wc -l <"$tmp/bad.txt") packets)" $st_
 if [ -s "$tmp/bad.txt" ]; then
     head -n 20 "$tmp/bad.txt" | sed 's/^/    /'
     # the expert messages behind them
