@@ -34,6 +34,12 @@ struct tu_guard {
 char *tu_guard_copy(struct tu_guard *g, const void *src, size_t len);
 void tu_guard_free(struct tu_guard *g);
 
+/* assert_true(cond) that says why when it fails (printf-style message). */
+#define TU_ASSERT_MSG(cond, ...)                                                         \
+    do {                                                                                 \
+        if (!(cond)) fail_msg(__VA_ARGS__);                                              \
+    } while (0)
+
 /* Failing checks that report a context (which message, which case) besides the
  * file and line. */
 void tu_fail_at(const char *file, int line, const char *ctx, const char *fmt, ...)
@@ -62,6 +68,19 @@ void tu_chk_str(struct sk_str s, const char *exp, size_t elen, const char *what,
 #define CHK_STR(s, lit) chk_str((s), (lit), sizeof(lit) - 1, #s, __FILE__, __LINE__)
 /* Compare a slice with a NUL-terminated C string. */
 #define CHK_STRC(s, cstr) chk_str((s), (cstr), strlen(cstr), #s, __FILE__, __LINE__)
+/* A slice that is unset (never seen) / unset or empty (e.g. no parameters). */
+#define CHK_UNSET(s)                                                                     \
+    do {                                                                                 \
+        if (sk_str_isset(s))                                                             \
+            fail_at(__FILE__, __LINE__, "%s: expected unset, got \"%.*s\"", #s,          \
+                    SK_STR_FMT(s));                                                      \
+    } while (0)
+#define CHK_EMPTY(s)                                                                     \
+    do {                                                                                 \
+        if ((s).len != 0)                                                                \
+            fail_at(__FILE__, __LINE__, "%s: expected empty, got \"%.*s\"", #s,          \
+                    SK_STR_FMT(s));                                                      \
+    } while (0)
 #endif
 
 #endif

@@ -31,7 +31,7 @@ tshark_count() {
 printf 'OPTIONS sip:x SIP/2.0\r\n\r\n' >"$tmp/not.pcap"
 "$sipkit" flow "$tmp/not.pcap" --messages >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q 'not.pcap' "$tmp/err"
-check "a non-pcap file: status 1 and libpcap's message ($rc: $(head -c 200 "$tmp/err"))" $?
+st_=$?; check "a non-pcap file: status 1 and libpcap's message ($rc: $(head -c 200 "$tmp/err"))" $st_
 "$sipkit" flow "$tmp/missing.pcap" 2>/dev/null; rc=$?
 [ $rc -eq 1 ]; check "a missing file: status 1 ($rc)" $?
 "$sipkit" flow --bogus "$tmp/not.pcap" 2>/dev/null; rc=$?
@@ -161,7 +161,7 @@ check_sipp_run register_tcp $? 10
 sleep 1 # the capture's last packets
 server_stop
 kill -INT "$cap_pid" 2>/dev/null
-timeout 10 tail --pid="$cap_pid" -f /dev/null
+wait_exit "$cap_pid" 10
 wait "$cap_pid" 2>/dev/null
 
 "$sipkit" flow "$cap" --messages >"$tmp/flow.out" 2>"$tmp/flow.err"; rc=$?
@@ -175,7 +175,7 @@ want=$(tshark_count "$cap" "${decode[@]}")
 tshark -r "$cap" "${decode[@]}" -Y sip -T fields -e frame.number 2>/dev/null | sort -n >"$tmp/t.frames"
 sed -E -n 's/^ *([0-9]+)(\([0-9]+\))? -?[0-9]+\.[0-9]{6} .*/\1/p' "$tmp/flow.out" | sort -n -u >"$tmp/s.frames"
 cmp -s "$tmp/t.frames" "$tmp/s.frames"
-check "the same frames as tshark ($(wc -l <"$tmp/s.frames") frames)" $? ||
+st_=$?; check "the same frames as tshark ($(wc -l <"$tmp/s.frames") frames)" $st_ ||
     diff "$tmp/t.frames" "$tmp/s.frames" | head -n 10
 n_tcp=$(grep -c ' TCP ' "$tmp/flow.out")
 n_udp=$(grep -c ' UDP ' "$tmp/flow.out")
@@ -194,10 +194,10 @@ head -c $((size - 20)) "$cap" >"$tmp/cut.pcap"
 cut_got=$(count_listed "$tmp/cut.out")
 [ $rc -eq 0 ] && grep -q -E 'frame [0-9]+: .*truncated' "$tmp/cut.err" &&
     [ "$cut_got" -ge $((got - 1)) ]
-check "a truncated capture: status $rc, $cut_got messages, '$(head -c 120 "$tmp/cut.err")'" $?
+st_=$?; check "a truncated capture: status $rc, $cut_got messages, '$(head -c 120 "$tmp/cut.err")'" $st_
 
 # The live capture ended by itself (40 frames) and listed what it saw.
-timeout 60 tail --pid="$live_pid" -f /dev/null
+wait_exit "$live_pid" 60
 wait "$live_pid"; rc=$?
 live_got=$(count_listed "$tmp/live.out")
 [ $rc -eq 0 ] && [ "$live_got" -ge 30 ] && grep -q ' in 40 frames' "$tmp/live.out"
@@ -213,7 +213,7 @@ int_pid=$!
 cleanup_hooks+=("kill $int_pid 2>/dev/null; wait $int_pid 2>/dev/null")
 sleep 1
 kill -INT "$int_pid"
-timeout 10 tail --pid="$int_pid" -f /dev/null
+wait_exit "$int_pid" 10
 wait "$int_pid"; rc=$?
 [ $rc -eq 0 ] && grep -q '^0 SIP messages' "$tmp/int.out"
 check "SIGINT ends a live capture with its summary (status $rc)" $?

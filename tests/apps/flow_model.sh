@@ -150,7 +150,7 @@ for b in made.pcap $files; do
     [ -f "$f" ] || continue
     tshark_streams "$f" >"$tmp/t.streams"
     sipkit_streams "$f" >"$tmp/s.streams"
-    [ -s "$tmp/t.streams" ]; check "$b: tshark lists RTP streams ($(wc -l <"$tmp/t.streams"))" $?
+    [ -s "$tmp/t.streams" ]; st_=$?; check "$b: tshark lists RTP streams ($(wc -l <"$tmp/t.streams"))" $st_
     while read -r key pk lo md mj aj ev; do
         line=$(grep -F "$key " "$tmp/s.streams" | head -n 1)
         [ -n "$line" ]; check "$b $key: found" $? || continue

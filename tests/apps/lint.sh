@@ -5,14 +5,9 @@ set -u
 sipkit=$1
 data=$2
 rfc=$data/rfc4475
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-check() { # name, condition result
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+srcdir=$(cd "$data/.." && pwd)
+. "$srcdir/interop/lib/common.bash"
+interop_init
 
 # A valid message: exit 0 and an "ok" line.
 out=$("$sipkit" lint "$rfc/wsinv.dat"); rc=$?
@@ -52,7 +47,7 @@ out=$("$sipkit" lint "$tmp/long.sip"); [[ "$out" == *"header field too long (513
 for f in "$rfc"/*.dat; do
     "$sipkit" lint --json "$f" >"$tmp/out.json"
     python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out.json"
-    check "json $(basename "$f")" $?
+    st_=$?; check "json $(basename "$f")" $st_
 done
 "$sipkit" lint --json "$rfc/wsinv.dat" >"$tmp/wsinv.json"
 python3 - "$tmp/wsinv.json" <<'PY'
@@ -77,5 +72,4 @@ check "dblreq trailing bytes" $?
 "$sipkit" lint --json "$rfc/badinv01.dat" | python3 -c 'import json,sys; d=json.load(sys.stdin); e=d["errors"][0]; assert not d["valid"] and e["line"]==7 and e["column"]==29 and e["status"]==400'
 check "badinv01 json error" $?
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+interop_finish

@@ -5,15 +5,10 @@
 # usage: user.sh SIPKIT_BINARY TEST_DATA_DIR
 set -u
 sipkit=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
+srcdir=$(cd "$2/.." && pwd)
+. "$srcdir/interop/lib/common.bash"
+interop_init
 d=$tmp/data
-
-check() { # name, condition result
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
 # ha1_ok USER DOMAIN PASSWORD: both stored HA1 values are H(user:domain:password)
 ha1_ok() {
     python3 - "$d/sipkit.db" "$@" <<'PY'
@@ -48,11 +43,11 @@ echo "" | "$sipkit" user add carol@example.com --data "$d" 2>/dev/null; rc=$?
 ha1_ok alice example.com n3w; check "alice's HA1 values follow the new password" $?
 "$sipkit" user passwd nobody@example.com --password x --data "$d" 2>/dev/null; rc=$?
 [ $rc = 1 ]; check "passwd of an unknown user: status 1 ($rc)" $?
-[ "$(users)" = "alice@example.com bob@example.com " ]; check "list ($(users))" $?
+[ "$(users)" = "alice@example.com bob@example.com " ]; st_=$?; check "list ($(users))" $st_
 "$sipkit" user del bob@example.com --data "$d"; check "del bob" $?
 "$sipkit" user del bob@example.com --data "$d" 2>/dev/null; rc=$?
 [ $rc = 1 ]; check "del of an unknown user: status 1 ($rc)" $?
-[ "$(users)" = "alice@example.com " ]; check "list after del ($(users))" $?
+[ "$(users)" = "alice@example.com " ]; st_=$?; check "list after del ($(users))" $st_
 
 # import: all in one transaction
 cat >"$tmp/in.txt" <<'IN'
@@ -71,14 +66,14 @@ ha1_ok u3 example.org pw3; check "import: sip: prefix accepted" $?
 # a bad line anywhere, a duplicate, or an existing user: nothing is imported
 printf 'n1@example.com a\nbroken-line\nn2@example.com b\n' >"$tmp/bad.txt"
 "$sipkit" user import "$tmp/bad.txt" --data "$d" 2>"$tmp/err"; rc=$?
-[ $rc = 1 ] && grep -q "bad.txt:2: expected USER@DOMAIN" "$tmp/err"; check "bad line: status 1, file:line named ($rc: $(head -1 "$tmp/err"))" $?
+[ $rc = 1 ] && grep -q "bad.txt:2: expected USER@DOMAIN" "$tmp/err"; st_=$?; check "bad line: status 1, file:line named ($rc: $(head -1 "$tmp/err"))" $st_
 printf 'n1@example.com a\nn2@example.com\n' | "$sipkit" user import - --data "$d" 2>"$tmp/err"; rc=$?
 [ $rc = 1 ] && grep -q "stdin:2: no password" "$tmp/err"; check "line without password refused ($rc)" $?
 printf 'n1@example.com a\nN1@example.com b\nn1@EXAMPLE.com c\n' | "$sipkit" user import --data "$d" 2>"$tmp/err"; rc=$?
 [ $rc = 1 ] && grep -q "n1@example.com is given twice" "$tmp/err"; check "a user given twice refused ($rc)" $?
 printf 'n1@example.com a\nalice@example.com b\n' | "$sipkit" user import --data "$d" 2>"$tmp/err"; rc=$?
 [ $rc = 1 ] && grep -q "stdin:2: alice@example.com exists" "$tmp/err"; check "existing user: refused, line named ($rc)" $?
-[ "$(rows)" = 4 ] && ! "$sipkit" user list --data "$d" | grep -q "^n1@"; check "none of the refused imports wrote a row ($(rows))" $?
+[ "$(rows)" = 4 ] && ! "$sipkit" user list --data "$d" | grep -q "^n1@"; st_=$?; check "none of the refused imports wrote a row ($(rows))" $st_
 ha1_ok alice example.com n3w; check "alice untouched by the refused import" $?
 python3 -c 'print("x" * 5000)' | "$sipkit" user import --data "$d" 2>"$tmp/err"; rc=$?
 [ $rc = 1 ] && grep -q "longer than" "$tmp/err"; check "an over-long line refused ($rc)" $?
@@ -93,8 +88,7 @@ ha1_ok alice example.com upd && ha1_ok n1 example.com a; check "--update: alice'
 # 10,000 users in one run
 python3 -c 'for i in range(10000): print("bulk%d@bulk.example pw%d" % (i, i))' >"$tmp/bulk.txt"
 "$sipkit" user import "$tmp/bulk.txt" --data "$d" >/dev/null; check "import 10,000 users" $?
-[ "$(rows)" = 10005 ]; check "10,005 users stored ($(rows))" $?
+[ "$(rows)" = 10005 ]; st_=$?; check "10,005 users stored ($(rows))" $st_
 ha1_ok bulk9999 bulk.example pw9999; check "the last bulk user's HA1" $?
 
-echo "user.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+interop_finish

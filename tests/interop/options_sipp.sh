@@ -16,17 +16,18 @@ srcdir=$2
 . "$srcdir/interop/lib/common.bash"
 interop_init
 
-port=25060
+pb=$(free_port both 9) || { check "free ports" 1; interop_finish; }
+port=$pb
 server_start "$port" || { check "server starts and answers OPTIONS" 1; interop_finish; }
 
 # OPTIONS over UDP and TCP (one TCP connection for all calls: -t t1)
-run_sipp options_udp "$scen/options_uac.xml" 200 u1 25061 -r 100
+run_sipp options_udp "$scen/options_uac.xml" 200 u1 $((pb + 1)) -r 100
 check_sipp_run options_udp $? 200
-run_sipp options_tcp "$scen/options_uac.xml" 200 t1 25062 -r 100
+run_sipp options_tcp "$scen/options_uac.xml" 200 t1 $((pb + 2)) -r 100
 check_sipp_run options_tcp $? 200
 
 # INVITE -> 404 -> ACK over UDP with loss on both sides
-run_sipp invite_lossy "$scen/invite_404_lossy.xml" 100 u1 25063 -r 20 -l 200
+run_sipp invite_lossy "$scen/invite_404_lossy.xml" 100 u1 $((pb + 3)) -r 20 -l 200
 check_sipp_run invite_lossy $? 100
 # the loss was real: SIPp retransmitted INVITEs, and ACKed more than once per call
 retrans=$(sipp_stat invite_lossy 'Retransmissions(C)' 2>/dev/null)
@@ -49,7 +50,7 @@ check "invite_lossy: retransmitted 404s arrived and were ACKed again (${r404:-?}
 
 # 1,000 concurrent calls: each stays open 4.5 s after its ACK, so all are
 # in progress together
-run_sipp concurrent "$scen/invite_404.xml" 1000 u1 25064 -r 500 -l 1000
+run_sipp concurrent "$scen/invite_404.xml" 1000 u1 $((pb + 4)) -r 500 -l 1000
 check_sipp_run concurrent $? 1000
 peak=$(sipp_max concurrent 'CurrentCall' 2>/dev/null)
 [ "${peak:-0}" -ge 900 ]
@@ -101,37 +102,49 @@ check "server still running" $?
 server_stop_checked
 
 # --prefault MIB: the heap is resident from the start, and the server serves as usual
-server_start 25064 --prefault 32 || check "server with --prefault 32 starts and answers OPTIONS" 1
+server_start $((pb + 4)) --prefault 32 || check "server with --prefault 32 starts and answers OPTIONS" 1
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status" 2>/dev/null)
 [ "${rss:-0}" -ge $((32 * 1024)) ]
 check "--prefault 32: resident memory ${rss:-?} KiB >= 32 MiB right after start" $?
-run_sipp options_prefault "$scen/options_uac.xml" 50 u1 25065 -r 100
+run_sipp options_prefault "$scen/options_uac.xml" 50 u1 $((pb + 5)) -r 100
 check_sipp_run options_prefault $? 50
 server_stop_checked
 # Worker threads (named sk-worker-N): scheduling policy and where an idle one waits
 worker_field() { # pid what: "policy" (sched(7) number) or "wchan" per worker thread, space-separated
     local t out=""
-    sleep 0.3 # the OPTIONS that showed the server ready has been handled
     for t in /proc/"$1"/task/*; do
         case $(cat "$t/comm" 2>/dev/null) in sk-worker-*) ;; *) continue ;; esac
         if [ "$2" = policy ]; then
             out+="$(awk '/^policy/ {print $3}' "$t/sched") "
         else
-            out+="$(cat "$t/wchan") "
+            out+="$(cat "$t/wchan" 2>/dev/null) "
         fi
     done
     echo "$out"
 }
+# workers_wait_in PID REGEX: both workers are found and each one's wchan is a
+# whole match of REGEX (an empty read, "0" or a missing worker never matches)
+workers_wait_in() {
+    local w n=0
+    for w in $(worker_field "$1" wchan); do
+        [[ $w =~ ^($2)$ ]] || return 1
+        n=$((n + 1))
+    done
+    [ "$n" -eq 2 ]
+}
+epoll_wchan='do_epoll_wait|ep_poll'
+recv_wchan='__skb_wait_for_more_packets'
 # both listeners: the workers run SCHED_BATCH (3) by default and wait in epoll
-server_start 25066 || check "server (udp+tcp) starts" 1
+server_start $((pb + 6)) || check "server (udp+tcp) starts" 1
 pol=$(worker_field "$server_pid" policy)
 [ "$pol" = "3 3 " ]
 check "default: both workers run SCHED_BATCH (policies: '$pol')" $?
-wch=$(worker_field "$server_pid" wchan)
-case $wch in *skb_wait*) false ;; *) true ;; esac
-check "udp+tcp listeners: idle workers wait in epoll ($wch)" $?
+# the OPTIONS that showed the server ready is handled once both are idle again
+wait_for 5 workers_wait_in "$server_pid" "$epoll_wchan"
+rc=$? # before the $(...) below, which would set $? to its own status
+check "udp+tcp listeners: idle workers wait in epoll ($(worker_field "$server_pid" wchan))" $rc
 server_stop_checked
-server_start 25066 --sched normal || check "server with --sched normal starts" 1
+server_start $((pb + 6)) --sched normal || check "server with --sched normal starts" 1
 pol=$(worker_field "$server_pid" policy)
 [ "$pol" = "0 0 " ]
 check "--sched normal: both workers on the normal policy (policies: '$pol')" $?
@@ -141,27 +154,27 @@ server_stop_checked
 # --udp-wait epoll it waits in epoll
 saved_protos=("${listen_protos[@]}")
 listen_protos=(udp)
-server_start 25067 || check "UDP-only server starts" 1
-wch=$(worker_field "$server_pid" wchan)
-[ "$wch" = "__skb_wait_for_more_packets __skb_wait_for_more_packets " ]
-check "UDP only: idle workers wait in recvmmsg, not epoll ($wch)" $?
-run_sipp options_direct "$scen/options_uac.xml" 500 u1 25068 -r 250
+server_start $((pb + 7)) || check "UDP-only server starts" 1
+wait_for 5 workers_wait_in "$server_pid" "$recv_wchan"
+rc=$?
+check "UDP only: idle workers wait in recvmmsg, not epoll ($(worker_field "$server_pid" wchan))" $rc
+run_sipp options_direct "$scen/options_uac.xml" 500 u1 $((pb + 8)) -r 250
 check_sipp_run options_direct $? 500
 server_stop_checked
-server_start 25067 --udp-wait epoll || check "UDP-only server with --udp-wait epoll starts" 1
-wch=$(worker_field "$server_pid" wchan)
-case $wch in *skb_wait*) false ;; *) true ;; esac
-check "--udp-wait epoll: idle workers wait in epoll ($wch)" $?
-run_sipp options_epoll "$scen/options_uac.xml" 200 u1 25068 -r 250
+server_start $((pb + 7)) --udp-wait epoll || check "UDP-only server with --udp-wait epoll starts" 1
+wait_for 5 workers_wait_in "$server_pid" "$epoll_wchan"
+rc=$?
+check "--udp-wait epoll: idle workers wait in epoll ($(worker_field "$server_pid" wchan))" $rc
+run_sipp options_epoll "$scen/options_uac.xml" 200 u1 $((pb + 8)) -r 250
 check_sipp_run options_epoll $? 200
 server_stop_checked
 listen_protos=("${saved_protos[@]}")
 "$sipkit" serve --sched fast >"$tmp/bad_sched.out" 2>&1
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "bad value for '--sched'" "$tmp/bad_sched.out"
-check "--sched fast: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_sched.out"))" $?
+st_=$?; check "--sched fast: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_sched.out"))" $st_
 "$sipkit" serve --prefault lots >"$tmp/bad_prefault.out" 2>&1
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "bad value for '--prefault'" "$tmp/bad_prefault.out"
-check "--prefault lots: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_prefault.out"))" $?
+st_=$?; check "--prefault lots: refused with status 2 (got $rc: $(head -c 80 "$tmp/bad_prefault.out"))" $st_
 interop_finish

@@ -77,7 +77,7 @@ baresip_run() {
     cleanup_hooks+=("kill $bs_pid 2>/dev/null")
 }
 baresip_wait() { # SECONDS: until baresip exits (it quits itself after -t)
-    timeout "$1" tail --pid="$bs_pid" -f /dev/null
+    wait_exit "$bs_pid" "$1"
     wait "$bs_pid"
 }
 freq_ok() { # FREQ WANT: within 1%

@@ -90,11 +90,7 @@ impair_start() {
     "${R[@]}" python3 "$here/lib/impair.py" tun0 5 30 10 "$tmp/impair.stats" >"$tmp/impair.out" 2>&1 &
     impair_pid=$!
     cleanup_hooks=("kill $impair_pid 2>/dev/null; wait $impair_pid 2>/dev/null" "${cleanup_hooks[@]}")
-    for i in $(seq 1 50); do
-        grep -q ready "$tmp/impair.out" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
+    wait_log "$tmp/impair.out" ready 5
 }
 impair_stats() {
     if [ "$impair" = netem ]; then
@@ -108,9 +104,10 @@ impair_stats() {
 }
 
 phone_users alice@localhost:secret-a bob@localhost:secret-b || interop_finish
-port=5060
+port=5060 # inside the namespaces only: no other test sees these addresses
+ln -sf server-netem.log "$tmp/server.log"
 "${A[@]}" "$sipkit" serve --listen "udp:10.77.1.1:$port" --data "$tmp/data" --domain localhost \
-    --workers 2 >"$tmp/server.log" 2>&1 &
+    --workers 2 >"$tmp/server-netem.log" 2>&1 &
 server_pid=$!
 wait_ready 10.77.1.1 "$port" "${A[@]}"
 check "server answers OPTIONS in $nsa" $? || { cat "$tmp/server.log"; interop_finish; }
@@ -147,10 +144,8 @@ impair_start
 check "impairment in R: loss 5% delay 30ms 10ms each way (${impair:-?})" $? || interop_finish
 cp "$tmp/bob.log" "$tmp/bob-clean.log"
 call netem 30
-for i in $(seq 1 100); do
-    [ "$(jcount "$tmp/bob.log" hungup)" -ge 2 ] && break
-    sleep 0.1
-done
+bob_hungup_twice() { [ "$(jcount "$tmp/bob.log" hungup)" -ge 2 ]; }
+wait_for 10 bob_hungup_twice
 phone_stop bob
 server_stop_checked
 impair_stats

@@ -49,7 +49,7 @@ mport=$(free_udp_range 4)
 rtp_b=$(free_udp_range 4)
 phone_start bob --user sip:bob@127.0.0.1 --registrar none --listen "udp:127.0.0.1:$bob_sip" \
     --rtp-ports "$rtp_b-$((rtp_b + 3))" --auto-answer 0 --play tone:1000 --record "$tmp/bob.wav"
-sleep 0.5
+wait_ready 127.0.0.1 "$bob_sip" # the phone answers OPTIONS once it listens
 ( cd "$tmp/sipp" && timeout -k 5 60 sipp "127.0.0.1:$bob_sip" -sf "$scen/phone_pcap_uac.xml" -m 1 \
     -i 127.0.0.1 -p "$(free_udp_port)" -mi 127.0.0.1 -mp "$mport" -timeout 40s -timeout_error \
     -nostdin -trace_err -error_file "$tmp/uac.err" >"$tmp/uac.out" 2>&1 </dev/null )
@@ -89,7 +89,7 @@ timeout -k 5 60 sipp -sf "$scen/phone_echo_uas.xml" -m 1 -i 127.0.0.1 -p "$uas_s
     -trace_err -error_file "$tmp/uas.err" >"$tmp/uas.out" 2>&1 </dev/null &
 uas_pid=$!
 cleanup_hooks+=("kill $uas_pid 2>/dev/null")
-sleep 0.5
+wait_port udp "$uas_sip" 5 # SIPp listens
 timeout -k 5 40 "$sipkit" call "sip:echo@127.0.0.1:$uas_sip" --user sip:alice@127.0.0.1 \
     --registrar none --rtp-ports "$rtp_a-$((rtp_a + 3))" --duration 5 --play tone:1000 \
     --dtmf 47 --record "$tmp/alice.wav" --json >"$tmp/alice.log" 2>"$tmp/alice.err"
@@ -97,7 +97,7 @@ rc=$?
 [ "$rc" -eq 0 ]
 check "sipkit call to the SIPp UAS exits 0 (got $rc)" $? || cat "$tmp/alice.log" "$tmp/alice.err"
 check_no_sanitizer "sipkit call" "$tmp/alice.err"
-timeout 15 tail --pid="$uas_pid" -f /dev/null
+wait_exit "$uas_pid" 15
 wait "$uas_pid"
 rc=$?
 [ "$rc" -eq 0 ]

@@ -77,7 +77,7 @@ ts() { tshark -r "$pcap" "${decode[@]}" "$@" 2>>"$tmp/tshark-read.err"; }
 # everything in the capture was sent by sipkit (server or phones)
 ts -Y '_ws.malformed || _ws.expert.severity >= warning' >"$tmp/bad.txt"
 [ ! -s "$tmp/bad.txt" ]
-check "no malformed packet or expert warning in the whole call ($(wc -l <"$tmp/bad.txt") packets)" $? || {
+st_=$?; check "no malformed packet or expert warning in the whole call ($(wc -l <"$tmp/bad.txt") packets)" $st_ || {
     head -n 20 "$tmp/bad.txt" | sed 's/^/    /'
     ts -Y '_ws.malformed || _ws.expert.severity >= warning' -T fields -e frame.number \
         -e _ws.expert.message | head -n 20 | sed 's/^/    /'
@@ -97,7 +97,7 @@ done
 # RTCP's checks would show as bare UDP or as another protocol)
 ts -Y 'udp && !sip && !rtp && !rtcp' >"$tmp/undecoded.txt"
 [ ! -s "$tmp/undecoded.txt" ]
-check "every UDP packet decodes as SIP, RTP or RTCP ($(wc -l <"$tmp/undecoded.txt") others)" $? ||
+st_=$?; check "every UDP packet decodes as SIP, RTP or RTCP ($(wc -l <"$tmp/undecoded.txt") others)" $st_ ||
     head -n 10 "$tmp/undecoded.txt" | sed 's/^/    /'
 
 # the telephone events: one digit per event (RFC 4733 §2.5.1.3: the end packet

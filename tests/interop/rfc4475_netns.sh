@@ -194,11 +194,6 @@ expect_400 = {
 expect_code = {'badvers': [505], 'unkscm': [416], 'novelsc': [416], 'bext01': [420],
                'zeromf': [483], 'intmeth': [501, 405], 'esc02': [501, 405]}
 expect_none = ['scalarlg', 'bigcode', 'bcast', 'unreason', 'noreason']
-# sipkit bugs known at the time of writing, by message name: their checks are
-# reported as KNOWN-BUG and not counted (STRICT_KNOWN_BUGS=1 counts them).
-known_bugs = {
-}
-
 for name in names:
     rs = responses(name)
     codes = [r.status if r else None for r in rs]
@@ -213,7 +208,7 @@ for name in names:
     rs = [r for r in rs if r]
     if name in expect_400:
         ok = len(rs) == 1 and rs[0].status == 400
-        ck('%s: one 400' % name, ok, desc, bug=known_bugs.get(name))
+        ck('%s: one 400' % name, ok, desc)
         if ok:
             reason = rs[0].reason
             ck('%s: 400 reason names the fault ("%s")' % (name, reason),

@@ -16,7 +16,7 @@ srcdir=$2
 . "$srcdir/interop/lib/common.bash"
 interop_init
 
-port=25070
+port=$(free_port) || { check "free port" 1; interop_finish; }
 server_start "$port" || { check "server starts and answers OPTIONS" 1; interop_finish; }
 
 py_checks python3 - "$srcdir/interop/lib" "$port" <<'PY'

@@ -12,19 +12,20 @@ srcdir=$2
 . "$srcdir/interop/lib/common.bash"
 interop_init
 
-port=25080
+pb=$(free_port both 5) || { check "free ports" 1; interop_finish; }
+port=$pb
 pcap=$tmp/sip.pcapng
 capture_start "$pcap" "udp port $port or tcp port $port" || interop_finish
 
 server_start "$port" || { check "server starts and answers OPTIONS" 1; interop_finish; }
 
-run_sipp options_udp "$scen/options_uac.xml" 50 u1 25081 -r 50
+run_sipp options_udp "$scen/options_uac.xml" 50 u1 $((pb + 1)) -r 50
 check_sipp_run options_udp $? 50
-run_sipp options_tcp "$scen/options_uac.xml" 50 t1 25082 -r 50
+run_sipp options_tcp "$scen/options_uac.xml" 50 t1 $((pb + 2)) -r 50
 check_sipp_run options_tcp $? 50
-run_sipp invite_udp "$scen/invite_404_lossy.xml" 40 u1 25083 -r 20
+run_sipp invite_udp "$scen/invite_404_lossy.xml" 40 u1 $((pb + 3)) -r 20
 check_sipp_run invite_udp $? 40
-run_sipp invite_tcp "$scen/invite_404.xml" 20 t1 25084 -r 20
+run_sipp invite_tcp "$scen/invite_404.xml" 20 t1 $((pb + 4)) -r 20
 check_sipp_run invite_tcp $? 20
 
 # a control: a request whose Content-Length is not a number, which Wireshark
@@ -60,7 +61,7 @@ rc=$?
 [ "$rc" -eq 0 ]
 check "tshark reads the capture (status $rc)" $? || cat "$tmp/bad.err"
 [ ! -s "$tmp/bad.txt" ]
-check "no malformed packet or expert warning in what the server sent ($(wc -l <"$tmp/bad.txt") packets)" $?
+st_=$?; check "no malformed packet or expert warning in what the server sent ($(wc -l <"$tmp/bad.txt") packets)" $st_
 if [ -s "$tmp/bad.txt" ]; then
     head -n 20 "$tmp/bad.txt" | sed 's/^/    /'
     # the expert messages behind them

@@ -11,22 +11,14 @@ no port is written. Prints "ok: ..." / "FAIL: ..." lines (sipclient.Checks); a b
 ADDR:5060 skips the check with an "ok: ... skipped" line.
 """
 import os
-import random
 import re
 import socket
-import string
 import sys
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, '..', 'registrar'))
 sys.path.insert(0, os.path.join(here, '..', 'interop', 'lib'))
-from regclient import Conn, UA  # noqa: E402
-from sipclient import Checks  # noqa: E402
-
-
-def tok(n=10):
-    return ''.join(random.choice(string.ascii_lowercase + string.digits) for _ in range(n))
+from sipclient import Checks, Conn, UA, token as tok  # noqa: E402
 
 
 def recv_msg(sock, want, timeout=3.0):

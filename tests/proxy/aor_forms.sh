@@ -28,56 +28,20 @@ interop_init
 listen_protos=(udp tcp)
 ps=$srcdir/proxy/scenarios
 px=$srcdir/proxy/pxclient.py
-uas_pids=()
 
 for tool in sipp python3; do
     command -v "$tool" >/dev/null || { check "$tool installed" 1; interop_finish; }
 done
 
-# free_ports N [ADDR]: N distinct ports free for UDP and TCP on ADDR (127.0.0.1)
-free_ports() {
-    python3 - "$1" "${2:-127.0.0.1}" <<'PY'
-import socket, sys
-n, addr = int(sys.argv[1]), sys.argv[2]
-held, out = [], []
-while len(out) < n:
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind((addr, 0))
-    p = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind((addr, p))
-    except OSError:
-        u.close()
-        continue
-    held += [u, t]
-    out.append(str(p))
-print(' '.join(out))
-PY
-}
-read -r port p_uas p_uasp p_dom p_far_ours c1 c2 c3 c4 c5 c6 c7 <<<"$(free_ports 12)"
-read -r p_far <<<"$(free_ports 1 127.0.0.2)"
-if [ -z "${c7:-}" ] || [ -z "${p_far:-}" ]; then
-    check "free ports found" 1
-    interop_finish
-fi
+pb=$(free_port both 12) && p_far=$(free_port both 1 127.0.0.2) ||
+    { check "free ports found" 1; interop_finish; }
+port=$pb p_uas=$((pb + 1)) p_uasp=$((pb + 2)) p_dom=$((pb + 3)) p_far_ours=$((pb + 4))
+c1=$((pb + 5)) c2=$((pb + 6)) c3=$((pb + 7)) c4=$((pb + 8)) c5=$((pb + 9)) c6=$((pb + 10))
+c7=$((pb + 11))
 
 # uas NAME ADDR PORT COUNT: a SIPp callee in the background
 uas() {
-    local name=$1 addr=$2 p=$3 n=$4
-    timeout -k 5 90 sipp -sf "$ps/uas_answer.xml" -i "$addr" -p "$p" -m "$n" -nostdin -t u1 \
-        -d 0 -trace_stat -stf "$tmp/$name.csv" -fd 1 -trace_err -error_file "$tmp/$name.err" \
-        -trace_msg -message_file "$tmp/$name.msg" >"$tmp/$name.out" 2>&1 </dev/null &
-    eval "pid_$name=$!"
-    uas_pids+=($!)
-    cleanup_hooks+=("kill $! 2>/dev/null")
-}
-uas_done() { # NAME COUNT: the callee finished with COUNT successful calls
-    local name=$1 n=$2 pid rc
-    eval "pid=\$pid_$name"
-    wait "$pid"
-    rc=$?
-    check_sipp_run "$name" "$rc" "$n"
+    sipp_uas "$1" "$ps/uas_answer.xml" "$2" "$3" "$4" -d 0 -trace_msg -message_file "$tmp/$1.msg"
 }
 # scenario NAME HOSTPART: SIPp's caller with the Request-URI and To sip:[service]@HOSTPART
 scenario() {
@@ -94,8 +58,8 @@ reg() {
     local st
     st=$(python3 - "$srcdir" "$port" "$1" "$2" "$3" <<'PY'
 import sys
-sys.path.insert(0, sys.argv[1] + '/registrar')
-from regclient import Conn, UA
+sys.path.insert(0, sys.argv[1] + '/interop/lib')
+from sipclient import Conn, UA
 c = Conn(('127.0.0.1', int(sys.argv[2])))
 r = UA(c, sys.argv[4]).register(sys.argv[3], contacts=[sys.argv[5]], expires=300)
 print(r.status if r else 'none')
@@ -128,8 +92,8 @@ reg dom localhost "<sip:dom@127.0.0.1:$p_dom>"
 # the proxy has no TLS to forward sips on
 st=$(python3 - "$srcdir" "$port" <<'PY'
 import sys
-sys.path.insert(0, sys.argv[1] + '/registrar')
-from regclient import Conn, UA
+sys.path.insert(0, sys.argv[1] + '/interop/lib')
+from sipclient import Conn, UA
 c = Conn(('127.0.0.1', int(sys.argv[2])))
 r = UA(c, '127.0.0.1:%s' % sys.argv[2]).register(
     'uass', to='sips:uass@127.0.0.1:%s' % sys.argv[2],
@@ -184,7 +148,7 @@ for ruri in ('sip:henry@127.0.0.1:%d' % port, 'sip:henry@127.0.0.1'):
     call(c, ck, 'proxy: %s (a user, no binding): 480' % ruri, ruri, 480)
 call(c, ck, 'proxy: sip:nobody@127.0.0.1:%d: 404' % port, 'sip:nobody@127.0.0.1:%d' % port, 404)
 # a REGISTER for our address with a port we do not listen on names another server
-from regclient import Conn, UA
+from sipclient import Conn, UA
 other = port + 1 if port < 65535 else port - 1
 conn = Conn(('127.0.0.1', port))
 r = UA(conn, '127.0.0.1:%d' % port).register(
@@ -254,14 +218,15 @@ if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && ip netns add "sipkit-aor-
     cleanup_hooks+=("ip netns del sipkit-aor-$$ 2>/dev/null")
     nx=(ip netns exec "sipkit-aor-$$")
     "${nx[@]}" ip link set lo up
+    rm -f "$tmp/server.log"
     "${nx[@]}" "$sipkit" serve --listen "udp:0.0.0.0:$port" --listen "tcp:0.0.0.0:$port" \
         --workers 2 --auth off --domain localhost --data "$tmp/dataw" >"$tmp/server.log" 2>&1 &
     server_pid=$!
     if wait_ready 127.0.0.1 "$port" "${nx[@]}"; then
         st=$("${nx[@]}" python3 - "$srcdir" "$port" "$p_uas" <<'PY'
 import sys
-sys.path.insert(0, sys.argv[1] + '/registrar')
-from regclient import Conn, UA
+sys.path.insert(0, sys.argv[1] + '/interop/lib')
+from sipclient import Conn, UA
 c = Conn(('127.0.0.1', int(sys.argv[2])))
 r = UA(c, '127.0.0.1').register('uas', contacts=['<sip:uas@127.0.0.1:%s>' % sys.argv[3]],
                                 expires=300)
@@ -273,8 +238,8 @@ PY
         "${nx[@]}" timeout -k 5 60 sipp -sf "$ps/uas_answer.xml" -i 127.0.0.1 -p "$p_uas" -m 2 \
             -nostdin -t u1 -d 0 -trace_stat -stf "$tmp/uas_wild.csv" -fd 1 \
             >"$tmp/uas_wild.out" 2>&1 </dev/null &
-        pid_uas_wild=$!
-        cleanup_hooks+=("kill $pid_uas_wild 2>/dev/null")
+        uas_pid[uas_wild]=$!
+        cleanup_hooks+=("kill ${uas_pid[uas_wild]} 2>/dev/null")
         "${nx[@]}" timeout -k 5 60 sipp "127.0.0.1:$port" -sf "$tmp/stock.xml" -s uas -m 2 -t u1 \
             -i 127.0.0.1 -p "$c1" -r 10 -timeout 30s -timeout_error -nostdin \
             -trace_stat -stf "$tmp/call_wild.csv" -fd 1 >"$tmp/call_wild.out" 2>&1 </dev/null
@@ -290,7 +255,8 @@ else
 fi
 
 # ---- a callee on port 5060 of our own address, reached in a dialog
-read -r p5 <<<"$(free_ports 1 127.0.0.5)"
+p5=$(free_port both 1 127.0.0.5)
+rm -f "$tmp/server.log" # server_start's link to the last server's log: a file of its own here
 "$sipkit" serve --listen "udp:127.0.0.5:$p5" --listen "tcp:127.0.0.5:$p5" --workers 2 \
     --auth off --domain localhost --data "$tmp/data5" >"$tmp/server.log" 2>&1 &
 server_pid=$!

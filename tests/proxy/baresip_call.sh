@@ -12,9 +12,9 @@
 #   - after ~2 s alice hangs up: BYE through the proxy (Record-Route), 200 OK,
 #     both sides see the call closed, no error response anywhere
 #   - both quit and unregister; the server exits cleanly (no sanitizer report)
-# Everything on loopback. Ports 29200-29299 only: server 29200; alice SIP
-# 29210, ctrl 29230, RTP 29240-29249; bob SIP 29220, ctrl 29231, RTP
-# 29250-29259 (baresip also binds SIP port + 1 for TLS: left free).
+# Everything on loopback, on a block of 60 ports picked at run time (free_port):
+# server B; alice SIP B+10, ctrl B+30, RTP B+40..49; bob SIP B+20, ctrl B+31,
+# RTP B+50..59 (baresip also binds SIP port + 1 for TLS: left free).
 # usage: baresip_call.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
 sipkit=$1
@@ -22,12 +22,12 @@ srcdir=$2
 . "$srcdir/interop/lib/common.bash"
 interop_init
 started=$(date +%s)
-port=29200
+port=$(free_port both 60) || { check "free ports" 1; interop_finish; }
 data=$tmp/data
 modules=/usr/lib/baresip/modules
-declare -A sip_port=([alice]=29210 [bob]=29220)
-declare -A ctrl_port=([alice]=29230 [bob]=29231)
-declare -A rtp_ports=([alice]=29240-29249 [bob]=29250-29259)
+declare -A sip_port=([alice]=$((port + 10)) [bob]=$((port + 20)))
+declare -A ctrl_port=([alice]=$((port + 30)) [bob]=$((port + 31)))
+declare -A rtp_ports=([alice]=$((port + 40))-$((port + 49)) [bob]=$((port + 50))-$((port + 59)))
 declare -A pw=([alice]="alice-pw-$$" [bob]="bob-pw-$$")
 declare -A bs_pid=()
 
@@ -178,13 +178,6 @@ if __name__ == "__main__":
 EOF
 
 regs() { "$sipkit" ctl registrations --data "$data" 2>/dev/null; }
-# bindings of AOR $1 in the listing $2
-bindings_of() {
-    awk -v aor="$1" '/^[^ ]/ { cur = $0; next } /^  / && cur == aor { print }' <<<"$2"
-}
-stat() { # NAME: a counter of sipkit ctl stats
-    "$sipkit" ctl stats --data "$data" 2>/dev/null | awk -v k="$1" '$1 == k {print $2}'
-}
 # msgs NAME: the SIP messages of baresip NAME's trace (see parse above)
 msgs() { python3 "$tmp/bs.py" parse "$tmp/$1.out"; }
 
@@ -229,15 +222,17 @@ EOF
     bs_pid[$n]=$!
     cleanup_hooks+=("kill $! 2>/dev/null; wait $! 2>/dev/null")
 }
+# bs_listed NAME: NAME's baresip binding is in ctl (2: baresip has exited)
+bs_listed() {
+    grep -q 'ua="baresip' <<<"$(bindings_of "sip:$1@localhost" "$(regs)")" && return 0
+    kill -0 "${bs_pid[$1]}" 2>/dev/null || return 2
+    return 1
+}
 # bs_registered NAME: waits (at most 10 s) for NAME's baresip binding in ctl
 bs_registered() {
-    local n=$1 i b=""
-    for i in $(seq 1 100); do
-        b=$(bindings_of "sip:$n@localhost" "$(regs)")
-        grep -q 'ua="baresip' <<<"$b" && break
-        kill -0 "${bs_pid[$n]}" 2>/dev/null || break
-        sleep 0.1
-    done
+    local n=$1 b=""
+    wait_for 10 bs_listed "$n"
+    b=$(bindings_of "sip:$n@localhost" "$(regs)")
     grep -q "^  <sip:$n-[^>]*@127.0.0.1:${sip_port[$n]}> .* via UDP:127.0.0.1:${sip_port[$n]} ua=\"baresip" <<<"$b"
     local st=$?
     check "$n's baresip registered within 10 s (ctl:${b# })" $st
@@ -261,7 +256,7 @@ for n in alice bob; do
 done
 
 # ---- the call: alice dials bob, 2 s of audio, alice hangs up, both quit
-proxied0=$(stat proxied)
+proxied0=$(ctl_stat proxied "$data")
 timeout -k 5 40 python3 "$tmp/bs.py" drive "$tmp" "${ctrl_port[alice]}" "${ctrl_port[bob]}" \
     "sip:bob@localhost" 2 >"$tmp/drive.out" 2>&1
 rc=$?
@@ -282,10 +277,7 @@ check "after alice's hangup both sides see the call closed (CALL_CLOSED, within 
 # both baresips quit (the driver asked them to): bounded wait, then their status
 for n in alice bob; do
     ok=1
-    for i in $(seq 1 100); do
-        kill -0 "${bs_pid[$n]}" 2>/dev/null || { ok=0; break; }
-        sleep 0.1
-    done
+    wait_exit "${bs_pid[$n]}" 10 && ok=0
     [ $ok -eq 0 ] || kill "${bs_pid[$n]}" 2>/dev/null
     wait "${bs_pid[$n]}"
     rc=$?
@@ -337,10 +329,10 @@ st=$?
 check "closed normally: alice hung up (by user), bob saw the BYE (by peer), no timeout/481" $st
 [ $st -eq 0 ] || grep -h CALL_CLOSED "$tmp/alice.ctrl" "$tmp/bob.ctrl" | sed 's/^/    /'
 
-n=$(stat proxied)
+n=$(ctl_stat proxied "$data")
 [ "$((${n:-0} - ${proxied0:-0}))" -ge 2 ]
 check "sipkit proxied the INVITE and the BYE statefully (proxied $proxied0 -> ${n:-?})" $?
-n=$(stat forwarded_statelessly)
+n=$(ctl_stat forwarded_statelessly "$data")
 [ "${n:-0}" -ge 1 ]
 check "sipkit forwarded the ACK for the 2xx (forwarded_statelessly ${n:-?})" $?
 r=$(regs)

@@ -24,34 +24,20 @@ interop_init
 listen_protos=(udp tcp)
 ps=$srcdir/proxy/scenarios
 px=$srcdir/proxy/pxclient.py
-port=29060
-uas_pids=()
+port=$(free_port both 140) || { check "free ports" 1; interop_finish; }
 
 for tool in sipp tshark python3; do
     command -v "$tool" >/dev/null || { check "$tool installed" 1; interop_finish; }
 done
 
 pcap=$tmp/proxy.pcapng
-capture_start "$pcap" "portrange 29060-29199" || interop_finish
+capture_start "$pcap" "portrange $port-$((port + 139))" || interop_finish
 
 # uas NAME SCENARIO PORT COUNT [sipp args...]: a SIPp callee in the background
 uas() {
     local name=$1 sf=$2 p=$3 n=$4
     shift 4
-    timeout -k 5 90 sipp -sf "$sf" -i 127.0.0.1 -p "$p" -m "$n" -nostdin -t u1 \
-        -trace_stat -stf "$tmp/$name.csv" -fd 1 -trace_err -error_file "$tmp/$name.err" \
-        "$@" >"$tmp/$name.out" 2>&1 </dev/null &
-    eval "pid_$name=$!"
-    uas_pids+=($!)
-    cleanup_hooks+=("kill $! 2>/dev/null")
-}
-# uas_done NAME COUNT: the callee finished with COUNT successful calls
-uas_done() {
-    local name=$1 n=$2 pid rc
-    eval "pid=\$pid_$name"
-    wait "$pid"
-    rc=$?
-    check_sipp_run "$name" "$rc" "$n"
+    sipp_uas "$name" "$sf" 127.0.0.1 "$p" "$n" "$@"
 }
 # uas_calls NAME: incoming calls the callee saw (0 when SIPp wrote no stats)
 uas_calls() {
@@ -70,9 +56,6 @@ reg() { # USER CONTACT...
     [ "$st" = 200 ]
     check "register $1 ($st)" $?
 }
-stat() { # NAME: a counter of sipkit ctl stats
-    "$sipkit" ctl stats --data "$tmp/data" 2>/dev/null | awk -v k="$1" '$1 == k {print $2}'
-}
 
 # ---- the proxy, without authentication
 "$sipkit" user add henry@localhost --password henrypw --data "$tmp/data" >/dev/null 2>&1
@@ -81,68 +64,68 @@ server_start "$port" --auth off --t1 100 --timer-c 2000 ||
     { check "proxy starts" 1; interop_finish; }
 
 # basic call, UDP both sides; then the caller on TCP (two Record-Routes)
-reg bob '<sip:bob@127.0.0.1:29100>'
-uas uas_basic "$ps/uas_answer.xml" 29100 30 -d 0
-call call_udp "$ps/uac_call.xml" bob 20 u1 29101 -r 20
-call call_tcp "$ps/uac_call.xml" bob 10 t1 29102 -r 20
+reg bob "<sip:bob@127.0.0.1:$((port + 40))>"
+uas uas_basic "$ps/uas_answer.xml" $((port + 40)) 30 -d 0
+call call_udp "$ps/uac_call.xml" bob 20 u1 $((port + 41)) -r 20
+call call_tcp "$ps/uac_call.xml" bob 10 t1 $((port + 42)) -r 20
 uas_done uas_basic 30
-n=$(stat proxied)
+n=$(ctl_stat proxied)
 [ "${n:-0}" -ge 60 ]
 check "every INVITE and BYE went through the proxy statefully (proxied $n >= 60)" $?
-n=$(stat forwarded_statelessly)
+n=$(ctl_stat forwarded_statelessly)
 [ "${n:-0}" -ge 30 ]
 check "every ACK for a 2xx was forwarded statelessly by Route (forwarded $n >= 30)" $?
 
 # 486 busy
-reg dave '<sip:dave@127.0.0.1:29110>'
-uas uas_busy "$ps/uas_busy.xml" 29110 3
-call call_busy "$ps/uac_busy.xml" dave 3 u1 29111 -r 10
+reg dave "<sip:dave@127.0.0.1:$((port + 50))>"
+uas uas_busy "$ps/uas_busy.xml" $((port + 50)) 3
+call call_busy "$ps/uac_busy.xml" dave 3 u1 $((port + 51)) -r 10
 uas_done uas_busy 3
 grep -q '486 <-' "$tmp/call_busy.out"
 check "the caller got 486" $?
 
 # no answer at all: Timer B (64*T1 = 6.4 s here) gives 408 upstream
-reg erin '<sip:erin@127.0.0.1:29119>'
-call call_noanswer "$ps/uac_busy.xml" erin 1 u1 29118
+reg erin "<sip:erin@127.0.0.1:$((port + 59))>"
+call call_noanswer "$ps/uac_busy.xml" erin 1 u1 $((port + 58))
 grep -q '408 <-' "$tmp/call_noanswer.out"
 check "a callee that never answers: 408" $?
 
 # Timer C (2 s here): the ringing branch is cancelled, its 487 goes upstream
-reg carol '<sip:carol@127.0.0.1:29120>'
-uas uas_timerc "$ps/uas_ring_cancel.xml" 29120 2
-call call_timerc "$ps/uac_busy.xml" carol 2 u1 29121 -r 10
+reg carol "<sip:carol@127.0.0.1:$((port + 60))>"
+uas uas_timerc "$ps/uas_ring_cancel.xml" $((port + 60)) 2
+call call_timerc "$ps/uac_busy.xml" carol 2 u1 $((port + 61)) -r 10
 uas_done uas_timerc 2
 grep -q '487 <-' "$tmp/call_timerc.out"
 check "Timer C: the caller got 487 after the proxy's CANCEL" $?
 
 # the caller cancels while it rings
-uas uas_cancel "$ps/uas_ring_cancel.xml" 29120 3
-call call_cancel "$ps/uac_cancel.xml" carol 3 u1 29122 -r 10
+uas uas_cancel "$ps/uas_ring_cancel.xml" $((port + 60)) 3
+call call_cancel "$ps/uac_cancel.xml" carol 3 u1 $((port + 62)) -r 10
 uas_done uas_cancel 3
 
-# parallel fork: 29130 answers after 500 ms, 29131 rings and is cancelled
-reg frank '<sip:frank@127.0.0.1:29130>' '<sip:frank@127.0.0.1:29131>'
-uas uas_fork_a "$ps/uas_answer.xml" 29130 2 -d 500
-uas uas_fork_b "$ps/uas_ring_cancel.xml" 29131 2
-call call_fork "$ps/uac_call.xml" frank 2 u1 29132 -r 5
+# parallel fork: one callee answers after 500 ms, the other rings and is cancelled
+reg frank "<sip:frank@127.0.0.1:$((port + 70))>" "<sip:frank@127.0.0.1:$((port + 71))>"
+uas uas_fork_a "$ps/uas_answer.xml" $((port + 70)) 2 -d 500
+uas uas_fork_b "$ps/uas_ring_cancel.xml" $((port + 71)) 2
+call call_fork "$ps/uac_call.xml" frank 2 u1 $((port + 72)) -r 5
 uas_done uas_fork_a 2
 uas_done uas_fork_b 2
 
 # sequential fork: q=1.0 is busy, then q=0.5 answers
-reg gina '<sip:gina@127.0.0.1:29140>;q=1.0' '<sip:gina@127.0.0.1:29141>;q=0.5'
-uas uas_seq_busy "$ps/uas_busy.xml" 29140 2
-uas uas_seq_ans "$ps/uas_answer.xml" 29141 2 -d 0
-call call_seq "$ps/uac_call.xml" gina 2 u1 29142 -r 5
+reg gina "<sip:gina@127.0.0.1:$((port + 80))>;q=1.0" "<sip:gina@127.0.0.1:$((port + 81))>;q=0.5"
+uas uas_seq_busy "$ps/uas_busy.xml" $((port + 80)) 2
+uas uas_seq_ans "$ps/uas_answer.xml" $((port + 81)) 2 -d 0
+call call_seq "$ps/uac_call.xml" gina 2 u1 $((port + 82)) -r 5
 uas_done uas_seq_busy 2
 uas_done uas_seq_ans 2
 
 # ... and when q=1.0 answers, the q=0.5 contact never sees the INVITE
-reg ivan '<sip:ivan@127.0.0.1:29150>;q=1.0' '<sip:ivan@127.0.0.1:29151>;q=0.5'
-uas uas_q_ans "$ps/uas_answer.xml" 29150 2 -d 0
-uas uas_q_idle "$ps/uas_busy.xml" 29151 1 -timeout 6s
-call call_q "$ps/uac_call.xml" ivan 2 u1 29152 -r 5
+reg ivan "<sip:ivan@127.0.0.1:$((port + 90))>;q=1.0" "<sip:ivan@127.0.0.1:$((port + 91))>;q=0.5"
+uas uas_q_ans "$ps/uas_answer.xml" $((port + 90)) 2 -d 0
+uas uas_q_idle "$ps/uas_busy.xml" $((port + 91)) 1 -timeout 6s
+call call_q "$ps/uac_call.xml" ivan 2 u1 $((port + 92)) -r 5
 uas_done uas_q_ans 2
-wait "$pid_uas_q_idle"
+wait "${uas_pid[uas_q_idle]}"
 n=$(uas_calls uas_q_idle)
 [ "${n:-0}" = 0 ]
 check "sequential: the q=0.5 contact got no INVITE when q=1.0 answered (got ${n:-?})" $?
@@ -184,9 +167,9 @@ for name in ('uac_call', 'uas_answer'):
         assert s.count('lost=') == 3, s.count('lost=')
     open('%s/%s_lossy.xml' % (out, name), 'w').write(s)
 PY
-reg jack '<sip:jack@127.0.0.1:29160>'
-uas uas_lossy "$tmp/uas_answer_lossy.xml" 29160 40 -d 0
-call call_lossy "$tmp/uac_call_lossy.xml" jack 40 u1 29161 -r 10
+reg jack "<sip:jack@127.0.0.1:$((port + 100))>"
+uas uas_lossy "$tmp/uas_answer_lossy.xml" $((port + 100)) 40 -d 0
+call call_lossy "$tmp/uac_call_lossy.xml" jack 40 u1 $((port + 101)) -r 10
 uas_done uas_lossy 40
 
 # error answers and the loop check, Route processing, response selection (raw sockets)
@@ -203,21 +186,21 @@ server_start "$port" --digest md5 --t1 100 || { check "proxy with auth starts" 1
 py_checks python3 "$px" auth "$port"
 # bob is no user in this data directory yet: add and register him
 "$sipkit" user add bob@localhost --password bobpw --data "$tmp/data" >/dev/null 2>&1
-reg_auth_st=$(python3 - "$srcdir" "$port" <<'PY'
+reg_auth_st=$(python3 - "$srcdir" "$port" "$((port + 110))" <<'PY'
 import sys
-sys.path.insert(0, sys.argv[1] + '/registrar')
-from regclient import Conn, UA, Auth
+sys.path.insert(0, sys.argv[1] + '/interop/lib')
+from sipclient import Conn, UA, Auth
 c = Conn(('127.0.0.1', int(sys.argv[2])))
 a = Auth('bob', 'bobpw', 'MD5')
-r = UA(c, 'localhost').reg_auth(a, contacts=['<sip:bob@127.0.0.1:29170>'], expires=300)
+r = UA(c, 'localhost').reg_auth(a, contacts=['<sip:bob@127.0.0.1:%s>' % sys.argv[3]], expires=300)
 print(r.status if r else 'none')
 PY
 )
 [ "$reg_auth_st" = 200 ]
 check "bob registers with digest ($reg_auth_st)" $?
-uas uas_auth "$ps/uas_answer.xml" 29170 3 -d 0
+uas uas_auth "$ps/uas_answer.xml" $((port + 110)) 3 -d 0
 # SIPp digests the URI sip:REMOTE_IP:PORT unless told the Request-URI (without "sip:")
-call call_auth "$ps/uac_auth_call.xml" bob 3 u1 29171 -r 5 -au alice -ap alicepw \
+call call_auth "$ps/uac_auth_call.xml" bob 3 u1 $((port + 111)) -r 5 -au alice -ap alicepw \
     -auth_uri bob@localhost
 uas_done uas_auth 3
 grep -q '407 <-' "$tmp/call_auth.out"
@@ -226,7 +209,7 @@ server_stop_checked
 
 # ---- redirect mode
 server_start "$port" --auth off --mode redirect || { check "redirect server starts" 1; interop_finish; }
-reg kate '<sip:kate@127.0.0.1:29180>;q=0.8' '<sip:kate@127.0.0.1:29181>'
+reg kate "<sip:kate@127.0.0.1:$((port + 120))>;q=0.8" "<sip:kate@127.0.0.1:$((port + 121))>"
 py_checks python3 "$px" redirect "$port"
 server_stop_checked
 

@@ -14,20 +14,17 @@ interop_init
 listen_protos=(udp)
 ps=$srcdir/proxy/scenarios
 px=$srcdir/proxy/pxclient.py
-port=29300
+port=$(free_port udp 3) || { check "free ports" 1; interop_finish; }
 calls=${SOAK_CALLS:-20000}
 rate=${SOAK_RATE:-500}
 warm=5000 # 10 s at 500/s: past 64*T1, so the warm-up reaches the steady number of live calls
 settle=9 # s: 64*T1 with --t1 100 is 6.4 s; Timer K (T4) 5 s
 
-stat() { # NAME: a counter of sipkit ctl stats
-    "$sipkit" ctl stats --data "$tmp/data" 2>/dev/null | awk -v k="$1" '$1 == k {print $2}'
-}
 rss_kb() {
     awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status"
 }
 uas() { # NAME COUNT
-    timeout -k 5 $(( $2 / rate + 120 )) sipp -sf "$ps/uas_answer.xml" -i 127.0.0.1 -p 29301 \
+    timeout -k 5 $(( $2 / rate + 120 )) sipp -sf "$ps/uas_answer.xml" -i 127.0.0.1 -p $((port + 1)) \
         -m "$2" -d 0 -nostdin -t u1 -trace_stat -stf "$tmp/$1.csv" -fd 1 \
         -trace_err -error_file "$tmp/$1.err" >"$tmp/$1.out" 2>&1 </dev/null &
     uas_pid=$!
@@ -36,9 +33,9 @@ uas() { # NAME COUNT
 run() { # NAME COUNT
     local rc
     uas "uas_$1" "$2"
-    sleep 0.3
+    wait_port udp $((port + 1)) 5 # the callee listens before the first call
     timeout -k 5 $(( $2 / rate + 120 )) sipp "127.0.0.1:$port" -sf "$ps/uac_call.xml" -s bob \
-        -m "$2" -r "$rate" -l $(( rate * 2 )) -t u1 -i 127.0.0.1 -p 29302 -nostdin \
+        -m "$2" -r "$rate" -l $(( rate * 2 )) -t u1 -i 127.0.0.1 -p $((port + 2)) -nostdin \
         -timeout $(( $2 / rate + 90 ))s -timeout_error -trace_stat -stf "$tmp/$1.csv" -fd 1 \
         -trace_err -error_file "$tmp/$1.err" >"$tmp/$1.out" 2>&1 </dev/null
     rc=$?
@@ -48,10 +45,10 @@ run() { # NAME COUNT
 }
 
 server_start "$port" --auth off --t1 100 --workers 2 || { check "proxy starts" 1; interop_finish; }
-st=$(python3 "$px" register "$port" bob '<sip:bob@127.0.0.1:29301>')
+st=$(python3 "$px" register "$port" bob "<sip:bob@127.0.0.1:$((port + 1))>")
 [ "$st" = 200 ]
 check "bob registers ($st)" $?
-timers_idle=$(stat timers_live)
+timers_idle=$(ctl_stat timers_live)
 
 run warmup "$warm"
 sleep "$settle"
@@ -62,13 +59,13 @@ echo "soak: $calls calls at $rate/s took $(( $(date +%s) - start )) s"
 sleep "$settle"
 rss_end=$(rss_kb)
 
-n=$(stat transactions_live)
+n=$(ctl_stat transactions_live)
 [ "${n:-1}" = 0 ]
 check "after the run no transaction is alive (transactions_live ${n:-?})" $?
-n=$(stat timers_live)
+n=$(ctl_stat timers_live)
 [ -n "$n" ] && [ "$n" -le "${timers_idle:-0}" ]
 check "after the run no timer beyond the idle ones (timers_live ${n:-?}, idle ${timers_idle:-?})" $?
-n=$(stat proxied)
+n=$(ctl_stat proxied)
 [ "${n:-0}" -ge $(( 2 * (calls + warm) )) ]
 check "every INVITE and BYE was proxied statefully (proxied ${n:-?} >= $(( 2 * (calls + warm) )))" $?
 if [ -n "${SIPKIT_SANITIZE:-}" ]; then

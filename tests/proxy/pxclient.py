@@ -7,111 +7,13 @@ Phases: register USER CONTACT... (prints the status), errors (404, 480, 482,
 Prints "ok: ..." / "FAIL: ..." lines (tests/interop/lib/common.bash counts them).
 """
 import os
-import random
 import re
 import socket
-import string
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'registrar'))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'interop', 'lib'))
-from regclient import Conn, UA  # noqa: E402
-from sipclient import Checks, Response  # noqa: E402
-
-
-def tok(n=10):
-    return ''.join(random.choice(string.ascii_lowercase + string.digits) for _ in range(n))
-
-
-class Caller:
-    """One UDP socket that sends requests and collects every response."""
-
-    def __init__(self, port):
-        self.server = ('127.0.0.1', port)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(('127.0.0.1', 0))
-        self.lport = self.sock.getsockname()[1]
-
-    def request(self, method, ruri, extra=(), to_user=None, from_uri=None, max_forwards=70,
-                branch=None, call_id=None, cseq=1, to_tag=None, raw_first_via=None):
-        branch = branch or 'z9hG4bK' + tok(16)
-        call_id = call_id or tok(20)
-        from_uri = from_uri or 'sip:caller@127.0.0.1:%d' % self.lport
-        to = '<%s>' % (('sip:%s@localhost' % to_user) if to_user else ruri)
-        if to_tag:
-            to += ';tag=' + to_tag
-        lines = ['%s %s SIP/2.0' % (method, ruri)]
-        if raw_first_via:
-            lines.append(raw_first_via)
-        lines += ['Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport' % (self.lport, branch),
-                  'Max-Forwards: %d' % max_forwards,
-                  'From: <%s>;tag=%s' % (from_uri, tok(8)),
-                  'To: %s' % to,
-                  'Call-ID: %s' % call_id,
-                  'CSeq: %d %s' % (cseq, method),
-                  'Contact: <sip:caller@127.0.0.1:%d>' % self.lport]
-        lines += list(extra)
-        lines.append('Content-Length: 0')
-        raw = ('\r\n'.join(lines) + '\r\n\r\n').encode()
-        return raw, branch
-
-    def send(self, raw, dst=None):
-        self.sock.sendto(raw, dst or self.server)
-
-    def final(self, raw, timeout=4.0):
-        """Send raw and wait for its final response (retransmitting at 500 ms)."""
-        self.send(raw)
-        deadline = time.time() + timeout
-        nxt = time.time() + 0.5
-        provisional = []
-        cid = re.search(rb'\r\nCall-ID: *([^\r]+)', raw).group(1).decode()
-        while time.time() < deadline:
-            self.sock.settimeout(max(0.01, min(nxt, deadline) - time.time()))
-            try:
-                data, _ = self.sock.recvfrom(65535)
-            except socket.timeout:
-                if time.time() >= nxt:
-                    self.send(raw)
-                    nxt = time.time() + 0.5
-                continue
-            try:
-                r = Response(data)
-            except ValueError:
-                continue
-            if r.hdr('call-id') != cid:
-                continue  # e.g. a retransmission of an earlier request's final response
-            if r.status < 200:
-                provisional.append(r)
-                continue
-            r.provisional = provisional
-            return r
-        return None
-
-    def ack(self, invite_raw, resp):
-        """The ACK for a non-2xx final response (§17.1.1.3)."""
-        lines = invite_raw.decode().split('\r\n')
-        out = ['ACK ' + lines[0].split(' ')[1] + ' SIP/2.0']
-        for ln in lines[1:]:
-            low = ln.lower()
-            if low.startswith('via:') and not any(o.lower().startswith('ack') for o in out[1:]):
-                out.append(ln)
-            elif low.startswith(('from:', 'call-id:', 'max-forwards:')):
-                out.append(ln)
-            elif low.startswith('cseq:'):
-                out.append('CSeq: %s ACK' % ln.split()[1])
-            elif low.startswith('to:'):
-                out.append('To: ' + resp.hdr('to'))
-        out.append('Content-Length: 0')
-        # only the first Via (ours) goes into the ACK
-        vias = [i for i, ln in enumerate(out) if ln.lower().startswith('via:')]
-        for i in reversed(vias[1:]):
-            del out[i]
-        self.send(('\r\n'.join(out) + '\r\n\r\n').encode())
-
-
-def st(r):
-    return '%d %s' % (r.status, r.reason) if r else 'no response'
+from sipclient import Caller, Checks, Conn, Response, UA, st, token as tok  # noqa: E402,F401
 
 
 def register(port, user, contacts, expires=300):

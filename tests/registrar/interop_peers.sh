@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real SIP peers registering with digest against `sipkit serve` (domain
-# localhost, UDP 127.0.0.1:28080): SIPp (50 users from an injection file,
+# localhost, UDP on 127.0.0.1): SIPp (50 users from an injection file,
 # scenarios/register_digest.xml), sipsak (usrloc mode) and baresip (an
 # account with auth_pass; its binding must show in `sipkit ctl registrations`
 # with its User-Agent, and go away when it unregisters on exit).
@@ -9,70 +9,39 @@
 #  - against the default server (challenges SHA-256 first, then MD5, as RFC
 #    8760 §2.4 allows). SIPp 3.6.1, sipsak 0.9.8.1 and baresip 1.0.0 (Debian
 #    12) read only the FIRST WWW-Authenticate and give up on SHA-256: those
-#    runs must fail with the peer's recognised message (a peer limitation,
-#    reported as KNOWN-LIMIT and not counted unless STRICT_KNOWN_BUGS=1);
-#    any other outcome counts as a failure.
+#    runs must fail with the peer's recognised message (peer_limit: a
+#    limitation of the peer, asserted); any other outcome, a success too,
+#    counts as a failure.
 #  - against a second sipkit serve started with `--digest md5`, the
 #    README's setting for such clients (baresip 1.0 gives up on any SHA-256
-#    challenge, even a second one, so md5,sha-256 is not enough for it) (127.0.0.1:28085, its own copy of the
-#    user database). These must pass, with the bindings in its `sipkit ctl`.
+#    challenge, even a second one, so md5,sha-256 is not enough for it; its
+#    own copy of the user database). These must pass, with the bindings in its `sipkit ctl`.
 # Every peer run is bounded (-m, -timeout, -t, timeout -k).
-# Ports: 28080 (server), 28085 (server with --digest md5), 28090 (SIPp), 28095 (baresip), 28096 (sipsak).
+# Ports: picked at run time (free_port): the server, the server with --digest md5,
+# SIPp, baresip (and the next one, which it binds for TLS), sipsak.
 # usage: interop_peers.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
 sipkit=$(readlink -f "$1")
 srcdir=$(readlink -f "$2")
-here=$srcdir/registrar
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipkit-peers.XXXXXX")
-pass=0
-fail=0
-known=0
-server_pid=""
+. "$srcdir/interop/lib/common.bash"
+interop_init
+here=$srcdir/registrar # after interop_init, which sets it to interop/
 relay_pid=""
 baresip_pid=""
-started=$(date +%s)
+cleanup_hooks+=('for p in $baresip_pid $relay_pid; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done')
 D=localhost   # sipsak resolves the host of its -s URI; localhost needs no DNS
-PORT=28080
-RELAY=28085
+PORT=$(free_port) && RELAY=$(free_port) && P_SIPP=$(free_port udp) && P_BARE=$(free_port both 2) &&
+    P_SAK=$(free_port udp) || { check "free ports" 1; interop_finish; }
 NUSERS=50
 
-cleanup() {
-    local p
-    for p in $baresip_pid $relay_pid $server_pid; do
-        kill "$p" 2>/dev/null
-    done
-    for p in $baresip_pid $relay_pid $server_pid; do
-        wait "$p" 2>/dev/null
-    done
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-check() { # name, status
-    if [ "$2" -eq 0 ]; then
-        pass=$((pass + 1)); echo "PASS: $1"
-    else
-        fail=$((fail + 1)); echo "FAIL: $1"
-    fi
-}
-
-# known_bug NAME STATUS PEER_OUTPUT_FILE PATTERN: a pass, or a known bug when the
-# peer failed with the recognised message, else a failure.
-known_bug() {
-    if [ "$2" -eq 0 ]; then
-        check "$1" 0
-    elif grep -q -- "$4" "$3" 2>/dev/null; then
-        if [ -n "${STRICT_KNOWN_BUGS:-}" ] && [ "$STRICT_KNOWN_BUGS" != 0 ]; then
-            fail=$((fail + 1)); echo "FAIL (known bug): $1 (peer says: $4)"
-        else
-            known=$((known + 1)); echo "KNOWN-LIMIT: $1 (peer says: $4)"
-        fi
-    else
-        check "$1" 1
-        echo "---- $3" >&2
-        tail -n 30 "$3" >&2
-    fi
+# peer_limit NAME STATUS PEER_OUTPUT_FILE PATTERN: the peer cannot register
+# straight at sipkit, and says so with PATTERN: it reads only the first
+# challenge, and sipkit offers SHA-256 first (RFC 8760 §2.4: SHA-256 before
+# MD5), which these peers do not implement. Anything else fails, a success too
+# (the peer learnt SHA-256: then this becomes a plain check).
+peer_limit() {
+    [ "$2" -ne 0 ] && grep -q -- "$4" "$3" 2>/dev/null
+    check "$1 (status $2; says \"$4\")" $? || { echo "---- $3" >&2; tail -n 30 "$3" >&2; }
 }
 
 for tool in sipp sipsak baresip python3; do
@@ -96,43 +65,27 @@ done
 check "$((NUSERS + 2)) users added" $ok
 
 cp -r "$data" "$data-md5" # the same users for the second server
-"$sipkit" serve --listen "udp:127.0.0.1:$PORT" --listen "tcp:127.0.0.1:$PORT" --domain "$D" \
-    --data "$data" --workers 2 --auth on --auth-fail-limit 1000 >"$tmp/server.log" 2>&1 &
-server_pid=$!
-ok=1
-for i in $(seq 1 50); do
-    if "$sipkit" ctl stats --data "$data" >/dev/null 2>&1; then ok=0; break; fi
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-check "sipkit serve starts (udp:127.0.0.1:$PORT, domain $D, auth on)" $ok
-if [ $ok -ne 0 ]; then cat "$tmp/server.log" >&2; echo "$pass passed, $fail failed"; exit 1; fi
+ctl_answers() { "$sipkit" ctl stats --data "$1" >/dev/null 2>&1; }
+server_data=$data
+server_start "$PORT" --domain "$D" --auth on --auth-fail-limit 1000 && wait_for 5 ctl_answers "$data"
+check "sipkit serve starts (udp:127.0.0.1:$PORT, domain $D, auth on)" $? || interop_finish
 
 # the server for clients that read only the first challenge: MD5 first
 "$sipkit" serve --listen "udp:127.0.0.1:$RELAY" --listen "tcp:127.0.0.1:$RELAY" --domain "$D" \
     --data "$data-md5" --workers 2 --auth on --auth-fail-limit 1000 --digest md5 \
     >"$tmp/server-md5.log" 2>&1 &
 relay_pid=$!
-ok=1
-for i in $(seq 1 50); do
-    if "$sipkit" ctl stats --data "$data-md5" >/dev/null 2>&1; then ok=0; break; fi
-    kill -0 "$relay_pid" 2>/dev/null || break
-    sleep 0.1
-done
-check "sipkit serve --digest md5 starts (udp:127.0.0.1:$RELAY)" $ok
+wait_for 5 ctl_answers "$data-md5"
+check "sipkit serve --digest md5 starts (udp:127.0.0.1:$RELAY)" $?
 
 regs() { "$sipkit" ctl registrations --data "$data-md5"; }
 
-# bindings of AOR $1 in the current registrations ($2: the listing)
-bindings_of() {
-    awk -v aor="$1" '/^[^ ]/ { cur = $0; next } /^  / && cur == aor { print }' <<<"$2"
-}
 
 # ---- SIPp: 50 users, REGISTER with digest
 # SIPp's digest uri defaults to the remote address; -auth_uri makes it the Request-URI.
 sipp_run() { # TARGET_PORT TAG
     timeout -k 5 90 sipp "127.0.0.1:$1" -sf "$here/scenarios/register_digest.xml" \
-        -inf "$tmp/users.csv" -m $NUSERS -r 25 -l $NUSERS -i 127.0.0.1 -p 28090 -t u1 \
+        -inf "$tmp/users.csv" -m $NUSERS -r 25 -l $NUSERS -i 127.0.0.1 -p $P_SIPP -t u1 \
         -auth_uri "$D" -nostdin -timeout 60s -timeout_error -max_recv_loops 1000 \
         -trace_stat -stf "$tmp/sipp-$2.csv" -trace_err -error_file "$tmp/sipp-$2.err" \
         >"$tmp/sipp-$2.out" 2>&1
@@ -151,7 +104,7 @@ PY
 
 sipp_run "$PORT" direct
 rc=$?
-known_bug "SIPp: $NUSERS users register with digest straight at sipkit" $rc \
+peer_limit "SIPp: $NUSERS users register with digest straight at sipkit" $rc \
     "$tmp/sipp-direct.err" "authentication must use MD5"
 sipp_run "$RELAY" md5
 rc=$?
@@ -163,7 +116,7 @@ listing=$(regs)
 ok=0
 for i in $(seq 1 $NUSERS); do
     b=$(bindings_of "sip:sp$i@$D" "$listing")
-    if ! grep -q "<sip:sp$i@127.0.0.1:28090;line=$i> expires=\(59[0-9]\|600\) via UDP:.* ua=\"SIPp registrar test\"" <<<"$b" ||
+    if ! grep -q "<sip:sp$i@127.0.0.1:$P_SIPP;line=$i> expires=\(59[0-9]\|600\) via UDP:.* ua=\"SIPp registrar test\"" <<<"$b" ||
         [ "$(grep -c . <<<"$b")" -ne 1 ]; then
         ok=1
         echo "sp$i: $b" >&2
@@ -181,7 +134,7 @@ grep -c 'lost="30"' "$tmp/register_digest_lossy.xml" | grep -qx 2
 check "the lossy scenario drops 401s and 200s" $?
 rtx0=$("$sipkit" ctl stats --data "$data-md5" | awk '$1 == "register_retransmissions" { print $2 }')
 timeout -k 5 120 sipp "127.0.0.1:$RELAY" -sf "$tmp/register_digest_lossy.xml" \
-    -inf "$tmp/users.csv" -m $NUSERS -r 25 -l $NUSERS -i 127.0.0.1 -p 28090 -t u1 \
+    -inf "$tmp/users.csv" -m $NUSERS -r 25 -l $NUSERS -i 127.0.0.1 -p $P_SIPP -t u1 \
     -auth_uri "$D" -nostdin -timeout 90s -timeout_error -max_recv_loops 1000 \
     -trace_stat -stf "$tmp/sipp-lossy.csv" -trace_err -error_file "$tmp/sipp-lossy.err" \
     >"$tmp/sipp-lossy.out" 2>&1
@@ -197,19 +150,19 @@ check "ctl stats: retransmitted REGISTERs were answered again (register_retransm
 # ---- sipsak: usrloc mode with a password
 # -u: sipsak would otherwise authenticate as "sak@"
 sipsak_run() { # TARGET_PORT TAG
-    timeout -k 3 20 sipsak -U -C "sip:sak@127.0.0.1:28096" -x 600 -s "sip:sak@$D" \
-        -p 127.0.0.1 -r "$1" -H 127.0.0.1 -l 28096 -u sak -a "sakpw-$$" -vv \
+    timeout -k 3 20 sipsak -U -C "sip:sak@127.0.0.1:$P_SAK" -x 600 -s "sip:sak@$D" \
+        -p 127.0.0.1 -r "$1" -H 127.0.0.1 -l $P_SAK -u sak -a "sakpw-$$" -vv \
         >"$tmp/sipsak-$2.out" 2>&1
 }
 sipsak_run "$PORT" direct
-known_bug "sipsak registers with a password straight at sipkit" $? "$tmp/sipsak-direct.out" \
+peer_limit "sipsak registers with a password straight at sipkit" $? "$tmp/sipsak-direct.out" \
     "unsupported authentication algorithm"
 sipsak_run "$RELAY" md5
 rc=$?
 check "sipsak (--digest md5) registers with a password (rc $rc)" $rc
 [ $rc -eq 0 ] || tail -n 20 "$tmp/sipsak-md5.out" >&2
 b=$(bindings_of "sip:sak@$D" "$(regs)")
-grep -q '^  <sip:sak@127.0.0.1:28096> expires=\(59[0-9]\|600\) via UDP:.* ua="sipsak' <<<"$b"
+grep -q "^  <sip:sak@127.0.0.1:$P_SAK> expires=\(59[0-9]\|600\) via UDP:.* ua=\"sipsak" <<<"$b"
 check "ctl: sipsak's binding with its User-Agent ($b)" $?
 
 # ---- baresip: an account with auth_pass
@@ -222,7 +175,7 @@ baresip_run() {
     mkdir -p "$conf"
     cat >"$conf/config" <<EOF
 poll_method		epoll
-sip_listen		127.0.0.1:28095
+sip_listen		127.0.0.1:$P_BARE
 net_interface		127.0.0.1
 module_path		/usr/lib/baresip/modules
 module			g711.so
@@ -243,24 +196,25 @@ EOF
     timeout -k 3 20 baresip -f "$conf" -t 8 -s >"$tmp/baresip-$2.out" 2>&1 </dev/null &
     : # keep the output for failures
     baresip_pid=$!
-    for i in $(seq 1 70); do
-        b=$(bindings_of "sip:bare@$D" "$(regs)")
-        if grep -q 'ua="baresip' <<<"$b"; then seen=0; break; fi
-        kill -0 "$baresip_pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_for 7 bare_seen && seen=0
+    b=$(bindings_of "sip:bare@$D" "$(regs)")
     wait "$baresip_pid" 2>/dev/null
     baresip_pid=""
-    sleep 0.3
-    [ -z "$(bindings_of "sip:bare@$D" "$(regs)")" ] && gone=0
+    wait_for 3 bare_gone && gone=0
 }
+bare_seen() { # baresip's binding is listed, or baresip has exited (no use waiting)
+    grep -q 'ua="baresip' <<<"$(bindings_of "sip:bare@$D" "$(regs)")" && return 0
+    kill -0 "$baresip_pid" 2>/dev/null || return 2
+    return 1
+}
+bare_gone() { [ -z "$(bindings_of "sip:bare@$D" "$(regs)")" ]; }
 baresip_run "$PORT" direct
-known_bug "baresip registers with auth_pass straight at sipkit (binding with ua baresip)" $seen \
+peer_limit "baresip registers with auth_pass straight at sipkit (binding with ua baresip)" $seen \
     "$tmp/baresip-direct.out" "Register: Function not implemented"
 baresip_run "$RELAY" md5
 check "baresip (--digest md5) registers with auth_pass: ctl shows ua baresip ($b)" $seen
 [ $seen -eq 0 ] || tail -n 30 "$tmp/baresip-md5.out" >&2
-grep -q '^  <sip:bare-[^>]*@127.0.0.1:28095> expires=\(59[0-9]\|600\) via UDP:' <<<"$b"
+grep -q "^  <sip:bare-[^>]*@127.0.0.1:$P_BARE> expires=\\(59[0-9]\\|600\\) via UDP:" <<<"$b"
 check "ctl: baresip's contact and expires" $?
 check "baresip's de-registration on exit removes its binding" $gone
 
@@ -268,14 +222,6 @@ kill -TERM "$relay_pid" 2>/dev/null
 wait "$relay_pid"
 check "sipkit serve --digest md5 exits cleanly on SIGTERM" $?
 relay_pid=""
-kill -TERM "$server_pid" 2>/dev/null
-wait "$server_pid"
+server_stop_sig TERM
 check "sipkit serve exits cleanly on SIGTERM" $?
-server_pid=""
-
-if [ "$known" -gt 0 ]; then
-    echo "$known peer limitation(s) not counted (KNOWN-LIMIT lines; STRICT_KNOWN_BUGS=1 counts them)"
-fi
-echo "interop_peers.sh took $(( $(date +%s) - started )) s"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+interop_finish

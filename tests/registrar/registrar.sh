@@ -1,108 +1,46 @@
 #!/usr/bin/env bash
-# The registrar against a running `sipkit serve`, driven by regclient.py (a
-# REGISTER client with its own MD5/SHA-256 digest): RFC 3261 §10.3 (AOR,
-# domain, Contact *, expiry rules, 423, Call-ID/CSeq ordering, the 200's
-# bindings and Date), digest (both algorithms, wrong password, unknown user,
+# The registrar against a running `sipkit serve`, driven by regclient.py (its
+# phases, on the shared client interop/lib/sipclient.py with its own MD5 and
+# SHA-256 digest): RFC 3261 §10.3 (AOR, domain, Contact *, expiry rules, 423,
+# Call-ID/CSeq ordering, the 200's bindings and Date), digest (both algorithms, wrong password, unknown user,
 # nonce-count replay, stale nonces, blocking), RFC 3327 Path, RFC 5626
 # outbound, TCP, expiry on time, persistence across SIGTERM and kill -9, and
 # the RFC 4475 REGISTER messages (cparam01, cparam02, regescrt, unksm2,
 # regaut01) inside a private network namespace (their Vias name outside
 # hosts; nothing may leave the machine).
-# Ports: 28061, 28062 on 127.0.0.1; 5070/5060 only inside the namespace.
-# The namespace part needs root; without it, it is skipped (a SKIP line).
-# Checks of known sipkit bugs print "KNOWN-BUG: ..." and are not counted as
-# failures unless STRICT_KNOWN_BUGS=1.
+# Ports: two picked at run time on 127.0.0.1 (free_port); 5070/5060 only inside
+# the namespace. The namespace part needs root; without it, it is skipped (a
+# SKIP line). A phase of regclient.py that exits non-zero fails the run.
 # usage: registrar.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
 sipkit=$(readlink -f "$1")
 srcdir=$(readlink -f "$2")
-here=$srcdir/registrar
-client=$here/regclient.py
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipkit-reg.XXXXXX")
-pass=0
-fail=0
-known=0
-server_pid=""
+. "$srcdir/interop/lib/common.bash"
+interop_init
+client=$srcdir/registrar/regclient.py
 ns=""
-ns_exec=()
-nserver=0
-started=$(date +%s)
+cleanup_hooks+=('[ -z "$ns" ] || ip netns del "$ns" 2>/dev/null')
 
-cleanup() {
-    server_stop KILL
-    if [ -n "$ns" ]; then ip netns del "$ns" 2>/dev/null; fi
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-check() { # name, status
-    if [ "$2" -eq 0 ]; then
-        pass=$((pass + 1)); echo "PASS: $1"
-    else
-        fail=$((fail + 1)); echo "FAIL: $1"
-    fi
-}
-
-# py PHASE ARGS...: run a regclient.py phase (inside the namespace when
-# ns_exec is set) and count its PASS/FAIL lines.
+# py PHASE ARGS...: a regclient.py phase (inside the namespace when ns_exec is
+# set), bounded; its checks are counted, and a non-zero exit is a failure.
 py() {
-    local out=$tmp/py.out p f k
-    timeout -k 5 120 "${ns_exec[@]}" python3 "$client" "$@" --sipkit "$sipkit" >"$out" 2>&1
-    cat "$out"
-    p=$(grep -c '^PASS: ' "$out")
-    f=$(grep -c '^FAIL: ' "$out")
-    k=$(grep -c '^KNOWN-BUG: ' "$out")
-    pass=$((pass + p))
-    fail=$((fail + f))
-    if [ -n "${STRICT_KNOWN_BUGS:-}" ] && [ "$STRICT_KNOWN_BUGS" != 0 ]; then
-        fail=$((fail + k))
-    else
-        known=$((known + k))
-    fi
-    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then check "phase $1 produced results" 1; fi
+    py_checks timeout -k 5 120 "${ns_exec[@]}" python3 "$client" "$@" --sipkit "$sipkit"
 }
 
-# server_start PORT DATA [serve args...]: UDP and TCP on 127.0.0.1:PORT, waits
-# until an OPTIONS is answered and the control socket answers (~10 s at most).
-server_start() {
-    local port=$1 data=$2
+flushed() { # DATA AOR CSEQ: the store holds a binding of AOR written by CSeq CSEQ
+    [ "$(sqlite3 "file:$1/sipkit.db?mode=ro" \
+        "SELECT count(*) FROM bindings WHERE aor = '$2' AND cseq = $3" 2>/dev/null)" -ge 1 ]
+}
+
+ctl_answers() { "$sipkit" ctl stats --data "$1" >/dev/null 2>&1; }
+
+# reg_server_start PORT DATA [serve args...]: UDP and TCP on 127.0.0.1:PORT
+# with --data DATA; ready once an OPTIONS and the control socket are answered.
+reg_server_start() {
+    local port=$1
+    server_data=$2
     shift 2
-    nserver=$((nserver + 1))
-    "${ns_exec[@]}" "$sipkit" serve --listen "udp:127.0.0.1:$port" --listen "tcp:127.0.0.1:$port" \
-        --data "$data" --workers 2 "$@" >"$tmp/server-$nserver.log" 2>&1 &
-    server_pid=$!   # `ip netns exec` execs the command: this is the server itself
-    for _ in $(seq 1 20); do
-        if timeout -k 2 5 "${ns_exec[@]}" python3 "$client" ping --port "$port" --timeout 0.5 \
-            && "$sipkit" ctl stats --data "$data" >/dev/null 2>&1; then
-            return 0
-        fi
-        kill -0 "$server_pid" 2>/dev/null || break
-    done
-    echo "server $nserver did not come up; its log:" >&2
-    cat "$tmp/server-$nserver.log" >&2
-    return 1
-}
-
-# server_stop [TERM|KILL]: stops the server this script started (only it).
-server_stop() {
-    local sig=${1:-TERM} rc=0 st
-    [ -n "$server_pid" ] || return 0
-    kill "-$sig" "$server_pid" 2>/dev/null
-    for _ in $(seq 1 100); do
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$server_pid" 2>/dev/null; then
-        echo "server $server_pid still running after SIG$sig: killing it" >&2
-        kill -KILL "$server_pid" 2>/dev/null
-        rc=1
-    fi
-    wait "$server_pid" 2>/dev/null
-    st=$?
-    if [ "$sig" != KILL ] && [ $rc -eq 0 ]; then rc=$st; fi
-    server_pid=""
-    return $rc
+    server_start "$port" "$@" && wait_for 5 ctl_answers "$server_data"
 }
 
 add_users() { # data domain user...
@@ -121,49 +59,52 @@ A=$tmp/a
 mkdir -p "$A"
 add_users "$A" "$D" alice alice2 bob carol dave erin frank gina pers1 pers2
 limits=(--default-expires 1800 --min-expires 2 --max-expires 3000)
+port_a=$(free_port) port_b=$(free_port)
 start_a() {
-    server_start 28061 "$A" --domain "$D" --auth on "${limits[@]}" --auth-fail-limit 1000 \
+    reg_server_start "$port_a" "$A" --domain "$D" --auth on "${limits[@]}" --auth-fail-limit 1000 \
         --flush-ms 200
 }
-start_a; check "server A starts (UDP+TCP 127.0.0.1:28061)" $?
+start_a; check "server A starts (UDP+TCP 127.0.0.1:$port_a)" $?
 if [ -n "$server_pid" ]; then
-    py main --port 28061 --data "$A" --domain "$D" --users "$A/users.txt" \
+    py main --port "$port_a" --data "$A" --domain "$D" --users "$A/users.txt" \
         --default-expires 1800 --min-expires 2 --max-expires 3000
 
     # persistence across a clean stop
-    py persist-reg --port 28061 --data "$A" --domain "$D" --users "$A/users.txt" --user pers1 \
+    py persist-reg --port "$port_a" --data "$A" --domain "$D" --users "$A/users.txt" --user pers1 \
         --state "$tmp/pers1.state" --min-expires 2
-    server_stop TERM; check "SIGTERM stops the server cleanly (exit 0)" $?
+    server_stop_sig TERM; check "SIGTERM stops the server cleanly (exit 0)" $?
     sleep 2.5   # the short binding expires meanwhile; the long ones lose time
     start_a; check "server A restarts after SIGTERM" $?
-    py persist-check --port 28061 --data "$A" --domain "$D" --users "$A/users.txt" \
+    py persist-check --port "$port_a" --data "$A" --domain "$D" --users "$A/users.txt" \
         --user pers1 --state "$tmp/pers1.state" --how SIGTERM
 
-    # persistence across kill -9: wait longer than --flush-ms, then no chance to write
-    py persist-reg --port 28061 --data "$A" --domain "$D" --users "$A/users.txt" --user pers2 \
+    # persistence across kill -9: once the write-behind batch holds pers2's last
+    # REGISTER (CSeq 4) it is on disk (WAL), then no chance to write
+    py persist-reg --port "$port_a" --data "$A" --domain "$D" --users "$A/users.txt" --user pers2 \
         --state "$tmp/pers2.state" --min-expires 2
-    sleep 0.6
-    server_stop KILL
-    sleep 2.5
+    wait_for 5 flushed "$A" "sip:pers2@$D" 4
+    check "pers2's bindings are written to the store before kill -9" $?
+    server_stop_sig KILL
+    sleep 2.5   # as above: the short binding expires while the server is down
     start_a; check "server A restarts after kill -9" $?
-    py persist-check --port 28061 --data "$A" --domain "$D" --users "$A/users.txt" \
+    py persist-check --port "$port_a" --data "$A" --domain "$D" --users "$A/users.txt" \
         --user pers2 --state "$tmp/pers2.state" --how "kill -9"
-    py persist-check --port 28061 --data "$A" --domain "$D" --users "$A/users.txt" \
+    py persist-check --port "$port_a" --data "$A" --domain "$D" --users "$A/users.txt" \
         --user pers1 --state "$tmp/pers1.state" --how "SIGTERM + kill -9"
-    server_stop TERM
+    server_stop_sig TERM
 fi
 
 # ---------------------------------------------------------------- B: stale nonces, blocking
 B=$tmp/b
 mkdir -p "$B"
 add_users "$B" "$D" alice bob
-server_start 28062 "$B" --domain "$D" --nonce-lifetime 2 --auth-fail-limit 3 \
+reg_server_start "$port_b" "$B" --domain "$D" --nonce-lifetime 2 --auth-fail-limit 3 \
     --auth-fail-window 60 --auth-block-time 300 "${limits[@]}"
 check "server B starts (--nonce-lifetime 2 --auth-fail-limit 3)" $?
 if [ -n "$server_pid" ]; then
-    py stale-block --port 28062 --data "$B" --domain "$D" --users "$B/users.txt" \
+    py stale-block --port "$port_b" --data "$B" --domain "$D" --users "$B/users.txt" \
         --nonce-lifetime 2 --fail-limit 3
-    server_stop TERM
+    server_stop_sig TERM
 fi
 
 # ---------------------------------------------------------------- C: RFC 4475 in a namespace
@@ -186,10 +127,10 @@ else
             fi
             # a fresh server each: cparam01/cparam02 and regescrt share a branch, so one
             # server would rightly take the later one for a retransmission (§17.2.3)
-            if server_start 5070 "$C" "${args[@]}"; then
+            if reg_server_start 5070 "$C" "${args[@]}"; then
                 py rfc4475 --port 5070 --data "$C" --proto "$proto" \
                     --file "$srcdir/data/rfc4475/$name.dat"
-                server_stop TERM
+                server_stop_sig TERM
             else
                 check "$name: server starts inside $ns" 1
             fi
@@ -200,9 +141,4 @@ else
     fi
 fi
 
-if [ "$known" -gt 0 ]; then
-    echo "$known known sipkit bug(s) not counted (KNOWN-BUG lines; STRICT_KNOWN_BUGS=1 counts them)"
-fi
-echo "registrar.sh took $(( $(date +%s) - started )) s"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+interop_finish

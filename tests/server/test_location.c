@@ -1,11 +1,7 @@
 /* Tests of the location service: AOR normalisation (RFC 3261 §10.3 step 5), register /
  * lookup / expire / walk (§10.3 steps 6-8, RFC 5626 flows, §19.1.4 URI equality),
  * limits, and the round trip through the SQLite store.
- *
- * A few tests check behaviour that sipkit gets wrong today; they report
- * "KNOWN-BUG: ..." and are skipped unless STRICT_KNOWN_BUGS=1 is set, so that
- * the suite stays usable while the bug is open and the check turns into a
- * plain pass once it is fixed. */
+ */
 #include "testutil.h"
 
 #include <errno.h>
@@ -21,19 +17,6 @@
 #include "store/store.h"
 
 /* ---- helpers ---- */
-
-/* A known bug: fail under STRICT_KNOWN_BUGS=1, else say so and skip. */
-#define KNOWN_BUG(cond, ...)                                                                   \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            const char *strict = getenv("STRICT_KNOWN_BUGS");                                   \
-            printf("KNOWN-BUG: " __VA_ARGS__);                                                 \
-            printf("\n");                                                                      \
-            if (strict && strcmp(strict, "0") != 0)                                            \
-                fail_msg("known bug (STRICT_KNOWN_BUGS is set)");                              \
-            skip();                                                                            \
-        }                                                                                      \
-    } while (0)
 
 static char *aor_of(const char *to, int *err)
 {
@@ -156,7 +139,7 @@ static void test_aor_ipv6(void **state)
     if (!ok)
         printf("sk_loc_aor(sip:alice@[2001:DB8::1]:5070) = %s\n", a);
     free(a);
-    KNOWN_BUG(ok, "sk_loc_aor drops the brackets of an IPv6 host (RFC 3261 §19.1.1, §25.1 "
+    TU_ASSERT_MSG(ok, "sk_loc_aor drops the brackets of an IPv6 host (RFC 3261 §19.1.1, §25.1 "
                   "IPv6reference)");
 }
 
@@ -529,7 +512,7 @@ static void test_max_bindings_atomic(void **state)
     if (count != SK_LOC_MAX_PER_AOR - 1)
         printf("after ENOSPC the AOR has %zu bindings, had %d\n", count,
                SK_LOC_MAX_PER_AOR - 1);
-    KNOWN_BUG(count == SK_LOC_MAX_PER_AOR - 1,
+    TU_ASSERT_MSG(count == SK_LOC_MAX_PER_AOR - 1,
               "sk_loc_register is not all-or-nothing on ENOSPC: the contacts before the one "
               "that does not fit stay bound although the registrar answers 503");
 }
@@ -798,7 +781,7 @@ static void test_store_equal_uri_update(void **state)
     sk_loc_free(l);
     sk_store_close(st);
     tu_datadir_remove(&t);
-    KNOWN_BUG(after_refresh == 1 && after_removal == 0,
+    TU_ASSERT_MSG(after_refresh == 1 && after_removal == 0,
               "refreshing a binding with an equal but differently written URI (§19.1.4) "
               "leaves the old row in SQLite: %zu bindings after a restart (want 1), %zu after "
               "removing it and restarting (want 0)",

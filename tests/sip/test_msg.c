@@ -42,12 +42,6 @@ static void chk_same(struct sk_str s, struct sk_str t, const char *what, const c
     chk_str(s, t.p ? t.p : "", t.len, what, file, line);
 }
 #define CHK_SAME(s, t) chk_same((s), (t), #s, __FILE__, __LINE__)
-#define CHK_UNSET(s)                                                                     \
-    do {                                                                                 \
-        if (sk_str_isset(s))                                                             \
-            fail_at(__FILE__, __LINE__, "%s: expected unset, got \"%.*s\"", #s,          \
-                    SK_STR_FMT(s));                                                      \
-    } while (0)
 
 /* rc must be EBADMSG with a usable error */
 #define CHK_BAD(rc, err)                                                                 \

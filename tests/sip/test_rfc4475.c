@@ -19,20 +19,6 @@
 
 static const char *g_ctx = "";
 
-/* A slice that is unset or empty (e.g. no parameters). */
-#define CHK_EMPTY(s)                                                                     \
-    do {                                                                                 \
-        if ((s).len != 0)                                                                \
-            fail_at(__FILE__, __LINE__, "%s: expected empty, got \"%.*s\"", #s,          \
-                    SK_STR_FMT(s));                                                      \
-    } while (0)
-#define CHK_UNSET(s)                                                                     \
-    do {                                                                                 \
-        if (sk_str_isset(s))                                                             \
-            fail_at(__FILE__, __LINE__, "%s: expected unset, got \"%.*s\"", #s,          \
-                    SK_STR_FMT(s));                                                      \
-    } while (0)
-
 static bool str_has(struct sk_str s, const char *needle)
 {
     size_t n = strlen(needle);

@@ -8,8 +8,9 @@
 #     packet, a truncated header, 1400 random bytes; to its RTCP port: garbage.
 #     The call goes on: RTP keeps coming from the phone, ours is still
 #     received (recorded: 440 Hz) and the hungup report counts bad_packets.
-#   - two offers it answers but cannot carry (a=ptime:100, PCMU on payload
-#     type 96): KNOWN-BUG checks that it sends RTP (they fail until fixed)
+#   - two offers at the edge of what it carries (a=ptime:100, answered with
+#     ptime 20 as RFC 3264 §6.1 allows; PCMU on payload type 96): it answers
+#     and sends RTP
 #   - the phone then exits 0 on EOF, with no sanitizer report; a phone whose
 #     stdin is /dev/null keeps running and quits on SIGTERM.
 # The phone listens on a port picked at run time; everything on loopback.
@@ -55,7 +56,7 @@ wait_ready 127.0.0.1 "$port2" && kill -0 $carol 2>/dev/null
 check "stdin /dev/null: the phone keeps running and answers OPTIONS" $?
 kill -TERM $carol
 rc=0
-timeout 10 tail --pid=$carol -f /dev/null || rc=124
+wait_exit "$carol" 10 || rc=124
 [ $rc -eq 0 ] && { wait $carol; rc=$?; }
 [ $rc -eq 0 ]
 check "stdin /dev/null: SIGTERM quits it with status 0 (got $rc)" $?

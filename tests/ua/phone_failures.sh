@@ -71,7 +71,7 @@ phone_fails() {
     phone_wait alice hungup 15 $((n + 1))
     got=$(hung alice status)
     [ "$got" = "$want" ]
-    check "$label: alice's phone: hungup status $want (got $got: $(hung alice reason))" $?
+    st_=$?; check "$label: alice's phone: hungup status $want (got $got: $(hung alice reason))" $st_
 }
 
 # call_fails TARGET EXIT STATUS LABEL [CALLEE ACTION [EXTRA ARGS...]]: the same with `sipkit call`
@@ -197,7 +197,7 @@ got="$(hung vanish by) $(hung vanish status)"
 check "vanish: hungup by=rtp-timeout status 408 (got $got)" $?
 kill -CONT "${phone_pid[dave]}"
 phone_wait dave hungup 15 2
-check "vanish: dave, resumed, sees the call end ($(hung dave by): $(hung dave reason))" $?
+st_=$?; check "vanish: dave, resumed, sees the call end ($(hung dave by): $(hung dave reason))" $st_
 
 # every phone quits cleanly (and unregisters)
 for p in alice bob dave erin; do

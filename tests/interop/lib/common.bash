@@ -1,4 +1,8 @@
-# Shared helpers of the interop tests (sourced, not run; not a test itself).
+# The one harness of the shell tests (tests/interop, registrar, proxy, ua, apps;
+# sourced, not run; not a test itself): temporary directory and cleanup trap,
+# pass/fail counting (check, py_checks), free ports (free_port), bounded waits
+# (wait_for, wait_port, wait_file, wait_log, wait_exit), the server
+# (server_start/stop), SIPp, tshark and sipkit phone helpers.
 # The sourcing script sets: sipkit (binary), srcdir (tests/), and calls
 # interop_init first. It ends with interop_finish.
 
@@ -9,8 +13,10 @@ interop_init() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipkit-interop.XXXXXX")
     pass=0
     fail=0
-    known=0
     server_pid=""
+    server_data=""         # --data of server_start: $tmp/data unless the script sets it
+    nserver=0
+    started=$(date +%s)
     cleanup_hooks=()
     ns_exec=()             # e.g. (ip netns exec NAME): where the server and probes run
     listen_protos=(udp tcp)
@@ -24,6 +30,7 @@ interop_cleanup() {
     local h
     server_stop
     for h in "${cleanup_hooks[@]}"; do eval "$h" || true; done
+    free_port_release
     if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 
@@ -39,9 +46,7 @@ check() { # name, condition-status; returns the status, so `check ... || handle`
 }
 
 interop_finish() {
-    if [ "$known" -gt 0 ]; then
-        echo "$known known sipkit bug(s) not counted (KNOWN-BUG lines; STRICT_KNOWN_BUGS=1 counts them)"
-    fi
+    echo "$(basename "$0") took $(($(date +%s) - started)) s"
     echo "$pass passed, $fail failed"
     [ "$fail" -eq 0 ]
     exit $?
@@ -55,11 +60,12 @@ server_start() {
     shift
     for p in "${listen_protos[@]}"; do listen+=(--listen "$p:127.0.0.1:$port"); done
     # a server with a registrar keeps its files under --data (default ./data): not here
-    if "$sipkit" serve --help 2>&1 | grep -q -- '--data'; then
-        listen+=(--data "$tmp/data")
-    fi
+    listen+=(--data "${server_data:-$tmp/data}")
+    nserver=$((nserver + 1))
+    # $tmp/server.log is the current server's log; each one's stays as server-N.log
+    ln -sf "server-$nserver.log" "$tmp/server.log"
     # `ip netns exec` execs the command, so $! is the server itself
-    "${ns_exec[@]}" "$sipkit" serve "${listen[@]}" --workers 2 "$@" >"$tmp/server.log" 2>&1 &
+    "${ns_exec[@]}" "$sipkit" serve "${listen[@]}" --workers 2 "$@" >"$tmp/server-$nserver.log" 2>&1 &
     server_pid=$!
     server_port=$port
     if ! wait_ready 127.0.0.1 "$port" "${ns_exec[@]}"; then
@@ -88,6 +94,24 @@ server_alive() {
     [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null
 }
 
+# server_stop_sig [TERM|KILL]: stops the server with that signal (SIGKILL after
+# 10 s); 0 if it stopped at once, with status 0 after TERM.
+server_stop_sig() {
+    local sig=${1:-TERM} pid=$server_pid rc=0
+    [ -n "$pid" ] || return 0
+    kill "-$sig" "$pid" 2>/dev/null
+    if ! wait_exit "$pid" 10; then
+        echo "server $pid still running after SIG$sig: killing it" >&2
+        kill -KILL "$pid" 2>/dev/null
+        rc=1
+    fi
+    wait "$pid" 2>/dev/null
+    local st=$?
+    if [ "$sig" != KILL ] && [ $rc -eq 0 ]; then rc=$st; fi
+    server_pid=""
+    return $rc
+}
+
 # server_stop_checked: stops the server with SIGTERM and checks that it exits
 # cleanly (status 0) without a sanitizer report in its log (ASan/UBSan builds).
 server_stop_checked() {
@@ -95,7 +119,7 @@ server_stop_checked() {
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null
     rc=0
-    timeout 20 tail --pid="$pid" -f /dev/null || rc=124
+    wait_exit "$pid" 20 || rc=124
     if [ "$rc" -eq 0 ]; then
         wait "$pid"
         rc=$?
@@ -111,15 +135,22 @@ server_stop_checked() {
 server_stop() {
     if [ -n "$server_pid" ]; then
         kill "$server_pid" 2>/dev/null || true
-        local i
-        for i in $(seq 1 50); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.1
-        done
+        wait_exit "$server_pid" 5
         kill -9 "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
         server_pid=""
     fi
+}
+
+# ctl_stat NAME [DATA]: one counter of `sipkit ctl stats` (of the server with --data DATA).
+ctl_stat() {
+    "$sipkit" ctl stats --data "${2:-${server_data:-$tmp/data}}" 2>/dev/null |
+        awk -v k="$1" '$1 == k {print $2}'
+}
+
+# bindings_of AOR LISTING: the binding lines of AOR in a `sipkit ctl registrations` listing.
+bindings_of() {
+    awk -v aor="$1" '/^[^ ]/ { cur = $0; next } /^  / && cur == aor { print }' <<<"$2"
 }
 
 # run_sipp NAME SCENARIO COUNT TRANSPORT(u1|t1) LOCAL_PORT [extra sipp args...]
@@ -133,6 +164,27 @@ run_sipp() {
         -trace_stat -stf "$tmp/$name.csv" -fd 1 \
         -trace_err -error_file "$tmp/$name.err" \
         "$@" >"$tmp/$name.out" 2>&1 </dev/null
+}
+
+# sipp_uas NAME SCENARIO ADDR PORT COUNT [sipp args...]: a SIPp callee (UDP) in
+# the background, bounded by ${uas_timeout:-90} s; its stats in $tmp/NAME.csv,
+# screen $tmp/NAME.out, errors $tmp/NAME.err. Its PID is uas_pid[NAME].
+declare -gA uas_pid=()
+sipp_uas() {
+    local name=$1 sf=$2 addr=$3 p=$4 n=$5
+    shift 5
+    timeout -k 5 "${uas_timeout:-90}" sipp -sf "$sf" -i "$addr" -p "$p" -m "$n" -nostdin -t u1 \
+        -trace_stat -stf "$tmp/$name.csv" -fd 1 -trace_err -error_file "$tmp/$name.err" \
+        "$@" >"$tmp/$name.out" 2>&1 </dev/null &
+    uas_pid[$name]=$!
+    cleanup_hooks+=("kill $! 2>/dev/null")
+}
+# uas_done NAME COUNT: waits for the callee; it exited 0 with COUNT successful calls
+uas_done() {
+    local name=$1 n=$2 rc
+    wait "${uas_pid[$name]}"
+    rc=$?
+    check_sipp_run "$name" "$rc" "$n"
 }
 
 # sipp_stat NAME COLUMN: the column's value on the last line of the stats file.
@@ -170,9 +222,10 @@ check_sipp_run() {
     fi
 }
 
-# py_checks COMMAND...: runs a Python checker that prints "ok: ...",
-# "FAIL: ..." and "KNOWN-BUG: ..." lines (sipclient.Checks), echoes them, and adds them to the counts. A checker that
-# dies without reporting counts as one failure.
+# py_checks COMMAND...: runs a Python checker that prints "ok: ..." and
+# "FAIL: ..." lines (sipclient.Checks), echoes them, and adds them to the
+# counts. A checker that exits non-zero without a FAIL line, or that reports
+# nothing at all, counts as one failure more; so does a non-zero exit.
 py_checks() {
     local out rc n_ok n_fail
     out=$("$@" 2>&1)
@@ -182,10 +235,12 @@ py_checks() {
     n_fail=$(printf '%s\n' "$out" | grep -c '^FAIL: ')
     pass=$((pass + n_ok))
     fail=$((fail + n_fail))
-    known=$((known + $(printf '%s\n' "$out" | grep -c '^KNOWN-BUG: ')))
     if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
-        check "python checker exited with status $rc" 1
+        check "python checker exited with status $rc without a FAIL line" 1
+    elif [ "$n_ok" -eq 0 ] && [ "$n_fail" -eq 0 ]; then
+        check "python checker reported no result" 1
     fi
+    return "$rc"
 }
 
 # capture_start FILE FILTER: tshark on lo into FILE (pcapng), stopped at cleanup;
@@ -195,11 +250,7 @@ capture_start() {
     tshark -i lo -f "$2" -w "$1" 2>"$tmp/tshark.err" &
     cap_pid=$!
     cleanup_hooks+=("kill $cap_pid 2>/dev/null; wait $cap_pid 2>/dev/null")
-    for i in $(seq 1 100); do
-        grep -q 'Capturing on' "$tmp/tshark.err" 2>/dev/null && break
-        sleep 0.1
-    done
-    grep -q 'Capturing on' "$tmp/tshark.err"
+    wait_log "$tmp/tshark.err" 'Capturing on' 10
     check "tshark capturing on lo" $? || { cat "$tmp/tshark.err"; return 1; }
 }
 
@@ -211,34 +262,115 @@ capture_start() {
 declare -gA phone_pid=() phone_fd=() phone_rc=()
 uaevents=${srcdir:-.}/interop/lib/uaevents.py
 
-# free_port: prints a port of 127.0.0.1 that is free for both UDP and TCP now.
+# free_port [udp|tcp|both] [COUNT] [ADDR]: prints a port P of ADDR (127.0.0.1) such that
+# P..P+COUNT-1 are free now for the protocol(s) (both, 1). Chosen at random in
+# 20000-31999, below the kernel's ephemeral range (32768-60999 by default, where
+# outgoing sockets take theirs), checked by binding each port, and held for this
+# script by a lock directory ${TMPDIR:-/tmp}/sipkit-ports/PORT naming its PID
+# (removed at cleanup; one whose owner is gone is taken over), so that tests running side by
+# side (ctest -j2) never pick the same port between the check and their bind.
 free_port() {
-    python3 - <<'PYEOF'
-import socket
-for _ in range(50):
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind(('127.0.0.1', 0))
-    port = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    local proto=${1:-both} count=${2:-1} addr=${3:-127.0.0.1} out
+    out=$(python3 - "$proto" "$count" "${TMPDIR:-/tmp}/sipkit-ports" "$$" "$addr" <<'PYEOF'
+import os, random, socket, sys
+proto, count, lockdir, owner, addr = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+kinds = {'udp': [socket.SOCK_DGRAM], 'tcp': [socket.SOCK_STREAM],
+         'both': [socket.SOCK_DGRAM, socket.SOCK_STREAM]}[proto]
+os.makedirs(lockdir, exist_ok=True)
+
+def bindable(port):
+    for kind in kinds:
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind((addr, port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+def lock(port):
+    path = os.path.join(lockdir, str(port))
     try:
-        u.bind(('127.0.0.1', port))
-    except OSError:
-        t.close()
-        continue
-    print(port)
-    break
+        os.mkdir(path)
+    except FileExistsError:
+        try:
+            pid = int(open(os.path.join(path, 'pid')).read())
+            os.kill(pid, 0)
+            return None          # held by a running test
+        except (OSError, ValueError):
+            pass                 # its owner is gone (or never wrote): take it over
+    with open(os.path.join(path, 'pid'), 'w') as f:
+        f.write(owner)
+    return path
+
+for _ in range(200):
+    base = random.randrange(20000, 32000 - count)
+    held = []
+    for p in range(base, base + count):
+        path = lock(p)
+        if path is None:
+            break
+        held.append(path)
+    if len(held) == count and all(bindable(p) for p in range(base, base + count)):
+        print(base, *held)
+        sys.exit(0)
+    for path in held:
+        try:
+            os.remove(os.path.join(path, 'pid'))
+            os.rmdir(path)
+        except OSError:
+            pass
+sys.exit(1)
 PYEOF
+    ) || { echo "free_port: no free $proto port block of $count found" >&2; return 1; }
+    echo "${out%% *}"
 }
 
-# wait_until TIMEOUT_S COMMAND...: polls COMMAND every 0.1 s; 0 once it succeeds.
-wait_until() {
-    local n=$(($1 * 10)) i
+# free_port_release: removes the port locks this script ($$) holds (at cleanup).
+free_port_release() {
+    local d
+    for d in "${TMPDIR:-/tmp}"/sipkit-ports/*/; do
+        [ "$(cat "$d/pid" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+    done
+    return 0
+}
+
+# wait_for TIMEOUT_S COMMAND...: runs COMMAND every 0.1 s until it succeeds (0)
+# or TIMEOUT_S (a whole or decimal number of seconds) has passed (its last status).
+wait_for() {
+    local t=$1 n i
     shift
+    case $t in
+    *.*) n=$(( ${t%%.*}0 + ${t#*.} )) ;; # tenths: "2.5" -> 25 (one decimal)
+    *) n=$((t * 10)) ;;
+    esac
     for ((i = 0; i < n; i++)); do
         "$@" && return 0
         sleep 0.1
     done
     "$@"
+}
+wait_until() { wait_for "$@"; } # the older name
+
+# port_listening PROTO PORT [HOST]: something is bound there (ss; udp or tcp).
+port_listening() {
+    local opt=-ltn
+    [ "$1" = udp ] && opt=-lun
+    ss -H "$opt" "src ${3:-127.0.0.1}:$2" 2>/dev/null | grep -q .
+}
+wait_port() { # PROTO PORT TIMEOUT_S [HOST]
+    wait_for "$3" port_listening "$1" "$2" "${4:-127.0.0.1}"
+}
+wait_file() { # FILE TIMEOUT_S: the file exists and is not empty
+    wait_for "$2" test -s "$1"
+}
+wait_log() { # FILE PATTERN TIMEOUT_S: a line of FILE matches the (grep -E) pattern
+    wait_for "$3" grep -q -E -- "$2" "$1"
+}
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_exit() { # PID TIMEOUT_S: the process has exited
+    wait_for "$2" pid_gone "$1"
 }
 
 # phone_events NAME EVENT: how many EVENT lines the phone has printed so far.
@@ -288,23 +420,12 @@ phone_cmd() { # NAME LINE: one command on the phone's stdin
 # phone_quit NAME [TIMEOUT_S (15)]: EOF on its stdin, waits for its exit and
 # sets phone_rc[NAME] (124 if it had to be killed). 0 when it exited 0.
 phone_quit() {
-    local name=$1 t=${2:-15} pid=${phone_pid[$1]:-} fd=${phone_fd[$1]:-} rc=0
+    local name=$1 t=${2:-15} fd=${phone_fd[$1]:-}
     if [ -n "$fd" ]; then
         exec {fd}>&-
         unset "phone_fd[$name]"
     fi
-    [ -n "$pid" ] || return 0
-    timeout "$t" tail --pid="$pid" -f /dev/null || rc=124
-    if [ $rc -eq 124 ]; then
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    else
-        wait "$pid"
-        rc=$?
-    fi
-    phone_rc[$name]=$rc
-    unset "phone_pid[$name]"
-    [ $rc -eq 0 ]
+    phone_reap "$name" "$t"
 }
 
 # phone_kill NAME: cleanup; stops it by PID (CONT first: a test may have stopped it).
@@ -317,7 +438,7 @@ phone_kill() {
     [ -n "$pid" ] || return 0
     kill -CONT "$pid" 2>/dev/null
     kill -TERM "$pid" 2>/dev/null
-    timeout 5 tail --pid="$pid" -f /dev/null || kill -9 "$pid" 2>/dev/null
+    wait_exit "$pid" 5 || kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     unset "phone_pid[$1]"
     return 0
@@ -353,16 +474,24 @@ call_start() {
 # call_wait NAME [TIMEOUT_S (30)]: waits for it to exit; its status in phone_rc[NAME]
 # (124 if it had to be killed).
 call_wait() {
-    local name=$1 t=${2:-30} pid=${phone_pid[$1]:-} rc=0
+    phone_reap "$1" "${2:-30}"
+    return 0
+}
+
+# phone_reap NAME TIMEOUT_S: waits for the phone (or call) to exit, SIGKILL after
+# TIMEOUT_S; its status in phone_rc[NAME] (124 if killed); 0 when it exited 0.
+phone_reap() {
+    local name=$1 t=$2 pid=${phone_pid[$1]:-} rc=0
     [ -n "$pid" ] || return 0
-    timeout "$t" tail --pid="$pid" -f /dev/null || rc=124
-    if [ $rc -eq 124 ]; then
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    else
+    if wait_exit "$pid" "$t"; then
         wait "$pid"
         rc=$?
+    else
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        rc=124
     fi
     phone_rc[$name]=$rc
     unset "phone_pid[$name]"
+    [ $rc -eq 0 ]
 }

@@ -2,41 +2,15 @@
 # free ports, users, phones in the background with JSON events, and readers of
 # those events.
 
-# free_udp_port [ADDR]: a UDP port that is free on ADDR (127.0.0.1) right now.
-free_udp_port() {
-    python3 - "${1:-127.0.0.1}" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 0))
-print(s.getsockname()[1])
-PY
-}
+# free_udp_port [ADDR]: a UDP port that is free on ADDR (127.0.0.1) (common.bash free_port).
+free_udp_port() { free_port udp 1 "${1:-127.0.0.1}"; }
 
-# free_udp_range N [ADDR]: the first (even) port of N consecutive ports that are
-# all free over UDP on ADDR, chosen at random in 20000..59999 (at most 200 tries).
+# free_udp_range N [ADDR]: the first port, even (RTP on even ports, RTCP on the
+# next, RFC 3550 §11), of N consecutive ports free over UDP on ADDR (free_port).
 free_udp_range() {
-    python3 - "$1" "${2:-127.0.0.1}" <<'PY'
-import random, socket, sys
-n, addr = int(sys.argv[1]), sys.argv[2]
-for _ in range(200):
-    # below the kernel's ephemeral range (32768 up): no other program's
-    # unbound socket can take a port of it between this check and its use
-    base = random.randrange(20000, 32000 - n) & ~1
-    socks = []
-    try:
-        for p in range(base, base + n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(s)
-            s.bind((addr, p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(base)
-    sys.exit(0)
-sys.exit(1)
-PY
+    local base
+    base=$(free_port udp $(($1 + 1)) "${2:-127.0.0.1}") || return 1
+    echo $((base + (base & 1)))
 }
 
 # phone_users USER@DOMAIN:PASSWORD...: adds the users to $tmp/data (the
@@ -68,7 +42,7 @@ phone_start() {
 phone_stop() {
     local name=$1 pid=${phone_pid[$1]} rc=0
     kill -TERM "$pid" 2>/dev/null
-    timeout 15 tail --pid="$pid" -f /dev/null || rc=124
+    wait_exit "$pid" 15 || rc=124
     if [ "$rc" -eq 0 ]; then
         wait "$pid"
         rc=$?
