@@ -33,7 +33,13 @@ struct flow_packet {
     size_t len;
     bool is_sip;    /* starts with a SIP request or status line */
     bool truncated; /* bytes are missing (snaplen cut the frame) */
+    /* Every frame that carried its bytes (IP fragments, TCP segments), in capture
+     * order, at most FLOW_PACKET_MAX_FRAMES (the first ones kept); valid during the
+     * callback only. nframes 0: `frame` alone (and `first_frame` when it differs). */
+    const uint64_t *frames;
+    size_t nframes;
 };
+#define FLOW_PACKET_MAX_FRAMES 64
 
 /* Kinds of problems, each counted in flow_stats.problems. */
 enum flow_problem {

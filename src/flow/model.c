@@ -771,6 +771,8 @@ static int32_t keep_msg(struct flow_model *m, const struct sip_msg *sm,
     r = &m->msgs[m->nmsgs];
     memset(r, 0, sizeof(*r));
     r->frame = p->frame;
+    r->first_frame = p->first_frame;
+    r->ordinal = m->counts.sip;
     r->ts_ns = p->ts_ns;
     r->src = p->src;
     r->dst = p->dst;

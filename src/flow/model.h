@@ -63,6 +63,9 @@ struct flow_sdp {
 /* One SIP message as seen on the wire. */
 struct flow_msg {
     uint64_t frame, ts_ns;
+    uint64_t first_frame; /* its first byte's frame (fragments, TCP segments) */
+    uint64_t ordinal; /* 1-based place among the SIP messages fed (flow_export finds it
+                         again by it: several messages may complete in one frame) */
     struct sk_sa src, dst;
     enum flow_transport transport;
     bool request;
