@@ -545,7 +545,8 @@ static void json_item(struct sk_json *j, const struct flow_model *m, size_t inde
         {
             size_t nt;
             const struct flow_txn *t = flow_model_txns(m, &nt);
-            for (size_t i = 0; i < nt; i++) {
+            (void) nt;
+            for (int32_t i = it->first_txn; i >= 0; i = t[i].next_in_item) {
                 if (t[i].item != (int32_t) index || t[i].method != SIP_METHOD_INVITE ||
                     t[i].cseq != it->invite_cseq)
                     continue;
@@ -594,8 +595,9 @@ static void json_item(struct sk_json *j, const struct flow_model *m, size_t inde
     sk_json_kint(j, "retransmissions", it->retrans);
     sk_json_key(j, "streams");
     sk_json_arr_begin(j);
-    for (size_t i = 0; i < ns; i++)
-        if (streams[i].item == (int32_t) index) sk_json_int(j, (int64_t) i + 1);
+    (void) ns;
+    for (int32_t i = it->first_stream; i >= 0; i = streams[i].next_in_item)
+        sk_json_int(j, (int64_t) i + 1);
     sk_json_arr_end(j);
     sk_json_kcstr(j, "verdict", verdict);
     sk_json_key(j, "findings");

@@ -28,8 +28,10 @@ struct diag {
     size_t nmsgs, msg_first; /* msg_first: the first message that may be the item's */
     const struct flow_txn *txns;
     size_t ntxns, txn_first; /* txn_first: the first transaction that may be the item's */
-    const struct flow_stream *streams;
+    const struct flow_stream *streams; /* the item's (copies, in table order) */
     size_t nstreams;
+    const struct flow_stream *all_streams; /* every stream of the capture */
+    size_t nall_streams;
     struct flow_finding *out;
     size_t max, n;
     struct sip_msg *sm;      /* parse scratch; NULL when it could not be allocated */

@@ -356,6 +356,7 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
                      size_t max)
 {
     size_t nitems, lo, hi;
+    struct flow_stream *mine = NULL;
     const struct flow_item *items = flow_model_items(m, &nitems);
     struct diag d = {.m = m, .index = index, .out = out, .max = max};
 
@@ -363,7 +364,15 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
     d.it = &items[index];
     d.msgs = flow_model_msgs(m, &d.nmsgs);
     d.txns = flow_model_txns(m, &d.ntxns);
-    d.streams = flow_model_streams(m, &d.nstreams);
+    d.all_streams = flow_model_streams(m, &d.nall_streams);
+    /* the item's streams side by side: the rules look at those, not at the whole
+     * table (a large capture has tens of thousands) */
+    if (d.it->streams) mine = malloc(d.it->streams * sizeof(*mine));
+    if (mine)
+        for (int32_t s = d.it->first_stream; s >= 0 && d.nstreams < d.it->streams;
+             s = d.all_streams[s].next_in_item)
+            mine[d.nstreams++] = d.all_streams[s];
+    d.streams = mine;
     /* the item's first message: messages are kept in frame order */
     lo = 0;
     hi = d.nmsgs;
@@ -402,5 +411,6 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
         free(d.sm);
     }
     free(d.sdp);
+    free(mine);
     return d.n;
 }

@@ -340,6 +340,7 @@ static int32_t item_get(struct flow_model *m, const struct sip_msg *sm,
     it->start_ns = p->ts_ns;
     it->invite_cseq = sm->cseq.num;
     it->expires = -1;
+    it->first_txn = it->last_txn = it->first_stream = it->last_stream = -1;
     return (int32_t) m->nitems++;
 }
 
@@ -411,6 +412,15 @@ static int32_t txn_new(struct flow_model *m, uint64_t key, bool rfc2543,
     t->invite_txn = -1;
     t->has_auth =
         sm->count[SIP_HDR_AUTHORIZATION] || sm->count[SIP_HDR_PROXY_AUTHORIZATION];
+    t->next_in_item = -1;
+    if (item >= 0) {
+        struct flow_item *it = &m->items[item];
+        if (it->last_txn >= 0)
+            m->txns[it->last_txn].next_in_item = (int32_t) m->ntxns;
+        else
+            it->first_txn = (int32_t) m->ntxns;
+        it->last_txn = (int32_t) m->ntxns;
+    }
     return (int32_t) m->ntxns++;
 }
 
@@ -993,7 +1003,16 @@ static int32_t stream_new(struct flow_model *m, const struct flow_packet *p,
     s->first_frame = p->frame;
     s->first_ns = p->ts_ns;
     s->segment = 1;
-    if (s->item >= 0) m->items[s->item].streams++;
+    s->next_in_item = -1;
+    if (s->item >= 0) {
+        struct flow_item *it = &m->items[s->item];
+        it->streams++;
+        if (it->last_stream >= 0)
+            m->streams[it->last_stream].next_in_item = idx;
+        else
+            it->first_stream = idx;
+        it->last_stream = idx;
+    }
     s->last_audio_ns = 0;
     return idx;
 }

@@ -104,6 +104,7 @@ struct flow_txn {
     bool acked;            /* the ACK of a non-2xx final was seen */
     int32_t invite_txn;    /* CANCEL: the INVITE transaction it cancels, else -1 */
     bool has_auth;         /* the request carried Authorization/Proxy-Authorization */
+    int32_t next_in_item;  /* the item's next transaction, -1: none */
     uint64_t seen_resp[8]; /* fingerprints of responses seen, for retransmissions */
 };
 
@@ -165,17 +166,21 @@ struct flow_item {
     unsigned forks; /* 2xx with different To tags, beyond the first */
     unsigned streams;
     int64_t expires; /* registration: granted in the 2xx (Contact or Expires), -1 */
+    /* its transactions and streams in table order, chained by their next_in_item
+     * (-1: none), so that outputs and rules need not scan the whole tables */
+    int32_t first_txn, last_txn, first_stream, last_stream;
 };
 
 /* One RTP stream: one SSRC from one address to another. */
 struct flow_stream {
     struct sk_sa src, dst;
     uint32_t ssrc;
-    unsigned segment; /* 1, 2...: a codec change the SDP announced starts a new one */
-    int32_t item;     /* -1: no SDP announced the addresses */
-    bool from_sdp;    /* associated through an SDP offer or answer */
-    uint8_t pt;       /* first payload type */
-    char codec[24];   /* "PCMU" (from the SDP, else the static table), "" unknown */
+    unsigned segment;     /* 1, 2...: a codec change the SDP announced starts a new one */
+    int32_t item;         /* -1: no SDP announced the addresses */
+    int32_t next_in_item; /* the item's next stream, -1: none */
+    bool from_sdp;        /* associated through an SDP offer or answer */
+    uint8_t pt;           /* first payload type */
+    char codec[24];       /* "PCMU" (from the SDP, else the static table), "" unknown */
     uint32_t clock;
     char payloads[64]; /* every payload type seen, names as in tshark: "PCMU,
                           telephone-event" */
