@@ -13,6 +13,8 @@
 #define LADDER_MAX_COLS 8 /* participants drawn; more are listed as text */
 #define LADDER_LINE_MAX (LADDER_MAX_COLS * LADDER_COL_W + 1)
 
+#define FLOW_OUT_JSON_FLUSH (64u * 1024) /* JSON bytes buffered before writing */
+
 static double rel_s(uint64_t ns, uint64_t t0)
 {
     return ns >= t0 ? (double) (ns - t0) / 1e9 : -(double) (t0 - ns) / 1e9;
@@ -48,13 +50,14 @@ bool flow_filter_match(const struct flow_filter *f, const struct flow_item *it,
 
 /* ---- verdict ---- */
 
-void flow_verdict(const struct flow_model *m, size_t index, char *buf, size_t size)
+/* The verdict from the item's findings (fd, nf: flow_diagnose's) */
+static void verdict_of(const struct flow_model *m, size_t index,
+                       const struct flow_finding *fd, size_t nf, char *buf, size_t size)
 {
     size_t n;
     const struct flow_item *it = &flow_model_items(m, &n)[index];
-    struct flow_finding fd[FLOW_MAX_FINDINGS];
 
-    if (flow_diagnose(m, index, fd, FLOW_MAX_FINDINGS)) {
+    if (nf) {
         snprintf(buf, size, "%s", fd[0].summary);
     } else if (it->final_status >= 200 && it->final_status < 300) {
         if (it->kind == FLOW_ITEM_CALL && it->ended == FLOW_END_NONE)
@@ -73,6 +76,14 @@ void flow_verdict(const struct flow_model *m, size_t index, char *buf, size_t si
     } else {
         snprintf(buf, size, "no final response");
     }
+}
+
+void flow_verdict(const struct flow_model *m, size_t index, char *buf, size_t size)
+{
+    struct flow_finding fd[FLOW_MAX_FINDINGS];
+    size_t nf = flow_diagnose(m, index, fd, FLOW_MAX_FINDINGS);
+
+    verdict_of(m, index, fd, nf, buf, size);
 }
 
 /* ---- the table ---- */
@@ -499,16 +510,14 @@ static void json_findings(struct sk_json *j, const struct flow_finding *fd, size
 }
 
 static void json_item(struct sk_json *j, const struct flow_model *m, size_t index,
-                      uint64_t t0)
+                      uint64_t t0, const struct flow_finding *fd, size_t nf)
 {
     size_t n, ns;
     const struct flow_item *it = &flow_model_items(m, &n)[index];
     const struct flow_stream *streams = flow_model_streams(m, &ns);
-    struct flow_finding fd[FLOW_MAX_FINDINGS];
-    size_t nf = flow_diagnose(m, index, fd, FLOW_MAX_FINDINGS);
     char verdict[128];
 
-    flow_verdict(m, index, verdict, sizeof(verdict));
+    verdict_of(m, index, fd, nf, verdict, sizeof(verdict));
     sk_json_obj_begin(j);
     sk_json_kint(j, "number", (int64_t) index + 1);
     sk_json_kcstr(j, "kind", flow_item_kind_name(it->kind));
@@ -726,6 +735,54 @@ static bool item_shown(const struct flow_model *m, const struct flow_filter *f,
     return flow_filter_match(f, &items[item], t0);
 }
 
+/* The findings of every item shown, computed once: the item's verdict and findings,
+ * and the list at the end, all use them. */
+struct json_found {
+    struct flow_finding *f;
+    size_t n, cap;
+    size_t *off; /* item i's findings are f[off[i]] .. f[off[i + 1]] */
+};
+
+static int found_fill(struct json_found *fo, const struct flow_model *m,
+                      const struct flow_filter *flt, uint64_t t0)
+{
+    size_t n;
+    const struct flow_item *items = flow_model_items(m, &n);
+
+    fo->off = malloc((n + 1) * sizeof(*fo->off));
+    if (!fo->off) return ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct flow_finding fd[FLOW_MAX_FINDINGS];
+        size_t nf = flow_filter_match(flt, &items[i], t0)
+                        ? flow_diagnose(m, i, fd, FLOW_MAX_FINDINGS)
+                        : 0;
+
+        fo->off[i] = fo->n;
+        if (fo->n + nf > fo->cap) {
+            size_t nc = fo->cap ? fo->cap * 2 : 64;
+            struct flow_finding *x;
+            while (nc < fo->n + nf)
+                nc *= 2;
+            x = realloc(fo->f, nc * sizeof(*x));
+            if (!x) return ENOMEM;
+            fo->f = x;
+            fo->cap = nc;
+        }
+        memcpy(fo->f + fo->n, fd, nf * sizeof(*fd));
+        fo->n += nf;
+    }
+    fo->off[n] = fo->n;
+    return 0;
+}
+
+/* Write out what is buffered once it is large: a big capture's JSON is not held whole */
+static void json_flush(struct sk_buf *b, FILE *o, bool all)
+{
+    if (b->failed || (!all && b->len < FLOW_OUT_JSON_FLUSH)) return;
+    fwrite(b->p, 1, b->len, o);
+    b->len = 0;
+}
+
 int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter *f,
                   uint64_t t0)
 {
@@ -739,8 +796,14 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
     static const enum flow_item_kind KINDS[] = {FLOW_ITEM_CALL, FLOW_ITEM_REGISTRATION,
                                                 FLOW_ITEM_OTHER};
     static const char *const KEYS[] = {"calls", "registrations", "requests"};
-    int rc = 0;
+    struct json_found fo = {0};
+    int rc = found_fill(&fo, m, f, t0);
 
+    if (rc) {
+        free(fo.f);
+        free(fo.off);
+        return rc;
+    }
     sk_buf_init(&b);
     sk_json_init(&j, &b);
     sk_json_obj_begin(&j);
@@ -763,39 +826,46 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
     for (size_t k = 0; k < 3; k++) {
         sk_json_key(&j, KEYS[k]);
         sk_json_arr_begin(&j);
-        for (size_t i = 0; i < n; i++)
-            if (items[i].kind == KINDS[k] && flow_filter_match(f, &items[i], t0))
-                json_item(&j, m, i, t0);
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].kind != KINDS[k] || !flow_filter_match(f, &items[i], t0))
+                continue;
+            json_item(&j, m, i, t0, fo.f + fo.off[i], fo.off[i + 1] - fo.off[i]);
+            json_flush(&b, o, false);
+        }
         sk_json_arr_end(&j);
     }
     sk_json_key(&j, "transactions");
     sk_json_arr_begin(&j);
-    for (size_t i = 0; i < nt; i++)
+    for (size_t i = 0; i < nt; i++) {
         if (item_shown(m, f, txns[i].item, t0)) json_txn(&j, &txns[i], t0);
+        json_flush(&b, o, false);
+    }
     sk_json_arr_end(&j);
     sk_json_key(&j, "streams");
     sk_json_arr_begin(&j);
-    for (size_t i = 0; i < ns; i++)
+    for (size_t i = 0; i < ns; i++) {
         if (item_shown(m, f, streams[i].item, t0)) json_stream(&j, &streams[i], i, t0);
+        json_flush(&b, o, false);
+    }
     sk_json_arr_end(&j);
     sk_json_key(&j, "findings");
     sk_json_arr_begin(&j);
     for (size_t i = 0; i < n; i++) {
-        struct flow_finding fd[FLOW_MAX_FINDINGS];
-        size_t nf;
         if (!flow_filter_match(f, &items[i], t0)) continue;
-        nf = flow_diagnose(m, i, fd, FLOW_MAX_FINDINGS);
-        json_findings(&j, fd, nf, (long) i + 1);
+        json_findings(&j, fo.f + fo.off[i], fo.off[i + 1] - fo.off[i], (long) i + 1);
+        json_flush(&b, o, false);
     }
     sk_json_arr_end(&j);
     sk_json_obj_end(&j);
-    if (b.failed)
+    if (b.failed) {
         rc = ENOMEM;
-    else {
-        fwrite(b.p, 1, b.len, o);
+    } else {
+        json_flush(&b, o, true);
         fputc('\n', o);
     }
     sk_buf_free(&b);
+    free(fo.f);
+    free(fo.off);
     return rc;
 }
 

@@ -42,9 +42,9 @@ struct diag {
 /* The next message of the item at or after *i (start with *i = d->msg_first); NULL at
  * the end. Advance with (*i)++ after use. */
 const struct flow_msg *diag_next_msg(const struct diag *d, size_t *i);
-/* Transaction i may still be the item's (loop from d->txn_first while true): they are
- * kept in order of first appearance. */
-bool diag_txn_in_range(const struct diag *d, size_t i);
+/* Transaction *i may still be the item's (loop from d->txn_first while true): they are
+ * kept in order of first appearance. Past one of the item's, *i jumps to its next. */
+bool diag_txn_in_range(const struct diag *d, size_t *i);
 /* Parse the kept copy of a message into d->sm; false when there is none or it does
  * not parse. */
 bool diag_parse(struct diag *d, const struct flow_msg *fm);

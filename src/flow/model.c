@@ -341,6 +341,7 @@ static int32_t item_get(struct flow_model *m, const struct sip_msg *sm,
     it->invite_cseq = sm->cseq.num;
     it->expires = -1;
     it->first_txn = it->last_txn = it->first_stream = it->last_stream = -1;
+    it->first_msg = it->last_msg = -1;
     return (int32_t) m->nitems++;
 }
 
@@ -788,7 +789,7 @@ static int32_t keep_msg(struct flow_model *m, const struct sip_msg *sm,
     r->dst = p->dst;
     r->transport = p->transport;
     r->request = sm->is_request;
-    r->item = r->txn = r->sdp = -1;
+    r->item = r->txn = r->sdp = r->next_in_item = -1;
     if (sm->is_request) {
         r->method = sm->method_id;
         copy_text(r->method_name, sizeof(r->method_name), sm->method);
@@ -876,6 +877,14 @@ static void on_sip(struct flow_model *m, const struct flow_packet *p)
     sdp = retrans ? -1 : handle_sdp(m, sm, item);
     if (ri >= 0) {
         m->msgs[ri].item = item;
+        if (item >= 0) {
+            struct flow_item *it = &m->items[item];
+            if (it->last_msg >= 0)
+                m->msgs[it->last_msg].next_in_item = ri;
+            else
+                it->first_msg = ri;
+            it->last_msg = ri;
+        }
         m->msgs[ri].txn = txn;
         m->msgs[ri].retrans = retrans;
         m->msgs[ri].sdp = sdp;

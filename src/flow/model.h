@@ -80,6 +80,7 @@ struct flow_msg {
     int32_t sdp;  /* flow_sdp index, -1: none kept (retransmissions point at none) */
     bool has_sdp; /* the body is SDP */
     uint32_t text_off, text_len; /* its copy (first max_msg_copy bytes); len 0: none */
+    int32_t next_in_item;        /* the item's next kept message, -1: none */
 };
 
 /* RFC 3261 §17: one transaction on one hop, keyed by the top Via branch, the Via
@@ -168,7 +169,7 @@ struct flow_item {
     int64_t expires; /* registration: granted in the 2xx (Contact or Expires), -1 */
     /* its transactions and streams in table order, chained by their next_in_item
      * (-1: none), so that outputs and rules need not scan the whole tables */
-    int32_t first_txn, last_txn, first_stream, last_stream;
+    int32_t first_txn, last_txn, first_stream, last_stream, first_msg, last_msg;
 };
 
 /* One RTP stream: one SSRC from one address to another. */
