@@ -33,9 +33,10 @@ struct flow_packet {
     size_t len;
     bool is_sip;    /* starts with a SIP request or status line */
     bool truncated; /* bytes are missing (snaplen cut the frame) */
-    /* Every frame that carried its bytes (IP fragments, TCP segments), in capture
-     * order, at most FLOW_PACKET_MAX_FRAMES (the first ones kept); valid during the
-     * callback only. nframes 0: `frame` alone (and `first_frame` when it differs). */
+    /* Every frame that carried its bytes: IP fragments in arrival order, TCP
+     * segments in stream order (retransmitted copies left out), at most
+     * FLOW_PACKET_MAX_FRAMES (the first ones); valid during the callback only.
+     * nframes 0: `frame` alone (and `first_frame` when it differs). */
     const uint64_t *frames;
     size_t nframes;
 };
