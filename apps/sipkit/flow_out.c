@@ -768,11 +768,19 @@ static int found_fill(struct json_found *fo, const struct flow_model *m,
             fo->f = x;
             fo->cap = nc;
         }
-        memcpy(fo->f + fo->n, fd, nf * sizeof(*fd));
+        if (nf) memcpy(fo->f + fo->n, fd, nf * sizeof(*fd));
         fo->n += nf;
     }
     fo->off[n] = fo->n;
     return 0;
+}
+
+/* Item i's findings (NULL when none) and their count */
+static const struct flow_finding *found_of(const struct json_found *fo, size_t i,
+                                           size_t *nf)
+{
+    *nf = fo->off[i + 1] - fo->off[i];
+    return *nf ? fo->f + fo->off[i] : NULL;
 }
 
 /* Write out what is buffered once it is large: a big capture's JSON is not held whole */
@@ -788,7 +796,7 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
 {
     struct sk_buf b;
     struct sk_json j;
-    size_t n, nt, ns;
+    size_t n, nt, ns, nf;
     const struct flow_item *items = flow_model_items(m, &n);
     const struct flow_txn *txns = flow_model_txns(m, &nt);
     const struct flow_stream *streams = flow_model_streams(m, &ns);
@@ -829,7 +837,9 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
         for (size_t i = 0; i < n; i++) {
             if (items[i].kind != KINDS[k] || !flow_filter_match(f, &items[i], t0))
                 continue;
-            json_item(&j, m, i, t0, fo.f + fo.off[i], fo.off[i + 1] - fo.off[i]);
+            const struct flow_finding *fd = found_of(&fo, i, &nf);
+
+            json_item(&j, m, i, t0, fd, nf);
             json_flush(&b, o, false);
         }
         sk_json_arr_end(&j);
@@ -851,8 +861,11 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
     sk_json_key(&j, "findings");
     sk_json_arr_begin(&j);
     for (size_t i = 0; i < n; i++) {
+        const struct flow_finding *fd;
+
         if (!flow_filter_match(f, &items[i], t0)) continue;
-        json_findings(&j, fo.f + fo.off[i], fo.off[i + 1] - fo.off[i], (long) i + 1);
+        fd = found_of(&fo, i, &nf);
+        json_findings(&j, fd, nf, (long) i + 1);
         json_flush(&b, o, false);
     }
     sk_json_arr_end(&j);
