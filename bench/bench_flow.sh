@@ -220,10 +220,13 @@ for t in "${tools[@]}"; do
     printf '%-8s %12s %12s %14s\n' "$t" "${mw[$t]}" "${mc[$t]}" "$(awk -v m="${mr[$t]}" 'BEGIN { printf "%.1f", m / 1024 }')"
 done
 speed() { awk -v s="$1" -v k="$2" 'BEGIN { if (s > 0) printf "%.1fx", k / s; else print "n/a" }'; }
-echo "sipkit vs tshark: $(speed "${mw[sipkit]}" "${mw[tshark]}") faster (wall; CPU $(speed "${mc[sipkit]}" "${mc[tshark]}")," \
-    "goal >= 10x), memory sipkit/tshark $(ratio "${mr[sipkit]}" "${mr[tshark]}")"
-echo "sipkit vs sngrep: $(speed "${mw[sipkit]}" "${mw[sngrep]}") faster (wall; CPU $(speed "${mc[sipkit]}" "${mc[sngrep]}"))," \
-    "memory sipkit/sngrep $(ratio "${mr[sipkit]}" "${mr[sngrep]}") (goal < 1x for both)"
+for t in tshark sngrep; do
+    echo "ratio sipkit/$t: wall $(ratio "${mw[sipkit]}" "${mw[$t]}") ($(speed "${mw[sipkit]}" "${mw[$t]}") faster)," \
+        "CPU $(ratio "${mc[sipkit]}" "${mc[$t]}") ($(speed "${mc[sipkit]}" "${mc[$t]}") less), peak RSS $(ratio "${mr[sipkit]}" "${mr[$t]}")"
+done
+fast=$(awk -v s="${mw[sipkit]}" -v k="${mw[tshark]}" 'BEGIN { print (s > 0 && k / s >= 10) ? "met" : "MISSED" }')
+lean=$(awk -v s="${mr[sipkit]}" -v a="${mr[tshark]}" -v b="${mr[sngrep]}" 'BEGIN { print (s < a && s < b) ? "met" : "MISSED" }')
+echo "goal >= 10x faster than tshark (wall): $fast; less peak memory than tshark and sngrep: $lean"
 echo "medians of $rounds rounds; wall and peak RSS from /usr/bin/time; CPU = user + system"
 echo "calls: sipkit $s_calls, tshark $t_calls (Call-IDs of initial INVITEs), sngrep $g_calls (dialogs), made $want_calls"
 echo "RTP streams: sipkit $s_streams, tshark $t_streams (rtp,streams), made $want_streams;" \
