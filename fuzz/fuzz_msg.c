@@ -16,6 +16,7 @@
 #include "sip/msg.h"
 #include "sip/print.h"
 #include "sip/tp.h"
+#include "sip/txn_key.h"
 #include "sip/uri.h"
 
 #include "fuzz_check.h"
@@ -693,6 +694,18 @@ static void check_response(struct sip_msg *m, bool valid, int code, struct sk_st
         else if (sk_str_isset(to_tag) && code > 100) /* 100 Trying: MAY carry one */
             CHECK(sk_str_eq(r->to.tag, to_tag), "response To lacks the tag asked for");
         CHECK(str_same(r->via.branch, m->via.branch), "response top Via has another branch");
+        if (m->method_id != SIP_METHOD_ACK) { /* an ACK is answered by nobody */
+            struct sip_txn_key kq, kr, cq, cr;
+            /* §17.2.3 / §17.1.3: the response finds the request's transactions */
+            if (sip_txn_key_server(m, &kq) == 0) {
+                CHECK(sip_txn_key_server_of_response(r, &kr) == 0 && sip_txn_key_equal(&kq, &kr) &&
+                          sip_txn_key_hash(&kq) == sip_txn_key_hash(&kr),
+                      "a response's server key is not its request's");
+            }
+            CHECK(sip_txn_key_client(m, &cq) == 0 && sip_txn_key_client(r, &cr) == 0 &&
+                      sip_txn_key_equal(&cq, &cr),
+                  "a response's client key is not its request's");
+        }
         if (received && m->via.has_rport)
             CHECK(r->via.has_rport && r->via.rport_has_value &&
                       r->via.rport == sk_sa_port(received),
@@ -712,6 +725,54 @@ static void check_response(struct sip_msg *m, bool valid, int code, struct sk_st
     sk_buf_free(&out);
 }
 
+/* The transaction keys of any message: slices into it, equal to themselves and
+ * printable; the same key twice hashes the same. */
+static void check_key(struct span sp, int rc, const struct sip_txn_key *k,
+                      const struct sip_txn_key *again)
+{
+    struct sk_buf b;
+
+    if (rc != 0)
+        return;
+    slice(sp, k->branch);
+    slice(sp, k->host);
+    slice(sp, k->ruri);
+    slice(sp, k->from_tag);
+    slice(sp, k->call_id);
+    slice(sp, k->to_tag);
+    CHECK(sip_txn_key_equal(k, k) && sip_txn_key_equal(k, again), "a key differs from itself");
+    CHECK(sip_txn_key_hash(k) == sip_txn_key_hash(again), "a key hashes two ways");
+    CHECK(sip_txn_key_to_tag_ok(k, k->to_tag), "a key's To tag is not its own");
+    sk_buf_init(&b);
+    CHECK(sip_txn_key_print(k, &b) == 0 || b.failed, "printing a key failed");
+    touch(b.p, b.len);
+    sk_buf_free(&b);
+}
+
+static void check_txn_keys(const struct sip_msg *m, struct span sp)
+{
+    struct sip_txn_key k, k2;
+    int rc;
+
+    if (m->is_request) {
+        rc = sip_txn_key_server(m, &k);
+        CHECK(sip_txn_key_server(m, &k2) == rc, "sip_txn_key_server is not a function");
+        check_key(sp, rc, &k, &k2);
+        rc = sip_txn_key_cancel_target(m, &k);
+        CHECK((rc == EINVAL) == (m->method_id != SIP_METHOD_CANCEL),
+              "a CANCEL target for a request that is no CANCEL");
+        if (sip_txn_key_cancel_target(m, &k2) == 0)
+            check_key(sp, rc, &k, &k2);
+    } else {
+        rc = sip_txn_key_server_of_response(m, &k);
+        if (sip_txn_key_server_of_response(m, &k2) == 0)
+            check_key(sp, rc, &k, &k2);
+    }
+    rc = sip_txn_key_client(m, &k);
+    if (sip_txn_key_client(m, &k2) == 0)
+        check_key(sp, rc, &k, &k2);
+}
+
 /* Everything on one parsed message; m->buf..m->buf+len is its text. */
 static void check_message(struct sip_msg *m)
 {
@@ -722,6 +783,7 @@ static void check_message(struct sip_msg *m)
 
     check_index(m, sp);
     check_eager(m, sp, &us);
+    check_txn_keys(m, sp);
     valid = sip_msg_validate(m, &err) == 0;
     if (!valid)
         check_err(&err, m->len);

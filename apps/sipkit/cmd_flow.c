@@ -137,6 +137,9 @@ static void flow_usage(FILE *f)
         "               pcap file, as captured; not with --live or stdin\n"
         "  --json       calls, registrations, transactions, streams, findings as JSON\n"
         "  --rtp        the RTP streams, laid out like tshark -q -z rtp,streams\n"
+        "  --html OUT   one self-contained HTML page: the table, each ladder (the\n"
+        "               first 200, or --call's) as SVG, click an arrow for its\n"
+        "               message, findings, RTP jitter/loss plots\n"
         "  --messages   list every SIP message: frame (first frame), time from the\n"
         "               first frame, source -> destination, transport, start line\n"
         "  --from S, --to S, --call-id S   items whose From/To user@host or Call-ID\n"
@@ -225,7 +228,7 @@ static int flow_cmd_export(const struct flow_model *m, size_t index, const char 
     return 0;
 }
 
-enum flow_view { VIEW_TABLE, VIEW_MESSAGES, VIEW_CALL, VIEW_JSON, VIEW_RTP };
+enum flow_view { VIEW_TABLE, VIEW_MESSAGES, VIEW_CALL, VIEW_JSON, VIEW_RTP, VIEW_HTML };
 
 static const char *const VALUE_OPTS[] = {
     "--live",    "--filter", "--count", "--seconds", "--call", "--from", "--to",
@@ -238,6 +241,41 @@ static bool takes_value(const char *a)
     return false;
 }
 
+/* --html OUT [--call N]: the page, and one line saying what it holds */
+static int write_html(const struct flow_model *m, const struct flow_filter *flt,
+                      const char *call, uint64_t t0, const char *out, const char *title)
+{
+    struct flow_html_info info;
+    size_t index = 0;
+    FILE *o;
+    int rc;
+
+    if (call && find_call(m, call, &index)) {
+        fprintf(stderr,
+                "sipkit flow: no call '%s' (a number from the table, or a Call-ID)\n",
+                call);
+        return 1;
+    }
+    o = fopen(out, "w");
+    if (!o) {
+        fprintf(stderr, "sipkit flow: %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    rc = flow_out_html(o, m, flt, call ? (long) index : -1, t0, title, &info);
+    if (fclose(o) && !rc) rc = EIO;
+    if (rc) {
+        fprintf(stderr, "sipkit flow: %s: %s\n", out, strerror(rc));
+        return 1;
+    }
+    printf("wrote %s: %zu items, %zu ladders\n", out, info.items, info.ladders);
+    if (info.capped)
+        fprintf(stderr,
+                "sipkit flow: %s: only the first %zu ladders are drawn (a page limit); "
+                "--call N or the filters choose others\n",
+                out, info.ladders);
+    return 0;
+}
+
 int cmd_flow(int argc, char **argv)
 {
     struct flow_cmd fc = {0};
@@ -245,7 +283,7 @@ int cmd_flow(int argc, char **argv)
     struct flow_sink sink = {.packet = on_packet, .warning = on_warning, .arg = &fc};
     struct flow_capture *cap = NULL;
     struct flow_filter flt = {0};
-    const char *file = NULL, *iface = NULL, *filter = NULL, *call = NULL;
+    const char *file = NULL, *iface = NULL, *filter = NULL, *call = NULL, *html = NULL;
     const char *pcap_out = NULL;
     bool mermaid = false, json = false, rtp = false;
     enum flow_view view = VIEW_TABLE;
@@ -267,6 +305,8 @@ int cmd_flow(int argc, char **argv)
             json = true;
         } else if (strcmp(a, "--rtp") == 0) {
             rtp = true;
+        } else if (strcmp(a, "--html") == 0 && i + 1 < argc) {
+            html = argv[++i];
         } else if (takes_value(a) && i + 1 < argc) {
             const char *v = argv[++i];
             int bad = 0;
@@ -318,9 +358,13 @@ int cmd_flow(int argc, char **argv)
                         "--mermaid), --json, --rtp\n");
         return 2;
     }
-    if (pcap_out && (!call || mermaid || iface || strcmp(file, "-") == 0)) {
+    if (pcap_out && (!call || mermaid || html || iface || strcmp(file, "-") == 0)) {
         fprintf(stderr, "sipkit flow: --pcap needs --call N|CALL-ID and a capture file "
-                        "(not --live, not stdin, not with --mermaid)\n");
+                        "(not --live, not stdin, not with --mermaid or --html)\n");
+        return 2;
+    }
+    if (html && (fc.messages || json || rtp || mermaid)) {
+        fprintf(stderr, "sipkit flow: --html goes with --call and the filters only\n");
         return 2;
     }
     view = fc.messages ? VIEW_MESSAGES
@@ -328,6 +372,7 @@ int cmd_flow(int argc, char **argv)
            : json      ? VIEW_JSON
            : rtp       ? VIEW_RTP
                        : VIEW_TABLE;
+    if (html) view = VIEW_HTML;
     if (view != VIEW_MESSAGES && flow_model_new(&fc.model, NULL)) {
         fprintf(stderr, "sipkit flow: out of memory\n");
         return 1;
@@ -370,6 +415,9 @@ int cmd_flow(int argc, char **argv)
         }
         break;
     case VIEW_RTP: flow_out_rtp(stdout, fc.model, &flt, t0); break;
+    case VIEW_HTML:
+        status = write_html(fc.model, &flt, call, t0, html, file ? file : iface);
+        break;
     case VIEW_CALL: {
         size_t index;
         if (find_call(fc.model, call, &index)) {

@@ -13,10 +13,17 @@
 #include "cmd.h"
 #include "server/ctl.h"
 #include "sip/auth.h"
+#include "sip/limits.h"
 #include "server/server.h"
+#include "store/store.h"
 
+/* The help; every default it names is read from the defaults the server starts
+ * with (sk_server_config_defaults), so the two cannot disagree. */
 static void serve_usage(FILE *f)
 {
+    struct sk_server_config d;
+
+    sk_server_config_defaults(&d);
     fprintf(f,
             "usage: sipkit serve [options]\n"
             "  --listen PROTO:ADDR:PORT  listen address, repeatable (udp:127.0.0.1:5060,\n"
@@ -24,41 +31,56 @@ static void serve_usage(FILE *f)
             "  --domain NAME             a domain this server is responsible for, repeatable\n"
             "                            (default: localhost and the host name)\n"
             "  --workers N               worker threads (default: one per core)\n"
-            "  --t1 MS --t2 MS --t4 MS   RFC 3261 timers (default 500, 4000, 5000)\n"
-            "  --udp-batch N             datagrams read per recvmmsg call, 1..16 (16)\n"
-            "  --udp-send-batch on|off   send the responses to a batch with one sendmmsg (on)\n"
+            "  --t1 MS --t2 MS --t4 MS   RFC 3261 timers (default %lu, %lu, %lu)\n"
+            "  --udp-batch N             datagrams read per recvmmsg call, 1..%u (%lu)\n"
+            "  --udp-send-batch on|off   send the responses to a batch with one sendmmsg (%s)\n"
             "  --udp-wait direct|epoll   a worker with only a UDP socket blocks in its receive call,\n"
-            "                            not in epoll_wait (direct)\n"
+            "                            not in epoll_wait (%s)\n"
             "  --sched batch|normal      workers' scheduling policy: SCHED_BATCH does not preempt\n"
-            "                            the task on the worker's core at each datagram (batch)\n"
-            "  --tcp-idle S              close TCP connections idle S seconds (300)\n"
-            "  --tcp-max-conns N         TCP connections in all (4096)\n"
-            "  --tcp-max-conns-per-ip N  TCP connections from one address (256)\n"
-            "  --data DIR                users, bindings and the control socket (./data)\n"
-            "  --auth on|off             require digest authentication to register (on)\n"
-            "  --default-expires S       registration expiry when none is asked (3600)\n"
-            "  --min-expires S           shorter ones get 423 Interval Too Brief (60)\n"
-            "  --max-expires S           longer ones are shortened to this (86400)\n"
+            "                            the task on the worker's core at each datagram (%s)\n"
+            "  --tcp-idle S              close TCP connections idle S seconds (%lu)\n"
+            "  --tcp-max-conns N         TCP connections in all (%lu)\n"
+            "  --tcp-max-conns-per-ip N  TCP connections from one address (%lu)\n",
+            (unsigned long) d.txn.t1_ms, (unsigned long) d.txn.t2_ms, (unsigned long) d.txn.t4_ms,
+            SIP_UDP_BATCH_MAX, (unsigned long) d.tp.udp_batch, d.tp.udp_send_batch ? "on" : "off",
+            d.tp.udp_direct ? "direct" : "epoll", d.sched_batch ? "batch" : "normal",
+            (unsigned long) (d.tp.tcp_idle_ms / 1000u), (unsigned long) d.tp.tcp_max_conns,
+            (unsigned long) d.tp.tcp_max_conns_per_ip);
+    fprintf(f,
+            "  --data DIR                users, bindings and the control socket (./%s)\n"
+            "  --store URL               where users and bindings are kept: sqlite:PATH, the\n"
+            "                            SQLite database PATH (default: DIR/" SK_STORE_DB_NAME ")\n"
+            "  --auth on|off             require digest authentication to register (%s)\n"
+            "  --default-expires S       registration expiry when none is asked (%lu)\n"
+            "  --min-expires S           shorter ones get 423 Interval Too Brief (%lu)\n"
+            "  --max-expires S           longer ones are shortened to this (%lu)\n"
             "  --digest ALGS             challenges offered, in order: sha-256,md5 (default),\n"
             "                            md5,sha-256, md5 or sha-256\n"
-            "  --nonce-lifetime S        a nonce older than this is stale (300)\n"
+            "  --nonce-lifetime S        a nonce older than this is stale (%lu)\n"
             "  --auth-fail-limit N       wrong credentials from one address before it is\n"
-            "  --auth-fail-window S      blocked (10 within 60 s), for\n"
-            "  --auth-block-time S       this long (300 s): 403 without a challenge\n"
+            "  --auth-fail-window S      blocked (%lu within %lu s), for\n"
+            "  --auth-block-time S       this long (%lu s): 403 without a challenge\n",
+            d.data_dir, d.reg.auth ? "on" : "off", (unsigned long) d.reg.default_expires,
+            (unsigned long) d.reg.min_expires, (unsigned long) d.reg.max_expires,
+            (unsigned long) d.reg.nonce_lifetime, (unsigned long) d.reg.fail_limit,
+            (unsigned long) d.reg.fail_window, (unsigned long) d.reg.block_time);
+    fprintf(f,
             "  --mode proxy|redirect     forward requests for our users to their bindings\n"
             "                            (stateful forking proxy, default) or answer 302\n"
             "  --proxy-auth on|off       407 for calls from our users and to other domains\n"
             "                            (default: as --auth)\n"
-            "  --accept-foreign on|off   calls from other domains to our users (on)\n"
-            "  --record-route on|off     stay in the path of dialogs (on)\n"
+            "  --accept-foreign on|off   calls from other domains to our users (%s)\n"
+            "  --record-route on|off     stay in the path of dialogs (%s)\n"
             "  --timer-c MS              cancel a branch still ringing after MS; RFC 3261\n"
-            "                            wants > 180000 (185000)\n"
-            "  --flush-ms MS             write registrations to disk within MS (1000)\n"
+            "                            wants > 180000 (%lu)\n"
+            "  --flush-ms MS             write registrations to disk within MS (%lu)\n"
             "  --prefault MIB            touch MIB of heap at start and keep it, so that\n"
             "                            the first load pays no page faults (0)\n"
             "  --log-level LEVEL         error, warn, info (default) or debug\n"
             "  --config FILE             read 'key = value' lines first (same keys as the\n"
-            "                            flags without '--'); flags given later override\n");
+            "                            flags without '--'); flags given later override\n",
+            d.proxy.accept_foreign ? "on" : "off", d.proxy.record_route ? "on" : "off",
+            (unsigned long) d.proxy.timer_c_ms, (unsigned long) d.flush_ms);
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -128,159 +150,293 @@ static int parse_either(const char *val, const char *yes, const char *no, bool *
     return 0;
 }
 
-/* Apply one option by name (a flag without "--", or a config file key). */
-static int apply(struct serve_opts *o, const char *key, const char *val)
+/* A whole number in min..max. */
+static int parse_range(const char *val, unsigned long min, unsigned long max, unsigned long *v)
+{
+    return parse_uint(val, max, v) || *v < min ? EINVAL : 0;
+}
+
+/* ---- One function per option (or family of options), by name in serve_options ---- */
+
+static int opt_listen(struct serve_opts *o, const char *key, const char *val)
 {
     struct sk_server_config *c = &o->cfg;
+
+    (void) key;
+    if (!o->listen_given) { /* the first --listen replaces the default ones */
+        c->nlisten = 0;
+        o->listen_given = true;
+    }
+    if (c->nlisten == SK_SERVER_MAX_LISTEN || sip_listen_parse(val, &c->listen[c->nlisten]))
+        return EINVAL;
+    c->nlisten++;
+    return 0;
+}
+
+static int opt_domain(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_server_config *c = &o->cfg;
+
+    (void) key;
+    if (!o->domain_given) {
+        c->ndomains = 0;
+        o->domain_given = true;
+    }
+    if (c->ndomains == SK_SERVER_MAX_DOMAINS || strlen(val) >= sizeof(c->domains[0]))
+        return EINVAL;
+    snprintf(c->domains[c->ndomains++], sizeof(c->domains[0]), "%s", val);
+    return 0;
+}
+
+static int opt_workers(struct serve_opts *o, const char *key, const char *val)
+{
     unsigned long v;
 
-    if (strcmp(key, "listen") == 0) {
-        if (!o->listen_given) {
-            c->nlisten = 0;
-            o->listen_given = true;
-        }
-        if (c->nlisten == SK_SERVER_MAX_LISTEN || sip_listen_parse(val, &c->listen[c->nlisten]))
-            return EINVAL;
-        c->nlisten++;
-    } else if (strcmp(key, "domain") == 0) {
-        if (!o->domain_given) {
-            c->ndomains = 0;
-            o->domain_given = true;
-        }
-        if (c->ndomains == SK_SERVER_MAX_DOMAINS || strlen(val) >= sizeof(c->domains[0]))
-            return EINVAL;
-        snprintf(c->domains[c->ndomains++], sizeof(c->domains[0]), "%s", val);
-    } else if (strcmp(key, "workers") == 0) {
-        if (parse_uint(val, 256, &v) || v == 0)
-            return EINVAL;
-        c->workers = (unsigned) v;
-    } else if (strcmp(key, "t1") == 0 || strcmp(key, "t2") == 0 || strcmp(key, "t4") == 0) {
-        if (parse_uint(val, 600000, &v) || v == 0)
-            return EINVAL;
-        if (key[1] == '1')
-            c->txn.t1_ms = (uint32_t) v;
-        else if (key[1] == '2')
-            c->txn.t2_ms = (uint32_t) v;
-        else
-            c->txn.t4_ms = (uint32_t) v;
-    } else if (strcmp(key, "udp-batch") == 0) {
-        if (parse_uint(val, 16, &v) || v == 0)
-            return EINVAL;
-        c->tp.udp_batch = (unsigned) v;
-    } else if (strcmp(key, "udp-send-batch") == 0) {
-        if (parse_either(val, "on", "off", &c->tp.udp_send_batch))
-            return EINVAL;
-    } else if (strcmp(key, "udp-wait") == 0) {
-        if (parse_either(val, "direct", "epoll", &c->tp.udp_direct))
-            return EINVAL;
-    } else if (strcmp(key, "sched") == 0) {
-        if (parse_either(val, "batch", "normal", &c->sched_batch))
-            return EINVAL;
-    } else if (strcmp(key, "tcp-idle") == 0) {
-        if (parse_uint(val, 86400, &v) || v == 0)
-            return EINVAL;
-        c->tp.tcp_idle_ms = (uint32_t) v * 1000u;
-    } else if (strcmp(key, "tcp-max-conns") == 0) {
-        if (parse_uint(val, 1000000, &v) || v == 0)
-            return EINVAL;
-        c->tp.tcp_max_conns = v;
-    } else if (strcmp(key, "tcp-max-conns-per-ip") == 0) {
-        if (parse_uint(val, 1000000, &v) || v == 0)
-            return EINVAL;
-        c->tp.tcp_max_conns_per_ip = v;
-    } else if (strcmp(key, "data") == 0) {
-        if (strlen(val) >= sizeof(c->data_dir))
-            return EINVAL;
-        snprintf(c->data_dir, sizeof(c->data_dir), "%s", val);
-    } else if (strcmp(key, "auth") == 0) {
-        if (parse_onoff(val, &c->reg.auth))
-            return EINVAL;
-    } else if (strcmp(key, "default-expires") == 0 || strcmp(key, "min-expires") == 0 ||
-               strcmp(key, "max-expires") == 0) {
-        if (parse_uint(val, UINT32_MAX, &v))
-            return EINVAL;
-        if (key[1] == 'e')
-            c->reg.default_expires = (uint32_t) v;
-        else if (key[1] == 'i')
-            c->reg.min_expires = (uint32_t) v;
-        else
-            c->reg.max_expires = (uint32_t) v;
-    } else if (strcmp(key, "digest") == 0) {
-        /* "sha-256,md5" (default), "md5,sha-256", "md5" or "sha-256" */
-        char list[64], *save = NULL, *tok;
-        unsigned n = 0;
-        if (strlen(val) >= sizeof(list))
-            return EINVAL;
-        snprintf(list, sizeof(list), "%s", val);
-        for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            enum sip_digest_alg alg;
-            if (n == 2 || sip_digest_alg_parse(sk_str_cstr(tok), &alg))
-                return EINVAL;
-            for (unsigned i = 0; i < n; i++) {
-                if (c->reg.algs[i] == alg)
-                    return EINVAL;
-            }
-            c->reg.algs[n++] = alg;
-        }
-        if (n == 0)
-            return EINVAL;
-        c->reg.nalgs = n;
-    } else if (strcmp(key, "nonce-lifetime") == 0) {
-        if (parse_uint(val, 86400, &v) || v == 0)
-            return EINVAL;
-        c->reg.nonce_lifetime = (uint32_t) v;
-    } else if (strcmp(key, "auth-fail-limit") == 0 || strcmp(key, "auth-fail-window") == 0 ||
-               strcmp(key, "auth-block-time") == 0) {
-        if (parse_uint(val, 86400, &v) || v == 0)
-            return EINVAL;
-        if (strcmp(key, "auth-fail-limit") == 0)
-            c->reg.fail_limit = (uint32_t) v;
-        else if (strcmp(key, "auth-fail-window") == 0)
-            c->reg.fail_window = (uint32_t) v;
-        else
-            c->reg.block_time = (uint32_t) v;
-    } else if (strcmp(key, "mode") == 0) {
-        if (strcmp(val, "proxy") == 0)
-            c->proxy.mode = SK_MODE_PROXY;
-        else if (strcmp(val, "redirect") == 0)
-            c->proxy.mode = SK_MODE_REDIRECT;
-        else
-            return EINVAL;
-    } else if (strcmp(key, "timer-c") == 0) {
-        /* RFC 3261 §16.6 step 11 wants more than 3 minutes; shorter is allowed
-         * (tests, impatient deployments) with a warning */
-        if (parse_uint(val, 3600000, &v) || v < 1000)
-            return EINVAL;
-        if (v <= 180000)
-            SK_WARN("timer-c %lu ms is not above 3 minutes (RFC 3261 §16.6 step 11)", v);
-        c->proxy.timer_c_ms = (uint32_t) v;
-    } else if (strcmp(key, "proxy-auth") == 0) {
+    (void) key;
+    if (parse_range(val, 1, 256, &v))
+        return EINVAL;
+    o->cfg.workers = (unsigned) v;
+    return 0;
+}
+
+/* t1, t2, t4 */
+static int opt_timer(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sip_txn_config *t = &o->cfg.txn;
+    unsigned long v;
+
+    if (parse_range(val, 1, 600000, &v))
+        return EINVAL;
+    *(key[1] == '1' ? &t->t1_ms : key[1] == '2' ? &t->t2_ms : &t->t4_ms) = (uint32_t) v;
+    return 0;
+}
+
+static int opt_udp_batch(struct serve_opts *o, const char *key, const char *val)
+{
+    unsigned long v;
+
+    (void) key;
+    if (parse_range(val, 1, SIP_UDP_BATCH_MAX, &v))
+        return EINVAL;
+    o->cfg.tp.udp_batch = (unsigned) v;
+    return 0;
+}
+
+/* The on/off and either/or switches: the word for true and for false, and where. */
+static int opt_switch(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_server_config *c = &o->cfg;
+
+    if (strcmp(key, "udp-send-batch") == 0)
+        return parse_either(val, "on", "off", &c->tp.udp_send_batch);
+    if (strcmp(key, "udp-wait") == 0)
+        return parse_either(val, "direct", "epoll", &c->tp.udp_direct);
+    if (strcmp(key, "sched") == 0)
+        return parse_either(val, "batch", "normal", &c->sched_batch);
+    if (strcmp(key, "auth") == 0)
+        return parse_onoff(val, &c->reg.auth);
+    if (strcmp(key, "proxy-auth") == 0) {
         if (parse_onoff(val, &c->proxy.auth))
             return EINVAL;
-        o->proxy_auth_given = true;
-    } else if (strcmp(key, "accept-foreign") == 0) {
-        if (parse_onoff(val, &c->proxy.accept_foreign))
-            return EINVAL;
-    } else if (strcmp(key, "record-route") == 0) {
-        if (parse_onoff(val, &c->proxy.record_route))
-            return EINVAL;
-    } else if (strcmp(key, "flush-ms") == 0) {
-        if (parse_uint(val, 60000, &v) || v == 0)
-            return EINVAL;
-        c->flush_ms = (uint32_t) v;
-    } else if (strcmp(key, "prefault") == 0) {
-        if (parse_uint(val, 16384, &v))
-            return EINVAL;
-        o->prefault_mib = v;
-    } else if (strcmp(key, "log-level") == 0) {
-        int l = sk_log_parse_level(val);
-        if (l < 0)
-            return EINVAL;
-        sk_log_set_level((enum sk_log_level) l);
-    } else {
-        return ENOENT;
+        o->proxy_auth_given = true; /* else it follows --auth */
+        return 0;
     }
+    if (strcmp(key, "accept-foreign") == 0)
+        return parse_onoff(val, &c->proxy.accept_foreign);
+    return parse_onoff(val, &c->proxy.record_route); /* record-route */
+}
+
+/* tcp-idle, tcp-max-conns, tcp-max-conns-per-ip */
+static int opt_tcp(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sip_tpm_config *tp = &o->cfg.tp;
+    bool idle = strcmp(key, "tcp-idle") == 0;
+    unsigned long v;
+
+    if (parse_range(val, 1, idle ? 86400 : 1000000, &v))
+        return EINVAL;
+    if (idle)
+        tp->tcp_idle_ms = (uint32_t) v * 1000u;
+    else if (strcmp(key, "tcp-max-conns") == 0)
+        tp->tcp_max_conns = v;
+    else
+        tp->tcp_max_conns_per_ip = v;
     return 0;
+}
+
+/* data, store: a path or URL that must fit its buffer */
+static int opt_path(struct serve_opts *o, const char *key, const char *val)
+{
+    char *dst = strcmp(key, "data") == 0 ? o->cfg.data_dir : o->cfg.store;
+
+    if (strlen(val) >= sizeof(o->cfg.data_dir)) /* data_dir and store are the same size */
+        return EINVAL;
+    snprintf(dst, sizeof(o->cfg.data_dir), "%s", val);
+    return 0;
+}
+
+/* default-expires, min-expires, max-expires */
+static int opt_expires(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_registrar_config *r = &o->cfg.reg;
+    unsigned long v;
+
+    if (parse_uint(val, UINT32_MAX, &v))
+        return EINVAL;
+    *(key[1] == 'e' ? &r->default_expires : key[1] == 'i' ? &r->min_expires : &r->max_expires) =
+        (uint32_t) v;
+    return 0;
+}
+
+/* "sha-256,md5" (default), "md5,sha-256", "md5" or "sha-256" */
+static int opt_digest(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_registrar_config *r = &o->cfg.reg;
+    char list[64], *save = NULL, *tok;
+    unsigned n = 0;
+
+    (void) key;
+    if (strlen(val) >= sizeof(list))
+        return EINVAL;
+    snprintf(list, sizeof(list), "%s", val);
+    for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        enum sip_digest_alg alg;
+        if (n == 2 || sip_digest_alg_parse(sk_str_cstr(tok), &alg))
+            return EINVAL;
+        for (unsigned i = 0; i < n; i++) {
+            if (r->algs[i] == alg)
+                return EINVAL;
+        }
+        r->algs[n++] = alg;
+    }
+    if (n == 0)
+        return EINVAL;
+    r->nalgs = n;
+    return 0;
+}
+
+/* nonce-lifetime, auth-fail-limit, auth-fail-window, auth-block-time */
+static int opt_auth_limit(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_registrar_config *r = &o->cfg.reg;
+    unsigned long v;
+
+    if (parse_range(val, 1, 86400, &v))
+        return EINVAL;
+    if (strcmp(key, "nonce-lifetime") == 0)
+        r->nonce_lifetime = (uint32_t) v;
+    else if (strcmp(key, "auth-fail-limit") == 0)
+        r->fail_limit = (uint32_t) v;
+    else if (strcmp(key, "auth-fail-window") == 0)
+        r->fail_window = (uint32_t) v;
+    else
+        r->block_time = (uint32_t) v;
+    return 0;
+}
+
+static int opt_mode(struct serve_opts *o, const char *key, const char *val)
+{
+    (void) key;
+    if (strcmp(val, "proxy") == 0)
+        o->cfg.proxy.mode = SK_MODE_PROXY;
+    else if (strcmp(val, "redirect") == 0)
+        o->cfg.proxy.mode = SK_MODE_REDIRECT;
+    else
+        return EINVAL;
+    return 0;
+}
+
+static int opt_timer_c(struct serve_opts *o, const char *key, const char *val)
+{
+    unsigned long v;
+
+    (void) key;
+    /* RFC 3261 §16.6 step 11 wants more than 3 minutes; shorter is allowed
+     * (tests, impatient deployments) with a warning */
+    if (parse_range(val, 1000, 3600000, &v))
+        return EINVAL;
+    if (v <= 180000)
+        SK_WARN("timer-c %lu ms is not above 3 minutes (RFC 3261 §16.6 step 11)", v);
+    o->cfg.proxy.timer_c_ms = (uint32_t) v;
+    return 0;
+}
+
+static int opt_flush_ms(struct serve_opts *o, const char *key, const char *val)
+{
+    unsigned long v;
+
+    (void) key;
+    if (parse_range(val, 1, 60000, &v))
+        return EINVAL;
+    o->cfg.flush_ms = (uint32_t) v;
+    return 0;
+}
+
+static int opt_prefault(struct serve_opts *o, const char *key, const char *val)
+{
+    (void) key;
+    return parse_uint(val, 16384, &o->prefault_mib);
+}
+
+static int opt_log_level(struct serve_opts *o, const char *key, const char *val)
+{
+    int l = sk_log_parse_level(val);
+
+    (void) o;
+    (void) key;
+    if (l < 0)
+        return EINVAL;
+    sk_log_set_level((enum sk_log_level) l);
+    return 0;
+}
+
+static const struct serve_option {
+    const char *key;
+    int (*apply)(struct serve_opts *o, const char *key, const char *val);
+} serve_options[] = {
+    {"listen", opt_listen},
+    {"domain", opt_domain},
+    {"workers", opt_workers},
+    {"t1", opt_timer},
+    {"t2", opt_timer},
+    {"t4", opt_timer},
+    {"udp-batch", opt_udp_batch},
+    {"udp-send-batch", opt_switch},
+    {"udp-wait", opt_switch},
+    {"sched", opt_switch},
+    {"tcp-idle", opt_tcp},
+    {"tcp-max-conns", opt_tcp},
+    {"tcp-max-conns-per-ip", opt_tcp},
+    {"data", opt_path},
+    {"store", opt_path},
+    {"auth", opt_switch},
+    {"default-expires", opt_expires},
+    {"min-expires", opt_expires},
+    {"max-expires", opt_expires},
+    {"digest", opt_digest},
+    {"nonce-lifetime", opt_auth_limit},
+    {"auth-fail-limit", opt_auth_limit},
+    {"auth-fail-window", opt_auth_limit},
+    {"auth-block-time", opt_auth_limit},
+    {"mode", opt_mode},
+    {"timer-c", opt_timer_c},
+    {"proxy-auth", opt_switch},
+    {"accept-foreign", opt_switch},
+    {"record-route", opt_switch},
+    {"flush-ms", opt_flush_ms},
+    {"prefault", opt_prefault},
+    {"log-level", opt_log_level},
+};
+
+/* Apply one option by name (a flag without "--", or a config file key): EINVAL
+ * for a bad value, ENOENT for an unknown name. */
+static int apply(struct serve_opts *o, const char *key, const char *val)
+{
+    for (size_t i = 0; i < sizeof(serve_options) / sizeof(serve_options[0]); i++) {
+        if (strcmp(key, serve_options[i].key) == 0)
+            return serve_options[i].apply(o, key, val) ? EINVAL : 0;
+    }
+    return ENOENT;
 }
 
 static char *trim(char *s)
@@ -326,17 +482,11 @@ static int read_config(struct serve_opts *o, const char *path)
     return 0;
 }
 
-int cmd_serve(int argc, char **argv)
+/* The flags and config files, in order: -1 to go on, else the exit status. */
+static int parse_args(struct serve_opts *o, int argc, char **argv)
 {
-    struct serve_opts o;
-    struct sk_server *s;
-    struct sk_ctl *ctl = NULL;
-    struct sk_server_stats st;
-    sigset_t sigs;
-    int sig, err;
+    int err;
 
-    memset(&o, 0, sizeof(o));
-    sk_server_config_defaults(&o.cfg);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -349,11 +499,11 @@ int cmd_serve(int argc, char **argv)
             return 2;
         }
         if (strcmp(a, "--config") == 0) {
-            if (read_config(&o, argv[++i]))
+            if (read_config(o, argv[++i]))
                 return 2;
             continue;
         }
-        err = apply(&o, a + 2, argv[i + 1]);
+        err = apply(o, a + 2, argv[i + 1]);
         if (err) {
             fprintf(stderr, "sipkit serve: %s '%s'\n",
                     err == ENOENT ? "unknown option" : "bad value for", a);
@@ -362,23 +512,70 @@ int cmd_serve(int argc, char **argv)
         }
         i++;
     }
+    if (!o->proxy_auth_given)
+        o->cfg.proxy.auth = o->cfg.reg.auth;
+    return -1;
+}
 
-    if (!o.proxy_auth_given)
-        o.cfg.proxy.auth = o.cfg.reg.auth;
+/* One malloc arena that grows in large steps: per-thread arenas grow a page at
+ * a time with an mprotect each, which perf showed as the top cost of busy
+ * workers. The workers' allocations are short and light on contention. */
+static void setup_heap(struct serve_opts *o)
+{
+    size_t keep = (size_t) o->prefault_mib << 20;
+    size_t pad = keep > ((size_t) 16 << 20) ? keep : (size_t) 16 << 20;
+    size_t trim = 2 * pad > ((size_t) 64 << 20) ? 2 * pad : (size_t) 64 << 20;
 
-    /* One malloc arena that grows in large steps: per-thread arenas grow a page at
-     * a time with an mprotect each, which perf showed as the top cost of busy
-     * workers. The workers' allocations are short and light on contention. */
     mallopt(M_ARENA_MAX, 1);
-    {
-        size_t keep = (size_t) o.prefault_mib << 20;
-        size_t pad = keep > ((size_t) 16 << 20) ? keep : (size_t) 16 << 20;
-        mallopt(M_TOP_PAD, (int) (pad < INT_MAX ? pad : INT_MAX));
-        size_t trim = 2 * pad > ((size_t) 64 << 20) ? 2 * pad : (size_t) 64 << 20;
-        mallopt(M_TRIM_THRESHOLD, (int) (trim < INT_MAX ? trim : INT_MAX));
-        prefault_heap(keep);
-        o.cfg.heap_keep = keep;
+    mallopt(M_TOP_PAD, (int) (pad < INT_MAX ? pad : INT_MAX));
+    mallopt(M_TRIM_THRESHOLD, (int) (trim < INT_MAX ? trim : INT_MAX));
+    prefault_heap(keep);
+    o->cfg.heap_keep = keep;
+}
+
+static void log_ready(struct sk_server *s, const struct serve_opts *o)
+{
+    for (unsigned i = 0; i < sk_server_config(s)->nlisten; i++) {
+        char addr[80];
+        const struct sip_listen *l = &sk_server_config(s)->listen[i];
+        SK_INFO("listening on %s %s", sip_proto_name(l->proto),
+                sk_sa_str(&l->addr, addr, sizeof(addr)));
     }
+    SK_INFO("sipkit serve ready (%u workers)",
+            o->cfg.workers ? o->cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static void log_stats(struct sk_server *s)
+{
+    struct sk_server_stats st;
+
+    sk_server_stats(s, &st);
+    SK_INFO("requests %llu, responses sent %llu, malformed requests %llu, "
+            "malformed responses dropped %llu, stray responses dropped %llu, "
+            "retransmissions absorbed %llu, proxied %llu, forwarded statelessly %llu, "
+            "loops %llu",
+            (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
+            (unsigned long long) st.malformed_requests,
+            (unsigned long long) st.malformed_responses_dropped,
+            (unsigned long long) st.stray_responses_dropped,
+            (unsigned long long) st.txn.retransmissions_absorbed,
+            (unsigned long long) st.proxied, (unsigned long long) st.stateless_forwarded,
+            (unsigned long long) st.loops_detected);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_opts o;
+    struct sk_server *s;
+    struct sk_ctl *ctl = NULL;
+    sigset_t sigs;
+    int sig, err;
+
+    memset(&o, 0, sizeof(o));
+    sk_server_config_defaults(&o.cfg);
+    if ((err = parse_args(&o, argc, argv)) >= 0)
+        return err;
+    setup_heap(&o);
 
     /* Signals are taken synchronously by this thread; the workers never see them. */
     sigemptyset(&sigs);
@@ -402,30 +599,12 @@ int cmd_serve(int argc, char **argv)
         if ((err = sk_ctl_start(&ctl, s, path)))
             SK_WARN("no control socket at %s: %s", path, strerror(err));
     }
-    for (unsigned i = 0; i < sk_server_config(s)->nlisten; i++) {
-        char addr[80];
-        const struct sip_listen *l = &sk_server_config(s)->listen[i];
-        SK_INFO("listening on %s %s", sip_proto_name(l->proto),
-                sk_sa_str(&l->addr, addr, sizeof(addr)));
-    }
-    SK_INFO("sipkit serve ready (%u workers)",
-            o.cfg.workers ? o.cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
+    log_ready(s, &o);
     sigwait(&sigs, &sig);
     SK_INFO("signal %d: shutting down", sig);
     sk_ctl_stop(ctl);
     sk_server_stop(s);
-    sk_server_stats(s, &st);
-    SK_INFO("requests %llu, responses sent %llu, malformed requests %llu, "
-            "malformed responses dropped %llu, stray responses dropped %llu, "
-            "retransmissions absorbed %llu, proxied %llu, forwarded statelessly %llu, "
-            "loops %llu",
-            (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
-            (unsigned long long) st.malformed_requests,
-            (unsigned long long) st.malformed_responses_dropped,
-            (unsigned long long) st.stray_responses_dropped,
-            (unsigned long long) st.txn.retransmissions_absorbed,
-            (unsigned long long) st.proxied, (unsigned long long) st.stateless_forwarded,
-            (unsigned long long) st.loops_detected);
+    log_stats(s);
     sk_server_free(s);
     return 0;
 }

@@ -17,7 +17,8 @@ static void user_usage(FILE *f)
                "       sipkit user list [--data DIR]\n"
                "       sipkit user import [FILE] [--update] [--data DIR]\n"
                "  The password comes from --password, else a prompt (on a terminal), else\n"
-               "  the first line of standard input. DIR defaults to ./data, as for serve.\n"
+               "  the first line of standard input. DIR defaults to ./data, as for serve;\n"
+               "  --store URL names another store, as for serve (sqlite:PATH).\n"
                "  import reads 'USER@DOMAIN PASSWORD' lines from FILE (or standard input;\n"
                "  blank lines and '#' comments skipped) and adds them all in one transaction,\n"
                "  or none when a line is bad or names an existing user (--update: set its\n"
@@ -234,7 +235,7 @@ static int user_import(struct sk_store *st, const char *file, bool update)
 
 int cmd_user(int argc, char **argv)
 {
-    const char *dir = "data", *password = NULL, *who = NULL, *verb;
+    const char *dir = "data", *url = NULL, *password = NULL, *who = NULL, *verb;
     bool update = false;
     char pw[512];
     struct sk_user_rec u, existing;
@@ -249,6 +250,8 @@ int cmd_user(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             dir = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            url = argv[++i];
         else if (strcmp(argv[i], "--password") == 0 && i + 1 < argc)
             password = argv[++i];
         else if (strcmp(argv[i], "--update") == 0 && strcmp(verb, "import") == 0)
@@ -272,8 +275,8 @@ int cmd_user(int argc, char **argv)
         user_usage(stderr);
         return 2;
     }
-    if ((rc = sk_store_open(&st, dir))) {
-        fprintf(stderr, "sipkit user: cannot open %s: %s\n", dir, strerror(rc));
+    if ((rc = sk_store_open_url(&st, url, dir))) {
+        fprintf(stderr, "sipkit user: cannot open %s: %s\n", url ? url : dir, strerror(rc));
         return 1;
     }
     if (strcmp(verb, "list") == 0) {

@@ -376,19 +376,25 @@ void flow_out_ladder(FILE *o, const struct flow_model *m, size_t index, uint64_t
 
 /* ---- Mermaid ---- */
 
-/* Mermaid sequence text: ';' ends a statement, '#' starts an entity code, quotes,
- * '<' '>' and braces are taken as markup; everything else printable is kept. */
+/* Mermaid sequence text. ';' ends a statement, '#' starts an entity code, "%%" a
+ * comment, and quotes, '<' '>' '&' are markup; Mermaid's own entity codes (#quot;,
+ * #59;...) keep each of them as text, so a reason phrase reads as it was sent (the
+ * tests render it with the Mermaid CLI). Controls and non-ASCII bytes become spaces. */
 static void mermaid_text(FILE *o, const char *s)
 {
     for (; *s; s++) {
         unsigned char c = (unsigned char) *s;
-        if (c == ';')
-            fputc(',', o);
-        else if (c == '#')
-            fputs("No.", o);
-        else if (c == '%') /* "%%" starts a comment */
-            fputs(" pct", o);
-        else if (c < 0x20 || c >= 0x7f || strchr("\"'`<>{}&\\|", c))
+        if (c == '"')
+            fputs("#quot;", o);
+        else if (c == '<')
+            fputs("#lt;", o);
+        else if (c == '>')
+            fputs("#gt;", o);
+        else if (c == '&')
+            fputs("#amp;", o);
+        else if (strchr(";#%'`{}|\\", c))
+            fprintf(o, "#%d;", c);
+        else if (c < 0x20 || c >= 0x7f)
             fputc(' ', o);
         else
             fputc(c, o);
@@ -406,7 +412,8 @@ void flow_out_mermaid(FILE *o, const struct flow_model *m, size_t index, uint64_
 
     parts_of(m, index, &p);
     flow_verdict(m, index, verdict, sizeof(verdict));
-    fputs("sequenceDiagram\n", o);
+    /* a fenced block: pasted as it is, GitHub and GitLab markdown draw it */
+    fputs("```mermaid\nsequenceDiagram\n", o);
     for (size_t c = 0; c < p.n; c++) {
         char name[64];
         fprintf(o, "    participant P%zu as ", c + 1);
@@ -466,6 +473,7 @@ void flow_out_mermaid(FILE *o, const struct flow_model *m, size_t index, uint64_
         mermaid_text(o, verdict);
         fputc('\n', o);
     }
+    fputs("```\n", o);
     (void) it;
 }
 
@@ -689,6 +697,52 @@ static void json_stream(struct sk_json *j, const struct flow_stream *s, size_t i
     sk_json_obj_end(j);
 }
 
+/* ICMP destination unreachable errors and DNS lookups (whole capture, unfiltered:
+ * they belong to no call by themselves). */
+static void json_net(struct sk_json *j, const struct flow_model *m, uint64_t t0)
+{
+    size_t nu, nq;
+    const struct flow_unreach *u = flow_model_unreach(m, &nu);
+    const struct flow_dns *q = flow_model_dns(m, &nq);
+    char qt[64];
+
+    sk_json_key(j, "icmp_unreachable");
+    sk_json_arr_begin(j);
+    for (size_t i = 0; i < nu; i++) {
+        sk_json_obj_begin(j);
+        sk_json_kint(j, "frame", (int64_t) u[i].frame);
+        json_time(j, "time", u[i].ts_ns, t0);
+        sk_json_kcstr(j, "reporter", sk_sa_ip(&u[i].reporter, qt, sizeof(qt)) ? qt : "");
+        json_sa(j, "src", &u[i].src);
+        json_sa(j, "dst", &u[i].dst);
+        sk_json_kint(j, "protocol", u[i].proto);
+        sk_json_kbool(j, "port_unreachable", u[i].port);
+        sk_json_kint(j, "count", u[i].count);
+        sk_json_obj_end(j);
+    }
+    sk_json_arr_end(j);
+    sk_json_key(j, "dns");
+    sk_json_arr_begin(j);
+    for (size_t i = 0; i < nq; i++) {
+        sk_json_obj_begin(j);
+        sk_json_kint(j, "frame", (int64_t) q[i].frame);
+        json_time(j, "time", q[i].ts_ns, t0);
+        json_sa(j, "client", &q[i].client);
+        json_sa(j, "server", &q[i].server);
+        sk_json_kcstr(j, "name", q[i].name);
+        sk_json_kcstr(j, "type", flow_dns_qtype_name(q[i].qtype, qt, sizeof(qt)));
+        sk_json_kcstr(j, "rcode", flow_dns_rcode_name(q[i].rcode));
+        sk_json_kint(j, "answers", q[i].answers);
+        sk_json_kint(j, "retries", q[i].retries);
+        if (q[i].reply_frame) {
+            sk_json_kint(j, "reply_frame", (int64_t) q[i].reply_frame);
+            sk_json_kdouble(j, "took_s", (double) (q[i].reply_ns - q[i].ts_ns) / 1e9, 6);
+        }
+        sk_json_obj_end(j);
+    }
+    sk_json_arr_end(j);
+}
+
 static void json_txn(struct sk_json *j, const struct flow_txn *t, uint64_t t0)
 {
     sk_json_obj_begin(j);
@@ -830,6 +884,9 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
     sk_json_kint(&j, "dropped_media_addresses", (int64_t) c->dropped_media);
     sk_json_kint(&j, "dropped_sdp_summaries", (int64_t) c->dropped_sdp);
     sk_json_kint(&j, "dropped_copies", (int64_t) c->dropped_text);
+    sk_json_kint(&j, "icmp_unreachable", (int64_t) c->icmp_unreach);
+    sk_json_kint(&j, "dns_queries", (int64_t) c->dns);
+    sk_json_kint(&j, "dropped_icmp_dns", (int64_t) c->dropped_net);
     sk_json_obj_end(&j);
     for (size_t k = 0; k < 3; k++) {
         sk_json_key(&j, KEYS[k]);
@@ -858,6 +915,7 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
         json_flush(&b, o, false);
     }
     sk_json_arr_end(&j);
+    json_net(&j, m, t0);
     sk_json_key(&j, "findings");
     sk_json_arr_begin(&j);
     for (size_t i = 0; i < n; i++) {

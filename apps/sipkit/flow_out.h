@@ -1,9 +1,10 @@
-/* Text outputs of `sipkit flow`: the call table, ladders, Mermaid, JSON, the RTP table.
- */
+/* Outputs of `sipkit flow`: the call table, ladders, Mermaid, JSON, the RTP table, the
+ * HTML page. */
 #ifndef SIPKIT_FLOW_OUT_H
 #define SIPKIT_FLOW_OUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,5 +37,18 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
                   uint64_t t0);
 void flow_out_rtp(FILE *o, const struct flow_model *m, const struct flow_filter *f,
                   uint64_t t0);
+
+/* What flow_out_html put in the page. */
+struct flow_html_info {
+    size_t items;   /* rows of the table */
+    size_t ladders; /* items drawn (at most 200, the page's limit) */
+    bool capped;    /* items were left undrawn */
+};
+/* One self-contained HTML page (flow_html.c): the table of the items f matches (only
+ * >= 0: that item alone), each one's ladder as SVG with its messages, findings and RTP
+ * jitter/loss plots. title: shown in the page (the capture's name). info may be NULL.
+ * Returns 0, ENOMEM or EIO (a write failed). */
+int flow_out_html(FILE *o, const struct flow_model *m, const struct flow_filter *f,
+                  long only, uint64_t t0, const char *title, struct flow_html_info *info);
 
 #endif

@@ -37,6 +37,7 @@ const char *flow_transport_name(enum flow_transport t)
     case FLOW_WS: return "WS";
     case FLOW_HEP: return "HEP";
     case FLOW_SCTP: return "SCTP";
+    case FLOW_ICMP: return "ICMP";
     }
     return "?";
 }
@@ -156,6 +157,7 @@ void flow_emit(struct flow_capture *c, const struct flow_packet *p)
         case FLOW_WS: c->st.sip_ws++; break;
         case FLOW_HEP: c->st.sip_hep++; break;
         case FLOW_SCTP: c->st.sip_sctp++; break;
+        case FLOW_ICMP: break;
         }
     } else if (p->transport == FLOW_UDP) {
         c->st.other_udp++;
@@ -361,6 +363,8 @@ static void decode_l4(struct flow_capture *c, const struct flow_ip *ip, int dept
     case 4:
     case 41: decode_ip(c, ip->p, ip->len, ip->wire, depth + 1); break;
     case 47: decode_gre(c, ip, depth); break;
+    case 1:
+    case 58: flow_icmp_packet(c, ip); break;
     default: c->st.other_ip++; break;
     }
 }

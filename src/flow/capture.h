@@ -17,9 +17,10 @@ enum flow_transport {
     FLOW_WS,   /* one WebSocket message (RFC 6455) on a TCP stream, RFC 7118 */
     FLOW_HEP,  /* the payload of a HEP v3 packet: addresses and time are the inner ones */
     FLOW_SCTP, /* one SCTP DATA chunk holding a whole message (RFC 4168) */
+    FLOW_ICMP, /* an ICMP or ICMPv6 destination unreachable: see flow_packet.icmp */
 };
-const char *
-flow_transport_name(enum flow_transport t); /* "UDP", "TCP", "WS", "HEP", "SCTP" */
+const char *flow_transport_name(
+    enum flow_transport t); /* "UDP", "TCP", "WS", "HEP", "SCTP", "ICMP" */
 
 /* One thing handed up: a SIP message, or a non-SIP UDP datagram. */
 struct flow_packet {
@@ -39,6 +40,14 @@ struct flow_packet {
      * nframes 0: `frame` alone (and `first_frame` when it differs). */
     const uint64_t *frames;
     size_t nframes;
+    /* FLOW_ICMP (RFC 792 type 3, RFC 4443 type 1): the datagram the far host refused,
+     * from the header it quoted back; data/len are the quoted bytes */
+    struct {
+        uint8_t type, code; /* as on the wire: v4 3/3 and v6 1/4 are port unreachable */
+        bool port_unreachable;
+        uint8_t proto; /* of the refused datagram: 17, 6, 132 */
+        struct sk_sa src, dst;
+    } icmp;
 };
 #define FLOW_PACKET_MAX_FRAMES 64
 
@@ -71,7 +80,8 @@ struct flow_stats {
     uint64_t tcp_streams;            /* directions seen */
     uint64_t tcp_retransmissions;    /* segments whose bytes were all seen before */
     uint64_t sip_udp, sip_tcp, sip_ws, sip_hep, sip_sctp; /* SIP messages handed up */
-    uint64_t other_udp; /* non-SIP UDP datagrams handed up */
+    uint64_t other_udp;    /* non-SIP UDP datagrams handed up */
+    uint64_t icmp_unreach; /* ICMP destination unreachable quoting UDP/TCP/SCTP */
     uint64_t problems[FLOW_PROB__COUNT];
 };
 

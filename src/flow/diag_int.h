@@ -66,5 +66,6 @@ void diag_rules_auth(struct diag *d);
 void diag_rules_call(struct diag *d);  /* codecs, setup, timers, transactions */
 void diag_rules_media(struct diag *d); /* NAT, one-way audio, ringback */
 void diag_rules_reg(struct diag *d);   /* 423, expiry, NAT rebinding */
+void diag_rules_net(struct diag *d);   /* ICMP unreachable hops and media ports, DNS */
 
 #endif

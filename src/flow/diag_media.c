@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "flow/diag_int.h"
+#include "media/emodel.h"
 
 static bool same_ip(const struct sk_sa *a, const struct sk_sa *b)
 {
@@ -147,6 +148,12 @@ static void rule_nat(struct diag *d)
         }
         for (size_t i = 0; i < d->nstreams && !via_nat; i++)
             if (stream_of(d, &s[i]) && same_ip(&s[i].src, &sc.msg->src)) via_nat = &s[i];
+        /* symmetric RTP (RFC 4961, "comedia"): the far end sent its first packets to
+         * the private address, then to where the RTP came from, the NAT: not dead */
+        for (size_t k = 0; dead && k < d->nstreams; k++)
+            if (s[k].item == (int32_t) d->index && sk_sa_equal(&s[k].src, &dead->src) &&
+                same_ip(&s[k].dst, &sc.msg->src) && s[k].seq.packets > dead->seq.packets)
+                dead = NULL;
     }
     sk_sa_ip(&(sc.msg ? sc.msg : cc.msg)->src, pub, sizeof(pub));
     if (dead) {
@@ -171,7 +178,8 @@ static void rule_nat(struct diag *d)
             "the SDP offers %s (private) but came from %s: media reaches it only if "
             "the far end answers to where the RTP comes from",
             sk_sa_ip(&sc.media, priv, sizeof(priv)), pub);
-    } else if (d->it->answer_ns) {
+    } else if (d->it->answer_ns && cc.msg) {
+        /* the SDP clue alone, with no media across the NAT, says nothing more */
         f = diag_add(d, FLOW_SEV_WARNING, "nat-private-contact");
         if (!f) return;
         diag_printf(f->summary, sizeof(f->summary), "private Contact behind NAT");
@@ -253,9 +261,90 @@ static void rule_ringback(struct diag *d)
     if (later) diag_frame(f, later->first_frame);
 }
 
+/* Streams shorter than this say too little about loss and jitter. */
+#define DIAG_QUALITY_MIN_PACKETS 50
+
+/* Rule: packet loss or jitter on a stream of the call past the "good" thresholds of
+ * the call report (QUALITY.md: loss < 1 %, jitter < 20 ms); poor (> 3 %, > 50 ms) is an
+ * error. One finding per figure, for the worst stream. */
+static void rule_quality(struct diag *d)
+{
+    const struct flow_stream *s = d->streams, *wl = NULL, *wj = NULL;
+    struct flow_stream_figures fl = {0}, fj = {0}, f;
+    char src[64], dst[64];
+    struct flow_finding *out;
+
+    if (d->it->kind != FLOW_ITEM_CALL) return;
+    for (size_t i = 0; i < d->nstreams; i++) {
+        if (s[i].item != (int32_t) d->index ||
+            s[i].seq.packets < DIAG_QUALITY_MIN_PACKETS)
+            continue;
+        flow_stream_figures(&s[i], &f);
+        if (emodel_quality_loss(f.loss_pct) != MEDIA_QUALITY_GOOD &&
+            (!wl || f.loss_pct > fl.loss_pct)) {
+            wl = &s[i];
+            fl = f;
+        }
+        if (emodel_quality_jitter(f.mean_jitter_ms) != MEDIA_QUALITY_GOOD &&
+            (!wj || f.mean_jitter_ms > fj.mean_jitter_ms)) {
+            wj = &s[i];
+            fj = f;
+        }
+    }
+    if (wl) {
+        bool poor = emodel_quality_loss(fl.loss_pct) == MEDIA_QUALITY_POOR;
+        out = diag_add(d, poor ? FLOW_SEV_ERROR : FLOW_SEV_WARNING, "rtp-loss");
+        if (out) {
+            diag_printf(out->summary, sizeof(out->summary), "%.1f%% RTP packet loss",
+                        fl.loss_pct);
+            diag_printf(out->detail, sizeof(out->detail),
+                        "%lld of %lld packets from %s to %s never arrived (%s%s%.2f); "
+                        "listeners hear gaps or robotic voice",
+                        (long long) fl.lost, (long long) fl.expected,
+                        sk_sa_str(&wl->src, src, sizeof(src)),
+                        sk_sa_str(&wl->dst, dst, sizeof(dst)),
+                        poor ? "poor" : "acceptable", fl.has_mos ? ", MOS " : "",
+                        fl.has_mos ? fl.mos : 0.0);
+            if (!fl.has_mos) /* drop the trailing ", MOS" figure when there is none */
+                diag_printf(out->detail, sizeof(out->detail),
+                            "%lld of %lld packets from %s to %s never arrived (%s); "
+                            "listeners hear gaps or robotic voice",
+                            (long long) fl.lost, (long long) fl.expected, src, dst,
+                            poor ? "poor" : "acceptable");
+            diag_printf(out->fix, sizeof(out->fix),
+                        "find the lossy link on the path from %s (capture on both sides "
+                        "to see where packets vanish): congested uplink, Wi-Fi, a "
+                        "shaping firewall; give RTP priority (DSCP EF)",
+                        src);
+            diag_frame(out, wl->first_frame);
+        }
+    }
+    if (wj) {
+        bool poor = emodel_quality_jitter(fj.mean_jitter_ms) == MEDIA_QUALITY_POOR;
+        out = diag_add(d, poor ? FLOW_SEV_ERROR : FLOW_SEV_WARNING, "rtp-jitter");
+        if (out) {
+            diag_printf(out->summary, sizeof(out->summary), "RTP jitter %.0f ms",
+                        fj.mean_jitter_ms);
+            diag_printf(out->detail, sizeof(out->detail),
+                        "packets from %s to %s arrive unevenly: mean jitter %.1f ms, "
+                        "max %.1f ms (%s); a jitter buffer adds delay or drops late "
+                        "packets",
+                        sk_sa_str(&wj->src, src, sizeof(src)),
+                        sk_sa_str(&wj->dst, dst, sizeof(dst)), fj.mean_jitter_ms,
+                        fj.max_jitter_ms, poor ? "poor" : "acceptable");
+            diag_printf(out->fix, sizeof(out->fix),
+                        "find the congested or bursty link on the path from %s; give RTP "
+                        "priority (DSCP EF) and keep bulk traffic off the voice path",
+                        src);
+            diag_frame(out, wj->first_frame);
+        }
+    }
+}
+
 void diag_rules_media(struct diag *d)
 {
     rule_nat(d);
     rule_one_way(d);
     rule_ringback(d);
+    rule_quality(d);
 }

@@ -414,6 +414,7 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
     diag_rules_auth(&d);
     diag_rules_call(&d);
     diag_rules_reg(&d);
+    diag_rules_net(&d);
     rule_status(&d);
     diag_rules_media(&d);
     sort_by_severity(out, d.n);

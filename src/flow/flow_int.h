@@ -209,6 +209,12 @@ struct flow_ip {
     size_t nframes;
 };
 
+/* ---- ICMP (icmp.c) ---- */
+
+/* An ICMP (ip->proto 1) or ICMPv6 (58) packet: a destination unreachable quoting a
+ * UDP, TCP or SCTP header is handed up as FLOW_ICMP; the rest is counted as other IP. */
+void flow_icmp_packet(struct flow_capture *c, const struct flow_ip *ip);
+
 /* ---- SCTP (sctp.c) ---- */
 
 #define FLOW_SCTP_MAX_PENDING                                                            \

@@ -10,6 +10,7 @@
 #include "base/hash.h"
 #include "media/emodel.h"
 #include "media/rtcp.h"
+#include "sip/txn_key.h"
 #include "flow/model_int.h"
 
 const struct flow_model_limits flow_model_limits_default = {
@@ -147,6 +148,7 @@ struct flow_model {
     struct sip_msg sm;          /* parse scratch */
     struct sdp_session sdp_tmp; /* parse scratch */
     struct flow_model_counts counts;
+    struct flow_net net; /* ICMP errors, DNS (model_net.c) */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -181,6 +183,7 @@ void flow_model_free(struct flow_model *m)
 {
     if (!m) return;
     sip_msg_release(&m->sm);
+    flow_net_free(&m->net);
     free(m->msgs);
     free(m->txns);
     free(m->items);
@@ -347,32 +350,25 @@ static int32_t item_get(struct flow_model *m, const struct sip_msg *sm,
 
 /* ---- transactions ---- */
 
-static bool is_magic_branch(struct sk_str b)
+/* The table's hash is the §17.2.3 key of sip/txn_key.h: a request by its own key
+ * (as_invite: the INVITE's, for an ACK of a non-2xx final and a CANCEL's target,
+ * §9.2), a response by the key of the request it answers. An ACK of a 2xx is no
+ * transaction (§17.1.1.3) but is listed as one under its own method. A 2543 key
+ * from a response has no Request-URI, so its hash leaves it out for both. */
+static uint64_t txn_key(const struct sip_msg *sm, bool as_invite, bool *rfc2543)
 {
-    return b.p && b.len > 7 && memcmp(b.p, "z9hG4bK", 7) == 0;
-}
+    struct sip_txn_key k;
 
-/* RFC 3261 §17.2.3 key: branch + sent-by + method, with ACK (of a non-2xx final)
- * and CANCEL looked up under their own method first; RFC 2543 (§17.2.3 last
- * paragraphs): Call-ID, From tag, CSeq number, top Via, method. */
-static uint64_t txn_key(const struct sip_msg *sm, enum sip_method me, bool *rfc2543)
-{
-    uint64_t h = sk_hash_init();
-    const struct sip_via *v = &sm->via;
-
-    *rfc2543 = !is_magic_branch(v->branch);
-    h = sk_hash_u64(h, (uint64_t) me);
-    if (!*rfc2543) {
-        h = sk_hash_bytes(h, v->branch.p, v->branch.len);
-        h = sk_hash_bytes(h, v->host.p, v->host.len);
-        h = sk_hash_u64(h, v->has_port ? v->port : 0);
-        return sk_hash_final(h);
-    }
-    h = sk_hash_bytes(h, sm->call_id.p, sm->call_id.len);
-    h = sk_hash_bytes(h, sm->from.tag.p, sm->from.tag.len);
-    h = sk_hash_u64(h, sm->cseq.num);
-    h = sk_hash_bytes(h, v->raw.p, v->raw.len);
-    return sk_hash_final(h);
+    if (sm->is_request)
+        sip_txn_key_server(sm, &k);
+    else
+        sip_txn_key_server_of_response(sm, &k);
+    if (as_invite)
+        k.method = SK_STR_LIT("INVITE");
+    else if (sm->is_request)
+        k.method = sm->method;
+    *rfc2543 = k.kind == SIP_TXN_KEY_SERVER_2543;
+    return sip_txn_key_hash(&k);
 }
 
 static int32_t txn_find(const struct flow_model *m, uint64_t key)
@@ -437,7 +433,7 @@ static int32_t txn_request(struct flow_model *m, const struct sip_msg *sm,
     *retrans = false;
     if (me == SIP_METHOD_ACK) {
         /* §17.1.1.3: the ACK of a non-2xx final belongs to the INVITE transaction */
-        int32_t inv = txn_find(m, txn_key(sm, SIP_METHOD_INVITE, &rfc2543));
+        int32_t inv = txn_find(m, txn_key(sm, true, &rfc2543));
         if (inv >= 0 && m->txns[inv].final_status >= 300) {
             struct flow_txn *x = &m->txns[inv];
             *retrans = x->acked && sk_sa_equal(&p->src, &x->client);
@@ -447,7 +443,7 @@ static int32_t txn_request(struct flow_model *m, const struct sip_msg *sm,
             return inv;
         }
     }
-    key = txn_key(sm, me, &rfc2543);
+    key = txn_key(sm, false, &rfc2543);
     t = txn_find(m, key);
     /* a client that reuses its branch for a new request (another CSeq) breaks §8.1.1.7
      * but starts a new transaction all the same: a retransmission keeps the CSeq */
@@ -466,16 +462,15 @@ static int32_t txn_request(struct flow_model *m, const struct sip_msg *sm,
     if (t < 0) return t;
     m->txns[t].requests = 1;
     if (me == SIP_METHOD_CANCEL) /* §9.2: CANCEL matches the INVITE by the same key */
-        m->txns[t].invite_txn = txn_find(m, txn_key(sm, SIP_METHOD_INVITE, &rfc2543));
+        m->txns[t].invite_txn = txn_find(m, txn_key(sm, true, &rfc2543));
     return t;
 }
 
 static int32_t txn_response(struct flow_model *m, const struct sip_msg *sm,
                             const struct flow_packet *p, int32_t item, bool *retrans)
 {
-    enum sip_method me = sip_method_lookup(sm->cseq.method);
     bool rfc2543;
-    uint64_t key = txn_key(sm, me, &rfc2543), fp;
+    uint64_t key = txn_key(sm, false, &rfc2543), fp;
     int32_t t = txn_find(m, key);
     struct flow_txn *x;
     unsigned i;
@@ -1056,6 +1051,7 @@ static void stream_packet(struct flow_model *m, struct flow_stream *s, uint32_t 
         size_t n = 0;
 
         s->events++;
+        flow_series_add(&s->series, ts_ns, rtp_stats_expected(&s->seq), -1);
         stream_add_payload(s, "telephone-event", pt);
         if (payload && rtp_event_parse(&ev, payload, payload_len, &err) == 0) {
             rtp_dtmf_rx_packet(&s->dtmf, ts, &ev, d, &n);
@@ -1064,6 +1060,8 @@ static void stream_packet(struct flow_model *m, struct flow_stream *s, uint32_t 
         return;
     }
     rtp_stats_update(&s->jit, ssrc, seq, ts, us, payload_len);
+    flow_series_add(&s->series, ts_ns, rtp_stats_expected(&s->seq),
+                    rtp_stats_jitter_ms(&s->jit));
     if (pt != s->pt && pt != 13) s->pt_change = true;
     /* QUALITY.md: a gap before a talkspurt (marker bit, RFC 3551 §4.1) or around
      * comfort noise (PT 13) is silence, not delay: left out of the delta, as tshark */
@@ -1240,7 +1238,10 @@ void flow_model_feed(struct flow_model *m, const struct flow_packet *p)
     if (p->ts_ns > m->counts.last_ns) m->counts.last_ns = p->ts_ns;
     if (p->is_sip)
         on_sip(m, p);
-    else if (p->ip_proto == 17 || p->transport == FLOW_UDP)
+    else if (p->transport == FLOW_ICMP)
+        flow_net_icmp(&m->net, &m->counts, p);
+    else if ((p->ip_proto == 17 || p->transport == FLOW_UDP) &&
+             !flow_net_dns(&m->net, &m->counts, p))
         on_udp(m, p);
 }
 
@@ -1310,6 +1311,18 @@ const struct flow_stream *flow_model_streams(const struct flow_model *m, size_t 
 {
     *n = m->nstreams;
     return m->streams;
+}
+
+const struct flow_unreach *flow_model_unreach(const struct flow_model *m, size_t *n)
+{
+    *n = m->net.nunreach;
+    return m->net.unreach;
+}
+
+const struct flow_dns *flow_model_dns(const struct flow_model *m, size_t *n)
+{
+    *n = m->net.ndns;
+    return m->net.dns;
 }
 
 const struct flow_sdp *flow_model_sdp(const struct flow_model *m, int32_t index)

@@ -15,12 +15,12 @@
 
 /* Hard limits, with named defaults (flow_model_limits_default). Memory is bounded by
  * them, not by the capture's size: a kept message costs 192 bytes (+ 160 for an SDP
- * summary), a transaction 270, an item (Call-ID) 1.1 KB, a stream 1 KB, an SDP address
- * 340, each with its hash entry; RTP packets cost nothing once their stream exists.
- * With the defaults that is at most about 96 + 16 + 67 + 55 + 20 + 17 MB, plus the
- * message copies (64 MB): under 350 MB whatever the capture holds, and in practice
- * about 0.5 KB per SIP message plus its copy (up to 4 KB). Past a limit, what does
- * not fit is counted in flow_model_counts.dropped_* and left out: messages past
+ * summary), a transaction 270, an item (Call-ID) 1.1 KB, a stream 1.8 KB (with its plot
+ * series), an SDP address 340, each with its hash entry; RTP packets cost nothing once
+ * their stream exists. With the defaults that is at most about 96 + 16 + 67 + 55 + 36 +
+ * 17 MB, plus the message copies (64 MB): under 350 MB whatever the capture holds, and in
+ * practice about 0.5 KB per SIP message plus its copy (up to 4 KB). Past a limit, what
+ * does not fit is counted in flow_model_counts.dropped_* and left out: messages past
  * max_messages still update their transaction, call and streams but are not kept for
  * the ladder; messages past max_text_bytes are kept without their copy. */
 #define FLOW_MODEL_MAX_MESSAGES 500000                /* message records (ladder) */
@@ -86,7 +86,8 @@ struct flow_msg {
 /* RFC 3261 §17: one transaction on one hop, keyed by the top Via branch, the Via
  * sent-by and the method (ACK of a non-2xx final and CANCEL matched to the INVITE,
  * §17.2.3); RFC 2543 requests without a magic-cookie branch by Call-ID, From tag,
- * CSeq and the top Via. */
+ * CSeq number and the top Via's branch and sent-by (the keys of sip/txn_key.h;
+ * key is their hash). */
 struct flow_txn {
     uint64_t key;
     enum sip_method method;
@@ -172,6 +173,36 @@ struct flow_item {
     int32_t first_txn, last_txn, first_stream, last_stream, first_msg, last_msg;
 };
 
+/* A stream's quality over time, for plots (sipkit flow --html): at most
+ * FLOW_SERIES_MAX points, each FLOW_SERIES_STEP_NS wide at first; when a stream outlasts
+ * them, neighbouring points are merged in pairs and the width doubles, so a point of a
+ * long call covers more time and the memory stays 12 bytes a point (752 bytes a stream).
+ */
+#define FLOW_SERIES_MAX 60
+#define FLOW_SERIES_STEP_NS 1000000000ull /* 1 s */
+
+struct flow_series_point {
+    uint32_t packets;  /* RTP packets that arrived in the interval (events too) */
+    uint32_t expected; /* growth of the §A.3 expected count over the interval */
+    float jitter_ms;   /* highest §A.8 jitter after an audio packet of the interval */
+};
+
+struct flow_series {
+    uint64_t start_ns; /* the stream's first packet: point k starts at start + k * step */
+    uint64_t step_ns;  /* width of a point, 0 before the first packet */
+    uint32_t n;        /* points in use */
+    int64_t last_expected;
+    struct flow_series_point pt[FLOW_SERIES_MAX];
+};
+
+/* One packet at ts_ns: expected is the stream's §A.3 expected count after it, jitter_ms
+ * its jitter after it, or a negative value when the packet does not count for jitter
+ * (RFC 4733 events). */
+void flow_series_add(struct flow_series *se, uint64_t ts_ns, int64_t expected,
+                     double jitter_ms);
+/* Lost in a point: expected - arrived, never negative (duplicates, probation). */
+uint32_t flow_series_lost(const struct flow_series_point *p);
+
 /* One RTP stream: one SSRC from one address to another. */
 struct flow_stream {
     struct sk_sa src, dst;
@@ -204,8 +235,9 @@ struct flow_stream {
     double rr_jitter_ms;
     bool has_rtt;
     double rtt_ms;
-    uint32_t last_sr_mid; /* the middle 32 bits of its last SR's NTP time */
-    uint64_t last_sr_ns;  /* when that SR was captured */
+    uint32_t last_sr_mid;      /* the middle 32 bits of its last SR's NTP time */
+    uint64_t last_sr_ns;       /* when that SR was captured */
+    struct flow_series series; /* jitter and loss over time */
 };
 
 /* Figures derived from a stream. */
@@ -223,6 +255,34 @@ struct flow_stream_figures {
 };
 void flow_stream_figures(const struct flow_stream *s, struct flow_stream_figures *f);
 
+/* An ICMP destination unreachable: a host refused a datagram (RFC 792, RFC 4443). */
+struct flow_unreach {
+    uint64_t frame, ts_ns;
+    struct sk_sa reporter; /* who sent the ICMP error */
+    struct sk_sa src, dst; /* the refused datagram */
+    uint8_t proto;         /* its protocol: 17, 6, 132 */
+    bool port;             /* port unreachable: nobody listens on dst */
+    unsigned count;        /* the same datagram flow refused again (first frame kept) */
+};
+
+#define FLOW_MODEL_DNS_NAME_MAX 96
+
+/* One DNS query over UDP (RFC 1035 §4.1) and its reply. */
+struct flow_dns {
+    uint64_t frame, ts_ns;          /* the first query */
+    uint64_t reply_frame, reply_ns; /* 0: no reply in the capture */
+    struct sk_sa client, server;
+    uint16_t id, qtype; /* qtype: 1 A, 28 AAAA, 33 SRV, 35 NAPTR... */
+    int rcode;          /* -1: no reply; 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN */
+    uint16_t answers;
+    unsigned retries; /* the query sent again before a reply */
+    char name[FLOW_MODEL_DNS_NAME_MAX];
+};
+/* "A", "AAAA", "SRV", "NAPTR", ... or "TYPEn" into buf */
+const char *flow_dns_qtype_name(uint16_t qtype, char *buf, size_t size);
+/* "NOERROR", "SERVFAIL", "NXDOMAIN", "REFUSED", ..., "no reply" */
+const char *flow_dns_rcode_name(int rcode);
+
 struct flow_model_counts {
     uint64_t sip, sip_bad; /* SIP messages, of which could not be read at all */
     uint64_t sip_lenient;  /* refused by the strict parser, read leniently */
@@ -231,6 +291,8 @@ struct flow_model_counts {
     uint64_t dropped_messages, dropped_text, dropped_txns, dropped_items, dropped_streams,
         dropped_media, dropped_sdp;
     uint64_t first_ns, last_ns; /* times of the first and the last packet fed */
+    uint64_t icmp_unreach, dns; /* ICMP errors and DNS queries kept */
+    uint64_t dropped_net;       /* ICMP errors or DNS queries past the limit */
 };
 
 struct flow_model;
@@ -249,6 +311,9 @@ const struct flow_item *flow_model_items(const struct flow_model *m, size_t *n);
 const struct flow_txn *flow_model_txns(const struct flow_model *m, size_t *n);
 const struct flow_msg *flow_model_msgs(const struct flow_model *m, size_t *n);
 const struct flow_stream *flow_model_streams(const struct flow_model *m, size_t *n);
+/* ICMP destination unreachable errors and DNS queries, in capture order. */
+const struct flow_unreach *flow_model_unreach(const struct flow_model *m, size_t *n);
+const struct flow_dns *flow_model_dns(const struct flow_model *m, size_t *n);
 const struct flow_sdp *flow_model_sdp(const struct flow_model *m, int32_t index);
 /* The kept copy of a message (NULL when none; *len may be below the message's length). */
 const char *flow_model_msg_text(const struct flow_model *m, const struct flow_msg *msg,

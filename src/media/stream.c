@@ -633,7 +633,8 @@ static void on_rtcp_timer(struct sk_loop *loop, struct sk_timer *t, void *arg)
     if (s->stopped)
         return;
     send_rtcp(s, false);
-    sk_timer_start(loop, t, rtcp_interval());
+    if (sk_timer_start(loop, t, rtcp_interval()))
+        SK_WARN("no timer for RTCP: this stream sends no more reports");
 }
 
 static void on_watch(struct sk_loop *loop, struct sk_timer *t, void *arg)
@@ -651,7 +652,8 @@ static void on_watch(struct sk_loop *loop, struct sk_timer *t, void *arg)
     }
     if (s->rec)
         wav_writer_sync(s->rec);
-    sk_timer_start(loop, t, 1000);
+    if (sk_timer_start(loop, t, 1000))
+        SK_WARN("no timer for the stream watch: no RTP timeout, the WAV header is not kept current");
 }
 
 /* ---- Life cycle ---- */
@@ -825,8 +827,14 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
         s->started_ms = sk_loop_now(s->loop);
         /* §6.3.6 / §6.2: the first report after half the interval, so a short
          * call still learns its round-trip time */
-        sk_timer_start(s->loop, &s->t_rtcp, rtcp_interval() / 2);
-        sk_timer_start(s->loop, &s->t_watch, 1000);
+        if ((err = sk_timer_start(s->loop, &s->t_rtcp, rtcp_interval() / 2)) ||
+            (err = sk_timer_start(s->loop, &s->t_watch, 1000))) {
+            /* not started: undo, so that a later start begins afresh */
+            sk_timer_stop(s->loop, &s->t_rtcp);
+            jbuf_free(s->jb);
+            s->jb = NULL;
+            return err;
+        }
     }
     /* the sender's clock, shared with the loop's other streams of this ptime */
     if ((err = clock_join(s, p->ptime_ms)))

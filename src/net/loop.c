@@ -55,6 +55,7 @@ struct sk_loop {
     int wakefd;
     bool fake_clock;
     volatile bool stop;
+    unsigned fail_timer_in; /* tests (fake clock): the nth timer start from now fails */
     uint64_t now;
     uint64_t seq;
     struct hent *heap; /* 4-ary min-heap; the keys are kept here, next to each other */
@@ -373,6 +374,8 @@ static int timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms, bool 
     int lane;
 
     sk_timer_stop(l, t);
+    if (l->fail_timer_in && --l->fail_timer_in == 0)
+        return ENOMEM; /* injected (sk_loop_fail_timer_start) */
     t->when = l->now + ms;
     t->seq = l->seq++;
     if ((lane = lane_for(l, ms, lazy)) >= 0) {
@@ -401,6 +404,12 @@ static int timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms, bool 
     sift_up(l, t->slot);
     count_add(l, 1);
     return 0;
+}
+
+void sk_loop_fail_timer_start(struct sk_loop *l, unsigned nth)
+{
+    if (l->fake_clock)
+        l->fail_timer_in = nth;
 }
 
 int sk_timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms)

@@ -64,6 +64,10 @@ int sk_timer_start(struct sk_loop *l, struct sk_timer *t, uint64_t ms);
  * fake clock it fires at its exact time like any other. */
 int sk_timer_start_lazy(struct sk_loop *l, struct sk_timer *t, uint64_t ms);
 void sk_timer_stop(struct sk_loop *l, struct sk_timer *t);
+/* Tests, fake-clock loops only (ignored otherwise): the nth sk_timer_start or
+ * sk_timer_start_lazy from now on (1: the next one) fails with ENOMEM, as when
+ * the heap cannot grow, leaving that timer stopped; 0 disarms. */
+void sk_loop_fail_timer_start(struct sk_loop *l, unsigned nth);
 static inline bool sk_timer_active(const struct sk_timer *t)
 {
     return t->slot != SIZE_MAX;

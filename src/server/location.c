@@ -305,6 +305,19 @@ static void binding_key(const struct binding *b, char *key, size_t size)
 
 /* ---- Write-behind ---- */
 
+/* Append a change for the store thread. */
+static void queue_push(struct sk_loc *l, struct op *o)
+{
+    o->next = NULL;
+    pthread_mutex_lock(&l->q_lock);
+    if (l->q_tail)
+        l->q_tail->next = o;
+    else
+        l->q_head = o;
+    l->q_tail = o;
+    pthread_mutex_unlock(&l->q_lock);
+}
+
 static void enqueue(struct sk_loc *l, const struct aor *a, const struct binding *b, bool del)
 {
     struct sk_loc_binding v;
@@ -355,13 +368,7 @@ static void enqueue(struct sk_loc *l, const struct aor *a, const struct binding 
         .instance = strs[5], .reg_id = v.reg_id, .path = strs[6], .user_agent = strs[7],
         .received = strs[8],
     };
-    pthread_mutex_lock(&l->q_lock);
-    if (l->q_tail)
-        l->q_tail->next = o;
-    else
-        l->q_head = o;
-    l->q_tail = o;
-    pthread_mutex_unlock(&l->q_lock);
+    queue_push(l, o);
 }
 
 /* The removal of a stored row by its (aor, key) alone: a binding loaded under
@@ -388,13 +395,7 @@ static void enqueue_row_del(struct sk_loc *l, const char *aor, const char *key)
         .instance = o->data + la + lk, .path = o->data + la + lk,
         .user_agent = o->data + la + lk, .received = o->data + la + lk,
     };
-    pthread_mutex_lock(&l->q_lock);
-    if (l->q_tail)
-        l->q_tail->next = o;
-    else
-        l->q_head = o;
-    l->q_tail = o;
-    pthread_mutex_unlock(&l->q_lock);
+    queue_push(l, o);
 }
 
 static void write_ops(struct sk_loc *l, struct op *o)
@@ -472,32 +473,50 @@ void sk_loc_set_trim_keep(struct sk_loc *l, size_t bytes)
     atomic_store(&l->trim_keep, bytes);
 }
 
-int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms)
+static int thread_start_default(pthread_t *t, void *(*run)(void *), void *arg)
 {
+    return pthread_create(t, NULL, run, arg);
+}
+
+int sk_loc_new_with(struct sk_loc **lp, const struct sk_loc_config *cfg)
+{
+    sk_loc_thread_start_fn start = cfg->thread_start ? cfg->thread_start : thread_start_default;
     struct sk_loc *l = calloc(1, sizeof(*l));
+    int err = ENOMEM;
 
     if (!l)
         return ENOMEM;
-    l->b = calloc(LOC_BUCKETS, sizeof(*l->b));
-    if (!l->b) {
-        free(l);
-        return ENOMEM;
-    }
-    for (size_t i = 0; i < LOC_BUCKETS; i++) {
-        pthread_mutex_init(&l->b[i].lock, NULL);
-        atomic_init(&l->b[i].next_exp, INT64_MAX);
-    }
+    /* everything sk_loc_free undoes is initialised before the first failure */
     atomic_init(&l->next_exp, INT64_MAX);
-    l->store = store;
-    l->flush_ms = flush_ms ? flush_ms : 200;
+    l->store = cfg->store;
+    l->flush_ms = cfg->flush_ms ? cfg->flush_ms : SK_LOC_DEFAULT_FLUSH_MS;
     pthread_mutex_init(&l->q_lock, NULL);
     pthread_cond_init(&l->q_cond, NULL);
     pthread_mutex_init(&l->count_lock, NULL);
     sk_pool_init(&l->pool);
-    if (pthread_create(&l->thread, NULL, store_thread, l) == 0)
-        l->thread_started = true;
+    if (!(l->b = calloc(LOC_BUCKETS, sizeof(*l->b))))
+        goto out;
+    for (size_t i = 0; i < LOC_BUCKETS; i++) {
+        pthread_mutex_init(&l->b[i].lock, NULL);
+        atomic_init(&l->b[i].next_exp, INT64_MAX);
+    }
+    if ((err = start(&l->thread, store_thread, l))) {
+        SK_ERROR("location: cannot start the store thread: %s", strerror(err));
+        goto out;
+    }
+    l->thread_started = true;
     *lp = l;
-    return 0;
+    l = NULL;
+out:
+    sk_loc_free(l);
+    return err;
+}
+
+int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms)
+{
+    struct sk_loc_config cfg = {.store = store, .flush_ms = flush_ms};
+
+    return sk_loc_new_with(lp, &cfg);
 }
 
 void sk_loc_free(struct sk_loc *l)
@@ -512,7 +531,7 @@ void sk_loc_free(struct sk_loc *l)
         pthread_join(l->thread, NULL);
     }
     sk_loc_flush(l);
-    for (size_t i = 0; i < LOC_BUCKETS; i++) {
+    for (size_t i = 0; l->b && i < LOC_BUCKETS; i++) {
         struct aor *a = l->b[i].head, *an;
         for (; a; a = an) {
             struct binding *b = a->bindings, *bn;
@@ -694,104 +713,119 @@ static void insert_sorted(struct aor *a, struct binding *nb)
     a->nbindings++;
 }
 
-int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct sk_loc_contact *c,
-                    size_t n, bool remove_all, int64_t now, sk_loc_fn fn, void *arg)
+/* The contacts' URIs for comparison (§19.1.4), and each contact's binding before
+ * any change; on the stack for up to eight contacts. */
+struct reg_scratch {
+    const struct sip_uri *ustack[8], **uris;
+    struct binding *fstack[8], **found;
+    struct sip_uri *parsed; /* the URIs parsed here (the caller had no parse) */
+};
+
+static void scratch_free(struct reg_scratch *sc)
 {
-    uint32_t h = hash_str(r->aor);
-    struct bucket *bk = bucket_of(l, h);
-    const struct sip_uri *ustack[8], **uris = ustack;
-    struct binding *fstack[8], **found = fstack;
-    struct sip_uri *parsed = NULL;
-    struct aor *a;
+    free(sc->parsed);
+    if (sc->uris != sc->ustack) {
+        free(sc->uris);
+        free(sc->found);
+    }
+}
+
+/* Each contact's URI: the caller's parse where it has one, else parsed here. */
+static int scratch_init(struct reg_scratch *sc, const struct sk_loc_contact *c, size_t n)
+{
     int rc = 0;
 
-    /* the contacts' URIs for comparison (§19.1.4): the caller's parse where it
-     * has one, else parsed here; found: each contact's binding before any change */
-    if (n > sizeof(ustack) / sizeof(ustack[0]) &&
-        (!(uris = calloc(n, sizeof(*uris))) || !(found = calloc(n, sizeof(*found))))) {
-        free(uris);
+    sc->uris = sc->ustack;
+    sc->found = sc->fstack;
+    sc->parsed = NULL;
+    if (n > sizeof(sc->ustack) / sizeof(sc->ustack[0]) &&
+        (!(sc->uris = calloc(n, sizeof(*sc->uris))) ||
+         !(sc->found = calloc(n, sizeof(*sc->found))))) {
+        free(sc->uris);
         return ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
         if (c[i].parsed) {
-            uris[i] = c[i].parsed;
-            continue;
-        }
-        if (!parsed && !(parsed = calloc(n, sizeof(*parsed)))) {
+            sc->uris[i] = c[i].parsed;
+        } else if (!sc->parsed && !(sc->parsed = calloc(n, sizeof(*sc->parsed)))) {
             rc = ENOMEM;
-            break;
-        }
-        if (sip_uri_parse(&parsed[i], c[i].uri.p, c[i].uri.len, NULL)) {
+        } else if (sip_uri_parse(&sc->parsed[i], c[i].uri.p, c[i].uri.len, NULL)) {
             rc = EINVAL;
-            break;
+        } else {
+            sc->uris[i] = &sc->parsed[i];
         }
-        uris[i] = &parsed[i];
     }
-    if (rc) {
-        free(parsed);
-        if (uris != ustack) {
-            free(uris);
-            free(found);
-        }
-        return rc;
+    if (rc)
+        scratch_free(sc);
+    return rc;
+}
+
+/* §10.3 step 6: "*" with Expires 0 removes every binding, unless one has the same
+ * Call-ID and a CSeq not lower than the request's (step 7). */
+static int reg_remove_all(struct sk_loc *l, struct aor *a, const struct sk_loc_reg *r)
+{
+    for (struct binding *b = a->bindings; b; b = b->next) {
+        if (sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq)
+            return EALREADY;
     }
-    pthread_mutex_lock(&bk->lock);
-    a = aor_find(l, bk, r->aor, h, n > 0 && !r->replay_only);
-    if (!a) {
-        rc = r->replay_only ? EACCES : n == 0 ? 0 : ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        found[i] = find_binding(a, &c[i], uris[i]);
-    if (n > 0 && !remove_all && is_retransmission(r, c, found, n)) {
-        /* answered again as it was the first time: the bindings as they are */
-        atomic_fetch_add(&l->retransmissions, 1);
-        goto out;
-    }
-    if (r->replay_only) {
-        /* replayed credentials answer only a retransmission: a query or a removal
-         * of everything cannot be told from a replay, so they are refused too */
-        rc = EACCES;
-        goto out;
-    }
-    if (remove_all) {
-        /* §10.3 step 6: "*" with Expires 0 removes every binding, unless one has the
-         * same Call-ID and a CSeq not lower than the request's (step 7) */
-        for (struct binding *b = a->bindings; b; b = b->next) {
-            if (sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq) {
-                rc = EALREADY;
-                goto out;
-            }
-        }
-        while (a->bindings)
-            unlink_binding(l, a, a->bindings, true);
-        goto out;
-    }
-    /* §10.3 step 7, first pass: refuse the whole request if any contact is stale */
+    while (a->bindings)
+        unlink_binding(l, a, a->bindings, true);
+    return 0;
+}
+
+/* §10.3 step 7, first pass: is any contact's binding newer than the request? */
+static bool reg_stale(const struct sk_loc_reg *r, struct binding *const *found, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         const struct binding *b = found[i];
-        if (b && sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq) {
-            rc = EALREADY;
-            goto out;
-        }
+        if (b && sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq)
+            return true;
     }
-    /* the limit is checked before anything changes: all contacts or none */
-    {
-        size_t after = a->nbindings;
-        for (size_t i = 0; i < n; i++) {
-            bool exists = found[i] != NULL;
-            if (exists && c[i].expires == 0)
-                after--;
-            else if (!exists && c[i].expires > 0)
-                after++;
-        }
-        if (after > SK_LOC_MAX_PER_AOR) {
-            rc = ENOSPC;
-            goto out;
-        }
+    return false;
+}
+
+/* How many bindings the AOR would have after the request. */
+static size_t reg_count_after(const struct aor *a, const struct sk_loc_contact *c,
+                              struct binding *const *found, size_t n)
+{
+    size_t after = a->nbindings;
+
+    for (size_t i = 0; i < n; i++) {
+        bool exists = found[i] != NULL;
+        if (exists && c[i].expires == 0)
+            after--;
+        else if (!exists && c[i].expires > 0)
+            after++;
     }
-    /* second pass: apply (searching again: an earlier contact of this request
-     * may have replaced the binding found before) */
+    return after;
+}
+
+/* The binding contact c of request r asks for (NULL without memory). */
+static struct binding *reg_binding_new(struct sk_loc *l, const struct sk_loc_reg *r,
+                                       const struct sk_loc_contact *c, int64_t now)
+{
+    struct sk_str s[F__COUNT];
+
+    s[F_URI] = c->uri;
+    s[F_PARAMS] = c->params;
+    s[F_INSTANCE] = c->instance;
+    s[F_CALL_ID] = r->call_id;
+    s[F_PATH] = r->path;
+    s[F_UA] = r->user_agent;
+    for (int f = 0; f < F__COUNT; f++) {
+        if (!s[f].p)
+            s[f] = SK_STR_LIT("");
+    }
+    return binding_new(l, s, now + c->expires, r->cseq, c->has_reg_id ? c->reg_id : 0, c->q,
+                       r->proto, &r->src, r->req_id);
+}
+
+/* Second pass: apply every contact (searching again: an earlier contact of this
+ * request may have replaced the binding found before). */
+static int reg_apply(struct sk_loc *l, struct bucket *bk, struct aor *a,
+                     const struct sk_loc_reg *r, const struct sk_loc_contact *c,
+                     const struct sip_uri *const *uris, size_t n, int64_t now)
+{
     for (size_t i = 0; i < n; i++) {
         struct binding *old = find_binding(a, &c[i], uris[i]), *nb;
         /* the stored row goes too: an equal URI may be written differently, and
@@ -800,52 +834,79 @@ int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct s
             unlink_binding(l, a, old, true);
         if (c[i].expires == 0)
             continue;
-        if (a->nbindings >= SK_LOC_MAX_PER_AOR) {
-            rc = ENOSPC;
-            break;
-        }
-        {
-            struct sk_str s[F__COUNT];
-            s[F_URI] = c[i].uri;
-            s[F_PARAMS] = c[i].params;
-            s[F_INSTANCE] = c[i].instance;
-            s[F_CALL_ID] = r->call_id;
-            s[F_PATH] = r->path;
-            s[F_UA] = r->user_agent;
-            for (int f = 0; f < F__COUNT; f++) {
-                if (!s[f].p)
-                    s[f] = SK_STR_LIT("");
-            }
-            nb = binding_new(l, s, now + c[i].expires, r->cseq, c[i].has_reg_id ? c[i].reg_id : 0,
-                             c[i].q, r->proto, &r->src, r->req_id);
-        }
-        if (!nb) {
-            rc = ENOMEM;
-            break;
-        }
+        if (a->nbindings >= SK_LOC_MAX_PER_AOR)
+            return ENOSPC;
+        if (!(nb = reg_binding_new(l, r, &c[i], now)))
+            return ENOMEM;
         insert_sorted(a, nb);
         note_expiry(l, bk, nb->expires_at);
         count_add(l, 1);
         enqueue(l, a, nb, false);
     }
-out:
-    if (a && rc != EALREADY && rc != EACCES && fn) {
-        for (struct binding *b = a->bindings; b; b = b->next) {
-            struct sk_loc_binding v;
-            if (b->expires_at <= now)
-                continue;
-            view(a, b, &v);
-            fn(arg, &v);
-        }
+    return 0;
+}
+
+/* The REGISTER against its AOR's bindings (bucket bk locked). */
+static int reg_locked(struct sk_loc *l, struct bucket *bk, struct aor *a,
+                      const struct sk_loc_reg *r, const struct sk_loc_contact *c,
+                      struct reg_scratch *sc, size_t n, bool remove_all, int64_t now)
+{
+    for (size_t i = 0; i < n; i++)
+        sc->found[i] = find_binding(a, &c[i], sc->uris[i]);
+    if (n > 0 && !remove_all && is_retransmission(r, c, sc->found, n)) {
+        /* answered again as it was the first time: the bindings as they are */
+        atomic_fetch_add(&l->retransmissions, 1);
+        return 0;
     }
+    /* replayed credentials answer only a retransmission: a query or a removal of
+     * everything cannot be told from a replay, so they are refused too */
+    if (r->replay_only)
+        return EACCES;
+    if (remove_all)
+        return reg_remove_all(l, a, r);
+    if (reg_stale(r, sc->found, n))
+        return EALREADY;
+    /* the limit is checked before anything changes: all contacts or none */
+    if (reg_count_after(a, c, sc->found, n) > SK_LOC_MAX_PER_AOR)
+        return ENOSPC;
+    return reg_apply(l, bk, a, r, c, sc->uris, n, now);
+}
+
+/* Each binding of a that has not expired at now, to fn. */
+static void report_bindings(const struct aor *a, int64_t now, sk_loc_fn fn, void *arg)
+{
+    for (const struct binding *b = a->bindings; b; b = b->next) {
+        struct sk_loc_binding v;
+        if (b->expires_at <= now)
+            continue;
+        view(a, b, &v);
+        fn(arg, &v);
+    }
+}
+
+int sk_loc_register(struct sk_loc *l, const struct sk_loc_reg *r, const struct sk_loc_contact *c,
+                    size_t n, bool remove_all, int64_t now, sk_loc_fn fn, void *arg)
+{
+    uint32_t h = hash_str(r->aor);
+    struct bucket *bk = bucket_of(l, h);
+    struct reg_scratch sc;
+    struct aor *a;
+    int rc;
+
+    if ((rc = scratch_init(&sc, c, n)))
+        return rc;
+    pthread_mutex_lock(&bk->lock);
+    a = aor_find(l, bk, r->aor, h, n > 0 && !r->replay_only);
+    if (!a)
+        rc = r->replay_only ? EACCES : n == 0 ? 0 : ENOMEM;
+    else
+        rc = reg_locked(l, bk, a, r, c, &sc, n, remove_all, now);
+    if (a && rc != EALREADY && rc != EACCES && fn)
+        report_bindings(a, now, fn, arg);
     if (a)
         aor_drop_if_empty(l, bk, a);
     pthread_mutex_unlock(&bk->lock);
-    free(parsed);
-    if (uris != ustack) {
-        free(uris);
-        free(found);
-    }
+    scratch_free(&sc);
     return rc;
 }
 
@@ -975,7 +1036,7 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     struct sk_loc *l = lc->l;
     struct sk_str s[F__COUNT];
     struct sk_sa src;
-    enum sip_proto proto = strncmp(r->received, "TCP:", 4) == 0 ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+    enum sip_proto proto = SIP_PROTO_UDP;
     const char *addr = strchr(r->received, ':');
     const char *name = r->aor;
     struct binding *b;
@@ -986,6 +1047,14 @@ static void load_one(void *arg, const struct sk_binding_rec *r)
     uint32_t h;
     struct bucket *bk;
 
+    /* "TCP:..." as enqueue wrote it; a transport this build does not speak
+     * would send to the contact's flow on the wrong one: the row is not loaded */
+    if (addr && sip_proto_from_str(sk_str_make(r->received, (size_t) (addr - r->received)),
+                                   &proto)) {
+        SK_WARN("location: binding of %s: unknown transport in \"%s\", not loaded", r->aor,
+                r->received);
+        return;
+    }
     sk_buf_init_ext(&canon, canon_mem, sizeof(canon_mem));
     /* a row written under the AOR rule of before (a port of ours kept) */
     if ((moved = aor_now(lc->self, r->aor, &canon)))

@@ -2,11 +2,13 @@
 #ifndef SK_LOCATION_H
 #define SK_LOCATION_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "base/buf.h"
 #include "base/str.h"
+#include "sip/limits.h"
 #include "sip/tp.h"
 #include "sip/uri.h"
 #include "store/store.h"
@@ -83,6 +85,20 @@ typedef void (*sk_loc_fn)(void *arg, const struct sk_loc_binding *b);
 
 struct sk_loc;
 
+/* How the store thread is started: pthread_create without attributes. Tests pass
+ * one that fails, to see sk_loc_new_with fail cleanly. */
+typedef int (*sk_loc_thread_start_fn)(pthread_t *t, void *(*run)(void *), void *arg);
+
+struct sk_loc_config {
+    struct sk_store *store;              /* NULL: memory only */
+    uint32_t flush_ms;                   /* 0: SK_LOC_DEFAULT_FLUSH_MS */
+    sk_loc_thread_start_fn thread_start; /* NULL: pthread_create */
+};
+
+/* The store thread writes the changes behind and expires bindings; without it
+ * nothing would ever expire or reach the store, so the constructor fails (the
+ * thread start's error, e.g. EAGAIN) when it cannot start, leaving *lp alone. */
+int sk_loc_new_with(struct sk_loc **lp, const struct sk_loc_config *cfg);
 /* store may be NULL (memory only). flush_ms: longest time a change waits before
  * it is written (the store thread also expires bindings then). */
 int sk_loc_new(struct sk_loc **lp, struct sk_store *store, uint32_t flush_ms);
@@ -146,6 +162,7 @@ uint64_t sk_loc_retransmissions(struct sk_loc *l);
 /* Write what is queued now (tests; shutdown). */
 void sk_loc_flush(struct sk_loc *l);
 
-#define SK_LOC_MAX_PER_AOR 32
+#define SK_LOC_MAX_PER_AOR SIP_DEFAULT_MAX_BINDINGS_PER_AOR
+#define SK_LOC_DEFAULT_FLUSH_MS 200 /* sk_loc_new with flush_ms 0 (sipkit serve: 1000) */
 
 #endif

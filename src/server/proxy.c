@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/rand.h"
+#include "server/proxy_timer_c.h"
 #include "server/server_int.h"
 #include "sip/print.h"
 
@@ -104,12 +105,10 @@ static int uri_dest(const struct sip_uri *u, struct sip_dest *d)
     memset(d, 0, sizeof(*d));
     if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
         return EPROTONOSUPPORT;
-    if (sk_str_ieq_cstr(u->transport, "tcp"))
-        d->proto = SIP_PROTO_TCP;
-    else if (!sk_str_isset(u->transport) || sk_str_ieq_cstr(u->transport, "udp"))
+    if (!sk_str_isset(u->transport))
         d->proto = u->scheme == SIP_URI_SIPS ? SIP_PROTO_TCP : SIP_PROTO_UDP;
-    else
-        return EPROTONOSUPPORT; /* TLS, SCTP, WS: not yet */
+    else if (sip_proto_from_str(u->transport, &d->proto))
+        return EPROTONOSUPPORT; /* TLS, SCTP, WS: not yet (503) */
     if (u->scheme == SIP_URI_SIPS)
         return EPROTONOSUPPORT; /* sips needs TLS */
     if (host.len && host.p[0] == '[' && host.len > 2) {
@@ -177,7 +176,7 @@ int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sk_route_
         n = 0;
     } else if (rc) {
         sip_error_phrase(&e, reason, reason_size);
-        return 400;
+        return EBADMSG;
     }
     pr->last = n;
     /* §16.4: a Request-URI that is a Record-Route value of ours came from a strict
@@ -469,6 +468,7 @@ struct px_branch {
     int status;             /* final status, 0 while pending */
     bool provisional;       /* a 101-199 (or 100) came: CANCEL may be sent */
     bool done;
+    struct sk_proxy_timer_c timer_c; /* INVITE branches (§16.6 step 11) */
 };
 
 struct px_ctx {
@@ -663,6 +663,7 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
     size_t nv;
     (void) t;
 
+    sk_proxy_timer_c_response(&b->timer_c, status); /* §16.7 step 2 */
     /* §16.7 step 3: a response with no Via left once ours is gone was meant for
      * us, and is not forwarded: a final one counts as its status, answered by us */
     if (rx && (sip_msg_vias(rx->msg, &vias, &nv, &e) != 0 || nv < 2)) {
@@ -715,6 +716,7 @@ static void on_branch_terminated(struct sip_txn *t, void *arg)
     struct px_branch *b = arg;
     struct px_ctx *c = b->ctx;
 
+    sk_proxy_timer_c_stop(&b->timer_c);
     if (b->ct == t) {
         sip_txn_unref(b->ct);
         b->ct = NULL;
@@ -752,15 +754,15 @@ static void start_group_msg(struct px_ctx *c, const struct sip_msg *m, const str
         if (st == 0) {
             c->refs++;
             c->pending++;
-            if (sip_txn_client_start(c->s->txl, c->loop, f.buf.p, f.buf.len,
-                                     sk_str_cstr(f.branch), m->method, &f.dst, &branch_user, b,
-                                     &b->ct) != 0) {
+            if (sip_txn_client_new_keyed(c->s->txl, c->loop, f.buf.p, f.buf.len,
+                                         sk_str_cstr(f.branch), m->method, &f.dst,
+                                         &branch_user, b, &b->ct) != 0) {
                 c->refs--;
                 c->pending--;
                 st = 500;
                 reason = "Cannot Create Transaction";
             } else if (c->invite && b->ct && !b->done) {
-                sip_txn_set_timer_c(b->ct, c->s->cfg.proxy.timer_c_ms);
+                sk_proxy_timer_c_start(&b->timer_c, b->ct, c->s->cfg.proxy.timer_c_ms);
             }
         }
         if (st) {
@@ -1132,10 +1134,11 @@ void sk_proxy_stray_response(struct sk_server *s, struct sip_rx *rx)
                  sk_sa_str(&rx->src, from, sizeof(from)));
         return;
     }
-    /* §18.2.2 on the next Via: received, rport, sent-by (its transport) */
+    /* §18.2.2 on the next Via: received, rport, sent-by (its transport); one we do
+     * not speak (TLS...) cannot carry it back: dropped and counted, not sent by UDP */
     memset(&d, 0, sizeof(d));
-    d.proto = sk_str_ieq_cstr(v[1].transport, "TCP") ? SIP_PROTO_TCP : SIP_PROTO_UDP;
-    if (sk_sa_from_ip(&d.addr, sk_str_isset(v[1].received) ? v[1].received : v[1].host,
+    if (sip_proto_from_str(v[1].transport, &d.proto) ||
+        sk_sa_from_ip(&d.addr, sk_str_isset(v[1].received) ? v[1].received : v[1].host,
                       v[1].rport_has_value ? v[1].rport
                       : v[1].has_port      ? v[1].port
                                            : 5060) != 0) {

@@ -10,13 +10,14 @@
 
 #include "base/hash.h"
 #include "base/log.h"
+#include "sip/limits.h"
 #include "sip/print.h"
 
 const struct sk_registrar_config sk_registrar_config_default = {
     .auth = true,
-    .default_expires = 3600,
-    .min_expires = 60,
-    .max_expires = 86400,
+    .default_expires = SIP_DEFAULT_EXPIRES,
+    .min_expires = SIP_DEFAULT_MIN_EXPIRES,
+    .max_expires = SIP_DEFAULT_MAX_EXPIRES,
     .nonce_lifetime = 300,
     .fail_limit = 10,
     .fail_window = 60,

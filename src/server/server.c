@@ -302,7 +302,6 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
     struct sk_route_prep pr;
     char reason[160];
     bool local, for_us;
-    int rc;
 
     atomic_fetch_add(&s->st.requests, 1);
     SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(m->method), SK_STR_FMT(m->ruri_raw),
@@ -313,8 +312,8 @@ static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_r
         return;
     }
     /* §16.4: our own Route entries, and a Request-URI from a strict router */
-    if ((rc = sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason)))) {
-        sk_server_respond(s, st, rx, rc, reason, NULL);
+    if (sk_proxy_route_prep(s, m, &pr, reason, sizeof(reason))) {
+        sk_server_respond(s, st, rx, 400, reason, NULL);
         return;
     }
     local = pr.ruri_local;
@@ -524,8 +523,10 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
     th = (struct sip_txl_handler){on_request, on_stray_response, on_server_failed, s};
     if ((err = sip_txl_new(&s->txl, &cfg->txn, &sender, &th)))
         goto fail;
-    if (cfg->data_dir[0] && (err = sk_store_open(&s->store, cfg->data_dir))) {
-        SK_ERROR("cannot open the data directory %s: %s", cfg->data_dir, strerror(err));
+    if ((cfg->data_dir[0] || cfg->store[0]) &&
+        (err = sk_store_open_url(&s->store, cfg->store, cfg->data_dir))) {
+        SK_ERROR("cannot open the store %s: %s", cfg->store[0] ? cfg->store : cfg->data_dir,
+                 strerror(err));
         goto fail;
     }
     if (s->store) {

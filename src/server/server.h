@@ -38,6 +38,7 @@ struct sk_server_config {
     struct sk_registrar_config reg;
     struct sk_proxy_config proxy;
     char data_dir[1024];                  /* users and bindings; "" = memory only */
+    char store[1024];                     /* store URL (sk_store_open_url); "" = SQLite in data_dir */
     uint32_t flush_ms;                    /* write-behind interval, 1000 */
     size_t heap_keep;                     /* bytes of free heap periodic trims leave (prefault) */
     bool sched_batch;                     /* workers run SCHED_BATCH (see server.c), on */

@@ -66,7 +66,7 @@ struct sk_route_prep {
     bool ruri_local;
 };
 
-/* 0, or a status (400) with reason set when the Route header is malformed. */
+/* 0, or EBADMSG with reason set when the Route header is malformed (answer 400). */
 int sk_proxy_route_prep(struct sk_server *s, struct sip_msg *m, struct sk_route_prep *pr,
                         char *reason, size_t reason_size);
 /* §16.3 step 4 (RFC 5393): does the request carry a Via of ours with the branch

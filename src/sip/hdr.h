@@ -7,6 +7,7 @@
 
 #include "base/str.h"
 #include "sip/error.h"
+#include "sip/param.h"
 #include "sip/uri.h"
 
 /* Flags of a header: LIST = comma-separated elements may share one line (RFC 3261 §7.3.1);
@@ -92,15 +93,6 @@ enum sip_hdr_id sip_hdr_lookup(const char *name, size_t len);
 const char *sip_hdr_name(enum sip_hdr_id id); /* canonical name; NULL for OTHER */
 struct sk_str sip_hdr_name_str(enum sip_hdr_id id); /* the same as a slice (unset for OTHER) */
 unsigned sip_hdr_flags(enum sip_hdr_id id);
-
-/* ---- Generic parameters (";name=value" lists) ---------------------------- */
-
-/* Iterate a raw parameter list (as kept in .params: without the leading ';').
- * Returns false at the end. value is unset (p == NULL) for a flag parameter;
- * quoted values are returned without the quotes (escapes kept). */
-bool sip_param_next(struct sk_str *rest, struct sk_str *name, struct sk_str *value);
-/* Find a parameter by case-insensitive name. */
-bool sip_param_get(struct sk_str params, const char *name, struct sk_str *value);
 
 /* ---- Typed header values --------------------------------------------------
  * Every struct holds slices into the message; nothing is copied. Each

@@ -17,63 +17,23 @@ static const struct hdr_def hdr_defs[SIP_HDR__COUNT] = {
 #undef HDR_DEF
 };
 
-/* Compact forms, indexed by lower-case letter. */
-static const unsigned char compact_ids[26] = {
-    ['a' - 'a'] = SIP_HDR_ACCEPT_CONTACT,
-    ['b' - 'a'] = SIP_HDR_REFERRED_BY,
-    ['c' - 'a'] = SIP_HDR_CONTENT_TYPE,
-    ['d' - 'a'] = SIP_HDR_REQUEST_DISPOSITION,
-    ['e' - 'a'] = SIP_HDR_CONTENT_ENCODING,
-    ['f' - 'a'] = SIP_HDR_FROM,
-    ['i' - 'a'] = SIP_HDR_CALL_ID,
-    ['j' - 'a'] = SIP_HDR_REJECT_CONTACT,
-    ['k' - 'a'] = SIP_HDR_SUPPORTED,
-    ['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
-    ['m' - 'a'] = SIP_HDR_CONTACT,
-    ['o' - 'a'] = SIP_HDR_EVENT,
-    ['r' - 'a'] = SIP_HDR_REFER_TO,
-    ['s' - 'a'] = SIP_HDR_SUBJECT,
-    ['t' - 'a'] = SIP_HDR_TO,
-    ['u' - 'a'] = SIP_HDR_ALLOW_EVENTS,
-    ['v' - 'a'] = SIP_HDR_VIA,
-    ['x' - 'a'] = SIP_HDR_SESSION_EXPIRES,
-    ['y' - 'a'] = SIP_HDR_IDENTITY,
-};
+/* The lookup tables, generated as const data by scripts/gen_hdr_names.py from
+ * SIP_HDR_TABLE (nothing is built at load time): the compact forms by letter, and
+ * for full names an open-addressing table keyed by the length and the first,
+ * middle and last letters, holding each id's name in lower case and which of its
+ * bytes are letters; a lookup costs a hash, usually one slot, and a compare eight
+ * bytes at a time. Every request runs this for each of its header lines. */
+#include "sip/hdr_names_table.h"
 
-/* Full names: an open-addressing table keyed by the length and the first, middle
- * and last letters, built once at load time, holding each id's name in lower
- * case and which of its bytes are letters; a lookup costs a hash, usually one
- * slot, and a compare eight bytes at a time. Every request runs this for each
- * of its header lines. */
-#define SLOTS 256
-#define LNAME_MAX 32
-static unsigned char slot_id[SLOTS];
-static char lname[SIP_HDR__COUNT][LNAME_MAX];
-static unsigned char lfold[SIP_HDR__COUNT][LNAME_MAX]; /* 0x20 where lname has a letter */
+_Static_assert(HDR_GEN_COUNT == SIP_HDR__COUNT,
+               "SIP_HDR_TABLE changed: run scripts/gen_hdr_names.py");
 
+/* The generator computes the same function (scripts/gen_hdr_names.py). */
 static inline unsigned name_hash(const char *name, size_t len)
 {
     unsigned a = (unsigned char) name[0] | 0x20, b = (unsigned char) name[len - 1] | 0x20,
              c = (unsigned char) name[len / 2] | 0x20;
     return (unsigned) (len * 29 + a * 7 + b * 3 + c * 11) & (SLOTS - 1);
-}
-
-__attribute__((constructor)) static void build_slots(void)
-{
-    for (unsigned id = 1; id < SIP_HDR__COUNT; id++) {
-        const struct hdr_def *d = &hdr_defs[id];
-        unsigned h;
-        if (!d->name || d->len < 2 || d->len >= LNAME_MAX)
-            continue; /* not in the current table; such a name would be OTHER */
-        for (unsigned i = 0; i < d->len; i++) {
-            char c = sk_lower(d->name[i]);
-            lname[id][i] = c;
-            lfold[id][i] = c >= 'a' && c <= 'z' ? 0x20 : 0;
-        }
-        for (h = name_hash(lname[id], d->len); slot_id[h]; h = (h + 1) & (SLOTS - 1))
-            ;
-        slot_id[h] = (unsigned char) id;
-    }
 }
 
 /* a against the lower-case name l of the same length: each byte equal, or at a

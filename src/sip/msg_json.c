@@ -288,173 +288,267 @@ static void json_ctype(struct sk_json *j, const struct sip_ctype *c)
     sk_json_obj_end(j);
 }
 
-/* The typed value of one known header (all its instances), or false if none. */
-static bool json_typed(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+static bool typed_via(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
 {
     const void *p;
     size_t n;
+
+    (void) id;
+    if (sip_msg_vias(m, (const struct sip_via **) &p, &n, NULL))
+        return false;
+    sk_json_arr_begin(j);
+    for (size_t i = 0; i < n; i++)
+        json_via(j, (const struct sip_via *) p + i);
+    sk_json_arr_end(j);
+    return true;
+}
+
+static bool typed_addr(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const void *p;
+    size_t n;
+
+    if (sip_msg_addrs(m, id, (const struct sip_addr **) &p, &n, NULL))
+        return false;
+    if (sip_hdr_flags(id) & SIP_HF_LIST) {
+        sk_json_arr_begin(j);
+        for (size_t i = 0; i < n; i++)
+            json_addr(j, (const struct sip_addr *) p + i);
+        sk_json_arr_end(j);
+    } else {
+        json_addr(j, p);
+    }
+    return true;
+}
+
+static bool typed_tokens(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const void *p;
+    size_t n;
+
+    if (sip_msg_tokens(m, id, (const struct sk_str **) &p, &n, NULL))
+        return false;
+    sk_json_arr_begin(j);
+    for (size_t i = 0; i < n; i++)
+        sk_json_str(j, ((const struct sk_str *) p)[i]);
+    sk_json_arr_end(j);
+    return true;
+}
+
+static bool typed_ctypes(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const void *p;
+    size_t n;
+
+    if (sip_msg_ctypes(m, id, (const struct sip_ctype **) &p, &n, NULL))
+        return false;
+    if (id == SIP_HDR_ACCEPT) {
+        sk_json_arr_begin(j);
+        for (size_t i = 0; i < n; i++)
+            json_ctype(j, (const struct sip_ctype *) p + i);
+        sk_json_arr_end(j);
+    } else {
+        json_ctype(j, p);
+    }
+    return true;
+}
+
+static bool typed_auth(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const void *p;
+    size_t n;
+
+    if (sip_msg_auths(m, id, (const struct sip_auth **) &p, &n, NULL))
+        return false;
+    sk_json_arr_begin(j);
+    for (size_t i = 0; i < n; i++)
+        json_auth(j, (const struct sip_auth *) p + i);
+    sk_json_arr_end(j);
+    return true;
+}
+
+static bool typed_uint(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
     uint32_t u;
+
+    if (sip_msg_uint(m, id, &u, NULL))
+        return false;
+    sk_json_int(j, u);
+    return true;
+}
+
+static bool typed_cseq(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    (void) id;
+    if (!m->has_cseq)
+        return false;
+    sk_json_obj_begin(j);
+    sk_json_kint(j, "number", m->cseq.num);
+    sk_json_kstr(j, "method", m->cseq.method);
+    sk_json_obj_end(j);
+    return true;
+}
+
+static bool typed_callid(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    (void) id;
+    if (!m->has_call_id)
+        return false;
+    sk_json_str(j, m->call_id);
+    return true;
+}
+
+static bool typed_rack(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const struct sip_rack *r;
+
+    (void) id;
+    if (sip_msg_rack(m, &r, NULL))
+        return false;
+    sk_json_obj_begin(j);
+    sk_json_kint(j, "rseq", r->rseq);
+    sk_json_kint(j, "cseq", r->cseq);
+    sk_json_kstr(j, "method", r->method);
+    sk_json_obj_end(j);
+    return true;
+}
+
+static bool typed_event(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const struct sip_event *e;
+
+    (void) id;
+    if (sip_msg_event(m, &e, NULL))
+        return false;
+    sk_json_obj_begin(j);
+    sk_json_kstr(j, "package", e->package);
+    sk_json_kstr(j, "id", e->id);
+    json_params(j, e->params);
+    sk_json_obj_end(j);
+    return true;
+}
+
+static bool typed_substate(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const struct sip_substate *s;
+
+    (void) id;
+    if (sip_msg_substate(m, &s, NULL))
+        return false;
+    sk_json_obj_begin(j);
+    sk_json_kstr(j, "state", s->state);
+    sk_json_kstr(j, "reason", s->reason);
+    if (s->expires >= 0)
+        sk_json_kint(j, "expires", s->expires);
+    if (s->retry_after >= 0)
+        sk_json_kint(j, "retry_after", s->retry_after);
+    sk_json_obj_end(j);
+    return true;
+}
+
+static bool typed_replaces(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const struct sip_replaces *r;
+
+    (void) id;
+    if (sip_msg_replaces(m, &r, NULL))
+        return false;
+    sk_json_obj_begin(j);
+    sk_json_kstr(j, "call_id", r->call_id);
+    sk_json_kstr(j, "to_tag", r->to_tag);
+    sk_json_kstr(j, "from_tag", r->from_tag);
+    sk_json_kbool(j, "early_only", r->early_only);
+    sk_json_obj_end(j);
+    return true;
+}
+
+static bool typed_sessexp(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const struct sip_session_expires *s;
+
+    (void) id;
+    if (sip_msg_session_expires(m, &s, NULL))
+        return false;
+    sk_json_obj_begin(j);
+    sk_json_kint(j, "delta", s->delta);
+    sk_json_kstr(j, "refresher", s->refresher);
+    sk_json_obj_end(j);
+    return true;
+}
+
+static bool typed_retry(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const struct sip_retry_after *r;
+
+    (void) id;
+    if (sip_msg_retry_after(m, &r, NULL))
+        return false;
+    sk_json_obj_begin(j);
+    sk_json_kint(j, "delta", r->delta);
+    sk_json_kstr(j, "comment", r->comment);
+    if (r->duration >= 0)
+        sk_json_kint(j, "duration", r->duration);
+    sk_json_obj_end(j);
+    return true;
+}
+
+static bool typed_timestamp(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    const struct sip_timestamp *t2;
+
+    (void) id;
+    if (sip_msg_timestamp(m, &t2, NULL))
+        return false;
+    sk_json_obj_begin(j);
+    sk_json_kstr(j, "value", t2->value);
+    sk_json_kstr(j, "delay", t2->delay);
+    sk_json_obj_end(j);
+    return true;
+}
+
+static bool typed_date(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
     time_t t;
 
-    switch (kind_of(id)) {
-    case K_VIA:
-        if (sip_msg_vias(m, (const struct sip_via **) &p, &n, NULL))
-            return false;
-        sk_json_arr_begin(j);
-        for (size_t i = 0; i < n; i++)
-            json_via(j, (const struct sip_via *) p + i);
-        sk_json_arr_end(j);
-        return true;
-    case K_ADDR:
-        if (sip_msg_addrs(m, id, (const struct sip_addr **) &p, &n, NULL))
-            return false;
-        if (sip_hdr_flags(id) & SIP_HF_LIST) {
-            sk_json_arr_begin(j);
-            for (size_t i = 0; i < n; i++)
-                json_addr(j, (const struct sip_addr *) p + i);
-            sk_json_arr_end(j);
-        } else {
-            json_addr(j, p);
-        }
-        return true;
-    case K_TOKENS:
-        if (sip_msg_tokens(m, id, (const struct sk_str **) &p, &n, NULL))
-            return false;
-        sk_json_arr_begin(j);
-        for (size_t i = 0; i < n; i++)
-            sk_json_str(j, ((const struct sk_str *) p)[i]);
-        sk_json_arr_end(j);
-        return true;
-    case K_CTYPES:
-        if (sip_msg_ctypes(m, id, (const struct sip_ctype **) &p, &n, NULL))
-            return false;
-        if (id == SIP_HDR_ACCEPT) {
-            sk_json_arr_begin(j);
-            for (size_t i = 0; i < n; i++)
-                json_ctype(j, (const struct sip_ctype *) p + i);
-            sk_json_arr_end(j);
-        } else {
-            json_ctype(j, p);
-        }
-        return true;
-    case K_AUTH:
-        if (sip_msg_auths(m, id, (const struct sip_auth **) &p, &n, NULL))
-            return false;
-        sk_json_arr_begin(j);
-        for (size_t i = 0; i < n; i++)
-            json_auth(j, (const struct sip_auth *) p + i);
-        sk_json_arr_end(j);
-        return true;
-    case K_UINT:
-        if (sip_msg_uint(m, id, &u, NULL))
-            return false;
-        sk_json_int(j, u);
-        return true;
-    case K_CSEQ:
-        if (!m->has_cseq)
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kint(j, "number", m->cseq.num);
-        sk_json_kstr(j, "method", m->cseq.method);
-        sk_json_obj_end(j);
-        return true;
-    case K_CALLID:
-        if (!m->has_call_id)
-            return false;
-        sk_json_str(j, m->call_id);
-        return true;
-    case K_RACK: {
-        const struct sip_rack *r;
-        if (sip_msg_rack(m, &r, NULL))
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kint(j, "rseq", r->rseq);
-        sk_json_kint(j, "cseq", r->cseq);
-        sk_json_kstr(j, "method", r->method);
-        sk_json_obj_end(j);
-        return true;
-    }
-    case K_EVENT: {
-        const struct sip_event *e;
-        if (sip_msg_event(m, &e, NULL))
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kstr(j, "package", e->package);
-        sk_json_kstr(j, "id", e->id);
-        json_params(j, e->params);
-        sk_json_obj_end(j);
-        return true;
-    }
-    case K_SUBSTATE: {
-        const struct sip_substate *s;
-        if (sip_msg_substate(m, &s, NULL))
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kstr(j, "state", s->state);
-        sk_json_kstr(j, "reason", s->reason);
-        if (s->expires >= 0)
-            sk_json_kint(j, "expires", s->expires);
-        if (s->retry_after >= 0)
-            sk_json_kint(j, "retry_after", s->retry_after);
-        sk_json_obj_end(j);
-        return true;
-    }
-    case K_REPLACES: {
-        const struct sip_replaces *r;
-        if (sip_msg_replaces(m, &r, NULL))
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kstr(j, "call_id", r->call_id);
-        sk_json_kstr(j, "to_tag", r->to_tag);
-        sk_json_kstr(j, "from_tag", r->from_tag);
-        sk_json_kbool(j, "early_only", r->early_only);
-        sk_json_obj_end(j);
-        return true;
-    }
-    case K_SESSEXP: {
-        const struct sip_session_expires *s;
-        if (sip_msg_session_expires(m, &s, NULL))
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kint(j, "delta", s->delta);
-        sk_json_kstr(j, "refresher", s->refresher);
-        sk_json_obj_end(j);
-        return true;
-    }
-    case K_RETRY: {
-        const struct sip_retry_after *r;
-        if (sip_msg_retry_after(m, &r, NULL))
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kint(j, "delta", r->delta);
-        sk_json_kstr(j, "comment", r->comment);
-        if (r->duration >= 0)
-            sk_json_kint(j, "duration", r->duration);
-        sk_json_obj_end(j);
-        return true;
-    }
-    case K_TIMESTAMP: {
-        const struct sip_timestamp *t2;
-        if (sip_msg_timestamp(m, &t2, NULL))
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kstr(j, "value", t2->value);
-        sk_json_kstr(j, "delay", t2->delay);
-        sk_json_obj_end(j);
-        return true;
-    }
-    case K_DATE:
-        if (sip_msg_date(m, &t, NULL))
-            return false;
-        sk_json_obj_begin(j);
-        sk_json_kstr(j, "text", sip_msg_hdr(m, id)->value);
-        sk_json_kint(j, "unix_time", (int64_t) t);
-        sk_json_obj_end(j);
-        return true;
-    case K_NONE:
+    if (sip_msg_date(m, &t, NULL))
         return false;
-    }
-    return false;
+    sk_json_obj_begin(j);
+    sk_json_kstr(j, "text", sip_msg_hdr(m, id)->value);
+    sk_json_kint(j, "unix_time", (int64_t) t);
+    sk_json_obj_end(j);
+    return true;
+}
+
+/* Each kind's writer: the typed value of a known header (all its instances), or
+ * false if it has none that parses. */
+typedef bool (*typed_fn)(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j);
+static const typed_fn typed_writer[] = {
+    [K_VIA] = typed_via,
+    [K_ADDR] = typed_addr,
+    [K_TOKENS] = typed_tokens,
+    [K_CTYPES] = typed_ctypes,
+    [K_AUTH] = typed_auth,
+    [K_UINT] = typed_uint,
+    [K_CSEQ] = typed_cseq,
+    [K_CALLID] = typed_callid,
+    [K_RACK] = typed_rack,
+    [K_EVENT] = typed_event,
+    [K_SUBSTATE] = typed_substate,
+    [K_REPLACES] = typed_replaces,
+    [K_SESSEXP] = typed_sessexp,
+    [K_RETRY] = typed_retry,
+    [K_TIMESTAMP] = typed_timestamp,
+    [K_DATE] = typed_date,
+};
+
+/* The typed value of one known header (all its instances), or false if none. */
+static bool json_typed(struct sip_msg *m, enum sip_hdr_id id, struct sk_json *j)
+{
+    enum kind k = kind_of(id);
+
+    if ((size_t) k >= sizeof(typed_writer) / sizeof(typed_writer[0]) || !typed_writer[k])
+        return false; /* K_NONE */
+    return typed_writer[k](m, id, j);
 }
 
 void sip_msg_to_json(struct sip_msg *m, struct sk_json *j)

@@ -1,7 +1,7 @@
 /* Character class table and shared lexing routines for the SIP grammar. */
 #include "sip/scan.h"
 
-#include "sip/uri.h"
+#include <string.h>
 
 #define A (SC_TOKEN | SC_UNRES | SC_HOST | SC_ALPHA | SC_WORD)
 #define AH (A | SC_HEX)
@@ -173,7 +173,7 @@ bool sc_host(const char **pp, const char *end, struct sk_str *host, int *type, u
         *host = sk_str_make(p + 1, (size_t) (close - p - 1));
         if (!is_ipv6(*host))
             return false;
-        *type = SIP_HOST_IPV6;
+        *type = SC_HT_IPV6;
         *pp = close + 1;
         return true;
     }
@@ -200,7 +200,7 @@ bool sc_host(const char **pp, const char *end, struct sk_str *host, int *type, u
             if (p < end && sc_is(*p, SC_HOST))
                 break; /* more host characters: a name, or nothing valid */
             *host = sk_str_make(*pp, (size_t) (p - *pp));
-            *type = SIP_HOST_IPV4;
+            *type = SC_HT_IPV4;
             if (ip4)
                 *ip4 = addr;
             *pp = p;
@@ -214,7 +214,7 @@ bool sc_host(const char **pp, const char *end, struct sk_str *host, int *type, u
     *host = sk_str_make(*pp, (size_t) (p - *pp));
     if (!is_hostname(*host))
         return false;
-    *type = SIP_HOST_NAME;
+    *type = SC_HT_NAME;
     *pp = p;
     return true;
 }

@@ -58,8 +58,14 @@ static inline int sc_hexval(char c)
  * returns the body (between the quotes, escapes kept). False if unterminated. */
 bool sc_quoted(const char **p, const char *end, struct sk_str *body);
 
-/* Parse a host (IPv6 reference in brackets, IPv4 or a name) at *p. For an IPv4
- * address, *ip4 (when not NULL) gets its value in host byte order. */
+/* What sc_host found. The values are those of enum sip_host_type (uri.h), which
+ * uri.c checks at compile time: the lexer sits below the URI module and does not
+ * include it. */
+enum sc_host_type { SC_HT_NAME = 1, SC_HT_IPV4 = 2, SC_HT_IPV6 = 3 };
+
+/* Parse a host (IPv6 reference in brackets, IPv4 or a name) at *p; *type gets an
+ * enum sc_host_type. For an IPv4 address, *ip4 (when not NULL) gets its value in
+ * host byte order. */
 bool sc_host(const char **p, const char *end, struct sk_str *host, int *type, uint32_t *ip4);
 
 #endif

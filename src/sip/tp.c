@@ -1,4 +1,4 @@
-/* Socket address helpers and the response destination rules of RFC 3261 §18.2.2 / RFC 3581. */
+/* Socket address helpers, the response destination rules of RFC 3261 §18.2.2 / RFC 3581, Via branches. */
 #include "sip/tp.h"
 
 #include <arpa/inet.h>
@@ -6,11 +6,24 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sip/txn.h"
+#include "base/buf.h"
+#include "base/rand.h"
+#include "sip/msg.h"
 
 const char *sip_proto_name(enum sip_proto p)
 {
     return p == SIP_PROTO_TCP ? "TCP" : "UDP";
+}
+
+int sip_proto_from_str(struct sk_str name, enum sip_proto *p)
+{
+    if (sk_str_ieq_cstr(name, "udp"))
+        *p = SIP_PROTO_UDP;
+    else if (sk_str_ieq_cstr(name, "tcp"))
+        *p = SIP_PROTO_TCP;
+    else
+        return EPROTONOSUPPORT;
+    return 0;
 }
 
 const char *sk_sa_ip(const struct sk_sa *a, char *buf, size_t size)
@@ -186,4 +199,28 @@ int sip_response_dest(const struct sip_rx *rx, struct sip_dest *d)
     if (!v->has_rport)
         sk_sa_set_port(&d->addr, port);
     return 0;
+}
+
+void sip_branch_print(char *buf, size_t size, const char *prefix, uint64_t a, uint64_t b,
+                      unsigned b_digits)
+{
+    size_t n = strlen(prefix);
+
+    if (b_digits > 16)
+        b_digits = 16;
+    if (size < n + 16 + b_digits + 1) {
+        if (size)
+            buf[0] = '\0';
+        return;
+    }
+    memcpy(buf, prefix, n);
+    sk_hex(buf + n, a, 16);
+    sk_hex(buf + n + 16, b, b_digits);
+    buf[n + 16 + b_digits] = '\0';
+}
+
+void sip_branch_new(char *buf, size_t size)
+{
+    /* 96 random bits after the cookie (§8.1.1.7: unique in space and time) */
+    sip_branch_print(buf, size, "z9hG4bK", sk_rand64(), sk_rand64() >> 32, 8);
 }

@@ -1,4 +1,4 @@
-/* Transport-facing types shared by the transaction layer and the transports (RFC 3261 §18). */
+/* The transport interface (RFC 3261 §18): protocols, addresses, destinations, the sender, received messages. */
 #ifndef SIP_TP_H
 #define SIP_TP_H
 
@@ -20,6 +20,11 @@ static inline bool sip_proto_reliable(enum sip_proto p)
 }
 
 const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP" */
+/* A transport as a URI ("transport=tcp", §19.1.1), a Via ("SIP/2.0/TCP", §20.42)
+ * or a stored binding names it, case-insensitively. 0, or EPROTONOSUPPORT for a
+ * transport sipkit does not speak (TLS, SCTP, WS...) or an empty name: callers
+ * report it, never fall back to UDP. */
+int sip_proto_from_str(struct sk_str name, enum sip_proto *p);
 
 /* A socket address of either family: IPv4 or IPv6 only, so no sockaddr_storage
  * (128 bytes): transactions, connections and received messages each hold one.
@@ -62,5 +67,29 @@ struct sip_sender {
     void (*conn_unref)(void *arg, struct sip_conn *c);
     void *arg;
 };
+
+struct sip_msg;
+struct sk_loop;
+
+/* A received message, as the transport hands it up (to the transaction layer
+ * through the handler given to sip_tpm_new). */
+struct sip_rx {
+    struct sip_msg *msg;
+    struct sk_loop *loop;   /* the worker it arrived on */
+    enum sip_proto proto;
+    struct sk_sa src;       /* where it came from */
+    struct sk_sa local;     /* the address it arrived on */
+    struct sip_conn *conn;  /* stream connection (borrowed), NULL for UDP */
+};
+
+/* RFC 3261 §18.2.2 / RFC 3581: where responses to this request go. */
+int sip_response_dest(const struct sip_rx *rx, struct sip_dest *d);
+
+/* RFC 3261 §8.1.1.7: "z9hG4bK" + 96 bits of randomness, hex; buf >= 32 bytes. */
+void sip_branch_new(char *buf, size_t size);
+/* prefix, a in 16 hex digits, the low b_digits hex digits of b, NUL (the empty
+ * string when size is too small): the text of a branch parameter, no printf. */
+void sip_branch_print(char *buf, size_t size, const char *prefix, uint64_t a, uint64_t b,
+                      unsigned b_digits);
 
 #endif

@@ -16,28 +16,22 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "sip/msg.h"
 
 const struct sip_tpm_config sip_tpm_config_default = {
     .udp_rcvbuf = 4u << 20,
-    .udp_batch = 16,
+    .udp_batch = SIP_UDP_BATCH_MAX,
     .udp_send_batch = true,
     .udp_direct = true,
-    .tcp_max_conns = 4096,
-    .tcp_max_conns_per_ip = 256,
+    .tcp_max_conns = SIP_DEFAULT_TCP_MAX_CONNS,
+    .tcp_max_conns_per_ip = SIP_DEFAULT_TCP_MAX_CONNS_PER_IP,
     .tcp_max_buffered = 256u << 10,
-    .tcp_idle_ms = 300000,
-    .limits = {
-        .max_msg_size = SIP_DEFAULT_MAX_MSG_SIZE,
-        .max_headers = SIP_DEFAULT_MAX_HEADERS,
-        .max_line_len = SIP_DEFAULT_MAX_LINE_LEN,
-        .max_uri_len = SIP_DEFAULT_MAX_URI_LEN,
-        .max_body_size = SIP_DEFAULT_MAX_BODY_SIZE,
-        .max_list_items = SIP_DEFAULT_MAX_LIST_ITEMS,
-    },
+    .tcp_idle_ms = SIP_DEFAULT_TCP_IDLE_S * 1000u,
+    .limits = SIP_LIMITS_DEFAULT_INIT,
 };
 
 #define MAX_LISTENERS 16
-#define UDP_BATCH 16
+#define UDP_BATCH SIP_UDP_BATCH_MAX
 #define UDP_BUF 65536
 #define CONN_BUCKETS 1024
 
@@ -283,9 +277,11 @@ static void conn_idle(struct sk_loop *l, struct sk_timer *tm, void *arg)
     conn_close(c);
 }
 
-static void conn_touch(struct sip_conn *c)
+/* Restart the idle timer. A connection whose idle timer cannot start would
+ * stay open for ever: it is closed (the caller's job, on ENOMEM). */
+static int conn_touch(struct sip_conn *c)
 {
-    sk_timer_start(c->w->loop, &c->idle, c->tpm->cfg.tcp_idle_ms);
+    return sk_timer_start(c->w->loop, &c->idle, c->tpm->cfg.tcp_idle_ms);
 }
 
 static void conn_io(struct sk_loop *l, int fd, uint32_t events, void *arg);
@@ -484,7 +480,10 @@ static void conn_readable(struct sip_conn *c)
             conn_close(c);
             return;
         }
-        conn_touch(c);
+        if (conn_touch(c)) {
+            conn_close(c);
+            return;
+        }
         stream_input(c);
         if (c->state == CONN_CLOSED)
             return;
@@ -557,7 +556,8 @@ static void conn_register(struct sk_loop *l, void *arg)
     if (c->state != CONN_CLOSED) {
         if (sk_loop_add_fd(l, c->fd, ev, conn_io, c) == 0) {
             c->registered = true;
-            conn_touch(c);
+            if (conn_touch(c))
+                conn_close(c);
         } else {
             conn_close(c);
         }
@@ -597,7 +597,8 @@ static void tcp_accept(struct sk_loop *l, int fd, uint32_t events, void *arg)
         atomic_fetch_add(&t->st.accepted, 1);
         if (sk_loop_add_fd(l, cfd, EPOLLIN, conn_io, c) == 0) {
             c->registered = true;
-            conn_touch(c);
+            if (conn_touch(c))
+                conn_close(c);
         } else {
             conn_close(c);
         }

@@ -7,9 +7,9 @@
 
 #include "base/buf.h"
 #include "net/loop.h"
+#include "sip/error.h"
 #include "sip/limits.h"
 #include "sip/tp.h"
-#include "sip/txn.h"
 
 struct sip_tpm_config {
     size_t udp_rcvbuf;            /* SO_RCVBUF for UDP sockets, 4 MiB */

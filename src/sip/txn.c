@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "base/rand.h"
 #include "sip/print.h"
 
 const struct sip_txn_config sip_txn_config_default = {
@@ -44,15 +43,12 @@ struct sip_txn {
     bool cancel_pending;   /* INVITE client: CANCEL asked for before any provisional (§9.1) */
     bool cancelled;        /* INVITE client: CANCEL sent */
     char *cancel_extra;    /* header lines for the CANCEL (e.g. Reason) */
-    uint32_t timer_c_ms;   /* INVITE client (proxy): Timer C, 0 = off */
     uint32_t interval;     /* current retransmission interval (A, E, G) */
     struct sk_timer t_retx;    /* A, E, G */
     struct sk_timer t_timeout; /* B, F, H */
     struct sk_timer t_linger;  /* D, I, J, K, L, M */
-    union { /* one kind of transaction uses each: they share the space */
-        struct sk_timer t_trying; /* INVITE server: 100 Trying after trying_ms */
-        struct sk_timer t_c;      /* INVITE client: Timer C (§16.6 step 11), for a proxy */
-    };
+    struct sk_timer t_trying;  /* INVITE server: 100 Trying after trying_ms */
+    bool timer_failed;         /* a timer did not start: EV_TIMER_FAILED follows */
     const struct sip_txn_user *user;
     void *user_arg;
     void *data;
@@ -192,7 +188,6 @@ static void timer_retx(struct sk_loop *l, struct sk_timer *tm, void *arg);
 static void timer_timeout(struct sk_loop *l, struct sk_timer *tm, void *arg);
 static void timer_linger(struct sk_loop *l, struct sk_timer *tm, void *arg);
 static void timer_trying(struct sk_loop *l, struct sk_timer *tm, void *arg);
-static void timer_c(struct sk_loop *l, struct sk_timer *tm, void *arg);
 
 static struct sip_txn *txn_alloc(struct sip_txl *txl, struct sk_loop *loop,
                                  enum sip_txn_kind kind, const struct sip_dest *dst,
@@ -220,10 +215,7 @@ static struct sip_txn *txn_alloc(struct sip_txl *txl, struct sk_loop *loop,
     sk_timer_init(&t->t_retx, timer_retx, t);
     sk_timer_init(&t->t_timeout, timer_timeout, t);
     sk_timer_init(&t->t_linger, timer_linger, t);
-    if (kind == SIP_TXN_INVITE_CLIENT)
-        sk_timer_init(&t->t_c, timer_c, t);
-    else
-        sk_timer_init(&t->t_trying, timer_trying, t);
+    sk_timer_init(&t->t_trying, timer_trying, t);
     return t;
 }
 
@@ -232,7 +224,7 @@ static void stop_timers(struct sip_txn *t)
     sk_timer_stop(t->loop, &t->t_retx);
     sk_timer_stop(t->loop, &t->t_timeout);
     sk_timer_stop(t->loop, &t->t_linger);
-    sk_timer_stop(t->loop, &t->t_trying); /* or t_c: the same timer */
+    sk_timer_stop(t->loop, &t->t_trying);
 }
 
 static void terminate(struct sip_txn *t)
@@ -248,36 +240,20 @@ static void terminate(struct sip_txn *t)
     sip_txn_unref(t);
 }
 
-/* ---- Sending ---- */
-
-static int send_buf(struct sip_txn *t, const struct sk_buf *b)
+/* A timer that cannot start would leave the transaction waiting for ever: the
+ * failure is remembered and becomes the event EV_TIMER_FAILED once the current
+ * transition is done (txn_dispatch). */
+static void timer_start(struct sip_txn *t, struct sk_timer *tm, uint32_t ms)
 {
-    const struct sip_sender *s = &t->txl->sender;
-    return s->send(s->arg, &t->dest, b->p, b->len);
+    if (sk_timer_start(t->loop, tm, ms))
+        t->timer_failed = true;
 }
 
-/* A transport error ends the transaction; its user hears 503 (client, §8.1.3.1). */
-static void transport_error(struct sip_txn *t, int err)
+/* The linger timers (D, I, J, K, L, M) only free state: lazy (net/loop.h). */
+static void linger(struct sip_txn *t, uint32_t ms)
 {
-    atomic_fetch_add(&t->txl->st.transport_errors, 1);
-    sip_txn_ref(t);
-    if (t->kind == SIP_TXN_INVITE_CLIENT || t->kind == SIP_TXN_NON_INVITE_CLIENT) {
-        t->status = 503;
-        if (t->user && t->user->response)
-            t->user->response(t, t->user_arg, NULL, 503);
-    } else if (t->txl->h.server_failed) {
-        t->txl->h.server_failed(t->txl->h.arg, t, err);
-    }
-    terminate(t);
-    sip_txn_unref(t);
-}
-
-static void retransmit(struct sip_txn *t, const struct sk_buf *b)
-{
-    int err;
-    atomic_fetch_add(&t->txl->st.retransmits, 1);
-    if ((err = send_buf(t, b)))
-        transport_error(t, err);
+    if (sk_timer_start_lazy(t->loop, &t->t_linger, ms))
+        t->timer_failed = true;
 }
 
 static uint32_t t64(const struct sip_txn *t)
@@ -285,89 +261,568 @@ static uint32_t t64(const struct sip_txn *t)
     return 64u * t->txl->cfg.t1_ms;
 }
 
-/* ---- Timers ---- */
-
-/* A (INVITE client), E (non-INVITE client), G (INVITE server). */
-static void timer_retx(struct sk_loop *l, struct sk_timer *tm, void *arg)
+static int send_buf(struct sip_txn *t, const struct sk_buf *b)
 {
-    struct sip_txn *t = arg;
-    const struct sip_txn_config *c = &t->txl->cfg;
-    (void) tm;
+    const struct sip_sender *s = &t->txl->sender;
+    return s->send(s->arg, &t->dest, b->p, b->len);
+}
 
-    switch (t->kind) {
-    case SIP_TXN_INVITE_CLIENT:
-        /* §17.1.1.2: Timer A doubles each time (Timer B bounds it) */
-        if (t->state != SIP_TXN_CALLING)
-            return;
-        t->interval *= 2;
-        break;
-    case SIP_TXN_NON_INVITE_CLIENT:
-        /* §17.1.2.2: E doubles up to T2 in Trying, and is T2 in Proceeding */
-        if (t->state != SIP_TXN_TRYING && t->state != SIP_TXN_PROCEEDING)
-            return;
-        t->interval = t->state == SIP_TXN_PROCEEDING ? c->t2_ms
-                      : t->interval * 2 > c->t2_ms ? c->t2_ms
-                                                   : t->interval * 2;
-        break;
-    case SIP_TXN_INVITE_SERVER:
-        /* §17.2.1: G doubles up to T2 while Completed */
-        if (t->state != SIP_TXN_COMPLETED)
-            return;
-        t->interval = t->interval * 2 > c->t2_ms ? c->t2_ms : t->interval * 2;
-        break;
-    case SIP_TXN_NON_INVITE_SERVER:
-        return;
+/* ---- The state machines ----
+ * Each machine is a const table indexed by (state, event), as RFC 3261 Figures
+ * 5-8 (with RFC 6026's Accepted state) draw them: an arrow is an action and the
+ * state it leads to; txn_dispatch is the one place that follows arrows. Timers
+ * and transport errors are events like messages. An event with no arrow from
+ * the current state is ignored (a caller that asked for it, sip_txn_respond,
+ * sip_txn_cancel or sip_txn_client_timeout, gets EINVAL/EALREADY). */
+
+enum txn_event {
+    EV_TU_REQUEST,      /* client: the TU's request, sent the first time */
+    EV_TU_CANCEL,       /* INVITE client: the TU asks for a CANCEL (§9.1) */
+    EV_TU_TIMEOUT,      /* client: the TU's own timer ran out (sip_txn_client_timeout) */
+    EV_RX_1XX,          /* client: a response matched (§17.1.3) */
+    EV_RX_2XX,
+    EV_RX_300_699,
+    EV_RX_REQUEST,      /* server: the request again (§17.2.3) */
+    EV_RX_ACK,          /* INVITE server: an ACK */
+    EV_TU_1XX,          /* server: the TU's response (sip_txn_respond), already sent */
+    EV_TU_2XX,
+    EV_TU_300_699,
+    EV_TIMER_A,
+    EV_TIMER_B,
+    EV_TIMER_D,
+    EV_TIMER_E,
+    EV_TIMER_F,
+    EV_TIMER_G,
+    EV_TIMER_H,
+    EV_TIMER_I,
+    EV_TIMER_J,
+    EV_TIMER_K,
+    EV_TIMER_L,
+    EV_TIMER_M,
+    EV_TIMER_TRYING,    /* §17.2.1: the TU said nothing for 200 ms */
+    EV_TIMER_FAILED,    /* a timer of this transaction could not start */
+    EV_TRANSPORT_ERROR,
+    EV_COUNT
+};
+
+/* What an event carries: the message (EV_RX_*), the errno (EV_TRANSPORT_ERROR). */
+struct txn_ev {
+    struct sip_rx *rx;
+    int err;
+};
+
+typedef void (*txn_action)(struct sip_txn *t, const struct txn_ev *ev);
+
+struct txn_arrow {
+    bool defined;
+    enum sip_txn_state next; /* entered before the action runs; Terminated after it */
+    txn_action action;       /* NULL: the state change is all */
+};
+
+#define TXN_NSTATES (SIP_TXN_TERMINATED + 1)
+#define GO(act, nxt) {true, SIP_TXN_##nxt, act}
+
+typedef struct txn_arrow txn_table[TXN_NSTATES][EV_COUNT];
+
+static void txn_dispatch(struct sip_txn *t, enum txn_event e, const struct txn_ev *ev);
+
+/* ---- Actions ---- */
+
+static void deliver(struct sip_txn *t, const struct txn_ev *ev)
+{
+    t->status = ev->rx->msg->status;
+    if (t->user && t->user->response)
+        t->user->response(t, t->user_arg, ev->rx, ev->rx->msg->status);
+}
+
+static void tell_user(struct sip_txn *t, int status)
+{
+    t->status = status;
+    if (t->user && t->user->response)
+        t->user->response(t, t->user_arg, NULL, status);
+}
+
+static void tell_server_failed(struct sip_txn *t, int err)
+{
+    if (t->txl->h.server_failed)
+        t->txl->h.server_failed(t->txl->h.arg, t, err);
+}
+
+static void retransmit(struct sip_txn *t, const struct sk_buf *b)
+{
+    int err;
+
+    atomic_fetch_add(&t->txl->st.retransmits, 1);
+    if ((err = send_buf(t, b)))
+        txn_dispatch(t, EV_TRANSPORT_ERROR, &(struct txn_ev){.err = err});
+}
+
+/* Timers B, F (the user hears 408, §17.1.1.2, §17.1.2.2) and the TU's own timeout. */
+static void act_timeout(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    atomic_fetch_add(&t->txl->st.timeouts, 1);
+    tell_user(t, 408);
+}
+
+/* §8.1.3.1: a transport error is a 503 for the client's user. */
+static void act_transport_error(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    atomic_fetch_add(&t->txl->st.transport_errors, 1);
+    tell_user(t, 503);
+}
+
+/* A timer that could not start: the request's outcome will never be known, which
+ * the user hears as a local 503 (like a transport error) rather than never. */
+static void act_local_failure(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    tell_user(t, 503);
+}
+
+static void act_absorb(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    atomic_fetch_add(&t->txl->st.absorbed, 1);
+}
+
+/* The first transmission, Timer A / E at T1 on unreliable transports and
+ * Timer B / F at 64*T1 (§17.1.1.2, §17.1.2.2). Nothing is sent when a timer
+ * cannot start: the transaction ends at once (EV_TIMER_FAILED). */
+static void act_client_start(struct sip_txn *t, const struct txn_ev *ev)
+{
+    int err;
+    (void) ev;
+
+    if (!t->reliable) {
+        t->interval = t->txl->cfg.t1_ms;
+        timer_start(t, &t->t_retx, t->interval);
     }
-    sk_timer_start(l, &t->t_retx, t->interval);
+    timer_start(t, &t->t_timeout, t64(t));
+    if (!t->timer_failed && (err = send_buf(t, &t->msg)))
+        txn_dispatch(t, EV_TRANSPORT_ERROR, &(struct txn_ev){.err = err});
+}
+
+/* §17.1.1.2: Timer A doubles each time (Timer B bounds it). */
+static void act_retransmit_a(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    t->interval *= 2;
+    timer_start(t, &t->t_retx, t->interval);
     retransmit(t, &t->msg);
 }
 
-/* B (INVITE client), F (non-INVITE client), H (INVITE server). */
-static void timer_timeout(struct sk_loop *l, struct sk_timer *tm, void *arg)
+/* §17.1.2.2: E doubles up to T2 in Trying, and is T2 in Proceeding. */
+static void act_retransmit_e(struct sip_txn *t, const struct txn_ev *ev)
 {
-    struct sip_txn *t = arg;
-    (void) l, (void) tm;
+    const struct sip_txn_config *c = &t->txl->cfg;
+    (void) ev;
 
-    atomic_fetch_add(&t->txl->st.timeouts, 1);
-    sip_txn_ref(t);
-    if (t->kind == SIP_TXN_INVITE_SERVER) {
-        /* §17.2.1: no ACK before Timer H; the TU is told (it may end the dialog). */
-        if (t->txl->h.server_failed)
-            t->txl->h.server_failed(t->txl->h.arg, t, ETIMEDOUT);
-    } else if (t->user && t->user->response) {
-        t->status = 408;
-        t->user->response(t, t->user_arg, NULL, 408);
-    }
-    terminate(t);
-    sip_txn_unref(t);
+    t->interval = t->state == SIP_TXN_PROCEEDING ? c->t2_ms
+                  : t->interval * 2 > c->t2_ms   ? c->t2_ms
+                                                 : t->interval * 2;
+    timer_start(t, &t->t_retx, t->interval);
+    retransmit(t, &t->msg);
 }
 
-/* D, I, J, K, L, M: the end of the lingering states. */
-static void timer_linger(struct sk_loop *l, struct sk_timer *tm, void *arg)
+/* §17.2.1: G doubles up to T2 while Completed. */
+static void act_retransmit_g(struct sip_txn *t, const struct txn_ev *ev)
 {
-    (void) l, (void) tm;
-    terminate(arg);
+    const struct sip_txn_config *c = &t->txl->cfg;
+    (void) ev;
+
+    t->interval = t->interval * 2 > c->t2_ms ? c->t2_ms : t->interval * 2;
+    timer_start(t, &t->t_retx, t->interval);
+    retransmit(t, &t->msg);
 }
 
-static void timer_trying(struct sk_loop *l, struct sk_timer *tm, void *arg)
+static void send_cancel(struct sip_txn *t);
+
+/* §17.1.1.2: a provisional stops Timer A (and B, unless it guards a CANCEL);
+ * a CANCEL asked for in Calling leaves now (§9.1). */
+static void act_ict_provisional(struct sip_txn *t, const struct txn_ev *ev)
 {
-    struct sip_txn *t = arg;
+    sk_timer_stop(t->loop, &t->t_retx);
+    if (!t->cancelled)
+        sk_timer_stop(t->loop, &t->t_timeout);
+    deliver(t, ev);
+    if (t->cancel_pending && t->state == SIP_TXN_PROCEEDING)
+        send_cancel(t);
+}
+
+/* RFC 6026 §8.4: Accepted, Timer M = 64*T1; 2xx retransmissions reach the TU. */
+static void act_ict_accept(struct sip_txn *t, const struct txn_ev *ev)
+{
+    sk_timer_stop(t->loop, &t->t_retx);
+    sk_timer_stop(t->loop, &t->t_timeout);
+    linger(t, t64(t));
+    deliver(t, ev);
+}
+
+static void build_ack(struct sip_txn *t, const struct sip_msg *resp);
+
+/* §17.1.1.2: ACK, Completed, Timer D (32 s unreliable, 0 reliable). */
+static void act_ict_reject(struct sip_txn *t, const struct txn_ev *ev)
+{
     int err;
-    (void) l, (void) tm;
 
-    /* §17.2.1: the TU said nothing within 200 ms: the transaction sends 100 Trying */
-    if (t->state != SIP_TXN_PROCEEDING || t->tu_responded || t->trying.len == 0)
+    sk_timer_stop(t->loop, &t->t_retx);
+    sk_timer_stop(t->loop, &t->t_timeout);
+    build_ack(t, ev->rx->msg);
+    linger(t, t->reliable ? 0 : (32000 > t64(t) ? 32000 : t64(t)));
+    if (t->ack.len && (err = send_buf(t, &t->ack))) {
+        deliver(t, ev);
+        txn_dispatch(t, EV_TRANSPORT_ERROR, &(struct txn_ev){.err = err});
+        return;
+    }
+    deliver(t, ev);
+}
+
+/* §17.1.1.2: a retransmitted final response is absorbed and ACKed again. */
+static void act_ict_ack_again(struct sip_txn *t, const struct txn_ev *ev)
+{
+    act_absorb(t, ev);
+    if (t->ack.len)
+        retransmit(t, &t->ack);
+}
+
+/* §9.1: no CANCEL before a provisional response; it leaves with the first one. */
+static void act_cancel_later(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    t->cancel_pending = true;
+}
+
+static void act_cancel_now(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    send_cancel(t);
+}
+
+/* §17.1.2.2: Completed, Timer K = T4 (unreliable) or 0. */
+static void act_nict_final(struct sip_txn *t, const struct txn_ev *ev)
+{
+    sk_timer_stop(t->loop, &t->t_retx);
+    sk_timer_stop(t->loop, &t->t_timeout);
+    linger(t, t->reliable ? 0 : t->txl->cfg.t4_ms);
+    deliver(t, ev);
+}
+
+/* §17.2.1/§17.2.2: a retransmitted request gets the last response again. */
+static void act_resend_response(struct sip_txn *t, const struct txn_ev *ev)
+{
+    act_absorb(t, ev);
+    if (t->msg.len)
+        retransmit(t, &t->msg);
+}
+
+/* §17.2.1: the TU said nothing within 200 ms: the transaction sends 100 Trying. */
+static void act_send_trying(struct sip_txn *t, const struct txn_ev *ev)
+{
+    int err;
+    (void) ev;
+
+    if (t->tu_responded || t->trying.len == 0)
         return;
     sk_buf_reset(&t->msg);
     sk_buf_append(&t->msg, t->trying.p, t->trying.len);
     t->status = 100;
     if ((err = send_buf(t, &t->msg)))
-        transport_error(t, err);
+        txn_dispatch(t, EV_TRANSPORT_ERROR, &(struct txn_ev){.err = err});
 }
 
-static void linger(struct sip_txn *t, uint32_t ms)
+/* RFC 6026 §8.5: Accepted, Timer L = 64*T1. */
+static void act_start_l(struct sip_txn *t, const struct txn_ev *ev)
 {
-    sk_timer_start_lazy(t->loop, &t->t_linger, ms);
+    (void) ev;
+    linger(t, t64(t));
+}
+
+/* §17.2.1: Completed; G retransmits (unreliable), H waits for the ACK. */
+static void act_start_g_h(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    if (!t->reliable) {
+        t->interval = t->txl->cfg.t1_ms;
+        timer_start(t, &t->t_retx, t->interval);
+    }
+    timer_start(t, &t->t_timeout, t64(t));
+}
+
+/* §17.2.1: ACK for our non-2xx: stop G and H, linger in Confirmed (Timer I). */
+static void act_confirm(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    sk_timer_stop(t->loop, &t->t_retx);
+    sk_timer_stop(t->loop, &t->t_timeout);
+    linger(t, t->reliable ? 0 : t->txl->cfg.t4_ms);
+}
+
+/* RFC 6026 §8.7: an ACK matching the INVITE in Accepted goes to the TU. */
+static void act_ack_to_tu(struct sip_txn *t, const struct txn_ev *ev)
+{
+    if (t->txl->h.request)
+        t->txl->h.request(t->txl->h.arg, NULL, ev->rx);
+}
+
+/* §17.2.1: no ACK before Timer H; the TU is told (it may end the dialog). */
+static void act_server_timeout(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    atomic_fetch_add(&t->txl->st.timeouts, 1);
+    tell_server_failed(t, ETIMEDOUT);
+}
+
+static void act_server_transport_error(struct sip_txn *t, const struct txn_ev *ev)
+{
+    atomic_fetch_add(&t->txl->st.transport_errors, 1);
+    tell_server_failed(t, ev->err);
+}
+
+/* Timer G or H could not start: the response would never be confirmed. */
+static void act_server_local_failure(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    tell_server_failed(t, ENOMEM);
+}
+
+/* §17.2.2: Completed, Timer J = 64*T1 (unreliable) or 0. */
+static void act_start_j(struct sip_txn *t, const struct txn_ev *ev)
+{
+    (void) ev;
+    linger(t, t->reliable ? 0 : t64(t));
+}
+
+/* ---- The tables ---- */
+
+/* RFC 3261 Figure 5 (INVITE client) with RFC 6026's Accepted state (§8.4). */
+static const txn_table invite_client = {
+    [SIP_TXN_CALLING] = {
+        [EV_TU_REQUEST] = GO(act_client_start, CALLING),      /* INVITE from TU: INVITE sent */
+        [EV_TIMER_A] = GO(act_retransmit_a, CALLING),         /* Timer A: INVITE sent */
+        [EV_TIMER_B] = GO(act_timeout, TERMINATED),           /* Timer B: inform TU */
+        [EV_RX_1XX] = GO(act_ict_provisional, PROCEEDING),    /* 1xx: 1xx to TU */
+        [EV_RX_2XX] = GO(act_ict_accept, ACCEPTED),           /* 2xx: 2xx to TU (6026) */
+        [EV_RX_300_699] = GO(act_ict_reject, COMPLETED),      /* 300-699: ACK sent, resp. to TU */
+        [EV_TRANSPORT_ERROR] = GO(act_transport_error, TERMINATED), /* Transport Err.: inform TU */
+        [EV_TU_CANCEL] = GO(act_cancel_later, CALLING),       /* §9.1: with the first 1xx */
+        [EV_TU_TIMEOUT] = GO(act_timeout, TERMINATED),
+        [EV_TIMER_FAILED] = GO(act_local_failure, TERMINATED),
+    },
+    [SIP_TXN_PROCEEDING] = {
+        [EV_RX_1XX] = GO(act_ict_provisional, PROCEEDING),    /* 1xx: 1xx to TU */
+        [EV_RX_2XX] = GO(act_ict_accept, ACCEPTED),           /* 2xx: 2xx to TU (6026) */
+        [EV_RX_300_699] = GO(act_ict_reject, COMPLETED),      /* 300-699: ACK sent, resp. to TU */
+        [EV_TRANSPORT_ERROR] = GO(act_transport_error, TERMINATED), /* as from Calling */
+        [EV_TU_CANCEL] = GO(act_cancel_now, PROCEEDING),      /* §9.1 */
+        [EV_TIMER_B] = GO(act_timeout, TERMINATED),           /* §9.1: 64*T1 after the CANCEL */
+        [EV_TU_TIMEOUT] = GO(act_timeout, TERMINATED),
+        [EV_TIMER_FAILED] = GO(act_local_failure, TERMINATED),
+    },
+    [SIP_TXN_COMPLETED] = {
+        [EV_RX_300_699] = GO(act_ict_ack_again, COMPLETED),   /* 300-699: ACK sent */
+        [EV_RX_1XX] = GO(act_absorb, COMPLETED),
+        [EV_RX_2XX] = GO(act_absorb, COMPLETED),
+        [EV_TRANSPORT_ERROR] = GO(act_transport_error, TERMINATED), /* Transport Err.: inform TU */
+        [EV_TIMER_D] = GO(NULL, TERMINATED),                  /* Timer D */
+        [EV_TIMER_FAILED] = GO(NULL, TERMINATED),             /* D cannot run: end now */
+    },
+    [SIP_TXN_ACCEPTED] = {
+        [EV_RX_2XX] = GO(deliver, ACCEPTED),                  /* 2xx: 2xx to TU (6026 §8.4) */
+        [EV_TIMER_M] = GO(NULL, TERMINATED),                  /* Timer M */
+        [EV_TIMER_FAILED] = GO(NULL, TERMINATED),             /* M cannot run: end now */
+    },
+};
+
+/* RFC 3261 Figure 6 (non-INVITE client). */
+static const txn_table non_invite_client = {
+    [SIP_TXN_TRYING] = {
+        [EV_TU_REQUEST] = GO(act_client_start, TRYING),       /* Request from TU: send request */
+        [EV_TIMER_E] = GO(act_retransmit_e, TRYING),          /* Timer E: send request */
+        [EV_TIMER_F] = GO(act_timeout, TERMINATED),           /* Timer F: inform TU */
+        [EV_RX_1XX] = GO(deliver, PROCEEDING),                /* 1xx: 1xx to TU */
+        [EV_RX_2XX] = GO(act_nict_final, COMPLETED),          /* 200-699: resp. to TU */
+        [EV_RX_300_699] = GO(act_nict_final, COMPLETED),
+        [EV_TRANSPORT_ERROR] = GO(act_transport_error, TERMINATED), /* Transport Err.: inform TU */
+        [EV_TU_TIMEOUT] = GO(act_timeout, TERMINATED),
+        [EV_TIMER_FAILED] = GO(act_local_failure, TERMINATED),
+    },
+    [SIP_TXN_PROCEEDING] = {
+        [EV_TIMER_E] = GO(act_retransmit_e, PROCEEDING),      /* Timer E: send request */
+        [EV_TIMER_F] = GO(act_timeout, TERMINATED),           /* Timer F: inform TU */
+        [EV_RX_1XX] = GO(deliver, PROCEEDING),                /* 1xx: 1xx to TU */
+        [EV_RX_2XX] = GO(act_nict_final, COMPLETED),          /* 200-699: resp. to TU */
+        [EV_RX_300_699] = GO(act_nict_final, COMPLETED),
+        [EV_TRANSPORT_ERROR] = GO(act_transport_error, TERMINATED), /* Transport Err.: inform TU */
+        [EV_TU_TIMEOUT] = GO(act_timeout, TERMINATED),
+        [EV_TIMER_FAILED] = GO(act_local_failure, TERMINATED),
+    },
+    [SIP_TXN_COMPLETED] = {
+        [EV_RX_1XX] = GO(act_absorb, COMPLETED),
+        [EV_RX_2XX] = GO(act_absorb, COMPLETED),
+        [EV_RX_300_699] = GO(act_absorb, COMPLETED),
+        [EV_TIMER_K] = GO(NULL, TERMINATED),                  /* Timer K */
+        [EV_TIMER_FAILED] = GO(NULL, TERMINATED),             /* K cannot run: end now */
+    },
+};
+
+/* RFC 3261 Figure 7 (INVITE server) with RFC 6026's Accepted state (§8.5-§8.7). The TU's
+ * response is sent by sip_txn_respond before its event; a send error is
+ * EV_TRANSPORT_ERROR instead. */
+static const txn_table invite_server = {
+    [SIP_TXN_PROCEEDING] = {
+        [EV_RX_REQUEST] = GO(act_resend_response, PROCEEDING), /* INVITE: send response */
+        [EV_RX_ACK] = GO(act_absorb, PROCEEDING),
+        [EV_TU_1XX] = GO(NULL, PROCEEDING),                   /* 101-199 from TU: send response */
+        [EV_TU_2XX] = GO(act_start_l, ACCEPTED),              /* 2xx from TU: send response (6026) */
+        [EV_TU_300_699] = GO(act_start_g_h, COMPLETED),       /* 300-699 from TU: send response */
+        [EV_TIMER_TRYING] = GO(act_send_trying, PROCEEDING),  /* §17.2.1: 100 Trying */
+        [EV_TRANSPORT_ERROR] = GO(act_server_transport_error, TERMINATED), /* inform TU */
+        [EV_TIMER_FAILED] = GO(act_send_trying, PROCEEDING),  /* no 200 ms wait: 100 now */
+    },
+    [SIP_TXN_COMPLETED] = {
+        [EV_RX_REQUEST] = GO(act_resend_response, COMPLETED), /* INVITE: send response */
+        [EV_RX_ACK] = GO(act_confirm, CONFIRMED),             /* ACK */
+        [EV_TIMER_G] = GO(act_retransmit_g, COMPLETED),       /* Timer G: send response */
+        [EV_TIMER_H] = GO(act_server_timeout, TERMINATED),    /* Timer H: inform TU */
+        [EV_TRANSPORT_ERROR] = GO(act_server_transport_error, TERMINATED), /* inform TU */
+        [EV_TIMER_FAILED] = GO(act_server_local_failure, TERMINATED),
+    },
+    [SIP_TXN_CONFIRMED] = {
+        [EV_RX_REQUEST] = GO(act_absorb, CONFIRMED),
+        [EV_RX_ACK] = GO(act_absorb, CONFIRMED),
+        [EV_TIMER_I] = GO(NULL, TERMINATED),                  /* Timer I */
+        [EV_TIMER_FAILED] = GO(NULL, TERMINATED),             /* I cannot run: end now */
+    },
+    [SIP_TXN_ACCEPTED] = {
+        [EV_RX_REQUEST] = GO(act_absorb, ACCEPTED),           /* INVITE: absorbed (6026) */
+        [EV_RX_ACK] = GO(act_ack_to_tu, ACCEPTED),            /* ACK: to TU (6026 §8.7) */
+        [EV_TU_2XX] = GO(NULL, ACCEPTED),                     /* 2xx from TU: send response */
+        [EV_TIMER_L] = GO(NULL, TERMINATED),                  /* Timer L */
+        [EV_TRANSPORT_ERROR] = GO(act_server_transport_error, TERMINATED), /* a 2xx again failed */
+        [EV_TIMER_FAILED] = GO(NULL, TERMINATED),             /* L cannot run: end now */
+    },
+};
+
+/* RFC 3261 Figure 8 (non-INVITE server). */
+static const txn_table non_invite_server = {
+    [SIP_TXN_TRYING] = {
+        [EV_RX_REQUEST] = GO(act_absorb, TRYING),             /* Request: absorbed */
+        [EV_TU_1XX] = GO(NULL, PROCEEDING),                   /* 1xx from TU: send response */
+        [EV_TU_2XX] = GO(act_start_j, COMPLETED),             /* 200-699 from TU: send response */
+        [EV_TU_300_699] = GO(act_start_j, COMPLETED),
+        [EV_TRANSPORT_ERROR] = GO(act_server_transport_error, TERMINATED),
+    },
+    [SIP_TXN_PROCEEDING] = {
+        [EV_RX_REQUEST] = GO(act_resend_response, PROCEEDING), /* Request: send response */
+        [EV_TU_1XX] = GO(NULL, PROCEEDING),                   /* 1xx from TU: send response */
+        [EV_TU_2XX] = GO(act_start_j, COMPLETED),             /* 200-699 from TU: send response */
+        [EV_TU_300_699] = GO(act_start_j, COMPLETED),
+        [EV_TRANSPORT_ERROR] = GO(act_server_transport_error, TERMINATED), /* inform TU */
+    },
+    [SIP_TXN_COMPLETED] = {
+        [EV_RX_REQUEST] = GO(act_resend_response, COMPLETED), /* Request: send response */
+        [EV_TIMER_J] = GO(NULL, TERMINATED),                  /* Timer J */
+        [EV_TRANSPORT_ERROR] = GO(act_server_transport_error, TERMINATED), /* inform TU */
+        [EV_TIMER_FAILED] = GO(NULL, TERMINATED),             /* J cannot run: end now */
+    },
+};
+
+static const txn_table *const txn_machines[] = {
+    [SIP_TXN_INVITE_CLIENT] = &invite_client,
+    [SIP_TXN_NON_INVITE_CLIENT] = &non_invite_client,
+    [SIP_TXN_INVITE_SERVER] = &invite_server,
+    [SIP_TXN_NON_INVITE_SERVER] = &non_invite_server,
+};
+
+static const struct txn_arrow *txn_arrow_of(const struct sip_txn *t, enum txn_event e)
+{
+    return &(*txn_machines[t->kind])[t->state][e];
+}
+
+/* The one dispatcher: follow the arrow for (state, event), if the figure has one. */
+static void txn_dispatch(struct sip_txn *t, enum txn_event e, const struct txn_ev *ev)
+{
+    const struct txn_arrow *a = txn_arrow_of(t, e);
+    static const struct txn_ev none;
+
+    if (!a->defined)
+        return;
+    sip_txn_ref(t); /* the action's callbacks may drop the user's reference */
+    if (a->next != SIP_TXN_TERMINATED)
+        t->state = a->next;
+    if (a->action)
+        a->action(t, ev ? ev : &none);
+    if (a->next == SIP_TXN_TERMINATED) {
+        terminate(t);
+    } else if (t->timer_failed && t->state != SIP_TXN_TERMINATED) {
+        t->timer_failed = false;
+        txn_dispatch(t, EV_TIMER_FAILED, NULL);
+    }
+    sip_txn_unref(t);
+}
+
+/* ---- Timers: which one fired depends on the machine (and, for the linger timer, the state) ---- */
+
+static void timer_retx(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    static const enum txn_event ev[] = {
+        [SIP_TXN_INVITE_CLIENT] = EV_TIMER_A,
+        [SIP_TXN_NON_INVITE_CLIENT] = EV_TIMER_E,
+        [SIP_TXN_INVITE_SERVER] = EV_TIMER_G,
+        [SIP_TXN_NON_INVITE_SERVER] = EV_COUNT,
+    };
+    struct sip_txn *t = arg;
+    (void) l, (void) tm;
+
+    if (ev[t->kind] != EV_COUNT)
+        txn_dispatch(t, ev[t->kind], NULL);
+}
+
+static void timer_timeout(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    static const enum txn_event ev[] = {
+        [SIP_TXN_INVITE_CLIENT] = EV_TIMER_B,
+        [SIP_TXN_NON_INVITE_CLIENT] = EV_TIMER_F,
+        [SIP_TXN_INVITE_SERVER] = EV_TIMER_H,
+        [SIP_TXN_NON_INVITE_SERVER] = EV_COUNT,
+    };
+    struct sip_txn *t = arg;
+    (void) l, (void) tm;
+
+    if (ev[t->kind] != EV_COUNT)
+        txn_dispatch(t, ev[t->kind], NULL);
+}
+
+static void timer_linger(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    struct sip_txn *t = arg;
+    bool accepted = t->state == SIP_TXN_ACCEPTED;
+    enum txn_event e;
+    (void) l, (void) tm;
+
+    switch (t->kind) {
+    case SIP_TXN_INVITE_CLIENT:
+        e = accepted ? EV_TIMER_M : EV_TIMER_D;
+        break;
+    case SIP_TXN_NON_INVITE_CLIENT:
+        e = EV_TIMER_K;
+        break;
+    case SIP_TXN_INVITE_SERVER:
+        e = accepted ? EV_TIMER_L : EV_TIMER_I;
+        break;
+    default:
+        e = EV_TIMER_J;
+        break;
+    }
+    txn_dispatch(t, e, NULL);
+}
+
+static void timer_trying(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    (void) l, (void) tm;
+    txn_dispatch(arg, EV_TIMER_TRYING, NULL);
 }
 
 /* ---- Keys (§17.1.3, §17.2.3) ---- */
@@ -495,47 +950,18 @@ void sip_txl_stats(struct sip_txl *txl, struct sip_txl_stats *o)
 static void server_retransmission(struct sip_txn *t, struct sip_rx *rx)
 {
     struct sip_txl *txl = t->txl;
+    bool ack = rx->msg->method_id == SIP_METHOD_ACK;
 
-    if (rx->msg->method_id == SIP_METHOD_ACK) {
-        if (t->kind != SIP_TXN_INVITE_SERVER)
-            return;
-        /* §17.2.3: without the magic cookie, the ACK must also carry the To tag of
-         * the response we sent; another tag means it is not ours */
-        if (t->rfc2543 && t->state == SIP_TXN_COMPLETED &&
-            (!t->resp_to_tag || !sk_str_eq_cstr(rx->msg->to.tag, t->resp_to_tag))) {
-            if (txl->h.request)
-                txl->h.request(txl->h.arg, NULL, rx);
-            return;
-        }
-        switch (t->state) {
-        case SIP_TXN_COMPLETED:
-            /* §17.2.1: ACK for our non-2xx: stop G and H, linger in Confirmed (Timer I) */
-            t->state = SIP_TXN_CONFIRMED;
-            sk_timer_stop(t->loop, &t->t_retx);
-            sk_timer_stop(t->loop, &t->t_timeout);
-            linger(t, t->reliable ? 0 : txl->cfg.t4_ms);
-            return;
-        case SIP_TXN_ACCEPTED:
-            /* RFC 6026 §8.7: an ACK matching the INVITE in Accepted goes to the TU */
-            if (txl->h.request)
-                txl->h.request(txl->h.arg, NULL, rx);
-            return;
-        default:
-            atomic_fetch_add(&txl->st.absorbed, 1);
-            return;
-        }
-    }
-    atomic_fetch_add(&txl->st.absorbed, 1);
-    switch (t->state) {
-    case SIP_TXN_PROCEEDING:
-    case SIP_TXN_COMPLETED:
-        /* §17.2.1/§17.2.2: re-send the last response (provisional or final) */
-        if (t->msg.len)
-            retransmit(t, &t->msg);
+    /* §17.2.3: without the magic cookie, the ACK must also carry the To tag of
+     * the response we sent; another tag means it is not ours */
+    if (ack && t->kind == SIP_TXN_INVITE_SERVER && t->rfc2543 &&
+        t->state == SIP_TXN_COMPLETED &&
+        (!t->resp_to_tag || !sk_str_eq_cstr(rx->msg->to.tag, t->resp_to_tag))) {
+        if (txl->h.request)
+            txl->h.request(txl->h.arg, NULL, rx);
         return;
-    default:
-        return; /* Trying, Confirmed, Accepted: absorbed */
     }
+    txn_dispatch(t, ack ? EV_RX_ACK : EV_RX_REQUEST, &(struct txn_ev){.rx = rx});
 }
 
 static void build_trying(struct sip_txn *t, const struct sip_msg *req)
@@ -680,9 +1106,9 @@ static void receive_request(struct sip_txl *txl, struct sip_rx *rx)
         goto out;
     }
     atomic_fetch_add(&txl->st.server_created, 1);
-    if (invite)
-        sk_timer_start(t->loop, &t->t_trying, txl->cfg.trying_ms);
-    if (txl->h.request)
+    if (invite && sk_timer_start(t->loop, &t->t_trying, txl->cfg.trying_ms))
+        txn_dispatch(t, EV_TIMER_FAILED, NULL); /* the 100 Trying goes now instead */
+    if (txl->h.request && t->state != SIP_TXN_TERMINATED)
         txl->h.request(txl->h.arg, t, rx);
     sip_txn_unref(t); /* the table keeps its own reference */
 out:
@@ -712,24 +1138,12 @@ static void remember_to_tag(struct sip_txn *t)
 
 int sip_txn_respond(struct sip_txn *t, int status, const char *resp, size_t len)
 {
-    const struct sip_txn_config *c = &t->txl->cfg;
-    bool provisional = status < 200, success = status >= 200 && status < 300;
+    enum txn_event e = status < 200 ? EV_TU_1XX : status < 300 ? EV_TU_2XX : EV_TU_300_699;
     int err;
 
-    if (t->kind != SIP_TXN_INVITE_SERVER && t->kind != SIP_TXN_NON_INVITE_SERVER)
+    /* the response must be one the machine takes in this state (no arrow: EINVAL) */
+    if (!txn_arrow_of(t, e)->defined)
         return EINVAL;
-    switch (t->state) {
-    case SIP_TXN_TRYING:
-    case SIP_TXN_PROCEEDING:
-        break;
-    case SIP_TXN_ACCEPTED:
-        /* RFC 6026 §8.5: the TU may retransmit its 2xx through the transaction */
-        if (!success)
-            return EINVAL;
-        break;
-    default:
-        return EINVAL;
-    }
     t->tu_responded = true;
     sk_timer_stop(t->loop, &t->t_trying);
     if (sk_buf_set_exact(&t->msg, resp, len))
@@ -738,38 +1152,12 @@ int sip_txn_respond(struct sip_txn *t, int status, const char *resp, size_t len)
     if (t->rfc2543 && t->kind == SIP_TXN_INVITE_SERVER && status >= 300)
         remember_to_tag(t);
     sip_txn_ref(t);
-    if ((err = send_buf(t, &t->msg))) {
-        transport_error(t, err);
-        sip_txn_unref(t);
-        return err;
-    }
-    if (t->kind == SIP_TXN_INVITE_SERVER) {
-        if (provisional) {
-            /* stays in Proceeding */
-        } else if (success) {
-            if (t->state != SIP_TXN_ACCEPTED) {
-                /* RFC 6026 §8.5: Accepted, Timer L = 64*T1 */
-                t->state = SIP_TXN_ACCEPTED;
-                linger(t, 64u * c->t1_ms);
-            }
-        } else {
-            /* §17.2.1: Completed; G retransmits (unreliable), H waits for the ACK */
-            t->state = SIP_TXN_COMPLETED;
-            if (!t->reliable) {
-                t->interval = c->t1_ms;
-                sk_timer_start(t->loop, &t->t_retx, t->interval);
-            }
-            sk_timer_start(t->loop, &t->t_timeout, t64(t));
-        }
-    } else if (provisional) {
-        t->state = SIP_TXN_PROCEEDING;
-    } else {
-        /* §17.2.2: Completed, Timer J = 64*T1 (unreliable) or 0 */
-        t->state = SIP_TXN_COMPLETED;
-        linger(t, t->reliable ? 0 : t64(t));
-    }
+    if ((err = send_buf(t, &t->msg)))
+        txn_dispatch(t, EV_TRANSPORT_ERROR, &(struct txn_ev){.err = err});
+    else
+        txn_dispatch(t, e, NULL);
     sip_txn_unref(t);
-    return 0;
+    return err;
 }
 
 struct sip_txn *sip_txl_find_invite(struct sip_txl *txl, struct sip_msg *cancel)
@@ -787,34 +1175,10 @@ struct sip_txn *sip_txl_find_invite(struct sip_txl *txl, struct sip_msg *cancel)
 
 /* ---- Client side ---- */
 
-void sip_branch_print(char *buf, size_t size, const char *prefix, uint64_t a, uint64_t b,
-                      unsigned b_digits)
-{
-    size_t n = strlen(prefix);
-
-    if (b_digits > 16)
-        b_digits = 16;
-    if (size < n + 16 + b_digits + 1) {
-        if (size)
-            buf[0] = '\0';
-        return;
-    }
-    memcpy(buf, prefix, n);
-    sk_hex(buf + n, a, 16);
-    sk_hex(buf + n + 16, b, b_digits);
-    buf[n + 16 + b_digits] = '\0';
-}
-
-void sip_branch_new(char *buf, size_t size)
-{
-    /* 96 random bits after the cookie (§8.1.1.7: unique in space and time) */
-    sip_branch_print(buf, size, MAGIC_COOKIE, sk_rand64(), sk_rand64() >> 32, 8);
-}
-
-int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *req,
-                         size_t len, struct sk_str branch, struct sk_str method,
-                         const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
-                         struct sip_txn **tp)
+int sip_txn_client_new_keyed(struct sip_txl *txl, struct sk_loop *loop, const char *req,
+                             size_t len, struct sk_str branch, struct sk_str method,
+                             const struct sip_dest *dst, const struct sip_txn_user *user,
+                             void *arg, struct sip_txn **tp)
 {
     struct sk_buf key;
     char key_mem[TXN_KEY_STACK]; /* a usual key fits: no heap per message */
@@ -841,15 +1205,8 @@ int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *
         goto out;
     }
     atomic_fetch_add(&txl->st.client_created, 1);
-    /* Timer A / E at T1 on unreliable transports; Timer B / F at 64*T1 */
-    if (!t->reliable) {
-        t->interval = txl->cfg.t1_ms;
-        sk_timer_start(loop, &t->t_retx, t->interval);
-    }
-    sk_timer_start(loop, &t->t_timeout, t64(t));
     *tp = t; /* the allocation's reference becomes the caller's */
-    if ((err = send_buf(t, &t->msg)))
-        transport_error(t, err);
+    txn_dispatch(t, EV_TU_REQUEST, NULL);
     err = 0;
 out:
     if (err && t)
@@ -875,8 +1232,8 @@ int sip_txn_client_new(struct sip_txl *txl, struct sk_loop *loop, const char *re
     if (err || !m->is_request || !m->has_via)
         err = EINVAL;
     else
-        err = sip_txn_client_start(txl, loop, req, len, m->via.branch, m->method, dst, user,
-                                   arg, tp);
+        err = sip_txn_client_new_keyed(txl, loop, req, len, m->via.branch, m->method, dst, user,
+                                       arg, tp);
     sip_msg_release(m);
     free(m);
     return err;
@@ -948,9 +1305,8 @@ static void send_cancel(struct sip_txn *t)
 
     t->cancel_pending = false;
     t->cancelled = true;
-    sk_timer_stop(t->loop, &t->t_c);
     /* the guard runs even if the CANCEL could not be built (out of memory) */
-    sk_timer_start(t->loop, &t->t_timeout, t64(t));
+    timer_start(t, &t->t_timeout, t64(t));
     if (!req)
         return;
     sk_buf_init(&b);
@@ -969,7 +1325,7 @@ int sip_txn_cancel(struct sip_txn *t, const char *extra)
 {
     if (t->kind != SIP_TXN_INVITE_CLIENT)
         return EINVAL;
-    if (t->state != SIP_TXN_CALLING && t->state != SIP_TXN_PROCEEDING)
+    if (!txn_arrow_of(t, EV_TU_CANCEL)->defined)
         return EALREADY; /* a final response came already */
     if (t->cancelled || t->cancel_pending)
         return 0;
@@ -978,136 +1334,31 @@ int sip_txn_cancel(struct sip_txn *t, const char *extra)
         if (!t->cancel_extra)
             return ENOMEM;
     }
-    switch (t->state) {
-    case SIP_TXN_CALLING:
-        /* §9.1: no CANCEL before a provisional response; it leaves with the first one */
-        t->cancel_pending = true;
-        return 0;
-    case SIP_TXN_PROCEEDING:
-        send_cancel(t);
-        return 0;
-    default:
-        return EALREADY; /* a final response came already */
-    }
+    txn_dispatch(t, EV_TU_CANCEL, NULL);
+    return 0;
 }
 
-void sip_txn_set_timer_c(struct sip_txn *t, uint32_t ms)
+bool sip_txn_cancel_requested(const struct sip_txn *t)
 {
-    if (t->kind != SIP_TXN_INVITE_CLIENT || t->state == SIP_TXN_TERMINATED)
-        return;
-    t->timer_c_ms = ms;
-    if (ms)
-        sk_timer_start(t->loop, &t->t_c, ms);
-    else
-        sk_timer_stop(t->loop, &t->t_c);
+    return t->cancelled || t->cancel_pending;
 }
 
-/* §16.8: Timer C fired. With a provisional response the branch is cancelled;
- * without one it is treated as a 408. */
-static void timer_c(struct sk_loop *l, struct sk_timer *tm, void *arg)
+int sip_txn_client_timeout(struct sip_txn *t)
 {
-    struct sip_txn *t = arg;
-    (void) l, (void) tm;
-
-    if (t->state == SIP_TXN_PROCEEDING) {
-        if (!t->cancelled)
-            send_cancel(t);
-        return;
-    }
-    if (t->state != SIP_TXN_CALLING)
-        return;
-    atomic_fetch_add(&t->txl->st.timeouts, 1);
-    sip_txn_ref(t);
-    t->status = 408;
-    if (t->user && t->user->response)
-        t->user->response(t, t->user_arg, NULL, 408);
-    terminate(t);
-    sip_txn_unref(t);
-}
-
-static void deliver(struct sip_txn *t, struct sip_rx *rx)
-{
-    t->status = rx->msg->status;
-    if (t->user && t->user->response)
-        t->user->response(t, t->user_arg, rx, rx->msg->status);
+    if (t->kind != SIP_TXN_INVITE_CLIENT && t->kind != SIP_TXN_NON_INVITE_CLIENT)
+        return EINVAL;
+    if (!txn_arrow_of(t, EV_TU_TIMEOUT)->defined)
+        return EALREADY;
+    txn_dispatch(t, EV_TU_TIMEOUT, NULL);
+    return 0;
 }
 
 static void client_response(struct sip_txn *t, struct sip_rx *rx)
 {
-    const struct sip_txn_config *c = &t->txl->cfg;
     int status = rx->msg->status;
-    int err;
+    enum txn_event e = status < 200 ? EV_RX_1XX : status < 300 ? EV_RX_2XX : EV_RX_300_699;
 
-    if (t->kind == SIP_TXN_INVITE_CLIENT) {
-        switch (t->state) {
-        case SIP_TXN_CALLING:
-        case SIP_TXN_PROCEEDING:
-            sk_timer_stop(t->loop, &t->t_retx);
-            if (!t->cancelled)
-                sk_timer_stop(t->loop, &t->t_timeout);
-            if (status < 200) {
-                t->state = SIP_TXN_PROCEEDING;
-                /* §16.7 step 2: Timer C restarts with every 101-199 */
-                if (t->timer_c_ms && status > 100 && !t->cancelled)
-                    sk_timer_start(t->loop, &t->t_c, t->timer_c_ms);
-                if (t->cancel_pending) {
-                    deliver(t, rx);
-                    if (t->state == SIP_TXN_PROCEEDING)
-                        send_cancel(t);
-                    return;
-                }
-            } else if (status < 300) {
-                sk_timer_stop(t->loop, &t->t_timeout);
-                sk_timer_stop(t->loop, &t->t_c);
-                /* RFC 6026 §8.4: Accepted, Timer M = 64*T1; 2xx retransmissions reach the TU */
-                t->state = SIP_TXN_ACCEPTED;
-                linger(t, t64(t));
-            } else {
-                /* §17.1.1.2: ACK, Completed, Timer D (32 s unreliable, 0 reliable) */
-                sk_timer_stop(t->loop, &t->t_timeout);
-                sk_timer_stop(t->loop, &t->t_c);
-                t->state = SIP_TXN_COMPLETED;
-                build_ack(t, rx->msg);
-                linger(t, t->reliable ? 0 : (32000 > t64(t) ? 32000 : t64(t)));
-                if (t->ack.len && (err = send_buf(t, &t->ack))) {
-                    deliver(t, rx);
-                    transport_error(t, err);
-                    return;
-                }
-            }
-            deliver(t, rx);
-            return;
-        case SIP_TXN_ACCEPTED:
-            if (status >= 200 && status < 300)
-                deliver(t, rx);
-            return;
-        case SIP_TXN_COMPLETED:
-            atomic_fetch_add(&t->txl->st.absorbed, 1);
-            if (status >= 300 && t->ack.len)
-                retransmit(t, &t->ack);
-            return;
-        default:
-            return;
-        }
-    }
-    switch (t->state) {
-    case SIP_TXN_TRYING:
-    case SIP_TXN_PROCEEDING:
-        if (status < 200) {
-            t->state = SIP_TXN_PROCEEDING;
-        } else {
-            /* §17.1.2.2: Completed, Timer K = T4 (unreliable) or 0 */
-            t->state = SIP_TXN_COMPLETED;
-            sk_timer_stop(t->loop, &t->t_retx);
-            sk_timer_stop(t->loop, &t->t_timeout);
-            linger(t, t->reliable ? 0 : c->t4_ms);
-        }
-        deliver(t, rx);
-        return;
-    default:
-        atomic_fetch_add(&t->txl->st.absorbed, 1);
-        return;
-    }
+    txn_dispatch(t, e, &(struct txn_ev){.rx = rx});
 }
 
 static void receive_response(struct sip_txl *txl, struct sip_rx *rx)

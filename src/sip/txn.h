@@ -39,22 +39,13 @@ struct sip_txn_config {
 
 extern const struct sip_txn_config sip_txn_config_default;
 
-/* A received message, as the transport hands it up. */
-struct sip_rx {
-    struct sip_msg *msg;
-    struct sk_loop *loop;   /* the worker it arrived on */
-    enum sip_proto proto;
-    struct sk_sa src;       /* where it came from */
-    struct sk_sa local;     /* the address it arrived on */
-    struct sip_conn *conn;  /* stream connection (borrowed), NULL for UDP */
-};
-
 struct sip_txn;
 struct sip_txl;
 
 /* The user of one client transaction. */
 struct sip_txn_user {
-    /* A response, or msg NULL and status 408 (Timer B/F) / 503 (transport error). */
+    /* A response, or rx NULL and status 408 (Timer B/F, sip_txn_client_timeout) /
+     * 503 (transport error, or a timer of the transaction could not start). */
     void (*response)(struct sip_txn *t, void *arg, struct sip_rx *rx, int status);
     /* The transaction is over; no callback follows. May be NULL. */
     void (*terminated)(struct sip_txn *t, void *arg);
@@ -69,7 +60,8 @@ struct sip_txl_handler {
      * after the transaction ended). */
     void (*stray_response)(void *arg, struct sip_rx *rx);
     /* A server transaction ended without the TU's doing (Timer H: no ACK,
-     * transport error). May be NULL. */
+     * ETIMEDOUT; a transport error; ENOMEM when Timer G/H could not start).
+     * May be NULL. */
     void (*server_failed)(void *arg, struct sip_txn *st, int err);
     void *arg;
 };
@@ -96,27 +88,32 @@ void sip_txl_receive(struct sip_txl *txl, struct sip_rx *rx);
 /* ---- Client transactions ----
  * req is the complete request with our Via on top (branch with the magic cookie);
  * it is copied. The first transmission happens here; an immediate transport
- * error is reported through user->response (503) before this returns 0. */
+ * error, or a Timer A/B/E/F that cannot start, is reported through
+ * user->response (503, then terminated) before this returns 0. */
 int sip_txn_client_new(struct sip_txl *txl, struct sk_loop *loop, const char *req, size_t len,
                        const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
                        struct sip_txn **tp);
 
-/* The same for a request the caller just built: its top Via branch and method
- * are given, so the request is not parsed again (the proxy's forwarding path). */
-int sip_txn_client_start(struct sip_txl *txl, struct sk_loop *loop, const char *req,
-                         size_t len, struct sk_str branch, struct sk_str method,
-                         const struct sip_dest *dst, const struct sip_txn_user *user, void *arg,
-                         struct sip_txn **tp);
+/* The same for a request the caller has just built and whose transaction key it
+ * knows (§17.1.3: the top Via branch and the method), so the request is not
+ * parsed again. EINVAL for a branch without the magic cookie or an ACK. */
+int sip_txn_client_new_keyed(struct sip_txl *txl, struct sk_loop *loop, const char *req,
+                             size_t len, struct sk_str branch, struct sk_str method,
+                             const struct sip_dest *dst, const struct sip_txn_user *user,
+                             void *arg, struct sip_txn **tp);
 
 /* §9.1 CANCEL of an INVITE client transaction (on its loop's thread): sent now
  * if a provisional response came, else with the first one. extra: header lines
  * to add (e.g. "Reason: ...\r\n"), or NULL. If no final response follows within
  * 64*T1, the user hears 408 and the transaction ends. EALREADY after a final. */
 int sip_txn_cancel(struct sip_txn *t, const char *extra);
-/* Timer C (§16.6 step 11, §16.8) for a proxy's INVITE client transaction: started
- * now, restarted by every 101-199; when it fires the branch is cancelled (after a
- * provisional) or treated as 408 (before one). 0 stops it. */
-void sip_txn_set_timer_c(struct sip_txn *t, uint32_t ms);
+/* A CANCEL was asked for (sent, or waiting for the first provisional). */
+bool sip_txn_cancel_requested(const struct sip_txn *t);
+/* A timer of the TU's own for this client transaction ran out: before a final
+ * response, the user hears 408 as for Timer B/F and the transaction ends, with
+ * nothing sent (an INVITE that had a provisional should be cancelled instead).
+ * EALREADY after a final response. */
+int sip_txn_client_timeout(struct sip_txn *t);
 
 /* ---- Server transactions ----
  * Send a response (complete message bytes, copied). Status drives the state machine. */
@@ -134,18 +131,8 @@ int sip_txn_status(const struct sip_txn *t);
 /* Where responses go (server) or requests go (client). */
 const struct sip_dest *sip_txn_dest(const struct sip_txn *t);
 struct sk_loop *sip_txn_loop(const struct sip_txn *t);
-/* TU-private pointer (e.g. the proxy's state for this transaction). */
+/* TU-private pointer (the TU's state for this transaction). */
 void sip_txn_set_data(struct sip_txn *t, void *data);
 void *sip_txn_data(const struct sip_txn *t);
-
-/* RFC 3261 §18.2.2 / RFC 3581: where responses to this request go. */
-int sip_response_dest(const struct sip_rx *rx, struct sip_dest *d);
-
-/* RFC 3261 §8.1.1.7: "z9hG4bK" + 96 bits of randomness, hex; buf >= 32 bytes. */
-void sip_branch_new(char *buf, size_t size);
-/* prefix, a in 16 hex digits, the low b_digits hex digits of b, NUL (the empty
- * string when size is too small): the text of a branch parameter, no printf. */
-void sip_branch_print(char *buf, size_t size, const char *prefix, uint64_t a, uint64_t b,
-                      unsigned b_digits);
 
 #endif

@@ -3,8 +3,13 @@
 
 #include <arpa/inet.h>
 
-#include "sip/hdr.h"
+#include "sip/param.h"
 #include "sip/scan.h"
+
+/* sc_host reports the host kind in the lexer's own terms (scan.h), value for value. */
+_Static_assert((int) SIP_HOST_NAME == SC_HT_NAME && (int) SIP_HOST_IPV4 == SC_HT_IPV4 &&
+                   (int) SIP_HOST_IPV6 == SC_HT_IPV6,
+               "enum sc_host_type and enum sip_host_type differ");
 
 static int uri_fail(struct sip_error *err, const char *reason, const char *start, const char *at)
 {

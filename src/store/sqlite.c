@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "base/hash.h"
@@ -102,9 +101,11 @@ struct user_cache {
     size_t n;
     _Atomic uint64_t hits, misses, clears;
     _Atomic int64_t next_check; /* monotonic ns: data_version is due */
+    _Atomic int64_t check_ns;   /* between two checks: UC_CHECK_NS */
 };
 
-struct sk_store {
+struct sq_store {
+    struct sk_store base; /* first: the interface's handle */
     sqlite3 *db;
     pthread_mutex_t lock; /* one connection, used by the store thread and the CLI */
     sqlite3_stmt *st[ST__COUNT];
@@ -112,7 +113,7 @@ struct sk_store {
     struct user_cache uc;
 };
 
-static int db_err(struct sk_store *s, const char *what)
+static int db_err(struct sq_store *s, const char *what)
 {
     SK_ERROR("store: %s: %s", what, sqlite3_errmsg(s->db));
     return EIO;
@@ -126,7 +127,7 @@ static int64_t mono_ns(void)
 }
 
 /* PRAGMA data_version into *v (the caller holds the lock). */
-static int read_data_version(struct sk_store *s, int64_t *v)
+static int read_data_version(struct sq_store *s, int64_t *v)
 {
     sqlite3_stmt *st = s->st[ST_DATA_VERSION];
     int rc = sqlite3_step(st);
@@ -158,57 +159,10 @@ static void uc_clear(struct user_cache *c)
     atomic_fetch_add_explicit(&c->clears, 1, memory_order_relaxed);
 }
 
-int sk_store_open(struct sk_store **sp, const char *dir)
+static void sq_close(struct sk_store *base)
 {
-    struct sk_store *s = calloc(1, sizeof(*s));
-    char path[4096];
-    char *msg = NULL;
+    struct sq_store *s = (struct sq_store *) base;
 
-    if (!s)
-        return ENOMEM;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_rwlock_init(&s->uc.lock, NULL);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        int err = errno;
-        sk_store_close(s);
-        return err;
-    }
-    snprintf(path, sizeof(path), "%s/%s", dir, SK_STORE_DB_NAME);
-    /* NOMUTEX: every use of the connection is under s->lock already, so SQLite's
-     * own per-call mutexes (FULLMUTEX) only added cost: 13 binds, a step and a
-     * reset per stored binding each took and released one */
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                          SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        SK_ERROR("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "?");
-        sk_store_close(s);
-        return EIO;
-    }
-    sqlite3_busy_timeout(s->db, 5000);
-    if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        SK_ERROR("store: schema: %s", msg ? msg : "?");
-        sqlite3_free(msg);
-        sk_store_close(s);
-        return EIO;
-    }
-    for (int i = 0; i < ST__COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-                               NULL) != SQLITE_OK) {
-            db_err(s, sql_text[i]);
-            sk_store_close(s);
-            return EIO;
-        }
-    }
-    if (read_data_version(s, &s->data_version)) {
-        sk_store_close(s);
-        return EIO;
-    }
-    atomic_init(&s->uc.next_check, mono_ns() + UC_CHECK_NS);
-    *sp = s;
-    return 0;
-}
-
-void sk_store_close(struct sk_store *s)
-{
     if (!s)
         return;
     for (int i = 0; i < ST__COUNT; i++)
@@ -219,6 +173,51 @@ void sk_store_close(struct sk_store *s)
     pthread_rwlock_destroy(&s->uc.lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+/* Opens (creating) the database file at path; its directory must exist. */
+static int sq_open(struct sk_store **sp, const char *path)
+{
+    struct sq_store *s = calloc(1, sizeof(*s));
+    char *msg = NULL;
+    int err = EIO;
+
+    if (!s)
+        return ENOMEM;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_rwlock_init(&s->uc.lock, NULL);
+    /* NOMUTEX: every use of the connection is under s->lock already, so SQLite's
+     * own per-call mutexes (FULLMUTEX) only added cost: 13 binds, a step and a
+     * reset per stored binding each took and released one */
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        SK_ERROR("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "?");
+        goto out;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        SK_ERROR("store: schema: %s", msg ? msg : "?");
+        sqlite3_free(msg);
+        goto out;
+    }
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                               NULL) != SQLITE_OK) {
+            db_err(s, sql_text[i]);
+            goto out;
+        }
+    }
+    if (read_data_version(s, &s->data_version))
+        goto out;
+    atomic_init(&s->uc.check_ns, UC_CHECK_NS);
+    atomic_init(&s->uc.next_check, mono_ns() + UC_CHECK_NS);
+    *sp = &s->base;
+    s = NULL;
+    err = 0;
+out:
+    if (s)
+        sq_close(&s->base);
+    return err;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -239,7 +238,7 @@ static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
 }
 
 /* Run a statement that returns no rows. */
-static int run(struct sk_store *s, sqlite3_stmt *st, const char *what)
+static int run(struct sq_store *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -397,7 +396,7 @@ static void uc_del(struct user_cache *c, const char *user, const char *domain)
 
 /* Every UC_CHECK_NS: empty the cache if another connection committed since the
  * last check. Never waits for the store mutex. */
-static void uc_check(struct sk_store *s)
+static void uc_check(struct sq_store *s)
 {
     int64_t now = mono_ns(), v;
 
@@ -406,7 +405,9 @@ static void uc_check(struct sk_store *s)
     if (pthread_mutex_trylock(&s->lock) != 0)
         return; /* the store thread is writing a batch: the next lookup tries */
     if (now >= atomic_load_explicit(&s->uc.next_check, memory_order_relaxed)) {
-        atomic_store_explicit(&s->uc.next_check, now + UC_CHECK_NS, memory_order_relaxed);
+        atomic_store_explicit(&s->uc.next_check,
+                              now + atomic_load_explicit(&s->uc.check_ns, memory_order_relaxed),
+                              memory_order_relaxed);
         if (read_data_version(s, &v) != 0) {
             uc_clear(&s->uc); /* cannot tell: trust SQLite only */
         } else if (v != s->data_version) {
@@ -417,8 +418,9 @@ static void uc_check(struct sk_store *s)
     pthread_mutex_unlock(&s->lock);
 }
 
-int sk_store_user_put(struct sk_store *s, const struct sk_user_rec *u)
+static int sq_user_put(struct sk_store *base, const struct sk_user_rec *u)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *st = s->st[ST_USER_PUT];
     int rc;
 
@@ -438,9 +440,10 @@ int sk_store_user_put(struct sk_store *s, const struct sk_user_rec *u)
 
 /* All of u[0..n) in one transaction, or none of them. Without replace an existing
  * user is a conflict: nothing is written, *conflict = its index, EEXIST. */
-int sk_store_user_put_many(struct sk_store *s, const struct sk_user_rec *u, size_t n,
-                           bool replace, size_t *conflict)
+static int sq_user_put_many(struct sk_store *base, const struct sk_user_rec *u, size_t n,
+                            bool replace, size_t *conflict)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *get = s->st[ST_USER_GET], *put = s->st[ST_USER_PUT];
     int rc = 0;
 
@@ -495,9 +498,10 @@ static void read_user(sqlite3_stmt *st, struct sk_user_rec *u)
     col_copy(st, 3, u->ha1_sha256, sizeof(u->ha1_sha256));
 }
 
-int sk_store_user_get(struct sk_store *s, const char *user, const char *domain,
-                      struct sk_user_rec *u)
+static int sq_user_get(struct sk_store *base, const char *user, const char *domain,
+                       struct sk_user_rec *u)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *st = s->st[ST_USER_GET];
     size_t ul, dl;
     bool cacheable = uc_key(user, domain, &ul, &dl);
@@ -526,8 +530,9 @@ int sk_store_user_get(struct sk_store *s, const char *user, const char *domain,
     return rc;
 }
 
-int sk_store_user_del(struct sk_store *s, const char *user, const char *domain)
+static int sq_user_del(struct sk_store *base, const char *user, const char *domain)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *st = s->st[ST_USER_DEL];
     int rc;
 
@@ -542,8 +547,10 @@ int sk_store_user_del(struct sk_store *s, const char *user, const char *domain)
     return rc;
 }
 
-void sk_store_user_cache_stats(struct sk_store *s, struct sk_user_cache_stats *st)
+static void sq_user_cache_stats(struct sk_store *base, struct sk_user_cache_stats *st)
 {
+    struct sq_store *s = (struct sq_store *) base;
+
     st->hits = atomic_load_explicit(&s->uc.hits, memory_order_relaxed);
     st->misses = atomic_load_explicit(&s->uc.misses, memory_order_relaxed);
     st->clears = atomic_load_explicit(&s->uc.clears, memory_order_relaxed);
@@ -552,8 +559,9 @@ void sk_store_user_cache_stats(struct sk_store *s, struct sk_user_cache_stats *s
     pthread_rwlock_unlock(&s->uc.lock);
 }
 
-int sk_store_user_list(struct sk_store *s, sk_user_fn fn, void *arg)
+static int sq_user_list(struct sk_store *base, sk_user_fn fn, void *arg)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *st = s->st[ST_USER_LIST];
     struct sk_user_rec u;
     int rc;
@@ -571,8 +579,9 @@ int sk_store_user_list(struct sk_store *s, sk_user_fn fn, void *arg)
 
 /* Fill the user cache with every user (up to UC_MAX_ENTRIES), so that the first
  * REGISTER or INVITE of each user after a start does not wait for a SELECT. */
-int sk_store_user_cache_warm(struct sk_store *s, size_t *loaded)
+static int sq_user_cache_warm(struct sk_store *base, size_t *loaded)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *st = s->st[ST_USER_LIST];
     struct sk_user_rec u;
     size_t n = 0;
@@ -605,8 +614,9 @@ int sk_store_user_cache_warm(struct sk_store *s, size_t *loaded)
     return rc;
 }
 
-int sk_store_begin(struct sk_store *s)
+static int sq_batch_begin(struct sk_store *base)
 {
+    struct sq_store *s = (struct sq_store *) base;
     int rc;
 
     pthread_mutex_lock(&s->lock);
@@ -618,8 +628,9 @@ int sk_store_begin(struct sk_store *s)
     return 0;
 }
 
-int sk_store_commit(struct sk_store *s)
+static int sq_batch_commit(struct sk_store *base)
 {
+    struct sq_store *s = (struct sq_store *) base;
     int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0
                                                                             : db_err(s, "commit");
     pthread_mutex_unlock(&s->lock);
@@ -627,8 +638,9 @@ int sk_store_commit(struct sk_store *s)
 }
 
 /* Between begin and commit (the caller holds the lock). */
-int sk_store_binding_put(struct sk_store *s, const struct sk_binding_rec *b)
+static int sq_binding_put(struct sk_store *base, const struct sk_binding_rec *b)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *st = s->st[ST_BIND_PUT];
 
     bind_static(st, 1, b->aor);
@@ -647,16 +659,18 @@ int sk_store_binding_put(struct sk_store *s, const struct sk_binding_rec *b)
     return run(s, st, "binding put");
 }
 
-int sk_store_binding_del(struct sk_store *s, const char *aor, const char *key)
+static int sq_binding_del(struct sk_store *base, const char *aor, const char *key)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *st = s->st[ST_BIND_DEL];
     bind_text(st, 1, aor);
     bind_text(st, 2, key);
     return run(s, st, "binding del");
 }
 
-int sk_store_bindings_load(struct sk_store *s, int64_t now, sk_binding_fn fn, void *arg)
+static int sq_binding_load_all(struct sk_store *base, int64_t now, sk_binding_fn fn, void *arg)
 {
+    struct sq_store *s = (struct sq_store *) base;
     sqlite3_stmt *st = s->st[ST_BIND_LOAD];
     int rc;
 
@@ -689,3 +703,33 @@ int sk_store_bindings_load(struct sk_store *s, int64_t now, sk_binding_fn fn, vo
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
+
+int sk_store_sqlite_set_check_ms(struct sk_store *base, uint32_t ms)
+{
+    struct sq_store *s = (struct sq_store *) base;
+    int64_t ns = (int64_t) ms * 1000000LL;
+
+    if (base->ops != &sk_store_sqlite_ops)
+        return EINVAL;
+    atomic_store_explicit(&s->uc.check_ns, ns, memory_order_relaxed);
+    atomic_store_explicit(&s->uc.next_check, mono_ns() + ns, memory_order_relaxed);
+    return 0;
+}
+
+const struct sk_store_ops sk_store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .user_put = sq_user_put,
+    .user_put_many = sq_user_put_many,
+    .user_get = sq_user_get,
+    .user_del = sq_user_del,
+    .user_list = sq_user_list,
+    .user_cache_warm = sq_user_cache_warm,
+    .user_cache_stats = sq_user_cache_stats,
+    .batch_begin = sq_batch_begin,
+    .batch_commit = sq_batch_commit,
+    .binding_put = sq_binding_put,
+    .binding_del = sq_binding_del,
+    .binding_load_all = sq_binding_load_all,
+};

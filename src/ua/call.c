@@ -696,12 +696,17 @@ int ua_call(struct ua *u, const char *target, unsigned *id)
     ua_new_call_id(u, c->call_id, sizeof(c->call_id));
     ua_new_tag(u, c->from_tag, sizeof(c->from_tag));
     c->cseq = (uint32_t) (sip_cseq_initial() & 0x3fffffff);
+    /* without its no-answer timer a call that keeps ringing would never end */
+    if ((err = sk_timer_start(u->loop, &c->t_no_answer, (uint64_t) u->cfg.no_answer_s * 1000u))) {
+        SK_ERROR("cannot time the call: %s", strerror(err));
+        call_unlink_free(u, c);
+        return err;
+    }
     *id = c->id;
     {
         struct ua_event ev = {.type = UA_EV_CALLING, .call = c->id, .peer = c->peer};
         ua_emit(u, &ev);
     }
-    sk_timer_start(u->loop, &c->t_no_answer, (uint64_t) u->cfg.no_answer_s * 1000u);
     send_invite(c);
     return 0;
 }
@@ -749,6 +754,17 @@ static int respond_invite(struct ua_call *c, int code, const char *reason, const
 
 /* §13.3.1.4: the 2xx is retransmitted by the UAS core, T1 doubling up to T2,
  * until the ACK comes; none after 64*T1: the session ends with a BYE. */
+/* §13.3.1.4: an answered call whose ACK did not come within 64*T1 (or whose
+ * wait for it cannot be timed) is ended with a BYE. */
+static void call_drop_unacked(struct ua_call *c, int status, const char *why)
+{
+    c->end_status = status;
+    snprintf(c->end_reason, sizeof(c->end_reason), "%s", why);
+    c->end_by = "local";
+    c->state = CALL_ACTIVE;
+    ua_hangup(c->u, c->id);
+}
+
 static void on_2xx_retx(struct sk_loop *loop, struct sk_timer *t, void *arg)
 {
     struct ua_call *c = arg;
@@ -758,17 +774,14 @@ static void on_2xx_retx(struct sk_loop *loop, struct sk_timer *t, void *arg)
         return;
     c->retx_total += c->retx_ms;
     if (c->retx_total >= 64u * u->cfg.txn.t1_ms) {
-        c->end_status = 408;
-        snprintf(c->end_reason, sizeof(c->end_reason), "no ACK for our 200 OK");
-        c->end_by = "local";
-        c->state = CALL_ACTIVE;
-        ua_hangup(u, c->id);
+        call_drop_unacked(c, 408, "no ACK for our 200 OK");
         return;
     }
     if (c->ist)
         sip_txn_respond(c->ist, 200, c->resp_2xx.p, c->resp_2xx.len);
     c->retx_ms = c->retx_ms * 2 > u->cfg.txn.t2_ms ? u->cfg.txn.t2_ms : c->retx_ms * 2;
-    sk_timer_start(loop, &c->t_2xx, c->retx_ms);
+    if (sk_timer_start(loop, &c->t_2xx, c->retx_ms))
+        call_drop_unacked(c, 500, "cannot time the wait for the ACK");
 }
 
 static void on_auto_answer(struct sk_loop *loop, struct sk_timer *t, void *arg)
@@ -804,14 +817,16 @@ int ua_answer(struct ua *u, unsigned id)
     c->retx_total = 0;
     sk_timer_init(&c->t_2xx, on_2xx_retx, c);
     if (c->inv && !sip_proto_reliable(sip_txn_dest(c->ist)->proto))
-        sk_timer_start(u->loop, &c->t_2xx, c->retx_ms);
+        err = sk_timer_start(u->loop, &c->t_2xx, c->retx_ms);
     else
-        sk_timer_start(u->loop, &c->t_2xx, 64u * u->cfg.txn.t1_ms);
+        err = sk_timer_start(u->loop, &c->t_2xx, 64u * u->cfg.txn.t1_ms);
     {
         struct ua_event ev = {.type = UA_EV_ANSWERED, .call = c->id, .status = 200,
                               .reason = "OK", .peer = c->peer};
         ua_emit(u, &ev);
     }
+    if (err && (c = call_find(u, id)) && c->state == CALL_IN_ANSWERED)
+        call_drop_unacked(c, 500, "cannot time the wait for the ACK");
     return 0;
 }
 
@@ -928,7 +943,9 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
     }
     if (u->cfg.auto_answer_ms >= 0) {
         sk_timer_init(&c->t_answer, on_auto_answer, c);
-        sk_timer_start(u->loop, &c->t_answer, (uint64_t) u->cfg.auto_answer_ms);
+        /* no timer for the delay: answer now rather than ring for ever */
+        if (sk_timer_start(u->loop, &c->t_answer, (uint64_t) u->cfg.auto_answer_ms))
+            ua_answer(u, c->id);
     }
 }
 

@@ -45,7 +45,8 @@ static void on_keepalive(struct sk_loop *loop, struct sk_timer *t, void *arg)
     struct ua *u = arg;
     if (u->reg.state == REG_UP)
         sip_tpm_send(u->tpm, &u->registrar_dst, "\r\n\r\n", 4);
-    sk_timer_start(loop, t, (uint64_t) u->cfg.keepalive_s * 1000u);
+    if (sk_timer_start(loop, t, (uint64_t) u->cfg.keepalive_s * 1000u))
+        SK_WARN("no timer for the TCP keep-alive: the flow is no longer pinged");
 }
 
 /* The expiry the registrar granted our contact (§10.2.4): the contact's expires
@@ -118,7 +119,8 @@ static void reg_failed(struct ua *u, int status, const char *reason)
     u->reg.state = REG_FAILED;
     reg_emit(u, UA_EV_REG_FAILED, status, reason);
     u->reg.auth_tries = 0;
-    sk_timer_start(u->loop, &u->reg.t_refresh, REG_RETRY_MS);
+    if (sk_timer_start(u->loop, &u->reg.t_refresh, REG_RETRY_MS))
+        SK_ERROR("no timer to retry the registration: it stays failed");
 }
 
 static void on_reg_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
@@ -192,12 +194,17 @@ static void on_reg_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int
         reg_failed(u, status, "the registrar kept no binding for our contact");
         return;
     }
+    /* a binding we cannot refresh would silently expire: a failure now instead */
+    if (sk_timer_start(u->loop, &u->reg.t_refresh, refresh_ms(u->reg.granted))) {
+        reg_failed(u, status, "no timer for the refresh");
+        return;
+    }
     u->reg.state = REG_UP;
     reg_emit(u, UA_EV_REGISTERED, status, reason);
-    sk_timer_start(u->loop, &u->reg.t_refresh, refresh_ms(u->reg.granted));
     if (u->local.proto == SIP_PROTO_TCP && u->cfg.keepalive_s &&
-        !sk_timer_active(&u->reg.t_keepalive))
-        sk_timer_start(u->loop, &u->reg.t_keepalive, (uint64_t) u->cfg.keepalive_s * 1000u);
+        !sk_timer_active(&u->reg.t_keepalive) &&
+        sk_timer_start(u->loop, &u->reg.t_keepalive, (uint64_t) u->cfg.keepalive_s * 1000u))
+        SK_WARN("no timer for the TCP keep-alive: the flow is not pinged");
 }
 
 static void on_reg_terminated(struct sip_txn *t, void *arg)

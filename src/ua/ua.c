@@ -123,12 +123,11 @@ int ua_dest_direct(struct ua *u, const struct sip_uri *uri, struct sip_dest *d)
     memset(d, 0, sizeof(*d));
     if (uri->scheme != SIP_URI_SIP)
         return EPROTONOSUPPORT; /* sips: needs TLS */
-    if (sk_str_ieq_cstr(uri->transport, "tcp"))
-        d->proto = SIP_PROTO_TCP;
-    else if (!sk_str_isset(uri->transport) || sk_str_ieq_cstr(uri->transport, "udp"))
-        d->proto = u->local.proto;
-    else
+    if (sk_str_isset(uri->transport) && sip_proto_from_str(uri->transport, &d->proto))
         return EPROTONOSUPPORT;
+    /* none, or udp: the transport we listen on, as before */
+    if (!sk_str_isset(uri->transport) || d->proto == SIP_PROTO_UDP)
+        d->proto = u->local.proto;
     if (d->proto != u->local.proto)
         return EPROTONOSUPPORT; /* we listen on one transport */
     return resolve_host(host, uri->has_port ? uri->port : 5060, u->local.addr.u.sa.sa_family,
@@ -465,7 +464,8 @@ static void shutdown_check(struct sk_loop *loop, struct sk_timer *t, void *arg)
         shutdown_finish(u);
         return;
     }
-    sk_timer_start(loop, &u->t_shutdown, step_ms);
+    if (sk_timer_start(loop, &u->t_shutdown, step_ms))
+        shutdown_finish(u); /* cannot wait any longer */
 }
 
 void ua_shutdown(struct ua *u, void (*done)(void *arg), void *arg)
@@ -479,7 +479,8 @@ void ua_shutdown(struct ua *u, void (*done)(void *arg), void *arg)
     /* 4 s is enough for a BYE and an un-REGISTER to be answered on any sane network */
     u->shutdown_deadline = sk_loop_now(u->loop) + 4000;
     sk_timer_init(&u->t_shutdown, shutdown_check, u);
-    sk_timer_start(u->loop, &u->t_shutdown, 0);
+    if (sk_timer_start(u->loop, &u->t_shutdown, 0))
+        shutdown_finish(u); /* cannot wait: done now */
 }
 
 void ua_status(struct ua *u, void (*fn)(void *arg, const char *line), void *arg)

@@ -140,6 +140,13 @@ for f in "$tmp"/*.pcap; do
             [ "$(n_frames "$f" 'sip.Status-Code == 180 && sdp')" -eq 0 ]
         check "$name: 180 without SDP, no 183, 200, BYE" $?
         [ "$(streams "$f" | wc -l)" -eq 2 ]; check "$name: RTP both ways" $? ;;
+    nat_comedia)
+        in_order "$f" INVITE 407/INVITE ACK INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE
+        check "$name: the call is set up and ended" $?
+        streams "$f" >"$tmp/s"
+        awk '$1 ~ /^198\.51\.100\.20:/ && $2 ~ /^198\.51\.100\.1:/ && $3 >= 100 { ok = 1 } END { exit !ok }' "$tmp/s" &&
+            awk '$1 ~ /^198\.51\.100\.1:/ && $3 >= 100 { ok = 1 } END { exit !ok }' "$tmp/s"
+        check "$name: RTP both ways through the NAT (bob answers to 198.51.100.1)" $? || cat "$tmp/s" ;;
     one_way_nat)
         in_order "$f" INVITE 407/INVITE ACK INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE
         check "$name: the call is set up and ended" $?
@@ -166,6 +173,47 @@ for f in "$tmp"/*.pcap; do
         in_order "$f" INVITE 407/INVITE ACK INVITE INVITE INVITE INVITE INVITE 408/INVITE ACK &&
             [ "$(n_frames "$f" icmp)" -ge 1 ]
         check "$name: the INVITE retransmitted to a dead port (ICMP), 408, ACK" $? ;;
+    rtp_dead_port)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: an answered call" $?
+        port=$(ts "$f" -Y 'sip.Status-Code == 200 && sdp' -T fields -e sdp.media.port | head -n 1)
+        [ -n "$port" ] && [ "$(n_frames "$f" "icmp.type == 3 && icmp.code == 3 && udp.dstport == $port")" -ge 1 ]
+        check "$name: RTP to the answer's port ${port:-?} refused with ICMP port unreachable" $? ;;
+    dns_slow | dns_ok)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: an answered call" $?
+        took=$(ts "$f" -Y 'dns.flags.response == 1 && dns.qry.name == "pbx.test"' -T fields -e dns.time | head -n 1)
+        tq=$(first_time "$f" 'dns.flags.response == 0')
+        ti=$(first_time "$f" 'sip.Method == "INVITE"')
+        if [ "$name" = dns_slow ]; then
+            [ -n "$took" ] && awk -v t="$took" 'BEGIN { exit !(t >= 1.4) }'
+        else
+            [ -n "$took" ] && awk -v t="$took" 'BEGIN { exit !(t < 0.5) }'
+        fi
+        check "$name: the lookup of pbx.test answered after ${took:-?} s" $?
+        [ -n "$tq" ] && [ -n "$ti" ] && awk -v q="$tq" -v i="$ti" 'BEGIN { exit !(q < i) }'
+        check "$name: the lookup comes before the INVITE" $? ;;
+    unsupported_415)
+        in_order "$f" INVITE 415/INVITE ACK && [ "$(n_frames "$f" 'sip.Status-Code == 415 && sip.Accept')" -ge 1 ]
+        check "$name: 415 with Accept, ACK" $? ;;
+    invite_retransmitted)
+        n=$(ts "$f" -Y 'sip.Method == "INVITE" && udp.dstport == '"$(ts "$f" -Y 'sip.Status-Code == 180' -T fields -e udp.srcport | head -n 1)" -T fields -e frame.number | wc -l)
+        [ "$n" -ge 3 ] && in_order "$f" INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE
+        check "$name: the callee got the INVITE 3 or more times ($n) before its 180; then a normal call" $? ;;
+    routing_loop_483)
+        in_order "$f" INVITE 483/INVITE ACK && [ "$(n_frames "$f" 'sip.Max-Forwards == 0')" -ge 1 ]
+        check "$name: INVITE with Max-Forwards 0, 483, ACK" $? ;;
+    no_such_dialog_481) in_order "$f" BYE 481/BYE; check "$name: BYE, 481" $? ;;
+    cancel_after_answer)
+        in_order "$f" INVITE 200/INVITE CANCEL ACK BYE 200/BYE; check "$name: 200, then CANCEL, ACK, BYE" $? ;;
+    auth_refused_403)
+        in_order "$f" REGISTER 401/REGISTER REGISTER 403/REGISTER && [ "$(n_frames "$f" 'sip.Authorization')" -eq 1 ]
+        check "$name: challenged, answered, 403" $? ;;
+    binding_expired)
+        in_order "$f" REGISTER 401/REGISTER REGISTER 200/REGISTER INVITE 407/INVITE ACK INVITE 480/INVITE ACK &&
+            [ "$(n_frames "$f" 'sip.Status-Code == 200 && sip.CSeq.method == "REGISTER" && sip.Contact contains "expires=3"')" -eq 1 ]
+        check "$name: a 3 s binding, no refresh, then 480 to a call" $? ;;
+    no_rtp)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE && [ "$(streams "$f" | wc -l)" -eq 0 ]
+        check "$name: an answered call, no RTP in the capture" $? ;;
     reg_423)
         in_order "$f" REGISTER 401/REGISTER REGISTER 423/REGISTER &&
             [ "$(n_frames "$f" 'sip.Status-Code == 423 && sip.Min-Expires')" -eq 1 ]

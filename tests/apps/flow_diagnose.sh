@@ -41,11 +41,23 @@ auth_loop          | auth-rejected              | status-401 | 4 times;wrong pas
 reg_423            | reg-interval-too-brief     | status-423 auth-rejected | 10 s;60 s
 reg_nat_rebind     | reg-nat-rebind             | auth-rejected binding-expired status-401 | keep-alives
 retrans_no_ack     | ack-missing                | auth-rejected | Record-Route/Contact reachability
-invite_timeout_408 | invite-timeout slow-setup  | status-408 auth-rejected | Timer B
+invite_timeout_408 | invite-timeout slow-setup sip-unreachable | status-408 auth-rejected rtp-unreachable | Timer B;ICMP port unreachable
 no_ringback        | no-ringback                | one-way-audio nat-one-way-audio auth-rejected
 rtp_one_direction  | one-way-audio              | nat-one-way-audio nat-private-sdp no-ringback
 one_way_nat        | nat-one-way-audio          | one-way-audio auth-rejected | 192.168.77.10;198.51.100.1;symmetric RTP/comedia
-rtp_loss           | -                          | nat-one-way-audio nat-private-sdp nat-private-contact one-way-audio no-rtp
+rtp_dead_port      | rtp-unreachable one-way-audio | sip-unreachable nat-one-way-audio auth-rejected | ICMP port unreachable;SIP ALG
+dns_slow           | dns-slow                   | dns-failure auth-rejected | pbx.test;resolv.conf
+dns_ok             | -                          | *
+unsupported_415    | unsupported-body           | status-415 codec-mismatch auth-rejected | 415;application/vnd.example-media
+invite_retransmitted | invite-retransmitted     | invite-timeout no-100-trying auth-rejected | 2 times
+routing_loop_483   | routing-loop               | status-483 auth-rejected | 483
+no_such_dialog_481 | no-such-dialog             | status-481 | 481;BYE
+cancel_after_answer | cancel-after-answer       | status-487 auth-rejected ack-missing | CANCEL
+auth_refused_403   | auth-refused               | status-403 auth-rejected | 403;1 challenge
+binding_expired    | binding-expired status-480 | reg-nat-rebind auth-rejected | 3 s
+no_rtp             | no-rtp                     | one-way-audio nat-one-way-audio rtp-loss | capture
+nat_comedia        | nat-private-sdp            | nat-one-way-audio one-way-audio no-rtp auth-rejected | 192.168.77.10;198.51.100.1
+rtp_loss           | rtp-loss                   | rtp-jitter nat-one-way-audio nat-private-sdp nat-private-contact one-way-audio no-rtp
 '
 
 if [ "$(id -u)" -ne 0 ] || ! command -v tcpdump >/dev/null || ! command -v sipp >/dev/null ||

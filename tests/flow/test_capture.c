@@ -168,6 +168,9 @@ struct got_pkt {
     char frames[64]; /* the carrier frames, "3,4,6" */
     uint8_t *data;
     size_t len;
+    bool port_unreach; /* FLOW_ICMP */
+    uint8_t icmp_proto;
+    char refused_src[64], refused_dst[64];
 };
 
 struct got {
@@ -197,6 +200,12 @@ static void on_pkt(void *arg, const struct flow_packet *p)
                                i ? "," : "", (unsigned long long) p->frames[i]);
     sk_sa_str(&p->src, x->src, sizeof(x->src));
     sk_sa_str(&p->dst, x->dst, sizeof(x->dst));
+    x->port_unreach = p->icmp.port_unreachable;
+    x->icmp_proto = p->icmp.proto;
+    if (p->transport == FLOW_ICMP) {
+        sk_sa_str(&p->icmp.src, x->refused_src, sizeof(x->refused_src));
+        sk_sa_str(&p->icmp.dst, x->refused_dst, sizeof(x->refused_dst));
+    }
     x->data = malloc(p->len + 1);
     assert_non_null(x->data);
     memcpy(x->data, p->data, p->len);
@@ -1145,6 +1154,108 @@ static void test_garbage(void **state)
     }
 }
 
+/* ICMP destination unreachable (RFC 792 type 3, RFC 4443 type 1) quoting the refused
+ * UDP datagram is handed up with what it refused; other ICMP, and errors quoting too
+ * little, are only counted. */
+static void test_icmp_unreachable(void **state)
+{
+    static const uint8_t a6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+                         b6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    static const uint8_t rtp[12] = {0x80, 0, 0, 1};
+    struct bytes *f = calloc(1, sizeof(*f)), *q = calloc(1, sizeof(*q));
+    struct bytes *u = calloc(1, sizeof(*u));
+    struct flow_stats st;
+    struct pcapw w;
+    struct got *g;
+
+    (void) state;
+    assert_non_null(f);
+    assert_non_null(q);
+    assert_non_null(u);
+    pw_open(&w, 1);
+    /* B says A's datagram 10.0.0.1:4000 -> 10.0.0.2:5000 found nobody (code 3) */
+    udp(u, 4000, 5000, rtp, sizeof(rtp));
+    ipv4(q, IP_A, IP_B, 17, 7, 0, u->p, u->n);
+    u->n = 0;
+    put8(u, 3);
+    put8(u, 3);
+    put16(u, 0);
+    put32(u, 0);
+    put(u, q->p, 28); /* the IP header and 8 bytes, as RFC 792 asks */
+    ether(f, 0x0800);
+    ipv4(f, IP_B, IP_A, 1, 8, 0, u->p, u->n);
+    pw_frame(&w, f);
+    /* host unreachable (code 1) for the same: handed up, not a port error */
+    u->p[1] = 1;
+    f->n = 0;
+    ether(f, 0x0800);
+    ipv4(f, IP_B, IP_A, 1, 9, 0, u->p, u->n);
+    pw_frame(&w, f);
+    /* an echo request, and an error quoting only 10 bytes: counted, not handed up */
+    u->p[0] = 8;
+    f->n = 0;
+    ether(f, 0x0800);
+    ipv4(f, IP_B, IP_A, 1, 10, 0, u->p, u->n);
+    pw_frame(&w, f);
+    u->p[0] = 3;
+    f->n = 0;
+    ether(f, 0x0800);
+    ipv4(f, IP_B, IP_A, 1, 11, 0, u->p, 8 + 10);
+    pw_frame(&w, f);
+    /* ICMPv6 port unreachable (type 1 code 4) quoting [fd00::1]:4000 -> [fd00::2]:5000 */
+    q->n = 0;
+    put32(q, 0x60000000);
+    put16(q, 8 + sizeof(rtp));
+    put8(q, 17);
+    put8(q, 64);
+    put(q, a6, 16);
+    put(q, b6, 16);
+    put16(q, 4000);
+    put16(q, 5000);
+    put16(q, 8 + sizeof(rtp));
+    put16(q, 0);
+    u->n = 0;
+    put8(u, 1);
+    put8(u, 4);
+    put16(u, 0);
+    put32(u, 0);
+    put(u, q->p, q->n);
+    f->n = 0;
+    ether(f, 0x86dd);
+    put32(f, 0x60000000);
+    put16(f, (uint32_t) u->n);
+    put8(f, 58);
+    put8(f, 64);
+    put(f, b6, 16);
+    put(f, a6, 16);
+    put(f, u->p, u->n);
+    pw_frame(&w, f);
+    pw_close(&w);
+    g = read_back(&w, &st);
+    assert_int_equal(g->n, 3);
+    assert_int_equal(g->p[0].tr, FLOW_ICMP);
+    assert_false(g->p[0].is_sip);
+    assert_true(g->p[0].port_unreach);
+    assert_int_equal(g->p[0].icmp_proto, 17);
+    assert_string_equal(g->p[0].src, "10.0.0.2:0");
+    assert_string_equal(g->p[0].refused_src, "10.0.0.1:4000");
+    assert_string_equal(g->p[0].refused_dst, "10.0.0.2:5000");
+    assert_int_equal(g->p[1].tr, FLOW_ICMP);
+    assert_false(g->p[1].port_unreach);
+    assert_int_equal(g->p[2].frame, 5);
+    assert_true(g->p[2].port_unreach);
+    assert_string_equal(g->p[2].refused_src, "[fd00::1]:4000");
+    assert_string_equal(g->p[2].refused_dst, "[fd00::2]:5000");
+    assert_int_equal(st.icmp_unreach, 3);
+    assert_int_equal(st.other_ip, 2);
+    assert_int_equal(st.other_udp, 0);
+    assert_int_equal(g->nwarn, 0);
+    got_free(g);
+    free(f);
+    free(q);
+    free(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1163,6 +1274,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_snaplen_cut),
         cmocka_unit_test(test_truncated_file),
+        cmocka_unit_test(test_icmp_unreachable),
         cmocka_unit_test(test_not_a_capture),
         cmocka_unit_test(test_garbage),
     };

@@ -481,6 +481,123 @@ static void test_415_606(void **state)
     flow_model_free(f.m);
 }
 
+/* ---- DNS and ICMP ---- */
+
+/* A DNS query (reply: a response with rcode) for name, type A. */
+static uint64_t dns(struct feeder *f, double t_ms, const struct sk_sa *src,
+                    const struct sk_sa *dst, uint16_t id, bool reply, int rcode,
+                    const char *name)
+{
+    uint8_t b[256];
+    size_t n = 12;
+
+    memset(b, 0, 12);
+    b[0] = (uint8_t) (id >> 8);
+    b[1] = (uint8_t) id;
+    b[2] = reply ? 0x81 : 0x01;
+    b[3] = reply ? (uint8_t) (0x80 | rcode) : 0;
+    b[5] = 1;
+    for (const char *l = name; *l;) {
+        const char *dot = strchr(l, '.');
+        size_t len = dot ? (size_t) (dot - l) : strlen(l);
+        b[n++] = (uint8_t) len;
+        memcpy(b + n, l, len);
+        n += len;
+        l += len + (dot ? 1 : 0);
+    }
+    b[n++] = 0;
+    b[n++] = 0;
+    b[n++] = 1; /* A */
+    b[n++] = 0;
+    b[n++] = 1; /* IN */
+    return feed(f, t_ms, src, dst, b, n, false);
+}
+
+/* The caller resolves the callee's domain before its INVITE: slow (2 s, one retry) is
+ * dns-slow, no reply before giving up is dns-failure, a quick answer is nothing; a
+ * lookup by some other host is not the call's. */
+static void test_dns(void **state)
+{
+    struct sk_sa a = addr("10.0.0.1", 5060), b = addr("10.0.0.2", 5060);
+    struct sk_sa ad = addr("10.0.0.1", 41000), other = addr("10.0.0.9", 41000);
+    struct sk_sa ns = addr("10.0.0.53", 53);
+    struct flow_finding fd;
+    struct feeder f;
+    uint64_t q, r;
+
+    (void) state;
+    for (int round = 0; round < 4; round++) {
+        feeder_open(&f);
+        if (round == 0) { /* slow, retried */
+            q = dns(&f, 0, &ad, &ns, 7, false, 0, "example.com");
+            dns(&f, 1000, &ad, &ns, 8, false, 0, "example.com");
+            r = dns(&f, 2000, &ns, &ad, 8, true, 0, "example.com");
+        } else if (round == 1) { /* never answered */
+            q = dns(&f, 0, &ad, &ns, 7, false, 0, "example.com");
+            r = 0;
+        } else if (round == 2) { /* quick */
+            dns(&f, 0, &ad, &ns, 7, false, 0, "example.com");
+            dns(&f, 20, &ns, &ad, 7, true, 0, "example.com");
+        } else { /* slow, but another host's */
+            dns(&f, 0, &other, &ns, 7, false, 0, "example.com");
+            dns(&f, 2000, &ns, &other, 7, true, 0, "example.com");
+        }
+        sip(&f, 2100, &a, &b, INVITE("10.0.0.1", "4000"));
+        sip(&f, 2105, &b, &a, "SIP/2.0 100 Trying\n" H("z9hG4bKi1", "INVITE", "1", ""));
+        sip(&f, 2900, &b, &a, OK200("10.0.0.2", "5000"));
+        sip(&f, 2910, &a, &b, ACK);
+        if (round == 0) {
+            assert_true(has_finding(&f, 0, "dns-slow", &fd));
+            assert_int_equal(fd.severity, FLOW_SEV_WARNING);
+            assert_non_null(strstr(fd.detail, "example.com"));
+            assert_non_null(strstr(fd.detail, "1 retry"));
+            assert_true(has_frame(&fd, q) && has_frame(&fd, r));
+        } else if (round == 1) {
+            assert_true(has_finding(&f, 0, "dns-failure", &fd));
+            assert_int_equal(fd.severity, FLOW_SEV_ERROR);
+            assert_non_null(strstr(fd.summary, "never answered"));
+            assert_true(has_frame(&fd, q));
+        } else {
+            assert_false(has_finding(&f, 0, "dns-slow", NULL));
+            assert_false(has_finding(&f, 0, "dns-failure", NULL));
+        }
+        flow_model_free(f.m);
+    }
+}
+
+/* RTP loss past 1 % on a stream of an answered call: rtp-loss, an error past 3 %. */
+static void test_rtp_loss(void **state)
+{
+    struct sk_sa a = addr("10.0.0.1", 5060), b = addr("10.0.0.2", 5060);
+    struct sk_sa ar = addr("10.0.0.1", 4000), br = addr("10.0.0.2", 5000);
+    struct flow_finding fd;
+    struct feeder f;
+
+    (void) state;
+    static const int LOST[] = {0, 2, 8};
+    for (size_t k = 0; k < 3; k++) {
+        int lost = LOST[k];
+        feeder_open(&f);
+        sip(&f, 0, &a, &b, INVITE("10.0.0.1", "4000"));
+        sip(&f, 5, &b, &a, "SIP/2.0 100 Trying\n" H("z9hG4bKi1", "INVITE", "1", ""));
+        sip(&f, 900, &b, &a, OK200("10.0.0.2", "5000"));
+        sip(&f, 910, &a, &b, ACK);
+        for (uint16_t i = 0; i < 100; i++) /* every 12th of the first lost*12 */
+            if (!(i % 12 == 5 && i / 12 < lost)) rtp(&f, 920 + 20.0 * i, &ar, &br, 1, i);
+        for (uint16_t i = 0; i < 100; i++)
+            rtp(&f, 930 + 20.0 * i, &br, &ar, 2, i);
+        if (lost == 0) {
+            assert_int_equal(n_findings(&f, 0), 0);
+        } else {
+            assert_true(has_finding(&f, 0, "rtp-loss", &fd));
+            assert_int_equal(fd.severity, lost > 3 ? FLOW_SEV_ERROR : FLOW_SEV_WARNING);
+            assert_non_null(strstr(fd.detail, "10.0.0.1:4000"));
+            assert_false(has_finding(&f, 0, "rtp-jitter", NULL));
+        }
+        flow_model_free(f.m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_auth_refused),  cmocka_unit_test(test_binding_expired),
         cmocka_unit_test(test_481_and_loops), cmocka_unit_test(test_cancel_after_answer),
         cmocka_unit_test(test_no_trying),     cmocka_unit_test(test_415_606),
+        cmocka_unit_test(test_dns),           cmocka_unit_test(test_rtp_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

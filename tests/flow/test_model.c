@@ -307,6 +307,53 @@ static void test_cancelled(void **state)
     flow_model_free(f.m);
 }
 
+/* RFC 2543 peers (no branch, §17.2.3 fallback): the responses carry the Via with
+ * the received the server added, the ACK the To tag of the final: one INVITE
+ * transaction; the CANCEL finds it by the same key. */
+#define HDRS_2543(via_extra, method, totag)                                              \
+    "Via: SIP/2.0/UDP 10.0.0.1:5060" via_extra "\n"                                      \
+    "From: <sip:alice@example.com>;tag=a1\n"                                             \
+    "To: <sip:bob@example.com>" totag "\n"                                               \
+    "Call-ID: old-1@10.0.0.1\n"                                                          \
+    "CSeq: 7 " method "\n"
+
+static void test_rfc2543_txn(void **state)
+{
+    struct feeder f;
+    struct sk_sa a = addr("10.0.0.1", 5060), b = addr("10.0.0.2", 5060);
+    size_t n;
+    const struct flow_txn *t;
+
+    (void) state;
+    feeder_open(&f, NULL);
+    sip(&f, 0, &a, &b, "INVITE sip:bob@example.com SIP/2.0\n" HDRS_2543("", "INVITE", ""));
+    sip(&f, 500, &a, &b, "INVITE sip:bob@example.com SIP/2.0\n" HDRS_2543("", "INVITE", ""));
+    sip(&f, 510, &b, &a,
+        "SIP/2.0 180 Ringing\n" HDRS_2543(";received=10.0.0.1", "INVITE", ";tag=b7"));
+    sip(&f, 3000, &a, &b, "CANCEL sip:bob@example.com SIP/2.0\n" HDRS_2543("", "CANCEL", ""));
+    sip(&f, 3010, &b, &a,
+        "SIP/2.0 200 OK\n" HDRS_2543(";received=10.0.0.1", "CANCEL", ";tag=b7"));
+    sip(&f, 3020, &b, &a,
+        "SIP/2.0 487 Request Terminated\n" HDRS_2543(";received=10.0.0.1", "INVITE",
+                                                     ";tag=b7"));
+    sip(&f, 3030, &a, &b, "ACK sip:bob@example.com SIP/2.0\n" HDRS_2543("", "ACK", ";tag=b7"));
+
+    t = flow_model_txns(f.m, &n);
+    assert_int_equal(n, 2);
+    assert_true(t[0].rfc2543);
+    assert_int_equal(t[0].method, SIP_METHOD_INVITE);
+    assert_int_equal(t[0].requests, 3); /* the INVITE twice, the ACK */
+    assert_int_equal(t[0].req_retrans, 1);
+    assert_int_equal(t[0].responses, 2);
+    assert_int_equal(t[0].final_status, 487);
+    assert_true(t[0].acked);
+    assert_int_equal(t[1].method, SIP_METHOD_CANCEL);
+    assert_int_equal(t[1].invite_txn, 0);
+    assert_int_equal(t[1].final_status, 200);
+    assert_true(item(&f, 0)->cancelled);
+    flow_model_free(f.m);
+}
+
 #define REG(branch, cseq, extra)                                                         \
     "REGISTER sip:example.com SIP/2.0\n"                                                 \
     "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=" branch "\n"                                 \
@@ -594,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_call),
         cmocka_unit_test(test_retransmitted_invite),
         cmocka_unit_test(test_cancelled),
+        cmocka_unit_test(test_rfc2543_txn),
         cmocka_unit_test(test_registration),
         cmocka_unit_test(test_registration_rejected),
         cmocka_unit_test(test_one_way_audio),

@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "server/location.h"
+#include "server/loc_test.h"
 #include "store/store.h"
 
 /* ---- helpers ---- */
@@ -83,17 +84,6 @@ static void collect(void *arg, const struct sk_loc_binding *b)
     s->n++;
 }
 
-static struct sk_loc_contact contact(const char *uri, uint32_t expires)
-{
-    struct sk_loc_contact c;
-    memset(&c, 0, sizeof(c));
-    c.uri = sk_str_cstr(uri);
-    c.params = SK_STR_LIT("");
-    c.q = -1;
-    c.expires = expires;
-    return c;
-}
-
 static struct sk_loc_contact ob_contact(const char *uri, const char *instance, uint32_t reg_id,
                                         uint32_t expires)
 {
@@ -102,18 +92,6 @@ static struct sk_loc_contact ob_contact(const char *uri, const char *instance, u
     c.reg_id = reg_id;
     c.has_reg_id = true;
     return c;
-}
-
-static struct sk_loc_reg reg(const char *aor, const char *call_id, uint32_t cseq)
-{
-    struct sk_loc_reg r;
-    memset(&r, 0, sizeof(r));
-    r.aor = aor;
-    r.call_id = sk_str_cstr(call_id);
-    r.cseq = cseq;
-    r.proto = SIP_PROTO_UDP;
-    assert_int_equal(sk_sa_from_ip(&r.src, SK_STR_LIT("127.0.0.1"), 5060), 0);
-    return r;
 }
 
 static size_t lookup(struct sk_loc *l, const char *aor, int64_t now, struct seen *s)

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/str.h"
 #include "net/loop.h"
+#include "server/proxy_timer_c.h"
 #include "sip/msg.h"
 #include "sip/print.h"
 #include "sip/tp.h"
@@ -136,6 +137,11 @@ static struct {
     size_t nallocs;
     struct sip_msg *msgs[2 * MAXEV]; /* parsed messages freed at teardown */
     size_t nmsgs;
+    struct {                     /* Timer C, as a proxy runs it (timer_c_set) */
+        struct sip_txn *t;
+        struct sk_proxy_timer_c c;
+    } tc[8];
+    size_t ntc;
 } G;
 
 static uint64_t now(void)
@@ -205,8 +211,18 @@ static const struct sip_sender fake_sender = {
     .conn_unref = fake_conn_unref,
 };
 
+static struct sk_proxy_timer_c *timer_c_of(const struct sip_txn *t)
+{
+    for (size_t i = 0; i < G.ntc; i++)
+        if (G.tc[i].t == t)
+            return &G.tc[i].c;
+    return NULL;
+}
+
 static void on_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
 {
+    struct sk_proxy_timer_c *tc = timer_c_of(t);
+
     CHK(arg == &G);
     CHK(G.nresp < MAXEV);
     struct resp_ev *e = &G.resp[G.nresp++];
@@ -222,10 +238,16 @@ static void on_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int sta
         e->msg_status = rx->msg->status;
         sk_str_copy(e->to_tag, sizeof(e->to_tag), rx->msg->to.tag);
     }
+    if (tc)
+        sk_proxy_timer_c_response(tc, status);
 }
 
 static void on_terminated(struct sip_txn *t, void *arg)
 {
+    struct sk_proxy_timer_c *tc = timer_c_of(t);
+
+    if (tc)
+        sk_proxy_timer_c_stop(tc);
     CHK(arg == &G);
     CHK(G.nterm < MAXEV);
     G.term[G.nterm].t = t;
@@ -235,6 +257,24 @@ static void on_terminated(struct sip_txn *t, void *arg)
 }
 
 static const struct sip_txn_user fake_user = {on_response, on_terminated};
+
+/* Timer C (§16.6 step 11) for a client transaction of fake_user, run the way the
+ * proxy runs it (server/proxy_timer_c); 0 stops it. */
+static void timer_c_set(struct sip_txn *t, uint32_t ms)
+{
+    struct sk_proxy_timer_c *tc = timer_c_of(t);
+
+    if (!tc) {
+        CHK(G.ntc < sizeof(G.tc) / sizeof(G.tc[0]));
+        G.tc[G.ntc].t = t;
+        tc = &G.tc[G.ntc++].c;
+        memset(tc, 0, sizeof(*tc));
+    }
+    if (ms)
+        sk_proxy_timer_c_start(tc, t, ms);
+    else
+        sk_proxy_timer_c_stop(tc);
+}
 
 static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
 {
@@ -2034,7 +2074,7 @@ static void test_timer_c_calling_408(void **state)
     const char *via = our_via(SIP_PROTO_UDP);
     struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = via));
 
-    sip_txn_set_timer_c(t, 10000);
+    timer_c_set(t, 10000);
     advance_to(9999);
     CHK_INT(G.nresp, 0);
     CHK_STATE(t, SIP_TXN_CALLING);
@@ -2063,9 +2103,9 @@ static void test_timer_c_zero_stops(void **state)
     (void) state;
     struct sip_txn *t = client(SIP_PROTO_TCP, MSG(.method = "INVITE", .via = our_via(SIP_PROTO_TCP)));
 
-    sip_txn_set_timer_c(t, 5000);
+    timer_c_set(t, 5000);
     advance_to(1000);
-    sip_txn_set_timer_c(t, 0);
+    timer_c_set(t, 0);
     advance_to(31999);
     CHK_INT(G.nresp, 0);
     CHK_STATE(t, SIP_TXN_CALLING);
@@ -2085,7 +2125,7 @@ static void test_timer_c_not_restarted_by_100(void **state)
     const char *inv = MSG(.method = "INVITE", .via = via, .cseq = 9);
     struct sip_txn *t = client_on(SIP_PROTO_TCP, FAKE_CONN, inv);
 
-    sip_txn_set_timer_c(t, 20000);
+    timer_c_set(t, 20000);
     advance_to(1000);
     deliver(SIP_PROTO_TCP, MSG(.code = 100, .via = via, .cseq = 9));
     CHK_STATE(t, SIP_TXN_PROCEEDING);
@@ -2123,7 +2163,7 @@ static void test_timer_c_restarted_by_provisional(void **state)
     const char *inv = MSG(.method = "INVITE", .via = via);
     struct sip_txn *t = client(SIP_PROTO_TCP, inv);
 
-    sip_txn_set_timer_c(t, 20000);
+    timer_c_set(t, 20000);
     advance_to(5000);
     deliver(SIP_PROTO_TCP, MSG(.code = 180, .via = via, .to_tag = "b1")); /* due 25000 */
     advance_to(10000);
@@ -2165,8 +2205,8 @@ static void test_timer_c_stopped_by_final(void **state)
     struct sip_txn *t = client(SIP_PROTO_UDP, inv);
     struct sip_txn *t2 = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = via2, .call_id = "c2"));
 
-    sip_txn_set_timer_c(t, 20000);
-    sip_txn_set_timer_c(t2, 20000);
+    timer_c_set(t, 20000);
+    timer_c_set(t2, 20000);
     advance_to(1000);
     deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via, .to_tag = "b1"));
     deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via2, .call_id = "c2", .to_tag = "b2"));
@@ -2188,7 +2228,7 @@ static void test_timer_c_stopped_by_final(void **state)
     CHK_INT(stats().timeouts, 0);
 }
 
-/* sip_txn_client_start: branch and method given, the request not parsed. */
+/* sip_txn_client_new_keyed: branch and method given, the request not parsed. */
 static void test_client_start(void **state)
 {
     (void) state;
@@ -2199,13 +2239,13 @@ static void test_client_start(void **state)
     struct sip_txn *t = NULL, *o = NULL, *x = NULL;
 
     /* refused: no magic cookie, the cookie alone, ACK; nothing sent, nothing created */
-    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("start1"),
+    CHK_INT(sip_txn_client_new_keyed(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("start1"),
                                  SK_STR_LIT("INVITE"), &d, &fake_user, &G, &x),
             EINVAL);
-    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bK"),
+    CHK_INT(sip_txn_client_new_keyed(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bK"),
                                  SK_STR_LIT("INVITE"), &d, &fake_user, &G, &x),
             EINVAL);
-    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart9"),
+    CHK_INT(sip_txn_client_new_keyed(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart9"),
                                  SK_STR_LIT("ACK"), &d, &fake_user, &G, &x),
             EINVAL);
     CHK(x == NULL);
@@ -2213,14 +2253,14 @@ static void test_client_start(void **state)
     CHK_INT(sip_txl_count(G.txl), 0);
     CHK_INT(stats().client_created, 0);
 
-    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart1"),
+    CHK_INT(sip_txn_client_new_keyed(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart1"),
                                  SK_STR_LIT("INVITE"), &d, &fake_user, &G, &t),
             0);
     CHK(t != NULL);
     hold(t);
     CHK_INT(sip_txn_kind(t), SIP_TXN_INVITE_CLIENT);
     CHK_STATE(t, SIP_TXN_CALLING);
-    CHK_INT(sip_txn_client_start(G.txl, G.loop, opt, strlen(opt), SK_STR_LIT("z9hG4bKstart2"),
+    CHK_INT(sip_txn_client_new_keyed(G.txl, G.loop, opt, strlen(opt), SK_STR_LIT("z9hG4bKstart2"),
                                  SK_STR_LIT("OPTIONS"), &d, &fake_user, &G, &o),
             0);
     CHK(o != NULL);
@@ -2232,7 +2272,7 @@ static void test_client_start(void **state)
     CHK(sk_str_eq(sent_str(1), sk_str_cstr(opt)));
     CHK_INT(sip_txl_count(G.txl), 2);
     /* the same branch and method again */
-    CHK_INT(sip_txn_client_start(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart1"),
+    CHK_INT(sip_txn_client_new_keyed(G.txl, G.loop, inv, strlen(inv), SK_STR_LIT("z9hG4bKstart1"),
                                  SK_STR_LIT("INVITE"), &d, &fake_user, &G, &x),
             EEXIST);
     CHK(x == NULL);
@@ -2284,7 +2324,7 @@ static void test_txl_free_notifies_users(void **state)
     /* the INVITE is in Proceeding with a CANCEL in flight and Timer C running */
     advance_to(100);
     deliver(SIP_PROTO_UDP, MSG(.code = 180, .via = via, .to_tag = "b1"));
-    sip_txn_set_timer_c(ict, 100000);
+    timer_c_set(ict, 100000);
     CHK_INT(sip_txn_cancel(ict, NULL), 0);
     /* the OPTIONS is in Completed (Timer K pending): still alive */
     deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = nvia, .cseq_method = "OPTIONS"));
@@ -2509,6 +2549,180 @@ static void test_response_dest(void **state)
     CHK(dest_is(&d, SIP_PROTO_TCP, "127.0.0.1", 40000));
 }
 
+/* ======================================================================
+ * A timer that cannot start (sk_loop_fail_timer_start): the transaction ends
+ * and says so, instead of waiting for ever
+ * ====================================================================== */
+
+/* INVITE over TCP: Timer B is its only timer. It cannot start: nothing is sent,
+ * the user hears 503 then terminated(), and nothing is left. */
+static void test_timer_b_cannot_start(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_TCP);
+    struct sip_txn *t;
+
+    sk_loop_fail_timer_start(G.loop, 1);
+    t = client(SIP_PROTO_TCP, MSG(.method = "INVITE", .via = via));
+    EXPECT_NOTHING_SENT();
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 503);
+    CHK(!G.resp[0].has_rx);
+    CHK_INT(G.nterm, 1);
+    CHK(G.resp[0].seq < G.term[0].seq);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txn_status(t), 503);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+    /* a response that comes anyway is a stray one */
+    deliver(SIP_PROTO_TCP, MSG(.code = 180, .via = via));
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.nstray, 1);
+    advance_to(200000);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.nterm, 1);
+}
+
+/* Non-INVITE over UDP: Timer E starts, Timer F (the second start) does not. */
+static void test_timer_f_cannot_start(void **state)
+{
+    (void) state;
+    struct sip_txn *t;
+
+    sk_loop_fail_timer_start(G.loop, 2);
+    t = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = our_via(SIP_PROTO_UDP)));
+    EXPECT_NOTHING_SENT();
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 503);
+    CHK_INT(G.nterm, 1);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0); /* Timer E went with it */
+    advance_to(200000);
+    EXPECT_NOTHING_SENT();
+    CHK_INT(G.nresp, 1);
+}
+
+/* Timer A cannot be restarted: the retransmission still leaves, then the
+ * transaction ends with 503 rather than waiting for Timer B alone. */
+static void test_timer_a_restart_fails(void **state)
+{
+    (void) state;
+    struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = our_via(SIP_PROTO_UDP)));
+
+    sk_loop_fail_timer_start(G.loop, 1);
+    advance_to(500);
+    EXPECT_TIMES(0, 500);
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 503);
+    CHK_INT(G.nterm, 1);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+}
+
+/* Timer K cannot start after the final response: the user has its response,
+ * then the transaction ends at once. */
+static void test_timer_k_cannot_start(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = via));
+
+    sk_loop_fail_timer_start(G.loop, 1);
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = via, .cseq_method = "OPTIONS"));
+    CHK_INT(G.nresp, 1);
+    CHK_INT(G.resp[0].status, 200);
+    CHK(G.resp[0].has_rx);
+    CHK_INT(G.nterm, 1);
+    CHK(G.resp[0].seq < G.term[0].seq);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+}
+
+/* INVITE server: Timer G (the first start after a 486 over UDP) cannot start:
+ * the TU hears server_failed(ENOMEM) and the transaction is gone. */
+static void test_timer_g_cannot_start(void **state)
+{
+    (void) state;
+    struct sip_txn *st;
+
+    deliver(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = SRV_VIA));
+    st = last_st();
+    sk_loop_fail_timer_start(G.loop, 1);
+    respond(st, 486, "SIP/2.0 486 Busy Here\r\n\r\n");
+    CHK_INT(G.nsent, 1);
+    CHK_INT(G.nfail, 1);
+    CHK(G.fail[0].st == st);
+    CHK_INT(G.fail[0].err, ENOMEM);
+    CHK_STATE(st, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txl_count(G.txl), 0);
+    CHK_INT(sk_loop_timer_count(G.loop), 0);
+}
+
+/* INVITE server: the 200 ms wait for the TU cannot be timed: the 100 Trying
+ * goes at once, and the transaction carries on. */
+static void test_trying_timer_cannot_start(void **state)
+{
+    (void) state;
+    sk_loop_fail_timer_start(G.loop, 1);
+    deliver(SIP_PROTO_UDP, MSG(.method = "INVITE", .via = SRV_VIA));
+    EXPECT_TIMES(0);
+    CHK_INT(sent_msg(0)->status, 100);
+    CHK_INT(G.nreq, 1);
+    CHK_STATE(last_st(), SIP_TXN_PROCEEDING);
+    advance_to(1000);
+    EXPECT_TIMES(0);
+    CHK_INT(sip_txl_count(G.txl), 1);
+}
+
+/* The proxy's Timer C cannot start: the branch is cancelled instead (the CANCEL
+ * leaves with the first provisional, and the 64*T1 guard bounds it). */
+static void test_timer_c_cannot_start(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_TCP);
+    const char *inv = MSG(.method = "INVITE", .via = via);
+    struct sip_txn *t = client(SIP_PROTO_TCP, inv);
+
+    sk_loop_fail_timer_start(G.loop, 1);
+    timer_c_set(t, 20000);
+    CHK(sip_txn_cancel_requested(t));
+    advance_to(1000);
+    deliver(SIP_PROTO_TCP, MSG(.code = 180, .via = via, .to_tag = "b1"));
+    EXPECT_TIMES(0, 1000);
+    check_cancel(1, inv, NULL);
+    advance_to(1000 + 32000);
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.resp[1].status, 408);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+}
+
+/* sip_txn_client_timeout: the TU's own timer, 408 before a final, EALREADY after. */
+static void test_client_timeout(void **state)
+{
+    (void) state;
+    const char *via = our_via(SIP_PROTO_UDP);
+    const char *dvia = our_via(SIP_PROTO_UDP);
+    struct sip_txn *t = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = via));
+    struct sip_txn *done = client(SIP_PROTO_UDP, MSG(.method = "OPTIONS", .via = dvia));
+
+    deliver(SIP_PROTO_UDP, MSG(.code = 200, .via = dvia, .cseq_method = "OPTIONS"));
+    CHK_STATE(done, SIP_TXN_COMPLETED);
+    CHK_INT(sip_txn_client_timeout(done), EALREADY);
+    CHK_INT(sip_txn_client_timeout(t), 0);
+    CHK_INT(G.nresp, 2);
+    CHK_INT(G.resp[1].status, 408);
+    CHK(!G.resp[1].has_rx);
+    CHK_INT(G.nterm, 1);
+    CHK_STATE(t, SIP_TXN_TERMINATED);
+    CHK_INT(sip_txn_client_timeout(t), EALREADY);
+    CHK_INT(stats().timeouts, 1);
+    advance_to(200000);
+    CHK_INT(G.nresp, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2561,6 +2775,14 @@ int main(void)
         T(test_stats_counters),
         T(test_branch_new),
         T(test_response_dest),
+        T(test_timer_b_cannot_start),
+        T(test_timer_f_cannot_start),
+        T(test_timer_a_restart_fails),
+        T(test_timer_k_cannot_start),
+        T(test_timer_g_cannot_start),
+        T(test_trying_timer_cannot_start),
+        T(test_timer_c_cannot_start),
+        T(test_client_timeout),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,12 @@ need_root
 need tcpdump
 alloc_ports 40
 serve_start 127.0.0.1 "$base"
-capture_start "portrange $base-$((base + 39))"
+# CAP_SIP_ONLY=1 (no_rtp.sh): only the SIP ports P..P+9, none of the media
+if [ "${CAP_SIP_ONLY:-0}" = 1 ]; then
+    capture_start "portrange $base-$((base + 9))"
+else
+    capture_start "portrange $base-$((base + 39))"
+fi
 proxy="sip:127.0.0.1:$base"
 [ "$tr" = tcp ] && proxy="sip:127.0.0.1:$base;transport=tcp"
 bg bob "$sipkit" phone --user sip:bob@localhost --password secret2 --registrar "127.0.0.1:$base" \

@@ -3,7 +3,8 @@
 # bound to the SIPp UAS, alice calling bob with `sipkit call` through the proxy (407
 # answered). Set by the caller: CAP_NAME, CAP_UAS (scenario file), CAP_UAS_ARGS (more
 # SIPp arguments), CAP_CALL_ARGS (more `sipkit call` arguments), CAP_SERVE_ARGS (more serve arguments), CAP_CALL_OK (1: the
-# call must succeed). usage: sipp_callee.sh OUTDIR SIPKIT
+# call must succeed), CAP_ICMP (1: capture the ICMP errors about the ports too).
+# usage: sipp_callee.sh OUTDIR SIPKIT
 . "$(dirname "$0")/lib.sh"
 cap_init "$CAP_NAME" "$@"
 need_root
@@ -11,7 +12,10 @@ need tcpdump sipp
 alloc_ports 40
 # shellcheck disable=SC2086 # a word list
 serve_start 127.0.0.1 "$base" "" -- ${CAP_SERVE_ARGS:-}
-capture_start "portrange $base-$((base + 39))"
+filter="portrange $base-$((base + 39))"
+# icmp[30:2]: the destination port of the UDP header an ICMP error quotes (8 + 20 + 2)
+[ "${CAP_ICMP:-0}" = 1 ] && filter="$filter or (icmp and icmp[30:2] >= $base and icmp[30:2] <= $((base + 39)))"
+capture_start "$filter"
 cp "$scen"/*.xml "$tmp/"
 if grep -q play_pcap_audio "$scen/$CAP_UAS"; then
     [ -f /usr/share/sip-tester/g711a.pcap ] || { cap_log "skipped: needs SIPp's g711a.pcap"; exit 77; }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# no_such_dialog_481: a SIPp caller sends a BYE for a call bob (a sipkit phone) never had, as after a restart or lost dialog state; bob answers 481.
+# usage: no_such_dialog_481.sh OUTDIR SIPKIT
+. "$(dirname "$0")/lib.sh"
+cap_init no_such_dialog_481 "$@"
+need_root
+need tcpdump sipp
+alloc_ports 40
+capture_start "portrange $base-$((base + 39))"
+bg bob "$sipkit" phone --user sip:bob@localhost --registrar none \
+    --listen "udp:127.0.0.1:$((base + 1))" --auto-answer 0 --no-stdin \
+    --rtp-ports "$((base + 10))-$((base + 19))" --log-level info
+sleep 0.5
+sipp_run uac "127.0.0.1:$((base + 1))" "$scen/uac_bye_no_dialog.xml" -i 127.0.0.1 -p "$((base + 2))"
+[ "$sipp_rc" -eq 0 ] || cap_fail "SIPp exited $sipp_rc: $(tail -n 3 "$tmp/uac.err" 2>/dev/null)"
+capture_finish

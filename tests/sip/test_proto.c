@@ -1,0 +1,58 @@
+/* Tests of sip_proto_from_str: the one mapping from a transport name to the transports
+ * sipkit speaks. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "sip/tp.h"
+
+static void test_known(void **state)
+{
+    static const struct {
+        const char *name;
+        enum sip_proto p;
+    } ok[] = {
+        {"udp", SIP_PROTO_UDP}, {"UDP", SIP_PROTO_UDP}, {"Udp", SIP_PROTO_UDP},
+        {"tcp", SIP_PROTO_TCP}, {"TCP", SIP_PROTO_TCP}, {"tCp", SIP_PROTO_TCP},
+    };
+    enum sip_proto p;
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        p = (enum sip_proto) 99;
+        assert_int_equal(sip_proto_from_str(sk_str_cstr(ok[i].name), &p), 0);
+        assert_int_equal(p, ok[i].p);
+    }
+    /* both ways with sip_proto_name */
+    assert_int_equal(sip_proto_from_str(sk_str_cstr(sip_proto_name(SIP_PROTO_UDP)), &p),
+                     0);
+    assert_int_equal(p, SIP_PROTO_UDP);
+    assert_int_equal(sip_proto_from_str(sk_str_cstr(sip_proto_name(SIP_PROTO_TCP)), &p),
+                     0);
+    assert_int_equal(p, SIP_PROTO_TCP);
+}
+
+/* Transports we do not speak are refused, never taken for UDP. */
+static void test_unknown(void **state)
+{
+    static const char *const bad[] = {"tls", "TLS",  "sctp", "ws",   "wss", "dtls", "",
+                                      "ud",  "udpx", "tcp ", " udp", "u",   "t"};
+    enum sip_proto p = SIP_PROTO_TCP;
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(sip_proto_from_str(sk_str_cstr(bad[i]), &p), EPROTONOSUPPORT);
+    assert_int_equal(sip_proto_from_str(SK_STR_NULL, &p), EPROTONOSUPPORT);
+    assert_int_equal(sip_proto_from_str(sk_str_make("udp", 2), &p), EPROTONOSUPPORT);
+    assert_int_equal(p, SIP_PROTO_TCP); /* untouched on failure */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known),
+        cmocka_unit_test(test_unknown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
