@@ -79,7 +79,8 @@ struct flow_msg {
     int32_t txn;  /* flow_txn index, -1: none */
     int32_t sdp;  /* flow_sdp index, -1: none kept (retransmissions point at none) */
     bool has_sdp; /* the body is SDP */
-    uint32_t text_off, text_len; /* its copy (first max_msg_copy bytes); len 0: none */
+    uint32_t text_off, text_len; /* its copy (first max_msg_copy bytes), text_len bytes
+                                    (0: none); text_off is the model's own */
     int32_t next_in_item;        /* the item's next kept message, -1: none */
 };
 
@@ -315,7 +316,8 @@ const struct flow_stream *flow_model_streams(const struct flow_model *m, size_t 
 const struct flow_unreach *flow_model_unreach(const struct flow_model *m, size_t *n);
 const struct flow_dns *flow_model_dns(const struct flow_model *m, size_t *n);
 const struct flow_sdp *flow_model_sdp(const struct flow_model *m, int32_t index);
-/* The kept copy of a message (NULL when none; *len may be below the message's length). */
+/* The kept copy of a message (NULL when none; *len may be below the message's length),
+ * put together from the model's store of lines: valid until the next call. */
 const char *flow_model_msg_text(const struct flow_model *m, const struct flow_msg *msg,
                                 size_t *len);
 /* Index of the item with this Call-ID, or -1. */
