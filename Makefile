@@ -46,6 +46,7 @@ bench:
 	bench/bench_register.sh
 	bench/bench_proxy.sh
 	bench/bench_media.sh
+	bench/bench_flow.sh
 
 # Longer fuzzing session on its own: make fuzz FUZZ_SECONDS=600
 fuzz:

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "flow/capture.h"
+#include "flow/export.h"
 #include "flow/model.h"
 #include "flow_out.h"
 
@@ -118,6 +119,7 @@ static void flow_usage(FILE *f)
         f,
         "usage: sipkit flow FILE [--messages | --call N|CALL-ID [--mermaid] | --json | "
         "--rtp]\n"
+        "                   [--call N|CALL-ID --pcap OUT.pcap]\n"
         "                   [--from S] [--to S] [--call-id S] [--status 4xx|486]\n"
         "                   [--since SEC] [--until SEC]\n"
         "       sipkit flow --live IFACE [--filter BPF] [--count N] [--seconds S] [...]\n"
@@ -130,6 +132,9 @@ static void flow_usage(FILE *f)
         "  --call N|ID  one call (number from the table, or a Call-ID): its ladder,\n"
         "               findings and RTP streams; colour when stdout is a terminal\n"
         "  --mermaid    with --call: a Mermaid sequenceDiagram (for GitHub markdown)\n"
+        "  --pcap OUT   with --call: write the call's frames (its SIP messages with\n"
+        "               every fragment and TCP segment, its RTP and RTCP) to a new\n"
+        "               pcap file, as captured; not with --live or stdin\n"
         "  --json       calls, registrations, transactions, streams, findings as JSON\n"
         "  --rtp        the RTP streams, laid out like tshark -q -z rtp,streams\n"
         "  --html OUT   one self-contained HTML page: the table, each ladder (the\n"
@@ -206,11 +211,28 @@ static int find_call(const struct flow_model *m, const char *arg, size_t *index)
     return hits == 1 ? 0 : ENOENT;
 }
 
+/* --pcap: write the call's frames; 0 or 1 (the message on stderr) */
+static int flow_cmd_export(const struct flow_model *m, size_t index, const char *in,
+                           const char *out)
+{
+    struct flow_export_counts n;
+    char err[512] = "";
+
+    if (flow_export_pcap(m, index, in, out, &n, err, sizeof(err))) {
+        fprintf(stderr, "sipkit flow: --pcap: %s\n", err);
+        return 1;
+    }
+    printf("wrote %" PRIu64 " frames of call %zu to %s: %" PRIu64
+           " SIP messages, %" PRIu64 " RTP and %" PRIu64 " RTCP packets\n",
+           n.frames, index + 1, out, n.sip, n.rtp, n.rtcp);
+    return 0;
+}
+
 enum flow_view { VIEW_TABLE, VIEW_MESSAGES, VIEW_CALL, VIEW_JSON, VIEW_RTP, VIEW_HTML };
 
-static const char *const VALUE_OPTS[] = {"--live",   "--filter", "--count", "--seconds",
-                                         "--call",   "--from",   "--to",    "--call-id",
-                                         "--status", "--since",  "--until", NULL};
+static const char *const VALUE_OPTS[] = {
+    "--live",    "--filter", "--count", "--seconds", "--call", "--from", "--to",
+    "--call-id", "--status", "--since", "--until",   "--pcap", NULL};
 
 static bool takes_value(const char *a)
 {
@@ -262,6 +284,7 @@ int cmd_flow(int argc, char **argv)
     struct flow_capture *cap = NULL;
     struct flow_filter flt = {0};
     const char *file = NULL, *iface = NULL, *filter = NULL, *call = NULL, *html = NULL;
+    const char *pcap_out = NULL;
     bool mermaid = false, json = false, rtp = false;
     enum flow_view view = VIEW_TABLE;
     char err[512] = "";
@@ -294,6 +317,8 @@ int cmd_flow(int argc, char **argv)
                 filter = v;
             else if (strcmp(a, "--call") == 0)
                 call = v;
+            else if (strcmp(a, "--pcap") == 0)
+                pcap_out = v;
             else if (strcmp(a, "--from") == 0)
                 flt.from = v;
             else if (strcmp(a, "--to") == 0)
@@ -331,6 +356,11 @@ int cmd_flow(int argc, char **argv)
     if ((int) fc.messages + (call != NULL) + json + rtp > 1 || (mermaid && !call)) {
         fprintf(stderr, "sipkit flow: choose one of --messages, --call (with or without "
                         "--mermaid), --json, --rtp\n");
+        return 2;
+    }
+    if (pcap_out && (!call || mermaid || html || iface || strcmp(file, "-") == 0)) {
+        fprintf(stderr, "sipkit flow: --pcap needs --call N|CALL-ID and a capture file "
+                        "(not --live, not stdin, not with --mermaid or --html)\n");
         return 2;
     }
     if (html && (fc.messages || json || rtp || mermaid)) {
@@ -396,6 +426,8 @@ int cmd_flow(int argc, char **argv)
                     "Call-ID)\n",
                     call);
             status = 1;
+        } else if (pcap_out) {
+            status = flow_cmd_export(fc.model, index, file, pcap_out);
         } else if (mermaid) {
             flow_out_mermaid(stdout, fc.model, index, t0);
         } else {

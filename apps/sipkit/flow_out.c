@@ -13,6 +13,8 @@
 #define LADDER_MAX_COLS 8 /* participants drawn; more are listed as text */
 #define LADDER_LINE_MAX (LADDER_MAX_COLS * LADDER_COL_W + 1)
 
+#define FLOW_OUT_JSON_FLUSH (64u * 1024) /* JSON bytes buffered before writing */
+
 static double rel_s(uint64_t ns, uint64_t t0)
 {
     return ns >= t0 ? (double) (ns - t0) / 1e9 : -(double) (t0 - ns) / 1e9;
@@ -48,13 +50,14 @@ bool flow_filter_match(const struct flow_filter *f, const struct flow_item *it,
 
 /* ---- verdict ---- */
 
-void flow_verdict(const struct flow_model *m, size_t index, char *buf, size_t size)
+/* The verdict from the item's findings (fd, nf: flow_diagnose's) */
+static void verdict_of(const struct flow_model *m, size_t index,
+                       const struct flow_finding *fd, size_t nf, char *buf, size_t size)
 {
     size_t n;
     const struct flow_item *it = &flow_model_items(m, &n)[index];
-    struct flow_finding fd[FLOW_MAX_FINDINGS];
 
-    if (flow_diagnose(m, index, fd, FLOW_MAX_FINDINGS)) {
+    if (nf) {
         snprintf(buf, size, "%s", fd[0].summary);
     } else if (it->final_status >= 200 && it->final_status < 300) {
         if (it->kind == FLOW_ITEM_CALL && it->ended == FLOW_END_NONE)
@@ -73,6 +76,14 @@ void flow_verdict(const struct flow_model *m, size_t index, char *buf, size_t si
     } else {
         snprintf(buf, size, "no final response");
     }
+}
+
+void flow_verdict(const struct flow_model *m, size_t index, char *buf, size_t size)
+{
+    struct flow_finding fd[FLOW_MAX_FINDINGS];
+    size_t nf = flow_diagnose(m, index, fd, FLOW_MAX_FINDINGS);
+
+    verdict_of(m, index, fd, nf, buf, size);
 }
 
 /* ---- the table ---- */
@@ -507,16 +518,14 @@ static void json_findings(struct sk_json *j, const struct flow_finding *fd, size
 }
 
 static void json_item(struct sk_json *j, const struct flow_model *m, size_t index,
-                      uint64_t t0)
+                      uint64_t t0, const struct flow_finding *fd, size_t nf)
 {
     size_t n, ns;
     const struct flow_item *it = &flow_model_items(m, &n)[index];
     const struct flow_stream *streams = flow_model_streams(m, &ns);
-    struct flow_finding fd[FLOW_MAX_FINDINGS];
-    size_t nf = flow_diagnose(m, index, fd, FLOW_MAX_FINDINGS);
     char verdict[128];
 
-    flow_verdict(m, index, verdict, sizeof(verdict));
+    verdict_of(m, index, fd, nf, verdict, sizeof(verdict));
     sk_json_obj_begin(j);
     sk_json_kint(j, "number", (int64_t) index + 1);
     sk_json_kcstr(j, "kind", flow_item_kind_name(it->kind));
@@ -553,7 +562,8 @@ static void json_item(struct sk_json *j, const struct flow_model *m, size_t inde
         {
             size_t nt;
             const struct flow_txn *t = flow_model_txns(m, &nt);
-            for (size_t i = 0; i < nt; i++) {
+            (void) nt;
+            for (int32_t i = it->first_txn; i >= 0; i = t[i].next_in_item) {
                 if (t[i].item != (int32_t) index || t[i].method != SIP_METHOD_INVITE ||
                     t[i].cseq != it->invite_cseq)
                     continue;
@@ -602,8 +612,9 @@ static void json_item(struct sk_json *j, const struct flow_model *m, size_t inde
     sk_json_kint(j, "retransmissions", it->retrans);
     sk_json_key(j, "streams");
     sk_json_arr_begin(j);
-    for (size_t i = 0; i < ns; i++)
-        if (streams[i].item == (int32_t) index) sk_json_int(j, (int64_t) i + 1);
+    (void) ns;
+    for (int32_t i = it->first_stream; i >= 0; i = streams[i].next_in_item)
+        sk_json_int(j, (int64_t) i + 1);
     sk_json_arr_end(j);
     sk_json_kcstr(j, "verdict", verdict);
     sk_json_key(j, "findings");
@@ -778,12 +789,68 @@ static bool item_shown(const struct flow_model *m, const struct flow_filter *f,
     return flow_filter_match(f, &items[item], t0);
 }
 
+/* The findings of every item shown, computed once: the item's verdict and findings,
+ * and the list at the end, all use them. */
+struct json_found {
+    struct flow_finding *f;
+    size_t n, cap;
+    size_t *off; /* item i's findings are f[off[i]] .. f[off[i + 1]] */
+};
+
+static int found_fill(struct json_found *fo, const struct flow_model *m,
+                      const struct flow_filter *flt, uint64_t t0)
+{
+    size_t n;
+    const struct flow_item *items = flow_model_items(m, &n);
+
+    fo->off = malloc((n + 1) * sizeof(*fo->off));
+    if (!fo->off) return ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct flow_finding fd[FLOW_MAX_FINDINGS];
+        size_t nf = flow_filter_match(flt, &items[i], t0)
+                        ? flow_diagnose(m, i, fd, FLOW_MAX_FINDINGS)
+                        : 0;
+
+        fo->off[i] = fo->n;
+        if (fo->n + nf > fo->cap) {
+            size_t nc = fo->cap ? fo->cap * 2 : 64;
+            struct flow_finding *x;
+            while (nc < fo->n + nf)
+                nc *= 2;
+            x = realloc(fo->f, nc * sizeof(*x));
+            if (!x) return ENOMEM;
+            fo->f = x;
+            fo->cap = nc;
+        }
+        if (nf) memcpy(fo->f + fo->n, fd, nf * sizeof(*fd));
+        fo->n += nf;
+    }
+    fo->off[n] = fo->n;
+    return 0;
+}
+
+/* Item i's findings (NULL when none) and their count */
+static const struct flow_finding *found_of(const struct json_found *fo, size_t i,
+                                           size_t *nf)
+{
+    *nf = fo->off[i + 1] - fo->off[i];
+    return *nf ? fo->f + fo->off[i] : NULL;
+}
+
+/* Write out what is buffered once it is large: a big capture's JSON is not held whole */
+static void json_flush(struct sk_buf *b, FILE *o, bool all)
+{
+    if (b->failed || (!all && b->len < FLOW_OUT_JSON_FLUSH)) return;
+    fwrite(b->p, 1, b->len, o);
+    b->len = 0;
+}
+
 int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter *f,
                   uint64_t t0)
 {
     struct sk_buf b;
     struct sk_json j;
-    size_t n, nt, ns;
+    size_t n, nt, ns, nf;
     const struct flow_item *items = flow_model_items(m, &n);
     const struct flow_txn *txns = flow_model_txns(m, &nt);
     const struct flow_stream *streams = flow_model_streams(m, &ns);
@@ -791,8 +858,14 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
     static const enum flow_item_kind KINDS[] = {FLOW_ITEM_CALL, FLOW_ITEM_REGISTRATION,
                                                 FLOW_ITEM_OTHER};
     static const char *const KEYS[] = {"calls", "registrations", "requests"};
-    int rc = 0;
+    struct json_found fo = {0};
+    int rc = found_fill(&fo, m, f, t0);
 
+    if (rc) {
+        free(fo.f);
+        free(fo.off);
+        return rc;
+    }
     sk_buf_init(&b);
     sk_json_init(&j, &b);
     sk_json_obj_begin(&j);
@@ -818,40 +891,52 @@ int flow_out_json(FILE *o, const struct flow_model *m, const struct flow_filter 
     for (size_t k = 0; k < 3; k++) {
         sk_json_key(&j, KEYS[k]);
         sk_json_arr_begin(&j);
-        for (size_t i = 0; i < n; i++)
-            if (items[i].kind == KINDS[k] && flow_filter_match(f, &items[i], t0))
-                json_item(&j, m, i, t0);
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].kind != KINDS[k] || !flow_filter_match(f, &items[i], t0))
+                continue;
+            const struct flow_finding *fd = found_of(&fo, i, &nf);
+
+            json_item(&j, m, i, t0, fd, nf);
+            json_flush(&b, o, false);
+        }
         sk_json_arr_end(&j);
     }
     sk_json_key(&j, "transactions");
     sk_json_arr_begin(&j);
-    for (size_t i = 0; i < nt; i++)
+    for (size_t i = 0; i < nt; i++) {
         if (item_shown(m, f, txns[i].item, t0)) json_txn(&j, &txns[i], t0);
+        json_flush(&b, o, false);
+    }
     sk_json_arr_end(&j);
     sk_json_key(&j, "streams");
     sk_json_arr_begin(&j);
-    for (size_t i = 0; i < ns; i++)
+    for (size_t i = 0; i < ns; i++) {
         if (item_shown(m, f, streams[i].item, t0)) json_stream(&j, &streams[i], i, t0);
+        json_flush(&b, o, false);
+    }
     sk_json_arr_end(&j);
     json_net(&j, m, t0);
     sk_json_key(&j, "findings");
     sk_json_arr_begin(&j);
     for (size_t i = 0; i < n; i++) {
-        struct flow_finding fd[FLOW_MAX_FINDINGS];
-        size_t nf;
+        const struct flow_finding *fd;
+
         if (!flow_filter_match(f, &items[i], t0)) continue;
-        nf = flow_diagnose(m, i, fd, FLOW_MAX_FINDINGS);
+        fd = found_of(&fo, i, &nf);
         json_findings(&j, fd, nf, (long) i + 1);
+        json_flush(&b, o, false);
     }
     sk_json_arr_end(&j);
     sk_json_obj_end(&j);
-    if (b.failed)
+    if (b.failed) {
         rc = ENOMEM;
-    else {
-        fwrite(b.p, 1, b.len, o);
+    } else {
+        json_flush(&b, o, true);
         fputc('\n', o);
     }
     sk_buf_free(&b);
+    free(fo.f);
+    free(fo.off);
     return rc;
 }
 

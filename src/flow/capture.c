@@ -249,6 +249,8 @@ static void decode_udp(struct flow_capture *c, const struct flow_ip *ip)
     memset(&pk, 0, sizeof(pk));
     pk.frame = c->frame;
     pk.first_frame = ip->first_frame ? ip->first_frame : c->frame;
+    pk.frames = ip->frames;
+    pk.nframes = ip->nframes;
     pk.ts_ns = c->now_ns;
     pk.src = ip->src;
     pk.dst = ip->dst;
@@ -383,6 +385,8 @@ static void frag_result(struct flow_capture *c, struct flow_ip *ip, int rc,
     ip->p = done->data;
     ip->len = ip->wire = done->len;
     ip->first_frame = done->first_frame;
+    ip->frames = done->frames;
+    ip->nframes = done->nframes;
     if (v6) ip->proto = done->next_header;
     decode_l4(c, ip, depth);
     free(done->data);

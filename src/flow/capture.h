@@ -34,6 +34,12 @@ struct flow_packet {
     size_t len;
     bool is_sip;    /* starts with a SIP request or status line */
     bool truncated; /* bytes are missing (snaplen cut the frame) */
+    /* Every frame that carried its bytes: IP fragments in arrival order, TCP
+     * segments in stream order (retransmitted copies left out), at most
+     * FLOW_PACKET_MAX_FRAMES (the first ones); valid during the callback only.
+     * nframes 0: `frame` alone (and `first_frame` when it differs). */
+    const uint64_t *frames;
+    size_t nframes;
     /* FLOW_ICMP (RFC 792 type 3, RFC 4443 type 1): the datagram the far host refused,
      * from the header it quoted back; data/len are the quoted bytes */
     struct {
@@ -43,6 +49,7 @@ struct flow_packet {
         struct sk_sa src, dst;
     } icmp;
 };
+#define FLOW_PACKET_MAX_FRAMES 64
 
 /* Kinds of problems, each counted in flow_stats.problems. */
 enum flow_problem {

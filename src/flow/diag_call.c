@@ -156,7 +156,7 @@ static void rule_setup(struct diag *d)
     char who[64];
 
     if (it->kind != FLOW_ITEM_CALL) return;
-    for (size_t i = d->txn_first; diag_txn_in_range(d, i); i++) {
+    for (size_t i = d->txn_first; diag_txn_in_range(d, &i); i++) {
         const struct flow_txn *x = &t[i];
         const struct flow_msg *first, *last = NULL, *fm;
         bool proxy = false;
@@ -169,7 +169,7 @@ static void rule_setup(struct diag *d)
             if (fm->request && fm->txn == (int32_t) i) last = fm;
         sk_sa_str(&x->server, who, sizeof(who));
         /* the server of this hop forwarded the INVITE: a proxy (RFC 3261 §16) */
-        for (size_t k = i + 1; diag_txn_in_range(d, k) && !proxy; k++)
+        for (size_t k = i + 1; diag_txn_in_range(d, &k) && !proxy; k++)
             proxy = k != i && t[k].item == x->item && t[k].method == SIP_METHOD_INVITE &&
                     t[k].cseq == x->cseq && sk_sa_equal(&t[k].client, &x->server) &&
                     t[k].first_ns >= x->first_ns;

@@ -28,8 +28,10 @@ struct diag {
     size_t nmsgs, msg_first; /* msg_first: the first message that may be the item's */
     const struct flow_txn *txns;
     size_t ntxns, txn_first; /* txn_first: the first transaction that may be the item's */
-    const struct flow_stream *streams;
+    const struct flow_stream *streams; /* the item's (copies, in table order) */
     size_t nstreams;
+    const struct flow_stream *all_streams; /* every stream of the capture */
+    size_t nall_streams;
     struct flow_finding *out;
     size_t max, n;
     struct sip_msg *sm;      /* parse scratch; NULL when it could not be allocated */
@@ -40,9 +42,9 @@ struct diag {
 /* The next message of the item at or after *i (start with *i = d->msg_first); NULL at
  * the end. Advance with (*i)++ after use. */
 const struct flow_msg *diag_next_msg(const struct diag *d, size_t *i);
-/* Transaction i may still be the item's (loop from d->txn_first while true): they are
- * kept in order of first appearance. */
-bool diag_txn_in_range(const struct diag *d, size_t i);
+/* Transaction *i may still be the item's (loop from d->txn_first while true): they are
+ * kept in order of first appearance. Past one of the item's, *i jumps to its next. */
+bool diag_txn_in_range(const struct diag *d, size_t *i);
 /* Parse the kept copy of a message into d->sm; false when there is none or it does
  * not parse. */
 bool diag_parse(struct diag *d, const struct flow_msg *fm);

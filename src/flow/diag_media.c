@@ -142,8 +142,8 @@ static void rule_nat(struct diag *d)
             bool back = false;
             if (s[i].item != (int32_t) d->index || !sk_sa_equal(&s[i].dst, &sc.media))
                 continue;
-            for (size_t k = 0; k < d->nstreams && !back; k++)
-                back = sk_sa_equal(&s[k].src, &sc.media);
+            for (size_t k = 0; k < d->nall_streams && !back; k++)
+                back = sk_sa_equal(&d->all_streams[k].src, &sc.media);
             if (!back) dead = &s[i];
         }
         for (size_t i = 0; i < d->nstreams && !via_nat; i++)

@@ -128,6 +128,13 @@ const struct flow_msg *diag_next_msg(const struct diag *d, size_t *i)
 {
     /* messages are in capture order: past the item's last one (and a second of slack
      * for reordered timestamps) nothing more is the item's */
+    /* right after one of the item's: straight to its next (the others between are
+     * not the item's) */
+    if (*i > 0 && *i < d->nmsgs && d->msgs[*i].item != (int32_t) d->index &&
+        d->msgs[*i - 1].item == (int32_t) d->index) {
+        int32_t nx = d->msgs[*i - 1].next_in_item;
+        *i = nx < 0 ? d->nmsgs : (size_t) nx;
+    }
     for (; *i < d->nmsgs; (*i)++) {
         const struct flow_msg *fm = &d->msgs[*i];
         if (fm->ts_ns > d->it->last_ns + DIAG_NS_PER_S) return NULL;
@@ -136,9 +143,14 @@ const struct flow_msg *diag_next_msg(const struct diag *d, size_t *i)
     return NULL;
 }
 
-bool diag_txn_in_range(const struct diag *d, size_t i)
+bool diag_txn_in_range(const struct diag *d, size_t *i)
 {
-    return i < d->ntxns && d->txns[i].first_ns <= d->it->last_ns + DIAG_NS_PER_S;
+    if (*i > 0 && *i < d->ntxns && d->txns[*i].item != (int32_t) d->index &&
+        d->txns[*i - 1].item == (int32_t) d->index) {
+        int32_t nx = d->txns[*i - 1].next_in_item;
+        *i = nx < 0 ? d->ntxns : (size_t) nx;
+    }
+    return *i < d->ntxns && d->txns[*i].first_ns <= d->it->last_ns + DIAG_NS_PER_S;
 }
 
 bool diag_parse(struct diag *d, const struct flow_msg *fm)
@@ -287,7 +299,7 @@ void diag_rules_auth(struct diag *d)
     unsigned count = 0, challenges = 0;
     struct flow_finding *f;
 
-    for (size_t i = d->txn_first; diag_txn_in_range(d, i); i++) {
+    for (size_t i = d->txn_first; diag_txn_in_range(d, &i); i++) {
         if (t[i].item != (int32_t) d->index) continue;
         if (t[i].final_status == 401 || t[i].final_status == 407) {
             challenges++;
@@ -356,6 +368,7 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
                      size_t max)
 {
     size_t nitems, lo, hi;
+    struct flow_stream *mine = NULL;
     const struct flow_item *items = flow_model_items(m, &nitems);
     struct diag d = {.m = m, .index = index, .out = out, .max = max};
 
@@ -363,7 +376,15 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
     d.it = &items[index];
     d.msgs = flow_model_msgs(m, &d.nmsgs);
     d.txns = flow_model_txns(m, &d.ntxns);
-    d.streams = flow_model_streams(m, &d.nstreams);
+    d.all_streams = flow_model_streams(m, &d.nall_streams);
+    /* the item's streams side by side: the rules look at those, not at the whole
+     * table (a large capture has tens of thousands) */
+    if (d.it->streams) mine = malloc(d.it->streams * sizeof(*mine));
+    if (mine)
+        for (int32_t s = d.it->first_stream; s >= 0 && d.nstreams < d.it->streams;
+             s = d.all_streams[s].next_in_item)
+            mine[d.nstreams++] = d.all_streams[s];
+    d.streams = mine;
     /* the item's first message: messages are kept in frame order */
     lo = 0;
     hi = d.nmsgs;
@@ -403,5 +424,6 @@ size_t flow_diagnose(const struct flow_model *m, size_t index, struct flow_findi
         free(d.sm);
     }
     free(d.sdp);
+    free(mine);
     return d.n;
 }

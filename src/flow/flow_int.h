@@ -38,6 +38,8 @@ struct flow_frag {
     uint8_t next_header; /* IPv6: from the fragment with offset 0 */
     bool have_first;
     uint64_t first_frame, first_ns;
+    uint64_t frames[FLOW_PACKET_MAX_FRAMES]; /* the fragments' frames, in arrival order */
+    size_t nframes;
     uint8_t covered[FLOW_FRAG_BLOCKS / 8 + 1]; /* one bit per 8-byte block */
 };
 
@@ -52,6 +54,8 @@ struct flow_frag_done {
     size_t len;
     uint8_t next_header;
     uint64_t first_frame;
+    uint64_t frames[FLOW_PACKET_MAX_FRAMES]; /* the frames of its fragments */
+    size_t nframes;
 };
 
 /* Add one fragment: payload bytes [off, off+len), more = MF flag. Returns 0 with
@@ -201,6 +205,8 @@ struct flow_ip {
     const uint8_t *p;
     size_t len, wire;
     uint64_t first_frame;
+    const uint64_t *frames; /* reassembled: the fragments' frames (nframes of them) */
+    size_t nframes;
 };
 
 /* ---- ICMP (icmp.c) ---- */

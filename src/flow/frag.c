@@ -174,6 +174,9 @@ int flow_frag_add(struct flow_capture *c, const struct flow_frag_key *k, size_t 
         f->next_header = next_header;
     }
     if (c->frame < f->first_frame) f->first_frame = c->frame;
+    if (f->nframes < FLOW_PACKET_MAX_FRAMES &&
+        (!f->nframes || f->frames[f->nframes - 1] != c->frame))
+        f->frames[f->nframes++] = c->frame;
     rc = grow(c, f, end);
     if (rc) {
         drop_frag(c, f,
@@ -203,6 +206,8 @@ int flow_frag_add(struct flow_capture *c, const struct flow_frag_key *k, size_t 
     done->len = f->total;
     done->next_header = f->next_header;
     done->first_frame = f->first_frame;
+    memcpy(done->frames, f->frames, f->nframes * sizeof(f->frames[0]));
+    done->nframes = f->nframes;
     free(f);
     c->st.reassembled++;
     return 0;

@@ -141,9 +141,16 @@ struct flow_model {
     size_t nsdps, cap_sdps;
     struct media_ep *media;
     size_t nmedia, cap_media;
+    /* message copies: each distinct line once (a 4-byte length, then its bytes, its
+     * LF included) in text, indexed by line_h; a message is a run in refs (a count,
+     * then the offsets of its lines). A call's messages repeat most of their lines
+     * (Via, From, To, Call-ID, CSeq, SDP), and so do the legs of a proxied call. */
     char *text;
     size_t ntext, cap_text;
-    struct htab txn_h, item_h, stream_h, ssrc_h, media_h;
+    uint32_t *refs;
+    size_t nrefs, cap_refs;
+    char *scratch; /* flow_model_msg_text puts a copy together here */
+    struct htab txn_h, item_h, stream_h, ssrc_h, media_h, line_h;
     struct pending pend[FLOW_MODEL_RTP_PENDING];
     struct sip_msg sm;          /* parse scratch */
     struct sdp_session sdp_tmp; /* parse scratch */
@@ -175,6 +182,11 @@ int flow_model_new(struct flow_model **mp, const struct flow_model_limits *limit
     if (!m) return ENOMEM;
     m->lim = limits ? *limits : flow_model_limits_default;
     sip_msg_init(&m->sm);
+    m->scratch = malloc(m->lim.max_msg_copy ? m->lim.max_msg_copy : 1);
+    if (!m->scratch) {
+        flow_model_free(m);
+        return ENOMEM;
+    }
     *mp = m;
     return 0;
 }
@@ -191,6 +203,9 @@ void flow_model_free(struct flow_model *m)
     free(m->sdps);
     free(m->media);
     free(m->text);
+    free(m->refs);
+    free(m->scratch);
+    htab_free(&m->line_h);
     htab_free(&m->txn_h);
     htab_free(&m->item_h);
     htab_free(&m->stream_h);
@@ -343,6 +358,8 @@ static int32_t item_get(struct flow_model *m, const struct sip_msg *sm,
     it->start_ns = p->ts_ns;
     it->invite_cseq = sm->cseq.num;
     it->expires = -1;
+    it->first_txn = it->last_txn = it->first_stream = it->last_stream = -1;
+    it->first_msg = it->last_msg = -1;
     return (int32_t) m->nitems++;
 }
 
@@ -407,6 +424,15 @@ static int32_t txn_new(struct flow_model *m, uint64_t key, bool rfc2543,
     t->invite_txn = -1;
     t->has_auth =
         sm->count[SIP_HDR_AUTHORIZATION] || sm->count[SIP_HDR_PROXY_AUTHORIZATION];
+    t->next_in_item = -1;
+    if (item >= 0) {
+        struct flow_item *it = &m->items[item];
+        if (it->last_txn >= 0)
+            m->txns[it->last_txn].next_in_item = (int32_t) m->ntxns;
+        else
+            it->first_txn = (int32_t) m->ntxns;
+        it->last_txn = (int32_t) m->ntxns;
+    }
     return (int32_t) m->ntxns++;
 }
 
@@ -753,6 +779,65 @@ static void other_response(struct flow_item *it, struct sip_msg *sm,
     }
 }
 
+/* The offset in text of a line equal to p[0, len), stored now if it is new; -1 when
+ * the copies' limit (max_text_bytes, lines and references together) is reached. */
+static int64_t text_line(struct flow_model *m, const char *p, size_t len)
+{
+    uint64_t h = sk_hash_final(sk_hash_bytes(sk_hash_init(), p, len));
+    unsigned steps = 0;
+    uint32_t l32 = (uint32_t) len;
+    size_t off;
+
+    for (int32_t e = htab_first(&m->line_h, h); e >= 0 && steps < FLOW_MODEL_MAX_CHAIN;
+         e = htab_next(&m->line_h, e), steps++) {
+        uint32_t have;
+        size_t at = (size_t) (uint32_t) m->line_h.ent[e].row;
+
+        if (m->line_h.ent[e].hash != h) continue;
+        memcpy(&have, m->text + at, sizeof(have));
+        if (have == l32 && memcmp(m->text + at + sizeof(have), p, len) == 0)
+            return (int64_t) at;
+    }
+    off = m->ntext;
+    if (off + sizeof(l32) + len + m->nrefs * sizeof(*m->refs) > m->lim.max_text_bytes ||
+        off + sizeof(l32) + len > INT32_MAX ||
+        grow((void **) &m->text, &m->cap_text, off + sizeof(l32) + len, 1) ||
+        htab_add(&m->line_h, h, (int32_t) off))
+        return -1;
+    memcpy(m->text + off, &l32, sizeof(l32));
+    memcpy(m->text + off + sizeof(l32), p, len);
+    m->ntext += sizeof(l32) + len;
+    return (int64_t) off;
+}
+
+/* Keep the copy of buf[0, n), line by line; *ref: where its run of references starts. */
+static int text_keep(struct flow_model *m, const char *buf, size_t n, uint32_t *ref)
+{
+    size_t start = m->nrefs, lines = 0;
+
+    if (m->nrefs >= UINT32_MAX - n ||
+        grow((void **) &m->refs, &m->cap_refs, m->nrefs + 1, sizeof(*m->refs)))
+        return ENOMEM;
+    m->nrefs++; /* the count, filled in below */
+    for (size_t i = 0; i < n;) {
+        const char *lf = memchr(buf + i, '\n', n - i);
+        size_t l = lf ? (size_t) (lf - (buf + i)) + 1 : n - i;
+        int64_t off = text_line(m, buf + i, l);
+
+        if (off < 0 ||
+            grow((void **) &m->refs, &m->cap_refs, m->nrefs + 1, sizeof(*m->refs))) {
+            m->nrefs = start; /* lines stored so far stay, for later messages */
+            return ENOSPC;
+        }
+        m->refs[m->nrefs++] = (uint32_t) off;
+        lines++;
+        i += l;
+    }
+    m->refs[start] = (uint32_t) lines;
+    *ref = (uint32_t) start;
+    return 0;
+}
+
 static int32_t keep_msg(struct flow_model *m, const struct sip_msg *sm,
                         const struct flow_packet *p)
 {
@@ -766,12 +851,14 @@ static int32_t keep_msg(struct flow_model *m, const struct sip_msg *sm,
     r = &m->msgs[m->nmsgs];
     memset(r, 0, sizeof(*r));
     r->frame = p->frame;
+    r->first_frame = p->first_frame;
+    r->ordinal = m->counts.sip;
     r->ts_ns = p->ts_ns;
     r->src = p->src;
     r->dst = p->dst;
     r->transport = p->transport;
     r->request = sm->is_request;
-    r->item = r->txn = r->sdp = -1;
+    r->item = r->txn = r->sdp = r->next_in_item = -1;
     if (sm->is_request) {
         r->method = sm->method_id;
         copy_text(r->method_name, sizeof(r->method_name), sm->method);
@@ -784,15 +871,10 @@ static int32_t keep_msg(struct flow_model *m, const struct sip_msg *sm,
     r->cseq = sm->cseq.num;
     {
         size_t n = sm->len < m->lim.max_msg_copy ? sm->len : m->lim.max_msg_copy;
-        if (m->ntext + n > m->lim.max_text_bytes ||
-            grow((void **) &m->text, &m->cap_text, m->ntext + n, 1)) {
-            m->counts.dropped_text++;
-        } else {
-            memcpy(m->text + m->ntext, sm->buf, n);
-            r->text_off = (uint32_t) m->ntext;
+        if (n && text_keep(m, sm->buf, n, &r->text_off) == 0)
             r->text_len = (uint32_t) n;
-            m->ntext += n;
-        }
+        else if (n)
+            m->counts.dropped_text++;
     }
     return (int32_t) m->nmsgs++;
 }
@@ -859,6 +941,14 @@ static void on_sip(struct flow_model *m, const struct flow_packet *p)
     sdp = retrans ? -1 : handle_sdp(m, sm, item);
     if (ri >= 0) {
         m->msgs[ri].item = item;
+        if (item >= 0) {
+            struct flow_item *it = &m->items[item];
+            if (it->last_msg >= 0)
+                m->msgs[it->last_msg].next_in_item = ri;
+            else
+                it->first_msg = ri;
+            it->last_msg = ri;
+        }
         m->msgs[ri].txn = txn;
         m->msgs[ri].retrans = retrans;
         m->msgs[ri].sdp = sdp;
@@ -986,7 +1076,16 @@ static int32_t stream_new(struct flow_model *m, const struct flow_packet *p,
     s->first_frame = p->frame;
     s->first_ns = p->ts_ns;
     s->segment = 1;
-    if (s->item >= 0) m->items[s->item].streams++;
+    s->next_in_item = -1;
+    if (s->item >= 0) {
+        struct flow_item *it = &m->items[s->item];
+        it->streams++;
+        if (it->last_stream >= 0)
+            m->streams[it->last_stream].next_in_item = idx;
+        else
+            it->first_stream = idx;
+        it->last_stream = idx;
+    }
     s->last_audio_ns = 0;
     return idx;
 }
@@ -1303,6 +1402,21 @@ const struct flow_sdp *flow_model_sdp(const struct flow_model *m, int32_t index)
 const char *flow_model_msg_text(const struct flow_model *m, const struct flow_msg *msg,
                                 size_t *len)
 {
-    *len = msg->text_len;
-    return msg->text_len ? m->text + msg->text_off : NULL;
+    char *out = m->scratch;
+    size_t n = 0, lines;
+
+    *len = 0;
+    if (!msg->text_len || !out || msg->text_off >= m->nrefs) return NULL;
+    lines = m->refs[msg->text_off];
+    for (size_t i = 1; i <= lines && msg->text_off + i < m->nrefs; i++) {
+        uint32_t l;
+        const char *at = m->text + m->refs[msg->text_off + i];
+
+        memcpy(&l, at, sizeof(l));
+        if (n + l > m->lim.max_msg_copy) break; /* cannot be: the copy was cut so */
+        memcpy(out + n, at + sizeof(l), l);
+        n += l;
+    }
+    *len = n;
+    return out;
 }

@@ -19,7 +19,9 @@
  * series), an SDP address 340, each with its hash entry; RTP packets cost nothing once
  * their stream exists. With the defaults that is at most about 96 + 16 + 67 + 55 + 36 +
  * 17 MB, plus the message copies (64 MB): under 350 MB whatever the capture holds, and in
- * practice about 0.5 KB per SIP message plus its copy (up to 4 KB). Past a limit, what
+ * practice about 0.5 KB per SIP message plus its copy (up to 4 KB), of which only the
+ * lines no earlier message had are stored (4 bytes a line more): on sipkit call --load
+ * traffic through a proxy, 39 MB of copies take about 13 MB. Past a limit, what
  * does not fit is counted in flow_model_counts.dropped_* and left out: messages past
  * max_messages still update their transaction, call and streams but are not kept for
  * the ladder; messages past max_text_bytes are kept without their copy. */
@@ -63,6 +65,9 @@ struct flow_sdp {
 /* One SIP message as seen on the wire. */
 struct flow_msg {
     uint64_t frame, ts_ns;
+    uint64_t first_frame; /* its first byte's frame (fragments, TCP segments) */
+    uint64_t ordinal; /* 1-based place among the SIP messages fed (flow_export finds it
+                         again by it: several messages may complete in one frame) */
     struct sk_sa src, dst;
     enum flow_transport transport;
     bool request;
@@ -76,7 +81,9 @@ struct flow_msg {
     int32_t txn;  /* flow_txn index, -1: none */
     int32_t sdp;  /* flow_sdp index, -1: none kept (retransmissions point at none) */
     bool has_sdp; /* the body is SDP */
-    uint32_t text_off, text_len; /* its copy (first max_msg_copy bytes); len 0: none */
+    uint32_t text_off, text_len; /* its copy (first max_msg_copy bytes), text_len bytes
+                                    (0: none); text_off is the model's own */
+    int32_t next_in_item;        /* the item's next kept message, -1: none */
 };
 
 /* RFC 3261 §17: one transaction on one hop, keyed by the top Via branch, the Via
@@ -102,6 +109,7 @@ struct flow_txn {
     bool acked;            /* the ACK of a non-2xx final was seen */
     int32_t invite_txn;    /* CANCEL: the INVITE transaction it cancels, else -1 */
     bool has_auth;         /* the request carried Authorization/Proxy-Authorization */
+    int32_t next_in_item;  /* the item's next transaction, -1: none */
     uint64_t seen_resp[8]; /* fingerprints of responses seen, for retransmissions */
 };
 
@@ -163,6 +171,9 @@ struct flow_item {
     unsigned forks; /* 2xx with different To tags, beyond the first */
     unsigned streams;
     int64_t expires; /* registration: granted in the 2xx (Contact or Expires), -1 */
+    /* its transactions and streams in table order, chained by their next_in_item
+     * (-1: none), so that outputs and rules need not scan the whole tables */
+    int32_t first_txn, last_txn, first_stream, last_stream, first_msg, last_msg;
 };
 
 /* A stream's quality over time, for plots (sipkit flow --html): at most
@@ -199,11 +210,12 @@ uint32_t flow_series_lost(const struct flow_series_point *p);
 struct flow_stream {
     struct sk_sa src, dst;
     uint32_t ssrc;
-    unsigned segment; /* 1, 2...: a codec change the SDP announced starts a new one */
-    int32_t item;     /* -1: no SDP announced the addresses */
-    bool from_sdp;    /* associated through an SDP offer or answer */
-    uint8_t pt;       /* first payload type */
-    char codec[24];   /* "PCMU" (from the SDP, else the static table), "" unknown */
+    unsigned segment;     /* 1, 2...: a codec change the SDP announced starts a new one */
+    int32_t item;         /* -1: no SDP announced the addresses */
+    int32_t next_in_item; /* the item's next stream, -1: none */
+    bool from_sdp;        /* associated through an SDP offer or answer */
+    uint8_t pt;           /* first payload type */
+    char codec[24];       /* "PCMU" (from the SDP, else the static table), "" unknown */
     uint32_t clock;
     char payloads[64]; /* every payload type seen, names as in tshark: "PCMU,
                           telephone-event" */
@@ -306,7 +318,8 @@ const struct flow_stream *flow_model_streams(const struct flow_model *m, size_t 
 const struct flow_unreach *flow_model_unreach(const struct flow_model *m, size_t *n);
 const struct flow_dns *flow_model_dns(const struct flow_model *m, size_t *n);
 const struct flow_sdp *flow_model_sdp(const struct flow_model *m, int32_t index);
-/* The kept copy of a message (NULL when none; *len may be below the message's length). */
+/* The kept copy of a message (NULL when none; *len may be below the message's length),
+ * put together from the model's store of lines: valid until the next call. */
 const char *flow_model_msg_text(const struct flow_model *m, const struct flow_msg *msg,
                                 size_t *len);
 /* Index of the item with this Call-ID, or -1. */

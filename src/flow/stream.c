@@ -36,6 +36,21 @@ static uint64_t frame_at(const struct flow_app *a, uint64_t off)
     return f;
 }
 
+/* The frames that carried the stream bytes [off, off + len), in order (the marks
+ * still held: FLOW_STREAM_MARKS per direction); returns how many. */
+static size_t frames_in(const struct flow_app *a, uint64_t off, size_t len, uint64_t *out)
+{
+    size_t n = 0;
+    uint64_t first = frame_at(a, off);
+
+    if (first) out[n++] = first;
+    for (size_t i = 0; i < a->nmarks && n < FLOW_PACKET_MAX_FRAMES; i++)
+        if (a->marks[i].off > off && a->marks[i].off < off + len &&
+            (n == 0 || a->marks[i].frame != out[n - 1]))
+            out[n++] = a->marks[i].frame;
+    return n;
+}
+
 static void consume(struct flow_app *a, size_t n)
 {
     if (n > a->len) n = a->len;
@@ -62,11 +77,14 @@ static void set_mode(struct flow_app *a, enum flow_app_mode m)
 
 static void emit_stream(struct flow_capture *c, struct flow_half *h,
                         enum flow_transport t, const uint8_t *p, size_t len,
-                        uint64_t first, uint64_t done, bool is_sip)
+                        uint64_t first, uint64_t done, bool is_sip,
+                        const uint64_t *frames, size_t nframes)
 {
     struct flow_packet pk;
 
     memset(&pk, 0, sizeof(pk));
+    pk.frames = frames;
+    pk.nframes = nframes;
     pk.frame = done;
     pk.first_frame = first && first < done ? first : done;
     pk.ts_ns = c->now_ns;
@@ -220,9 +238,12 @@ static enum step step_sip(struct flow_capture *c, struct flow_half *h, uint64_t 
     if (rc == EAGAIN) return STEP_NEED;
     if (rc == 0 && consumed > 0) {
         const uint8_t *m = (const uint8_t *) c->msg->buf;
-        uint64_t first = frame_at(a, a->base + (uint64_t) (m - a->buf));
+        uint64_t off = a->base + (uint64_t) (m - a->buf);
+        uint64_t first = frame_at(a, off);
+        uint64_t frames[FLOW_PACKET_MAX_FRAMES];
+        size_t nframes = frames_in(a, off, c->msg->len, frames);
 
-        emit_stream(c, h, FLOW_TCP, m, c->msg->len, first, done, true);
+        emit_stream(c, h, FLOW_TCP, m, c->msg->len, first, done, true, frames, nframes);
         sip_msg_release(c->msg);
         consume(a, consumed);
         return STEP_AGAIN;
@@ -354,7 +375,7 @@ static enum step step_ws(struct flow_capture *c, struct flow_half *h, uint64_t d
     if (f.fin) {
         a->ws_in_msg = false;
         emit_stream(c, h, FLOW_WS, a->ws, a->ws_len, a->ws_first_frame, done,
-                    flow_is_sip(a->ws, a->ws_len));
+                    flow_is_sip(a->ws, a->ws_len), NULL, 0);
     }
     return STEP_AGAIN;
 }

@@ -165,6 +165,7 @@ struct got_pkt {
     enum flow_transport tr;
     bool is_sip, truncated;
     char src[64], dst[64];
+    char frames[64]; /* the carrier frames, "3,4,6" */
     uint8_t *data;
     size_t len;
     bool port_unreach; /* FLOW_ICMP */
@@ -193,6 +194,10 @@ static void on_pkt(void *arg, const struct flow_packet *p)
     x->tr = p->transport;
     x->is_sip = p->is_sip;
     x->truncated = p->truncated;
+    x->frames[0] = '\0';
+    for (size_t i = 0, n = 0; i < p->nframes && n < sizeof(x->frames); i++)
+        n += (size_t) snprintf(x->frames + n, sizeof(x->frames) - n, "%s%llu",
+                               i ? "," : "", (unsigned long long) p->frames[i]);
     sk_sa_str(&p->src, x->src, sizeof(x->src));
     sk_sa_str(&p->dst, x->dst, sizeof(x->dst));
     x->port_unreach = p->icmp.port_unreachable;
@@ -475,6 +480,9 @@ static void test_ipv4_fragments(void **state)
     assert_int_equal(g->p[0].first, 1);
     assert_int_equal(g->p[1].frame, 7);
     assert_int_equal(g->p[1].first, 4);
+    /* every fragment carried it (the overlapping copy too), in arrival order */
+    assert_string_equal(g->p[0].frames, "1,2,3");
+    assert_string_equal(g->p[1].frames, "4,5,6,7");
     assert_int_equal(st.reassembled, 2);
     assert_int_equal(st.fragments, 8);
     assert_int_equal(warnings_of(g, FLOW_PROB_FRAG), 1); /* datagram 3, at the end */
@@ -651,6 +659,12 @@ static void test_tcp_streams(void **state)
     assert_memory_equal(g->p[0].data, m1, l1);
     assert_int_equal(g->p[0].frame, 6);
     assert_int_equal(g->p[0].first, 3);
+    /* the segments that carried its bytes, in stream order (not the retransmission) */
+    assert_string_equal(g->p[0].frames, "3,4,6");
+    assert_string_equal(g->p[1].frames, "7");
+    assert_string_equal(g->p[2].frames, "7");
+    assert_string_equal(g->p[3].frames, "10,9");
+    assert_string_equal(g->p[4].frames, "11");
     assert_string_equal(g->p[0].src, "10.0.0.1:40000");
     assert_string_equal(g->p[0].dst, "10.0.0.2:5080");
     assert_memory_equal(g->p[1].data, m2, sizeof(m2) - 1);

@@ -326,17 +326,21 @@ static void test_rfc2543_txn(void **state)
 
     (void) state;
     feeder_open(&f, NULL);
-    sip(&f, 0, &a, &b, "INVITE sip:bob@example.com SIP/2.0\n" HDRS_2543("", "INVITE", ""));
-    sip(&f, 500, &a, &b, "INVITE sip:bob@example.com SIP/2.0\n" HDRS_2543("", "INVITE", ""));
+    sip(&f, 0, &a, &b,
+        "INVITE sip:bob@example.com SIP/2.0\n" HDRS_2543("", "INVITE", ""));
+    sip(&f, 500, &a, &b,
+        "INVITE sip:bob@example.com SIP/2.0\n" HDRS_2543("", "INVITE", ""));
     sip(&f, 510, &b, &a,
         "SIP/2.0 180 Ringing\n" HDRS_2543(";received=10.0.0.1", "INVITE", ";tag=b7"));
-    sip(&f, 3000, &a, &b, "CANCEL sip:bob@example.com SIP/2.0\n" HDRS_2543("", "CANCEL", ""));
+    sip(&f, 3000, &a, &b,
+        "CANCEL sip:bob@example.com SIP/2.0\n" HDRS_2543("", "CANCEL", ""));
     sip(&f, 3010, &b, &a,
         "SIP/2.0 200 OK\n" HDRS_2543(";received=10.0.0.1", "CANCEL", ";tag=b7"));
     sip(&f, 3020, &b, &a,
         "SIP/2.0 487 Request Terminated\n" HDRS_2543(";received=10.0.0.1", "INVITE",
                                                      ";tag=b7"));
-    sip(&f, 3030, &a, &b, "ACK sip:bob@example.com SIP/2.0\n" HDRS_2543("", "ACK", ";tag=b7"));
+    sip(&f, 3030, &a, &b,
+        "ACK sip:bob@example.com SIP/2.0\n" HDRS_2543("", "ACK", ";tag=b7"));
 
     t = flow_model_txns(f.m, &n);
     assert_int_equal(n, 2);
@@ -531,6 +535,47 @@ static void test_limits(void **state)
     flow_model_free(f.m);
 }
 
+/* The copies come back byte for byte: lines shared between messages are stored once,
+ * a last line without LF and a copy cut inside a line included. */
+static void test_copies(void **state)
+{
+    static const char *const MSGS[] = {
+        "INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKc1\r\n"
+        "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: copies\r\nCSeq: 1 INVITE\r\n"
+        "Content-Length: 0\r\n\r\n",
+        "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKc1\r\n"
+        "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: copies\r\n"
+        "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKc1\r\n"
+        "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: copies\r\n"
+        "CSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 10\r\n\r\n"
+        "v=0\r\ns=-", /* the body's last line without LF */
+    };
+    struct feeder f;
+    struct flow_model_limits lim = flow_model_limits_default;
+    struct sk_sa a = addr("10.0.0.1", 5060), b = addr("10.0.0.2", 5060);
+    size_t n, len, cut;
+    const struct flow_msg *msg;
+    const char *text;
+
+    (void) state;
+    lim.max_msg_copy = 150; /* the 200 OK is cut inside its Content-Type line */
+    feeder_open(&f, &lim);
+    for (size_t i = 0; i < 3; i++)
+        feed(&f, (double) i, i ? &b : &a, i ? &a : &b, MSGS[i], strlen(MSGS[i]), true);
+    msg = flow_model_msgs(f.m, &n);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        cut = strlen(MSGS[i]) < 150 ? strlen(MSGS[i]) : 150;
+        text = flow_model_msg_text(f.m, &msg[i], &len);
+        assert_non_null(text);
+        assert_int_equal(len, cut);
+        assert_memory_equal(text, MSGS[i], cut);
+    }
+    assert_int_equal(flow_model_counts(f.m)->dropped_text, 0);
+    flow_model_free(f.m);
+}
+
 /* Garbage as SIP and as UDP never crashes; broken SIP is counted. */
 static void test_garbage(void **state)
 {
@@ -647,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_one_way_audio),
         cmocka_unit_test(test_unassociated_rtp_dtmf),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_copies),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_lenient),
         cmocka_unit_test(test_reinvite_segment),
