@@ -188,40 +188,51 @@ static bool user_matches(struct sk_str username, struct sk_str aor_user)
     return same;
 }
 
-int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
-                              enum sip_hdr_id hdr, struct sk_str user, struct sk_str realm,
-                              struct sk_reg_result *res, int64_t now, bool *replayed)
+#define AUTH_USER_MAX 128   /* longest username looked up, with its NUL */
+#define AUTH_REALM_MAX 256  /* longest realm, with its NUL */
+
+/* §22.4: the credentials for our realm (others, e.g. an unknown scheme, are
+ * ignored), with an algorithm we offer and fields that fit; NULL when there are
+ * none (then the request is challenged). */
+static const struct sip_auth *our_credentials(const struct sk_registrar *r, struct sip_msg *m,
+                                              enum sip_hdr_id hdr, struct sk_str realm,
+                                              enum sip_digest_alg *alg)
 {
-    struct sip_msg *m = rx->msg;
-    const struct sip_auth *creds;
-    const struct sip_auth *mine = NULL;
+    const struct sip_auth *creds, *mine = NULL;
     struct sip_error e;
-    struct sk_user_rec u;
-    char uname[128], dname[256];
-    enum sip_auth_result ar;
-    enum sip_digest_alg alg;
     size_t n;
 
-    if (is_blocked(r, &rx->src, now)) {
-        res->status = 403;
-        res->reason = "Too Many Failed Authentications";
-        return EACCES;
-    }
     if (sip_msg_auths(m, hdr, &creds, &n, &e) != 0)
         n = 0;
-    /* §22.4: the credentials for our realm (others, e.g. an unknown scheme, are ignored) */
     for (size_t i = 0; i < n; i++) {
         if (creds[i].digest && sk_str_eq(creds[i].realm, realm)) {
             mine = &creds[i];
             break;
         }
     }
-    if (!mine) {
-        challenge(r, hdr, realm, false, res, now);
+    if (!mine || mine->username.len >= AUTH_USER_MAX || realm.len >= AUTH_REALM_MAX ||
+        sip_digest_alg_parse(mine->algorithm, alg) || !alg_offered(r, *alg))
+        return NULL;
+    return mine;
+}
+
+int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
+                              enum sip_hdr_id hdr, struct sk_str user, struct sk_str realm,
+                              struct sk_reg_result *res, int64_t now, bool *replayed)
+{
+    struct sip_msg *m = rx->msg;
+    const struct sip_auth *mine;
+    struct sk_user_rec u;
+    char uname[AUTH_USER_MAX], dname[AUTH_REALM_MAX];
+    enum sip_auth_result ar;
+    enum sip_digest_alg alg;
+
+    if (is_blocked(r, &rx->src, now)) {
+        res->status = 403;
+        res->reason = "Too Many Failed Authentications";
         return EACCES;
     }
-    if (mine->username.len >= sizeof(uname) || realm.len >= sizeof(dname) ||
-        sip_digest_alg_parse(mine->algorithm, &alg) || !alg_offered(r, alg)) {
+    if (!(mine = our_credentials(r, m, hdr, realm, &alg))) {
         challenge(r, hdr, realm, false, res, now);
         return EACCES;
     }
