@@ -57,8 +57,7 @@ int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config 
     r->self = self;
     r->loc = loc;
     r->store = store;
-    if ((err = sip_nonces_new(&r->nonces, r->cfg.nonce_lifetime)))
-        goto out;
+    if ((err = sip_nonces_new(&r->nonces, r->cfg.nonce_lifetime))) goto out;
     if ((err = pthread_mutex_init(&r->fail_lock, NULL))) {
         sip_nonces_free(r->nonces);
         goto out;
@@ -188,22 +187,22 @@ static bool user_matches(struct sk_str username, struct sk_str aor_user)
     return same;
 }
 
-#define AUTH_USER_MAX 128   /* longest username looked up, with its NUL */
-#define AUTH_REALM_MAX 256  /* longest realm, with its NUL */
+#define AUTH_USER_MAX 128  /* longest username looked up, with its NUL */
+#define AUTH_REALM_MAX 256 /* longest realm, with its NUL */
 
 /* §22.4: the credentials for our realm (others, e.g. an unknown scheme, are
  * ignored), with an algorithm we offer and fields that fit; NULL when there are
  * none (then the request is challenged). */
-static const struct sip_auth *our_credentials(const struct sk_registrar *r, struct sip_msg *m,
-                                              enum sip_hdr_id hdr, struct sk_str realm,
+static const struct sip_auth *our_credentials(const struct sk_registrar *r,
+                                              struct sip_msg *m, enum sip_hdr_id hdr,
+                                              struct sk_str realm,
                                               enum sip_digest_alg *alg)
 {
     const struct sip_auth *creds, *mine = NULL;
     struct sip_error e;
     size_t n;
 
-    if (sip_msg_auths(m, hdr, &creds, &n, &e) != 0)
-        n = 0;
+    if (sip_msg_auths(m, hdr, &creds, &n, &e) != 0) n = 0;
     for (size_t i = 0; i < n; i++) {
         if (creds[i].digest && sk_str_eq(creds[i].realm, realm)) {
             mine = &creds[i];
@@ -217,8 +216,9 @@ static const struct sip_auth *our_credentials(const struct sk_registrar *r, stru
 }
 
 int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
-                              enum sip_hdr_id hdr, struct sk_str user, struct sk_str realm,
-                              struct sk_reg_result *res, int64_t now, bool *replayed)
+                              enum sip_hdr_id hdr, struct sk_str user,
+                              struct sk_str realm, struct sk_reg_result *res, int64_t now,
+                              bool *replayed)
 {
     struct sip_msg *m = rx->msg;
     const struct sip_auth *mine;
@@ -393,13 +393,13 @@ struct reg_req {
     struct sk_buf aor, realm, params, path; /* on the stack while they fit */
     char aor_mem[256], realm_mem[128], params_mem[256];
     struct sk_loc_aor_info ai;
-    bool replayed;          /* right credentials, reused nonce-count */
-    uint32_t hdr_expires;   /* Expires header, else the default */
+    bool replayed;        /* right credentials, reused nonce-count */
+    uint32_t hdr_expires; /* Expires header, else the default */
     bool has_expires_hdr;
     const struct sip_addr *contacts;
     size_t ncontacts;
-    bool star;              /* Contact: * (remove all) */
-    bool outbound;          /* a contact with reg-id and +sip.instance (RFC 5626) */
+    bool star;     /* Contact: * (remove all) */
+    bool outbound; /* a contact with reg-id and +sip.instance (RFC 5626) */
     struct sk_loc_contact lc_stack[REG_CONTACTS_STACK], *lc;
     size_t poff_stack[REG_CONTACTS_STACK], *poff; /* each contact's params in params */
 };
@@ -434,10 +434,10 @@ static bool reg_validate(struct sk_registrar *r, struct reg_req *q)
 /* §10.3 steps 3-4: authenticate, and the user may only change its own bindings. */
 static bool reg_authenticate(struct sk_registrar *r, struct reg_req *q)
 {
-    if (!r->cfg.auth)
-        return true;
+    if (!r->cfg.auth) return true;
     return sk_registrar_authenticate(r, q->rx, SIP_HDR_AUTHORIZATION, q->m->to.uri.user,
-                                     sk_buf_str(&q->realm), q->res, q->now, &q->replayed) == 0;
+                                     sk_buf_str(&q->realm), q->res, q->now,
+                                     &q->replayed) == 0;
 }
 
 /* The Expires header and the Contact list; "*" only with Expires: 0 (§10.3 step 6). */
@@ -461,8 +461,7 @@ static bool reg_read_headers(struct sk_registrar *r, struct reg_req *q)
         fail(q->res, 400, "Bad Contact");
         return false;
     }
-    if (rc == ENOENT)
-        q->ncontacts = 0;
+    if (rc == ENOENT) q->ncontacts = 0;
     if (q->ncontacts == 1 && q->contacts[0].star) {
         if (!q->has_expires_hdr || q->hdr_expires != 0) {
             fail(q->res, 400, "Contact * Requires Expires: 0");
@@ -475,7 +474,8 @@ static bool reg_read_headers(struct sk_registrar *r, struct reg_req *q)
 
 /* One contact as the location service takes it: expiry (423 below our minimum,
  * clamped above our maximum), parameters, RFC 5626 instance and reg-id. */
-static bool reg_contact(struct sk_registrar *r, struct reg_req *q, size_t i, bool ua_outbound)
+static bool reg_contact(struct sk_registrar *r, struct reg_req *q, size_t i,
+                        bool ua_outbound)
 {
     const struct sip_addr *c = &q->contacts[i];
     struct sk_loc_contact *lc = &q->lc[i];
@@ -488,8 +488,7 @@ static bool reg_contact(struct sk_registrar *r, struct reg_req *q, size_t i, boo
         fail(q->res, 423, NULL);
         return false;
     }
-    if (exp > r->cfg.max_expires)
-        exp = r->cfg.max_expires;
+    if (exp > r->cfg.max_expires) exp = r->cfg.max_expires;
     lc->uri = c->uri.raw;
     lc->parsed = &c->uri;
     lc->q = c->q;
@@ -534,8 +533,7 @@ static bool reg_parse_contacts(struct sk_registrar *r, struct reg_req *q)
     }
     ua_outbound = n && supports(q->m, "outbound");
     for (size_t i = 0; i < n; i++) {
-        if (!reg_contact(r, q, i, ua_outbound))
-            return false;
+        if (!reg_contact(r, q, i, ua_outbound)) return false;
     }
     if (q->params.failed) {
         fail(q->res, 500, NULL);
@@ -557,8 +555,7 @@ static bool reg_apply(struct sk_registrar *r, struct reg_req *q)
 
     /* RFC 3327: Path values kept with the bindings */
     for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PATH); h; h = sip_msg_hdr_next(m, h)) {
-        if (q->path.len)
-            sk_buf_puts(&q->path, ", ");
+        if (q->path.len) sk_buf_puts(&q->path, ", ");
         sk_buf_put_str(&q->path, h->value);
     }
     memset(&reg, 0, sizeof(reg));
@@ -575,12 +572,12 @@ static bool reg_apply(struct sk_registrar *r, struct reg_req *q)
     okc.now = q->now;
     rc = sk_loc_register(r->loc, &reg, q->lc, q->star ? 0 : q->ncontacts, q->star, q->now,
                          list_contact, &okc);
-    if (rc == 0)
-        return true;
+    if (rc == 0) return true;
     sk_buf_reset(&q->res->headers);
     if (rc == EALREADY)
         fail(q->res, 500, "Out-of-Order REGISTER (CSeq)");
-    else if (rc == EACCES) /* replayed credentials on a request that is not a retransmission */
+    else if (rc ==
+             EACCES) /* replayed credentials on a request that is not a retransmission */
         challenge(r, SIP_HDR_AUTHORIZATION, sk_buf_str(&q->realm), false, q->res, q->now);
     else if (rc == ENOSPC)
         fail(q->res, 503, "Too Many Bindings for This AOR");
@@ -597,8 +594,7 @@ static void reg_respond(struct reg_req *q)
     date_header(h, q->now);
     if (q->path.len && supports(q->m, "path"))
         sk_buf_printf(h, "Path: %s\r\n", q->path.p);
-    if (q->outbound)
-        sk_buf_puts(h, "Require: outbound\r\n");
+    if (q->outbound) sk_buf_puts(h, "Require: outbound\r\n");
     q->res->status = 200;
 }
 

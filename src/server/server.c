@@ -251,13 +251,12 @@ static bool reject_extensions(struct sk_server *s, struct sip_txn *st, struct si
  * Registered in this order by sk_server_new (server_handlers_add):
  *   sanity     §16.3 / §8.2.2 checks of every request: 416, Route (§16.4), 483,
  *              Proxy-Require 420, loop 482, Require 420 for what is for us
- *   cancel     CANCEL of an INVITE transaction we have: 200, and 487 or branches cancelled
- *   options    OPTIONS for us: 200 (statelessly when no Route, §8.2.7)
- *   registrar  REGISTER for our domains (every REGISTER skips the transaction layer)
- *   proxy      everything not for us: proxied or redirected (proxy.c); also ACKs
- *              without a transaction, stray responses, failed server transactions
- *   default    what is left for us: 501 unknown method, 481 BYE/CANCEL (no dialog or
- *              transaction), 405 for the rest */
+ *   cancel     CANCEL of an INVITE transaction we have: 200, and 487 or branches
+ * cancelled options    OPTIONS for us: 200 (statelessly when no Route, §8.2.7) registrar
+ * REGISTER for our domains (every REGISTER skips the transaction layer) proxy everything
+ * not for us: proxied or redirected (proxy.c); also ACKs without a transaction, stray
+ * responses, failed server transactions default    what is left for us: 501 unknown
+ * method, 481 BYE/CANCEL (no dialog or transaction), 405 for the rest */
 
 /* A request on its way down the server's chain: what sanity worked out about it. */
 struct sk_req {
@@ -272,8 +271,8 @@ static struct sk_req *req_of(struct sip_tu_req *tr)
     return (struct sk_req *) (void *) ((char *) tr - offsetof(struct sk_req, tu));
 }
 
-static void req_respond(struct sk_server *s, struct sk_req *r, int code, const char *reason,
-                        const char *extra)
+static void req_respond(struct sk_server *s, struct sk_req *r, int code,
+                        const char *reason, const char *extra)
 {
     sk_server_respond(s, r->tu.st, r->tu.rx, code, reason, extra);
 }
@@ -316,8 +315,9 @@ static enum sip_tu_result sanity_request(void *arg, struct sip_tu_req *tr)
     }
     /* §8.2.2.3: Require applies to everything but ACK and CANCEL; a method we do
      * not know gets its 501 (default) first */
-    if (r->for_us && m->method_id != SIP_METHOD_OTHER && m->method_id != SIP_METHOD_CANCEL &&
-        m->method_id != SIP_METHOD_ACK && reject_extensions(s, tr->st, tr->rx, SIP_HDR_REQUIRE))
+    if (r->for_us && m->method_id != SIP_METHOD_OTHER &&
+        m->method_id != SIP_METHOD_CANCEL && m->method_id != SIP_METHOD_ACK &&
+        reject_extensions(s, tr->st, tr->rx, SIP_HDR_REQUIRE))
         return SIP_TU_HANDLED;
     return SIP_TU_PASS;
 }
@@ -345,8 +345,7 @@ static void respond_487(struct sk_server *s, struct sip_txn *inv, struct sip_msg
     sip_print_hdr(&b, SIP_HDR_CALL_ID, m->call_id);
     sk_buf_printf(&b, "CSeq: %u INVITE\r\n", m->cseq.num);
     sip_print_body(&b, SK_STR_NULL, SK_STR_NULL);
-    if (!b.failed)
-        sip_txn_respond(inv, 487, b.p, b.len);
+    if (!b.failed) sip_txn_respond(inv, 487, b.p, b.len);
     sk_buf_free(&b);
 }
 
@@ -380,7 +379,8 @@ static bool options_stateless(void *arg, const struct sip_rx *rx)
 {
     const struct sip_msg *m = rx->msg;
 
-    return m->is_request && m->method_id == SIP_METHOD_OPTIONS && !sk_str_isset(m->ruri.user) &&
+    return m->is_request && m->method_id == SIP_METHOD_OPTIONS &&
+           !sk_str_isset(m->ruri.user) &&
            (m->ruri.scheme == SIP_URI_SIP || m->ruri.scheme == SIP_URI_SIPS) &&
            m->count[SIP_HDR_ROUTE] == 0 && sk_server_uri_is_local(arg, &m->ruri);
 }
@@ -389,8 +389,7 @@ static enum sip_tu_result options_request(void *arg, struct sip_tu_req *tr)
 {
     struct sk_req *r = req_of(tr);
 
-    if (!r->for_us || tr->rx->msg->method_id != SIP_METHOD_OPTIONS)
-        return SIP_TU_PASS;
+    if (!r->for_us || tr->rx->msg->method_id != SIP_METHOD_OPTIONS) return SIP_TU_PASS;
     req_respond(arg, r, 200, NULL,
                 "Allow: " SERVER_ALLOW "\r\n"
                 "Accept: application/sdp\r\n"
@@ -422,12 +421,10 @@ static enum sip_tu_result registrar_request(void *arg, struct sip_tu_req *tr)
     struct sk_reg_result res;
     char hdr_mem[768]; /* Contact lines and Date of a usual 200 */
 
-    if (!r->for_us || tr->rx->msg->method_id != SIP_METHOD_REGISTER)
-        return SIP_TU_PASS;
+    if (!r->for_us || tr->rx->msg->method_id != SIP_METHOD_REGISTER) return SIP_TU_PASS;
     sk_buf_init_ext(&res.headers, hdr_mem, sizeof(hdr_mem));
     sk_registrar_handle(s->reg, tr->rx, &res, (int64_t) time(NULL));
-    if (!tr->st && res.status == 401)
-        atomic_fetch_add(&s->st.stateless_challenges, 1);
+    if (!tr->st && res.status == 401) atomic_fetch_add(&s->st.stateless_challenges, 1);
     req_respond(s, r, res.status, res.reason, res.headers.failed ? NULL : res.headers.p);
     sk_buf_free(&res.headers);
     return SIP_TU_HANDLED;
@@ -440,8 +437,7 @@ static enum sip_tu_result proxy_request(void *arg, struct sip_tu_req *tr)
     struct sk_req *r = req_of(tr);
     struct sip_msg *m = tr->rx->msg;
 
-    if (r->for_us)
-        return SIP_TU_PASS;
+    if (r->for_us) return SIP_TU_PASS;
     if (m->method_id == SIP_METHOD_CANCEL) {
         /* §16.10: no response context here: the CANCEL goes on its way */
         sk_proxy_request(s, tr->st, tr->rx, &r->pr);
@@ -507,7 +503,10 @@ static int server_handlers_add(struct sk_server *s)
     const struct sip_tu_handler hs[] = {
         {.name = "sanity", .request = sanity_request, .arg = s},
         {.name = "cancel", .request = cancel_request, .arg = s},
-        {.name = "options", .stateless = options_stateless, .request = options_request, .arg = s},
+        {.name = "options",
+         .stateless = options_stateless,
+         .request = options_request,
+         .arg = s},
         {.name = "registrar",
          .stateless = registrar_stateless,
          .request = registrar_request,
@@ -524,8 +523,7 @@ static int server_handlers_add(struct sk_server *s)
 
     sip_tu_init(&s->tu);
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
-        if ((err = sip_tu_add(&s->tu, &hs[i], NULL)))
-            return err;
+        if ((err = sip_tu_add(&s->tu, &hs[i], NULL))) return err;
     }
     return 0;
 }
@@ -537,10 +535,11 @@ static void dispatch_request(struct sk_server *s, struct sip_txn *st, struct sip
     struct sk_req r = {.tu = {.st = st, .rx = rx}};
 
     atomic_fetch_add(&s->st.requests, 1);
-    SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(rx->msg->method), SK_STR_FMT(rx->msg->ruri_raw),
-             sk_sa_str(&rx->src, (char[64]){0}, 64));
+    SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(rx->msg->method),
+             SK_STR_FMT(rx->msg->ruri_raw), sk_sa_str(&rx->src, (char[64]){0}, 64));
     if (!sip_tu_request(&s->tu, &r.tu))
-        sk_server_respond(s, st, rx, 500, "No Handler", NULL); /* a chain without a default */
+        sk_server_respond(s, st, rx, 500, "No Handler",
+                          NULL); /* a chain without a default */
 }
 
 static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
@@ -559,8 +558,7 @@ static void on_stray_response(void *arg, struct sip_rx *rx)
 {
     struct sk_server *s = arg;
 
-    if (!sip_tu_response(&s->tu, rx))
-        atomic_fetch_add(&s->st.stray, 1);
+    if (!sip_tu_response(&s->tu, rx)) atomic_fetch_add(&s->st.stray, 1);
 }
 
 static void on_server_failed(void *arg, struct sip_txn *st, int err)
@@ -630,8 +628,7 @@ static int loops_new(struct sk_server *s)
     int err;
 
     s->nw = s->cfg.workers ? s->cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN);
-    if (s->nw == 0)
-        s->nw = 1;
+    if (s->nw == 0) s->nw = 1;
     s->loops = calloc(s->nw, sizeof(*s->loops));
     s->threads = calloc(s->nw, sizeof(*s->threads));
     if (!s->loops || !s->threads) {
@@ -639,8 +636,7 @@ static int loops_new(struct sk_server *s)
         goto out;
     }
     for (unsigned i = 0; i < s->nw; i++) {
-        if ((err = sk_loop_new(&s->loops[i], 0)))
-            goto out;
+        if ((err = sk_loop_new(&s->loops[i], 0))) goto out;
     }
     return 0;
 out:
@@ -669,8 +665,7 @@ static int layers_new(struct sk_server *s)
     struct sip_txl_handler th = {on_request, on_stray_response, on_server_failed, s};
     int err;
 
-    if ((err = sip_tpm_new(&s->tpm, &s->cfg.tp, s->loops, s->nw, &ph)))
-        return err;
+    if ((err = sip_tpm_new(&s->tpm, &s->cfg.tp, s->loops, s->nw, &ph))) return err;
     if ((err = sip_txl_new(&s->txl, &s->cfg.txn, &sender, &th))) {
         sip_tpm_free(s->tpm);
         return err;
@@ -683,8 +678,7 @@ static int store_open(struct sk_server *s)
     size_t nu = 0;
     int err;
 
-    if (!s->cfg.data_dir[0])
-        return 0; /* memory only */
+    if (!s->cfg.data_dir[0]) return 0; /* memory only */
     if ((err = sk_store_open(&s->store, s->cfg.data_dir))) {
         SK_ERROR("cannot open the data directory %s: %s", s->cfg.data_dir, strerror(err));
         return err;
@@ -722,8 +716,7 @@ static int registrar_open(struct sk_server *s)
 {
     int err;
 
-    if ((err = sk_loc_new(&s->loc, s->store, s->cfg.flush_ms)))
-        return err;
+    if ((err = sk_loc_new(&s->loc, s->store, s->cfg.flush_ms))) return err;
     sk_loc_set_trim_keep(s->loc, s->cfg.heap_keep);
     if ((err = sk_loc_load(s->loc, &s->self, (int64_t) time(NULL))) ||
         (err = sk_registrar_new(&s->reg, &s->cfg.reg, &s->self, s->loc, s->store))) {
@@ -748,21 +741,15 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
     struct sk_server *s = calloc(1, sizeof(*s));
     int err;
 
-    if (!s)
-        return ENOMEM;
+    if (!s) return ENOMEM;
     s->cfg = *cfg;
     tag_prefix_init(s);
-    if ((err = loops_new(s)))
-        goto out;
-    if ((err = layers_new(s)))
-        goto out_loops;
-    if ((err = store_open(s)))
-        goto out_layers;
-    if ((err = listen_all(s)) || (err = registrar_open(s)))
-        goto out_store;
+    if ((err = loops_new(s))) goto out;
+    if ((err = layers_new(s))) goto out_loops;
+    if ((err = store_open(s))) goto out_layers;
+    if ((err = listen_all(s)) || (err = registrar_open(s))) goto out_store;
     /* the chain before any worker runs: nothing is received until sk_server_start */
-    if ((err = server_handlers_add(s)))
-        goto out_registrar;
+    if ((err = server_handlers_add(s))) goto out_registrar;
     *sp = s;
     return 0;
 out_registrar:
@@ -783,8 +770,7 @@ out:
 int sk_server_handler_add(struct sk_server *s, const struct sip_tu_handler *h,
                           const char *before)
 {
-    if (s->started)
-        return EBUSY; /* the workers read the chain without a lock */
+    if (s->started) return EBUSY; /* the workers read the chain without a lock */
     return sip_tu_add(&s->tu, h, before);
 }
 
