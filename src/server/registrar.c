@@ -58,13 +58,16 @@ int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config 
     r->self = self;
     r->loc = loc;
     r->store = store;
-    if ((err = sip_nonces_new(&r->nonces, r->cfg.nonce_lifetime))) {
-        free(r);
-        return err;
+    if ((err = sip_nonces_new(&r->nonces, r->cfg.nonce_lifetime))) goto out;
+    if ((err = pthread_mutex_init(&r->fail_lock, NULL))) {
+        sip_nonces_free(r->nonces);
+        goto out;
     }
-    pthread_mutex_init(&r->fail_lock, NULL);
     *rp = r;
     return 0;
+out:
+    free(r);
+    return err;
 }
 
 void sk_registrar_free(struct sk_registrar *r)
@@ -185,40 +188,52 @@ static bool user_matches(struct sk_str username, struct sk_str aor_user)
     return same;
 }
 
-int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
-                              enum sip_hdr_id hdr, struct sk_str user, struct sk_str realm,
-                              struct sk_reg_result *res, int64_t now, bool *replayed)
+#define AUTH_USER_MAX 128  /* longest username looked up, with its NUL */
+#define AUTH_REALM_MAX 256 /* longest realm, with its NUL */
+
+/* §22.4: the credentials for our realm (others, e.g. an unknown scheme, are
+ * ignored), with an algorithm we offer and fields that fit; NULL when there are
+ * none (then the request is challenged). */
+static const struct sip_auth *our_credentials(const struct sk_registrar *r,
+                                              struct sip_msg *m, enum sip_hdr_id hdr,
+                                              struct sk_str realm,
+                                              enum sip_digest_alg *alg)
 {
-    struct sip_msg *m = rx->msg;
-    const struct sip_auth *creds;
-    const struct sip_auth *mine = NULL;
+    const struct sip_auth *creds, *mine = NULL;
     struct sip_error e;
-    struct sk_user_rec u;
-    char uname[128], dname[256];
-    enum sip_auth_result ar;
-    enum sip_digest_alg alg;
     size_t n;
 
-    if (is_blocked(r, &rx->src, now)) {
-        res->status = 403;
-        res->reason = "Too Many Failed Authentications";
-        return EACCES;
-    }
-    if (sip_msg_auths(m, hdr, &creds, &n, &e) != 0)
-        n = 0;
-    /* §22.4: the credentials for our realm (others, e.g. an unknown scheme, are ignored) */
+    if (sip_msg_auths(m, hdr, &creds, &n, &e) != 0) n = 0;
     for (size_t i = 0; i < n; i++) {
         if (creds[i].digest && sk_str_eq(creds[i].realm, realm)) {
             mine = &creds[i];
             break;
         }
     }
-    if (!mine) {
-        challenge(r, hdr, realm, false, res, now);
+    if (!mine || mine->username.len >= AUTH_USER_MAX || realm.len >= AUTH_REALM_MAX ||
+        sip_digest_alg_parse(mine->algorithm, alg) || !alg_offered(r, *alg))
+        return NULL;
+    return mine;
+}
+
+int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
+                              enum sip_hdr_id hdr, struct sk_str user,
+                              struct sk_str realm, struct sk_reg_result *res, int64_t now,
+                              bool *replayed)
+{
+    struct sip_msg *m = rx->msg;
+    const struct sip_auth *mine;
+    struct sk_user_rec u;
+    char uname[AUTH_USER_MAX], dname[AUTH_REALM_MAX];
+    enum sip_auth_result ar;
+    enum sip_digest_alg alg;
+
+    if (is_blocked(r, &rx->src, now)) {
+        res->status = 403;
+        res->reason = "Too Many Failed Authentications";
         return EACCES;
     }
-    if (mine->username.len >= sizeof(uname) || realm.len >= sizeof(dname) ||
-        sip_digest_alg_parse(mine->algorithm, &alg) || !alg_offered(r, alg)) {
+    if (!(mine = our_credentials(r, m, hdr, realm, &alg))) {
         challenge(r, hdr, realm, false, res, now);
         return EACCES;
     }
@@ -366,188 +381,253 @@ static void fail(struct sk_reg_result *res, int status, const char *reason)
     res->reason = reason;
 }
 
+/* Contacts of a REGISTER that fit without an allocation: the usual one has one. */
+#define REG_CONTACTS_STACK 4
+
+/* One REGISTER while it is processed: what each step of sk_registrar_handle
+ * finds, for the steps after it. */
+struct reg_req {
+    const struct sip_rx *rx;
+    struct sip_msg *m;
+    struct sk_reg_result *res;
+    int64_t now;
+    struct sk_buf aor, realm, params, path; /* on the stack while they fit */
+    char aor_mem[256], realm_mem[128], params_mem[256];
+    struct sk_loc_aor_info ai;
+    bool replayed;        /* right credentials, reused nonce-count */
+    uint32_t hdr_expires; /* Expires header, else the default */
+    bool has_expires_hdr;
+    const struct sip_addr *contacts;
+    size_t ncontacts;
+    bool star;     /* Contact: * (remove all) */
+    bool outbound; /* a contact with reg-id and +sip.instance (RFC 5626) */
+    struct sk_loc_contact lc_stack[REG_CONTACTS_STACK], *lc;
+    size_t poff_stack[REG_CONTACTS_STACK], *poff; /* each contact's params in params */
+};
+
+/* Each step returns true to go on, or false with q->res holding the answer. */
+
+/* §10.3 step 5: the To URI names the AOR; it must be sip/sips and ours: the
+ * domain of the Request-URI, with no port or one we listen on (the AOR has none
+ * then, so a REGISTER To sip:uas@127.0.0.1:5070 and an INVITE to sip:uas@127.0.0.1
+ * meet). The realm is the AOR's domain (lower case, an address of ours in its one
+ * spelling), the key of the users table as of the location service. */
+static bool reg_validate(struct sk_registrar *r, struct reg_req *q)
+{
+    struct sip_msg *m = q->m;
+
+    if (sk_loc_aor(&m->to.uri, r->self, &q->aor, &q->ai)) {
+        fail(q->res, 404, "Address-of-Record Is Not a SIP URI");
+        return false;
+    }
+    if (!sk_str_ieq(m->to.uri.host, m->ruri.host) || (r->self && !q->ai.self)) {
+        fail(q->res, 404, "Address-of-Record Not in This Domain");
+        return false;
+    }
+    if (!sk_str_isset(m->to.uri.user) || m->to.uri.user.len == 0) {
+        fail(q->res, 404, "Address-of-Record Has No User Part");
+        return false;
+    }
+    sk_buf_append(&q->realm, q->aor.p + q->ai.domain_off, q->ai.domain_len);
+    return true;
+}
+
+/* §10.3 steps 3-4: authenticate, and the user may only change its own bindings. */
+static bool reg_authenticate(struct sk_registrar *r, struct reg_req *q)
+{
+    if (!r->cfg.auth) return true;
+    return sk_registrar_authenticate(r, q->rx, SIP_HDR_AUTHORIZATION, q->m->to.uri.user,
+                                     sk_buf_str(&q->realm), q->res, q->now,
+                                     &q->replayed) == 0;
+}
+
+/* The Expires header and the Contact list; "*" only with Expires: 0 (§10.3 step 6). */
+static bool reg_read_headers(struct sk_registrar *r, struct reg_req *q)
+{
+    struct sip_error e;
+    uint32_t v;
+    int rc;
+
+    q->hdr_expires = r->cfg.default_expires;
+    rc = sip_msg_uint(q->m, SIP_HDR_EXPIRES, &v, &e);
+    if (rc == 0) {
+        q->hdr_expires = v;
+        q->has_expires_hdr = true;
+    } else if (rc == EBADMSG) {
+        fail(q->res, 400, "Bad Expires");
+        return false;
+    }
+    rc = sip_msg_addrs(q->m, SIP_HDR_CONTACT, &q->contacts, &q->ncontacts, &e);
+    if (rc == EBADMSG) {
+        fail(q->res, 400, "Bad Contact");
+        return false;
+    }
+    if (rc == ENOENT) q->ncontacts = 0;
+    if (q->ncontacts == 1 && q->contacts[0].star) {
+        if (!q->has_expires_hdr || q->hdr_expires != 0) {
+            fail(q->res, 400, "Contact * Requires Expires: 0");
+            return false;
+        }
+        q->star = true;
+    }
+    return true;
+}
+
+/* One contact as the location service takes it: expiry (423 below our minimum,
+ * clamped above our maximum), parameters, RFC 5626 instance and reg-id. */
+static bool reg_contact(struct sk_registrar *r, struct reg_req *q, size_t i,
+                        bool ua_outbound)
+{
+    const struct sip_addr *c = &q->contacts[i];
+    struct sk_loc_contact *lc = &q->lc[i];
+    uint32_t exp = c->expires >= 0 ? (uint32_t) c->expires : q->hdr_expires;
+    struct sk_str inst, regid;
+
+    if (exp != 0 && exp < r->cfg.min_expires) {
+        /* §10.3 step 7: too brief: 423 with our minimum */
+        sk_buf_printf(&q->res->headers, "Min-Expires: %u\r\n", r->cfg.min_expires);
+        fail(q->res, 423, NULL);
+        return false;
+    }
+    if (exp > r->cfg.max_expires) exp = r->cfg.max_expires;
+    lc->uri = c->uri.raw;
+    lc->parsed = &c->uri;
+    lc->q = c->q;
+    lc->expires = exp;
+    /* keep every parameter but expires exactly (RFC 4475 cparam01); the slices
+     * are taken once params stops growing (reg_parse_contacts) */
+    q->poff[i] = q->params.len;
+    params_without_expires(c->params, &q->params);
+    lc->params.len = q->params.len - q->poff[i];
+    if (sip_param_get(c->params, "+sip.instance", &inst) && sk_str_isset(inst))
+        lc->instance = inst;
+    if (sip_param_get(c->params, "reg-id", &regid) && sk_str_isset(regid)) {
+        uint32_t id;
+        if (sk_str_to_u32(regid, UINT32_MAX, &id) || id == 0) {
+            fail(q->res, 400, "Bad reg-id");
+            return false;
+        }
+        /* RFC 5626 §6: reg-id only counts when the UA supports outbound */
+        lc->reg_id = id;
+        lc->has_reg_id = ua_outbound && sk_str_isset(lc->instance);
+        q->outbound = q->outbound || lc->has_reg_id;
+    }
+    return true;
+}
+
+/* Every contact of the request (none for a query or "*"). */
+static bool reg_parse_contacts(struct sk_registrar *r, struct reg_req *q)
+{
+    size_t n = q->star ? 0 : q->ncontacts;
+    bool ua_outbound;
+
+    if (n > REG_CONTACTS_STACK) {
+        q->lc = calloc(n, sizeof(*q->lc));
+        q->poff = calloc(n, sizeof(*q->poff));
+        if (!q->lc || !q->poff) {
+            fail(q->res, 500, NULL);
+            return false;
+        }
+    } else if (n) {
+        /* the usual REGISTER has one contact: no allocation */
+        memset(q->lc_stack, 0, n * sizeof(q->lc_stack[0]));
+    }
+    ua_outbound = n && supports(q->m, "outbound");
+    for (size_t i = 0; i < n; i++) {
+        if (!reg_contact(r, q, i, ua_outbound)) return false;
+    }
+    if (q->params.failed) {
+        fail(q->res, 500, NULL);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        q->lc[i].params.p = (q->params.p ? q->params.p : "") + q->poff[i];
+    return true;
+}
+
+/* §10.3 steps 7-8: the bindings changed atomically under the AOR's lock, the
+ * 200's Contact lines written from the bindings as they are then. */
+static bool reg_apply(struct sk_registrar *r, struct reg_req *q)
+{
+    struct sip_msg *m = q->m;
+    struct sk_loc_reg reg;
+    struct ok_ctx okc;
+    int rc;
+
+    /* RFC 3327: Path values kept with the bindings */
+    for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PATH); h; h = sip_msg_hdr_next(m, h)) {
+        if (q->path.len) sk_buf_puts(&q->path, ", ");
+        sk_buf_put_str(&q->path, h->value);
+    }
+    memset(&reg, 0, sizeof(reg));
+    reg.aor = q->aor.p;
+    reg.call_id = m->call_id;
+    reg.cseq = m->cseq.num;
+    reg.path = q->path.len ? sk_buf_str(&q->path) : SK_STR_NULL;
+    sip_msg_text(m, SIP_HDR_USER_AGENT, &reg.user_agent);
+    reg.proto = q->rx->proto;
+    reg.src = q->rx->src;
+    reg.req_id = request_id(m);
+    reg.replay_only = q->replayed;
+    okc.h = &q->res->headers;
+    okc.now = q->now;
+    rc = sk_loc_register(r->loc, &reg, q->lc, q->star ? 0 : q->ncontacts, q->star, q->now,
+                         list_contact, &okc);
+    if (rc == 0) return true;
+    sk_buf_reset(&q->res->headers);
+    if (rc == EALREADY)
+        fail(q->res, 500, "Out-of-Order REGISTER (CSeq)");
+    else if (rc ==
+             EACCES) /* replayed credentials on a request that is not a retransmission */
+        challenge(r, SIP_HDR_AUTHORIZATION, sk_buf_str(&q->realm), false, q->res, q->now);
+    else if (rc == ENOSPC)
+        fail(q->res, 503, "Too Many Bindings for This AOR");
+    else
+        fail(q->res, 500, NULL);
+    return false;
+}
+
+/* The rest of the 200 (the Contact lines are there already). */
+static void reg_respond(struct reg_req *q)
+{
+    struct sk_buf *h = &q->res->headers;
+
+    date_header(h, q->now);
+    if (q->path.len && supports(q->m, "path"))
+        sk_buf_printf(h, "Path: %s\r\n", q->path.p);
+    if (q->outbound) sk_buf_puts(h, "Require: outbound\r\n");
+    q->res->status = 200;
+}
+
 void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
                          struct sk_reg_result *res, int64_t now)
 {
-    struct sip_msg *m = rx->msg;
-    const struct sip_addr *contacts = NULL;
-    struct sk_loc_contact lc_stack[4], *lc = NULL;
-    size_t poff_stack[4], *poff = NULL;
-    struct sk_loc_reg reg;
-    struct sk_loc_aor_info ai;
-    struct sk_buf aor, params_buf, path_buf, realm;
-    char aor_mem[256], params_mem[256], realm_mem[128];
-    struct sip_error e;
-    struct ok_ctx okc;
-    size_t ncontacts = 0;
-    uint32_t hdr_expires = r->cfg.default_expires;
-    bool has_expires_hdr = false, star = false, outbound = false;
-    bool ua_outbound = supports(m, "outbound"), replayed = false;
-    int rc;
+    struct reg_req q;
 
     res->status = 0;
     res->reason = NULL;
-    /* on the stack while they fit (they do for nearly every REGISTER) */
-    sk_buf_init_ext(&aor, aor_mem, sizeof(aor_mem));
-    sk_buf_init_ext(&params_buf, params_mem, sizeof(params_mem));
-    sk_buf_init(&path_buf);
-    sk_buf_init_ext(&realm, realm_mem, sizeof(realm_mem));
-    /* §10.3 step 5: the To URI names the AOR; it must be sip/sips and ours: the
-     * domain of the Request-URI, with no port or one we listen on (the AOR has
-     * none then, so a REGISTER To sip:uas@127.0.0.1:5070 and an INVITE to
-     * sip:uas@127.0.0.1 meet) */
-    if (sk_loc_aor(&m->to.uri, r->self, &aor, &ai)) {
-        fail(res, 404, "Address-of-Record Is Not a SIP URI");
-        goto out;
+    q.rx = rx;
+    q.m = rx->msg;
+    q.res = res;
+    q.now = now;
+    sk_buf_init_ext(&q.aor, q.aor_mem, sizeof(q.aor_mem));
+    sk_buf_init_ext(&q.realm, q.realm_mem, sizeof(q.realm_mem));
+    sk_buf_init_ext(&q.params, q.params_mem, sizeof(q.params_mem));
+    sk_buf_init(&q.path);
+    q.replayed = q.has_expires_hdr = q.star = q.outbound = false;
+    q.contacts = NULL;
+    q.ncontacts = 0;
+    q.lc = q.lc_stack;
+    q.poff = q.poff_stack;
+    if (reg_validate(r, &q) && reg_authenticate(r, &q) && reg_read_headers(r, &q) &&
+        reg_parse_contacts(r, &q) && reg_apply(r, &q))
+        reg_respond(&q);
+    if (q.lc != q.lc_stack) {
+        free(q.lc);
+        free(q.poff);
     }
-    if (!sk_str_ieq(m->to.uri.host, m->ruri.host) || (r->self && !ai.self)) {
-        fail(res, 404, "Address-of-Record Not in This Domain");
-        goto out;
-    }
-    if (!sk_str_isset(m->to.uri.user) || m->to.uri.user.len == 0) {
-        fail(res, 404, "Address-of-Record Has No User Part");
-        goto out;
-    }
-    /* §10.3 steps 3-4: authenticate, and the user may only change its own bindings;
-     * the realm is the AOR's domain (lower case, an address of ours in its one
-     * spelling), the key of the users table as of the location service */
-    sk_buf_append(&realm, aor.p + ai.domain_off, ai.domain_len);
-    if (r->cfg.auth && sk_registrar_authenticate(r, rx, SIP_HDR_AUTHORIZATION, m->to.uri.user,
-                                                 sk_buf_str(&realm), res, now, &replayed) != 0)
-        goto out;
-    {
-        uint32_t v;
-        rc = sip_msg_uint(m, SIP_HDR_EXPIRES, &v, &e);
-        if (rc == 0) {
-            hdr_expires = v;
-            has_expires_hdr = true;
-        } else if (rc == EBADMSG) {
-            fail(res, 400, "Bad Expires");
-            goto out;
-        }
-    }
-    rc = sip_msg_addrs(m, SIP_HDR_CONTACT, &contacts, &ncontacts, &e);
-    if (rc == EBADMSG) {
-        fail(res, 400, "Bad Contact");
-        goto out;
-    }
-    if (rc == ENOENT)
-        ncontacts = 0;
-    if (ncontacts == 1 && contacts[0].star) {
-        /* §10.3 step 6: "*" only with Expires: 0 */
-        if (!has_expires_hdr || hdr_expires != 0) {
-            fail(res, 400, "Contact * Requires Expires: 0");
-            goto out;
-        }
-        star = true;
-    }
-    if (ncontacts > sizeof(lc_stack) / sizeof(lc_stack[0])) {
-        lc = calloc(ncontacts, sizeof(*lc));
-        poff = calloc(ncontacts, sizeof(*poff));
-        if (!lc || !poff) {
-            fail(res, 500, NULL);
-            goto out;
-        }
-    } else if (ncontacts) {
-        /* the usual REGISTER has one contact: no allocation */
-        memset(lc_stack, 0, ncontacts * sizeof(lc_stack[0]));
-        lc = lc_stack;
-        poff = poff_stack;
-    }
-    for (size_t i = 0; i < ncontacts && !star; i++) {
-        const struct sip_addr *c = &contacts[i];
-        uint32_t exp = c->expires >= 0 ? (uint32_t) c->expires : hdr_expires;
-        struct sk_str inst, regid;
-        if (exp != 0 && exp < r->cfg.min_expires) {
-            /* §10.3 step 7: too brief: 423 with our minimum */
-            sk_buf_printf(&res->headers, "Min-Expires: %u\r\n", r->cfg.min_expires);
-            fail(res, 423, NULL);
-            goto out;
-        }
-        if (exp > r->cfg.max_expires)
-            exp = r->cfg.max_expires;
-        lc[i].uri = c->uri.raw;
-        lc[i].parsed = &c->uri;
-        lc[i].q = c->q;
-        lc[i].expires = exp;
-        /* keep every parameter but expires exactly (RFC 4475 cparam01); the
-         * slices are taken once params_buf stops growing */
-        poff[i] = params_buf.len;
-        params_without_expires(c->params, &params_buf);
-        lc[i].params.len = params_buf.len - poff[i];
-        if (sip_param_get(c->params, "+sip.instance", &inst) && sk_str_isset(inst))
-            lc[i].instance = inst;
-        if (sip_param_get(c->params, "reg-id", &regid) && sk_str_isset(regid)) {
-            uint32_t id;
-            if (sk_str_to_u32(regid, UINT32_MAX, &id) || id == 0) {
-                fail(res, 400, "Bad reg-id");
-                goto out;
-            }
-            /* RFC 5626 §6: reg-id only counts when the UA supports outbound */
-            lc[i].reg_id = id;
-            lc[i].has_reg_id = ua_outbound && sk_str_isset(lc[i].instance);
-            outbound = outbound || lc[i].has_reg_id;
-        }
-    }
-    if (params_buf.failed) {
-        fail(res, 500, NULL);
-        goto out;
-    }
-    for (size_t i = 0; i < ncontacts && !star; i++)
-        lc[i].params.p = (params_buf.p ? params_buf.p : "") + poff[i];
-    /* RFC 3327: Path values kept with the bindings */
-    for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PATH); h; h = sip_msg_hdr_next(m, h)) {
-        if (path_buf.len)
-            sk_buf_puts(&path_buf, ", ");
-        sk_buf_put_str(&path_buf, h->value);
-    }
-    memset(&reg, 0, sizeof(reg));
-    reg.aor = aor.p;
-    reg.call_id = m->call_id;
-    reg.cseq = m->cseq.num;
-    reg.path = path_buf.len ? sk_buf_str(&path_buf) : SK_STR_NULL;
-    sip_msg_text(m, SIP_HDR_USER_AGENT, &reg.user_agent);
-    reg.proto = rx->proto;
-    reg.src = rx->src;
-    reg.req_id = request_id(m);
-    reg.replay_only = replayed;
-    okc.h = &res->headers;
-    okc.now = now;
-    rc = sk_loc_register(r->loc, &reg, lc, star ? 0 : ncontacts, star, now, list_contact, &okc);
-    if (rc == EALREADY) {
-        sk_buf_reset(&res->headers);
-        fail(res, 500, "Out-of-Order REGISTER (CSeq)");
-        goto out;
-    }
-    if (rc == EACCES) {
-        /* replayed credentials on a request that is not a retransmission */
-        sk_buf_reset(&res->headers);
-        challenge(r, SIP_HDR_AUTHORIZATION, sk_buf_str(&realm), false, res, now);
-        goto out;
-    }
-    if (rc == ENOSPC) {
-        sk_buf_reset(&res->headers);
-        fail(res, 503, "Too Many Bindings for This AOR");
-        goto out;
-    }
-    if (rc) {
-        sk_buf_reset(&res->headers);
-        fail(res, 500, NULL);
-        goto out;
-    }
-    date_header(&res->headers, now);
-    if (path_buf.len && supports(m, "path"))
-        sk_buf_printf(&res->headers, "Path: %s\r\n", path_buf.p);
-    if (outbound)
-        sk_buf_puts(&res->headers, "Require: outbound\r\n");
-    res->status = 200;
-out:
-    if (lc != lc_stack) {
-        free(lc);
-        free(poff);
-    }
-    sk_buf_free(&aor);
-    sk_buf_free(&params_buf);
-    sk_buf_free(&path_buf);
-    sk_buf_free(&realm);
+    sk_buf_free(&q.aor);
+    sk_buf_free(&q.params);
+    sk_buf_free(&q.path);
+    sk_buf_free(&q.realm);
 }

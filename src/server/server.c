@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,152 +247,299 @@ static bool reject_extensions(struct sk_server *s, struct sip_txn *st, struct si
     return true;
 }
 
-/* §9.2 / §16.10: 200 for the CANCEL; a proxied INVITE has its branches
- * cancelled (their 487 goes upstream), one we answer ourselves gets 487. */
-static void handle_cancel(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx,
-                          bool for_us, const struct sip_route_prep *pr)
-{
-    struct sip_txn *inv = sip_txl_find_invite(s->txl, rx->msg);
-    struct sip_msg *m = rx->msg;
+/* ---- The handler chain (sip/tu.h) ----
+ * Registered in this order by sk_server_new (server_handlers_add):
+ *   sanity     §16.3 / §8.2.2 checks of every request: 416, Route (§16.4), 483,
+ *              Proxy-Require 420, loop 482, Require 420 for what is for us
+ *   cancel     CANCEL of an INVITE transaction we have: 200, and 487 or branches
+ * cancelled options    OPTIONS for us: 200 (statelessly when no Route, §8.2.7) registrar
+ * REGISTER for our domains (every REGISTER skips the transaction layer) proxy everything
+ * not for us: proxied or redirected (proxy.c); also ACKs without a transaction, stray
+ * responses, failed server transactions default    what is left for us: 501 unknown
+ * method, 481 BYE/CANCEL (no dialog or transaction), 405 for the rest */
 
-    if (!inv) {
-        /* §16.10: no response context here: the CANCEL goes on its way */
-        if (for_us)
-            sk_server_respond(s, st, rx, 481, NULL, NULL);
-        else
-            sk_proxy_request(s, st, rx, pr);
-        return;
+/* A request on its way down the server's chain: what sanity worked out about it. */
+struct sk_req {
+    struct sip_tu_req tu; /* first: handlers get &tu */
+    struct sip_route_prep pr;
+    bool local;  /* the Request-URI names us once Route is processed (§16.5) */
+    bool for_us; /* answered by the server itself, not proxied */
+};
+
+static struct sk_req *req_of(struct sip_tu_req *tr)
+{
+    return (struct sk_req *) (void *) ((char *) tr - offsetof(struct sk_req, tu));
+}
+
+static void req_respond(struct sk_server *s, struct sk_req *r, int code,
+                        const char *reason, const char *extra)
+{
+    sk_server_respond(s, r->tu.st, r->tu.rx, code, reason, extra);
+}
+
+static enum sip_tu_result sanity_request(void *arg, struct sip_tu_req *tr)
+{
+    struct sk_server *s = arg;
+    struct sk_req *r = req_of(tr);
+    struct sip_msg *m = tr->rx->msg;
+    char reason[160];
+    int rc;
+
+    /* §16.3 step 2 / §8.2.2.1: only SIP and SIPS Request-URIs are served */
+    if (m->ruri.scheme != SIP_URI_SIP && m->ruri.scheme != SIP_URI_SIPS) {
+        req_respond(s, r, 416, NULL, NULL);
+        return SIP_TU_HANDLED;
     }
-    sk_server_respond(s, st, rx, 200, NULL, NULL);
+    /* §16.4: our own Route entries, and a Request-URI from a strict router */
+    if (sk_proxy_route_prep(s, m, &r->pr, &rc, reason, sizeof(reason))) {
+        req_respond(s, r, rc, reason, NULL);
+        return SIP_TU_HANDLED;
+    }
+    r->local = r->pr.ruri_local;
+    /* what the server answers itself: REGISTER for its domains, and requests
+     * for the domain or the server with no user; everything else is proxied */
+    r->for_us = r->local &&
+                (m->method_id == SIP_METHOD_REGISTER || !sk_str_isset(r->pr.ruri->user));
+    /* §16.3 step 3: a request that would be forwarded with Max-Forwards 0 */
+    if (!r->for_us && m->max_forwards == 0) {
+        req_respond(s, r, 483, NULL, NULL);
+        return SIP_TU_HANDLED;
+    }
+    /* §16.3 step 6: Proxy-Require names options this proxy must understand */
+    if (reject_extensions(s, tr->st, tr->rx, SIP_HDR_PROXY_REQUIRE))
+        return SIP_TU_HANDLED;
+    /* §16.3 step 4 with RFC 5393: a request coming back unchanged is a loop */
+    if (!r->for_us && sk_proxy_loops(s, m)) {
+        req_respond(s, r, 482, NULL, NULL);
+        return SIP_TU_HANDLED;
+    }
+    /* §8.2.2.3: Require applies to everything but ACK and CANCEL; a method we do
+     * not know gets its 501 (default) first */
+    if (r->for_us && m->method_id != SIP_METHOD_OTHER &&
+        m->method_id != SIP_METHOD_CANCEL && m->method_id != SIP_METHOD_ACK &&
+        reject_extensions(s, tr->st, tr->rx, SIP_HDR_REQUIRE))
+        return SIP_TU_HANDLED;
+    return SIP_TU_PASS;
+}
+
+/* The INVITE shares Via, From, To, Call-ID and the CSeq number with its CANCEL
+ * (§9.1), so its 487 is built from the CANCEL with CSeq INVITE. */
+static void respond_487(struct sk_server *s, struct sip_txn *inv, struct sip_msg *m)
+{
+    struct sk_buf b;
+    const struct sip_hdr *h;
+    char tag[48];
+
+    sk_buf_init(&b);
+    sip_print_status_line(&b, 487, NULL);
+    for (h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h))
+        sip_print_hdr(&b, SIP_HDR_VIA, h->value);
+    sip_print_hdr(&b, SIP_HDR_FROM, sip_msg_hdr(m, SIP_HDR_FROM)->value);
+    sk_buf_puts(&b, "To: ");
+    sk_buf_put_str(&b, m->to.raw);
+    if (!sk_str_isset(m->to.tag)) {
+        sk_server_tag(s, tag, sizeof(tag));
+        sk_buf_printf(&b, ";tag=%s", tag);
+    }
+    sk_buf_puts(&b, "\r\n");
+    sip_print_hdr(&b, SIP_HDR_CALL_ID, m->call_id);
+    sk_buf_printf(&b, "CSeq: %u INVITE\r\n", m->cseq.num);
+    sip_print_body(&b, SK_STR_NULL, SK_STR_NULL);
+    if (!b.failed) sip_txn_respond(inv, 487, b.p, b.len);
+    sk_buf_free(&b);
+}
+
+/* §9.2 / §16.10: 200 for the CANCEL; a proxied INVITE has its branches
+ * cancelled (their 487 goes upstream), one we answer ourselves gets 487. A
+ * CANCEL of no transaction passes: the proxy sends it on its way (§16.10), the
+ * default answers 481 for one to us. */
+static enum sip_tu_result cancel_request(void *arg, struct sip_tu_req *tr)
+{
+    struct sk_server *s = arg;
+    struct sip_txn *inv;
+
+    if (tr->rx->msg->method_id != SIP_METHOD_CANCEL ||
+        !(inv = sip_txl_find_invite(s->txl, tr->rx->msg)))
+        return SIP_TU_PASS;
+    sk_server_respond(s, tr->st, tr->rx, 200, NULL, NULL);
     /* the transaction layer runs a CANCEL on its INVITE's worker */
     if (sk_proxy_cancel(s, inv)) {
         /* proxied: the branches answer */
     } else if (sip_txn_state(inv) == SIP_TXN_PROCEEDING) {
-        /* The INVITE shares Via, From, To, Call-ID and the CSeq number with its
-         * CANCEL (§9.1), so its 487 is built from the CANCEL with CSeq INVITE. */
-        struct sk_buf b;
-        const struct sip_hdr *h;
-        char tag[48];
-        sk_buf_init(&b);
-        sip_print_status_line(&b, 487, NULL);
-        for (h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h))
-            sip_print_hdr(&b, SIP_HDR_VIA, h->value);
-        sip_print_hdr(&b, SIP_HDR_FROM, sip_msg_hdr(m, SIP_HDR_FROM)->value);
-        sk_buf_puts(&b, "To: ");
-        sk_buf_put_str(&b, m->to.raw);
-        if (!sk_str_isset(m->to.tag)) {
-            sk_server_tag(s, tag, sizeof(tag));
-            sk_buf_printf(&b, ";tag=%s", tag);
-        }
-        sk_buf_puts(&b, "\r\n");
-        sip_print_hdr(&b, SIP_HDR_CALL_ID, m->call_id);
-        sk_buf_printf(&b, "CSeq: %u INVITE\r\n", m->cseq.num);
-        sip_print_body(&b, SK_STR_NULL, SK_STR_NULL);
-        if (!b.failed)
-            sip_txn_respond(inv, 487, b.p, b.len);
-        sk_buf_free(&b);
+        respond_487(s, inv, tr->rx->msg);
     }
     sip_txn_unref(inv);
+    return SIP_TU_HANDLED;
 }
 
-/* Handle a request: through its server transaction st, or statelessly when st
- * is NULL (OPTIONS aimed at the server itself, see on_message). */
-static void handle_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx)
+/* RFC 3261 §8.2.7: OPTIONS aimed at the server itself (the keep-alive pings
+ * phones and peers send all day) are answered statelessly: a retransmission
+ * gets the same answer again, and nothing is kept for Timer J's 32 s. */
+static bool options_stateless(void *arg, const struct sip_rx *rx)
 {
-    struct sip_msg *m = rx->msg;
-    struct sip_route_prep pr;
-    char reason[160];
-    bool local, for_us;
-    int rc;
+    const struct sip_msg *m = rx->msg;
 
-    atomic_fetch_add(&s->st.requests, 1);
-    SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(m->method), SK_STR_FMT(m->ruri_raw),
-             sk_sa_str(&rx->src, (char[64]){0}, 64));
-    /* §16.3 step 2 / §8.2.2.1: only SIP and SIPS Request-URIs are served */
-    if (m->ruri.scheme != SIP_URI_SIP && m->ruri.scheme != SIP_URI_SIPS) {
-        sk_server_respond(s, st, rx, 416, NULL, NULL);
-        return;
-    }
-    /* §16.4: our own Route entries, and a Request-URI from a strict router */
-    if (sk_proxy_route_prep(s, m, &pr, &rc, reason, sizeof(reason))) {
-        sk_server_respond(s, st, rx, rc, reason, NULL);
-        return;
-    }
-    local = pr.ruri_local;
-    /* what the server answers itself: REGISTER for its domains, and requests
-     * for the domain or the server with no user; everything else is proxied */
-    for_us = local && (m->method_id == SIP_METHOD_REGISTER || !sk_str_isset(pr.ruri->user));
-    /* §16.3 step 3: a request that would be forwarded with Max-Forwards 0 */
-    if (!for_us && m->max_forwards == 0) {
-        sk_server_respond(s, st, rx, 483, NULL, NULL);
-        return;
-    }
-    /* §16.3 step 6: Proxy-Require names options this proxy must understand */
-    if (reject_extensions(s, st, rx, SIP_HDR_PROXY_REQUIRE))
-        return;
-    /* §16.3 step 4 with RFC 5393: a request coming back unchanged is a loop */
-    if (!for_us && sk_proxy_loops(s, m)) {
-        sk_server_respond(s, st, rx, 482, NULL, NULL);
-        return;
-    }
+    return m->is_request && m->method_id == SIP_METHOD_OPTIONS &&
+           !sk_str_isset(m->ruri.user) &&
+           (m->ruri.scheme == SIP_URI_SIP || m->ruri.scheme == SIP_URI_SIPS) &&
+           m->count[SIP_HDR_ROUTE] == 0 && sk_server_uri_is_local(arg, &m->ruri);
+}
+
+static enum sip_tu_result options_request(void *arg, struct sip_tu_req *tr)
+{
+    struct sk_req *r = req_of(tr);
+
+    if (!r->for_us || tr->rx->msg->method_id != SIP_METHOD_OPTIONS) return SIP_TU_PASS;
+    req_respond(arg, r, 200, NULL,
+                "Allow: " SERVER_ALLOW "\r\n"
+                "Accept: application/sdp\r\n"
+                "Accept-Language: en\r\n"
+                "Supported: " SERVER_SUPPORTED "\r\n");
+    return SIP_TU_HANDLED;
+}
+
+/* §8.2.7: the registrar is a stateless UAS, as Kamailio's and OpenSIPS's are:
+ * no server transaction, so nothing waits 32 s for Timer J per REGISTER (a
+ * flood of them, or of challenges, holds no memory). A retransmission is
+ * processed again and must get the same answer: a challenge is an error that
+ * changes nothing; a REGISTER that was applied is recognised by the location
+ * service (same Call-ID, CSeq and top Via transaction as the bindings it set,
+ * sk_loc_reg.req_id) and answered with the bindings as they are; its repeated
+ * nonce-count is accepted for that and nothing else. The To tag of a stateless
+ * answer is a hash of the request, so it repeats too. Every REGISTER takes this
+ * path; one for another domain gets its 403 from the proxy handler. */
+static bool registrar_stateless(void *arg, const struct sip_rx *rx)
+{
+    (void) arg;
+    return rx->msg->is_request && rx->msg->method_id == SIP_METHOD_REGISTER;
+}
+
+static enum sip_tu_result registrar_request(void *arg, struct sip_tu_req *tr)
+{
+    struct sk_server *s = arg;
+    struct sk_req *r = req_of(tr);
+    struct sk_reg_result res;
+    char hdr_mem[768]; /* Contact lines and Date of a usual 200 */
+
+    if (!r->for_us || tr->rx->msg->method_id != SIP_METHOD_REGISTER) return SIP_TU_PASS;
+    sk_buf_init_ext(&res.headers, hdr_mem, sizeof(hdr_mem));
+    sk_registrar_handle(s->reg, tr->rx, &res, (int64_t) time(NULL));
+    if (!tr->st && res.status == 401) atomic_fetch_add(&s->st.stateless_challenges, 1);
+    req_respond(s, r, res.status, res.reason, res.headers.failed ? NULL : res.headers.p);
+    sk_buf_free(&res.headers);
+    return SIP_TU_HANDLED;
+}
+
+/* Everything not for us: proxied, or redirected (§8.3), by proxy.c. */
+static enum sip_tu_result proxy_request(void *arg, struct sip_tu_req *tr)
+{
+    struct sk_server *s = arg;
+    struct sk_req *r = req_of(tr);
+    struct sip_msg *m = tr->rx->msg;
+
+    if (r->for_us) return SIP_TU_PASS;
     if (m->method_id == SIP_METHOD_CANCEL) {
-        handle_cancel(s, st, rx, for_us, &pr);
-        return;
+        /* §16.10: no response context here: the CANCEL goes on its way */
+        sk_proxy_request(s, tr->st, tr->rx, &r->pr);
+    } else if (m->method_id == SIP_METHOD_OTHER && !r->local) {
+        /* a method this server does not know is carried to our own users, but
+         * not relayed to other domains (RFC 4475 esc02, intmeth) */
+        req_respond(s, r, 501, NULL, "Allow: " SERVER_ALLOW "\r\n");
+    } else if (m->method_id == SIP_METHOD_REGISTER) {
+        /* registering with another domain through us: not offered */
+        req_respond(s, r, 403, "Domain Not Served Here", NULL);
+    } else if (!tr->st) {
+        req_respond(s, r, 500, "No Transaction", NULL);
+    } else {
+        sk_proxy_request(s, tr->st, tr->rx, &r->pr);
     }
-    if (!for_us) {
-        if (m->method_id == SIP_METHOD_OTHER && !local) {
-            /* a method this server does not know is carried to our own users,
-             * but not relayed to other domains (RFC 4475 esc02, intmeth) */
-            sk_server_respond(s, st, rx, 501, NULL, "Allow: " SERVER_ALLOW "\r\n");
-            return;
-        }
-        if (m->method_id == SIP_METHOD_REGISTER) {
-            /* registering with another domain through us: not offered */
-            sk_server_respond(s, st, rx, 403, "Domain Not Served Here", NULL);
-            return;
-        }
-        if (!st) {
-            sk_server_respond(s, st, rx, 500, "No Transaction", NULL);
-            return;
-        }
-        sk_proxy_request(s, st, rx, &pr);
-        return;
-    }
-    if (m->method_id == SIP_METHOD_OTHER) {
-        sk_server_respond(s, st, rx, 501, NULL, "Allow: " SERVER_ALLOW "\r\n");
-        return;
-    }
-    /* §8.2.2.3: Require applies to everything but ACK and CANCEL */
-    if (reject_extensions(s, st, rx, SIP_HDR_REQUIRE))
-        return;
-    switch (m->method_id) {
-    case SIP_METHOD_OPTIONS:
-        sk_server_respond(s, st, rx, 200, NULL,
-                          "Allow: " SERVER_ALLOW "\r\n"
-                          "Accept: application/sdp\r\n"
-                          "Accept-Language: en\r\n"
-                          "Supported: " SERVER_SUPPORTED "\r\n");
-        return;
-    case SIP_METHOD_REGISTER: {
-        struct sk_reg_result res;
-        char hdr_mem[768]; /* Contact lines and Date of a usual 200 */
-        sk_buf_init_ext(&res.headers, hdr_mem, sizeof(hdr_mem));
-        sk_registrar_handle(s->reg, rx, &res, (int64_t) time(NULL));
-        if (!st && res.status == 401)
-            atomic_fetch_add(&s->st.stateless_challenges, 1);
-        sk_server_respond(s, st, rx, res.status, res.reason,
-                          res.headers.failed ? NULL : res.headers.p);
-        sk_buf_free(&res.headers);
-        return;
-    }
-    case SIP_METHOD_BYE:
-        sk_server_respond(s, st, rx, 481, NULL, NULL); /* §15.1.2: no such dialog */
-        return;
+    return SIP_TU_HANDLED;
+}
+
+/* An ACK without a server transaction (for a 2xx, or in RFC 6026 Accepted):
+ * proxied statelessly by Route, or absorbed. */
+static enum sip_tu_result proxy_ack(void *arg, struct sip_rx *rx)
+{
+    sk_proxy_ack(arg, rx);
+    return SIP_TU_HANDLED;
+}
+
+/* Forwarded statelessly when its top Via is ours (§16.7, §16.11), else dropped. */
+static enum sip_tu_result proxy_response(void *arg, struct sip_rx *rx)
+{
+    sk_proxy_stray_response(arg, rx);
+    return SIP_TU_HANDLED;
+}
+
+static void proxy_server_failed(void *arg, struct sip_txn *st, int err)
+{
+    (void) err;
+    sk_proxy_server_gone(arg, st);
+}
+
+/* What no handler took: a request for us with a method nobody here serves. */
+static enum sip_tu_result default_request(void *arg, struct sip_tu_req *tr)
+{
+    struct sk_req *r = req_of(tr);
+
+    switch (tr->rx->msg->method_id) {
+    case SIP_METHOD_OTHER:
+        req_respond(arg, r, 501, NULL, "Allow: " SERVER_ALLOW "\r\n");
+        break;
+    case SIP_METHOD_BYE:    /* §15.1.2: no such dialog */
+    case SIP_METHOD_CANCEL: /* §9.2: no such transaction */
+        req_respond(arg, r, 481, NULL, NULL);
+        break;
     default:
         /* the domain itself is no user agent */
-        sk_server_respond(s, st, rx, 405, NULL, "Allow: OPTIONS, REGISTER\r\n");
-        return;
+        req_respond(arg, r, 405, NULL, "Allow: OPTIONS, REGISTER\r\n");
+        break;
     }
+    return SIP_TU_HANDLED;
+}
+
+static int server_handlers_add(struct sk_server *s)
+{
+    const struct sip_tu_handler hs[] = {
+        {.name = "sanity", .request = sanity_request, .arg = s},
+        {.name = "cancel", .request = cancel_request, .arg = s},
+        {.name = "options",
+         .stateless = options_stateless,
+         .request = options_request,
+         .arg = s},
+        {.name = "registrar",
+         .stateless = registrar_stateless,
+         .request = registrar_request,
+         .arg = s},
+        {.name = "proxy",
+         .request = proxy_request,
+         .ack = proxy_ack,
+         .response = proxy_response,
+         .server_failed = proxy_server_failed,
+         .arg = s},
+        {.name = "default", .request = default_request, .arg = s},
+    };
+    int err;
+
+    sip_tu_init(&s->tu);
+    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+        if ((err = sip_tu_add(&s->tu, &hs[i], NULL))) return err;
+    }
+    return 0;
+}
+
+/* A request down the chain: through its server transaction st, or statelessly
+ * when st is NULL (a handler's stateless hook chose that, see on_message). */
+static void dispatch_request(struct sk_server *s, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct sk_req r = {.tu = {.st = st, .rx = rx}};
+
+    atomic_fetch_add(&s->st.requests, 1);
+    SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(rx->msg->method),
+             SK_STR_FMT(rx->msg->ruri_raw), sk_sa_str(&rx->src, (char[64]){0}, 64));
+    if (!sip_tu_request(&s->tu, &r.tu))
+        sk_server_respond(s, st, rx, 500, "No Handler",
+                          NULL); /* a chain without a default */
 }
 
 static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
@@ -399,50 +547,34 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
     struct sk_server *s = arg;
 
     if (!st) {
-        /* an ACK for a 2xx (or in RFC 6026 Accepted): proxied statelessly by Route */
-        sk_proxy_ack(s, rx);
+        /* an ACK that matched no transaction: ACKs are never answered */
+        sip_tu_ack(&s->tu, rx);
         return;
     }
-    handle_request(s, st, rx);
+    dispatch_request(s, st, rx);
 }
 
 static void on_stray_response(void *arg, struct sip_rx *rx)
 {
-    sk_proxy_stray_response(arg, rx);
+    struct sk_server *s = arg;
+
+    if (!sip_tu_response(&s->tu, rx)) atomic_fetch_add(&s->st.stray, 1);
 }
 
 static void on_server_failed(void *arg, struct sip_txn *st, int err)
 {
+    struct sk_server *s = arg;
+
     SK_DEBUG("server transaction failed: %s", strerror(err));
-    sk_proxy_server_gone(arg, st);
+    sip_tu_server_failed(&s->tu, st, err);
 }
 
 static void on_message(void *arg, struct sip_rx *rx)
 {
     struct sk_server *s = arg;
-    struct sip_msg *m = rx->msg;
 
-    /* RFC 3261 §8.2.7: OPTIONS aimed at the server itself (the keep-alive pings
-     * phones and peers send all day) are answered statelessly: a retransmission
-     * gets the same answer again, and nothing is kept for Timer J's 32 s. */
-    if (m->is_request && m->method_id == SIP_METHOD_OPTIONS && !sk_str_isset(m->ruri.user) &&
-        (m->ruri.scheme == SIP_URI_SIP || m->ruri.scheme == SIP_URI_SIPS) &&
-        m->count[SIP_HDR_ROUTE] == 0 &&
-        sk_server_uri_is_local(s, &m->ruri)) {
-        handle_request(s, NULL, rx);
-        return;
-    }
-    /* §8.2.7: the registrar is a stateless UAS, as Kamailio's and OpenSIPS's
-     * are: no server transaction, so nothing waits 32 s for Timer J per REGISTER
-     * (a flood of them, or of challenges, holds no memory). A retransmission is
-     * processed again and must get the same answer: a challenge is an error that
-     * changes nothing; a REGISTER that was applied is recognised by the location
-     * service (same Call-ID, CSeq and top Via transaction as the bindings it set,
-     * sk_loc_reg.req_id) and answered with the bindings as they are; its repeated
-     * nonce-count is accepted for that and nothing else. The To tag of a
-     * stateless answer is a hash of the request, so it repeats too. */
-    if (m->is_request && m->method_id == SIP_METHOD_REGISTER) {
-        handle_request(s, NULL, rx);
+    if (rx->msg->is_request && sip_tu_stateless(&s->tu, rx)) {
+        dispatch_request(s, NULL, rx);
         return;
     }
     sip_txl_receive(s->txl, rx);
@@ -490,79 +622,165 @@ static void server_conn_unref(void *arg, struct sip_conn *c)
     snd.conn_unref(snd.arg, c);
 }
 
-int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
+/* The workers' loops (one per core unless configured). */
+static int loops_new(struct sk_server *s)
 {
-    struct sk_server *s = calloc(1, sizeof(*s));
-    struct sip_sender sender;
-    struct sip_txl_handler th;
-    struct sip_tpm_handler ph;
-    unsigned char rnd[8];
-    int err = ENOMEM;
+    int err;
 
-    if (!s)
-        return ENOMEM;
-    s->cfg = *cfg;
-    s->nw = cfg->workers ? cfg->workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN);
-    if (s->nw == 0)
-        s->nw = 1;
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
-        memset(rnd, 0x5a, sizeof(rnd));
-    for (size_t i = 0; i < sizeof(rnd); i++)
-        snprintf(s->tag_prefix + 2 * i, 3, "%02x", rnd[i]);
+    s->nw = s->cfg.workers ? s->cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN);
+    if (s->nw == 0) s->nw = 1;
     s->loops = calloc(s->nw, sizeof(*s->loops));
     s->threads = calloc(s->nw, sizeof(*s->threads));
-    if (!s->loops || !s->threads)
-        goto fail;
+    if (!s->loops || !s->threads) {
+        err = ENOMEM;
+        goto out;
+    }
     for (unsigned i = 0; i < s->nw; i++) {
-        if ((err = sk_loop_new(&s->loops[i], 0)))
-            goto fail;
+        if ((err = sk_loop_new(&s->loops[i], 0))) goto out;
     }
-    ph = (struct sip_tpm_handler){on_message, on_malformed, s};
-    if ((err = sip_tpm_new(&s->tpm, &cfg->tp, s->loops, s->nw, &ph)))
-        goto fail;
-    sender = (struct sip_sender){server_sender, server_conn_ref, server_conn_unref, s};
-    th = (struct sip_txl_handler){on_request, on_stray_response, on_server_failed, s};
-    if ((err = sip_txl_new(&s->txl, &cfg->txn, &sender, &th)))
-        goto fail;
-    if ((cfg->data_dir[0] || cfg->store[0]) &&
-        (err = sk_store_open_url(&s->store, cfg->store, cfg->data_dir))) {
-        SK_ERROR("cannot open the store %s: %s", cfg->store[0] ? cfg->store : cfg->data_dir,
+    return 0;
+out:
+    if (s->loops) {
+        for (unsigned i = 0; i < s->nw && s->loops[i]; i++)
+            sk_loop_free(s->loops[i]);
+    }
+    free(s->loops);
+    free(s->threads);
+    return err;
+}
+
+static void loops_free(struct sk_server *s)
+{
+    for (unsigned i = 0; i < s->nw; i++)
+        sk_loop_free(s->loops[i]);
+    free(s->loops);
+    free(s->threads);
+}
+
+/* The transports and the transaction layer above them, on the workers' loops. */
+static int layers_new(struct sk_server *s)
+{
+    struct sip_tpm_handler ph = {on_message, on_malformed, s};
+    struct sip_sender sender = {server_sender, server_conn_ref, server_conn_unref, s};
+    struct sip_txl_handler th = {on_request, on_stray_response, on_server_failed, s};
+    int err;
+
+    if ((err = sip_tpm_new(&s->tpm, &s->cfg.tp, s->loops, s->nw, &ph))) return err;
+    if ((err = sip_txl_new(&s->txl, &s->cfg.txn, &sender, &th))) {
+        sip_tpm_free(s->tpm);
+        return err;
+    }
+    return 0;
+}
+
+static int store_open(struct sk_server *s)
+{
+    size_t nu = 0;
+    int err;
+
+    if (!s->cfg.data_dir[0] && !s->cfg.store[0]) return 0; /* memory only */
+    if ((err = sk_store_open_url(&s->store, s->cfg.store, s->cfg.data_dir))) {
+        SK_ERROR("cannot open the store %s: %s", s->cfg.store[0] ? s->cfg.store : s->cfg.data_dir,
                  strerror(err));
-        goto fail;
+        return err;
     }
-    if (s->store) {
-        size_t nu = 0;
-        if (sk_store_user_cache_warm(s->store, &nu) == 0)
-            SK_DEBUG("user cache: %zu users loaded", nu);
-    }
+    if (sk_store_user_cache_warm(s->store, &nu) == 0)
+        SK_DEBUG("user cache: %zu users loaded", nu);
+    return 0;
+}
+
+/* Bind every listen address, then say who we are: once the addresses are bound
+ * (a port 0 has its number now). The workers do not run yet, so nothing is
+ * received before the AOR rule and the bindings are in place. */
+static int listen_all(struct sk_server *s)
+{
+    int err;
+
     for (unsigned i = 0; i < s->cfg.nlisten; i++) {
         char addr[80];
         if ((err = sip_tpm_listen(s->tpm, &s->cfg.listen[i]))) {
             SK_ERROR("cannot listen on %s:%s: %s", sip_proto_name(s->cfg.listen[i].proto),
                      sk_sa_str(&s->cfg.listen[i].addr, addr, sizeof(addr)), strerror(err));
-            goto fail;
+            return err;
         }
     }
-    /* who we are, once the addresses are bound (a port 0 has its number now);
-     * the workers do not run yet, so nothing is received before the AOR rule
-     * and the bindings are in place */
     sk_loc_self_init(&s->self);
     for (unsigned i = 0; i < s->cfg.nlisten; i++)
         self_add_listen(&s->self, &s->cfg.listen[i].addr);
     for (unsigned i = 0; i < s->cfg.ndomains; i++)
         sk_loc_self_add_domain(&s->self, s->cfg.domains[i]);
-    if ((err = sk_loc_new(&s->loc, s->store, cfg->flush_ms)))
-        goto fail;
-    sk_loc_set_trim_keep(s->loc, cfg->heap_keep);
+    return 0;
+}
+
+/* The location service with the stored bindings, and the registrar on it. */
+static int registrar_open(struct sk_server *s)
+{
+    int err;
+
+    if ((err = sk_loc_new(&s->loc, s->store, s->cfg.flush_ms))) return err;
+    sk_loc_set_trim_keep(s->loc, s->cfg.heap_keep);
     if ((err = sk_loc_load(s->loc, &s->self, (int64_t) time(NULL))) ||
-        (err = sk_registrar_new(&s->reg, &cfg->reg, &s->self, s->loc, s->store)) ||
-        (err = sk_proxy_env_server_init(&s->proxy, s)))
-        goto fail;
+        (err = sk_registrar_new(&s->reg, &s->cfg.reg, &s->self, s->loc, s->store))) {
+        sk_loc_free(s->loc);
+        return err;
+    }
+    return 0;
+}
+
+static void tag_prefix_init(struct sk_server *s)
+{
+    unsigned char rnd[8];
+
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
+        memset(rnd, 0x5a, sizeof(rnd));
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(s->tag_prefix + 2 * i, 3, "%02x", rnd[i]);
+}
+
+int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
+{
+    struct sk_server *s = calloc(1, sizeof(*s));
+    int err;
+
+    if (!s) return ENOMEM;
+    s->cfg = *cfg;
+    tag_prefix_init(s);
+    if ((err = loops_new(s))) goto out;
+    if ((err = layers_new(s))) goto out_loops;
+    if ((err = store_open(s))) goto out_layers;
+    if ((err = listen_all(s)) || (err = registrar_open(s))) goto out_store;
+    if ((err = sk_proxy_env_server_init(&s->proxy, s))) goto out_registrar;
+    /* the chain before any worker runs: nothing is received until sk_server_start */
+    if ((err = server_handlers_add(s))) goto out_proxy;
     *sp = s;
     return 0;
-fail:
-    sk_server_free(s);
+out_proxy:
+    sk_proxy_env_server_fini(&s->proxy);
+out_registrar:
+    sk_registrar_free(s->reg);
+    sk_loc_free(s->loc);
+out_store:
+    sk_store_close(s->store);
+out_layers:
+    sip_txl_free(s->txl);
+    sip_tpm_free(s->tpm);
+out_loops:
+    loops_free(s);
+out:
+    free(s);
     return err;
+}
+
+int sk_server_handler_add(struct sk_server *s, const struct sip_tu_handler *h,
+                          const char *before)
+{
+    if (s->started) return EBUSY; /* the workers read the chain without a lock */
+    return sip_tu_add(&s->tu, h, before);
+}
+
+const struct sip_tu *sk_server_handlers(const struct sk_server *s)
+{
+    return &s->tu;
 }
 
 static void *worker_main(void *arg)
@@ -633,12 +851,7 @@ void sk_server_free(struct sk_server *s)
     sk_registrar_free(s->reg);
     sk_loc_free(s->loc); /* writes what is still queued */
     sk_store_close(s->store);
-    if (s->loops) {
-        for (unsigned i = 0; i < s->nw; i++)
-            sk_loop_free(s->loops[i]);
-    }
-    free(s->loops);
-    free(s->threads);
+    loops_free(s);
     free(s);
 }
 

@@ -7,6 +7,7 @@
 
 #include "server/registrar.h"
 #include "sip/transport.h"
+#include "sip/tu.h"
 #include "sip/txn.h"
 
 #define SK_SERVER_MAX_LISTEN 16
@@ -66,6 +67,14 @@ void sk_server_stop(struct sk_server *s);
 void sk_server_free(struct sk_server *s);
 void sk_server_stats(struct sk_server *s, struct sk_server_stats *out);
 struct sk_loc *sk_server_location(struct sk_server *s);
+/* The chain every request, stray ACK and response goes down (sip/tu.h): sanity,
+ * cancel, options, registrar, proxy, default (see server.c). */
+const struct sip_tu *sk_server_handlers(const struct sk_server *s);
+/* Add a handler before the one named before (NULL: at the end, after default,
+ * where it only sees what default does not take: ACKs, responses). Only before
+ * sk_server_start (EBUSY after). */
+int sk_server_handler_add(struct sk_server *s, const struct sip_tu_handler *h,
+                          const char *before);
 const struct sk_server_config *sk_server_config(const struct sk_server *s);
 
 #endif

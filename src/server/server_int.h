@@ -10,6 +10,7 @@
 #include "server/registrar.h"
 #include "server/server.h"
 #include "sip/route.h"
+#include "sip/tu.h"
 #include "store/store.h"
 
 #define SERVER_NAME "sipkit/0.1.0"
@@ -28,6 +29,7 @@ struct sk_server {
     struct sk_store *store;
     struct sk_loc *loc;
     struct sk_registrar *reg;
+    struct sip_tu tu; /* the handler chain (server.c), fixed before the workers start */
     /* What names us in a URI (listen addresses as bound, served domains): the one
      * rule for "for us" and for the AOR (sk_loc_is_self, sk_loc_aor) */
     struct sk_loc_self self;
