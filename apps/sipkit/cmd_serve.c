@@ -545,22 +545,24 @@ static void log_ready(struct sk_server *s, const struct serve_opts *o)
             o->cfg.workers ? o->cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+/* The same counters, by the same names, as `sipkit ctl stats`. */
 static void log_stats(struct sk_server *s)
 {
     struct sk_server_stats st;
+    struct sk_server_stat list[SK_SERVER_STATS_MAX];
+    char line[1024];
+    size_t n, off = 0;
 
     sk_server_stats(s, &st);
-    SK_INFO("requests %llu, responses sent %llu, malformed requests %llu, "
-            "malformed responses dropped %llu, stray responses dropped %llu, "
-            "retransmissions absorbed %llu, proxied %llu, forwarded statelessly %llu, "
-            "loops %llu",
-            (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
-            (unsigned long long) st.malformed_requests,
-            (unsigned long long) st.malformed_responses_dropped,
-            (unsigned long long) st.stray_responses_dropped,
-            (unsigned long long) st.txn.retransmissions_absorbed,
-            (unsigned long long) st.proxied, (unsigned long long) st.stateless_forwarded,
-            (unsigned long long) st.loops_detected);
+    n = sk_server_stats_list(s, &st, list, SK_SERVER_STATS_MAX);
+    line[0] = '\0';
+    for (size_t k = 0; k < n && off < sizeof(line); k++) {
+        int w = snprintf(line + off, sizeof(line) - off, "%s%s %llu", k ? ", " : "",
+                         list[k].name, (unsigned long long) list[k].value);
+        if (w < 0) break;
+        off += (size_t) w;
+    }
+    SK_INFO("%s", line);
 }
 
 int cmd_serve(int argc, char **argv)

@@ -181,13 +181,23 @@ static void rule_dns(struct diag *d, const struct flow_dns *q, size_t nq)
     if (!f) return;
     snprintf(qt, sizeof(qt), "%s", flow_dns_qtype_name(worst->qtype, srv, sizeof(srv)));
     sk_sa_str(&worst->server, srv, sizeof(srv));
-    if (worst->reply_frame)
+    if (worst->reply_frame && worst->rcode != 0)
+        diag_printf(f->summary, sizeof(f->summary), "DNS %s of %s: %s", qt, worst->name,
+                    flow_dns_rcode_name(worst->rcode));
+    else if (worst->reply_frame)
         diag_printf(f->summary, sizeof(f->summary), "DNS %s of %s took %.1f s", qt,
                     worst->name, diag_secs(worst_ns));
     else
         diag_printf(f->summary, sizeof(f->summary), "DNS %s of %s never answered", qt,
                     worst->name);
-    if (worst->reply_frame)
+    if (worst->reply_frame && worst->rcode != 0)
+        diag_printf(f->detail, sizeof(f->detail),
+                    "the %s lookup of %s at %s was answered %s: the server could not "
+                    "resolve it, so the resolver had to try again (or give up) before "
+                    "the %s could go on",
+                    qt, worst->name, srv, flow_dns_rcode_name(worst->rcode),
+                    it->kind == FLOW_ITEM_CALL ? "call setup" : "request");
+    else if (worst->reply_frame)
         diag_printf(f->detail, sizeof(f->detail),
                     "the %s lookup of %s at %s was answered %s after %.1f s (%u "
                     "retr%s); the %s waited for it",

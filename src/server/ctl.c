@@ -63,30 +63,12 @@ static void answer(struct sk_ctl *c, const char *cmd, struct sk_buf *out)
         sk_buf_printf(out, "%zu bindings\n", w.bindings);
     } else if (strcmp(cmd, "stats") == 0) {
         struct sk_server_stats st;
+        struct sk_server_stat list[SK_SERVER_STATS_MAX];
+        size_t n;
         sk_server_stats(c->s, &st);
-        sk_buf_printf(out,
-                      "requests %llu\nresponses_sent %llu\nmalformed_requests %llu\n"
-                      "malformed_responses_dropped %llu\nstray_responses_dropped %llu\n"
-                      "transactions_server %llu\ntransactions_client %llu\n"
-                      "transactions_live %llu\ntimers_live %llu\nretransmissions_absorbed %llu\n"
-                      "proxied %llu\nforwarded_statelessly %llu\nloops_detected %llu\n"
-                      "challenges_stateless %llu\n"
-                      "register_retransmissions %llu\n"
-                      "bindings %zu\n",
-                      (unsigned long long) st.requests, (unsigned long long) st.responses_sent,
-                      (unsigned long long) st.malformed_requests,
-                      (unsigned long long) st.malformed_responses_dropped,
-                      (unsigned long long) st.stray_responses_dropped,
-                      (unsigned long long) st.txn.server_created,
-                      (unsigned long long) st.txn.client_created,
-                      (unsigned long long) st.txns_live, (unsigned long long) st.timers_live,
-                      (unsigned long long) st.txn.retransmissions_absorbed,
-                      (unsigned long long) st.proxied,
-                      (unsigned long long) st.stateless_forwarded,
-                      (unsigned long long) st.loops_detected,
-                      (unsigned long long) st.stateless_challenges,
-                      (unsigned long long) sk_loc_retransmissions(sk_server_location(c->s)),
-                      sk_loc_count(sk_server_location(c->s)));
+        n = sk_server_stats_list(c->s, &st, list, SK_SERVER_STATS_MAX);
+        for (size_t k = 0; k < n; k++)
+            sk_buf_printf(out, "%s %llu\n", list[k].name, (unsigned long long) list[k].value);
     } else {
         sk_buf_printf(out, "error: unknown command '%s' (registrations, stats)\n", cmd);
     }

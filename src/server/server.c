@@ -42,6 +42,33 @@ void sk_server_config_defaults(struct sk_server_config *cfg)
     cfg->sched_batch = true;
 }
 
+size_t sk_server_stats_list(struct sk_server *s, const struct sk_server_stats *st,
+                            struct sk_server_stat *out, size_t max)
+{
+    const struct sk_server_stat all[] = {
+        {"requests", st->requests},
+        {"responses_sent", st->responses_sent},
+        {"malformed_requests", st->malformed_requests},
+        {"malformed_responses_dropped", st->malformed_responses_dropped},
+        {"stray_responses_dropped", st->stray_responses_dropped},
+        {"transactions_server", st->txn.server_created},
+        {"transactions_client", st->txn.client_created},
+        {"transactions_live", st->txns_live},
+        {"timers_live", st->timers_live},
+        {"retransmissions_absorbed", st->txn.retransmissions_absorbed},
+        {"proxied", st->proxied},
+        {"forwarded_statelessly", st->stateless_forwarded},
+        {"loops_detected", st->loops_detected},
+        {"challenges_stateless", st->stateless_challenges},
+        {"register_retransmissions", sk_loc_retransmissions(s->loc)},
+        {"bindings", sk_loc_count(s->loc)},
+    };
+    size_t n = sizeof(all) / sizeof(all[0]) < max ? sizeof(all) / sizeof(all[0]) : max;
+
+    memcpy(out, all, n * sizeof(all[0]));
+    return n;
+}
+
 struct sk_loc *sk_server_location(struct sk_server *s)
 {
     return s->loc;

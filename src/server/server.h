@@ -66,6 +66,17 @@ int sk_server_start(struct sk_server *s);
 void sk_server_stop(struct sk_server *s);
 void sk_server_free(struct sk_server *s);
 void sk_server_stats(struct sk_server *s, struct sk_server_stats *out);
+/* The counters as one list of (name, value), in the order `sipkit ctl stats` prints
+ * them, so the control socket and the log name them alike: every counter of st
+ * plus the location service's bindings and REGISTER retransmissions. Returns how
+ * many were written (at most max). */
+struct sk_server_stat {
+    const char *name;
+    uint64_t value;
+};
+#define SK_SERVER_STATS_MAX 24
+size_t sk_server_stats_list(struct sk_server *s, const struct sk_server_stats *st,
+                            struct sk_server_stat *out, size_t max);
 struct sk_loc *sk_server_location(struct sk_server *s);
 /* The chain every request, stray ACK and response goes down (sip/tu.h): sanity,
  * cancel, options, registrar, proxy, default (see server.c). */

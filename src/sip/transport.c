@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -129,13 +130,20 @@ int sip_listen_parse(const char *spec, struct sip_listen *l)
     unsigned long port = 5060;
     size_t hlen;
 
+    static const char *const transports[] = {"udp", "tcp", "tls", "sctp", "ws", "wss"};
+
     memset(l, 0, sizeof(*l));
     l->proto = SIP_PROTO_UDP;
-    if (strncmp(p, "udp:", 4) == 0) {
-        p += 4;
-    } else if (strncmp(p, "tcp:", 4) == 0) {
-        l->proto = SIP_PROTO_TCP;
-        p += 4;
+    /* "PROTO:" first, by the one name mapping; a transport we do not speak yet is
+     * refused, not read as a host name */
+    for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
+        size_t n = strlen(transports[i]);
+        if (strncasecmp(p, transports[i], n) == 0 && p[n] == ':') {
+            if (sip_proto_from_str((struct sk_str){p, n}, &l->proto))
+                return EPROTONOSUPPORT;
+            p += n + 1;
+            break;
+        }
     }
     if (*p == '[') {
         const char *close = strchr(p, ']');

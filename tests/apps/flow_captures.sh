@@ -161,6 +161,11 @@ for f in "$tmp"/*.pcap; do
     rtp_one_direction)
         in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: an answered call" $?
         [ "$(streams "$f" | wc -l)" -eq 1 ]; check "$name: one RTP stream only" $? ;;
+    rtp_jitter)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: an answered call" $?
+        mj=$(ts "$f" -q -z rtp,streams | awk '$3 == "10.77.1.1" && $5 == "10.77.2.1" { print $(NF - 2) }' | head -n 1)
+        [ -n "$mj" ] && awk -v j="$mj" 'BEGIN { exit !(j > 25 && j < 55) }'
+        check "$name: tshark's mean jitter of alice's RTP is 25-55 ms (${mj:-?}; U(-60,60) delays give 40)" $? ;;
     rtp_loss)
         streams "$f" >"$tmp/s"
         [ "$(wc -l <"$tmp/s")" -eq 2 ] && awk '$4 == 0 { exit 1 }' "$tmp/s"
@@ -178,6 +183,11 @@ for f in "$tmp"/*.pcap; do
         port=$(ts "$f" -Y 'sip.Status-Code == 200 && sdp' -T fields -e sdp.media.port | head -n 1)
         [ -n "$port" ] && [ "$(n_frames "$f" "icmp.type == 3 && icmp.code == 3 && udp.dstport == $port")" -ge 1 ]
         check "$name: RTP to the answer's port ${port:-?} refused with ICMP port unreachable" $? ;;
+    dns_servfail)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: an answered call" $?
+        [ "$(n_frames "$f" 'dns.flags.rcode == 2')" -eq 1 ] &&
+            [ "$(n_frames "$f" 'dns.flags.response == 1 && dns.flags.rcode == 0 && dns.a')" -eq 1 ]
+        check "$name: one SERVFAIL, then the answer to the retry" $? ;;
     dns_slow | dns_ok)
         in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: an answered call" $?
         took=$(ts "$f" -Y 'dns.flags.response == 1 && dns.qry.name == "pbx.test"' -T fields -e dns.time | head -n 1)

@@ -48,6 +48,7 @@ one_way_nat        | nat-one-way-audio          | one-way-audio auth-rejected | 
 rtp_dead_port      | rtp-unreachable one-way-audio | sip-unreachable nat-one-way-audio auth-rejected | ICMP port unreachable;SIP ALG
 dns_slow           | dns-slow                   | dns-failure auth-rejected | pbx.test;resolv.conf
 dns_ok             | -                          | *
+dns_servfail       | dns-failure                | dns-slow auth-rejected | SERVFAIL;pbx.test
 unsupported_415    | unsupported-body           | status-415 codec-mismatch auth-rejected | 415;application/vnd.example-media
 invite_retransmitted | invite-retransmitted     | invite-timeout no-100-trying auth-rejected | 2 times
 routing_loop_483   | routing-loop               | status-483 auth-rejected | 483
@@ -57,6 +58,7 @@ auth_refused_403   | auth-refused               | status-403 auth-rejected | 403
 binding_expired    | binding-expired status-480 | reg-nat-rebind auth-rejected | 3 s
 no_rtp             | no-rtp                     | one-way-audio nat-one-way-audio rtp-loss | capture
 nat_comedia        | nat-private-sdp            | nat-one-way-audio one-way-audio no-rtp auth-rejected | 192.168.77.10;198.51.100.1
+rtp_jitter         | rtp-jitter                 | rtp-loss one-way-audio no-rtp auth-rejected | 10.77.1.1;mean jitter
 rtp_loss           | rtp-loss                   | rtp-jitter nat-one-way-audio nat-private-sdp nat-private-contact one-way-audio no-rtp
 '
 

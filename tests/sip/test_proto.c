@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sip/tp.h"
+#include "sip/transport.h"
 
 static void test_known(void **state)
 {
@@ -48,11 +49,35 @@ static void test_unknown(void **state)
     assert_int_equal(p, SIP_PROTO_TCP); /* untouched on failure */
 }
 
+/* --listen specs name their transport through the same mapping: one we do not
+ * speak is refused, not read as a host called "tls". */
+static void test_listen_spec(void **state)
+{
+    struct sip_listen l;
+    char buf[64];
+
+    (void) state;
+    assert_int_equal(sip_listen_parse("udp:127.0.0.1:5070", &l), 0);
+    assert_int_equal(l.proto, SIP_PROTO_UDP);
+    assert_string_equal(sk_sa_str(&l.addr, buf, sizeof(buf)), "127.0.0.1:5070");
+    assert_int_equal(sip_listen_parse("TCP:[::1]:5071", &l), 0);
+    assert_int_equal(l.proto, SIP_PROTO_TCP);
+    assert_string_equal(sk_sa_str(&l.addr, buf, sizeof(buf)), "[::1]:5071");
+    assert_int_equal(sip_listen_parse("127.0.0.1", &l), 0);
+    assert_int_equal(l.proto, SIP_PROTO_UDP);
+    assert_int_equal(sk_sa_port(&l.addr), 5060);
+    assert_int_equal(sip_listen_parse("tls:127.0.0.1:5061", &l), EPROTONOSUPPORT);
+    assert_int_equal(sip_listen_parse("ws:127.0.0.1:8080", &l), EPROTONOSUPPORT);
+    assert_int_equal(sip_listen_parse("wss:[::1]:443", &l), EPROTONOSUPPORT);
+    assert_int_not_equal(sip_listen_parse("udp:", &l), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known),
         cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_listen_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
 # server answers only after CAP_DNS_DELAY seconds (1.5 by default; dns_ok.sh: at once).
 # All in a network namespace with only lo, whose resolv.conf (/etc/netns/NAME, which
 # `ip netns exec` mounts over /etc/resolv.conf) names our own server at 127.0.0.1:53;
-# the callee is a SIPp UAS. usage: dns_slow.sh OUTDIR SIPKIT
+# the callee is a SIPp UAS. dns_servfail.sh: the server answers SERVFAIL first, the
+# resolver's second attempt gets the answer. usage: dns_slow.sh OUTDIR SIPKIT
 . "$(dirname "$0")/lib.sh"
 cap_init "${CAP_NAME:-dns_slow}" "$@"
 need_root
@@ -14,9 +15,10 @@ cap_cleanups+=("ip netns del $ns")
 ip -n "$ns" link set lo up || cap_fail "lo up in $ns"
 mkdir -p "/etc/netns/$ns" || cap_fail "cannot write /etc/netns/$ns"
 cap_cleanups+=("rm -rf /etc/netns/$ns")
-printf 'nameserver 127.0.0.1\noptions timeout:5 attempts:1\n' >"/etc/netns/$ns/resolv.conf"
+printf 'nameserver 127.0.0.1\noptions timeout:5 attempts:%s\n' "${CAP_DNS_ATTEMPTS:-1}" >"/etc/netns/$ns/resolv.conf"
 inns=(ip netns exec "$ns")
-bg dns "${inns[@]}" python3 "$cap_dir/dnsserver.py" 127.0.0.1 53 "${CAP_DNS_DELAY:-1.5}" pbx.test
+# shellcheck disable=SC2086 # CAP_DNS_ARGS is a word list
+bg dns "${inns[@]}" python3 "$cap_dir/dnsserver.py" 127.0.0.1 53 "${CAP_DNS_DELAY:-1.5}" ${CAP_DNS_ARGS:-} pbx.test
 for _ in $(seq 1 50); do grep -q listening "$tmp/dns.log" && break; sleep 0.1; done
 grep -q listening "$tmp/dns.log" || cap_fail "the DNS server did not start: $(cat "$tmp/dns.log")"
 capture_start "udp port 53 or portrange 5060-5099" "$ns" lo

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """A tiny authoritative DNS server for the capture generators (RFC 1035 over UDP):
 answers A queries for the names given with 127.0.0.1 after DELAY seconds, AAAA with no
-records, and anything else with NXDOMAIN. usage: dnsserver.py ADDR PORT DELAY NAME..."""
+records, and anything else with NXDOMAIN; with --servfail-first the first query of each
+name and type gets SERVFAIL (a broken upstream) and the retry the answer.
+usage: dnsserver.py ADDR PORT DELAY [--servfail-first] NAME..."""
 import socket
 import struct
 import sys
 import threading
 
 addr, port, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-names = {n.lower().rstrip('.') for n in sys.argv[4:]}
+args = sys.argv[4:]
+servfail_first = '--servfail-first' in args
+names = {n.lower().rstrip('.') for n in args if n != '--servfail-first'}
+failed = set()
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.bind((addr, port))
 print('listening', flush=True)
@@ -34,6 +39,9 @@ def answer(data, peer):
     question = data[12:end + 4]
     known = name in names
     rcode = 0 if known else 3
+    if known and servfail_first and (name, qtype) not in failed:
+        failed.add((name, qtype))
+        rcode, known = 2, False
     answers = b''
     if known and qtype == 1:
         # a pointer to the question's name, A, IN, TTL 60, 4 bytes
