@@ -140,6 +140,10 @@ for f in "$tmp"/*.pcap; do
             [ "$(n_frames "$f" 'sip.Status-Code == 180 && sdp')" -eq 0 ]
         check "$name: 180 without SDP, no 183, 200, BYE" $?
         [ "$(streams "$f" | wc -l)" -eq 2 ]; check "$name: RTP both ways" $? ;;
+    nat_private_contact)
+        in_order "$f" INVITE 200/INVITE ACK BYE 200/BYE; check "$name: the call is set up and ended" $?
+        [ "$(n_frames "$f" 'sip.Method == "INVITE" && ip.src == 198.51.100.1 && sip.Contact contains "192.168.77.10" && sdp.connection_info.address == 198.51.100.1')" -ge 1 ]
+        check "$name: alice's INVITE comes from the NAT with a private Contact and the public c=" $? ;;
     nat_comedia)
         in_order "$f" INVITE 407/INVITE ACK INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE
         check "$name: the call is set up and ended" $?

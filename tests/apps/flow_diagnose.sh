@@ -57,8 +57,9 @@ cancel_after_answer | cancel-after-answer       | status-487 auth-rejected ack-m
 auth_refused_403   | auth-refused               | status-403 auth-rejected | 403;1 challenge
 binding_expired    | binding-expired status-480 | reg-nat-rebind auth-rejected | 3 s
 no_rtp             | no-rtp                     | one-way-audio nat-one-way-audio rtp-loss | capture
+nat_private_contact | nat-private-contact rtp-unreachable | nat-one-way-audio nat-private-sdp auth-rejected | rport;198.51.100.1
 nat_comedia        | nat-private-sdp            | nat-one-way-audio one-way-audio no-rtp auth-rejected | 192.168.77.10;198.51.100.1
-rtp_jitter         | rtp-jitter                 | rtp-loss one-way-audio no-rtp auth-rejected | 10.77.1.1;mean jitter
+rtp_jitter         | rtp-jitter                 | one-way-audio no-rtp auth-rejected | 10.77.1.1;mean jitter
 rtp_loss           | rtp-loss                   | rtp-jitter nat-one-way-audio nat-private-sdp nat-private-contact one-way-audio no-rtp
 '
 
