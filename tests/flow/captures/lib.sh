@@ -5,9 +5,17 @@
 # did not happen as designed (the capture is then left out).
 
 # cap_init NAME OUTDIR SIPKIT: the scenario's name, where its pcap goes, the binary.
+# As root, the generator first re-runs itself in a network namespace of its own (only
+# `lo`, brought up), so the traffic of other tests running at the same time on the
+# machine's loopback never lands in its capture; the namespaces it makes hang off that one.
 cap_init() {
     cap_name=$1
     [ $# -eq 3 ] || { echo "usage: $cap_name.sh OUTDIR SIPKIT" >&2; exit 2; }
+    if [ -z "${CAP_OWN_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
+        unshare --net true 2>/dev/null; then
+        export CAP_OWN_NETNS=1
+        exec unshare --net -- bash -c 'ip link set lo up && exec bash "$@"' bash "$0" "$2" "$3"
+    fi
     cap_out=$(cd "$2" && pwd)/$cap_name.pcap || exit 2
     sipkit=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
     cap_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
