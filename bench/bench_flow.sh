@@ -62,22 +62,7 @@ sipkit=$build/sipkit
 multiply=$build/bench/flow_multiply
 mkdir -p "$cache"
 
-cleanup() {
-    local p
-    for p in "${started[@]}"; do
-        stop_server "$p"
-    done
-    if [ "$keep_tmp" = 1 ]; then
-        echo "$bench_name: logs kept in $tmp" >&2
-    else
-        rm -rf "$tmp"
-    fi
-}
-tmp=$(mktemp -d /tmp/bench_flow.XXXXXX)
-started=() # every process this script started, stopped by PID on exit
-taken=""
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init
 
 # --- 1. the seed: real calls on lo -----------------------------------------------------------
 seed=$cache/seed-$seed_calls-$seed_rate-$seed_dur.pcap

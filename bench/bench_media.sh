@@ -105,24 +105,7 @@ fi
 build_sipkit "$build" || exit 1
 sipkit=$build/sipkit
 
-cleanup() {
-    local p
-    if [ -n "$call_pid" ]; then stop_pid "$call_pid"; fi
-    for p in "${started[@]}"; do
-        stop_server "$p"
-    done
-    if [ "$keep_tmp" = 1 ]; then
-        echo "$bench_name: logs kept in $tmp" >&2
-    else
-        rm -rf "$tmp"
-    fi
-}
-tmp=$(mktemp -d /tmp/bench_media.XXXXXX)
-started=()   # every server and answerer this script started, stopped by PID on exit
-taken=""
-call_pid=""  # the caller in progress, if any
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init
 
 srv_port=$(free_port)
 uas_port=$(free_port)
@@ -241,18 +224,18 @@ caller_start() {
     timeout -k 5 $(($4 + $2 / $3 + 60)) "${prio[@]}" taskset -c "$gen_cpu" "$sipkit" call sip:bob@localhost \
         --user alice@localhost --outbound-proxy "sip:127.0.0.1:$srv_port" --rtp-ports "$gen_ports" \
         --load "$2" --load-rate "$3" --duration "$4" --json >"$tmp/call-$1.out" 2>&1 &
-    call_pid=$!
+    fg_pid=$!
 }
 caller_summary() { # TAG: bounded by the caller's own timeout
-    while kill -0 "$call_pid" 2>/dev/null; do
+    while kill -0 "$fg_pid" 2>/dev/null; do
         grep -q '"load-summary"' "$tmp/call-$1.out" 2>/dev/null && return 0
         sleep 0.1
     done
 }
 caller_finish() { # TAG
     local rc=0
-    wait "$call_pid" || rc=$?
-    call_pid=""
+    wait "$fg_pid" || rc=$?
+    fg_pid=""
     grep '"load-summary"' "$tmp/call-$1.out" | tail -n 1 >"$tmp/call-$1.json" || true
     return "$rc"
 }

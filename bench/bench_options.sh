@@ -28,23 +28,8 @@ bench_name=bench_options
 "$root/scripts/install-deps" bench
 build_sipkit "$build" || exit 1
 
-cleanup() {
-    local p
-    if [ -n "$sipp_pid" ]; then
-        stop_pid "$sipp_pid" # timeout(1) passes the signal on to SIPp
-    fi
-    for p in "${started[@]}"; do
-        stop_server "$p"
-    done
-    rm -rf "$tmp"
-}
-tmp=$(mktemp -d /tmp/bench_options.XXXXXX)
-started=() # every server this script started, stopped by PID on exit
-sipp_pid="" # the SIPp run in progress, if any
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init
 
-taken=""
 sipkit_port=$(free_port)
 kam_port=$(free_port)
 sipp_port=$(free_port)
@@ -59,10 +44,10 @@ sipp_run() { # port count rate stf-file screen-file
         sipp "127.0.0.1:$port" -sf "$opts/uac_options.xml" -i 127.0.0.1 -p "$sipp_port" \
         -m "$n" -r "$r" -rp 1000 -timeout "${limit}s" -nostdin \
         -trace_stat -stf "$4" >"$5" 2>&1 &
-    sipp_pid=$!
+    fg_pid=$!
     cd "$root"
-    wait "$sipp_pid" || rc=$?
-    sipp_pid=""
+    wait "$fg_pid" || rc=$?
+    fg_pid=""
     return "$rc"
 }
 

@@ -58,26 +58,7 @@ fi
 build_sipkit "$build"
 sipkit=$build/sipkit
 
-cleanup() {
-    local p
-    if [ -n "$sipp_pid" ]; then
-        stop_pid "$sipp_pid" # timeout(1) passes the signal on to SIPp
-    fi
-    for p in "${started[@]}"; do
-        stop_server "$p"
-    done
-    if [ "$keep_tmp" = 1 ]; then
-        echo "$bench_name: logs and SIPp statistics kept in $tmp" >&2
-    else
-        rm -rf "$tmp"
-    fi
-}
-tmp=$(mktemp -d /tmp/bench_proxy.XXXXXX)
-started=()  # every server and SIPp UAS this script started, stopped by PID on exit
-taken=""
-sipp_pid="" # the SIPp UAC run in progress, if any
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init
 
 sipkit_port=$(free_port)
 kam_port=$(free_port)
@@ -155,12 +136,12 @@ uac_start() {
         -timeout "${4}s" -nostdin -buff_size "$buff" \
         -trace_stat -fd 1 -stf "$tmp/uac-$5.csv" -trace_err -error_file "$tmp/uac-$5.err" \
         -max_log_size 2000000 >"$tmp/uac-$5.out" 2>&1) &
-    sipp_pid=$!
+    fg_pid=$!
 }
 uac_wait() {
     local rc=0
-    wait "$sipp_pid" || rc=$?
-    sipp_pid=""
+    wait "$fg_pid" || rc=$?
+    fg_pid=""
     return "$rc"
 }
 
@@ -256,7 +237,7 @@ step_run() { # server rate try: 0 if the step passed
     # CPU use while the calls are being made: the first step_s seconds
     sleep "$step_s"
     w1=$(date +%s%N)
-    sipps="$sipps $(server_pids "$sipp_pid")"
+    sipps="$sipps $(server_pids "$fg_pid")"
     t1=$(cpu_ticks $pids)
     g1=$(cpu_ticks $sipps)
     uac_wait || rc=$?

@@ -26,102 +26,20 @@ hz=$(getconf CLK_TCK)
 kam_sched=(chrt -b 0)
 if [ "${BENCH_KAMAILIO_SCHED:-batch}" = normal ]; then kam_sched=(); fi
 
+bench_name=bench_register
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+
 "$root/scripts/install-deps" bench
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-if ! out=$(cmake --build "$build" -j 2 --target sipkit 2>&1); then
-    echo "$out" >&2
-    exit 1
-fi
+build_sipkit "$build" || exit 1
 sipkit=$build/sipkit
 
-# Stop one process we started: SIGTERM, up to 5 s, then SIGKILL; reap it.
-stop_pid() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-# Stop a process and the children it left (Kamailio's workers); forget it.
-stop_server() {
-    local pid=$1 kids c
-    kids=$(pgrep -P "$pid" 2>/dev/null || true)
-    stop_pid "$pid"
-    for c in $kids; do
-        if kill -0 "$c" 2>/dev/null; then
-            kill -KILL "$c" 2>/dev/null || true
-        fi
-    done
-    local keep=() p
-    for p in "${started[@]}"; do
-        if [ "$p" != "$pid" ]; then keep+=("$p"); fi
-    done
-    started=("${keep[@]}")
-}
-
-cleanup() {
-    local p
-    for p in "${started[@]}"; do
-        stop_server "$p"
-    done
-    rm -rf "$tmp"
-}
-tmp=$(mktemp -d /tmp/bench_register.XXXXXX)
-started=() # every process this script started in the background, stopped by PID on exit
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A UDP/TCP port that nothing on this machine uses, distinct from those already taken.
-taken=""
-free_port() {
-    local i p hex
-    for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        hex=$(printf ':%04X ' "$p")
-        case " $taken " in *" $p "*) continue ;; esac
-        if ! cat /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"; then
-            taken="$taken $p"
-            echo "$p"
-            return 0
-        fi
-    done
-    echo "bench_register: no free port found" >&2
-    return 1
-}
+bench_init
 
 sipkit_port=$(free_port)
 kam_port=$(free_port)
 sipp_port=$(free_port)
 relay_port=$(free_port)
-
-# utime+stime (clock ticks) summed over the given PIDs (threads are included in each).
-cpu_ticks() {
-    local p t=0 f
-    for p in "$@"; do
-        f=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || continue
-        read -r -a f <<<"$f"
-        t=$((t + f[11] + f[12])) # utime and stime: fields 14 and 15 of stat
-    done
-    echo "$t"
-}
-
-# On-CPU nanoseconds of every thread of the given PIDs (schedstat): a finer cross-check.
-cpu_ns() {
-    local p f v t=0
-    for p in "$@"; do
-        for f in "/proc/$p/task/"*/schedstat; do
-            if read -r v _ <"$f" 2>/dev/null; then t=$((t + v)); fi
-        done
-    done
-    echo "$t"
-}
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 pss_kb() { # summed over the given PIDs: shared pages counted once in all
@@ -144,14 +62,6 @@ sipp_run() {
     (cd "$tmp" && timeout -k 5 $((limit + 15)) taskset -c "$sipp_cpu" \
         sipp "127.0.0.1:$port" "${args[@]}" "$@" >"$out" 2>&1)
 }
-
-# Column of SIPp's -stf CSV, last (cumulative) line.
-stf_col() {
-    awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
-        { v = $k } END { print (k && v != "") ? v : "?" }' "$1"
-}
-
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 port_of() { if [ "$1" = sipkit ]; then echo "$sipkit_port"; else echo "$kam_port"; fi; }
 

@@ -1,10 +1,36 @@
 # shellcheck shell=bash disable=SC2154
-# Shell helpers shared by the server benchmarks (bench/bench_proxy.sh; the same helpers as
-# bench_options.sh and bench_register.sh). Source it after setting:
-#   bench_name  prefix of error messages
+# Shell helpers shared by the benchmarks (bench/bench_*.sh). Source it after setting
+# bench_name (the prefix of messages) and keep_tmp (1: keep $tmp), then call bench_init.
+# bench_init sets:
+#   tmp         a temporary folder, removed on exit unless keep_tmp=1
 #   started=()  every process the script started in the background; stop_server forgets one
+#   fg_pid=""   the run in progress (SIPp, a caller), if any: stopped on exit too
 #   taken=""    ports already handed out by free_port
 # Nothing here loops without a bound, and nothing stops a process the script did not start.
+
+bench_init() {
+    tmp=$(mktemp -d "/tmp/$bench_name.XXXXXX")
+    started=()
+    fg_pid=""
+    taken=""
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+    local p
+    if [ -n "$fg_pid" ]; then
+        stop_pid "$fg_pid" # timeout(1) passes the signal on to SIPp
+    fi
+    for p in "${started[@]}"; do
+        stop_server "$p"
+    done
+    if [ "${keep_tmp:-0}" = 1 ]; then
+        echo "$bench_name: logs kept in $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
 
 # Build the release sipkit that the benchmark runs, in its own build tree: build_sipkit DIR
 build_sipkit() {

@@ -1,5 +1,6 @@
 /* Diagnosis rules about the network under the SIP: a hop or a media port that refuses
  * datagrams (ICMP port unreachable), and name lookups that held the call up (DNS). */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,32 +21,25 @@ static bool same_ip(const struct sk_sa *a, const struct sk_sa *b)
     return a->u.in.sin_addr.s_addr == b->u.in.sin_addr.s_addr;
 }
 
-/* Index of the first entry at or after time t; both arrays are in capture order. */
-static size_t unreach_from(const struct flow_unreach *u, size_t n, uint64_t t)
+/* Index of the first entry at or after time t in an array in capture order, whose
+ * entries hold their time as a uint64_t ts_ns at offset ts_off. */
+static size_t first_at(const void *arr, size_t n, size_t size, size_t ts_off, uint64_t t)
 {
+    const char *p = arr;
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (u[mid].ts_ns < t)
+        uint64_t ts;
+        memcpy(&ts, p + mid * size + ts_off, sizeof(ts));
+        if (ts < t)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
 }
-
-static size_t dns_from(const struct flow_dns *q, size_t n, uint64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (q[mid].ts_ns < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
+#define FIRST_AT(arr, n, t) \
+    first_at((arr), (n), sizeof(*(arr)), offsetof(__typeof__(*(arr)), ts_ns), (t))
 
 static uint64_t item_until(const struct flow_item *it)
 {
@@ -61,7 +55,7 @@ static void rule_sip_unreachable(struct diag *d, const struct flow_unreach *u, s
     const struct flow_msg *fm;
     uint64_t until = item_until(it);
 
-    for (size_t k = unreach_from(u, nu, it->start_ns); k < nu && u[k].ts_ns <= until;
+    for (size_t k = FIRST_AT(u, nu, it->start_ns); k < nu && u[k].ts_ns <= until;
          k++) {
         if (!u[k].port || u[k].proto != 17) continue;
         for (size_t i = d->msg_first; (fm = diag_next_msg(d, &i)) != NULL; i++) {
@@ -104,7 +98,7 @@ static void rule_rtp_unreachable(struct diag *d, const struct flow_unreach *u, s
     uint64_t until = it->end_ns && it->answer_ns ? it->end_ns : item_until(it);
 
     if (it->kind != FLOW_ITEM_CALL) return;
-    for (size_t k = unreach_from(u, nu, it->start_ns); k < nu && u[k].ts_ns < until;
+    for (size_t k = FIRST_AT(u, nu, it->start_ns); k < nu && u[k].ts_ns < until;
          k++) {
         if (!u[k].port || u[k].proto != 17) continue;
         for (size_t i = 0; i < d->nstreams; i++) {
@@ -158,7 +152,7 @@ static void rule_dns(struct diag *d, const struct flow_dns *q, size_t nq)
         if (!seen) hosts[nh++] = fm->src;
     }
     from = it->start_ns > DIAG_DNS_BEFORE_NS ? it->start_ns - DIAG_DNS_BEFORE_NS : 0;
-    for (size_t k = dns_from(q, nq, from); k < nq && q[k].ts_ns <= until; k++) {
+    for (size_t k = FIRST_AT(q, nq, from); k < nq && q[k].ts_ns <= until; k++) {
         uint64_t took = q[k].reply_frame ? q[k].reply_ns - q[k].ts_ns : UINT64_MAX;
         bool mine = false, bad = q[k].rcode == 2 || q[k].rcode == 5 || q[k].rcode == -1;
 

@@ -766,34 +766,42 @@ static void txn_dispatch(struct sip_txn *t, enum txn_event e, const struct txn_e
 
 /* ---- Timers: which one fired depends on the machine (and, for the linger timer, the state) ---- */
 
-static void timer_retx(struct sk_loop *l, struct sk_timer *tm, void *arg)
-{
-    static const enum txn_event ev[] = {
+/* The retransmission timer (A, E, G) and the timeout timer (B, F, H) of each machine;
+ * EV_COUNT: the machine has no such timer. */
+enum { TIMER_RETX, TIMER_TIMEOUT };
+static const enum txn_event timer_event[2][4] = {
+    [TIMER_RETX] = {
         [SIP_TXN_INVITE_CLIENT] = EV_TIMER_A,
         [SIP_TXN_NON_INVITE_CLIENT] = EV_TIMER_E,
         [SIP_TXN_INVITE_SERVER] = EV_TIMER_G,
         [SIP_TXN_NON_INVITE_SERVER] = EV_COUNT,
-    };
-    struct sip_txn *t = arg;
-    (void) l, (void) tm;
-
-    if (ev[t->kind] != EV_COUNT)
-        txn_dispatch(t, ev[t->kind], NULL);
-}
-
-static void timer_timeout(struct sk_loop *l, struct sk_timer *tm, void *arg)
-{
-    static const enum txn_event ev[] = {
+    },
+    [TIMER_TIMEOUT] = {
         [SIP_TXN_INVITE_CLIENT] = EV_TIMER_B,
         [SIP_TXN_NON_INVITE_CLIENT] = EV_TIMER_F,
         [SIP_TXN_INVITE_SERVER] = EV_TIMER_H,
         [SIP_TXN_NON_INVITE_SERVER] = EV_COUNT,
-    };
-    struct sip_txn *t = arg;
-    (void) l, (void) tm;
+    },
+};
 
-    if (ev[t->kind] != EV_COUNT)
-        txn_dispatch(t, ev[t->kind], NULL);
+static void timer_fire(struct sip_txn *t, int which)
+{
+    enum txn_event e = timer_event[which][t->kind];
+
+    if (e != EV_COUNT)
+        txn_dispatch(t, e, NULL);
+}
+
+static void timer_retx(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    (void) l, (void) tm;
+    timer_fire(arg, TIMER_RETX);
+}
+
+static void timer_timeout(struct sk_loop *l, struct sk_timer *tm, void *arg)
+{
+    (void) l, (void) tm;
+    timer_fire(arg, TIMER_TIMEOUT);
 }
 
 static void timer_linger(struct sk_loop *l, struct sk_timer *tm, void *arg)

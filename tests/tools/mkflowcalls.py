@@ -7,42 +7,10 @@ usage: mkflowcalls.py OUT.pcap"""
 import struct
 import sys
 
-T0 = 1700000000.0
-MTU = 1500
-frames = []
-ip_id = [100]
+from pcapgen import T0, Writer, rtp_packet, sdp, sip_text
 
-
-def ip4(a):
-    return bytes(int(x) for x in a.split('.'))
-
-
-def eth(ip):
-    return b'\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00' + ip
-
-
-def ipv4(src, dst, proto, payload, t):
-    """One IPv4 datagram, fragmented when over the MTU."""
-    ip_id[0] += 1
-    pid = ip_id[0]
-    room = (MTU - 20) // 8 * 8
-    off = 0
-    while True:
-        part = payload[off:off + room]
-        more = off + len(part) < len(payload)
-        fo = (off // 8) | (0x2000 if more else 0)
-        hdr = struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(part), pid, fo, 64, proto, 0,
-                          ip4(src), ip4(dst))
-        frames.append((t, eth(hdr + part)))
-        off += len(part)
-        t += 0.0001
-        if not more:
-            break
-
-
-def udp(src, dst, payload, t):
-    (sip, sport), (dip, dport) = src, dst
-    ipv4(sip, dip, 17, struct.pack('>HHHH', sport, dport, 8 + len(payload), 0) + payload, t)
+w = Writer(mtu=1500)
+ipv4, udp = w.ipv4, w.udp
 
 
 class Tcp:
@@ -69,20 +37,11 @@ class Tcp:
 
 
 def msg(start, callid, branch, cseq, via, frm, to, body='', extra=''):
-    ct = 'Content-Type: application/sdp\r\n' if body else ''
-    return (start + '\r\nVia: SIP/2.0/%s;branch=%s\r\nFrom: %s\r\nTo: %s\r\n'
-            'Call-ID: %s\r\nCSeq: %s\r\n%s%sContent-Length: %d\r\n\r\n%s'
-            % (via, branch, frm, to, callid, cseq, extra, ct, len(body), body)).encode()
-
-
-def sdp(ip, port):
-    return ('v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n'
-            'm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n'
-            'a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n' % (ip, ip, port))
+    return sip_text(start, via, branch, frm, to, callid, cseq, body, extra).encode()
 
 
 def rtp(src, dst, t, seq, ts, ssrc):
-    udp(src, dst, struct.pack('>BBHII', 0x80, 0, seq & 0xffff, ts, ssrc) + b'\xd5' * 160, t)
+    udp(src, dst, rtp_packet(seq, ts, ssrc), t)
 
 
 def sr(src, dst, t, ssrc, packets):
@@ -149,10 +108,4 @@ udp(('10.0.0.2', 5060), ('10.0.0.5', 5060),
     msg('SIP/2.0 200 OK', 'reg-1@10.0.0.5', 'z9hG4bKr1', '1 REGISTER', 'UDP 10.0.0.5:5060',
         me + ';tag=r1', me + ';tag=s1', extra='Contact: <sip:carol@10.0.0.5>;expires=600\r\n'), 1.51)
 
-with open(sys.argv[1], 'wb') as f:
-    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    for t, data in sorted(frames, key=lambda x: x[0]):
-        ts = T0 + t
-        sec = int(ts)
-        usec = int(round((ts - sec) * 1e6))
-        f.write(struct.pack('<IIII', sec, usec, len(data), len(data)) + data)
+w.write(sys.argv[1])

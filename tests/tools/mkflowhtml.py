@@ -5,52 +5,16 @@ retransmitted 200; (2) a call from a hostile peer: markup and script in its Call
 headers and display name, and a 486 whose reason phrase holds quotes, a semicolon,
 '#', '%', '&', '<' and '>'; (3) an OPTIONS answered 200.
 usage: mkflowhtml.py OUT.pcap [--many N]   (--many: N more short calls, for the cap)"""
-import struct
 import sys
 
-T0 = 1700000000.0
-frames = []
+from pcapgen import Writer, sdp
+
+w = Writer()
+sip, rtp = w.sip, w.rtp
 
 HOSTILE_CID = '<script>alert(1)</script>x@evil'
 HOSTILE_HDR = 'X-Note: </pre><script>document.title="pwned"</script><img src=x onerror=alert(2)>'
 HOSTILE_REASON = 'Busy "Here"; #1 <now> & 100%'
-
-
-def ip4(a):
-    return bytes(int(x) for x in a.split('.'))
-
-
-def udp(src, dst, payload, t):
-    (sip, sport), (dip, dport) = src, dst
-    u = struct.pack('>HHHH', sport, dport, 8 + len(payload), 0) + payload
-    ip = struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(u), 1, 0, 64, 17, 0, ip4(sip),
-                     ip4(dip)) + u
-    eth = b'\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00' + ip
-    frames.append((t, eth))
-
-
-def sip(src, dst, t, start, callid, branch, cseq, totag='', body='', extra='',
-        frm='"Alice" <sip:alice@example.com>;tag=a1', to='<sip:bob@example.com>',
-        via=None):
-    via = via or src
-    ct = 'Content-Type: application/sdp\r\n' if body else ''
-    msg = (start + '\r\n'
-           'Via: SIP/2.0/UDP %s:%d;branch=%s\r\n' % (via[0], via[1], branch) +
-           'From: %s\r\nTo: %s%s\r\n' % (frm, to, totag) +
-           'Call-ID: %s\r\nCSeq: %s\r\n' % (callid, cseq) + extra + ct +
-           'Content-Length: %d\r\n\r\n' % len(body) + body)
-    udp(src, dst, msg.encode(), t)
-
-
-def sdp(ip, port):
-    return ('v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n'
-            'm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n'
-            'a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n' % (ip, ip, port))
-
-
-def rtp(src, dst, t, seq, ts, ssrc, pt=0):
-    udp(src, dst, struct.pack('>BBHII', 0x80, pt, seq & 0xffff, ts, ssrc) + b'\xd5' * 160, t)
-
 
 A, B = ('10.0.0.1', 5060), ('10.0.0.2', 5060)
 inv = 'INVITE sip:bob@example.com SIP/2.0'
@@ -110,10 +74,4 @@ if len(sys.argv) > 3 and sys.argv[2] == '--many':
         sip(B, A, t + 0.21, 'SIP/2.0 200 OK', c, 'z9hG4bKn%db' % k, '2 BYE', ';tag=n%d' % k,
             via=A)
 
-with open(sys.argv[1], 'wb') as f:
-    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    for t, data in sorted(frames, key=lambda x: x[0]):
-        ts = T0 + t
-        sec = int(ts)
-        usec = int(round((ts - sec) * 1e6))
-        f.write(struct.pack('<IIII', sec, usec, len(data), len(data)) + data)
+w.write(sys.argv[1])

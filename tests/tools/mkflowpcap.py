@@ -6,49 +6,16 @@ usage: mkflowpcap.py OUT.pcap"""
 import struct
 import sys
 
-T0 = 1700000000.0
-frames = []
+from pcapgen import T0, Writer, ntp, sdp
 
-
-def ip4(a):
-    return bytes(int(x) for x in a.split('.'))
-
-
-def udp(src, dst, payload, t):
-    (sip, sport), (dip, dport) = src, dst
-    u = struct.pack('>HHHH', sport, dport, 8 + len(payload), 0) + payload
-    ip = struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(u), 1, 0, 64, 17, 0, ip4(sip), ip4(dip)) + u
-    eth = b'\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00' + ip
-    frames.append((t, eth))
-
-
+w = Writer()
+udp, rtp = w.udp, w.rtp
 A, B, R = ('10.0.0.1', 5060), ('10.0.0.2', 5060), ('10.0.0.9', 5060)
 
 
-def sip(src, dst, t, start, callid, branch, cseq, totag='', body='', extra='',
-        frm='"Alice" <sip:alice@example.com>;tag=a1', to='<sip:bob@example.com>'):
-    ct = 'Content-Type: application/sdp\r\n' if body else ''
-    msg = (start + '\r\n'
-           'Via: SIP/2.0/UDP %s:%d;branch=%s\r\n' % (A[0], A[1], branch) +
-           'From: %s\r\nTo: %s%s\r\n' % (frm, to, totag) +
-           'Call-ID: %s\r\nCSeq: %s\r\n' % (callid, cseq) + extra + ct +
-           'Content-Length: %d\r\n\r\n' % len(body) + body)
-    udp(src, dst, msg.encode(), t)
-
-
-def sdp(ip, port):
-    return ('v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n'
-            'm=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n'
-            'a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n' % (ip, ip, port))
-
-
-def rtp(src, dst, t, seq, ts, ssrc, pt=0):
-    udp(src, dst, struct.pack('>BBHII', 0x80, pt, seq & 0xffff, ts, ssrc) + b'\xd5' * 160, t)
-
-
-def ntp(t):
-    sec = int(t) + 2208988800
-    return sec, int((t - int(t)) * 4294967296)
+def sip(*args, **kw):
+    """Every message of this capture names A in its Via."""
+    w.sip(*args, via=A, **kw)
 
 
 def sr(src, dst, t, ssrc, packets, about, lsr=0, dlsr=0):
@@ -124,10 +91,4 @@ sip(A, B, 12.51, 'ACK sip:bob@10.0.0.2 SIP/2.0', c, 'z9hG4bK41', '1 ACK', ';tag=
 for i in range(50):
     rtp(('10.0.0.1', 4040), ('10.0.0.2', 5040), 12.6 + 0.02 * i, i, 160 * i, 0xC3C3C3C3)
 
-with open(sys.argv[1], 'wb') as f:
-    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    for t, data in sorted(frames, key=lambda x: x[0]):
-        ts = T0 + t
-        sec = int(ts)
-        usec = int(round((ts - sec) * 1e6))
-        f.write(struct.pack('<IIII', sec, usec, len(data), len(data)) + data)
+w.write(sys.argv[1])

@@ -181,6 +181,29 @@ sipp_run() {
     sipp_rc=$?
 }
 
+# bob_answers [phone args...]: a sipkit phone bob@localhost with no registrar on
+# udp:127.0.0.1:$base+1 (RTP on $base+10..19) answering every call at once; returns
+# when it listens.
+bob_answers() {
+    local port=$((base + 1)) i
+    bg bob "$sipkit" phone --user sip:bob@localhost --registrar none \
+        --listen "udp:127.0.0.1:$port" --auto-answer 0 --no-stdin \
+        --rtp-ports "$((base + 10))-$((base + 19))" --log-level info "$@"
+    for i in $(seq 1 50); do
+        ss -Huln "sport = :$port" 2>/dev/null | grep -q . && return 0
+        kill -0 "$last_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cap_fail "bob did not start: $(tail -n 5 "$tmp/bob.log")"
+}
+
+# sipp_uac REMOTE SCENARIO [sipp args...]: sipp_run as "uac"; the generator fails
+# (the scenario did not happen) unless SIPp exits 0.
+sipp_uac() {
+    sipp_run uac "$@"
+    [ "$sipp_rc" -eq 0 ] || cap_fail "SIPp exited $sipp_rc: $(tail -n 3 "$tmp/uac.err" 2>/dev/null)"
+}
+
 # sipp_bg LOGNAME SCENARIO [sipp args...]: a SIPp UAS in the background (one call).
 sipp_bg() {
     local name=$1 sf=$2

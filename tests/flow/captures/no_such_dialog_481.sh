@@ -7,10 +7,6 @@ need_root
 need tcpdump sipp
 alloc_ports 40
 capture_start "portrange $base-$((base + 39))"
-bg bob "$sipkit" phone --user sip:bob@localhost --registrar none \
-    --listen "udp:127.0.0.1:$((base + 1))" --auto-answer 0 --no-stdin \
-    --rtp-ports "$((base + 10))-$((base + 19))" --log-level info
-sleep 0.5
-sipp_run uac "127.0.0.1:$((base + 1))" "$scen/uac_bye_no_dialog.xml" -i 127.0.0.1 -p "$((base + 2))"
-[ "$sipp_rc" -eq 0 ] || cap_fail "SIPp exited $sipp_rc: $(tail -n 3 "$tmp/uac.err" 2>/dev/null)"
+bob_answers
+sipp_uac "127.0.0.1:$((base + 1))" "$scen/uac_bye_no_dialog.xml" -i 127.0.0.1 -p "$((base + 2))"
 capture_finish

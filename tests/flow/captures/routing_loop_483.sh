@@ -8,6 +8,5 @@ need tcpdump sipp
 alloc_ports 40
 serve_start 127.0.0.1 "$base"
 capture_start "portrange $base-$((base + 39))"
-sipp_run uac "127.0.0.1:$base" "$scen/uac_max_forwards_0.xml" -i 127.0.0.1 -p "$((base + 2))"
-[ "$sipp_rc" -eq 0 ] || cap_fail "SIPp exited $sipp_rc: $(tail -n 3 "$tmp/uac.err" 2>/dev/null)"
+sipp_uac "127.0.0.1:$base" "$scen/uac_max_forwards_0.xml" -i 127.0.0.1 -p "$((base + 2))"
 capture_finish
