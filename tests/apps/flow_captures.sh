@@ -212,6 +212,10 @@ for f in "$tmp"/*.pcap; do
         n=$(ts "$f" -Y 'sip.Method == "INVITE" && udp.dstport == '"$(ts "$f" -Y 'sip.Status-Code == 180' -T fields -e udp.srcport | head -n 1)" -T fields -e frame.number | wc -l)
         [ "$n" -ge 3 ] && in_order "$f" INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE
         check "$name: the callee got the INVITE 3 or more times ($n) before its 180; then a normal call" $? ;;
+    no_trying_proxy)
+        in_order "$f" INVITE 180/INVITE 200/INVITE ACK BYE 200/BYE &&
+            [ "$(n_tok "$f" 100/INVITE)" -eq 0 ] && [ "$(n_tok "$f" INVITE)" -ge 6 ]
+        check "$name: no 100 Trying, the INVITE 6+ times over the two hops, then a normal call" $? ;;
     routing_loop_483)
         in_order "$f" INVITE 483/INVITE ACK && [ "$(n_frames "$f" 'sip.Max-Forwards == 0')" -ge 1 ]
         check "$name: INVITE with Max-Forwards 0, 483, ACK" $? ;;

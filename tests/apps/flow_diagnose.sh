@@ -51,6 +51,7 @@ dns_ok             | -                          | *
 dns_servfail       | dns-failure                | dns-slow auth-rejected | SERVFAIL;pbx.test
 unsupported_415    | unsupported-body           | status-415 codec-mismatch auth-rejected | 415;application/vnd.example-media
 invite_retransmitted | invite-retransmitted     | invite-timeout no-100-trying auth-rejected | 2 times
+no_trying_proxy    | no-100-trying invite-retransmitted | invite-timeout auth-rejected | 100 Trying;16.2
 routing_loop_483   | routing-loop               | status-483 auth-rejected | 483
 no_such_dialog_481 | no-such-dialog             | status-481 | 481;BYE
 cancel_after_answer | cancel-after-answer       | status-487 auth-rejected ack-missing | CANCEL

@@ -18,7 +18,7 @@ all=(ok_call ok_call_tcp busy_486 not_found_404 unavailable_480 declined_603 can
     invite_timeout_408 reg_423 reg_nat_rebind options_ping message rtp_dead_port dns_slow dns_ok
     unsupported_415 invite_retransmitted routing_loop_483 no_such_dialog_481
     cancel_after_answer auth_refused_403 binding_expired no_rtp nat_comedia dns_servfail rtp_jitter
-    nat_private_contact)
+    nat_private_contact no_trying_proxy)
 [ $# -gt 0 ] && all=("$@")
 jobs=${CAP_JOBS:-2} # generators at once (each uses its own ports and namespaces)
 start=$SECONDS
