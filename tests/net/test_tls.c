@@ -574,6 +574,22 @@ static void test_verify_optional(void **state)
     pair_free(&p);
 }
 
+/* verify off: no refusal, and nothing claimed either. */
+static void test_verify_off(void **state)
+{
+    struct pair p = {.sctx = server_ctx("wrong.crt", SK_TLS_VERIFY_OFF),
+                     .cctx = client_ctx("ca.crt", NULL, SK_TLS_VERIFY_OFF)};
+    (void) state;
+
+    pair_run(&p, "sip.a.test");
+    assert_int_equal(p.cr, SK_TLS_OK);
+    assert_false(sk_tls_conn_peer_verified(p.c));
+    assert_false(sk_tls_conn_peer_matches(p.c, "sip.b.test"));
+    pair_conns_free(&p);
+    assert_int_equal(sk_tls_conn_new(&p.c, p.cctx, NULL, NULL), 0); /* no name needed */
+    pair_free(&p);
+}
+
 /* Client certificates: required, optional, missing. */
 static void test_mutual(void **state)
 {
@@ -720,6 +736,58 @@ static void test_versions_ciphers(void **state)
                   "%s", sk_tls_conn_cipher(c));
     sk_tls_conn_free(c);
     sk_tls_ctx_free(s);
+}
+
+/* Our client against a raw OpenSSL server limited to TLS 1.2: the session (a ticket) is
+ * kept and resumed, more than once. */
+static void test_resumption_tls12(void **state)
+{
+    struct sk_tls_ctx *cctx = client_ctx("ca.crt", NULL, SK_TLS_VERIFY_ON);
+    SSL_CTX *rs = SSL_CTX_new(TLS_server_method());
+    char buf[SK_TLS_BUF];
+    (void) state;
+
+    assert_non_null(rs);
+    SSL_CTX_set_max_proto_version(rs, TLS1_2_VERSION);
+    assert_int_equal(SSL_CTX_use_certificate_chain_file(rs, path("server.crt")), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(rs, path("key.pem"), SSL_FILETYPE_PEM), 1);
+    for (int round = 0; round < 3; round++) {
+        SSL *ssl = SSL_new(rs);
+        BIO *in, *net;
+        struct sk_tls_conn *c;
+        enum sk_tls_status st = SK_TLS_WANT_READ;
+
+        assert_true(BIO_new_bio_pair(&in, 0, &net, 0));
+        SSL_set_bio(ssl, in, in);
+        SSL_set_accept_state(ssl);
+        assert_int_equal(sk_tls_conn_new(&c, cctx, "sip.a.test", NULL), 0);
+        for (int i = 0; i < 20 && (st != SK_TLS_OK || !SSL_is_init_finished(ssl)); i++) {
+            const void *p;
+            size_t len;
+            int n;
+            st = sk_tls_conn_handshake(c);
+            assert_int_not_equal(st, SK_TLS_ERROR);
+            while ((p = sk_tls_conn_out_peek(c, &len)) && len) {
+                assert_int_equal(BIO_write(net, p, (int) len), len);
+                sk_tls_conn_out_consume(c, len);
+            }
+            (void) SSL_do_handshake(ssl);
+            while ((n = BIO_read(net, buf, sizeof(buf))) > 0)
+                assert_int_equal(sk_tls_conn_feed(c, buf, (size_t) n), n);
+        }
+        assert_int_equal(st, SK_TLS_OK);
+        assert_string_equal(sk_tls_conn_version(c), "TLSv1.2");
+        assert_true(sk_tls_conn_peer_verified(c));
+        assert_int_equal(sk_tls_conn_resumed(c), round > 0);
+        assert_int_equal(SSL_session_reused(ssl), round > 0);
+        assert_int_equal(sk_tls_conn_close(c), SK_TLS_OK);
+        sk_tls_conn_free(c);
+        SSL_free(ssl);
+        BIO_free(net);
+    }
+    SSL_CTX_free(rs);
+    sk_tls_ctx_free(cctx);
+    ERR_clear_error();
 }
 
 /* ---- broken input, ends ---- */
@@ -1043,8 +1111,10 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_selfsigned_trusted),
         cmocka_unit_test(test_verify_optional),
+        cmocka_unit_test(test_verify_off),
         cmocka_unit_test(test_mutual),
         cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_resumption_tls12),
         cmocka_unit_test(test_versions_ciphers),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_truncated),
