@@ -111,7 +111,7 @@ static void err_line(char *buf, size_t cap, const char *what)
 static void conn_fail(struct sk_tls_conn *c, const char *what)
 {
     err_line(c->err, sizeof(c->err), what);
-    if (c->verify_msg[0])
+    if (c->verify_msg[0] && c->state == SK_TLS_HANDSHAKE)
         append(c->err, sizeof(c->err), ": ", c->verify_msg);
     c->state = SK_TLS_FAILED;
 }
@@ -200,9 +200,9 @@ static bool valid_dns_name(const unsigned char *s, size_t len)
 
 /* RFC 5922 §7.1 step 2: only without a subjectAltName extension, the most specific
  * (last) CN of the subject, when it is a valid DNS name. */
-static bool cn_matches(X509 *cert, const char *target, size_t tlen)
+static bool cn_matches(const X509 *cert, const char *target, size_t tlen)
 {
-    X509_NAME *subj = X509_get_subject_name(cert);
+    const X509_NAME *subj = X509_get_subject_name(cert);
     int i, last = -1;
     unsigned char *utf8 = NULL;
     int n;
@@ -287,7 +287,7 @@ static bool san_matches(const GENERAL_NAMES *gens, const char *target, size_t tl
     return false;
 }
 
-bool sk_tls_name_match(X509 *cert, const char *target)
+bool sk_tls_name_match(const X509 *cert, const char *target)
 {
     GENERAL_NAMES *gens;
     unsigned char ip[16];

@@ -80,15 +80,17 @@ int sk_tls_selfsigned_ensure(struct sk_tls_selfsigned *out, const char *dir,
  * wildcard: "*.example.com" matches only the literal "*.example.com".
  * An IP literal target (IPv4, IPv6, "[v6]"): only the iPAddress entries, byte for byte.
  * Names holding a NUL byte never match. */
-bool sk_tls_name_match(X509 *cert, const char *target);
+bool sk_tls_name_match(const X509 *cert, const char *target);
 
 /* ---- Connection engine ----
  * A byte filter for one TCP connection, driven from an event loop: the caller moves
  * ciphertext between the socket and the engine (in: sk_tls_conn_feed or in_space/in_commit;
  * out: out_peek/out_consume), and plaintext through read/write. Nothing blocks, nothing
  * touches a socket. Both directions have bounded buffers (SK_TLS_BUF bytes).
- * After every call, write out whatever sk_tls_conn_out_peek shows. */
-#define SK_TLS_BUF (34 * 1024)
+ * After every call, write out whatever sk_tls_conn_out_peek shows. One TLS record fits in
+ * a buffer, but smaller pieces work too (only more turns); they are allocated at first use
+ * and kept, so they are most of an idle connection's memory. */
+#define SK_TLS_BUF (17 * 1024)
 
 enum sk_tls_status {
     SK_TLS_OK = 0,

@@ -1035,6 +1035,17 @@ static void test_selfsigned(void **state)
     assert_true(sk_tls_name_match(x, "::1"));
     assert_false(sk_tls_name_match(x, "0.0.0.0"));
     assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(x)), EVP_PKEY_EC);
+    /* the fingerprint is the certificate's SHA-256, as `openssl x509 -fingerprint` prints */
+    {
+        unsigned char md[32];
+        unsigned n = 0;
+        char hex[SK_TLS_FINGERPRINT_LEN] = "";
+        assert_true(X509_digest(x, EVP_sha256(), md, &n));
+        assert_int_equal(n, 32);
+        for (unsigned i = 0; i < n; i++)
+            sprintf(hex + strlen(hex), "%s%02X", i ? ":" : "", md[i]);
+        assert_string_equal(hex, fp);
+    }
     /* about a year */
     {
         int days, secs;
