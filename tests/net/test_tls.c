@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -949,6 +950,120 @@ static void test_in_space(void **state)
     pair_free(&p);
 }
 
+/* The way the transport will drive it: non-blocking stream sockets with small kernel
+ * buffers, recv() into the engine's input, send() from its output with partial sends and
+ * EAGAIN; 64 KB each way at once, then close_notify both ways. */
+struct end {
+    int fd;
+    struct sk_tls_conn *c;
+    char *out, *in;
+    size_t sent, have;
+    bool eof, closed;
+};
+
+static void sock_io(struct end *e)
+{
+    size_t len, space;
+    const void *p;
+    void *dst;
+    ssize_t n;
+
+    while ((p = sk_tls_conn_out_peek(e->c, &len)) && len) {
+        n = send(e->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+            break;
+        }
+        sk_tls_conn_out_consume(e->c, (size_t) n);
+    }
+    while (!e->eof && (space = sk_tls_conn_in_space(e->c, &dst)) > 0) {
+        n = recv(e->fd, dst, space, 0);
+        if (n < 0) {
+            assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+            break;
+        }
+        if (n == 0) {
+            e->eof = true;
+            sk_tls_conn_eof(e->c);
+            break;
+        }
+        sk_tls_conn_in_commit(e->c, (size_t) n);
+    }
+}
+
+static void sock_turn(struct end *e, size_t big)
+{
+    enum sk_tls_status st;
+    size_t done, got;
+
+    sock_io(e);
+    if (e->sent < big) {
+        st = sk_tls_conn_write(e->c, e->out + e->sent, big - e->sent, &done);
+        TU_ASSERT_MSG(st != SK_TLS_ERROR, "write: %s", sk_tls_conn_error(e->c));
+        e->sent += done;
+    }
+    for (int i = 0; i < 100 && !e->closed; i++) {
+        st = sk_tls_conn_read(e->c, e->in + e->have, big - e->have + 1, &got);
+        TU_ASSERT_MSG(st != SK_TLS_ERROR, "read: %s", sk_tls_conn_error(e->c));
+        e->have += got;
+        if (st == SK_TLS_CLOSED)
+            e->closed = true;
+        if (st != SK_TLS_OK)
+            break;
+    }
+    sock_io(e);
+}
+
+static void test_socketpair(void **state)
+{
+    struct sk_tls_ctx *sctx = server_ctx("server.crt", SK_TLS_VERIFY_OFF);
+    struct sk_tls_ctx *cctx = client_ctx("ca.crt", NULL, SK_TLS_VERIFY_ON);
+    enum { BIG = 64 * 1024 };
+    struct end e[2];
+    int fds[2], small = 4096;
+    (void) state;
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    for (int i = 0; i < 2; i++) {
+        e[i] = (struct end){.fd = fds[i], .out = malloc(BIG), .in = malloc(BIG + 1)};
+        assert_non_null(e[i].out);
+        assert_non_null(e[i].in);
+        for (size_t j = 0; j < BIG; j++)
+            e[i].out[j] = (char) (j * (i + 3) + i);
+        setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    }
+    assert_int_equal(sk_tls_conn_new(&e[0].c, cctx, "sip.a.test", NULL), 0);
+    assert_int_equal(sk_tls_conn_new(&e[1].c, sctx, NULL, NULL), 0);
+    for (int i = 0; i < 5000 && (e[0].have < BIG || e[1].have < BIG); i++) {
+        sock_turn(&e[0], BIG);
+        sock_turn(&e[1], BIG);
+    }
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(e[i].sent, BIG);
+        assert_int_equal(e[1 - i].have, BIG);
+        assert_memory_equal(e[1 - i].in, e[i].out, BIG);
+    }
+    /* the client ends: close_notify, the server answers with its own, both see CLOSED */
+    assert_int_equal(sk_tls_conn_close(e[0].c), SK_TLS_OK);
+    for (int i = 0, answered = 0; i < 100 && !(e[0].closed && e[1].closed); i++) {
+        sock_turn(&e[0], BIG);
+        sock_turn(&e[1], BIG);
+        if (e[1].closed && !answered++)
+            assert_int_equal(sk_tls_conn_close(e[1].c), SK_TLS_OK);
+    }
+    assert_true(e[0].closed);
+    assert_true(e[1].closed);
+    assert_int_equal(ERR_peek_error(), 0);
+    for (int i = 0; i < 2; i++) {
+        sk_tls_conn_free(e[i].c);
+        close(e[i].fd);
+        free(e[i].out);
+        free(e[i].in);
+    }
+    sk_tls_ctx_free(sctx);
+    sk_tls_ctx_free(cctx);
+}
+
 /* ---- configuration and the zero-config certificate ---- */
 
 static void test_config_errors(void **state)
@@ -1131,6 +1246,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_close_notify),
         cmocka_unit_test(test_in_space),
+        cmocka_unit_test(test_socketpair),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_selfsigned),
     };
