@@ -1,4 +1,5 @@
-/* libFuzzer target: the RFC 5922 certificate name check over arbitrary DER certificates. */
+/* libFuzzer target: the RFC 5922 certificate name check over arbitrary DER certificates.
+ */
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdbool.h>
@@ -15,8 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Each pair must give the same answer: case (RFC 4343), the absolute form, the IPv6
  * reference form and an equal IPv6 spelling. */
 static const char *const same[][2] = {
-    {"sip.a.test", "SIP.A.TEST"}, {"sip.a.test", "sip.a.test."}, {"a.test", "A.Test."},
-    {"::1", "[::1]"},             {"::1", "0:0::1"},             {"127.0.0.1", "127.0.0.1"},
+    {"sip.a.test", "SIP.A.TEST"},
+    {"sip.a.test", "sip.a.test."},
+    {"a.test", "A.Test."},
+    {"::1", "[::1]"},
+    {"::1", "0:0::1"},
+    {"127.0.0.1", "127.0.0.1"},
     {"*.a.test", "*.A.TEST"},
 };
 

@@ -1,5 +1,6 @@
-/* TLS for SIP over OpenSSL: contexts, the zero-config certificate, the RFC 5922 name check and a
- * non-blocking connection engine over a BIO pair (the caller owns the socket). */
+/* TLS for SIP over OpenSSL: contexts, the zero-config certificate, the RFC 5922 name
+ * check and a non-blocking connection engine over a BIO pair (the caller owns the
+ * socket). */
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -26,9 +27,9 @@
 
 /* TLS 1.2: forward secrecy (ECDHE) and AEAD only; TLS 1.3 keeps OpenSSL's default suites,
  * which are all AEAD. */
-#define TLS12_CIPHERS                                                                     \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                          \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                          \
+#define TLS12_CIPHERS                                                                    \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS "X25519:P-256:P-384"
 
@@ -72,8 +73,7 @@ static void append(char *buf, size_t cap, const char *sep, const char *s)
 {
     size_t n = strlen(buf);
 
-    if (n + 1 >= cap)
-        return;
+    if (n + 1 >= cap) return;
     snprintf(buf + n, cap - n, "%s%s", n ? sep : "", s);
 }
 
@@ -85,16 +85,14 @@ static void err_line(char *buf, size_t cap, const char *what)
     int flags;
     unsigned long last = 0;
 
-    if (!cap)
-        return;
+    if (!cap) return;
     buf[0] = '\0';
     append(buf, cap, "", what ? what : "");
     while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
         char tmp[200];
         const char *r = ERR_reason_error_string(e);
 
-        if (e == last)
-            continue;
+        if (e == last) continue;
         last = e;
         if (!r) {
             ERR_error_string_n(e, tmp, sizeof(tmp));
@@ -127,17 +125,12 @@ static unsigned char lower(unsigned char ch)
  * (the absolute form) ignored on either side; nothing else, no wildcards. */
 static bool dns_equal(const unsigned char *a, size_t alen, const char *b, size_t blen)
 {
-    if (memchr(a, '\0', alen))
-        return false;
-    if (alen && a[alen - 1] == '.')
-        alen--;
-    if (blen && b[blen - 1] == '.')
-        blen--;
-    if (alen == 0 || alen != blen)
-        return false;
+    if (memchr(a, '\0', alen)) return false;
+    if (alen && a[alen - 1] == '.') alen--;
+    if (blen && b[blen - 1] == '.') blen--;
+    if (alen == 0 || alen != blen) return false;
     for (size_t i = 0; i < alen; i++)
-        if (lower(a[i]) != lower((unsigned char) b[i]))
-            return false;
+        if (lower(a[i]) != lower((unsigned char) b[i])) return false;
     return true;
 }
 
@@ -149,24 +142,19 @@ static bool sip_uri_host(const unsigned char *u, size_t len, const unsigned char
     static const char scheme[] = "sip:";
     size_t i, n = sizeof(scheme) - 1;
 
-    if (len <= n || memchr(u, '\0', len))
-        return false;
+    if (len <= n || memchr(u, '\0', len)) return false;
     for (i = 0; i < n; i++)
-        if (lower(u[i]) != (unsigned char) scheme[i])
-            return false;
-    if (memchr(u + n, '@', len - n))
-        return false;
+        if (lower(u[i]) != (unsigned char) scheme[i]) return false;
+    if (memchr(u + n, '@', len - n)) return false;
     if (u[n] == '[') { /* IPv6reference: up to and with the ']' */
         const unsigned char *end = memchr(u + n, ']', len - n);
-        if (!end)
-            return false;
+        if (!end) return false;
         i = (size_t) (end - u) + 1;
     } else {
         for (i = n; i < len && u[i] != ':' && u[i] != ';' && u[i] != '?'; i++)
             ;
     }
-    if (i == n)
-        return false;
+    if (i == n) return false;
     *host = u + n;
     *hlen = i - n;
     return true;
@@ -177,20 +165,16 @@ static bool valid_dns_name(const unsigned char *s, size_t len)
 {
     size_t label = 0;
 
-    if (len && s[len - 1] == '.')
-        len--;
-    if (len == 0 || len > 253)
-        return false;
+    if (len && s[len - 1] == '.') len--;
+    if (len == 0 || len > 253) return false;
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = s[i];
         if (ch == '.') {
-            if (label == 0)
-                return false;
+            if (label == 0) return false;
             label = 0;
         } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                    (ch >= '0' && ch <= '9') || ch == '-') {
-            if (++label > 63)
-                return false;
+            if (++label > 63) return false;
         } else {
             return false;
         }
@@ -208,13 +192,12 @@ static bool cn_matches(const X509 *cert, const char *target, size_t tlen)
     int n;
     bool ok;
 
-    if (!subj)
-        return false;
+    if (!subj) return false;
     for (i = -1; (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0;)
         last = i;
-    if (last < 0)
-        return false;
-    n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, last)));
+    if (last < 0) return false;
+    n = ASN1_STRING_to_UTF8(&utf8,
+                            X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, last)));
     if (n < 0) {
         ERR_clear_error();
         return false;
@@ -231,16 +214,13 @@ static size_t parse_ip(const char *target, unsigned char ip[16])
     size_t len = strlen(target);
 
     if (len >= 2 && target[0] == '[' && target[len - 1] == ']') {
-        if (len - 2 >= sizeof(tmp))
-            return 0;
+        if (len - 2 >= sizeof(tmp)) return 0;
         memcpy(tmp, target + 1, len - 2);
         tmp[len - 2] = '\0';
         return inet_pton(AF_INET6, tmp, ip) == 1 ? 16 : 0;
     }
-    if (inet_pton(AF_INET, target, ip) == 1)
-        return 4;
-    if (inet_pton(AF_INET6, target, ip) == 1)
-        return 16;
+    if (inet_pton(AF_INET, target, ip) == 1) return 4;
+    if (inet_pton(AF_INET6, target, ip) == 1) return 16;
     return 0;
 }
 
@@ -248,7 +228,8 @@ static bool ip_matches(const GENERAL_NAMES *gens, const unsigned char *ip, size_
 {
     for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        if (g->type == GEN_IPADD && (size_t) ASN1_STRING_length(g->d.iPAddress) == iplen &&
+        if (g->type == GEN_IPADD &&
+            (size_t) ASN1_STRING_length(g->d.iPAddress) == iplen &&
             memcmp(ASN1_STRING_get0_data(g->d.iPAddress), ip, iplen) == 0)
             return true;
     }
@@ -272,11 +253,9 @@ static bool san_matches(const GENERAL_NAMES *gens, const char *target, size_t tl
                           &host, &hlen))
             continue;
         any_uri = true;
-        if (dns_equal(host, hlen, target, tlen))
-            return true;
+        if (dns_equal(host, hlen, target, tlen)) return true;
     }
-    if (any_uri)
-        return false;
+    if (any_uri) return false;
     for (i = 0; i < n; i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
         if (g->type == GEN_DNS &&
@@ -295,8 +274,7 @@ bool sk_tls_name_match(const X509 *cert, const char *target)
     int crit = -1;
     bool ok;
 
-    if (!cert || !target || !*target)
-        return false;
+    if (!cert || !target || !*target) return false;
     tlen = strlen(target);
     iplen = parse_ip(target, ip);
     gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
@@ -339,8 +317,7 @@ static int add_ext(X509 *x, int nid, const char *value)
 
     X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
     ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-    if (!ext)
-        return 0;
+    if (!ext) return 0;
     ok = X509_add_ext(x, ext, -1);
     X509_EXTENSION_free(ext);
     return ok;
@@ -351,12 +328,10 @@ static int add_gen(GENERAL_NAMES *gens, int type, const void *p, size_t len)
     GENERAL_NAME *g = GENERAL_NAME_new();
     ASN1_STRING *s = type == GEN_IPADD ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
 
-    if (!g || !s || !ASN1_STRING_set(s, p, (int) len))
-        goto fail;
+    if (!g || !s || !ASN1_STRING_set(s, p, (int) len)) goto fail;
     GENERAL_NAME_set0_value(g, type, s);
     s = NULL;
-    if (!sk_GENERAL_NAME_push(gens, g))
-        goto fail;
+    if (!sk_GENERAL_NAME_push(gens, g)) goto fail;
     return 1;
 fail:
     ASN1_STRING_free(s);
@@ -364,15 +339,15 @@ fail:
     return 0;
 }
 
-/* The SANs are built as values, never through a config string a name could inject into. */
+/* The SANs are built as values, never through a config string a name could inject into.
+ */
 static int add_sans(X509 *x, const char *domain, const char *const *ips, size_t nips)
 {
     GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
     char uri[300];
     int ok = 0;
 
-    if (!gens)
-        return 0;
+    if (!gens) return 0;
     snprintf(uri, sizeof(uri), "sip:%s", domain);
     if (!add_gen(gens, GEN_URI, uri, strlen(uri)) ||
         !add_gen(gens, GEN_DNS, domain, strlen(domain)))
@@ -383,8 +358,7 @@ static int add_sans(X509 *x, const char *domain, const char *const *ips, size_t 
         static const unsigned char zero[16];
         if (n == 0 || memcmp(ip, zero, n) == 0) /* not an address, or unspecified */
             continue;
-        if (!add_gen(gens, GEN_IPADD, ip, n))
-            goto out;
+        if (!add_gen(gens, GEN_IPADD, ip, n)) goto out;
     }
     ok = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT);
 out:
@@ -404,25 +378,25 @@ static X509 *make_selfsigned(EVP_PKEY *key, const char *domain, const char *cons
         goto fail;
     serial[0] &= 0x7f; /* positive (RFC 5280 §4.1.2.2) */
     bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)))
-        goto fail;
+    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))) goto fail;
     /* an hour back for clocks a little behind ours, a year on */
     if (!X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
         !X509_time_adj_ex(X509_getm_notAfter(x), 365, 0, NULL))
         goto fail;
     name = X509_get_subject_name(x);
     if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                    (const unsigned char *) "sipkit self-signed", -1, -1, 0) ||
+                                    (const unsigned char *) "sipkit self-signed", -1, -1,
+                                    0) ||
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                                     (const unsigned char *) domain, -1, -1, 0) ||
         !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key))
         goto fail;
     if (!add_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
         !add_ext(x, NID_ext_key_usage, "serverAuth,clientAuth") ||
-        !add_ext(x, NID_subject_key_identifier, "hash") || !add_sans(x, domain, ips, nips))
+        !add_ext(x, NID_subject_key_identifier, "hash") ||
+        !add_sans(x, domain, ips, nips))
         goto fail;
-    if (!X509_sign(x, key, EVP_sha256()))
-        goto fail;
+    if (!X509_sign(x, key, EVP_sha256())) goto fail;
     BN_free(bn);
     return x;
 fail:
@@ -452,10 +426,10 @@ static int write_atomic(const char *path, mode_t mode, X509 *x, EVP_PKEY *key, c
         unlink(tmp);
         return e ? e : EIO;
     }
-    ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+    ok = x ? PEM_write_X509(f, x)
+           : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0)
-        ok = 0;
+    if (fclose(f) != 0) ok = 0;
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
         err_line(err, errlen, path);
@@ -495,14 +469,14 @@ static bool reusable(const char *cert_path, const char *key_path, const char *do
     }
     if (!x || !key || X509_check_private_key(x, key) != 1 ||
         X509_cmp_time(X509_get0_notAfter(x), &soon) <= 0 ||
-        X509_cmp_current_time(X509_get0_notBefore(x)) >= 0 || !sk_tls_name_match(x, domain))
+        X509_cmp_current_time(X509_get0_notBefore(x)) >= 0 ||
+        !sk_tls_name_match(x, domain))
         goto out;
     for (size_t i = 0; i < nips; i++) {
         unsigned char ip[16];
         static const unsigned char zero[16];
         size_t n = ips[i] ? parse_ip(ips[i], ip) : 0;
-        if (n && memcmp(ip, zero, n) != 0 && !sk_tls_name_match(x, ips[i]))
-            goto out;
+        if (n && memcmp(ip, zero, n) != 0 && !sk_tls_name_match(x, ips[i])) goto out;
     }
     ok = true;
 out:
@@ -524,14 +498,16 @@ int sk_tls_selfsigned_ensure(struct sk_tls_selfsigned *out, const char *dir,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (!dir || !*dir || !domain || !valid_dns_name((const unsigned char *) domain,
-                                                    strlen(domain))) {
-        snprintf(err, errlen, "self-signed certificate: needs a data directory and a domain "
-                              "name (got '%s')", domain ? domain : "");
+    if (!dir || !*dir || !domain ||
+        !valid_dns_name((const unsigned char *) domain, strlen(domain))) {
+        snprintf(err, errlen,
+                 "self-signed certificate: needs a data directory and a domain "
+                 "name (got '%s')",
+                 domain ? domain : "");
         return EINVAL;
     }
-    if ((size_t) snprintf(out->cert_path, sizeof(out->cert_path), "%s/%s", dir, SELF_CERT) >=
-            sizeof(out->cert_path) ||
+    if ((size_t) snprintf(out->cert_path, sizeof(out->cert_path), "%s/%s", dir,
+                          SELF_CERT) >= sizeof(out->cert_path) ||
         (size_t) snprintf(out->key_path, sizeof(out->key_path), "%s/%s", dir, SELF_KEY) >=
             sizeof(out->key_path)) {
         snprintf(err, errlen, "self-signed certificate: data directory path too long");
@@ -555,8 +531,7 @@ int sk_tls_selfsigned_ensure(struct sk_tls_selfsigned *out, const char *dir,
     /* key first: a crash between the renames leaves a pair that does not fit, which the
      * next start replaces */
     rc = write_atomic(out->key_path, 0600, NULL, key, err, errlen);
-    if (rc == 0)
-        rc = write_atomic(out->cert_path, 0644, x, NULL, err, errlen);
+    if (rc == 0) rc = write_atomic(out->cert_path, 0644, x, NULL, err, errlen);
     EVP_PKEY_free(key);
     if (rc != 0) {
         X509_free(x);
@@ -627,8 +602,7 @@ static SSL_SESSION *sess_get(struct sk_tls_ctx *ctx, const char *key)
     pthread_mutex_lock(&ctx->lock);
     for (int i = 0; i < SESS_MAX; i++) {
         struct sess_entry *e = &ctx->sess[i];
-        if (!e->key || strcmp(e->key, key) != 0)
-            continue;
+        if (!e->key || strcmp(e->key, key) != 0) continue;
         if (!SSL_SESSION_is_resumable(e->sess) ||
             (time_t) (SSL_SESSION_get_time(e->sess) + SSL_SESSION_get_timeout(e->sess)) <
                 time(NULL)) {
@@ -663,10 +637,8 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 {
     struct sk_tls_conn *c = SSL_get_app_data(ssl);
 
-    if (!c || !c->cache_key)
-        return 0;
-    if (c->ctx->verify != SK_TLS_VERIFY_OFF && !conn_verified(c))
-        return 0;
+    if (!c || !c->cache_key) return 0;
+    if (c->ctx->verify != SK_TLS_VERIFY_OFF && !conn_verified(c)) return 0;
     sess_put(c->ctx, c->cache_key, sess);
     return 1;
 }
@@ -679,8 +651,7 @@ static int on_verify(int ok, X509_STORE_CTX *xs)
     struct sk_tls_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
     int depth = X509_STORE_CTX_get_error_depth(xs);
 
-    if (!c)
-        return ok;
+    if (!c) return ok;
     if (!ok) {
         if (!c->verify_failed)
             snprintf(c->verify_msg, sizeof(c->verify_msg), "certificate at depth %d: %s",
@@ -704,15 +675,13 @@ static int load_cert(struct sk_tls_ctx *ctx, const char *cert, const char *key, 
     char what[600];
 
     snprintf(what, sizeof(what), "certificate chain %s", cert);
-    if (SSL_CTX_use_certificate_chain_file(ctx->ssl, cert) != 1)
-        goto fail;
+    if (SSL_CTX_use_certificate_chain_file(ctx->ssl, cert) != 1) goto fail;
     snprintf(what, sizeof(what), "private key %s", key ? key : cert);
     if (SSL_CTX_use_PrivateKey_file(ctx->ssl, key ? key : cert, SSL_FILETYPE_PEM) != 1)
         goto fail;
     snprintf(what, sizeof(what), "private key %s does not fit certificate %s",
              key ? key : cert, cert);
-    if (SSL_CTX_check_private_key(ctx->ssl) != 1)
-        goto fail;
+    if (SSL_CTX_check_private_key(ctx->ssl) != 1) goto fail;
     return 0;
 fail:
     err_line(err, errlen, what);
@@ -728,27 +697,31 @@ static int ctx_setup(struct sk_tls_ctx *ctx, const struct sk_tls_config *cfg, ch
     /* RFC 3261 §26.2 wants TLS; RFC 8996 retired 1.0 and 1.1 */
     if (!SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) ||
         !SSL_CTX_set_max_proto_version(s, 0) ||
-        !SSL_CTX_set_cipher_list(s, TLS12_CIPHERS) || !SSL_CTX_set1_groups_list(s, TLS_GROUPS)) {
+        !SSL_CTX_set_cipher_list(s, TLS12_CIPHERS) ||
+        !SSL_CTX_set1_groups_list(s, TLS_GROUPS)) {
         err_line(err, errlen, "TLS settings");
         return EIO;
     }
-    SSL_CTX_set_options(s, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               (cfg->role == SK_TLS_SERVER ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
+    SSL_CTX_set_options(
+        s, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+               (cfg->role == SK_TLS_SERVER ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
     SSL_CTX_clear_options(s, SSL_OP_NO_TICKET);
-    SSL_CTX_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+    SSL_CTX_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
 
     if (cfg->ca_file || cfg->ca_dir) {
         if (SSL_CTX_load_verify_locations(s, cfg->ca_file, cfg->ca_dir) != 1) {
             char what[600];
-            snprintf(what, sizeof(what), "CA %s", cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
+            snprintf(what, sizeof(what), "CA %s",
+                     cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
             err_line(err, errlen, what);
             return EIO;
         }
-        if (cfg->role == SK_TLS_SERVER && cfg->ca_file && cfg->verify != SK_TLS_VERIFY_OFF) {
+        if (cfg->role == SK_TLS_SERVER && cfg->ca_file &&
+            cfg->verify != SK_TLS_VERIFY_OFF) {
             STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca_file);
-            if (names)
-                SSL_CTX_set_client_CA_list(s, names);
+            if (names) SSL_CTX_set_client_CA_list(s, names);
         }
     } else if (SSL_CTX_set_default_verify_paths(s) != 1) {
         err_line(err, errlen, "system CA store");
@@ -756,8 +729,7 @@ static int ctx_setup(struct sk_tls_ctx *ctx, const struct sk_tls_config *cfg, ch
     }
 
     mode = SSL_VERIFY_NONE;
-    if (cfg->verify != SK_TLS_VERIFY_OFF)
-        mode = SSL_VERIFY_PEER;
+    if (cfg->verify != SK_TLS_VERIFY_OFF) mode = SSL_VERIFY_PEER;
     if (cfg->verify == SK_TLS_VERIFY_ON && cfg->role == SK_TLS_SERVER)
         mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(s, mode, on_verify);
@@ -780,19 +752,17 @@ static int ctx_cert(struct sk_tls_ctx *ctx, const struct sk_tls_config *cfg, cha
     struct sk_tls_selfsigned ss;
     int rc;
 
-    if (cfg->cert_file)
-        return load_cert(ctx, cfg->cert_file, cfg->key_file, err, errlen);
-    if (cfg->role == SK_TLS_CLIENT)
-        return 0; /* no client certificate */
+    if (cfg->cert_file) return load_cert(ctx, cfg->cert_file, cfg->key_file, err, errlen);
+    if (cfg->role == SK_TLS_CLIENT) return 0; /* no client certificate */
     if (cfg->require_cert) {
-        snprintf(err, errlen, "TLS: no certificate configured, and a self-signed one is "
-                              "refused (require a real certificate)");
+        snprintf(err, errlen,
+                 "TLS: no certificate configured, and a self-signed one is "
+                 "refused (require a real certificate)");
         return EINVAL;
     }
     rc = sk_tls_selfsigned_ensure(&ss, cfg->data_dir, cfg->domain, cfg->listen_ips,
                                   cfg->n_listen_ips, err, errlen);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     ctx->self_signed = true;
     return load_cert(ctx, ss.cert_path, ss.key_path, err, errlen);
 }
@@ -804,8 +774,7 @@ int sk_tls_ctx_new(struct sk_tls_ctx **ctxp, const struct sk_tls_config *cfg, ch
     int rc;
 
     *ctxp = NULL;
-    if (errlen)
-        err[0] = '\0';
+    if (errlen) err[0] = '\0';
     ERR_clear_error();
     if (!cfg || (cfg->role != SK_TLS_SERVER && cfg->role != SK_TLS_CLIENT) ||
         cfg->verify < SK_TLS_VERIFY_OFF || cfg->verify > SK_TLS_VERIFY_ON) {
@@ -828,10 +797,8 @@ int sk_tls_ctx_new(struct sk_tls_ctx **ctxp, const struct sk_tls_config *cfg, ch
         goto fail;
     }
     rc = ctx_setup(ctx, cfg, err, errlen);
-    if (rc == 0)
-        rc = ctx_cert(ctx, cfg, err, errlen);
-    if (rc != 0)
-        goto fail;
+    if (rc == 0) rc = ctx_cert(ctx, cfg, err, errlen);
+    if (rc != 0) goto fail;
     fingerprint_of(SSL_CTX_get0_certificate(ctx->ssl), ctx->fingerprint);
     ERR_clear_error();
     *ctxp = ctx;
@@ -844,8 +811,7 @@ fail:
 
 void sk_tls_ctx_free(struct sk_tls_ctx *ctx)
 {
-    if (!ctx)
-        return;
+    if (!ctx) return;
     sess_free_all(ctx);
     SSL_CTX_free(ctx->ssl);
     pthread_mutex_destroy(&ctx->lock);
@@ -864,8 +830,8 @@ bool sk_tls_ctx_self_signed(const struct sk_tls_ctx *ctx)
 
 /* ---- connections ---- */
 
-int sk_tls_conn_new(struct sk_tls_conn **cp, struct sk_tls_ctx *ctx, const char *peer_name,
-                    const char *session_key)
+int sk_tls_conn_new(struct sk_tls_conn **cp, struct sk_tls_ctx *ctx,
+                    const char *peer_name, const char *session_key)
 {
     struct sk_tls_conn *c;
     BIO *inner = NULL;
@@ -876,14 +842,12 @@ int sk_tls_conn_new(struct sk_tls_conn **cp, struct sk_tls_ctx *ctx, const char 
         (!peer_name || !*peer_name))
         return EINVAL;
     c = calloc(1, sizeof(*c));
-    if (!c)
-        return ENOMEM;
+    if (!c) return ENOMEM;
     c->ctx = ctx;
     c->state = SK_TLS_HANDSHAKE;
     ERR_clear_error();
     c->ssl = SSL_new(ctx->ssl);
-    if (!c->ssl || !BIO_new_bio_pair(&inner, SK_TLS_BUF, &c->net, SK_TLS_BUF))
-        goto fail;
+    if (!c->ssl || !BIO_new_bio_pair(&inner, SK_TLS_BUF, &c->net, SK_TLS_BUF)) goto fail;
     SSL_set_bio(c->ssl, inner, inner);
     SSL_set_app_data(c->ssl, c);
     if (ctx->role == SK_TLS_SERVER) {
@@ -894,9 +858,9 @@ int sk_tls_conn_new(struct sk_tls_conn **cp, struct sk_tls_ctx *ctx, const char 
             size_t kl = strlen(peer_name) + 2 + (session_key ? strlen(session_key) : 0);
             c->peer_name = strdup(peer_name);
             c->cache_key = malloc(kl);
-            if (!c->peer_name || !c->cache_key)
-                goto fail;
-            snprintf(c->cache_key, kl, "%s\n%s", peer_name, session_key ? session_key : "");
+            if (!c->peer_name || !c->cache_key) goto fail;
+            snprintf(c->cache_key, kl, "%s\n%s", peer_name,
+                     session_key ? session_key : "");
             /* RFC 6066 §3: SNI carries DNS names only */
             if (!parse_ip(peer_name, ip) && !SSL_set_tlsext_host_name(c->ssl, peer_name))
                 goto fail;
@@ -912,18 +876,15 @@ int sk_tls_conn_new(struct sk_tls_conn **cp, struct sk_tls_ctx *ctx, const char 
     return 0;
 fail:
     ERR_clear_error();
-    if (!c->ssl || !SSL_get_rbio(c->ssl))
-        BIO_free(inner);
+    if (!c->ssl || !SSL_get_rbio(c->ssl)) BIO_free(inner);
     sk_tls_conn_free(c);
     return ENOMEM;
 }
 
 void sk_tls_conn_free(struct sk_tls_conn *c)
 {
-    if (!c)
-        return;
-    if (c->ssl)
-        SSL_set_app_data(c->ssl, NULL);
+    if (!c) return;
+    if (c->ssl) SSL_set_app_data(c->ssl, NULL);
     SSL_free(c->ssl);
     BIO_free(c->net);
     free(c->peer_name);
@@ -936,10 +897,8 @@ size_t sk_tls_conn_feed(struct sk_tls_conn *c, const void *p, size_t len)
 {
     int n;
 
-    if (len > INT_MAX)
-        len = INT_MAX;
-    if (len == 0)
-        return 0;
+    if (len > INT_MAX) len = INT_MAX;
+    if (len == 0) return 0;
     n = BIO_write(c->net, p, (int) len);
     ERR_clear_error();
     return n > 0 ? (size_t) n : 0;
@@ -959,8 +918,7 @@ void sk_tls_conn_in_commit(struct sk_tls_conn *c, size_t n)
 {
     char *buf;
 
-    if (n)
-        (void) BIO_nwrite(c->net, &buf, (int) n);
+    if (n) (void) BIO_nwrite(c->net, &buf, (int) n);
     ERR_clear_error();
 }
 
@@ -983,8 +941,7 @@ void sk_tls_conn_out_consume(struct sk_tls_conn *c, size_t n)
 {
     char *buf;
 
-    if (n)
-        (void) BIO_nread(c->net, &buf, (int) n);
+    if (n) (void) BIO_nread(c->net, &buf, (int) n);
     ERR_clear_error();
 }
 
@@ -1006,7 +963,8 @@ static enum sk_tls_status status_of(struct sk_tls_conn *c, int ret, const char *
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0) {
             conn_fail(c, what);
-            append(c->err, sizeof(c->err), ": ", "connection closed without close_notify");
+            append(c->err, sizeof(c->err), ": ",
+                   "connection closed without close_notify");
             return SK_TLS_ERROR;
         }
         /* fall through */
@@ -1029,10 +987,8 @@ enum sk_tls_status sk_tls_conn_handshake(struct sk_tls_conn *c)
 {
     int r;
 
-    if (c->state == SK_TLS_FAILED)
-        return SK_TLS_ERROR;
-    if (c->state != SK_TLS_HANDSHAKE)
-        return SK_TLS_OK;
+    if (c->state == SK_TLS_FAILED) return SK_TLS_ERROR;
+    if (c->state != SK_TLS_HANDSHAKE) return SK_TLS_OK;
     ERR_clear_error();
     r = SSL_do_handshake(c->ssl);
     if (r == 1) {
@@ -1042,13 +998,13 @@ enum sk_tls_status sk_tls_conn_handshake(struct sk_tls_conn *c)
     return status_of(c, r, "TLS handshake");
 }
 
-enum sk_tls_status sk_tls_conn_read(struct sk_tls_conn *c, void *buf, size_t cap, size_t *got)
+enum sk_tls_status sk_tls_conn_read(struct sk_tls_conn *c, void *buf, size_t cap,
+                                    size_t *got)
 {
     int r;
 
     *got = 0;
-    if (c->state == SK_TLS_FAILED || c->state == SK_TLS_PEER_CLOSED)
-        return dead(c);
+    if (c->state == SK_TLS_FAILED || c->state == SK_TLS_PEER_CLOSED) return dead(c);
     ERR_clear_error();
     r = SSL_read_ex(c->ssl, buf, cap, got);
     if (r == 1) {
@@ -1065,8 +1021,7 @@ enum sk_tls_status sk_tls_conn_write(struct sk_tls_conn *c, const void *p, size_
     const unsigned char *b = p;
 
     *done = 0;
-    if (c->state == SK_TLS_FAILED || c->state == SK_TLS_PEER_CLOSED)
-        return SK_TLS_ERROR;
+    if (c->state == SK_TLS_FAILED || c->state == SK_TLS_PEER_CLOSED) return SK_TLS_ERROR;
     if (c->state == SK_TLS_CLOSING) {
         snprintf(c->err, sizeof(c->err), "TLS write after close");
         return SK_TLS_ERROR;
@@ -1078,8 +1033,8 @@ enum sk_tls_status sk_tls_conn_write(struct sk_tls_conn *c, const void *p, size_
         ERR_clear_error();
         r = SSL_write_ex(c->ssl, b + *done, len - *done, &n);
         if (r != 1)
-            return status_of(c, r, c->state == SK_TLS_HANDSHAKE ? "TLS handshake"
-                                                                : "TLS write");
+            return status_of(
+                c, r, c->state == SK_TLS_HANDSHAKE ? "TLS handshake" : "TLS write");
         note_open(c);
         *done += n;
     }
@@ -1090,10 +1045,8 @@ enum sk_tls_status sk_tls_conn_close(struct sk_tls_conn *c)
 {
     int r;
 
-    if (c->state == SK_TLS_FAILED)
-        return SK_TLS_ERROR;
-    if (c->state == SK_TLS_CLOSING)
-        return SK_TLS_OK;
+    if (c->state == SK_TLS_FAILED) return SK_TLS_ERROR;
+    if (c->state == SK_TLS_CLOSING) return SK_TLS_OK;
     if (!SSL_is_init_finished(c->ssl)) { /* nothing to close cleanly yet */
         c->state = SK_TLS_CLOSING;
         return SK_TLS_OK;
@@ -1102,8 +1055,7 @@ enum sk_tls_status sk_tls_conn_close(struct sk_tls_conn *c)
     r = SSL_shutdown(c->ssl);
     if (r >= 0) {
         ERR_clear_error();
-        if (c->state != SK_TLS_PEER_CLOSED)
-            c->state = SK_TLS_CLOSING;
+        if (c->state != SK_TLS_PEER_CLOSED) c->state = SK_TLS_CLOSING;
         return SK_TLS_OK;
     }
     return status_of(c, r, "TLS close");

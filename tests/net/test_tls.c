@@ -1,6 +1,6 @@
-/* Tests of net/tls: the RFC 5922 §7 name check over certificates built here, the zero-config
- * certificate, and client and server engines run against each other in memory (handshake,
- * data, refusals, resumption, broken records, close_notify). */
+/* Tests of net/tls: the RFC 5922 §7 name check over certificates built here, the
+ * zero-config certificate, and client and server engines run against each other in memory
+ * (handshake, data, refusals, resumption, broken records, close_notify). */
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/bn.h>
@@ -39,7 +39,9 @@ static void add_sans(X509 *x, const char *const *sans)
             g = GENERAL_NAME_new();
             GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
         } else {
-            int type = (*sans)[0] == 'U' ? GEN_URI : (*sans)[0] == 'D' ? GEN_DNS : GEN_EMAIL;
+            int type = (*sans)[0] == 'U'   ? GEN_URI
+                       : (*sans)[0] == 'D' ? GEN_DNS
+                                           : GEN_EMAIL;
             ASN1_IA5STRING *s = ASN1_IA5STRING_new();
             assert_true(ASN1_STRING_set(s, v, (int) strlen(v)));
             g = GENERAL_NAME_new();
@@ -77,19 +79,20 @@ static X509 *mk_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const ch
     assert_non_null(X509_time_adj_ex(X509_getm_notBefore(x), (int) from, 0, NULL));
     assert_non_null(X509_time_adj_ex(X509_getm_notAfter(x), (int) to, 0, NULL));
     if (cn)
-        assert_true(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                                               (const unsigned char *) cn, -1, -1, 0));
+        assert_true(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+                                               MBSTRING_ASC, (const unsigned char *) cn,
+                                               -1, -1, 0));
     else
-        assert_true(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "O", MBSTRING_ASC,
-                                               (const unsigned char *) "no cn", -1, -1, 0));
+        assert_true(
+            X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "O", MBSTRING_ASC,
+                                       (const unsigned char *) "no cn", -1, -1, 0));
     assert_true(X509_set_issuer_name(x, X509_get_subject_name(issuer ? issuer : x)));
     assert_true(X509_set_pubkey(x, key));
-    add_ext(x, issuer ? issuer : x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
-    if (ca)
-        add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+    add_ext(x, issuer ? issuer : x, NID_basic_constraints,
+            ca ? "critical,CA:TRUE" : "CA:FALSE");
+    if (ca) add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
     add_ext(x, issuer ? issuer : x, NID_subject_key_identifier, "hash");
-    if (sans)
-        add_sans(x, sans);
+    if (sans) add_sans(x, sans);
     assert_true(X509_sign(x, issuer ? issuer_key : key, EVP_sha256()));
     return x;
 }
@@ -119,12 +122,9 @@ static void write_pem(const char *name, X509 *x, X509 *chain, EVP_PKEY *key)
     FILE *f = fopen(path(name), "w");
 
     assert_non_null(f);
-    if (x)
-        assert_true(PEM_write_X509(f, x));
-    if (chain)
-        assert_true(PEM_write_X509(f, chain));
-    if (key)
-        assert_true(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
+    if (x) assert_true(PEM_write_X509(f, x));
+    if (chain) assert_true(PEM_write_X509(f, chain));
+    if (key) assert_true(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
     assert_int_equal(fclose(f), 0);
 }
 
@@ -134,14 +134,13 @@ static void rm_dir(const char *d)
     struct dirent *e;
     char p[256];
 
-    if (!dd)
-        return;
+    if (!dd) return;
     while ((e = readdir(dd))) {
-        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+        if (e->d_name[0] == '.' &&
+            (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
             continue;
         snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-        if (unlink(p) != 0)
-            rm_dir(p);
+        if (unlink(p) != 0) rm_dir(p);
     }
     closedir(dd);
     rmdir(d);
@@ -210,17 +209,21 @@ static int teardown(void **state)
 
 static struct sk_tls_ctx *server_ctx(const char *cert, enum sk_tls_verify v)
 {
-    struct sk_tls_config cfg = {.role = SK_TLS_SERVER, .cert_file = path(cert),
-                                .key_file = path("key.pem"), .ca_file = path("ca.crt"),
+    struct sk_tls_config cfg = {.role = SK_TLS_SERVER,
+                                .cert_file = path(cert),
+                                .key_file = path("key.pem"),
+                                .ca_file = path("ca.crt"),
                                 .verify = v};
     struct sk_tls_ctx *ctx;
     char err[256];
 
-    TU_ASSERT_MSG(sk_tls_ctx_new(&ctx, &cfg, err, sizeof(err)) == 0, "server ctx: %s", err);
+    TU_ASSERT_MSG(sk_tls_ctx_new(&ctx, &cfg, err, sizeof(err)) == 0, "server ctx: %s",
+                  err);
     return ctx;
 }
 
-static struct sk_tls_ctx *client_ctx(const char *ca, const char *cert, enum sk_tls_verify v)
+static struct sk_tls_ctx *client_ctx(const char *ca, const char *cert,
+                                     enum sk_tls_verify v)
 {
     struct sk_tls_config cfg = {.role = SK_TLS_CLIENT, .ca_file = path(ca), .verify = v};
     struct sk_tls_ctx *ctx;
@@ -230,7 +233,8 @@ static struct sk_tls_ctx *client_ctx(const char *ca, const char *cert, enum sk_t
         cfg.cert_file = path(cert);
         cfg.key_file = path("key.pem");
     }
-    TU_ASSERT_MSG(sk_tls_ctx_new(&ctx, &cfg, err, sizeof(err)) == 0, "client ctx: %s", err);
+    TU_ASSERT_MSG(sk_tls_ctx_new(&ctx, &cfg, err, sizeof(err)) == 0, "client ctx: %s",
+                  err);
     return ctx;
 }
 
@@ -244,8 +248,7 @@ static size_t move(struct sk_tls_conn *a, struct sk_tls_conn *b)
         n = sk_tls_conn_feed(b, p, len);
         sk_tls_conn_out_consume(a, n);
         total += n;
-        if (n < len)
-            break;
+        if (n < len) break;
     }
     return total;
 }
@@ -256,27 +259,24 @@ static size_t pump(struct sk_tls_conn *c, struct sk_tls_conn *s)
 }
 
 /* Both handshakes until they are done or one fails (bounded). */
-static void handshake(struct sk_tls_conn *c, struct sk_tls_conn *s, enum sk_tls_status *cr,
-                      enum sk_tls_status *sr)
+static void handshake(struct sk_tls_conn *c, struct sk_tls_conn *s,
+                      enum sk_tls_status *cr, enum sk_tls_status *sr)
 {
     for (int i = 0; i < 50; i++) {
         *cr = sk_tls_conn_handshake(c);
         *sr = sk_tls_conn_handshake(s);
-        if (*cr == SK_TLS_ERROR || *sr == SK_TLS_ERROR)
-            break;
-        if (pump(c, s) == 0 && *cr == SK_TLS_OK && *sr == SK_TLS_OK)
-            return;
+        if (*cr == SK_TLS_ERROR || *sr == SK_TLS_ERROR) break;
+        if (pump(c, s) == 0 && *cr == SK_TLS_OK && *sr == SK_TLS_OK) return;
     }
     /* let the failing side's alert reach the other */
     pump(c, s);
-    if (*cr != SK_TLS_ERROR)
-        *cr = sk_tls_conn_handshake(c);
-    if (*sr != SK_TLS_ERROR)
-        *sr = sk_tls_conn_handshake(s);
+    if (*cr != SK_TLS_ERROR) *cr = sk_tls_conn_handshake(c);
+    if (*sr != SK_TLS_ERROR) *sr = sk_tls_conn_handshake(s);
 }
 
 /* Read into buf until want bytes came (pumping in between). */
-static void read_all(struct sk_tls_conn *from, struct sk_tls_conn *to, char *buf, size_t want)
+static void read_all(struct sk_tls_conn *from, struct sk_tls_conn *to, char *buf,
+                     size_t want)
 {
     size_t have = 0, got;
 
@@ -328,8 +328,9 @@ static void expect_refused(const char *cert, const char *ca, const char *name,
     pair_run(&p, name);
     assert_int_equal(p.cr, SK_TLS_ERROR);
     assert_int_equal(sk_tls_conn_state(p.c), SK_TLS_FAILED);
-    TU_ASSERT_MSG(strstr(sk_tls_conn_error(p.c), why), "%s for %s: error '%s', wanted '%s'",
-                  cert, name, sk_tls_conn_error(p.c), why);
+    TU_ASSERT_MSG(strstr(sk_tls_conn_error(p.c), why),
+                  "%s for %s: error '%s', wanted '%s'", cert, name,
+                  sk_tls_conn_error(p.c), why);
     assert_int_equal(p.sr, SK_TLS_ERROR);
     assert_false(sk_tls_conn_peer_verified(p.c));
     pair_free(&p);
@@ -360,7 +361,7 @@ static void test_names_uri(void **state)
     (void) state;
 
     assert_true(match(NULL, uri, "sip.a.test"));
-    assert_true(match(NULL, uri, "SIP.A.Test")); /* §7.2: case-insensitive */
+    assert_true(match(NULL, uri, "SIP.A.Test"));  /* §7.2: case-insensitive */
     assert_true(match(NULL, uri, "sip.a.test.")); /* the absolute form */
     assert_false(match(NULL, uri, "a.test"));     /* §7.2: no suffix match */
     assert_false(match(NULL, uri, "x.sip.a.test"));
@@ -518,8 +519,7 @@ static void test_big_write(void **state)
         if (sent < BIG) {
             enum sk_tls_status st = sk_tls_conn_write(p.c, out + sent, BIG - sent, &done);
             assert_true(st == SK_TLS_OK || st == SK_TLS_WANT_WRITE);
-            if (st == SK_TLS_WANT_WRITE)
-                partial++;
+            if (st == SK_TLS_WANT_WRITE) partial++;
             sent += done;
         }
         move(p.c, p.s);
@@ -676,8 +676,7 @@ static void raw_client(int minv, int maxv, const char *ciphers, enum sk_tls_stat
     assert_non_null(rc);
     SSL_CTX_set_min_proto_version(rc, minv);
     SSL_CTX_set_max_proto_version(rc, maxv);
-    if (ciphers)
-        assert_true(SSL_CTX_set_cipher_list(rc, ciphers));
+    if (ciphers) assert_true(SSL_CTX_set_cipher_list(rc, ciphers));
     ssl = SSL_new(rc);
     assert_true(BIO_new_bio_pair(&in, 0, &net, 0));
     SSL_set_bio(ssl, in, in);
@@ -696,8 +695,7 @@ static void raw_client(int minv, int maxv, const char *ciphers, enum sk_tls_stat
             assert_int_equal(BIO_write(net, p, (int) len), len);
             sk_tls_conn_out_consume(*sp, len);
         }
-        if (*sr != SK_TLS_WANT_READ)
-            break;
+        if (*sr != SK_TLS_WANT_READ) break;
     }
     SSL_free(ssl);
     BIO_free(net);
@@ -720,8 +718,9 @@ static void test_versions_ciphers(void **state)
     assert_int_equal(ERR_peek_error(), 0);
     sk_tls_conn_free(c);
     /* TLS 1.2 with only non-ECDHE or non-AEAD suites: no shared cipher */
-    raw_client(TLS1_2_VERSION, TLS1_2_VERSION, "AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA:"
-                                               "ECDHE-ECDSA-AES128-SHA256",
+    raw_client(TLS1_2_VERSION, TLS1_2_VERSION,
+               "AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA:"
+               "ECDHE-ECDSA-AES128-SHA256",
                &st, &c, s);
     assert_int_equal(st, SK_TLS_ERROR);
     TU_ASSERT_MSG(strstr(sk_tls_conn_error(c), "no shared cipher"), "%s",
@@ -751,7 +750,8 @@ static void test_resumption_tls12(void **state)
     assert_non_null(rs);
     SSL_CTX_set_max_proto_version(rs, TLS1_2_VERSION);
     assert_int_equal(SSL_CTX_use_certificate_chain_file(rs, path("server.crt")), 1);
-    assert_int_equal(SSL_CTX_use_PrivateKey_file(rs, path("key.pem"), SSL_FILETYPE_PEM), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(rs, path("key.pem"), SSL_FILETYPE_PEM),
+                     1);
     for (int round = 0; round < 3; round++) {
         SSL *ssl = SSL_new(rs);
         BIO *in, *net;
@@ -813,7 +813,8 @@ static void test_garbage(void **state)
     assert_int_equal(ERR_peek_error(), 0);
     sk_tls_conn_free(s);
 
-    /* random bytes, in several sizes, into a fresh server: an error or waiting, never more */
+    /* random bytes, in several sizes, into a fresh server: an error or waiting, never
+     * more */
     for (int round = 0; round < 20; round++) {
         size_t n = 1 + (size_t) round * 200;
         enum sk_tls_status st;
@@ -1006,10 +1007,8 @@ static void sock_turn(struct end *e, size_t big)
         st = sk_tls_conn_read(e->c, e->in + e->have, big - e->have + 1, &got);
         TU_ASSERT_MSG(st != SK_TLS_ERROR, "read: %s", sk_tls_conn_error(e->c));
         e->have += got;
-        if (st == SK_TLS_CLOSED)
-            e->closed = true;
-        if (st != SK_TLS_OK)
-            break;
+        if (st == SK_TLS_CLOSED) e->closed = true;
+        if (st != SK_TLS_OK) break;
     }
     sock_io(e);
 }
@@ -1088,8 +1087,10 @@ static void test_config_errors(void **state)
     assert_int_equal(sk_tls_ctx_new(&ctx, &cfg, err, sizeof(err)), EIO);
     TU_ASSERT_MSG(strstr(err, "otherkey.pem") && strstr(err, "mismatch"), "%s", err);
     /* no certificate and a real one required */
-    cfg = (struct sk_tls_config){.role = SK_TLS_SERVER, .require_cert = true,
-                                 .data_dir = dir, .domain = "sip.a.test"};
+    cfg = (struct sk_tls_config){.role = SK_TLS_SERVER,
+                                 .require_cert = true,
+                                 .data_dir = dir,
+                                 .domain = "sip.a.test"};
     assert_int_equal(sk_tls_ctx_new(&ctx, &cfg, err, sizeof(err)), EINVAL);
     TU_ASSERT_MSG(strstr(err, "no certificate"), "%s", err);
     /* no certificate and nowhere to keep a self-signed one */
@@ -1110,8 +1111,10 @@ static void test_selfsigned(void **state)
 {
     static const char *const ips[] = {"127.0.0.1", "0.0.0.0", "::1"};
     char data[200], err[256], fp[SK_TLS_FINGERPRINT_LEN];
-    struct sk_tls_config cfg = {.role = SK_TLS_SERVER, .data_dir = data,
-                                .domain = "sip.a.test", .listen_ips = ips,
+    struct sk_tls_config cfg = {.role = SK_TLS_SERVER,
+                                .data_dir = data,
+                                .domain = "sip.a.test",
+                                .listen_ips = ips,
                                 .n_listen_ips = 3};
     struct sk_tls_selfsigned ss;
     struct sk_tls_ctx *sctx;
@@ -1136,8 +1139,7 @@ static void test_selfsigned(void **state)
     dd = opendir(data);
     assert_non_null(dd);
     while ((e = readdir(dd)))
-        if (e->d_name[0] != '.')
-            files++;
+        if (e->d_name[0] != '.') files++;
     closedir(dd);
     assert_int_equal(files, 2);
     f = fopen(path("data/tls-selfsigned.crt"), "r");
@@ -1150,7 +1152,8 @@ static void test_selfsigned(void **state)
     assert_true(sk_tls_name_match(x, "::1"));
     assert_false(sk_tls_name_match(x, "0.0.0.0"));
     assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(x)), EVP_PKEY_EC);
-    /* the fingerprint is the certificate's SHA-256, as `openssl x509 -fingerprint` prints */
+    /* the fingerprint is the certificate's SHA-256, as `openssl x509 -fingerprint` prints
+     */
     {
         unsigned char md[32];
         unsigned n = 0;
@@ -1164,8 +1167,8 @@ static void test_selfsigned(void **state)
     /* about a year */
     {
         int days, secs;
-        assert_true(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x),
-                                   X509_get0_notAfter(x)));
+        assert_true(
+            ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)));
         assert_true(days >= 364 && days <= 366);
     }
     X509_free(x);
@@ -1186,26 +1189,24 @@ static void test_selfsigned(void **state)
     }
 
     /* the next start reuses it */
-    assert_int_equal(sk_tls_selfsigned_ensure(&ss, data, "sip.a.test", ips, 3, err,
-                                              sizeof(err)),
-                     0);
+    assert_int_equal(
+        sk_tls_selfsigned_ensure(&ss, data, "sip.a.test", ips, 3, err, sizeof(err)), 0);
     assert_false(ss.created);
     assert_string_equal(ss.fingerprint, fp);
     assert_int_equal(sk_tls_ctx_new(&sctx, &cfg, err, sizeof(err)), 0);
     assert_string_equal(sk_tls_ctx_fingerprint(sctx), fp);
     sk_tls_ctx_free(sctx);
     /* another domain, or a new listen address: a new certificate */
-    assert_int_equal(sk_tls_selfsigned_ensure(&ss, data, "sip.b.test", ips, 3, err,
-                                              sizeof(err)),
-                     0);
+    assert_int_equal(
+        sk_tls_selfsigned_ensure(&ss, data, "sip.b.test", ips, 3, err, sizeof(err)), 0);
     assert_true(ss.created);
     assert_string_not_equal(ss.fingerprint, fp);
     snprintf(fp, sizeof(fp), "%s", ss.fingerprint);
     {
         static const char *const more[] = {"127.0.0.1", "127.0.0.2"};
-        assert_int_equal(sk_tls_selfsigned_ensure(&ss, data, "sip.b.test", more, 2, err,
-                                                  sizeof(err)),
-                         0);
+        assert_int_equal(
+            sk_tls_selfsigned_ensure(&ss, data, "sip.b.test", more, 2, err, sizeof(err)),
+            0);
         assert_true(ss.created);
         assert_string_not_equal(ss.fingerprint, fp);
     }
@@ -1214,13 +1215,12 @@ static void test_selfsigned(void **state)
     assert_non_null(f);
     fputs("-----BEGIN CERTIFICATE-----\nnot base64\n", f);
     fclose(f);
-    assert_int_equal(sk_tls_selfsigned_ensure(&ss, data, "sip.b.test", NULL, 0, err,
-                                              sizeof(err)),
-                     0);
+    assert_int_equal(
+        sk_tls_selfsigned_ensure(&ss, data, "sip.b.test", NULL, 0, err, sizeof(err)), 0);
     assert_true(ss.created);
     /* a domain that is not a DNS name is refused */
-    assert_int_equal(sk_tls_selfsigned_ensure(&ss, data, "a,b=c", NULL, 0, err, sizeof(err)),
-                     EINVAL);
+    assert_int_equal(
+        sk_tls_selfsigned_ensure(&ss, data, "a,b=c", NULL, 0, err, sizeof(err)), EINVAL);
     assert_int_equal(ERR_peek_error(), 0);
 }
 
