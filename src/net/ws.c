@@ -519,6 +519,9 @@ static const char *check_request(struct sk_ws *w, const struct head *h, int *sta
     if (!sk_str_eq_cstr(sk_str_make(sp2 + 1, (size_t) (s.p + s.len - sp2 - 1)), "HTTP/1.1"))
         return "not HTTP/1.1";
     w->path = sk_str_make(sp1 + 1, (size_t) (sp2 - sp1 - 1));
+    for (size_t i = 0; i < w->path.len; i++)
+        if ((unsigned char) w->path.p[i] <= 0x20 || w->path.p[i] == 0x7f)
+            return "malformed request line";
     if (!sk_str_isset(h->host) || !h->host.len) return "no Host header";
     if (h->dup_host) return "more than one Host header";
     if (!h->upgrade) return "Upgrade is not websocket";

@@ -391,6 +391,7 @@ static void test_server_refusals(void **state)
         {"GET /chat HTTP/1.0\r\nHost: h\r\n\r\n", 400, "not HTTP/1.1", false},
         {"GET HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line", false},
         {"GET  HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line", false},
+        {"GET /a\tb HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line", false},
         {"GET /chat HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", 400, "no Host", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n\r\n", 400,
