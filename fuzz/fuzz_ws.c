@@ -1,4 +1,4 @@
-/* libFuzzer target: net/ws handshakes (server and client) and frame decoding, fed whole, byte by byte and in random pieces. */
+/* libFuzzer target: net/ws handshakes and frames, fed whole, bytewise and in pieces. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,20 +21,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  *   3 client, after a valid 101 (the bytes are frames) */
 enum { SERVER_RAW, SERVER_OPEN, CLIENT_RAW, CLIENT_OPEN };
 
-static const char REQUEST[] = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
-                              "Connection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                              "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n"
-                              "Origin: https://ok.example\r\n\r\n";
-static const char RESPONSE[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                               "Connection: Upgrade\r\n"
-                               "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-                               "Sec-WebSocket-Protocol: sip\r\n\r\n";
+static const char REQUEST[] =
+    "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n"
+    "Origin: https://ok.example\r\n\r\n";
+static const char RESPONSE[] =
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+    "Sec-WebSocket-Protocol: sip\r\n\r\n";
 
 /* What one run saw, folded into a hash so that runs can be compared. */
 struct run {
-    uint64_t events;   /* kinds, lengths, codes, statuses, payloads */
-    uint64_t out;      /* server: the output bytes; client (random masks): their count */
+    uint64_t events; /* kinds, lengths, codes, statuses, payloads */
+    uint64_t out;    /* server: the output bytes; client (random masks): their count */
     size_t nevents;
     bool opened, closed;
 };
@@ -92,7 +94,8 @@ static void on_event(struct sk_ws *w, const struct sk_ws_config *cfg, bool serve
     case SK_WS_EV_MESSAGE:
         CHECK(r->opened, "a message before OPEN");
         CHECK(ev->len <= cfg->max_message, "a message over max_message");
-        CHECK(!ev->text || sk_ws_utf8_valid(ev->data, ev->len), "a text message not UTF-8");
+        CHECK(!ev->text || sk_ws_utf8_valid(ev->data, ev->len),
+              "a text message not UTF-8");
         touch(ev->data, ev->len);
         r->events = mix(mix_bytes(r->events, ev->data, ev->len), ev->text);
         /* echo it: the encoder (and a client's masking) on fuzzed payloads */
@@ -103,8 +106,9 @@ static void on_event(struct sk_ws *w, const struct sk_ws_config *cfg, bool serve
         CHECK(ev->why != NULL, "CLOSED without a reason");
         touch(ev->why, strlen(ev->why));
         CHECK(sk_ws_state(w) == SK_WS_CLOSED, "CLOSED event but not in SK_WS_CLOSED");
-        if (ev->code) CHECK(sk_ws_close_code_valid(ev->code) || ev->code == 1005,
-                            "CLOSED with a code no one may send");
+        if (ev->code)
+            CHECK(sk_ws_close_code_valid(ev->code) || ev->code == 1005,
+                  "CLOSED with a code no one may send");
         touch(ev->data, ev->len);
         r->closed = true;
         break;
@@ -153,8 +157,11 @@ static void run_one(int mode, bool origins, const uint8_t *p, size_t len, int ho
                     uint32_t seed, struct run *r)
 {
     static const char *const allow[] = {"https://ok.example", NULL};
-    struct sk_ws_config cfg = {.max_handshake = 2048, .max_headers = 16, .max_frame = 1024,
-                               .max_message = 4096, .host = "h",
+    struct sk_ws_config cfg = {.max_handshake = 2048,
+                               .max_headers = 16,
+                               .max_frame = 1024,
+                               .max_message = 4096,
+                               .host = "h",
                                .key = "dGhlIHNhbXBsZSBub25jZQ=="};
     bool server = mode == SERVER_RAW || mode == SERVER_OPEN;
     struct sk_ws *w = NULL;
@@ -162,7 +169,8 @@ static void run_one(int mode, bool origins, const uint8_t *p, size_t len, int ho
     if (origins) cfg.origins = allow;
     memset(r, 0, sizeof(*r));
     r->events = r->out = 0xcbf29ce484222325ull;
-    CHECK(sk_ws_new(&w, server ? SK_WS_SERVER : SK_WS_CLIENT, &cfg) == 0, "sk_ws_new failed");
+    CHECK(sk_ws_new(&w, server ? SK_WS_SERVER : SK_WS_CLIENT, &cfg) == 0,
+          "sk_ws_new failed");
     drain(w, server, r);
     if (mode == SERVER_OPEN)
         feed(w, &cfg, server, (const uint8_t *) REQUEST, sizeof(REQUEST) - 1, 0, 0, r);
@@ -209,7 +217,8 @@ static void check_frame_parse(const uint8_t *p, size_t n)
         {
             struct sk_ws_frame g;
 
-            CHECK(sk_ws_frame_parse(out, h, &g, &why) == 0, "a written header does not parse");
+            CHECK(sk_ws_frame_parse(out, h, &g, &why) == 0,
+                  "a written header does not parse");
             CHECK(g.hdr_len == h && g.fin == f.fin && g.opcode == f.opcode &&
                       g.masked == f.masked && g.payload_len == f.payload_len &&
                       (!f.masked || memcmp(g.mask, f.mask, 4) == 0),

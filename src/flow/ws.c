@@ -1,4 +1,4 @@
-/* WebSocket frame headers for `sipkit flow`: the endpoint's own decoder (net/ws), read by a passive observer. */
+/* WebSocket frame headers for `sipkit flow`: net/ws's decoder, for a passive reader. */
 #include <string.h>
 
 #include "flow/flow_int.h"

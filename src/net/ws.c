@@ -1,4 +1,4 @@
-/* WebSocket (RFC 6455) for SIP (RFC 7118): frame codec, HTTP Upgrade handshake, message reassembly. */
+/* WebSocket for SIP (RFC 6455, RFC 7118): frames, the Upgrade handshake, reassembly. */
 #include "net/ws.h"
 
 #include <errno.h>
@@ -16,7 +16,8 @@ static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /* ================================================================== frames */
 
-int sk_ws_frame_parse(const uint8_t *p, size_t len, struct sk_ws_frame *f, const char **why)
+int sk_ws_frame_parse(const uint8_t *p, size_t len, struct sk_ws_frame *f,
+                      const char **why)
 {
     size_t need = 2;
     uint64_t plen;
@@ -152,7 +153,8 @@ int sk_ws_accept_value(const char *key, size_t key_len, char out[29])
     int ok;
 
     if (!ctx) return EIO;
-    ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) && EVP_DigestUpdate(ctx, key, key_len) &&
+    ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
+         EVP_DigestUpdate(ctx, key, key_len) &&
          EVP_DigestUpdate(ctx, WS_GUID, sizeof(WS_GUID) - 1) &&
          EVP_DigestFinal_ex(ctx, md, &md_len) && md_len == 20;
     EVP_MD_CTX_free(ctx);
@@ -333,8 +335,8 @@ static int put_frame(struct sk_ws *w, bool fin, uint8_t opcode, const void *p, s
 
     /* §5.3: a client masks every frame with a fresh, unpredictable key. */
     if (w->role == SK_WS_CLIENT && RAND_bytes(key, sizeof(key)) != 1) return EIO;
-    hlen = sk_ws_frame_header_write(hdr, fin, opcode, w->role == SK_WS_CLIENT ? key : NULL,
-                                    len);
+    hlen = sk_ws_frame_header_write(hdr, fin, opcode,
+                                    w->role == SK_WS_CLIENT ? key : NULL, len);
     at = w->out.len;
     dst = sk_buf_extend(&w->out, hlen + len);
     if (!dst) {
@@ -513,10 +515,12 @@ static const char *check_request(struct sk_ws *w, const struct head *h, int *sta
 
     *status = 400;
     if (!sp1) return "malformed request line";
-    if ((size_t) (sp1 - s.p) != 3 || memcmp(s.p, "GET", 3) != 0) return "method is not GET";
+    if ((size_t) (sp1 - s.p) != 3 || memcmp(s.p, "GET", 3) != 0)
+        return "method is not GET";
     sp2 = sk_str_chr(sk_str_make(sp1 + 1, s.len - 4), ' ');
     if (!sp2 || sp2 == sp1 + 1) return "malformed request line";
-    if (!sk_str_eq_cstr(sk_str_make(sp2 + 1, (size_t) (s.p + s.len - sp2 - 1)), "HTTP/1.1"))
+    if (!sk_str_eq_cstr(sk_str_make(sp2 + 1, (size_t) (s.p + s.len - sp2 - 1)),
+                        "HTTP/1.1"))
         return "not HTTP/1.1";
     w->path = sk_str_make(sp1 + 1, (size_t) (sp2 - sp1 - 1));
     for (size_t i = 0; i < w->path.len; i++)
@@ -531,7 +535,8 @@ static const char *check_request(struct sk_ws *w, const struct head *h, int *sta
         return "Sec-WebSocket-Version is not 13";
     }
     if (!sk_str_isset(h->key)) return "no Sec-WebSocket-Key header";
-    if (h->dup_key || !key_valid(h->key)) return "Sec-WebSocket-Key is not 16 bytes in base64";
+    if (h->dup_key || !key_valid(h->key))
+        return "Sec-WebSocket-Key is not 16 bytes in base64";
     if (w->cfg.origins) {
         bool ok = false;
 
@@ -559,7 +564,8 @@ static const char *reason_phrase(int status)
 }
 
 /* A refusal: the status, the fault in a text body, and Connection: close. */
-static void server_refuse(struct sk_ws *w, int status, const char *why, struct sk_ws_event *ev)
+static void server_refuse(struct sk_ws *w, int status, const char *why,
+                          struct sk_ws_event *ev)
 {
     sk_buf_printf(&w->out, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
     if (status == 426) sk_buf_puts(&w->out, "Sec-WebSocket-Version: 13\r\n");
@@ -605,7 +611,8 @@ static void server_handshake(struct sk_ws *w, struct sk_ws_event *ev)
 }
 
 /* The client's checks of the server's answer (§4.1, the list at its end). */
-static const char *check_response(const struct sk_ws *w, const struct head *h, int *status)
+static const char *check_response(const struct sk_ws *w, const struct head *h,
+                                  int *status)
 {
     struct sk_str s = h->start;
 

@@ -1,4 +1,4 @@
-/* WebSocket (RFC 6455) for SIP (RFC 7118): the handshake and framing as a pure filter, bytes in, events and bytes out. */
+/* WebSocket for SIP (RFC 6455, RFC 7118) as a pure filter: bytes in, events out. */
 #ifndef SK_NET_WS_H
 #define SK_NET_WS_H
 
@@ -37,7 +37,8 @@ struct sk_ws_frame {
  * reserved bits set, a reserved opcode, a 64-bit length with its top bit set, a
  * control frame longer than 125 bytes or fragmented. Says nothing about masking
  * or message order: those depend on who reads (an endpoint, or `sipkit flow`). */
-int sk_ws_frame_parse(const uint8_t *p, size_t len, struct sk_ws_frame *f, const char **why);
+int sk_ws_frame_parse(const uint8_t *p, size_t len, struct sk_ws_frame *f,
+                      const char **why);
 
 /* Write a frame header (the shortest length form, §5.2) to out; mask NULL
  * means unmasked. Returns the header length (2..14). */
@@ -74,7 +75,8 @@ enum {
 /* ---- a connection: handshake, then messages ---- */
 
 enum sk_ws_role {
-    SK_WS_SERVER, /* reads the Upgrade request, answers 101; client frames must be masked */
+    SK_WS_SERVER, /* reads the Upgrade request, answers 101; client frames must be masked
+                   */
     SK_WS_CLIENT, /* sends the Upgrade request, checks the 101; masks its frames */
 };
 

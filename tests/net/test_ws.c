@@ -59,7 +59,8 @@ static void record(struct log *lg, const struct sk_ws_event *ev)
     r->http_status = ev->http_status;
     r->why = ev->why;
     r->len = ev->len;
-    if (ev->len) memcpy(r->data, ev->data, ev->len < sizeof(r->data) ? ev->len : sizeof(r->data));
+    if (ev->len)
+        memcpy(r->data, ev->data, ev->len < sizeof(r->data) ? ev->len : sizeof(r->data));
     if (ev->kind == SK_WS_EV_CLOSED) assert_non_null(ev->why);
 }
 
@@ -137,8 +138,8 @@ static struct sk_ws *open_server(const struct sk_ws_config *cfg)
 }
 
 /* A frame as a client (masked with key) or server (key NULL) sends it. */
-static size_t mk_frame(uint8_t *out, bool fin, uint8_t op, const uint8_t *key, const void *pl,
-                       size_t len)
+static size_t mk_frame(uint8_t *out, bool fin, uint8_t op, const uint8_t *key,
+                       const void *pl, size_t len)
 {
     size_t h = sk_ws_frame_header_write(out, fin, op, key, len);
 
@@ -171,9 +172,9 @@ static void expect_fail(struct sk_ws *w, const uint8_t *frame, size_t len, unsig
     assert_int_equal(r.code, code);
     n = take_output(w, out, sizeof(out));
     assert_true(n >= 4);
-    assert_int_equal(out[0], 0x88);              /* FIN + close */
-    assert_int_equal(out[1] & 0x80, 0);          /* a server does not mask */
-    assert_int_equal(out[1] & 0x7f, n - 2);      /* short payload */
+    assert_int_equal(out[0], 0x88);         /* FIN + close */
+    assert_int_equal(out[1] & 0x80, 0);     /* a server does not mask */
+    assert_int_equal(out[1] & 0x7f, n - 2); /* short payload */
     assert_int_equal(out[2] << 8 | out[3], code);
     assert_int_equal(sk_ws_state(w), SK_WS_CLOSED);
     /* nothing more is read or answered */
@@ -207,13 +208,13 @@ static void test_utf8(void **state)
         {"\xf4\x8f\xbf\xbf", true}, /* U+10FFFF */
         {"\xc0\x80", false},        /* overlong NUL */
         {"\xc1\xbf", false},
-        {"\xe0\x80\x80", false},       /* overlong */
-        {"\xed\xa0\x80", false},       /* U+D800 surrogate */
-        {"\xf0\x80\x80\x80", false},   /* overlong */
-        {"\xf4\x90\x80\x80", false},   /* past U+10FFFF */
+        {"\xe0\x80\x80", false},     /* overlong */
+        {"\xed\xa0\x80", false},     /* U+D800 surrogate */
+        {"\xf0\x80\x80\x80", false}, /* overlong */
+        {"\xf4\x90\x80\x80", false}, /* past U+10FFFF */
         {"\xf5\x80\x80\x80", false},
-        {"\x80", false},               /* lone continuation */
-        {"\xc3", false},               /* cut short */
+        {"\x80", false}, /* lone continuation */
+        {"\xc3", false}, /* cut short */
         {"\xe2\x82", false},
         {"\xe2\x28\xa1", false},
         {"\xff", false},
@@ -221,8 +222,8 @@ static void test_utf8(void **state)
 
     (void) state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        TU_ASSERT_MSG(sk_ws_utf8_valid((const uint8_t *) cases[i].s, strlen(cases[i].s)) ==
-                          cases[i].ok,
+        TU_ASSERT_MSG(sk_ws_utf8_valid((const uint8_t *) cases[i].s,
+                                       strlen(cases[i].s)) == cases[i].ok,
                       "case %zu", i);
 }
 
@@ -230,7 +231,8 @@ static void test_close_codes(void **state)
 {
     static const unsigned good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009,
                                     1010, 1011, 1012, 1013, 1014, 3000, 4999};
-    static const unsigned bad[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535};
+    static const unsigned bad[] = {0,    999,  1004, 1005, 1006,
+                                   1015, 1016, 2999, 5000, 65535};
 
     (void) state;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -267,8 +269,8 @@ static void test_rfc_example_headers(void **state)
         uint8_t out[SK_WS_MAX_HEADER];
 
         for (size_t k = 0; k < ex[i].hlen; k++)
-            TU_ASSERT_MSG(sk_ws_frame_parse(ex[i].b, k, &f, &why) == EAGAIN, "ex %zu k %zu", i,
-                          k);
+            TU_ASSERT_MSG(sk_ws_frame_parse(ex[i].b, k, &f, &why) == EAGAIN,
+                          "ex %zu k %zu", i, k);
         assert_int_equal(sk_ws_frame_parse(ex[i].b, ex[i].hlen, &f, &why), 0);
         assert_int_equal(f.hdr_len, ex[i].hlen);
         assert_int_equal(f.fin, ex[i].fin);
@@ -290,9 +292,9 @@ static void test_parse_errors(void **state)
         size_t len;
         const char *why;
     } bad[] = {
-        {{0xc1, 0x80}, 2, "reserved bits"},     /* RSV1 */
-        {{0xa1, 0x80}, 2, "reserved bits"},     /* RSV2 */
-        {{0x91, 0x80}, 2, "reserved bits"},     /* RSV3 */
+        {{0xc1, 0x80}, 2, "reserved bits"}, /* RSV1 */
+        {{0xa1, 0x80}, 2, "reserved bits"}, /* RSV2 */
+        {{0x91, 0x80}, 2, "reserved bits"}, /* RSV3 */
         {{0x83, 0x80}, 6, "reserved opcode"},
         {{0x87, 0x80}, 6, "reserved opcode"},
         {{0x8b, 0x80}, 6, "reserved opcode"},
@@ -309,7 +311,8 @@ static void test_parse_errors(void **state)
         uint8_t b[16] = {0};
 
         memcpy(b, bad[i].b, sizeof(bad[i].b));
-        TU_ASSERT_MSG(sk_ws_frame_parse(b, bad[i].len, &f, &why) == EBADMSG, "case %zu", i);
+        TU_ASSERT_MSG(sk_ws_frame_parse(b, bad[i].len, &f, &why) == EBADMSG, "case %zu",
+                      i);
         TU_ASSERT_MSG(why && strstr(why, bad[i].why), "case %zu: %s", i, why ? why : "-");
     }
 }
@@ -350,14 +353,16 @@ static void test_server_handshake_variants(void **state)
     static const char *const ok[] = {
         /* lists, case, and the subprotocol in a second header line */
         "GET / HTTP/1.1\r\nhost: h\r\nupgrade: WebSocket\r\n"
-        "connection: keep-alive, Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "connection: keep-alive, Upgrade\r\nsec-websocket-key: "
+        "dGhlIHNhbXBsZSBub25jZQ==\r\n"
         "sec-websocket-version: 13\r\nSec-WebSocket-Protocol: chat\r\n"
         "Sec-WebSocket-Protocol: foo, sip\r\n\r\n",
         /* a Connection header line that does not list Upgrade, then one that does */
         "GET /ws?x=1 HTTP/1.1\r\nHost: h:8080\r\nUpgrade: websocket\r\n"
         "Connection: keep-alive\r\nConnection: upgrade\r\n"
         "Sec-WebSocket-Key:dGhlIHNhbXBsZSBub25jZQ==  \r\nSec-WebSocket-Version: 13\r\n"
-        "Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        "Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Extensions: "
+        "permessage-deflate\r\n\r\n",
     };
 
     (void) state;
@@ -393,18 +398,20 @@ static void test_server_refusals(void **state)
         {"GET  HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line", false},
         {"GET /a\tb HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request line", false},
         {"GET /chat HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", 400, "no Host", false},
-        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host", false},
+        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host",
+         false},
         {"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n\r\n", 400,
          "Upgrade is not websocket", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n", 400,
          "Upgrade is not websocket", false},
-        {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n", 400,
-         "Connection does not list Upgrade", false},
+        {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n",
+         400, "Connection does not list Upgrade", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
          426, "Sec-WebSocket-Version is not 13", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+         "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: "
+         "dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
          426, "Sec-WebSocket-Version is not 13", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Version: 13\r\n\r\n",
@@ -413,10 +420,12 @@ static void test_server_refusals(void **state)
          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n\r\n",
          400, "Sec-WebSocket-Key is not 16 bytes", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ!=\r\n\r\n",
+         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
+         "dGhlIHNhbXBsZSBub25jZQ!=\r\n\r\n",
          400, "Sec-WebSocket-Key is not 16 bytes", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
+         "dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
          400, "sip subprotocol", false},
         {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -430,7 +439,8 @@ static void test_server_refusals(void **state)
         {"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400, "folded", false},
         {"GET / HTTP/1.1\r\nHost a\r\n\r\n", 400, "malformed header", false},
         {"GET / HTTP/1.1\r\nHo st: a\r\n\r\n", 400, "malformed header", false},
-        {"GET / HTTP/1.1\r\nHost: a\nUpgrade: websocket\r\n\r\n", 400, "without CR LF", false},
+        {"GET / HTTP/1.1\r\nHost: a\nUpgrade: websocket\r\n\r\n", 400, "without CR LF",
+         false},
         {"\r\n\r\n", 400, "malformed request line", false},
         {"\n\r\n\r\n", 400, "malformed first line", false},
     };
@@ -447,11 +457,13 @@ static void test_server_refusals(void **state)
         TU_ASSERT_MSG(lg.n == 1 && lg.ev[0].kind == SK_WS_EV_CLOSED, "case %zu", i);
         TU_ASSERT_MSG(lg.ev[0].http_status == cases[i].status, "case %zu: %d", i,
                       lg.ev[0].http_status);
-        TU_ASSERT_MSG(strstr(lg.ev[0].why, cases[i].why), "case %zu: %s", i, lg.ev[0].why);
+        TU_ASSERT_MSG(strstr(lg.ev[0].why, cases[i].why), "case %zu: %s", i,
+                      lg.ev[0].why);
         assert_int_equal(sk_ws_state(w), SK_WS_CLOSED);
         take_output(w, out, sizeof(out));
         snprintf(line, sizeof(line), "HTTP/1.1 %d ", cases[i].status);
-        TU_ASSERT_MSG(strncmp((char *) out, line, strlen(line)) == 0, "case %zu: %s", i, out);
+        TU_ASSERT_MSG(strncmp((char *) out, line, strlen(line)) == 0, "case %zu: %s", i,
+                      out);
         TU_ASSERT_MSG(strstr((char *) out, cases[i].why), "case %zu: body %s", i, out);
         assert_non_null(strstr((char *) out, "Connection: close\r\n"));
         assert_true((cases[i].status == 426) ==
@@ -677,7 +689,11 @@ static void test_server_peer_close(void **state)
     size_t n;
 
     (void) state;
-    r = one_event(w, f, mk_frame(f, true, SK_WS_OP_CLOSE, KEY, "\x03\xe8" "bye", 5));
+    r = one_event(w, f,
+                  mk_frame(f, true, SK_WS_OP_CLOSE, KEY,
+                           "\x03\xe8"
+                           "bye",
+                           5));
     assert_int_equal(r.kind, SK_WS_EV_CLOSED);
     assert_int_equal(r.code, 1000);
     assert_int_equal(r.len, 3);
@@ -803,7 +819,8 @@ static void test_any_split(void **state)
         }
         TU_ASSERT_MSG(lg.n == ref.n, "mode %d: %zu events", mode, lg.n);
         for (size_t i = 0; i < lg.n; i++) {
-            TU_ASSERT_MSG(lg.ev[i].kind == ref.ev[i].kind && lg.ev[i].len == ref.ev[i].len &&
+            TU_ASSERT_MSG(lg.ev[i].kind == ref.ev[i].kind &&
+                              lg.ev[i].len == ref.ev[i].len &&
                               lg.ev[i].code == ref.ev[i].code &&
                               memcmp(lg.ev[i].data, ref.ev[i].data,
                                      lg.ev[i].len < 256 ? lg.ev[i].len : 256) == 0,
@@ -819,7 +836,9 @@ static void test_any_split(void **state)
 
 static struct sk_ws *client_with(const char *key)
 {
-    struct sk_ws_config cfg = {.host = "server.example.com", .path = "/chat", .key = key,
+    struct sk_ws_config cfg = {.host = "server.example.com",
+                               .path = "/chat",
+                               .key = key,
                                .origin = "http://example.com"};
     struct sk_ws *c = NULL;
 
@@ -839,7 +858,8 @@ static void test_client_round_trip(void **state)
     (void) state;
     assert_int_equal(sk_ws_send(c, true, "x", 1), ENOTCONN);
     n = take_output(c, buf, sizeof(buf));
-    assert_non_null(strstr((char *) buf, "GET /chat HTTP/1.1\r\nHost: server.example.com\r\n"));
+    assert_non_null(
+        strstr((char *) buf, "GET /chat HTTP/1.1\r\nHost: server.example.com\r\n"));
     assert_non_null(strstr((char *) buf, "\r\nSec-WebSocket-Protocol: sip\r\n"));
     assert_non_null(strstr((char *) buf, "\r\nOrigin: http://example.com\r\n"));
     feed(s, buf, n, 1, 0, &ls);
@@ -900,19 +920,24 @@ static void test_client_refusals(void **state)
         const char *why;
     } cases[] = {
         {"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 403, "refused"},
-        {"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n", 426, "refused"},
+        {"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n", 426,
+         "refused"},
         {"HTTP/1.0 101 Switching Protocols\r\n\r\n", 0, "malformed status line"},
         {"HTTP/1.1 1x1 Switching\r\n\r\n", 0, "malformed status line"},
-        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+         "Upgrade\r\n"
          "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"
          "Sec-WebSocket-Protocol: sip\r\n\r\n",
          101, "wrong Sec-WebSocket-Accept"},
-        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+         "Upgrade\r\n"
          "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
          101, "did not choose sip"},
-        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+         "Upgrade\r\n"
          "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-         "Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+         "Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Extensions: "
+         "permessage-deflate\r\n\r\n",
          101, "did not offer"},
         {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
@@ -931,12 +956,14 @@ static void test_client_refusals(void **state)
         uint8_t buf[1024];
 
         take_output(c, buf, sizeof(buf));
-        assert_non_null(strstr((char *) buf, "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
+        assert_non_null(
+            strstr((char *) buf, "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
         feed(c, cases[i].resp, strlen(cases[i].resp), 0, 0, &lg);
         TU_ASSERT_MSG(lg.n == 1 && lg.ev[0].kind == SK_WS_EV_CLOSED, "case %zu", i);
         TU_ASSERT_MSG(lg.ev[0].http_status == cases[i].status, "case %zu: %d", i,
                       lg.ev[0].http_status);
-        TU_ASSERT_MSG(strstr(lg.ev[0].why, cases[i].why), "case %zu: %s", i, lg.ev[0].why);
+        TU_ASSERT_MSG(strstr(lg.ev[0].why, cases[i].why), "case %zu: %s", i,
+                      lg.ev[0].why);
         assert_int_equal(take_output(c, buf, sizeof(buf)), 0); /* no frames, no close */
         sk_ws_free(c);
     }
