@@ -559,6 +559,7 @@ static const char *reason_phrase(int status)
     case 403: return "Forbidden";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
     default: return "Bad Request";
     }
 }

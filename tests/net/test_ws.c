@@ -1002,6 +1002,25 @@ static void test_client_frames(void **state)
     sk_ws_free(c);
 }
 
+/* A response head that never ends within max_handshake. */
+static void test_client_limit(void **state)
+{
+    struct sk_ws_config cfg = {.host = "h", .max_handshake = 100};
+    struct sk_ws *c = NULL;
+    struct log lg = {0};
+    char resp[300];
+
+    (void) state;
+    assert_int_equal(sk_ws_new(&c, SK_WS_CLIENT, &cfg), 0);
+    memset(resp, 'x', sizeof(resp));
+    memcpy(resp, "HTTP/1.1 101 ", 13);
+    feed(c, resp, sizeof(resp), 9, 0, &lg);
+    assert_int_equal(lg.n, 1);
+    assert_int_equal(lg.ev[0].kind, SK_WS_EV_CLOSED);
+    assert_non_null(strstr(lg.ev[0].why, "too large"));
+    sk_ws_free(c);
+}
+
 static void test_client_bad_config(void **state)
 {
     struct sk_ws *c = NULL;
@@ -1067,6 +1086,7 @@ int main(void)
         cmocka_unit_test(test_client_round_trip),
         cmocka_unit_test(test_client_refusals),
         cmocka_unit_test(test_client_frames),
+        cmocka_unit_test(test_client_limit),
         cmocka_unit_test(test_client_bad_config),
         cmocka_unit_test(test_ping_limits),
     };
