@@ -11,6 +11,10 @@
 
 #include "base/buf.h"
 
+/* Bytes of message buffer a connection keeps between messages (most SIP
+ * messages fit). */
+#define WS_KEEP_MESSAGE_BUFFER 8192
+
 /* §1.3: the GUID appended to Sec-WebSocket-Key before hashing. */
 static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -872,6 +876,13 @@ size_t sk_ws_input(struct sk_ws *w, const uint8_t *p, size_t len, struct sk_ws_e
     size_t used = 0;
 
     memset(ev, 0, sizeof(*ev));
+    /* A connection keeps a buffer for its usual messages; one grown for a large
+     * message (up to max_message) goes once that message has been handed up. */
+    if (!w->in_msg && w->msg_cap > WS_KEEP_MESSAGE_BUFFER) {
+        free(w->msg);
+        w->msg = NULL;
+        w->msg_cap = 0;
+    }
     if (w->state == SK_WS_CLOSED) return len;
     if (w->state == SK_WS_HANDSHAKE) return len ? handshake_input(w, p, len, ev) : 0;
     while (used < len && ev->kind == SK_WS_EV_NONE) {

@@ -562,6 +562,10 @@ static void test_server_rfc_frames(void **state)
         assert_int_equal(ev.len, 65536);
         assert_memory_equal(ev.data, pl, 65536);
     }
+    /* the large buffer is given back; the next message still arrives */
+    r = one_event(w, hello, sizeof(hello));
+    assert_int_equal(r.kind, SK_WS_EV_MESSAGE);
+    assert_memory_equal(r.data, "Hello", 5);
     free(big);
     free(pl);
     sk_ws_free(w);
