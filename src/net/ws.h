@@ -94,7 +94,8 @@ struct sk_ws_config {
     size_t max_frame;     /* payload bytes in one data frame [65536] */
     size_t max_message;   /* bytes in one (reassembled) message [65536] */
     /* Server: NULL-terminated list of allowed Origin values (exact, case-insensitive);
-     * NULL accepts any Origin or none (SIP phones outside a browser send none). */
+     * NULL accepts any Origin or none (SIP phones outside a browser send none).
+     * Borrowed: the list must outlive the connection (the strings above too). */
     const char *const *origins;
     /* Client: the request's Host, target [/] and Origin (NULL: none sent). */
     const char *host, *path, *origin;
