@@ -95,7 +95,7 @@ struct sk_ws_config {
     size_t max_message;   /* bytes in one (reassembled) message [65536] */
     /* Server: NULL-terminated list of allowed Origin values (exact, case-insensitive);
      * NULL accepts any Origin or none (SIP phones outside a browser send none).
-     * Borrowed: the list must outlive the connection (the strings above too). */
+     * Borrowed: the list and its strings must outlive the connection. */
     const char *const *origins;
     /* Client: the request's Host, target [/] and Origin (NULL: none sent). */
     const char *host, *path, *origin;
