@@ -978,6 +978,7 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
 /* In-dialog INVITE and UPDATE: the section "Re-INVITE" at the end of this file. */
 static void reinvite_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx);
 static void reinvite_ack(struct ua_call *c, const struct sip_msg *ack);
+static void reinvite_follow_up(struct ua_call *c);
 
 /* ---- Requests for calls ---- */
 
@@ -1008,6 +1009,7 @@ static void on_ack(struct ua *u, struct sip_rx *rx)
     }
     if (c->state == CALL_IN_ANSWERED)
         c->state = CALL_ACTIVE;
+    reinvite_follow_up(c);
 }
 
 static void on_cancel(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
@@ -1548,9 +1550,7 @@ static void reinvite_answered(struct ua_call *c, struct sip_msg *m)
     call_media_apply(c);
     emit_hold_change(c, ua_hold_change(was_local, c->local_hold, c->remote_hold,
                                        c->remote_hold));
-    /* the user changed their mind while this one was out */
-    if (c->hold_wanted != c->local_hold && c->state == CALL_ACTIVE)
-        reinvite_send(c);
+    reinvite_follow_up(c);
 }
 
 static void on_reinvite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
@@ -1658,15 +1658,29 @@ static int reinvite_send(struct ua_call *c)
     return 0;
 }
 
+/* An offer/answer exchange is under way: a hold or resume waits for its end. */
+static bool reinvite_busy(const struct ua_call *c)
+{
+    return c->reinv_pending || c->late_offer || c->re_st || sk_timer_active(&c->t_glare);
+}
+
+/* An exchange ended: send the hold or resume the user asked for meanwhile. */
+static void reinvite_follow_up(struct ua_call *c)
+{
+    if (c->state != CALL_ACTIVE || reinvite_busy(c) || c->hold_wanted == c->local_hold)
+        return;
+    if (reinvite_send(c) != 0)
+        reinvite_failed(c, 500, "re-INVITE not sent");
+}
+
 static void on_glare_timer(struct sk_loop *loop, struct sk_timer *t, void *arg)
 {
     struct ua_call *c = arg;
     (void) loop;
     (void) t;
-    if (c->state != CALL_ACTIVE || c->reinv_pending || c->hold_wanted == c->local_hold)
-        return; /* ended, or the peer's re-INVITE already did what we wanted */
-    if (reinvite_send(c) != 0)
-        reinvite_failed(c, 500, "re-INVITE not sent");
+    /* unless the call ended, or an exchange with the peer is under way (it
+     * follows up at its end), or the peer's offer already did what we wanted */
+    reinvite_follow_up(c);
 }
 
 int ua_hold(struct ua *u, unsigned id, bool hold)
@@ -1678,10 +1692,10 @@ int ua_hold(struct ua *u, unsigned id, bool hold)
         return ENOENT;
     if (c->state != CALL_ACTIVE || !c->dlg || !c->media_started)
         return EBUSY;
-    if (c->reinv_pending || c->late_offer || c->re_st)
-        return EBUSY; /* an offer/answer exchange is under way */
-    if (sk_timer_active(&c->t_glare)) {
-        c->hold_wanted = hold; /* the retry sends what is wanted then */
+    if (reinvite_busy(c)) {
+        /* an offer/answer exchange is under way (or a glare retry waits):
+         * what is wanted goes out when it is over */
+        c->hold_wanted = hold;
         return 0;
     }
     if (hold == c->local_hold)
