@@ -74,7 +74,8 @@ struct ua_call {
     bool hold_wanted;              /* what the user asked for last */
     bool reinv_hold;               /* what our pending re-INVITE asks for */
     bool reinv_pending;            /* our re-INVITE has no final response yet */
-    struct sip_txn *reinv;         /* its client transaction, until it terminates */
+    struct sip_txn *reinv;         /* the last one's client transaction */
+    unsigned reinv_live;           /* our re-INVITE transactions not yet terminated */
     uint32_t reinv_cseq;
     struct sdp_session *reinv_offer; /* the offer it carries */
     struct sk_buf reinv_ack;       /* the ACK for its 2xx, resent for retransmissions */
@@ -156,7 +157,7 @@ static void calls_reap(struct ua *u)
     struct ua_call **pp = &u->calls;
     while (*pp) {
         struct ua_call *c = *pp;
-        if (c->state == CALL_ENDED && !c->ict && !c->bye && !c->reinv) {
+        if (c->state == CALL_ENDED && !c->ict && !c->bye && !c->reinv_live) {
             *pp = c->next;
             call_free(c);
         } else {
@@ -1467,9 +1468,9 @@ static void reinvite_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx
     bool invite = m->method_id == SIP_METHOD_INVITE;
     struct sk_buf extra;
 
-    if (invite && (c->state == CALL_IN_RINGING || c->re_st)) {
+    if (invite && (c->state == CALL_IN_RINGING || c->re_st || c->late_offer)) {
         /* §14.2: a second INVITE before the first one is done with (unanswered,
-         * or our 2xx to it not acknowledged yet) */
+         * or our 2xx to it, or the offer in that 2xx, not acknowledged yet) */
         respond_overlap(c, st, rx);
         return;
     }
@@ -1560,9 +1561,8 @@ static void on_reinvite_response(struct sip_txn *t, void *arg, struct sip_rx *rx
     struct sip_msg *m = rx ? rx->msg : NULL;
     char reason[128];
 
-    (void) t;
-    if (status < 200)
-        return;
+    if (status < 200 || t != c->reinv)
+        return; /* a provisional, or an older re-INVITE's late response */
     if (status < 300 && !c->reinv_pending) {
         /* a retransmission of the 2xx: our ACK was lost (§13.2.2.4) */
         if (c->reinv_ack.len && c->state != CALL_ENDED)
@@ -1576,13 +1576,15 @@ static void on_reinvite_response(struct sip_txn *t, void *arg, struct sip_rx *rx
         sk_str_copy(reason, sizeof(reason), m->reason);
     else
         snprintf(reason, sizeof(reason), "%s", status == 408 ? "no answer" : "transport error");
+    /* §13.2.2.4: ACK every 2xx, even when we hung up meanwhile */
+    if (status < 300 && c->dlg &&
+        dlg_send(c, "ACK", NULL, SK_STR_NULL, SK_STR_NULL, NULL, NULL, &c->reinv_ack,
+                 &c->reinv_ack_dst) != 0)
+        SK_WARN("call %u: could not send the ACK for the re-INVITE", c->id);
     if (c->state != CALL_ACTIVE)
         return; /* hung up meanwhile: the BYE ends it */
     if (status < 300) {
-        /* §13.2.2.4: ACK every 2xx; §12.2.1.2: its Contact is the new target */
-        if (dlg_send(c, "ACK", NULL, SK_STR_NULL, SK_STR_NULL, NULL, NULL, &c->reinv_ack,
-                     &c->reinv_ack_dst) != 0)
-            SK_WARN("call %u: could not send the ACK for the re-INVITE", c->id);
+        /* §12.2.1.2: its Contact is the new target */
         sip_dlg_target_refresh(c->dlg, m);
         reinvite_answered(c, m);
         return;
@@ -1613,10 +1615,12 @@ static void on_reinvite_response(struct sip_txn *t, void *arg, struct sip_rx *rx
 static void on_reinvite_terminated(struct sip_txn *t, void *arg)
 {
     struct ua_call *c = arg;
-    if (c->reinv == t)
+    bool last = c->reinv == t;
+    if (last)
         c->reinv = NULL;
+    c->reinv_live--;
     sip_txn_unref(t);
-    if (c->reinv_pending) {
+    if (last && c->reinv_pending) {
         /* ended without a final response reaching us */
         c->reinv_pending = false;
         if (c->state == CALL_ACTIVE)
@@ -1641,14 +1645,17 @@ static int reinvite_send(struct ua_call *c)
     if ((err = sdp_offer_new(&c->sdp_local, c->reinv_offer)))
         return err;
     sk_buf_init(&body);
+    c->reinv_live++; /* before the transaction exists: its terminated() takes it back */
     if ((err = sdp_print(c->reinv_offer, &body)) == 0)
         err = dlg_send(c, "INVITE", NULL, sk_str_cstr(sdp_ctype), sk_buf_str(&body),
                        &reinvite_user, &t, NULL, NULL);
     sk_buf_free(&body);
-    if (err)
+    if (err) {
+        c->reinv_live--;
         return err;
-    if (c->reinv) /* the last one's transaction may linger (Timer M): let it go */
-        sip_txn_unref(c->reinv);
+    }
+    /* the last one's transaction may linger (Timer M): it keeps the call
+     * alive (reinv_live) until it terminates, but answers no more */
     c->reinv = t;
     c->reinv_pending = true;
     c->reinv_hold = c->hold_wanted;
