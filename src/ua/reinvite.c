@@ -1,5 +1,6 @@
 /* Re-INVITE rules of the user agent (RFC 3261 §14, RFC 3264 §8.4): pure functions that
- * call.c's hold, resume and glare handling uses, kept apart so they can be unit tested. */
+ * call.c's hold, resume and glare handling uses, kept apart so they can be unit tested.
+ */
 #include "ua/reinvite.h"
 
 uint32_t ua_glare_retry_ms(bool owns_call_id, uint64_t rnd)
@@ -14,8 +15,7 @@ uint32_t ua_glare_retry_ms(bool owns_call_id, uint64_t rnd)
 
 enum sdp_dir ua_offer_dir(bool local_hold, bool remote_hold)
 {
-    if (!local_hold)
-        return SDP_DIR_SENDRECV;
+    if (!local_hold) return SDP_DIR_SENDRECV;
     return remote_hold ? SDP_DIR_INACTIVE : SDP_DIR_SENDONLY;
 }
 
@@ -32,13 +32,9 @@ bool ua_offer_holds(const struct sdp_neg *answered)
 enum ua_hold_change ua_hold_change(bool was_local, bool now_local, bool was_remote,
                                    bool now_remote)
 {
-    if (!was_local && now_local)
-        return UA_HOLD_HELD;
-    if (was_local && !now_local)
-        return UA_HOLD_RESUMED;
-    if (!was_remote && now_remote)
-        return UA_HOLD_REMOTE_HOLD;
-    if (was_remote && !now_remote)
-        return UA_HOLD_REMOTE_RESUME;
+    if (!was_local && now_local) return UA_HOLD_HELD;
+    if (was_local && !now_local) return UA_HOLD_RESUMED;
+    if (!was_remote && now_remote) return UA_HOLD_REMOTE_HOLD;
+    if (was_remote && !now_remote) return UA_HOLD_REMOTE_RESUME;
     return UA_HOLD_NONE;
 }

@@ -1,5 +1,5 @@
-/* Re-INVITE rules of the user agent as pure functions: the direction we offer for hold and
- * resume, what a completed exchange means for the user, and the glare retry timer. */
+/* Re-INVITE rules of the user agent as pure functions: the direction we offer for hold
+ * and resume, what a completed exchange means for the user, and the glare retry timer. */
 #ifndef UA_REINVITE_H
 #define UA_REINVITE_H
 

@@ -87,7 +87,8 @@ static enum sdp_dir exchange(struct xchg *x, bool a_hold, bool a_held, bool b_ho
     assert_int_equal(sdp_parse(&x->parsed, b.p, b.len, &err), 0);
     sk_buf_free(&b);
     /* RFC 3264 §8: same session, the version moves by one when anything changed */
-    assert_true(x->offer.origin.sess_version == v0 || x->offer.origin.sess_version == v0 + 1);
+    assert_true(x->offer.origin.sess_version == v0 ||
+                x->offer.origin.sess_version == v0 + 1);
     x->b.dir = ua_answer_dir(b_hold);
     assert_int_equal(sdp_answer_new(&x->parsed, &x->b, &x->answer, &x->neg_b, &fail), 0);
     assert_int_equal(sdp_answer_apply(&x->offer, &x->answer, &x->neg_a, &fail), 0);
@@ -136,7 +137,8 @@ static void test_hold_exchanges(void **state)
     v = x->offer.origin.sess_version;
     assert_int_equal(exchange(x, false, false, false), SDP_DIR_SENDRECV);
     assert_true(x->neg_a.send && x->neg_a.recv && x->neg_b.send && x->neg_b.recv);
-    assert_true(x->offer.origin.sess_version == v); /* sendrecv offered twice: no change */
+    /* sendrecv offered twice: no change */
+    assert_true(x->offer.origin.sess_version == v);
     free(x);
 }
 
