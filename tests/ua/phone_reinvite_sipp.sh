@@ -4,7 +4,8 @@
 #   hold (a=sendonly) -> the phone answers a=recvonly and reports remote-hold;
 #   resume (a=sendrecv) -> a=sendrecv and remote-resume; an offer of only G.729
 #   -> 488 with Warning 305, the session kept (the phone says so); a re-INVITE
-#   without SDP -> the phone's offer in the 200, SIPp's answer in the ACK; then
+#   without SDP -> the phone's offer in the 200, and before SIPp ACKs it with
+#   its answer another re-INVITE -> 500 with Retry-After (RFC 3261 §14.2); then
 #   SIPp's BYE ends the call. SIPp checks the SIP side (exit 0), this script the
 #   phone's events.
 # usage: phone_reinvite_sipp.sh SIPKIT_BINARY TESTS_SOURCE_DIR [WAVCHECK_BINARY]
@@ -42,7 +43,7 @@ wait_exit "$uas_pid" 15
 wait "$uas_pid"
 rc=$?
 [ "$rc" -eq 0 ]
-check "SIPp UAS: every answer as expected (recvonly to sendonly, sendrecv, 488, offer in the 200; status $rc)" $? ||
+check "SIPp UAS: every answer as expected (recvonly to sendonly, sendrecv, 488, offer in the 200, 500 + Retry-After; status $rc)" $? ||
     tail -n 20 "$tmp/uas.out" "$tmp/uas.err" 2>/dev/null | sed 's/^/    /'
 grep -q '"event": *"info".*488' "$tmp/alice.log"
 check "phone: the refused offer is reported (488, session unchanged)" $?
