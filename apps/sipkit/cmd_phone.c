@@ -475,6 +475,40 @@ static unsigned call_arg(const char *s)
     return s && *s ? (unsigned) strtoul(s, NULL, 10) : 0;
 }
 
+/* `stats [N]`: the packets of a call so far, each way (what hold stops and resume restarts). */
+static int print_stats(struct phone *p, unsigned id)
+{
+    struct media_report r;
+    char line[256];
+    int err = ua_media_report(p->ua, id, &r);
+
+    if (err)
+        return err;
+    if (p->json) {
+        struct sk_buf b;
+        struct sk_json j;
+        sk_buf_init(&b);
+        sk_json_init_compact(&j, &b);
+        sk_json_obj_begin(&j);
+        sk_json_kcstr(&j, "event", "stats");
+        sk_json_kint(&j, "rx_packets", (int64_t) r.rx.packets);
+        sk_json_kint(&j, "tx_packets", (int64_t) r.tx.packets);
+        sk_json_kint(&j, "rtcp_sent", (int64_t) r.rtcp_sent);
+        sk_json_kint(&j, "rtcp_received", (int64_t) r.rtcp_received);
+        sk_json_obj_end(&j);
+        if (!b.failed)
+            out_line(p, b.p);
+        sk_buf_free(&b);
+    } else {
+        snprintf(line, sizeof(line), "stats rx_packets=%llu tx_packets=%llu rtcp_sent=%llu "
+                 "rtcp_received=%llu", (unsigned long long) r.rx.packets,
+                 (unsigned long long) r.tx.packets, (unsigned long long) r.rtcp_sent,
+                 (unsigned long long) r.rtcp_received);
+        out_line(p, line);
+    }
+    return 0;
+}
+
 static void run_command(struct phone *p, char *line)
 {
     char *cmd = strtok(line, " \t\r");
@@ -495,13 +529,17 @@ static void run_command(struct phone *p, char *line)
         err = ua_hangup(p->ua, call_arg(a1));
     } else if (strcmp(cmd, "dtmf") == 0 && a1) {
         err = ua_dtmf(p->ua, call_arg(a2), a1);
+    } else if (strcmp(cmd, "hold") == 0 || strcmp(cmd, "resume") == 0) {
+        err = ua_hold(p->ua, call_arg(a1), strcmp(cmd, "hold") == 0);
+    } else if (strcmp(cmd, "stats") == 0) {
+        err = print_stats(p, call_arg(a1));
     } else if (strcmp(cmd, "status") == 0) {
         ua_status(p->ua, status_line, p);
     } else if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0) {
         quit(p);
     } else if (strcmp(cmd, "help") == 0) {
         status_line(p, "commands: call URI | answer [N] | reject [N] | decline [N] | hangup [N] | "
-                       "dtmf DIGITS [N] | status | quit");
+                       "dtmf DIGITS [N] | hold [N] | resume [N] | stats [N] | status | quit");
     } else {
         say(p, "unknown command (try help)", cmd);
         return;
@@ -510,6 +548,8 @@ static void run_command(struct phone *p, char *line)
         say(p, "no such call", cmd);
     else if (err == EBUSY)
         say(p, "not possible in this call's state", cmd);
+    else if (err == EALREADY)
+        say(p, "already so", cmd);
     else if (err)
         say(p, "failed", cmd);
 }

@@ -77,6 +77,7 @@ struct media_stream {
     bool have_rx;
     uint64_t last_rx_ms;
     uint64_t started_ms;
+    uint64_t recv_since_ms;    /* when receiving was last allowed (a resume after a hold) */
     uint64_t bad_packets;
     struct rtp_dtmf_rx dtmf_rx;
     char dtmf_received[64];
@@ -643,6 +644,10 @@ static void on_watch(struct sk_loop *loop, struct sk_timer *t, void *arg)
     uint64_t now = sk_loop_now(loop);
     uint64_t since = s->have_rx ? s->last_rx_ms : s->started_ms;
 
+    /* a hold lifted: the peer's silence while held is no timeout */
+    if (s->recv_since_ms > since)
+        since = s->recv_since_ms;
+
     if (s->stopped)
         return;
     if (s->rtp_timeout_s && s->p.recv && now - since >= (uint64_t) s->rtp_timeout_s * 1000u) {
@@ -805,6 +810,10 @@ int media_stream_start(struct media_stream *s, const struct media_stream_params 
     if (p->clock_rate != 8000 || (!alaw && strcasecmp(p->codec, "PCMU") != 0) || p->pt > 127 ||
         p->ptime_ms < 10 || p->ptime_ms * 8u > FRAME_MAX_SAMPLES)
         return EINVAL;
+    /* RFC 3264 §8.4: a direction change (hold, resume) only gates the RTP we
+     * send (RTCP goes on); expecting RTP again starts the timeout afresh */
+    if (p->recv && (first || !s->p.recv))
+        s->recv_since_ms = sk_loop_now(s->loop);
     s->p = *p;
     s->alaw = alaw;
     s->latched_rtp = s->latched_rtcp = false;
@@ -850,6 +859,8 @@ int media_stream_send_dtmf(struct media_stream *s, const char *digits)
 
     if (!s->p.dtmf_pt)
         return ENOTSUP; /* the peer did not offer telephone-event */
+    if (!s->p.send)
+        return EPERM; /* on hold (sendonly/inactive the other way): we may not send */
     for (size_t i = 0; i < add; i++)
         if (rtp_event_code(digits[i], &code) != 0)
             return EINVAL;

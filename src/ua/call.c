@@ -1,14 +1,17 @@
 /* Calls (RFC 3261 §13-15, RFC 3264): INVITE client and server sessions, CANCEL, forked 2xx, BYE, media start and stop. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "base/rand.h"
 #include "media/stream.h"
 #include "sdp/sdp.h"
 #include "sip/dialog.h"
 #include "sip/print.h"
+#include "ua/reinvite.h"
 #include "ua/ua_int.h"
 
 enum call_state {
@@ -66,6 +69,23 @@ struct ua_call {
     /* Timers */
     struct sk_timer t_answer, t_no_answer, t_2xx;
     uint64_t answered_at;
+    /* Re-INVITEs: hold, resume, glare (the section "Re-INVITE" below) */
+    bool local_hold, remote_hold;  /* we hold the peer / the peer holds us (agreed) */
+    bool hold_wanted;              /* what the user asked for last */
+    bool reinv_hold;               /* what our pending re-INVITE asks for */
+    bool reinv_pending;            /* our re-INVITE has no final response yet */
+    struct sip_txn *reinv;         /* the last one's client transaction */
+    unsigned reinv_live;           /* our re-INVITE transactions not yet terminated */
+    uint32_t reinv_cseq;
+    struct sdp_session *reinv_offer; /* the offer it carries */
+    struct sk_buf reinv_ack;       /* the ACK for its 2xx, resent for retransmissions */
+    struct sip_dest reinv_ack_dst;
+    struct sk_timer t_glare;       /* §14.1: the retry after a 491 */
+    struct sip_txn *re_st;         /* a re-INVITE we answered 2xx, until its ACK */
+    uint32_t re_cseq;
+    struct sk_buf re_2xx;          /* that 2xx, retransmitted (§13.3.1.4) */
+    uint32_t re_retx_ms, re_retx_total;
+    struct sk_timer t_re2xx;
     /* How it ended */
     int end_status;
     char end_reason[128];
@@ -73,6 +93,10 @@ struct ua_call {
 };
 
 static void call_end(struct ua_call *c, int status, const char *reason, const char *by);
+static void reinvite_free(struct ua_call *c);
+static void reinvite_stop(struct ua_call *c);
+static void reinvite_init(struct ua_call *c);
+static const char *hold_status(const struct ua_call *c);
 
 /* ---- Helpers ---- */
 
@@ -105,6 +129,7 @@ static void call_free(struct ua_call *c)
     sk_timer_stop(u->loop, &c->t_answer);
     sk_timer_stop(u->loop, &c->t_no_answer);
     sk_timer_stop(u->loop, &c->t_2xx);
+    reinvite_free(c);
     if (c->media)
         media_stream_free(c->media);
     if (c->records)
@@ -132,7 +157,7 @@ static void calls_reap(struct ua *u)
     struct ua_call **pp = &u->calls;
     while (*pp) {
         struct ua_call *c = *pp;
-        if (c->state == CALL_ENDED && !c->ict && !c->bye) {
+        if (c->state == CALL_ENDED && !c->ict && !c->bye && !c->reinv_live) {
             *pp = c->next;
             call_free(c);
         } else {
@@ -329,6 +354,7 @@ static void call_end(struct ua_call *c, int status, const char *reason, const ch
     sk_timer_stop(u->loop, &c->t_answer);
     sk_timer_stop(u->loop, &c->t_no_answer);
     sk_timer_stop(u->loop, &c->t_2xx);
+    reinvite_stop(c);
     ev.status = c->end_status ? c->end_status : status;
     ev.reason = c->end_reason[0] ? c->end_reason : reason;
     ev.text = c->end_by ? c->end_by : by;
@@ -640,6 +666,7 @@ static struct ua_call *call_alloc(struct ua *u)
     sk_timer_init(&c->t_answer, NULL, c);
     sk_timer_init(&c->t_no_answer, on_no_answer, c);
     sk_timer_init(&c->t_2xx, NULL, c);
+    reinvite_init(c);
     c->next = u->calls;
     u->calls = c;
     return c;
@@ -949,69 +976,10 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
     }
 }
 
-/* A re-INVITE or UPDATE with an offer in a confirmed dialog: answer it (hold
- * and resume come through here), or 488 and keep the old session. */
-static void re_offer(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx)
-{
-    struct ua *u = c->u;
-    struct sip_msg *m = rx->msg;
-    struct sdp_session *offer = NULL, *answer = NULL;
-    struct sdp_error se;
-    struct sdp_oa_fail fail;
-    struct sdp_neg neg;
-    struct sk_buf body, extra;
-
-    sk_buf_init(&body);
-    sk_buf_init(&extra);
-    if (!has_sdp(m)) {
-        /* no offer: we offer in the 200 again with the session as it is; the
-         * answer in the ACK is taken like any other */
-        answer = malloc(sizeof(*answer));
-        if (answer && sdp_offer_new(&c->sdp_local, answer) == 0) {
-            sdp_print(answer, &body);
-            sip_print_hdrf(&extra, "Contact", "%s", u->contact);
-            ua_respond(u, st, rx, 200, NULL, NULL, extra.p, sdp_ctype, sk_buf_str(&body));
-            memcpy(c->offer_sent, answer, sizeof(*answer));
-            c->late_offer = true;
-        } else {
-            ua_respond(u, st, rx, 500, NULL, NULL, NULL, NULL, SK_STR_NULL);
-        }
-        goto out;
-    }
-    offer = malloc(sizeof(*offer));
-    answer = malloc(sizeof(*answer));
-    if (!offer || !answer) {
-        ua_respond(u, st, rx, 500, NULL, NULL, NULL, NULL, SK_STR_NULL);
-        goto out;
-    }
-    if (sdp_parse(offer, m->body.p, m->body.len, &se) != 0) {
-        char reason[200];
-        snprintf(reason, sizeof(reason), "Bad SDP: %s", se.reason);
-        ua_respond(u, st, rx, 400, reason, NULL, NULL, NULL, SK_STR_NULL);
-        goto out;
-    }
-    if (sdp_answer_new(offer, &c->sdp_local, answer, &neg, &fail) != 0) {
-        char warn[256], hp[80];
-        snprintf(warn, sizeof(warn), "Warning: %d %s \"%s\"\r\n", fail.warn_code,
-                 sk_sa_str(&u->local.addr, hp, sizeof(hp)), fail.text);
-        ua_respond(u, st, rx, 488, NULL, NULL, warn, NULL, SK_STR_NULL);
-        goto out;
-    }
-    sdp_print(answer, &body);
-    sip_print_hdrf(&extra, "Contact", "%s", u->contact);
-    sk_buf_puts(&extra, ua_capabilities);
-    if (ua_respond(u, st, rx, 200, NULL, NULL, extra.p, sdp_ctype, sk_buf_str(&body)) == 0) {
-        sip_dlg_target_refresh(c->dlg, m);
-        memcpy(c->remote, offer, sizeof(*offer));
-        c->neg = neg;
-        call_media_apply(c);
-    }
-out:
-    free(offer);
-    free(answer);
-    sk_buf_free(&body);
-    sk_buf_free(&extra);
-}
+/* In-dialog INVITE and UPDATE: the section "Re-INVITE" at the end of this file. */
+static void reinvite_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx);
+static void reinvite_ack(struct ua_call *c, const struct sip_msg *ack);
+static void reinvite_follow_up(struct ua_call *c);
 
 /* ---- Requests for calls ---- */
 
@@ -1020,6 +988,7 @@ static void on_ack(struct ua *u, struct sip_rx *rx)
     struct ua_call *c = call_by_dialog(u, rx->msg);
     if (!c)
         return; /* an ACK nobody waits for is dropped (§17.2.3) */
+    reinvite_ack(c, rx->msg);
     sk_timer_stop(u->loop, &c->t_2xx);
     if (c->late_offer && has_sdp(rx->msg)) {
         struct sdp_error se;
@@ -1041,6 +1010,7 @@ static void on_ack(struct ua *u, struct sip_rx *rx)
     }
     if (c->state == CALL_IN_ANSWERED)
         c->state = CALL_ACTIVE;
+    reinvite_follow_up(c);
 }
 
 static void on_cancel(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
@@ -1117,12 +1087,7 @@ void ua_call_request(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
         return;
     case SIP_METHOD_INVITE:
     case SIP_METHOD_UPDATE:
-        if (c->state != CALL_ACTIVE && c->state != CALL_IN_ANSWERED) {
-            /* §14.2: a re-INVITE while ours is pending: 491 */
-            ua_respond(u, st, rx, 491, NULL, NULL, NULL, NULL, SK_STR_NULL);
-            return;
-        }
-        re_offer(c, st, rx);
+        reinvite_rx(c, st, rx);
         return;
     case SIP_METHOD_INFO:
         /* RFC 6086: INFO packages arrive with issue 18's work; a bare INFO is fine */
@@ -1144,7 +1109,9 @@ void ua_call_stray_response(struct ua *u, struct sip_rx *rx)
         m->status >= 300)
         return;
     c = call_by_dialog(u, m);
-    if (c && c->ack.len)
+    if (c && c->reinv_ack.len && m->cseq.num == c->reinv_cseq)
+        sip_tpm_send(u->tpm, &c->reinv_ack_dst, c->reinv_ack.p, c->reinv_ack.len);
+    else if (c && c->ack.len)
         sip_tpm_send(u->tpm, &c->ack_dst, c->ack.p, c->ack.len);
 }
 
@@ -1236,6 +1203,10 @@ void ua_calls_detach(struct ua *u)
             sip_txn_unref(c->ist);
             c->ist = NULL;
         }
+        if (c->re_st) {
+            sip_txn_unref(c->re_st);
+            c->re_st = NULL;
+        }
     }
 }
 
@@ -1265,11 +1236,501 @@ void ua_calls_status(struct ua *u, void (*fn)(void *arg, const char *line), void
         if (c->state == CALL_ENDED)
             continue;
         n++;
-        snprintf(line, sizeof(line), "call %u %s %s %s%s%s", c->id, c->outgoing ? "to" : "from",
-                 c->peer, state_names[c->state], c->media_started ? ", media " : "",
-                 c->media_started ? c->neg.codec.name : "");
+        snprintf(line, sizeof(line), "call %u %s %s %s%s%s%s", c->id,
+                 c->outgoing ? "to" : "from", c->peer, state_names[c->state],
+                 c->media_started ? ", media " : "", c->media_started ? c->neg.codec.name : "",
+                 hold_status(c));
         fn(arg, line);
     }
     if (n == 0)
         fn(arg, "no calls");
+}
+
+/* ---- Re-INVITE: hold, resume, offers from the peer, glare (RFC 3261 §14, RFC 3264 §8) ---- */
+
+static void on_glare_timer(struct sk_loop *loop, struct sk_timer *t, void *arg);
+static void on_re2xx_timer(struct sk_loop *loop, struct sk_timer *t, void *arg);
+
+static void reinvite_init(struct ua_call *c)
+{
+    sk_buf_init(&c->reinv_ack);
+    sk_buf_init(&c->re_2xx);
+    sk_timer_init(&c->t_glare, on_glare_timer, c);
+    sk_timer_init(&c->t_re2xx, on_re2xx_timer, c);
+}
+
+/* The call is over: no retry, no more 2xx retransmissions. */
+static void reinvite_stop(struct ua_call *c)
+{
+    sk_timer_stop(c->u->loop, &c->t_glare);
+    sk_timer_stop(c->u->loop, &c->t_re2xx);
+    if (c->re_st) {
+        sip_txn_unref(c->re_st);
+        c->re_st = NULL;
+    }
+}
+
+static void reinvite_free(struct ua_call *c)
+{
+    reinvite_stop(c);
+    free(c->reinv_offer);
+    sk_buf_free(&c->reinv_ack);
+    sk_buf_free(&c->re_2xx);
+}
+
+static void emit_hold_change(struct ua_call *c, enum ua_hold_change ch)
+{
+    static const enum ua_event_type types[] = {
+        [UA_HOLD_HELD] = UA_EV_HELD,
+        [UA_HOLD_RESUMED] = UA_EV_RESUMED,
+        [UA_HOLD_REMOTE_HOLD] = UA_EV_REMOTE_HOLD,
+        [UA_HOLD_REMOTE_RESUME] = UA_EV_REMOTE_RESUME,
+    };
+    if (ch == UA_HOLD_NONE)
+        return;
+    struct ua_event ev = {.type = types[ch], .call = c->id, .peer = c->peer};
+    ua_emit(c->u, &ev);
+}
+
+static void emit_info(struct ua_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void emit_info(struct ua_call *c, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    int n = snprintf(text, sizeof(text), "call %u: ", c->id);
+    va_start(ap, fmt);
+    vsnprintf(text + n, sizeof(text) - (size_t) n, fmt, ap);
+    va_end(ap);
+    struct ua_event ev = {.type = UA_EV_INFO, .call = c->id, .text = text};
+    ua_emit(c->u, &ev);
+}
+
+/* ---- The peer's re-INVITE or UPDATE ---- */
+
+/* §14.2: a 500 with Retry-After 0..10 s for an INVITE that overlaps another. */
+static void respond_overlap(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx)
+{
+    char extra[48];
+    snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
+             (unsigned) (sk_rand64() % (SIP_DLG_RETRY_AFTER_MAX + 1)));
+    ua_respond(c->u, st, rx, 500, "Overlapping INVITE", NULL, extra, NULL, SK_STR_NULL);
+}
+
+/* A 200 to a re-INVITE, kept and retransmitted until its ACK (§13.3.1.4). */
+static int respond_reinvite_2xx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx,
+                                const char *extra, struct sk_str sdp)
+{
+    struct ua *u = c->u;
+    struct sip_msg *m = rx->msg;
+    struct sk_buf b;
+    int err;
+
+    sk_buf_init(&b);
+    sip_print_response_head_rx(&b, m, m->has_via ? &m->via : NULL, &rx->src, 200, "OK",
+                               SK_STR_NULL);
+    sk_buf_puts(&b, "Server: sipkit/0.1.0\r\n");
+    sk_buf_puts(&b, extra);
+    sip_print_body(&b, sdp.len ? sk_str_cstr(sdp_ctype) : SK_STR_NULL, sdp);
+    if (b.failed) {
+        sk_buf_free(&b);
+        return ENOMEM;
+    }
+    err = sip_txn_respond(st, 200, b.p, b.len);
+    if (!err && m->method_id == SIP_METHOD_INVITE && !sk_buf_set_exact(&c->re_2xx, b.p, b.len)) {
+        if (c->re_st)
+            sip_txn_unref(c->re_st);
+        sip_txn_ref(st);
+        c->re_st = st;
+        c->re_cseq = m->cseq.num;
+        c->re_retx_total = 0;
+        c->re_retx_ms = sip_proto_reliable(sip_txn_dest(st)->proto) ? 64u * u->cfg.txn.t1_ms
+                                                                     : u->cfg.txn.t1_ms;
+        if (sk_timer_start(u->loop, &c->t_re2xx, c->re_retx_ms))
+            SK_WARN("call %u: no timer for the re-INVITE's 2xx retransmissions", c->id);
+    }
+    sk_buf_free(&b);
+    return err;
+}
+
+static void on_re2xx_timer(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    struct ua *u = c->u;
+
+    if (!c->re_st || c->state == CALL_ENDED || c->state == CALL_ENDING)
+        return;
+    c->re_retx_total += c->re_retx_ms;
+    if (c->re_retx_total >= 64u * u->cfg.txn.t1_ms) {
+        /* §13.3.1.4: no ACK for 64*T1: the session ends with a BYE */
+        sip_txn_unref(c->re_st);
+        c->re_st = NULL;
+        c->end_status = 408;
+        snprintf(c->end_reason, sizeof(c->end_reason), "no ACK for our 200 to a re-INVITE");
+        c->end_by = "local";
+        ua_hangup(u, c->id);
+        return;
+    }
+    sip_txn_respond(c->re_st, 200, c->re_2xx.p, c->re_2xx.len);
+    c->re_retx_ms = c->re_retx_ms * 2 > u->cfg.txn.t2_ms ? u->cfg.txn.t2_ms : c->re_retx_ms * 2;
+    if (sk_timer_start(loop, t, c->re_retx_ms))
+        SK_WARN("call %u: no timer for the re-INVITE's 2xx retransmissions", c->id);
+}
+
+static void reinvite_ack(struct ua_call *c, const struct sip_msg *ack)
+{
+    if (c->re_st && ack->has_cseq && ack->cseq.num == c->re_cseq) {
+        sk_timer_stop(c->u->loop, &c->t_re2xx);
+        sip_txn_unref(c->re_st);
+        c->re_st = NULL;
+    }
+}
+
+/* No offer in a re-INVITE: ours goes in the 200, the answer comes in the ACK
+ * (RFC 3264 §4, RFC 3261 §14.2), which on_ack applies. */
+static void reinvite_rx_no_offer(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx,
+                                 const char *extra)
+{
+    struct sk_buf body;
+
+    sk_buf_init(&body);
+    c->sdp_local.dir = ua_offer_dir(c->local_hold, c->remote_hold);
+    if (sdp_offer_new(&c->sdp_local, c->offer_sent) != 0 || sdp_print(c->offer_sent, &body) ||
+        respond_reinvite_2xx(c, st, rx, extra, sk_buf_str(&body)) != 0)
+        ua_respond(c->u, st, rx, 500, "Cannot build an offer", NULL, NULL, NULL, SK_STR_NULL);
+    else {
+        c->late_offer = true;
+        sip_dlg_target_refresh(c->dlg, rx->msg);
+    }
+    sk_buf_free(&body);
+}
+
+/* An offer in a re-INVITE or UPDATE: answer it (RFC 3264 §6.1 directions: our
+ * hold narrows what we answer), or 488 with the old session kept (§14.2). */
+static void reinvite_rx_offer(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx,
+                              const char *extra)
+{
+    struct ua *u = c->u;
+    struct sip_msg *m = rx->msg;
+    struct sdp_session *offer = malloc(sizeof(*offer)), *answer = malloc(sizeof(*answer));
+    struct sdp_error se;
+    struct sdp_oa_fail fail;
+    struct sdp_neg neg;
+    struct sk_buf body;
+    int err;
+
+    sk_buf_init(&body);
+    if (!offer || !answer) {
+        ua_respond(u, st, rx, 500, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        goto out;
+    }
+    if (sdp_parse(offer, m->body.p, m->body.len, &se) != 0) {
+        char reason[200];
+        snprintf(reason, sizeof(reason), "Bad SDP: %s", se.reason);
+        ua_respond(u, st, rx, 400, reason, NULL, NULL, NULL, SK_STR_NULL);
+        goto out;
+    }
+    c->sdp_local.dir = ua_answer_dir(c->local_hold);
+    if (sdp_answer_new(offer, &c->sdp_local, answer, &neg, &fail) != 0) {
+        char warn[256], hp[80];
+        snprintf(warn, sizeof(warn), "Warning: %d %s \"%s\"\r\n", fail.warn_code,
+                 sk_sa_str(&u->local.addr, hp, sizeof(hp)), fail.text);
+        ua_respond(u, st, rx, 488, NULL, NULL, warn, NULL, SK_STR_NULL);
+        emit_info(c, "re-%s offer refused (488 %s), the session is unchanged",
+                  m->method_id == SIP_METHOD_INVITE ? "INVITE" : "UPDATE", fail.text);
+        goto out;
+    }
+    sdp_print(answer, &body);
+    if (m->method_id == SIP_METHOD_INVITE)
+        err = respond_reinvite_2xx(c, st, rx, extra, sk_buf_str(&body));
+    else
+        err = ua_respond(u, st, rx, 200, NULL, NULL, extra, sdp_ctype, sk_buf_str(&body));
+    if (err)
+        goto out;
+    sip_dlg_target_refresh(c->dlg, m);
+    bool was_remote = c->remote_hold;
+    memcpy(c->remote, offer, sizeof(*offer));
+    c->neg = neg;
+    c->remote_hold = ua_offer_holds(&neg);
+    call_media_apply(c);
+    emit_hold_change(c, ua_hold_change(c->local_hold, c->local_hold, was_remote,
+                                       c->remote_hold));
+out:
+    free(offer);
+    free(answer);
+    sk_buf_free(&body);
+}
+
+static void reinvite_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct ua *u = c->u;
+    struct sip_msg *m = rx->msg;
+    bool invite = m->method_id == SIP_METHOD_INVITE;
+    struct sk_buf extra;
+
+    if (invite && (c->state == CALL_IN_RINGING || c->re_st || c->late_offer)) {
+        /* §14.2: a second INVITE before the first one is done with (unanswered,
+         * or our 2xx to it, or the offer in that 2xx, not acknowledged yet) */
+        respond_overlap(c, st, rx);
+        return;
+    }
+    if (c->reinv_pending || (c->state != CALL_ACTIVE && c->state != CALL_IN_ANSWERED)) {
+        /* §14.2: an INVITE (RFC 3311 §5.2: an UPDATE) while ours is pending: 491 */
+        ua_respond(u, st, rx, 491, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    if (m->body.len && !has_sdp(m)) {
+        ua_respond(u, st, rx, 415, NULL, NULL, "Accept: application/sdp\r\n", NULL, SK_STR_NULL);
+        return;
+    }
+    sk_buf_init(&extra);
+    sip_print_hdrf(&extra, "Contact", "%s", u->contact);
+    sk_buf_puts(&extra, ua_capabilities);
+    /* §12.2.2: an accepted target refresh request replaces the remote target */
+    if (!extra.failed && has_sdp(m))
+        reinvite_rx_offer(c, st, rx, extra.p);
+    else if (!extra.failed && invite)
+        reinvite_rx_no_offer(c, st, rx, extra.p);
+    else if (!extra.failed) { /* an UPDATE without an offer: a target refresh only */
+        if (ua_respond(u, st, rx, 200, NULL, NULL, extra.p, NULL, SK_STR_NULL) == 0)
+            sip_dlg_target_refresh(c->dlg, m);
+    }
+    else
+        ua_respond(u, st, rx, 500, NULL, NULL, NULL, NULL, SK_STR_NULL);
+    sk_buf_free(&extra);
+}
+
+/* ---- Our re-INVITE: hold and resume ---- */
+
+static int reinvite_send(struct ua_call *c);
+
+static void reinvite_failed(struct ua_call *c, int status, const char *reason)
+{
+    struct ua_event ev = {.type = UA_EV_HOLD_FAILED, .call = c->id, .status = status,
+                          .reason = reason, .peer = c->peer,
+                          .text = c->reinv_hold ? "hold" : "resume"};
+    /* §14.1: a non-2xx final response leaves the session as it was */
+    c->hold_wanted = c->local_hold;
+    ua_emit(c->u, &ev);
+}
+
+/* The answer in the 2xx to our re-INVITE: the new session (§14.1), or, when
+ * it is unusable, the end of the call (RFC 3264 §5: no session to go on with). */
+static void reinvite_answered(struct ua_call *c, struct sip_msg *m)
+{
+    struct sdp_session *ans = malloc(sizeof(*ans));
+    struct sdp_error se;
+    struct sdp_oa_fail fail;
+    struct sdp_neg neg;
+    const char *why = NULL;
+
+    if (!ans)
+        why = "out of memory";
+    else if (!has_sdp(m))
+        why = "the 2xx to our re-INVITE carried no SDP answer";
+    else if (sdp_parse(ans, m->body.p, m->body.len, &se) != 0)
+        why = "bad SDP answer to our re-INVITE";
+    else if (sdp_answer_apply(c->reinv_offer, ans, &neg, &fail) != 0)
+        why = "unusable SDP answer to our re-INVITE";
+    if (why) {
+        free(ans);
+        c->end_status = 488;
+        snprintf(c->end_reason, sizeof(c->end_reason), "%s", why);
+        c->end_by = "local";
+        ua_hangup(c->u, c->id);
+        return;
+    }
+    bool was_local = c->local_hold;
+    free(c->remote);
+    c->remote = ans;
+    free(c->offer_sent);
+    c->offer_sent = c->reinv_offer;
+    c->reinv_offer = NULL;
+    c->neg = neg;
+    c->local_hold = c->reinv_hold;
+    call_media_apply(c);
+    emit_hold_change(c, ua_hold_change(was_local, c->local_hold, c->remote_hold,
+                                       c->remote_hold));
+    reinvite_follow_up(c);
+}
+
+static void on_reinvite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
+{
+    struct ua_call *c = arg;
+    struct ua *u = c->u;
+    struct sip_msg *m = rx ? rx->msg : NULL;
+    char reason[128];
+
+    if (status < 200 || t != c->reinv)
+        return; /* a provisional, or an older re-INVITE's late response */
+    if (status < 300 && !c->reinv_pending) {
+        /* a retransmission of the 2xx: our ACK was lost (§13.2.2.4) */
+        if (c->reinv_ack.len && c->state != CALL_ENDED)
+            sip_tpm_send(u->tpm, &c->reinv_ack_dst, c->reinv_ack.p, c->reinv_ack.len);
+        return;
+    }
+    if (!c->reinv_pending || c->state == CALL_ENDED)
+        return;
+    c->reinv_pending = false;
+    if (m)
+        sk_str_copy(reason, sizeof(reason), m->reason);
+    else
+        snprintf(reason, sizeof(reason), "%s", status == 408 ? "no answer" : "transport error");
+    /* §13.2.2.4: ACK every 2xx, even when we hung up meanwhile */
+    if (status < 300 && c->dlg &&
+        dlg_send(c, "ACK", NULL, SK_STR_NULL, SK_STR_NULL, NULL, NULL, &c->reinv_ack,
+                 &c->reinv_ack_dst) != 0)
+        SK_WARN("call %u: could not send the ACK for the re-INVITE", c->id);
+    if (c->state != CALL_ACTIVE)
+        return; /* hung up meanwhile: the BYE ends it */
+    if (status < 300) {
+        /* §12.2.1.2: its Contact is the new target */
+        sip_dlg_target_refresh(c->dlg, m);
+        reinvite_answered(c, m);
+        return;
+    }
+    free(c->reinv_offer);
+    c->reinv_offer = NULL;
+    if (status == 491) {
+        /* §14.1: glare; the retry waits a time that depends on who owns the Call-ID */
+        uint32_t ms = ua_glare_retry_ms(c->outgoing, sk_rand64());
+        emit_info(c, "491 Request Pending (glare): %s again in %u ms",
+                  c->hold_wanted ? "hold" : "resume", ms);
+        if (sk_timer_start(u->loop, &c->t_glare, ms))
+            reinvite_failed(c, status, reason);
+        return;
+    }
+    if (status == 481 || status == 408 || sip_dlg_rx_response(c->dlg, status)) {
+        /* §14.1: 481, 408 or no answer: the dialog is over */
+        reinvite_failed(c, status, reason);
+        c->end_status = status;
+        snprintf(c->end_reason, sizeof(c->end_reason), "re-INVITE: %d %s", status, reason);
+        c->end_by = "remote";
+        ua_hangup(u, c->id);
+        return;
+    }
+    reinvite_failed(c, status, reason);
+}
+
+static void on_reinvite_terminated(struct sip_txn *t, void *arg)
+{
+    struct ua_call *c = arg;
+    bool last = c->reinv == t;
+    if (last)
+        c->reinv = NULL;
+    c->reinv_live--;
+    sip_txn_unref(t);
+    if (last && c->reinv_pending) {
+        /* ended without a final response reaching us */
+        c->reinv_pending = false;
+        if (c->state == CALL_ACTIVE)
+            reinvite_failed(c, 408, "no answer");
+    }
+    if (c->state == CALL_ENDED)
+        reap_soon(c->u);
+}
+
+static const struct sip_txn_user reinvite_user = {on_reinvite_response, on_reinvite_terminated};
+
+/* §14.1: a re-INVITE with a new offer of the same session (sess-version + 1). */
+static int reinvite_send(struct ua_call *c)
+{
+    struct sk_buf body;
+    struct sip_txn *t = NULL;
+    int err;
+
+    if (!c->reinv_offer && !(c->reinv_offer = malloc(sizeof(*c->reinv_offer))))
+        return ENOMEM;
+    c->sdp_local.dir = ua_offer_dir(c->hold_wanted, c->remote_hold);
+    if ((err = sdp_offer_new(&c->sdp_local, c->reinv_offer)))
+        return err;
+    sk_buf_init(&body);
+    c->reinv_live++; /* before the transaction exists: its terminated() takes it back */
+    if ((err = sdp_print(c->reinv_offer, &body)) == 0)
+        err = dlg_send(c, "INVITE", NULL, sk_str_cstr(sdp_ctype), sk_buf_str(&body),
+                       &reinvite_user, &t, NULL, NULL);
+    sk_buf_free(&body);
+    if (err) {
+        c->reinv_live--;
+        return err;
+    }
+    /* the last one's transaction may linger (Timer M): it keeps the call
+     * alive (reinv_live) until it terminates, but answers no more */
+    c->reinv = t;
+    c->reinv_pending = true;
+    c->reinv_hold = c->hold_wanted;
+    c->reinv_cseq = c->dlg->invite_cseq;
+    sk_buf_free(&c->reinv_ack);
+    sk_buf_init(&c->reinv_ack);
+    return 0;
+}
+
+/* An offer/answer exchange is under way: a hold or resume waits for its end. */
+static bool reinvite_busy(const struct ua_call *c)
+{
+    return c->reinv_pending || c->late_offer || c->re_st || sk_timer_active(&c->t_glare);
+}
+
+/* An exchange ended: send the hold or resume the user asked for meanwhile. */
+static void reinvite_follow_up(struct ua_call *c)
+{
+    if (c->state != CALL_ACTIVE || reinvite_busy(c) || c->hold_wanted == c->local_hold)
+        return;
+    if (reinvite_send(c) != 0)
+        reinvite_failed(c, 500, "re-INVITE not sent");
+}
+
+static void on_glare_timer(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    (void) loop;
+    (void) t;
+    /* unless the call ended, or an exchange with the peer is under way (it
+     * follows up at its end), or the peer's offer already did what we wanted */
+    reinvite_follow_up(c);
+}
+
+int ua_hold(struct ua *u, unsigned id, bool hold)
+{
+    struct ua_call *c = call_find(u, id);
+    int err;
+
+    if (!c)
+        return ENOENT;
+    if (c->state != CALL_ACTIVE || !c->dlg || !c->media_started)
+        return EBUSY;
+    if (reinvite_busy(c)) {
+        /* an offer/answer exchange is under way (or a glare retry waits):
+         * what is wanted goes out when it is over */
+        c->hold_wanted = hold;
+        return 0;
+    }
+    if (hold == c->local_hold)
+        return EALREADY;
+    c->hold_wanted = hold;
+    if ((err = reinvite_send(c))) {
+        c->hold_wanted = c->local_hold;
+        return err;
+    }
+    return 0;
+}
+
+int ua_media_report(struct ua *u, unsigned id, struct media_report *r)
+{
+    struct ua_call *c = call_find(u, id);
+    if (!c)
+        return ENOENT;
+    if (!c->media || !c->media_started)
+        return EBUSY;
+    media_stream_report(c->media, r);
+    return 0;
+}
+
+static const char *hold_status(const struct ua_call *c)
+{
+    if (c->local_hold && c->remote_hold)
+        return ", on hold both ways";
+    if (c->local_hold)
+        return ", on hold (by us)";
+    return c->remote_hold ? ", on hold (by the peer)" : "";
 }

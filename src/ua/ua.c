@@ -54,6 +54,11 @@ const char *ua_event_name(enum ua_event_type t)
     case UA_EV_DTMF: return "dtmf-received";
     case UA_EV_HUNGUP: return "hungup";
     case UA_EV_INFO: return "info";
+    case UA_EV_HELD: return "held";
+    case UA_EV_RESUMED: return "resumed";
+    case UA_EV_REMOTE_HOLD: return "remote-hold";
+    case UA_EV_REMOTE_RESUME: return "remote-resume";
+    case UA_EV_HOLD_FAILED: return "hold-failed";
     }
     return "?";
 }

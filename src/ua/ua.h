@@ -50,6 +50,11 @@ enum ua_event_type {
     UA_EV_DTMF,           /* digit received */
     UA_EV_HUNGUP,         /* status/reason: why; text = "local"/"remote"; report */
     UA_EV_INFO,           /* text: something worth a line (an OPTIONS answered, a warning) */
+    UA_EV_HELD,           /* our hold (re-INVITE, a=sendonly/inactive) was accepted */
+    UA_EV_RESUMED,        /* our resume (a=sendrecv) was accepted */
+    UA_EV_REMOTE_HOLD,    /* the peer put us on hold */
+    UA_EV_REMOTE_RESUME,  /* the peer took us off hold */
+    UA_EV_HOLD_FAILED,    /* our hold/resume was refused: status/reason; text "hold"/"resume" */
 };
 
 const char *ua_event_name(enum ua_event_type t);
@@ -88,6 +93,12 @@ int ua_answer(struct ua *u, unsigned id);
 int ua_reject(struct ua *u, unsigned id, int status);
 int ua_hangup(struct ua *u, unsigned id);
 int ua_dtmf(struct ua *u, unsigned id, const char *digits);
+/* Hold (true) or resume (false) an answered call with a re-INVITE (RFC 3264
+ * §8.4); the outcome comes as an event. EBUSY while another offer/answer is
+ * under way or the call is not answered, EALREADY when it is so already. */
+int ua_hold(struct ua *u, unsigned id, bool hold);
+/* The media figures of a call so far (packets each way...): 0, ENOENT, EBUSY (no media). */
+int ua_media_report(struct ua *u, unsigned id, struct media_report *r);
 /* A line per registration and call, through fn(arg, line). */
 void ua_status(struct ua *u, void (*fn)(void *arg, const char *line), void *arg);
 /* The address we listen on (bound port filled in). */
