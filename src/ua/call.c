@@ -656,17 +656,6 @@ static void call_unlink_free(struct ua *u, struct ua_call *c)
     call_free(c);
 }
 
-/* "bob" -> sip:bob@our-domain; "bob@host" -> sip:bob@host; URIs as they are. */
-static void normalise_target(struct ua *u, const char *in, char *out, size_t size)
-{
-    if (strncmp(in, "sip:", 4) == 0 || strncmp(in, "sips:", 5) == 0 || strncmp(in, "tel:", 4) == 0)
-        snprintf(out, size, "%s", in);
-    else if (strchr(in, '@'))
-        snprintf(out, size, "sip:%s", in);
-    else
-        snprintf(out, size, "sip:%s@%s", in, u->domain);
-}
-
 int ua_call(struct ua *u, const char *target, unsigned *id)
 {
     struct ua_call *c;
@@ -679,7 +668,7 @@ int ua_call(struct ua *u, const char *target, unsigned *id)
     if (!(c = call_alloc(u)))
         return ENOMEM;
     c->outgoing = true;
-    normalise_target(u, target, c->target, sizeof(c->target));
+    ua_normalise_target(u, target, c->target, sizeof(c->target));
     snprintf(c->peer, sizeof(c->peer), "%s", c->target);
     if ((err = sip_uri_parse(&uri, c->target, strlen(c->target), &e)) ||
         (err = ua_dest_for_uri(u, &uri, &c->dst))) {
@@ -1125,8 +1114,8 @@ void ua_call_request(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
         re_offer(c, st, rx);
         return;
     case SIP_METHOD_INFO:
-        /* RFC 6086: INFO packages arrive with issue 18's work; a bare INFO is fine */
-        ua_respond(u, st, rx, 200, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        /* DTMF bodies (info.c); a bare INFO is fine */
+        ua_info_request(u, st, rx, c->id, c->peer);
         return;
     default:
         ua_respond(u, st, rx, 405, NULL, NULL, ua_capabilities, NULL, SK_STR_NULL);
@@ -1217,6 +1206,8 @@ int ua_dtmf(struct ua *u, unsigned id, const char *digits)
     struct ua_call *c = call_find(u, id);
     if (!c)
         return ENOENT;
+    if (u->cfg.dtmf_info)
+        return ua_info_send_dtmf(u, c->id, digits);
     if (!c->media || !c->media_started)
         return EBUSY;
     return media_stream_send_dtmf(c->media, digits);
@@ -1272,4 +1263,52 @@ void ua_calls_status(struct ua *u, void (*fn)(void *arg, const char *line), void
     }
     if (n == 0)
         fn(arg, "no calls");
+}
+
+/* ---- Hooks for info.c and message.c ---- */
+
+bool ua_call_confirmed(struct ua *u, unsigned id)
+{
+    struct ua_call *c = call_find(u, id);
+    return c && id && c->state == CALL_ACTIVE && c->dlg;
+}
+
+bool ua_dialog_exists(struct ua *u, const struct sip_msg *m)
+{
+    return call_by_dialog(u, m) != NULL;
+}
+
+/* dlg_send with a transaction user of another file (its arg is not the call,
+ * so the call may go while the request is out) */
+int ua_call_send_in_dialog(struct ua *u, unsigned id, const char *method, struct sk_str ctype,
+                           struct sk_str body, const struct sip_txn_user *user, void *arg,
+                           struct sip_txn **tp)
+{
+    struct ua_call *c = call_find(u, id);
+    struct sip_dlg_req r;
+    struct sip_req_out out;
+    struct sip_dest d;
+    struct sk_buf b;
+    int err;
+
+    if (!c || !id || c->state != CALL_ACTIVE || !c->dlg)
+        return ENOENT;
+    memset(&r, 0, sizeof(r));
+    r.method = sk_str_cstr(method);
+    r.c.proto = u->local.proto;
+    r.c.sent_by = &u->local.addr;
+    r.c.user_agent = sk_str_cstr("sipkit/0.1.0");
+    r.c.ctype = ctype;
+    r.c.body = body;
+    sk_buf_init(&b);
+    if ((err = sip_dlg_request(c->dlg, &r, &b, &out)))
+        goto out;
+    if (u->have_proxy && c->dlg->nroutes == 0)
+        d = u->proxy_dst;
+    else if ((err = ua_dest_direct(u, &out.next_hop, &d)))
+        goto out;
+    err = sip_txn_client_new(u->txl, u->loop, b.p, b.len, &d, user, arg, tp);
+out:
+    sk_buf_free(&b);
+    return err;
 }
