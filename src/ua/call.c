@@ -46,6 +46,8 @@ struct ua_call {
     bool cancel_asked;
     struct sk_buf ack;            /* the ACK for the 2xx, resent for its retransmissions */
     struct sip_dest ack_dst;
+    struct ua_redirect *redir;    /* 3xx followed (redirect.c), NULL until one came */
+    char ruri[UA_STR_MAX];        /* the Request-URI after a redirect, "" = target */
     /* UAS */
     struct sip_txn *ist;          /* the INVITE's server transaction (referenced) */
     char *inv_buf;                /* copy of the INVITE, parsed into inv */
@@ -120,6 +122,7 @@ static void call_free(struct ua_call *c)
     free(c->inv_buf);
     free(c->offer_sent);
     free(c->remote);
+    free(c->redir);
     sk_buf_free(&c->invite);
     sk_buf_free(&c->ack);
     sk_buf_free(&c->resp_2xx);
@@ -409,6 +412,42 @@ static int take_remote_sdp(struct ua_call *c, struct sip_msg *m)
     return 0;
 }
 
+/* §8.1.3.4: a 3xx: its Contacts are tried in q order, each by a new INVITE
+ * (same Call-ID, From and To, CSeq + 1, new branch); a failure of a redirected
+ * INVITE moves on to the next Contact. False: nothing (more) to try. */
+static bool call_redirect(struct ua_call *c, struct sip_msg *m, int status)
+{
+    struct ua *u = c->u;
+    const struct sip_addr *ct;
+    size_t n = 0;
+    struct sip_error e;
+    char next[UA_STR_MAX];
+
+    if (status >= 300 && status < 400 && m && u->cfg.max_redirects) {
+        if (!c->redir && (c->redir = malloc(sizeof(*c->redir))))
+            ua_redirect_init(c->redir, c->target);
+        if (c->redir && sip_msg_addrs(m, SIP_HDR_CONTACT, &ct, &n, &e) == 0)
+            ua_redirect_add(c->redir, ct, n, u->cfg.max_redirects);
+    }
+    while (c->redir && ua_redirect_next(c->redir, next, sizeof(next))) {
+        struct sip_uri uri;
+        struct ua_event ev = {.type = UA_EV_REDIRECTED, .call = c->id, .status = status,
+                              .peer = c->peer, .text = next};
+        if (sip_uri_parse(&uri, next, strlen(next), &e) || ua_dest_for_uri(u, &uri, &c->dst))
+            continue;
+        snprintf(c->ruri, sizeof(c->ruri), "%s", next);
+        ua_emit(u, &ev);
+        c->auth_tries = 0;
+        if (c->dlg) {
+            sip_dlg_free(c->dlg);
+            c->dlg = NULL;
+        }
+        send_invite(c);
+        return true;
+    }
+    return false;
+}
+
 static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
 {
     struct ua_call *c = arg;
@@ -554,6 +593,8 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
         send_invite(c);
         return;
     }
+    if (!c->cancel_asked && call_redirect(c, m, status))
+        return;
     /* RFC 3261 §20.43: a Warning says why (RFC 3264 §6: 305 incompatible media) */
     const struct sip_hdr *w = m ? sip_msg_hdr_by_name(m, "Warning") : NULL;
     if (w) {
@@ -591,12 +632,14 @@ static void send_invite(struct ua_call *c)
     sk_buf_init(&body);
     /* §8.1.1.5: the retry after a challenge is a new request with CSeq + 1 */
     c->cseq++;
-    ua_print_request_head(u, &b, "INVITE", c->target, c->from_tag, c->target, NULL, c->call_id,
-                          c->cseq, branch, sizeof(branch));
+    /* §8.1.3.4: after a redirect the Request-URI is the Contact; To stays */
+    ua_print_request_head(u, &b, "INVITE", c->ruri[0] ? c->ruri : c->target, c->from_tag,
+                          c->target, NULL, c->call_id, c->cseq, branch, sizeof(branch));
     sk_buf_puts(&b, ua_capabilities);
     if (c->auth_tries)
         sip_digest_client_authorize(&b, &c->dc, u->auth_user, u->cfg.password,
-                                    sk_str_cstr("INVITE"), sk_str_cstr(c->target), NULL);
+                                    sk_str_cstr("INVITE"),
+                                    sk_str_cstr(c->ruri[0] ? c->ruri : c->target), NULL);
     sdp_body(c->offer_sent, &body);
     sip_print_body(&b, sk_str_cstr(sdp_ctype), sk_buf_str(&body));
     sk_buf_free(&body);
@@ -781,6 +824,20 @@ static void on_auto_answer(struct sk_loop *loop, struct sk_timer *t, void *arg)
     ua_answer(c->u, c->id);
 }
 
+static void on_forward_no_answer(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    char line[UA_STR_MAX + 16];
+    (void) loop;
+    (void) t;
+    if (c->state != CALL_IN_RINGING)
+        return;
+    /* --forward-mode no-answer: 302 rather than ringing on */
+    ua_forward_contact(c->u, c->peer, "no-answer", line, sizeof(line));
+    respond_invite(c, 302, NULL, line, NULL);
+    call_end(c, 302, "forwarded (no answer)", "local");
+}
+
 int ua_answer(struct ua *u, unsigned id)
 {
     struct ua_call *c = call_find(u, id);
@@ -866,9 +923,20 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
     }
     /* one call at a time by default, as a desk phone without call waiting
      * (--max-calls raises it: a test peer, a load generator's far end) */
-    if (ua_call_count(u) >= (u->cfg.max_calls ? u->cfg.max_calls : 1)) {
-        ua_respond(u, st, rx, 486, NULL, tag, NULL, NULL, SK_STR_NULL);
-        return;
+    {
+        bool busy = ua_call_count(u) >= (u->cfg.max_calls ? u->cfg.max_calls : 1);
+        if (ua_forward_wanted(u, busy)) {
+            /* --forward: RFC 3261 §21.3.3 302, the caller tries the Contact */
+            char from[UA_STR_MAX], line[UA_STR_MAX + 16];
+            sk_str_copy(from, sizeof(from), m->from.uri.raw);
+            ua_forward_contact(u, from, busy ? "busy" : "always", line, sizeof(line));
+            ua_respond(u, st, rx, 302, NULL, tag, line, NULL, SK_STR_NULL);
+            return;
+        }
+        if (busy) {
+            ua_respond(u, st, rx, 486, NULL, tag, NULL, NULL, SK_STR_NULL);
+            return;
+        }
     }
     if (m->body.len && !has_sdp(m)) {
         ua_respond(u, st, rx, 415, NULL, tag, "Accept: application/sdp\r\n", NULL, SK_STR_NULL);
@@ -929,6 +997,12 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
     {
         struct ua_event ev = {.type = UA_EV_INCOMING, .call = c->id, .peer = c->peer};
         ua_emit(u, &ev);
+    }
+    if (u->cfg.forward[0] && u->cfg.forward_mode == UA_FWD_NO_ANSWER) {
+        /* an incoming call does not use the no-answer timer of outgoing ones */
+        sk_timer_init(&c->t_no_answer, on_forward_no_answer, c);
+        if (sk_timer_start(u->loop, &c->t_no_answer, (uint64_t) u->cfg.forward_after_s * 1000u))
+            SK_WARN("call %u: cannot time the forwarding: it rings on", c->id);
     }
     if (u->cfg.auto_answer_ms >= 0) {
         sk_timer_init(&c->t_answer, on_auto_answer, c);

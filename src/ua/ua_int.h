@@ -147,7 +147,7 @@ int ua_dtmf_plain_parse(const char *p, size_t len, char *digit, const char **why
 struct ua_redirect {
     char tried[UA_REDIRECT_MAX_URIS][UA_STR_MAX]; /* every Request-URI used, the first too */
     size_t ntried;
-    struct { char uri[UA_STR_MAX]; int q; unsigned order; } cand[UA_REDIRECT_MAX_URIS];
+    struct { char uri[UA_STR_MAX]; int q; } cand[UA_REDIRECT_MAX_URIS];
     size_t ncand;                 /* Contacts still to try, best first */
     unsigned redirects;           /* 3xx taken so far */
 };
@@ -159,5 +159,9 @@ size_t ua_redirect_add(struct ua_redirect *r, const struct sip_addr *contacts, s
                        uint32_t max_redirects);
 /* The next URI to try (copied into out and recorded as tried), or false. */
 bool ua_redirect_next(struct ua_redirect *r, char *out, size_t size);
+/* --forward: is an incoming INVITE answered 302 now (busy: we are in a call)? */
+bool ua_forward_wanted(struct ua *u, bool busy);
+/* The Contact line of the 302 into line; emits UA_EV_FORWARDED (why: the mode). */
+void ua_forward_contact(struct ua *u, const char *from, const char *why, char *line, size_t size);
 
 #endif
