@@ -524,7 +524,7 @@ static void run_command(struct phone *p, char *line)
 {
     char *cmd;
 
-    if (strncmp(line, "msg", 3) == 0 && (line[3] == ' ' || line[3] == '\t')) {
+    if (strncmp(line, "msg", 3) == 0 && (line[3] == ' ' || line[3] == '\t' || line[3] == '\0')) {
         msg_command(p, line + 3);
         return;
     }

@@ -6,6 +6,9 @@
 #   - they came by SIP, not RTP: bob's hungup report counts no RFC 4733 digit
 #     received and alice's none sent
 #   - bob (--dtmf-mode info too) answers with `dtmf *9`: alice gets * and 9
+#   - a raw peer (tests/ua/info_peer.py) calls a phone and sends INFO:
+#     application/dtmf "7" and dtmf-relay Signal=11 arrive as 7 and #; text/plain
+#     gets 415 with Accept, a bad Signal 400, an INFO without a body 200
 #   - clean exits, no sanitizer report
 # Ports are picked at run time; everything on loopback.
 # usage: phone_info_dtmf.sh SIPKIT_BINARY TESTS_SOURCE_DIR [WAVCHECK_BINARY]
@@ -67,5 +70,16 @@ ev bob order registered incoming answered dtmf-received dtmf-received dtmf-recei
 check "bob's events in order" $?
 check_no_sanitizer alice "$tmp/alice.err"
 check_no_sanitizer bob "$tmp/bob.err"
+
+# a raw peer's INFOs, straight to a phone that registers nowhere
+p2=$(free_port)
+phone_start carol --user sip:carol@localhost --registrar none --listen "udp:127.0.0.1:$p2" \
+    --auto-answer 0 --rtp-ports 20000-40000
+wait_ready 127.0.0.1 "$p2"
+check "carol's phone answers OPTIONS on port $p2" $?
+py_checks python3 "$srcdir/ua/info_peer.py" 127.0.0.1 "$p2" "$tmp/carol.log"
+phone_quit carol
+check "carol exits 0 (status ${phone_rc[carol]})" $?
+check_no_sanitizer carol "$tmp/carol.err"
 server_stop_checked
 interop_finish
