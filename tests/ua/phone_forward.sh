@@ -8,6 +8,8 @@
 #     is forwarded to carol and connects there; alice's stays up
 #   - no-answer:2: bob does not answer; after 2 s of ringing the call goes to
 #     carol, bob's side ends (hungup 302)
+#   - a loop: bob forwards to carol, carol back to bob: alice tries carol once,
+#     does not go back to bob (the loop guard), and the call fails with the 302
 #   - clean exits, no sanitizer report
 # Ports are picked at run time; everything on loopback.
 # usage: phone_forward.sh SIPKIT_BINARY TESTS_SOURCE_DIR [WAVCHECK_BINARY]
@@ -114,5 +116,20 @@ phone_cmd carol_noans hangup
 phone_wait alice_noans hungup && phone_wait carol_noans hungup
 check "noans: the call ends on both sides" $?
 quit_all noans alice bob carol
+
+# ---- a forwarding loop
+start carol loop --forward bob
+start bob loop --forward carol
+start alice loop
+phone_cmd alice_loop "call bob"
+phone_wait alice_loop hungup 15
+check "loop: alice's call ends" $?
+out=$(ev alice_loop get hungup status)
+[ "$out" = 302 ]
+check "loop: with the 302 that had nowhere new to go (got $out)" $?
+out=$(ev alice_loop list | grep -c '^redirected$')/$(ev alice_loop get redirected text)
+[ "$out" = "1/sip:carol@localhost" ]
+check "loop: alice was redirected once, to carol, not back to bob (got $out)" $?
+quit_all loop alice bob carol
 server_stop_checked
 interop_finish
