@@ -10,6 +10,9 @@
 #     carol, bob's side ends (hungup 302)
 #   - a loop: bob forwards to carol, carol back to bob: alice tries carol once,
 #     does not go back to bob (the loop guard), and the call fails with the 302
+#   - q order: a redirect server (tests/ua/redirect_server.py) answers 302
+#     with dave;q=1.0 (not registered: 480), carol;q=0.5, bob;q=0.1: alice tries
+#     dave, then carol, and the call connects with carol; bob never rings
 #   - clean exits, no sanitizer report
 # Ports are picked at run time; everything on loopback.
 # usage: phone_forward.sh SIPKIT_BINARY TESTS_SOURCE_DIR [WAVCHECK_BINARY]
@@ -131,5 +134,31 @@ out=$(ev alice_loop list | grep -c '^redirected$')/$(ev alice_loop get redirecte
 [ "$out" = "1/sip:carol@localhost" ]
 check "loop: alice was redirected once, to carol, not back to bob (got $out)" $?
 quit_all loop alice bob carol
+
+# ---- a 302 with several Contacts, from a redirect server of another domain
+rport=$(free_port)
+python3 "$srcdir/ua/redirect_server.py" "$rport" "<sip:bob@localhost>;q=0.1" \
+    "<sip:dave@localhost>;q=1.0" "<sip:carol@localhost>;q=0.5" 2>"$tmp/redir.err" &
+redir_pid=$!
+cleanup_hooks+=("kill $redir_pid 2>/dev/null; wait $redir_pid 2>/dev/null")
+start carol qorder --auto-answer 0
+start bob qorder --auto-answer 0
+start alice qorder
+phone_cmd alice_qorder "call sip:redirect@127.0.0.1:$rport"
+phone_wait alice_qorder answered 15 && phone_wait carol_qorder answered
+check "qorder: alice's call to the redirect server connects with carol" $?
+out=$(ev alice_qorder get redirected text 1)/$(ev alice_qorder get redirected text 2)
+[ "$out" = "sip:dave@localhost/sip:carol@localhost" ]
+check "qorder: dave (q=1.0) tried first, carol (q=0.5) after dave's failure (got $out)" $?
+out=$(ev alice_qorder get redirected status 2)
+[ "$out" = 480 ]
+check "qorder: the move to carol followed dave's 480 (got $out)" $?
+! phone_has bob_qorder incoming
+check "qorder: bob (q=0.1) never rang" $?
+phone_cmd alice_qorder hangup
+phone_wait alice_qorder hungup && phone_wait carol_qorder hungup
+check "qorder: the call ends on both sides" $?
+quit_all qorder alice bob carol
+kill "$redir_pid" 2>/dev/null
 server_stop_checked
 interop_finish
