@@ -145,6 +145,8 @@ static void print_json_event(struct phone *p, const struct ua_event *ev)
         sk_json_kcstr(&j, "digit", d);
         sk_json_kint(&j, "duration_ms", ev->duration_ms);
     }
+    if (ev->ctype)
+        sk_json_kcstr(&j, "content_type", ev->ctype);
     if (ev->type == UA_EV_REGISTERED) {
         sk_json_kint(&j, "expires", ev->expires);
         sk_json_kcstr(&j, "contact", ev->text);
@@ -213,6 +215,26 @@ static void print_text_event(struct phone *p, const struct ua_event *ev)
         break;
     case UA_EV_INFO:
         snprintf(line, sizeof(line), "info %s", ev->text ? ev->text : "");
+        break;
+    case UA_EV_MESSAGE:
+        snprintf(line, sizeof(line), "message-received from %s (%s): %s", ev->peer ? ev->peer : "?",
+                 ev->ctype ? ev->ctype : "?", ev->text ? ev->text : "");
+        /* one line per event: a message's own line ends become spaces */
+        for (char *q = line; *q; q++)
+            if ((unsigned char) *q < 0x20 || *q == 0x7f)
+                *q = ' ';
+        break;
+    case UA_EV_MESSAGE_SENT:
+        snprintf(line, sizeof(line), "message-sent to %s %d %s", ev->peer ? ev->peer : "?",
+                 ev->status, ev->reason ? ev->reason : "");
+        break;
+    case UA_EV_REDIRECTED:
+        snprintf(line, sizeof(line), "redirected call %u %d to %s", ev->call, ev->status,
+                 ev->text ? ev->text : "?");
+        break;
+    case UA_EV_FORWARDED:
+        snprintf(line, sizeof(line), "forwarded call from %s to %s (%s)", ev->peer ? ev->peer : "?",
+                 ev->text ? ev->text : "?", ev->reason ? ev->reason : "");
         break;
     default:
         if (ev->status)
@@ -509,9 +531,38 @@ static int print_stats(struct phone *p, unsigned id)
     return 0;
 }
 
+/* "msg URI text...": the text is the rest of the line, as typed. */
+static void msg_command(struct phone *p, char *args)
+{
+    char *uri, *text;
+    int err;
+
+    args += strspn(args, " \t");
+    uri = args;
+    args += strcspn(args, " \t");
+    if (*args)
+        *args++ = '\0';
+    text = args + strspn(args, " \t");
+    text[strcspn(text, "\r")] = '\0';
+    if (!*uri || !*text) {
+        say(p, "usage: msg URI TEXT", "msg");
+        return;
+    }
+    if ((err = ua_message(p->ua, uri, text)) == EMSGSIZE)
+        say(p, "text too long", "msg");
+    else if (err)
+        say(p, strerror(err), "msg");
+}
+
 static void run_command(struct phone *p, char *line)
 {
-    char *cmd = strtok(line, " \t\r");
+    char *cmd;
+
+    if (strncmp(line, "msg", 3) == 0 && (line[3] == ' ' || line[3] == '\t' || line[3] == '\0')) {
+        msg_command(p, line + 3);
+        return;
+    }
+    cmd = strtok(line, " \t\r");
     char *a1 = strtok(NULL, " \t\r");
     char *a2 = strtok(NULL, " \t\r");
     int err = 0;
@@ -539,7 +590,7 @@ static void run_command(struct phone *p, char *line)
         quit(p);
     } else if (strcmp(cmd, "help") == 0) {
         status_line(p, "commands: call URI | answer [N] | reject [N] | decline [N] | hangup [N] | "
-                       "dtmf DIGITS [N] | hold [N] | resume [N] | stats [N] | status | quit");
+                       "dtmf DIGITS [N] | hold [N] | resume [N] | stats [N] | msg URI TEXT | status | quit");
     } else {
         say(p, "unknown command (try help)", cmd);
         return;
@@ -629,7 +680,10 @@ static void usage(FILE *f, bool call_mode)
                    "  Registers, waits for calls, takes commands on stdin (help lists them).\n"
                    "  --auto-answer [S]   answer incoming calls after S seconds (0)\n"
                    "  --no-stdin          ignore stdin (run until SIGINT/SIGTERM)\n"
-                   "  --max-calls N       calls at once before 486 Busy Here (1)\n");
+                   "  --max-calls N       calls at once before 486 Busy Here (1)\n"
+                   "  --forward URI       answer incoming calls 302 Moved Temporarily to URI\n"
+                   "  --forward-mode M    always | busy (in a call already) | no-answer[:S]\n"
+                   "                      (after S s of ringing, 20); always\n");
     fprintf(f,
             "common options:\n"
             "  --user URI          our address of record, sip:alice@localhost\n"
@@ -646,6 +700,8 @@ static void usage(FILE *f, bool call_mode)
             "  --ptime MS          packet time, 10..60 (20)\n"
             "  --rtp-ports A-B     RTP port range (10000-20000)\n"
             "  --rtp-timeout S     end an answered call after S s without RTP (30, 0 off)\n"
+            "  --dtmf-mode M       rfc4733 (RTP events) or info (SIP INFO, dtmf-relay); rfc4733\n"
+            "  --max-redirects N   3xx answers followed per call (5, 0 = none)\n"
             "  --json              events as JSON lines\n"
             "  --log-level L       error|warn|info|debug (warn)\n");
 }
@@ -767,6 +823,35 @@ static int parse_flags(struct phone *p, int argc, char **argv)
         } else if (p->call_mode && strcmp(a, "--load-rate") == 0) {
             NEED_VAL();
             if (parse_u32(val, 1000, &p->load_rate) || p->load_rate == 0)
+                goto bad;
+        } else if (strcmp(a, "--dtmf-mode") == 0) {
+            NEED_VAL();
+            if (strcmp(val, "info") == 0)
+                c->dtmf_info = true;
+            else if (strcmp(val, "rfc4733") == 0)
+                c->dtmf_info = false;
+            else
+                goto bad;
+        } else if (strcmp(a, "--max-redirects") == 0) {
+            NEED_VAL();
+            if (parse_u32(val, 16, &c->max_redirects))
+                goto bad;
+        } else if (!p->call_mode && strcmp(a, "--forward") == 0) {
+            COPY(c->forward);
+        } else if (!p->call_mode && strcmp(a, "--forward-mode") == 0) {
+            NEED_VAL();
+            if (strcmp(val, "always") == 0)
+                c->forward_mode = UA_FWD_ALWAYS;
+            else if (strcmp(val, "busy") == 0)
+                c->forward_mode = UA_FWD_BUSY;
+            else if (strncmp(val, "no-answer", 9) == 0) {
+                c->forward_mode = UA_FWD_NO_ANSWER;
+                if (val[9] == ':' && (parse_u32(val + 10, 3600, &c->forward_after_s) ||
+                                      c->forward_after_s == 0))
+                    goto bad;
+                else if (val[9] && val[9] != ':')
+                    goto bad;
+            } else
                 goto bad;
         } else if (strcmp(a, "--max-calls") == 0) {
             NEED_VAL();

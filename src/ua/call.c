@@ -49,6 +49,8 @@ struct ua_call {
     bool cancel_asked;
     struct sk_buf ack;            /* the ACK for the 2xx, resent for its retransmissions */
     struct sip_dest ack_dst;
+    struct ua_redirect *redir;    /* 3xx followed (redirect.c), NULL until one came */
+    char ruri[UA_STR_MAX];        /* the Request-URI after a redirect, "" = target */
     /* UAS */
     struct sip_txn *ist;          /* the INVITE's server transaction (referenced) */
     char *inv_buf;                /* copy of the INVITE, parsed into inv */
@@ -145,6 +147,7 @@ static void call_free(struct ua_call *c)
     free(c->inv_buf);
     free(c->offer_sent);
     free(c->remote);
+    free(c->redir);
     sk_buf_free(&c->invite);
     sk_buf_free(&c->ack);
     sk_buf_free(&c->resp_2xx);
@@ -435,6 +438,42 @@ static int take_remote_sdp(struct ua_call *c, struct sip_msg *m)
     return 0;
 }
 
+/* §8.1.3.4: a 3xx: its Contacts are tried in q order, each by a new INVITE
+ * (same Call-ID, From and To, CSeq + 1, new branch); a failure of a redirected
+ * INVITE moves on to the next Contact. False: nothing (more) to try. */
+static bool call_redirect(struct ua_call *c, struct sip_msg *m, int status)
+{
+    struct ua *u = c->u;
+    const struct sip_addr *ct;
+    size_t n = 0;
+    struct sip_error e;
+    char next[UA_STR_MAX];
+
+    if (status >= 300 && status < 400 && m && u->cfg.max_redirects) {
+        if (!c->redir && (c->redir = malloc(sizeof(*c->redir))))
+            ua_redirect_init(c->redir, c->target);
+        if (c->redir && sip_msg_addrs(m, SIP_HDR_CONTACT, &ct, &n, &e) == 0)
+            ua_redirect_add(c->redir, ct, n, u->cfg.max_redirects);
+    }
+    while (c->redir && ua_redirect_next(c->redir, next, sizeof(next))) {
+        struct sip_uri uri;
+        struct ua_event ev = {.type = UA_EV_REDIRECTED, .call = c->id, .status = status,
+                              .peer = c->peer, .text = next};
+        if (sip_uri_parse(&uri, next, strlen(next), &e) || ua_dest_for_uri(u, &uri, &c->dst))
+            continue;
+        snprintf(c->ruri, sizeof(c->ruri), "%s", next);
+        ua_emit(u, &ev);
+        c->auth_tries = 0;
+        if (c->dlg) {
+            sip_dlg_free(c->dlg);
+            c->dlg = NULL;
+        }
+        send_invite(c);
+        return true;
+    }
+    return false;
+}
+
 static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
 {
     struct ua_call *c = arg;
@@ -580,6 +619,8 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
         send_invite(c);
         return;
     }
+    if (!c->cancel_asked && call_redirect(c, m, status))
+        return;
     /* RFC 3261 §20.43: a Warning says why (RFC 3264 §6: 305 incompatible media) */
     const struct sip_hdr *w = m ? sip_msg_hdr_by_name(m, "Warning") : NULL;
     if (w) {
@@ -617,12 +658,14 @@ static void send_invite(struct ua_call *c)
     sk_buf_init(&body);
     /* §8.1.1.5: the retry after a challenge is a new request with CSeq + 1 */
     c->cseq++;
-    ua_print_request_head(u, &b, "INVITE", c->target, c->from_tag, c->target, NULL, c->call_id,
-                          c->cseq, branch, sizeof(branch));
+    /* §8.1.3.4: after a redirect the Request-URI is the Contact; To stays */
+    ua_print_request_head(u, &b, "INVITE", c->ruri[0] ? c->ruri : c->target, c->from_tag,
+                          c->target, NULL, c->call_id, c->cseq, branch, sizeof(branch));
     sk_buf_puts(&b, ua_capabilities);
     if (c->auth_tries)
         sip_digest_client_authorize(&b, &c->dc, u->auth_user, u->cfg.password,
-                                    sk_str_cstr("INVITE"), sk_str_cstr(c->target), NULL);
+                                    sk_str_cstr("INVITE"),
+                                    sk_str_cstr(c->ruri[0] ? c->ruri : c->target), NULL);
     sdp_body(c->offer_sent, &body);
     sip_print_body(&b, sk_str_cstr(sdp_ctype), sk_buf_str(&body));
     sk_buf_free(&body);
@@ -683,17 +726,6 @@ static void call_unlink_free(struct ua *u, struct ua_call *c)
     call_free(c);
 }
 
-/* "bob" -> sip:bob@our-domain; "bob@host" -> sip:bob@host; URIs as they are. */
-static void normalise_target(struct ua *u, const char *in, char *out, size_t size)
-{
-    if (strncmp(in, "sip:", 4) == 0 || strncmp(in, "sips:", 5) == 0 || strncmp(in, "tel:", 4) == 0)
-        snprintf(out, size, "%s", in);
-    else if (strchr(in, '@'))
-        snprintf(out, size, "sip:%s", in);
-    else
-        snprintf(out, size, "sip:%s@%s", in, u->domain);
-}
-
 int ua_call(struct ua *u, const char *target, unsigned *id)
 {
     struct ua_call *c;
@@ -706,7 +738,7 @@ int ua_call(struct ua *u, const char *target, unsigned *id)
     if (!(c = call_alloc(u)))
         return ENOMEM;
     c->outgoing = true;
-    normalise_target(u, target, c->target, sizeof(c->target));
+    ua_normalise_target(u, target, c->target, sizeof(c->target));
     snprintf(c->peer, sizeof(c->peer), "%s", c->target);
     if ((err = sip_uri_parse(&uri, c->target, strlen(c->target), &e)) ||
         (err = ua_dest_for_uri(u, &uri, &c->dst))) {
@@ -819,6 +851,20 @@ static void on_auto_answer(struct sk_loop *loop, struct sk_timer *t, void *arg)
     ua_answer(c->u, c->id);
 }
 
+static void on_forward_no_answer(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    char line[UA_STR_MAX + 16];
+    (void) loop;
+    (void) t;
+    if (c->state != CALL_IN_RINGING)
+        return;
+    /* --forward-mode no-answer: 302 rather than ringing on */
+    ua_forward_contact(c->u, c->peer, "no-answer", line, sizeof(line));
+    respond_invite(c, 302, NULL, line, NULL);
+    call_end(c, 302, "forwarded (no answer)", "local");
+}
+
 int ua_answer(struct ua *u, unsigned id)
 {
     struct ua_call *c = call_find(u, id);
@@ -904,9 +950,20 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
     }
     /* one call at a time by default, as a desk phone without call waiting
      * (--max-calls raises it: a test peer, a load generator's far end) */
-    if (ua_call_count(u) >= (u->cfg.max_calls ? u->cfg.max_calls : 1)) {
-        ua_respond(u, st, rx, 486, NULL, tag, NULL, NULL, SK_STR_NULL);
-        return;
+    {
+        bool busy = ua_call_count(u) >= (u->cfg.max_calls ? u->cfg.max_calls : 1);
+        if (ua_forward_wanted(u, busy)) {
+            /* --forward: RFC 3261 §21.3.3 302, the caller tries the Contact */
+            char from[UA_STR_MAX], line[UA_STR_MAX + 16];
+            sk_str_copy(from, sizeof(from), m->from.uri.raw);
+            ua_forward_contact(u, from, busy ? "busy" : "always", line, sizeof(line));
+            ua_respond(u, st, rx, 302, NULL, tag, line, NULL, SK_STR_NULL);
+            return;
+        }
+        if (busy) {
+            ua_respond(u, st, rx, 486, NULL, tag, NULL, NULL, SK_STR_NULL);
+            return;
+        }
     }
     if (m->body.len && !has_sdp(m)) {
         ua_respond(u, st, rx, 415, NULL, tag, "Accept: application/sdp\r\n", NULL, SK_STR_NULL);
@@ -967,6 +1024,12 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
     {
         struct ua_event ev = {.type = UA_EV_INCOMING, .call = c->id, .peer = c->peer};
         ua_emit(u, &ev);
+    }
+    if (u->cfg.forward[0] && u->cfg.forward_mode == UA_FWD_NO_ANSWER) {
+        /* an incoming call does not use the no-answer timer of outgoing ones */
+        sk_timer_init(&c->t_no_answer, on_forward_no_answer, c);
+        if (sk_timer_start(u->loop, &c->t_no_answer, (uint64_t) u->cfg.forward_after_s * 1000u))
+            SK_WARN("call %u: cannot time the forwarding: it rings on", c->id);
     }
     if (u->cfg.auto_answer_ms >= 0) {
         sk_timer_init(&c->t_answer, on_auto_answer, c);
@@ -1090,8 +1153,8 @@ void ua_call_request(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
         reinvite_rx(c, st, rx);
         return;
     case SIP_METHOD_INFO:
-        /* RFC 6086: INFO packages arrive with issue 18's work; a bare INFO is fine */
-        ua_respond(u, st, rx, 200, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        /* DTMF bodies (info.c); a bare INFO is fine */
+        ua_info_request(u, st, rx, c->id, c->peer);
         return;
     default:
         ua_respond(u, st, rx, 405, NULL, NULL, ua_capabilities, NULL, SK_STR_NULL);
@@ -1184,6 +1247,8 @@ int ua_dtmf(struct ua *u, unsigned id, const char *digits)
     struct ua_call *c = call_find(u, id);
     if (!c)
         return ENOENT;
+    if (u->cfg.dtmf_info)
+        return ua_info_send_dtmf(u, c->id, digits);
     if (!c->media || !c->media_started)
         return EBUSY;
     return media_stream_send_dtmf(c->media, digits);
@@ -1733,4 +1798,52 @@ static const char *hold_status(const struct ua_call *c)
     if (c->local_hold)
         return ", on hold (by us)";
     return c->remote_hold ? ", on hold (by the peer)" : "";
+}
+
+/* ---- Hooks for info.c and message.c ---- */
+
+bool ua_call_confirmed(struct ua *u, unsigned id)
+{
+    struct ua_call *c = call_find(u, id);
+    return c && id && c->state == CALL_ACTIVE && c->dlg;
+}
+
+bool ua_dialog_exists(struct ua *u, const struct sip_msg *m)
+{
+    return call_by_dialog(u, m) != NULL;
+}
+
+/* dlg_send with a transaction user of another file (its arg is not the call,
+ * so the call may go while the request is out) */
+int ua_call_send_in_dialog(struct ua *u, unsigned id, const char *method, struct sk_str ctype,
+                           struct sk_str body, const struct sip_txn_user *user, void *arg,
+                           struct sip_txn **tp)
+{
+    struct ua_call *c = call_find(u, id);
+    struct sip_dlg_req r;
+    struct sip_req_out out;
+    struct sip_dest d;
+    struct sk_buf b;
+    int err;
+
+    if (!c || !id || c->state != CALL_ACTIVE || !c->dlg)
+        return ENOENT;
+    memset(&r, 0, sizeof(r));
+    r.method = sk_str_cstr(method);
+    r.c.proto = u->local.proto;
+    r.c.sent_by = &u->local.addr;
+    r.c.user_agent = sk_str_cstr("sipkit/0.1.0");
+    r.c.ctype = ctype;
+    r.c.body = body;
+    sk_buf_init(&b);
+    if ((err = sip_dlg_request(c->dlg, &r, &b, &out)))
+        goto out;
+    if (u->have_proxy && c->dlg->nroutes == 0)
+        d = u->proxy_dst;
+    else if ((err = ua_dest_direct(u, &out.next_hop, &d)))
+        goto out;
+    err = sip_txn_client_new(u->txl, u->loop, b.p, b.len, &d, user, arg, tp);
+out:
+    sk_buf_free(&b);
+    return err;
 }

@@ -15,7 +15,7 @@
 #define UA_NAME "sipkit/" "0.1.0"
 
 const char ua_capabilities[] =
-    "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE\r\n"
+    "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE\r\n"
     "Accept: application/sdp\r\n"
     "Supported: replaces\r\n";
 
@@ -38,6 +38,8 @@ void ua_config_defaults(struct ua_config *c)
     snprintf(c->play, sizeof(c->play), "tone:440");
     snprintf(c->codecs, sizeof(c->codecs), "PCMU,PCMA");
     c->ptime_ms = 20;
+    c->max_redirects = 5;
+    c->forward_after_s = 20;
 }
 
 const char *ua_event_name(enum ua_event_type t)
@@ -59,6 +61,10 @@ const char *ua_event_name(enum ua_event_type t)
     case UA_EV_REMOTE_HOLD: return "remote-hold";
     case UA_EV_REMOTE_RESUME: return "remote-resume";
     case UA_EV_HOLD_FAILED: return "hold-failed";
+    case UA_EV_MESSAGE: return "message-received";
+    case UA_EV_MESSAGE_SENT: return "message-sent";
+    case UA_EV_REDIRECTED: return "redirected";
+    case UA_EV_FORWARDED: return "forwarded";
     }
     return "?";
 }
@@ -147,6 +153,16 @@ int ua_dest_for_str(struct ua *u, const char *s, struct sip_dest *d, char *uri_o
     if (uri_out)
         snprintf(uri_out, uri_size, "%s", text);
     return ua_dest_direct(u, &uri, d);
+}
+
+void ua_normalise_target(struct ua *u, const char *in, char *out, size_t size)
+{
+    if (strncmp(in, "sip:", 4) == 0 || strncmp(in, "sips:", 5) == 0 || strncmp(in, "tel:", 4) == 0)
+        snprintf(out, size, "%s", in);
+    else if (strchr(in, '@'))
+        snprintf(out, size, "sip:%s", in);
+    else
+        snprintf(out, size, "sip:%s@%s", in, u->domain);
 }
 
 /* ---- Building and sending ---- */
@@ -252,6 +268,9 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
     case SIP_METHOD_INFO:
     case SIP_METHOD_UPDATE:
         ua_call_request(u, st, rx);
+        return;
+    case SIP_METHOD_MESSAGE:
+        ua_message_request(u, st, rx);
         return;
     case SIP_METHOD_OPTIONS:
         /* §11.2: what we can do; in a dialog or not, the same answer */
@@ -421,6 +440,8 @@ void ua_free(struct ua *u)
     if (u->txl)
         sip_txl_free(u->txl); /* client transactions' users hear terminated() now */
     ua_calls_free(u);
+    ua_messages_free(u);
+    ua_info_jobs_free(u);
     if (u->tpm)
         sip_tpm_free(u->tpm);
     free(u);

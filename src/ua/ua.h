@@ -34,6 +34,12 @@ struct ua_config {
     char record[UA_STR_MAX];        /* WAV file to record what we hear, "" = none */
     char codecs[64];                /* "PCMU,PCMA" (our preference order) */
     uint32_t ptime_ms;              /* 20 */
+    /* Issue 18: DTMF, redirects, forwarding */
+    bool dtmf_info;                 /* send DTMF as SIP INFO (application/dtmf-relay), not RFC 4733 */
+    uint32_t max_redirects;         /* 3xx followed per call (RFC 3261 §8.1.3.4), 5; 0 = none */
+    char forward[UA_STR_MAX];       /* answer incoming INVITEs 302 to this URI, "" = never */
+    enum ua_forward_mode { UA_FWD_ALWAYS, UA_FWD_BUSY, UA_FWD_NO_ANSWER } forward_mode;
+    uint32_t forward_after_s;       /* UA_FWD_NO_ANSWER: ring this long first, 20 */
 };
 
 void ua_config_defaults(struct ua_config *c);
@@ -55,6 +61,10 @@ enum ua_event_type {
     UA_EV_REMOTE_HOLD,    /* the peer put us on hold */
     UA_EV_REMOTE_RESUME,  /* the peer took us off hold */
     UA_EV_HOLD_FAILED,    /* our hold/resume was refused: status/reason; text "hold"/"resume" */
+    UA_EV_MESSAGE,        /* RFC 3428 MESSAGE received: peer = From, ctype, text (or a summary) */
+    UA_EV_MESSAGE_SENT,   /* our MESSAGE's final status/reason, peer = the target */
+    UA_EV_REDIRECTED,     /* a 3xx to our INVITE: status, text = the Contact tried next */
+    UA_EV_FORWARDED,      /* an incoming INVITE answered 302: peer = From, text = where to */
 };
 
 const char *ua_event_name(enum ua_event_type t);
@@ -70,6 +80,7 @@ struct ua_event {
     uint32_t expires;
     uint64_t duration_ms;             /* HUNGUP: since answer (0 if never answered) */
     const struct media_report *report; /* HUNGUP: media figures per direction, or NULL */
+    const char *ctype;                /* MESSAGE: the body's Content-Type */
 };
 
 typedef void (*ua_event_fn)(void *arg, const struct ua_event *ev);
@@ -99,6 +110,9 @@ int ua_dtmf(struct ua *u, unsigned id, const char *digits);
 int ua_hold(struct ua *u, unsigned id, bool hold);
 /* The media figures of a call so far (packets each way...): 0, ENOENT, EBUSY (no media). */
 int ua_media_report(struct ua *u, unsigned id, struct media_report *r);
+/* RFC 3428: a text/plain MESSAGE outside any dialog; the final status comes as
+ * UA_EV_MESSAGE_SENT. target as for ua_call. */
+int ua_message(struct ua *u, const char *target, const char *text);
 /* A line per registration and call, through fn(arg, line). */
 void ua_status(struct ua *u, void (*fn)(void *arg, const char *line), void *arg);
 /* The address we listen on (bound port filled in). */

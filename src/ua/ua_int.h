@@ -27,6 +27,8 @@ struct ua_reg {
 };
 
 struct ua_call;
+struct ua_msg;
+struct ua_info_job;
 
 struct ua {
     struct sk_loop *loop;
@@ -53,6 +55,8 @@ struct ua {
 
     struct ua_reg reg;
     struct ua_call *calls;
+    struct ua_msg *msgs;           /* MESSAGEs we sent, until their transaction ends (message.c) */
+    struct ua_info_job *info_jobs; /* DTMF digits going out as INFO, one call each (info.c) */
     unsigned next_call;
     uint16_t next_rtp_port;
     bool recording;                /* a call's stream holds the --record file */
@@ -92,6 +96,9 @@ int ua_respond(struct ua *u, struct sip_txn *st, struct sip_rx *rx, int code, co
 /* The Allow / Supported / Accept lines every answer to OPTIONS and INVITE carries. */
 extern const char ua_capabilities[];
 
+/* "bob" -> sip:bob@our-domain; "bob@host" -> sip:bob@host; URIs as they are. */
+void ua_normalise_target(struct ua *u, const char *in, char *out, size_t size);
+
 /* Advertise this host:port in Contact from now on (what the registrar saw). */
 void ua_set_contact_host(struct ua *u, const char *hostport);
 
@@ -110,5 +117,51 @@ void ua_calls_free(struct ua *u);
 /* Before the transaction layer goes: drop the calls' server transaction references. */
 void ua_calls_detach(struct ua *u);
 void ua_calls_status(struct ua *u, void (*fn)(void *arg, const char *line), void *arg);
+/* Hooks for info.c: is call id up (a confirmed dialog), and a request in its dialog. */
+bool ua_call_confirmed(struct ua *u, unsigned id);
+int ua_call_send_in_dialog(struct ua *u, unsigned id, const char *method, struct sk_str ctype,
+                           struct sk_str body, const struct sip_txn_user *user, void *arg,
+                           struct sip_txn **tp);
+/* A dialog of ours that this in-dialog request belongs to. */
+bool ua_dialog_exists(struct ua *u, const struct sip_msg *m);
+
+/* message.c: RFC 3428 */
+void ua_message_request(struct ua *u, struct sip_txn *st, struct sip_rx *rx);
+void ua_messages_free(struct ua *u);
+#define UA_MESSAGE_MAX_BODY 4096 /* larger MESSAGEs get 413 (RFC 3428 §7) */
+
+/* info.c: DTMF in SIP INFO (application/dtmf-relay, application/dtmf) */
+/* INFO in the dialog of call id (peer: its URI for the event). */
+void ua_info_request(struct ua *u, struct sip_txn *st, struct sip_rx *rx, unsigned id,
+                     const char *peer);
+int ua_info_send_dtmf(struct ua *u, unsigned id, const char *digits);
+void ua_info_jobs_free(struct ua *u);
+/* The body parsers (pure): 0 and the digit (0-9 * # A-D) and its duration in ms
+ * (0 when not given), or EINVAL with why set to a short reason. */
+int ua_dtmf_relay_parse(const char *p, size_t len, char *digit, uint32_t *duration_ms,
+                        const char **why);
+int ua_dtmf_plain_parse(const char *p, size_t len, char *digit, const char **why);
+
+/* redirect.c: following 3xx (RFC 3261 §8.1.3.4) */
+#define UA_REDIRECT_MAX_URIS 16
+struct ua_redirect {
+    char tried[UA_REDIRECT_MAX_URIS][UA_STR_MAX]; /* every Request-URI used, the first too */
+    size_t ntried;
+    struct { char uri[UA_STR_MAX]; int q; } cand[UA_REDIRECT_MAX_URIS];
+    size_t ncand;                 /* Contacts still to try, best first */
+    unsigned redirects;           /* 3xx taken so far */
+};
+void ua_redirect_init(struct ua_redirect *r, const char *first_uri);
+/* Take the Contacts of a 3xx: sip: URIs not tried yet, kept in q order (absent
+ * q = 1.0, equal q in the order given). Returns how many were added; 0 when
+ * max_redirects 3xx were already taken. */
+size_t ua_redirect_add(struct ua_redirect *r, const struct sip_addr *contacts, size_t n,
+                       uint32_t max_redirects);
+/* The next URI to try (copied into out and recorded as tried), or false. */
+bool ua_redirect_next(struct ua_redirect *r, char *out, size_t size);
+/* --forward: is an incoming INVITE answered 302 now (busy: we are in a call)? */
+bool ua_forward_wanted(struct ua *u, bool busy);
+/* The Contact line of the 302 into line; emits UA_EV_FORWARDED (why: the mode). */
+void ua_forward_contact(struct ua *u, const char *from, const char *why, char *line, size_t size);
 
 #endif
