@@ -360,11 +360,12 @@ static void test_timeout_and_cancel(void **state)
     CHK_INT(sk_dns_query(d, "dead.test", SK_DNS_A, on_answer, &g2, &q), 0);
     CHK(q != NULL);
     sk_dns_cancel(q);
-    CHK_INT(sk_dns_query(d, "dead2.test", SK_DNS_A, on_answer, &g, &q), 0);
-    g.calls = 0;
     for (int i = 0; i < 10; i++)
         sk_loop_run_once(loop, 50);
     CHK_INT(g2.calls, 0);
+    g.calls = 0;
+    CHK_INT(sk_dns_query(d, "dead2.test", SK_DNS_A, on_answer, &g, &q), 0);
+    CHK(q != NULL);
     sk_dns_free(d);
     CHK_INT(g.calls, 0);
 
