@@ -16,7 +16,7 @@
 #define SIP_RESOLVE_MAX_TARGETS 8
 
 enum sip_resolve_names {
-    SIP_RESOLVE_NAMES_NONE,     /* a host name is EHOSTUNREACH (the proxy: no DNS yet) */
+    SIP_RESOLVE_NAMES_NONE,     /* a host name is EHOSTUNREACH (tests; the proxy without DNS) */
     SIP_RESOLVE_NAMES_BLOCKING, /* A/AAAA through getaddrinfo, blocking (the UA today) */
     SIP_RESOLVE_NAMES_DNS,      /* RFC 3263 NAPTR/SRV/A/AAAA (sip_resolver_new_dns) */
 };

@@ -93,7 +93,7 @@ static void test_not_yet(void **state)
     CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=tls", &res), EPROTONOSUPPORT);
     CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=ws", &res), EPROTONOSUPPORT);
     CHK_INT(resolve_now(&cfg, "tel:+15551234567", &res), EPROTONOSUPPORT);
-    /* the proxy has no DNS yet: a name is unreachable (404 upstream) */
+    /* without DNS, a name cannot be answered now (DNS is on the waiting path) */
     CHK_INT(resolve_now(&cfg, "sip:bob@example.net", &res), EHOSTUNREACH);
     CHK_INT(res.n, 0);
     /* the UA looks names up (here one that needs no DNS server) */
