@@ -480,6 +480,8 @@ struct px_branch {
     /* RFC 3263 §4.3: the resolved next hops (alt[ialt]: the one tried now) */
     struct sip_dest *alt;
     size_t nalt, ialt;
+    bool sending;   /* inside sip_txn_client_new_keyed */
+    bool retry_now; /* ... which failed at once: the next target after it returns */
 };
 
 struct px_ctx {
@@ -789,6 +791,8 @@ static void build_in(const struct px_ctx *c, const struct px_branch *b, const st
     *in = (struct px_build){m, pr, &c->src, c->proto, &c->local, &c->tg[b->tg], false};
 }
 
+static void failover_step(struct px_ctx *c, struct px_branch *b);
+
 /* Build the branch's request for dst and start its client transaction. */
 static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_build *in,
                         const struct px_plan *pl, const struct sip_dest *dst)
@@ -799,14 +803,24 @@ static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_b
 
     sk_buf_init(&f.buf);
     if (build_request(c->env, in, pl, dst, &f, &fail) == 0) {
+        int rc;
         c->refs++;
         c->pending++;
-        if (sip_txn_client_new_keyed(c->env->txl, c->loop, f.buf.p, f.buf.len,
-                                     sk_str_cstr(f.branch), in->m->method, &f.dst,
-                                     &branch_user, b, &b->ct) != 0) {
+        b->sending = true;
+        rc = sip_txn_client_new_keyed(c->env->txl, c->loop, f.buf.p, f.buf.len,
+                                      sk_str_cstr(f.branch), in->m->method, &f.dst,
+                                      &branch_user, b, &b->ct);
+        b->sending = false;
+        if (rc != 0) {
             c->refs--;
             c->pending--;
             px_failed(&fail, ENOMEM, 500, "Cannot Create Transaction");
+        } else if (b->retry_now) {
+            /* a transport error during the call: the next target, now that the
+             * transaction layer is out of the way */
+            sent = true;
+            b->retry_now = false;
+            failover_step(c, b);
         } else {
             sent = true;
             if (c->invite && b->ct && !b->done)
@@ -894,18 +908,27 @@ static bool try_next_target(struct px_ctx *c, struct px_branch *b, struct sip_tx
     if (b->ialt + 1 >= b->nalt || c->final_sent || c->cancelled) return false;
     SK_DEBUG("branch failover after %d: target %zu of %zu", status, b->ialt + 2, b->nalt);
     record_final(c, rx, status, NULL);
-    if (b->ct == t) {
+    c->pending--; /* branch_send counts the new attempt */
+    (void) t;
+    if (b->sending)
+        b->retry_now = true; /* not from inside the transaction layer: branch_send goes on */
+    else
+        failover_step(c, b);
+    return true;
+}
+
+static void failover_step(struct px_ctx *c, struct px_branch *b)
+{
+    if (b->ct) {
         /* the old transaction ends on its own; its end no longer names the branch's */
         sip_txn_unref(b->ct);
         b->ct = NULL;
     }
     b->ialt++;
     b->provisional = false;
-    c->pending--; /* branch_send counts the new attempt */
     if (with_request(c, resend_next, b) != 0)
         branch_fail(c, b, &(struct px_fail){500, "Server Internal Error"});
     if (b->done) branch_done(c);
-    return true;
 }
 
 struct px_later {
