@@ -4,7 +4,7 @@
 # (tests/tools/dnsserver.py); b.test has two servers, SRV priority 10 and 20. The call
 # reaches the priority-10 server; with it stopped, the proxy fails over to the
 # priority-20 one (RFC 3263 §4.3, after Timer B); a changed record is picked up once
-# its TTL has run out. Everything runs in a private network namespace with only lo
+# its TTL has run out; a server answering 503 is failed over too. Everything runs in a private network namespace with only lo
 # (the names are not real). Needs root (ip netns).
 # usage: dns_srv.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
@@ -80,6 +80,17 @@ echo "_sip._udp.b.test SRV $ttl 10 0 5073 s1.b.test" >>"$zone"
 sleep $((ttl + 1))
 "${ns_exec[@]}" python3 "$py" call 5060 6071 6072 6073 -- 6073 10
 check "a changed SRV record is used once its TTL is over" $? || tail -n 30 "$tmp/a.log"
+
+# a server that answers 503 (priority 10, port 5074): the next one (b3) gets the call
+sed -i "s/^_sip._udp.b.test SRV .*//" "$zone"
+echo "_sip._udp.b.test SRV $ttl 10 0 5074 s1.b.test" >>"$zone"
+echo "_sip._udp.b.test SRV $ttl 20 0 5073 s1.b.test" >>"$zone"
+sleep $((ttl + 1))
+"${ns_exec[@]}" python3 "$py" call 5060 6071 6072 6073 -- 6073 10 5074
+check "a 503 from the priority-10 server: failover to the priority-20 one" $? ||
+    tail -n 30 "$tmp/a.log"
+grep -q 'branch failover after 503' "$tmp/a.log"
+check "the proxy logged the failover after the 503" $?
 
 for n in a b2 b3; do
     kill "${pids[$n]}" 2>/dev/null
