@@ -866,9 +866,18 @@ static void branch_send_targets(struct px_ctx *c, struct px_branch *b, const str
                                 const struct px_plan *pl, const struct sip_resolve_result *res)
 {
     struct sip_dest d[SIP_RESOLVE_MAX_TARGETS];
-    size_t n = res->n;
+    size_t n = 0;
 
-    memcpy(d, res->dest, n * sizeof(*d));
+    /* only targets we have a transport and address family for (an AAAA record
+     * while we listen on IPv4 only); if none is left, the first tells why */
+    for (size_t i = 0; i < res->n; i++)
+        if (c->env->ops->local(c->env->arg, res->dest[i].proto,
+                               res->dest[i].addr.u.sa.sa_family))
+            d[n++] = res->dest[i];
+    if (n == 0) {
+        n = 1;
+        d[0] = res->dest[0];
+    }
     sk_px_order_targets(&px_dead, d, n, sk_loop_now(c->loop));
     free(b->alt);
     b->alt = NULL;

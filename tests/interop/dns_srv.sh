@@ -25,14 +25,17 @@ ns_exec=(ip netns exec "$ns")
 py="$srcdir/interop/dns_srv.py"
 ttl=3
 
+# s0 (priority 5) has only an IPv6 address, which a.test (IPv4 only) skips;
 # b1 (priority 10) on 5071, b2 (priority 20) on 5072, b3 (the record after the change)
 # on 5073; bob's contacts at them are 6071, 6072, 6073
 zone=$tmp/zone
 cat >"$zone" <<ZONE
 b.test NAPTR 60 10 10 s SIP+D2U _sip._udp.b.test
 b.test NAPTR 60 20 10 s SIPS+D2T _sips._tcp.b.test
+_sip._udp.b.test SRV $ttl 5 0 5070 s0.b.test
 _sip._udp.b.test SRV $ttl 10 0 5071 s1.b.test
 _sip._udp.b.test SRV $ttl 20 0 5072 s2.b.test
+s0.b.test AAAA 60 ::1
 s1.b.test A 60 127.0.0.1
 s2.b.test A 60 127.0.0.1
 ZONE
@@ -65,7 +68,7 @@ for i in 1 2 3; do
 done
 
 "${ns_exec[@]}" python3 "$py" call 5060 6071 6072 6073 -- 6071 10
-check "NAPTR, SRV: the call reaches the priority-10 server" $? || tail -n 30 "$tmp/a.log"
+check "NAPTR, SRV: the call reaches the priority-10 server (IPv6-only priority 5 skipped)" $? || tail -n 30 "$tmp/a.log"
 
 kill "${pids[b1]}"
 wait "${pids[b1]}" 2>/dev/null
