@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #define DNS_MAX_RR 16   /* records kept per answer (a SIP domain has a handful) */
 #define DNS_MAX_FDS 16  /* sockets c-ares opens: one per server and transport */
@@ -270,9 +271,20 @@ int sk_dns_parse(const uint8_t *msg, size_t len, enum sk_dns_type type, struct s
 
 /* ---- The cache ---- */
 
+/* The cache's clock: the monotonic one read now, not sk_loop_now, which a loop in
+ * direct-wait mode (sk_loop_add_wait_fd) leaves at the time before its blocking
+ * receive while it handles what came: after an idle minute, every entry would look
+ * a minute younger than it is. */
+static uint64_t cache_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
 static struct dns_entry *cache_find(struct sk_dns *d, const char *name, uint16_t type)
 {
-    uint64_t now = sk_loop_now(d->loop);
+    uint64_t now = cache_now();
 
     for (size_t i = 0; i < d->cfg.cache_max; i++) {
         struct dns_entry *e = &d->cache[i];
@@ -292,7 +304,7 @@ static struct dns_entry *cache_find(struct sk_dns *d, const char *name, uint16_t
 static struct dns_entry *cache_slot(struct sk_dns *d)
 {
     struct dns_entry *best = NULL;
-    uint64_t now = sk_loop_now(d->loop);
+    uint64_t now = cache_now();
 
     for (size_t i = 0; i < d->cfg.cache_max; i++) {
         struct dns_entry *e = &d->cache[i];
@@ -326,7 +338,7 @@ static void cache_put(struct sk_dns *d, const char *name, uint16_t type, int err
     e->type = type;
     e->err = err;
     e->n = n;
-    e->expires = sk_loop_now(d->loop) + (uint64_t) ttl * 1000;
+    e->expires = cache_now() + (uint64_t) ttl * 1000;
     e->used = true;
 }
 

@@ -857,8 +857,17 @@ static int with_request(struct px_ctx *c,
                                    const struct sip_route_prep *pr, void *arg),
                         void *arg);
 
-/* Next hops found dead lately, per worker thread (RFC 3263 §4.3: skipped a while). */
+/* Next hops found dead lately, per worker thread (RFC 3263 §4.3: skipped a while),
+ * on the monotonic clock read now (a loop in direct-wait mode handles a datagram
+ * with sk_loop_now still at the time before its blocking receive). */
 static _Thread_local struct sk_px_dead px_dead;
+
+static uint64_t dead_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
 
 /* The resolved targets, live ones first: send to the first, keep the others for
  * failover. */
@@ -878,7 +887,7 @@ static void branch_send_targets(struct px_ctx *c, struct px_branch *b, const str
         n = 1;
         d[0] = res->dest[0];
     }
-    sk_px_order_targets(&px_dead, d, n, sk_loop_now(c->loop));
+    sk_px_order_targets(&px_dead, d, n, dead_now());
     free(b->alt);
     b->alt = NULL;
     b->nalt = b->ialt = 0;
@@ -913,7 +922,7 @@ static bool try_next_target(struct px_ctx *c, struct px_branch *b, struct sip_tx
     if (!sk_px_failover_wanted(status, rx != NULL, b->provisional) || !b->alt ||
         b->ialt >= b->nalt)
         return false;
-    if (!rx || status == 503) sk_px_dead_add(&px_dead, &b->alt[b->ialt], sk_loop_now(c->loop));
+    if (!rx || status == 503) sk_px_dead_add(&px_dead, &b->alt[b->ialt], dead_now());
     if (b->ialt + 1 >= b->nalt || c->final_sent || c->cancelled) return false;
     SK_DEBUG("branch failover after %d: target %zu of %zu", status, b->ialt + 2, b->nalt);
     record_final(c, rx, status, NULL);

@@ -34,10 +34,14 @@ def call(a_port, contact_ports, expected, timeout, busy_port=None):
         s.bind(('127.0.0.1', p))
         socks.append((p, s))
     stop = time.time() + timeout
+    caller = sc.Caller(a_port)
+    raw, _ = caller.request('INVITE', 'sip:bob@b.test', from_uri='sip:alice@a.test')
+    cid = raw.split(b'Call-ID: ')[1].split(b'\r\n')[0].decode()
 
     def bob(p, s):
+        # only this call's INVITE: a late retransmission of an earlier call's is not it
         while time.time() < stop:
-            m, src = sc.recv_request(s, timeout=max(0.05, stop - time.time()))
+            m, src = sc.recv_request(s, timeout=max(0.05, stop - time.time()), call_id=cid)
             if m is None:
                 return
             if m.method == 'INVITE':
@@ -49,8 +53,6 @@ def call(a_port, contact_ports, expected, timeout, busy_port=None):
     threads = [threading.Thread(target=bob, args=ps, daemon=True) for ps in socks]
     for t in threads:
         t.start()
-    caller = sc.Caller(a_port)
-    raw, _ = caller.request('INVITE', 'sip:bob@b.test', from_uri='sip:alice@a.test')
     r = caller.final(raw, timeout=timeout)
     if r is not None:
         caller.ack(raw, r)
