@@ -1471,8 +1471,8 @@ void sk_proxy_forward_ack(const struct sk_proxy_env *env, struct sip_rx *rx)
     if (sip_resolve_start_on(env->resolver, rx->loop, pl.next.hop, on_ack_resolved, &a, &q) ==
             0 &&
         q) {
-        /* An ACK is not held across a wait for DNS (nothing waits yet): the
-         * UAC sends it again for every 2xx retransmission (§13.2.2.4). */
+        /* An ACK is not held across a wait for DNS: the UAC sends it again for
+         * every 2xx retransmission (§13.2.2.4), and by then the answer is cached. */
         sip_resolve_cancel(q);
     }
 }
