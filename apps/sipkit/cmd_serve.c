@@ -73,6 +73,8 @@ static void serve_usage(FILE *f)
             "  --record-route on|off     stay in the path of dialogs (%s)\n"
             "  --timer-c MS              cancel a branch still ringing after MS; RFC 3261\n"
             "                            wants > 180000 (%lu)\n"
+            "  --dns SERVER[:PORT]       DNS server(s) for other domains (RFC 3263 NAPTR,\n"
+            "                            SRV, A/AAAA), comma-separated (/etc/resolv.conf)\n"
             "  --flush-ms MS             write registrations to disk within MS (%lu)\n"
             "  --prefault MIB            touch MIB of heap at start and keep it, so that\n"
             "                            the first load pays no page faults (0)\n"
@@ -390,6 +392,14 @@ static int opt_log_level(struct serve_opts *o, const char *key, const char *val)
     return 0;
 }
 
+static int opt_dns(struct serve_opts *o, const char *key, const char *val)
+{
+    (void) key;
+    if (!*val || strlen(val) >= sizeof(o->cfg.proxy.dns)) return EINVAL;
+    snprintf(o->cfg.proxy.dns, sizeof(o->cfg.proxy.dns), "%s", val);
+    return 0;
+}
+
 static const struct serve_option {
     const char *key;
     int (*apply)(struct serve_opts *o, const char *key, const char *val);
@@ -423,6 +433,7 @@ static const struct serve_option {
     {"proxy-auth", opt_switch},
     {"accept-foreign", opt_switch},
     {"record-route", opt_switch},
+    {"dns", opt_dns},
     {"flush-ms", opt_flush_ms},
     {"prefault", opt_prefault},
     {"log-level", opt_log_level},

@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/rand.h"
+#include "server/proxy_failover.h"
 #include "server/proxy_timer_c.h"
 #include "sip/print.h"
 
@@ -455,7 +456,7 @@ static int resolve_failed(struct px_fail *fail, int err)
 {
     /* §21.4.5: 404 also says "a domain this server does not handle" */
     if (err == EHOSTUNREACH)
-        return px_failed(fail, err, 404, "Domain Not Served Here (no DNS yet)");
+        return px_failed(fail, err, 404, "Domain Not Found");
     return px_failed(fail, err, 503, "Unsupported Transport");
 }
 
@@ -476,6 +477,11 @@ struct px_branch {
     struct sip_resolve *rq;
     bool resolving;
     struct px_now *now;
+    /* RFC 3263 §4.3: the resolved next hops (alt[ialt]: the one tried now) */
+    struct sip_dest *alt;
+    size_t nalt, ialt;
+    bool sending;   /* inside sip_txn_client_new_keyed */
+    bool retry_now; /* ... which failed at once: the next target after it returns */
 };
 
 struct px_ctx {
@@ -517,6 +523,8 @@ static void ctx_unref(struct px_ctx *c)
         free(c->tg[i].path);
     }
     free(c->tg);
+    for (size_t i = 0; i < c->nbr; i++)
+        free(c->br[i].alt);
     free(c->br);
     free(c->req);
     sk_buf_free(&c->best_msg);
@@ -684,6 +692,9 @@ static void forward_up(struct px_ctx *c, struct sip_rx *rx, int status)
     sk_buf_free(&out);
 }
 
+static bool try_next_target(struct px_ctx *c, struct px_branch *b, struct sip_txn *t,
+                            struct sip_rx *rx, int status);
+
 static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
 {
     struct px_branch *b = arg;
@@ -691,7 +702,6 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
     const struct sip_via *vias;
     struct sip_error e;
     size_t nv;
-    (void) t;
 
     sk_proxy_timer_c_response(&b->timer_c, status); /* §16.7 step 2 */
     /* §16.7 step 3: a response with no Via left once ours is gone was meant for
@@ -729,6 +739,7 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
     }
     if (b->done)
         return; /* e.g. the 487 of a branch already counted at CANCEL time */
+    if (try_next_target(c, b, t, rx, status)) return;
     b->done = true;
     b->status = status;
     c->pending--;
@@ -746,7 +757,8 @@ static void on_branch_terminated(struct sip_txn *t, void *arg)
     struct px_branch *b = arg;
     struct px_ctx *c = b->ctx;
 
-    sk_proxy_timer_c_stop(&b->timer_c);
+    /* after a failover the branch's Timer C belongs to its newer transaction */
+    if (b->ct == t || !b->ct) sk_proxy_timer_c_stop(&b->timer_c);
     if (b->ct == t) {
         sip_txn_unref(b->ct);
         b->ct = NULL;
@@ -779,6 +791,8 @@ static void build_in(const struct px_ctx *c, const struct px_branch *b, const st
     *in = (struct px_build){m, pr, &c->src, c->proto, &c->local, &c->tg[b->tg], false};
 }
 
+static void failover_step(struct px_ctx *c, struct px_branch *b);
+
 /* Build the branch's request for dst and start its client transaction. */
 static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_build *in,
                         const struct px_plan *pl, const struct sip_dest *dst)
@@ -789,14 +803,24 @@ static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_b
 
     sk_buf_init(&f.buf);
     if (build_request(c->env, in, pl, dst, &f, &fail) == 0) {
+        int rc;
         c->refs++;
         c->pending++;
-        if (sip_txn_client_new_keyed(c->env->txl, c->loop, f.buf.p, f.buf.len,
-                                     sk_str_cstr(f.branch), in->m->method, &f.dst,
-                                     &branch_user, b, &b->ct) != 0) {
+        b->sending = true;
+        rc = sip_txn_client_new_keyed(c->env->txl, c->loop, f.buf.p, f.buf.len,
+                                      sk_str_cstr(f.branch), in->m->method, &f.dst,
+                                      &branch_user, b, &b->ct);
+        b->sending = false;
+        if (rc != 0) {
             c->refs--;
             c->pending--;
             px_failed(&fail, ENOMEM, 500, "Cannot Create Transaction");
+        } else if (b->retry_now) {
+            /* a transport error during the call: the next target, now that the
+             * transaction layer is out of the way */
+            sent = true;
+            b->retry_now = false;
+            failover_step(c, b);
         } else {
             sent = true;
             if (c->invite && b->ct && !b->done)
@@ -808,9 +832,11 @@ static void branch_send(struct px_ctx *c, struct px_branch *b, const struct px_b
     sk_buf_free(&f.buf);
 }
 
+static void branch_send_targets(struct px_ctx *c, struct px_branch *b, const struct px_build *in,
+                                const struct px_plan *pl, const struct sip_resolve_result *res);
+
 /* The branch's next hop resolved later: plan it again on the request parsed
- * again, and send it to the first target (failover to the others comes with
- * RFC 3263 §4.3). */
+ * again, and send it to the first target (the others kept for RFC 3263 §4.3). */
 static void branch_resolved_msg(struct px_ctx *c, struct px_branch *b, const struct sip_msg *m,
                                 const struct sip_route_prep *pr, int err,
                                 const struct sip_resolve_result *res)
@@ -823,13 +849,105 @@ static void branch_resolved_msg(struct px_ctx *c, struct px_branch *b, const str
     if (plan_branch(&in, &pl, &fail) != 0 || (err && resolve_failed(&fail, err)))
         branch_fail(c, b, &fail);
     else
-        branch_send(c, b, &in, &pl, &res->dest[0]);
+        branch_send_targets(c, b, &in, &pl, res);
 }
 
 static int with_request(struct px_ctx *c,
                         void (*fn)(struct px_ctx *c, const struct sip_msg *m,
                                    const struct sip_route_prep *pr, void *arg),
                         void *arg);
+
+/* Next hops found dead lately, per worker thread (RFC 3263 §4.3: skipped a while),
+ * on the monotonic clock read now (a loop in direct-wait mode handles a datagram
+ * with sk_loop_now still at the time before its blocking receive). */
+static _Thread_local struct sk_px_dead px_dead;
+
+static uint64_t dead_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* The resolved targets, live ones first: send to the first, keep the others for
+ * failover. */
+static void branch_send_targets(struct px_ctx *c, struct px_branch *b, const struct px_build *in,
+                                const struct px_plan *pl, const struct sip_resolve_result *res)
+{
+    struct sip_dest d[SIP_RESOLVE_MAX_TARGETS];
+    size_t n = 0;
+
+    /* only targets we have a transport and address family for (an AAAA record
+     * while we listen on IPv4 only); if none is left, the first tells why */
+    for (size_t i = 0; i < res->n; i++)
+        if (c->env->ops->local(c->env->arg, res->dest[i].proto,
+                               res->dest[i].addr.u.sa.sa_family))
+            d[n++] = res->dest[i];
+    if (n == 0) {
+        n = 1;
+        d[0] = res->dest[0];
+    }
+    sk_px_order_targets(&px_dead, d, n, dead_now());
+    free(b->alt);
+    b->alt = NULL;
+    b->nalt = b->ialt = 0;
+    if (n > 1 && (b->alt = malloc(n * sizeof(*d)))) {
+        memcpy(b->alt, d, n * sizeof(*d));
+        b->nalt = n;
+    }
+    branch_send(c, b, in, pl, &d[0]);
+}
+
+static void resend_next(struct px_ctx *c, const struct sip_msg *m,
+                        const struct sip_route_prep *pr, void *arg)
+{
+    struct px_branch *b = arg;
+    struct px_build in;
+    struct px_plan pl;
+    struct px_fail fail;
+
+    build_in(c, b, m, pr, &in);
+    if (plan_branch(&in, &pl, &fail) != 0)
+        branch_fail(c, b, &fail);
+    else
+        branch_send(c, b, &in, &pl, &b->alt[b->ialt]);
+}
+
+/* RFC 3263 §4.3: a 503, a transport error or a timeout from target N: the request
+ * goes to target N+1 with a new branch (a new client transaction); the response
+ * kept for the caller is the best of the attempts. true: the branch goes on. */
+static bool try_next_target(struct px_ctx *c, struct px_branch *b, struct sip_txn *t,
+                            struct sip_rx *rx, int status)
+{
+    if (!sk_px_failover_wanted(status, rx != NULL, b->provisional) || !b->alt ||
+        b->ialt >= b->nalt)
+        return false;
+    if (!rx || status == 503) sk_px_dead_add(&px_dead, &b->alt[b->ialt], dead_now());
+    if (b->ialt + 1 >= b->nalt || c->final_sent || c->cancelled) return false;
+    SK_DEBUG("branch failover after %d: target %zu of %zu", status, b->ialt + 2, b->nalt);
+    record_final(c, rx, status, NULL);
+    c->pending--; /* branch_send counts the new attempt */
+    (void) t;
+    if (b->sending)
+        b->retry_now = true; /* not from inside the transaction layer: branch_send goes on */
+    else
+        failover_step(c, b);
+    return true;
+}
+
+static void failover_step(struct px_ctx *c, struct px_branch *b)
+{
+    if (b->ct) {
+        /* the old transaction ends on its own; its end no longer names the branch's */
+        sip_txn_unref(b->ct);
+        b->ct = NULL;
+    }
+    b->ialt++;
+    b->provisional = false;
+    if (with_request(c, resend_next, b) != 0)
+        branch_fail(c, b, &(struct px_fail){500, "Server Internal Error"});
+    if (b->done) branch_done(c);
+}
 
 struct px_later {
     struct px_branch *b;
@@ -858,7 +976,7 @@ static void on_branch_resolved(void *arg, int err, const struct sip_resolve_resu
         if (err && resolve_failed(&fail, err))
             branch_fail(c, b, &fail);
         else
-            branch_send(c, b, b->now->in, b->now->pl, &res->dest[0]);
+            branch_send_targets(c, b, b->now->in, b->now->pl, res);
         ctx_unref(c);
         return;
     }
@@ -901,7 +1019,8 @@ static void branch_start(struct px_ctx *c, struct px_branch *b, const struct sip
     c->pending++;
     b->resolving = true;
     b->now = &now;
-    err = sip_resolve_start(c->env->resolver, pl.next.hop, on_branch_resolved, b, &b->rq);
+    err = sip_resolve_start_on(c->env->resolver, c->loop, pl.next.hop, on_branch_resolved, b,
+                               &b->rq);
     b->now = NULL;
     if (err) {
         b->resolving = false;
@@ -1349,9 +1468,11 @@ void sk_proxy_forward_ack(const struct sk_proxy_env *env, struct sip_rx *rx)
     in = (struct px_build){m, &pr, &rx->src, rx->proto, &rx->local, &tg, true};
     if (plan_branch(&in, &pl, &fail) != 0)
         return;
-    if (sip_resolve_start(env->resolver, pl.next.hop, on_ack_resolved, &a, &q) == 0 && q) {
-        /* An ACK is not held across a wait for DNS (nothing waits yet): the
-         * UAC sends it again for every 2xx retransmission (§13.2.2.4). */
+    if (sip_resolve_start_on(env->resolver, rx->loop, pl.next.hop, on_ack_resolved, &a, &q) ==
+            0 &&
+        q) {
+        /* An ACK is not held across a wait for DNS: the UAC sends it again for
+         * every 2xx retransmission (§13.2.2.4), and by then the answer is cached. */
         sip_resolve_cancel(q);
     }
 }

@@ -3,6 +3,9 @@
 #include "server/proxy_env.h"
 
 #include <errno.h>
+#include <string.h>
+
+#include "base/log.h"
 
 #include "server/proxy.h"
 #include "server/server_int.h"
@@ -85,8 +88,18 @@ int sk_proxy_env_server_init(struct sk_proxy_env *env, struct sk_server *s)
     struct sip_resolver *r;
     int err;
 
-    /* every worker shares the resolver: without DNS it keeps no state */
-    if ((err = sip_resolver_new(&r, &sip_resolve_config_default, NULL))) return err;
+    /* RFC 3263 for other domains: one DNS channel and cache per worker loop */
+    struct sk_dns_config dns = {.servers = s->cfg.proxy.dns};
+    err = sip_resolver_new_dns(&r, &sip_resolve_config_default, s->loops, s->nw, &dns);
+    if (err == EINVAL && s->cfg.proxy.dns[0]) {
+        SK_ERROR("dns %s: not a server list (ADDR[:PORT],...)", s->cfg.proxy.dns);
+        return err;
+    }
+    if (err) {
+        /* no DNS (c-ares would not start): IP literals only, as before */
+        SK_WARN("DNS unavailable (%s): next hops by address only", strerror(err));
+        if ((err = sip_resolver_new(&r, &sip_resolve_config_default, NULL))) return err;
+    }
     *env = (struct sk_proxy_env){
         .ops = &server_ops,
         .arg = s,

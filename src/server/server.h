@@ -24,6 +24,7 @@ struct sk_proxy_config {
     bool auth;             /* 407 for requests from our users and to other domains (on) */
     bool accept_foreign;   /* requests from other domains to our users (on) */
     bool record_route;     /* stay in the path of dialogs (on) */
+    char dns[256];         /* DNS servers "ADDR[:PORT],...", "" = /etc/resolv.conf */
 };
 
 extern const struct sk_proxy_config sk_proxy_config_default;

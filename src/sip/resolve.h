@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "net/dns.h"
 #include "net/loop.h"
 #include "sip/tp.h"
 #include "sip/uri.h"
@@ -15,8 +16,9 @@
 #define SIP_RESOLVE_MAX_TARGETS 8
 
 enum sip_resolve_names {
-    SIP_RESOLVE_NAMES_NONE,     /* a host name is EHOSTUNREACH (the proxy: no DNS yet) */
+    SIP_RESOLVE_NAMES_NONE,     /* a host name is EHOSTUNREACH (tests; the proxy without DNS) */
     SIP_RESOLVE_NAMES_BLOCKING, /* A/AAAA through getaddrinfo, blocking (the UA today) */
+    SIP_RESOLVE_NAMES_DNS,      /* RFC 3263 NAPTR/SRV/A/AAAA (sip_resolver_new_dns) */
 };
 
 struct sip_resolve_config {
@@ -53,6 +55,12 @@ struct sip_resolve; /* one resolution that waits */
  * may be shared by threads. */
 int sip_resolver_new(struct sip_resolver **rp, const struct sip_resolve_config *cfg,
                      struct sk_loop *loop);
+/* RFC 3263 through DNS: one sk_dns channel (dns: its servers, cache) per loop of loops;
+ * a resolution runs on the loop it is started on (sip_resolve_start_on), which must be
+ * one of them and its thread. cfg->names is taken as SIP_RESOLVE_NAMES_DNS. */
+int sip_resolver_new_dns(struct sip_resolver **rp, const struct sip_resolve_config *cfg,
+                         struct sk_loop *const *loops, size_t nloops,
+                         const struct sk_dns_config *dns);
 /* Pending resolutions are cancelled (their callbacks never run). */
 void sip_resolver_free(struct sip_resolver *r);
 
@@ -62,9 +70,38 @@ void sip_resolver_free(struct sip_resolver *r);
  * call. 0, or ENOMEM / EINVAL and then cb is not called. */
 int sip_resolve_start(struct sip_resolver *r, const struct sip_uri *u, sip_resolve_fn cb,
                       void *arg, struct sip_resolve **qp);
+/* The same on a given loop of a DNS resolver (any other resolver: its own loop). */
+int sip_resolve_start_on(struct sip_resolver *r, struct sk_loop *loop, const struct sip_uri *u,
+                         sip_resolve_fn cb, void *arg, struct sip_resolve **qp);
 /* Cancel a pending resolution: its callback does not run. */
 void sip_resolve_cancel(struct sip_resolve *q);
 /* Resolutions waiting (for tests and statistics). */
 size_t sip_resolver_pending(const struct sip_resolver *r);
+
+/* ---- RFC 3263 target selection, pure (resolve.c; tests) ---- */
+
+/* A uniform random number in [0, bound]. */
+typedef uint32_t (*sip_rand_fn)(void *arg, uint32_t bound);
+
+/* RFC 2782: priority ascending; within a priority, repeatedly pick a record with
+ * probability weight/sum (weight 0 records first in the running sum, so they are
+ * picked rarely). Sorts srv in place. */
+void sip_srv_order(struct sk_dns_srv *srv, size_t n, sip_rand_fn rnd, void *rnd_arg);
+
+/* One transport a NAPTR service (RFC 3263 §4.1) or SRV name stands for. */
+struct sip_naptr_choice {
+    enum sip_proto proto;
+    bool tls;
+    char srv_name[SK_DNS_NAME_MAX]; /* the replacement: an SRV name */
+};
+
+/* RFC 3263 §4.1: the NAPTR records for SIP over a transport we speak (secure: only
+ * SIPS+), flag "S", in order then preference. Returns how many (at most max). */
+size_t sip_naptr_select(const struct sk_dns_naptr *rr, size_t n, bool secure,
+                        struct sip_naptr_choice *out, size_t max);
+
+/* RFC 3263 §4.1: the SRV name for a transport: _sip._udp.HOST, _sip._tcp.HOST,
+ * _sips._tcp.HOST (tls). 0, or ENAMETOOLONG. */
+int sip_srv_name(char *buf, size_t size, struct sk_str host, enum sip_proto proto, bool tls);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "net/loop.h"
@@ -92,7 +93,7 @@ static void test_not_yet(void **state)
     CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=tls", &res), EPROTONOSUPPORT);
     CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=ws", &res), EPROTONOSUPPORT);
     CHK_INT(resolve_now(&cfg, "tel:+15551234567", &res), EPROTONOSUPPORT);
-    /* the proxy has no DNS yet: a name is unreachable (404 upstream) */
+    /* without DNS, a name cannot be answered now (DNS is on the waiting path) */
     CHK_INT(resolve_now(&cfg, "sip:bob@example.net", &res), EHOSTUNREACH);
     CHK_INT(res.n, 0);
     /* the UA looks names up (here one that needs no DNS server) */
@@ -200,6 +201,127 @@ static void test_start_deferred_and_cancel(void **state)
     sk_loop_free(loop);
 }
 
+/* RFC 2782 with a scripted random source: each call returns the next value. */
+struct script {
+    const uint32_t *v;
+    size_t i;
+    uint32_t last_bound[8];
+};
+
+static uint32_t scripted(void *arg, uint32_t bound)
+{
+    struct script *s = arg;
+    if (s->i < 8) s->last_bound[s->i] = bound;
+    uint32_t x = s->v[s->i++];
+    return x > bound ? bound : x;
+}
+
+static struct sk_dns_srv srv_rec(uint16_t prio, uint16_t weight, const char *target)
+{
+    struct sk_dns_srv r = {.priority = prio, .weight = weight, .port = 5060};
+    snprintf(r.target, sizeof(r.target), "%s", target);
+    return r;
+}
+
+static void test_srv_order(void **state)
+{
+    (void) state;
+    g_ctx = "srv order";
+
+    /* priority first, whatever the weights */
+    struct sk_dns_srv a[] = {srv_rec(20, 100, "c"), srv_rec(10, 0, "a"), srv_rec(30, 5, "d"),
+                             srv_rec(10, 0, "b")};
+    const uint32_t zeros[] = {0, 0, 0, 0};
+    struct script s = {.v = zeros};
+    sip_srv_order(a, 4, scripted, &s);
+    CHK_INT(a[0].priority, 10);
+    CHK_INT(a[1].priority, 10);
+    CHK(strcmp(a[2].target, "c") == 0);
+    CHK(strcmp(a[3].target, "d") == 0);
+
+    /* within a priority: weight 0 first in the running sum; a pick of 0 takes it, a
+     * pick of the whole sum takes the last */
+    struct sk_dns_srv b[] = {srv_rec(1, 60, "w60"), srv_rec(1, 0, "w0"), srv_rec(1, 40, "w40")};
+    const uint32_t picks[] = {100, 1};
+    s = (struct script){.v = picks};
+    sip_srv_order(b, 3, scripted, &s);
+    CHK_INT(s.last_bound[0], 100); /* the sum of the weights */
+    /* running sums: w0 0, then w60 60 / w40 100 (order of qsort among non-zero
+     * weights is unspecified): pick 100 takes the last of them */
+    CHK(b[0].weight != 0);
+    CHK_INT(s.last_bound[1], 100 - b[0].weight);
+    /* pick 1 of the remaining two (w0 and the other): w0's running sum is 0, the
+     * other's reaches 1 */
+    CHK(b[1].weight != 0);
+    CHK_INT(b[2].weight, 0);
+
+    /* a pick of 0 takes the first record with running sum >= 0: the weight-0 one */
+    struct sk_dns_srv c[] = {srv_rec(1, 10, "x"), srv_rec(1, 0, "z")};
+    s = (struct script){.v = zeros};
+    sip_srv_order(c, 2, scripted, &s);
+    CHK(strcmp(c[0].target, "z") == 0);
+
+    /* over many seeds, a weight 3:1 split gives the heavy one first more often */
+    unsigned heavy = 0;
+    for (uint32_t seed = 0; seed < 400; seed++) {
+        struct sk_dns_srv d[] = {srv_rec(5, 1, "light"), srv_rec(5, 3, "heavy")};
+        const uint32_t v[] = {seed % 5};
+        s = (struct script){.v = v};
+        sip_srv_order(d, 2, scripted, &s);
+        heavy += strcmp(d[0].target, "heavy") == 0;
+    }
+    CHK(heavy > 200);
+}
+
+static struct sk_dns_naptr naptr_rec(uint16_t order, uint16_t pref, const char *flags,
+                                     const char *service, const char *repl)
+{
+    struct sk_dns_naptr r = {.order = order, .preference = pref};
+    snprintf(r.flags, sizeof(r.flags), "%s", flags);
+    snprintf(r.service, sizeof(r.service), "%s", service);
+    snprintf(r.replacement, sizeof(r.replacement), "%s", repl);
+    return r;
+}
+
+static void test_naptr_select(void **state)
+{
+    struct sip_naptr_choice c[8];
+    (void) state;
+    g_ctx = "naptr";
+
+    struct sk_dns_naptr rr[] = {
+        naptr_rec(50, 50, "s", "SIPS+D2T", "_sips._tcp.b.test"),
+        naptr_rec(90, 50, "s", "SIP+D2T", "_sip._tcp.b.test"),
+        naptr_rec(90, 10, "S", "SIP+D2U", "_sip._udp.b.test"),
+        naptr_rec(10, 10, "u", "E2U+sip", "!^.*$!sip:x@b.test!"),
+        naptr_rec(20, 10, "s", "SIP+D2S", "_sip._sctp.b.test"),
+    };
+    /* TLS not spoken yet, SCTP never, an ENUM record is not for us; order then
+     * preference */
+    CHK_INT(sip_naptr_select(rr, 5, false, c, 8), 2);
+    CHK(strcmp(c[0].srv_name, "_sip._udp.b.test") == 0);
+    CHK_INT(c[0].proto, SIP_PROTO_UDP);
+    CHK(strcmp(c[1].srv_name, "_sip._tcp.b.test") == 0);
+    CHK_INT(c[1].proto, SIP_PROTO_TCP);
+    CHK_INT(sip_naptr_select(rr, 5, false, c, 1), 1); /* bounded */
+    /* sips: only SIPS+D2T, which needs TLS: nothing, never a downgrade */
+    CHK_INT(sip_naptr_select(rr, 5, true, c, 8), 0);
+}
+
+static void test_srv_name(void **state)
+{
+    char buf[64];
+    (void) state;
+    g_ctx = "srv name";
+    CHK_INT(sip_srv_name(buf, sizeof(buf), sk_str_cstr("b.test"), SIP_PROTO_UDP, false), 0);
+    CHK(strcmp(buf, "_sip._udp.b.test") == 0);
+    CHK_INT(sip_srv_name(buf, sizeof(buf), sk_str_cstr("b.test"), SIP_PROTO_TCP, false), 0);
+    CHK(strcmp(buf, "_sip._tcp.b.test") == 0);
+    CHK_INT(sip_srv_name(buf, sizeof(buf), sk_str_cstr("b.test"), SIP_PROTO_TCP, true), 0);
+    CHK(strcmp(buf, "_sips._tcp.b.test") == 0);
+    CHK_INT(sip_srv_name(buf, 8, sk_str_cstr("b.test"), SIP_PROTO_UDP, false), ENAMETOOLONG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +330,9 @@ int main(void)
         cmocka_unit_test(test_not_yet),
         cmocka_unit_test(test_start_immediate),
         cmocka_unit_test(test_start_deferred_and_cancel),
+        cmocka_unit_test(test_srv_order),
+        cmocka_unit_test(test_naptr_select),
+        cmocka_unit_test(test_srv_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
