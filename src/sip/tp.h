@@ -25,7 +25,7 @@ const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP" */
  * report it, never fall back to UDP. */
 int sip_proto_from_str(struct sk_str name, enum sip_proto *p);
 
-struct sk_conn; /* a stream connection, reference counted by the transport */
+struct sk_conn; /* a stream connection (net/transport.h), reference counted by its transport */
 
 /* Where a message goes: a protocol and an address, plus a connection to reuse
  * when the transport has one (responses on stream transports). */
