@@ -635,14 +635,14 @@ static int server_sender(void *arg, const struct sip_dest *d, const char *buf, s
     return sip_tpm_send(s->tpm, d, buf, len);
 }
 
-static void server_conn_ref(void *arg, struct sip_conn *c)
+static void server_conn_ref(void *arg, struct sk_conn *c)
 {
     struct sk_server *s = arg;
     struct sip_sender snd = sip_tpm_sender(s->tpm);
     snd.conn_ref(snd.arg, c);
 }
 
-static void server_conn_unref(void *arg, struct sip_conn *c)
+static void server_conn_unref(void *arg, struct sk_conn *c)
 {
     struct sk_server *s = arg;
     struct sip_sender snd = sip_tpm_sender(s->tpm);

@@ -2,12 +2,11 @@
 #ifndef SIP_TP_H
 #define SIP_TP_H
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include "base/str.h"
+#include "net/addr.h"
 
 enum sip_proto {
     SIP_PROTO_UDP,
@@ -26,36 +25,14 @@ const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP" */
  * report it, never fall back to UDP. */
 int sip_proto_from_str(struct sk_str name, enum sip_proto *p);
 
-/* A socket address of either family: IPv4 or IPv6 only, so no sockaddr_storage
- * (128 bytes): transactions, connections and received messages each hold one.
- * Pass sizeof(x.u) as the capacity to accept/recvmsg/getsockname. */
-struct sk_sa {
-    union {
-        struct sockaddr sa;
-        struct sockaddr_in in;
-        struct sockaddr_in6 in6;
-    } u;
-    socklen_t len;
-};
-
-/* "127.0.0.1" / "::1" into buf; returns buf. */
-const char *sk_sa_ip(const struct sk_sa *a, char *buf, size_t size);
-uint16_t sk_sa_port(const struct sk_sa *a);
-void sk_sa_set_port(struct sk_sa *a, uint16_t port);
-/* Parse a literal IPv4/IPv6 address (IPv6 without brackets) and a port. */
-int sk_sa_from_ip(struct sk_sa *a, struct sk_str ip, uint16_t port);
-bool sk_sa_equal(const struct sk_sa *a, const struct sk_sa *b);
-/* "1.2.3.4:5060" or "[::1]:5060" */
-const char *sk_sa_str(const struct sk_sa *a, char *buf, size_t size);
-
-struct sip_conn; /* a stream connection, reference counted by the transport */
+struct sk_conn; /* a stream connection (net/transport.h), reference counted by its transport */
 
 /* Where a message goes: a protocol and an address, plus a connection to reuse
  * when the transport has one (responses on stream transports). */
 struct sip_dest {
     enum sip_proto proto;
     struct sk_sa addr;
-    struct sip_conn *conn; /* borrowed reference or NULL */
+    struct sk_conn *conn; /* borrowed reference or NULL */
 };
 
 /* The sending side of the transports, as the transaction layer sees it.
@@ -63,8 +40,8 @@ struct sip_dest {
  * transaction reports to its user as a transport error. */
 struct sip_sender {
     int (*send)(void *arg, const struct sip_dest *dst, const char *buf, size_t len);
-    void (*conn_ref)(void *arg, struct sip_conn *c);
-    void (*conn_unref)(void *arg, struct sip_conn *c);
+    void (*conn_ref)(void *arg, struct sk_conn *c);
+    void (*conn_unref)(void *arg, struct sk_conn *c);
     void *arg;
 };
 
@@ -79,7 +56,7 @@ struct sip_rx {
     enum sip_proto proto;
     struct sk_sa src;       /* where it came from */
     struct sk_sa local;     /* the address it arrived on */
-    struct sip_conn *conn;  /* stream connection (borrowed), NULL for UDP */
+    struct sk_conn *conn;  /* stream connection (borrowed), NULL for UDP */
 };
 
 /* RFC 3261 §18.2.2 / RFC 3581: where responses to this request go. */

@@ -1,4 +1,4 @@
-/* SIP transports (RFC 3261 §18): UDP and TCP listeners per worker, stream framing, connection reuse. */
+/* SIP transports (RFC 3261 §18), the manager: listeners, a transport per protocol (net/udp, net/tcp), SIP framing, handing messages up. */
 #ifndef SIP_TRANSPORT_H
 #define SIP_TRANSPORT_H
 

@@ -71,7 +71,7 @@ static int fake_send(void *arg, const struct sip_dest *dst, const char *buf, siz
     return 0;
 }
 
-static void fake_conn(void *arg, struct sip_conn *c)
+static void fake_conn(void *arg, struct sk_conn *c)
 {
     (void) arg;
     (void) c;

@@ -34,7 +34,7 @@ static const char *g_ctx = ""; /* testutil.h TU_CHECKS: no case name here */
 
 /* ---- the fixture: fake loop, fake transport, recording TU ---- */
 
-#define FAKE_CONN ((struct sip_conn *) &fake_conn_obj)
+#define FAKE_CONN ((struct sk_conn *) &fake_conn_obj)
 static char fake_conn_obj;
 
 struct sent {
@@ -156,7 +156,7 @@ static int fake_send(void *arg, const struct sip_dest *dst, const char *buf, siz
     return 0;
 }
 
-static void fake_conn_ref(void *arg, struct sip_conn *c)
+static void fake_conn_ref(void *arg, struct sk_conn *c)
 {
     (void) arg;
     CHK(c == FAKE_CONN);
@@ -164,7 +164,7 @@ static void fake_conn_ref(void *arg, struct sip_conn *c)
     G.conn_ref_calls++;
 }
 
-static void fake_conn_unref(void *arg, struct sip_conn *c)
+static void fake_conn_unref(void *arg, struct sk_conn *c)
 {
     (void) arg;
     CHK(c == FAKE_CONN);
@@ -524,7 +524,7 @@ static const char *our_via(enum sip_proto proto)
     return track(v);
 }
 
-static struct sip_txn *client_on(enum sip_proto proto, struct sip_conn *conn, const char *req)
+static struct sip_txn *client_on(enum sip_proto proto, struct sk_conn *conn, const char *req)
 {
     struct sip_dest d = peer(proto);
     struct sip_txn *t = NULL;
