@@ -432,6 +432,12 @@ uint64_t sk_loop_now(const struct sk_loop *l)
     return l->now;
 }
 
+void sk_loop_clock_update(struct sk_loop *l)
+{
+    if (!l->fake_clock)
+        l->now = mono_ms();
+}
+
 /* The running timer first in (when, seq) order: the heap's top or a lane's head. */
 static struct sk_timer *first_timer(const struct sk_loop *l)
 {

@@ -76,6 +76,10 @@ size_t sk_loop_timer_count(const struct sk_loop *l);
 
 /* Milliseconds on the loop's clock (monotonic; cached per loop turn). */
 uint64_t sk_loop_now(const struct sk_loop *l);
+/* A direct wait (sk_loop_add_wait_fd) that returns with input calls this before
+ * handling it, so the handlers' sk_loop_now is the time of its arrival, not of
+ * the moment the wait began (which may be a long idle spell ago). */
+void sk_loop_clock_update(struct sk_loop *l);
 
 /* Thread-safe: run fn(arg) on the loop's thread soon. ENOMEM on failure. */
 int sk_loop_post(struct sk_loop *l, sk_work_fn fn, void *arg);

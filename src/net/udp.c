@@ -156,6 +156,8 @@ static int udp_receive(struct sk_loop *l, int fd, struct udp_sock *us, int flags
     n = recvmmsg(fd, mm, batch, flags, NULL);
     if (n <= 0)
         return n;
+    if (flags & MSG_WAITFORONE)
+        sk_loop_clock_update(l); /* the direct wait may have slept for long */
     if (w->out) {
         /* deferred datagrams leave from this worker's own socket, which has the
          * same local address as every socket of its listener */

@@ -1,5 +1,7 @@
 /* Tests of the transports (sip/transport.h) through their public API on loopback: UDP, TCP framing, 400 for a stream message without Content-Length, connection reuse, keep-alive pongs, idle close. */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <time.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,6 +40,7 @@ static struct {
     size_t nbad;
     int bad_status[MAXMSG];
     bool answer; /* answer every request with 200 (and every malformed one with its status) */
+    uint64_t rx_now[MAXMSG]; /* sk_loop_now in the handler */
 } G;
 
 static void on_message(void *arg, struct sip_rx *rx)
@@ -50,7 +53,8 @@ static void on_message(void *arg, struct sip_rx *rx)
     G.proto[i] = rx->proto;
     G.src[i] = rx->src;
     G.had_conn[i] = rx->conn != NULL;
-    G.nmsg++;
+    G.rx_now[i] = sk_loop_now(rx->loop);
+    __atomic_store_n(&G.nmsg, i + 1, __ATOMIC_RELEASE);
     if (G.answer && rx->msg->is_request) {
         struct sk_buf b;
         sk_buf_init(&b);
@@ -460,6 +464,58 @@ static void test_tcp_idle_close(void **state)
     close(fd);
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+static void *run_loop(void *arg)
+{
+    sk_loop_run(arg);
+    return NULL;
+}
+
+/* A worker whose only descriptor is its UDP socket blocks in recvmmsg (the
+ * direct wait). A datagram that ends a long idle wait is handled with the
+ * loop's clock at its arrival, not at the start of the wait: timers the
+ * handler starts (and caches it fills) would otherwise be late by the idle. */
+static void test_udp_direct_wait_clock(void **state)
+{
+    struct sip_tpm_config cfg = sip_tpm_config_default;
+    int fd = peer_socket(SOCK_DGRAM);
+    char *req = request("OPTIONS", "udp-idle", true, "UDP");
+    pthread_t th;
+    uint64_t sent;
+    int turns;
+    (void) state;
+
+    memset(&G, 0, sizeof(G));
+    cfg.udp_direct = true;
+    assert_int_equal(sk_loop_new(&G.loop, 0), 0);
+    assert_int_equal(sip_tpm_new(&G.tpm, &cfg, &G.loop, 1, &handler), 0);
+    assert_int_equal(sip_listen_parse("udp:127.0.0.1:0", &G.udp), 0);
+    assert_int_equal(sip_tpm_listen(G.tpm, &G.udp), 0);
+    assert_int_equal(pthread_create(&th, NULL, run_loop, G.loop), 0);
+    usleep(300 * 1000); /* the worker waits in recvmmsg meanwhile */
+    sent = mono_ms();
+    assert_int_equal(sendto(fd, req, strlen(req), 0, &G.udp.addr.u.sa, G.udp.addr.len),
+                     (ssize_t) strlen(req));
+    for (turns = 0; turns < MAX_TURNS && __atomic_load_n(&G.nmsg, __ATOMIC_ACQUIRE) < 1; turns++)
+        usleep(10 * 1000);
+    sk_loop_stop(G.loop);
+    pthread_join(th, NULL);
+    assert_int_equal(G.nmsg, 1);
+    /* causal, not a timing bound: the handler ran after the send */
+    if (G.rx_now[0] < sent)
+        fail_msg("the handler saw the loop clock at %llu ms, the datagram was sent at %llu",
+                 (unsigned long long) G.rx_now[0], (unsigned long long) sent);
+    sip_tpm_free(G.tpm);
+    sk_loop_free(G.loop);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +525,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_no_content_length_400, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_connection_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_idle_close, setup_short_idle, teardown),
+        cmocka_unit_test(test_udp_direct_wait_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
