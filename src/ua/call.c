@@ -294,16 +294,15 @@ static bool has_sdp(struct sip_msg *m)
     return sk_str_ieq_cstr(ct[0].type, "application") && sk_str_ieq_cstr(ct[0].subtype, "sdp");
 }
 
-/* Send a request in the dialog through a new client transaction. */
-static int dlg_send(struct ua_call *c, const char *method, const char *extra, struct sk_str ctype,
-                    struct sk_str body, const struct sip_txn_user *user, struct sip_txn **tp,
-                    struct sk_buf *keep, struct sip_dest *dst_out)
+/* A request in the dialog printed into b, and where it goes (§12.2.1.1: to the
+ * first route, else the remote target; with no route set, i.e. no proxy recorded
+ * itself, an outbound proxy still carries the request). */
+static int dlg_build(struct ua_call *c, const char *method, const char *extra, struct sk_str ctype,
+                     struct sk_str body, struct sk_buf *b, struct sip_dest *d)
 {
     struct ua *u = c->u;
     struct sip_dlg_req r;
     struct sip_req_out out;
-    struct sip_dest d;
-    struct sk_buf b;
     int err;
 
     memset(&r, 0, sizeof(r));
@@ -319,14 +318,27 @@ static int dlg_send(struct ua_call *c, const char *method, const char *extra, st
         r.c.extra = sk_str_cstr(extra);
     r.c.ctype = ctype;
     r.c.body = body;
+    if ((err = sip_dlg_request(c->dlg, &r, b, &out)))
+        return err;
+    if (u->have_proxy && c->dlg->nroutes == 0) {
+        *d = u->proxy_dst;
+        return 0;
+    }
+    return ua_dest_direct(u, &out.next_hop, d);
+}
+
+/* Send a request in the dialog through a new client transaction. */
+static int dlg_send(struct ua_call *c, const char *method, const char *extra, struct sk_str ctype,
+                    struct sk_str body, const struct sip_txn_user *user, struct sip_txn **tp,
+                    struct sk_buf *keep, struct sip_dest *dst_out)
+{
+    struct ua *u = c->u;
+    struct sip_dest d;
+    struct sk_buf b;
+    int err;
+
     sk_buf_init(&b);
-    if ((err = sip_dlg_request(c->dlg, &r, &b, &out)))
-        goto out;
-    /* §12.2.1.1: to the first route, else the remote target; with no route set
-     * (no proxy recorded itself) an outbound proxy still carries the request */
-    if (u->have_proxy && c->dlg->nroutes == 0)
-        d = u->proxy_dst;
-    else if ((err = ua_dest_direct(u, &out.next_hop, &d)))
+    if ((err = dlg_build(c, method, extra, ctype, body, &b, &d)))
         goto out;
     if (dst_out)
         *dst_out = d;
@@ -1820,30 +1832,15 @@ int ua_call_send_in_dialog(struct ua *u, unsigned id, const char *method, struct
                            struct sip_txn **tp)
 {
     struct ua_call *c = call_find(u, id);
-    struct sip_dlg_req r;
-    struct sip_req_out out;
     struct sip_dest d;
     struct sk_buf b;
     int err;
 
     if (!c || !id || c->state != CALL_ACTIVE || !c->dlg)
         return ENOENT;
-    memset(&r, 0, sizeof(r));
-    r.method = sk_str_cstr(method);
-    r.c.proto = u->local.proto;
-    r.c.sent_by = &u->local.addr;
-    r.c.user_agent = sk_str_cstr("sipkit/0.1.0");
-    r.c.ctype = ctype;
-    r.c.body = body;
     sk_buf_init(&b);
-    if ((err = sip_dlg_request(c->dlg, &r, &b, &out)))
-        goto out;
-    if (u->have_proxy && c->dlg->nroutes == 0)
-        d = u->proxy_dst;
-    else if ((err = ua_dest_direct(u, &out.next_hop, &d)))
-        goto out;
-    err = sip_txn_client_new(u->txl, u->loop, b.p, b.len, &d, user, arg, tp);
-out:
+    if (!(err = dlg_build(c, method, NULL, ctype, body, &b, &d)))
+        err = sip_txn_client_new(u->txl, u->loop, b.p, b.len, &d, user, arg, tp);
     sk_buf_free(&b);
     return err;
 }

@@ -29,9 +29,7 @@ done
 
 pw_alice="alice-pw-$$"
 pw_bob="bob-pw-$$"
-"$sipkit" user add alice@localhost --password "$pw_alice" --data "$tmp/data" >/dev/null &&
-    "$sipkit" user add bob@localhost --password "$pw_bob" --data "$tmp/data" >/dev/null
-check "users alice and bob added" $? || interop_finish
+users_add alice:"$pw_alice" bob:"$pw_bob" || interop_finish
 port=$(free_port)
 server_start "$port" --domain localhost
 check "sipkit serve answers on port $port (udp and tcp)" $? || interop_finish

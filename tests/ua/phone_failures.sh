@@ -22,12 +22,9 @@ interop_init
 command -v python3 >/dev/null || { check "python3 installed" 1; interop_finish; }
 
 declare -A pw=()
-ok=0
-for u in alice bob carol dave erin; do
-    pw[$u]="$u-pw-$$"
-    "$sipkit" user add "$u@localhost" --password "${pw[$u]}" --data "$tmp/data" >/dev/null || ok=1
-done
-check "users alice bob carol dave erin added" $ok || interop_finish
+for u in alice bob carol dave erin; do pw[$u]="$u-pw-$$"; done
+users_add alice:"${pw[alice]}" bob:"${pw[bob]}" carol:"${pw[carol]}" dave:"${pw[dave]}" \
+    erin:"${pw[erin]}" || interop_finish
 port=$(free_port)
 listen_protos=(udp)
 server_start "$port" --domain localhost

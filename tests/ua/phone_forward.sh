@@ -23,10 +23,8 @@ srcdir=$2
 interop_init
 command -v python3 >/dev/null || { check "python3 installed" 1; interop_finish; }
 
-for u in alice bob carol dave; do
-    "$sipkit" user add "$u@localhost" --password "$u-pw-$$" --data "$tmp/data" >/dev/null ||
-        { check "user $u added" 1; interop_finish; }
-done
+users_add alice:"alice-pw-$$" bob:"bob-pw-$$" carol:"carol-pw-$$" dave:"dave-pw-$$" ||
+    interop_finish
 port=$(free_port)
 server_start "$port" --domain localhost
 check "sipkit serve answers on port $port" $? || interop_finish

@@ -24,9 +24,7 @@ command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 
 pw_alice="alice-pw-$$"
 pw_bob="bob-pw-$$"
-"$sipkit" user add alice@localhost --password "$pw_alice" --data "$tmp/data" >/dev/null &&
-    "$sipkit" user add bob@localhost --password "$pw_bob" --data "$tmp/data" >/dev/null
-check "users alice and bob added" $? || interop_finish
+users_add alice:"$pw_alice" bob:"$pw_bob" || interop_finish
 port=$(free_port)
 server_start "$port" --domain localhost
 check "sipkit serve answers on port $port" $? || interop_finish

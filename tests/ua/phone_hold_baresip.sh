@@ -25,10 +25,7 @@ port=$(free_port udp 1 127.0.0.1)
 bs_sip=$(free_port udp 1 127.0.0.1)
 bs_rtp=$(free_port udp 20 127.0.0.1)
 bs_rtp=$((bs_rtp + (bs_rtp & 1)))
-for u in alice@localhost:secret-a bob@localhost:secret-b; do
-    "$sipkit" user add "${u%%:*}" --password "${u#*:}" --data "$tmp/data" >/dev/null ||
-        { check "add user ${u%%:*}" 1; interop_finish; }
-done
+users_add alice:secret-a bob:secret-b || interop_finish
 listen_protos=(udp)
 server_start "$port" --domain localhost --digest md5
 check "sipkit serve answers on $port" $? || interop_finish

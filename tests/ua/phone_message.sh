@@ -20,10 +20,7 @@ command -v python3 >/dev/null || { check "python3 installed" 1; interop_finish; 
 
 pw_alice="alice-pw-$$"
 pw_bob="bob-pw-$$"
-"$sipkit" user add alice@localhost --password "$pw_alice" --data "$tmp/data" >/dev/null &&
-    "$sipkit" user add bob@localhost --password "$pw_bob" --data "$tmp/data" >/dev/null &&
-    "$sipkit" user add carol@localhost --password carol-pw --data "$tmp/data" >/dev/null
-check "users alice, bob and carol added" $? || interop_finish
+users_add alice:"$pw_alice" bob:"$pw_bob" carol:carol-pw || interop_finish
 port=$(free_port)
 server_start "$port" --domain localhost
 check "sipkit serve answers on port $port" $? || interop_finish

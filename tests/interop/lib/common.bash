@@ -373,6 +373,22 @@ wait_exit() { # PID TIMEOUT_S: the process has exited
     wait_for "$2" pid_gone "$1"
 }
 
+# users_add USER:PASSWORD...: sipkit users USER@localhost (USER may name its own
+# domain: USER@DOMAIN) in $tmp/data; one check; returns non-zero when any failed.
+users_add() {
+    local u name names=()
+    for u in "$@"; do
+        name=${u%%:*}
+        [[ $name == *@* ]] || name=$name@localhost
+        if ! "$sipkit" user add "$name" --password "${u#*:}" --data "$tmp/data" >/dev/null; then
+            check "user $name added" 1
+            return 1
+        fi
+        names+=("${name%@*}")
+    done
+    check "users ${names[*]} added" 0
+}
+
 # phone_events NAME EVENT: how many EVENT lines the phone has printed so far.
 phone_events() {
     local c
