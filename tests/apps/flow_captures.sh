@@ -26,6 +26,7 @@ trap 'if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' 
 
 if [ -n "${FLOW_CAPTURES_DIR:-}" ]; then
     cp "$FLOW_CAPTURES_DIR"/*.pcap "$tmp/" # checks only, on captures made before
+    cp "$FLOW_CAPTURES_DIR"/*.result "$tmp/" 2>/dev/null # why one is missing
 else
     timeout -k 10 290 bash "$caps/make_all.sh" "$tmp" "$sipkit" | tee "$tmp/make_all.out"
     grep -q ' 0 failed' "$tmp/make_all.out"; check "make_all.sh: no capture failed" $?

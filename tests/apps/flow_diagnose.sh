@@ -75,6 +75,7 @@ names=$(echo "$table" | awk -F'|' 'NF > 1 { gsub(/ /, "", $1); print $1 }')
 
 if [ -n "${FLOW_CAPTURES_DIR:-}" ]; then
     cp "$FLOW_CAPTURES_DIR"/*.pcap "$tmp/" # checks only, on captures made before
+    cp "$FLOW_CAPTURES_DIR"/*.result "$tmp/" 2>/dev/null # why one is missing
 else
     # shellcheck disable=SC2086
     timeout -k 10 290 bash "$caps/make_all.sh" "$tmp" "$sipkit" $names | tee "$tmp/make_all.out"

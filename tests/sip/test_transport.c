@@ -514,6 +514,7 @@ static void test_udp_direct_wait_clock(void **state)
     sip_tpm_free(G.tpm);
     sk_loop_free(G.loop);
     close(fd);
+    free(req);
 }
 
 int main(void)
