@@ -33,11 +33,14 @@ else
 fi
 
 ts() { timeout 60 tshark -r "$@" 2>/dev/null; }
+# sipts: ts for SIP, heuristics first: the ports are random, and one may be another
+# protocol's registered port (24577 is MINT's), where tshark would not look for SIP
+sipts() { timeout 60 tshark -o udp.try_heuristic_first:TRUE -r "$@" 2>/dev/null; }
 
 # sig F: the SIP messages in order, one token each: a request's method (INVITE), a
 # response's code/method (486/INVITE)
 sig() {
-    ts "$1" -Y 'sip && !icmp' -T fields -e sip.Method -e sip.Status-Code -e sip.CSeq.method |
+    sipts "$1" -Y 'sip && !icmp' -T fields -e sip.Method -e sip.Status-Code -e sip.CSeq.method |
         awk -F'\t' '{ if ($1 != "") print $1; else print $2 "/" $3 }'
 }
 # in_order F TOKEN...: the tokens appear in this order (others may come between)
@@ -64,7 +67,7 @@ first_time() { ts "$1" -Y "$2" -T fields -e frame.time_relative | head -n 1; }
 # tshark_count F: SIP messages tshark sees (a frame with several lists each CSeq), not
 # counting the SIP quoted in ICMP errors, which sipkit flow rightly ignores
 tshark_count() {
-    ts "$1" -Y 'sip && !icmp' -T fields -e sip.CSeq -E occurrence=a -E aggregator='|' |
+    sipts "$1" -Y 'sip && !icmp' -T fields -e sip.CSeq -E occurrence=a -E aggregator='|' |
         awk -F'|' 'NF { n += NF } END { print n + 0 }'
 }
 
