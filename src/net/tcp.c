@@ -1,5 +1,6 @@
-/* TCP transport: per-worker listeners, accept/connect, a connection table with limits, idle timeouts,
- * and the stream filter hook (TLS, WebSocket) between the socket and the framer above. */
+/* TCP transport: per-worker listeners, accept/connect, a connection table with limits,
+ * idle timeouts, and the stream filter hook (TLS, WebSocket) between the socket and the
+ * framer above. */
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -30,19 +31,21 @@ struct tcp_worker {
 enum conn_state { CONN_CONNECTING, CONN_OPEN, CONN_CLOSED };
 
 struct tcp_conn {
-    struct sk_conn base;   /* peer, local, closed: what the layers above see */
-    struct tcp_worker *w;  /* owner: reads, timers and closing happen on its loop */
+    struct sk_conn base;  /* peer, local, closed: what the layers above see */
+    struct tcp_worker *w; /* owner: reads, timers and closing happen on its loop */
     int fd;
     atomic_int refs;
     enum conn_state state;
-    bool registered;       /* added to the owner's epoll */
+    bool registered; /* added to the owner's epoll */
     bool close_after_flush;
-    struct sk_buf in;      /* after the filter: what the framer has not consumed */
+    struct sk_buf in; /* after the filter: what the framer has not consumed */
     pthread_mutex_t out_lock;
-    struct sk_buf out;     /* wire bytes */
+    struct sk_buf out; /* wire bytes */
     size_t out_off;
-    void *filter_state;    /* the stream filter's, when the transport has one */
+    void *filter_state; /* the stream filter's, when the transport has one */
     struct sk_timer idle;
+    uint64_t opened_at; /* loop clock at the first conn_touch: the handshake deadline's
+                           start */
     struct tcp_conn *hnext; /* in the connection table, bucketed by peer IP */
 };
 
@@ -58,7 +61,7 @@ struct tcp {
     struct tcp_conn *conns[CONN_BUCKETS];
     size_t nconns;
     struct {
-        atomic_uint_fast64_t accepted, refused, idle, overflow;
+        atomic_uint_fast64_t accepted, refused, idle, overflow, handshake;
     } st;
 };
 
@@ -74,7 +77,7 @@ static struct tcp_conn *tc(struct sk_conn *c)
 static unsigned ip_bucket(const struct sk_sa *a)
 {
     uint64_t h = a->u.sa.sa_family == AF_INET6 ? sk_hash(&a->u.in6.sin6_addr, 16)
-                                                : sk_hash(&a->u.in.sin_addr, 4);
+                                               : sk_hash(&a->u.in.sin_addr, 4);
     return (unsigned) (h % CONN_BUCKETS);
 }
 
@@ -93,8 +96,7 @@ static void conn_ref(struct tcp_conn *c)
 
 static void conn_unref(struct tcp_conn *c)
 {
-    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
-        return;
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
     sk_buf_free(&c->in);
     sk_buf_free(&c->out);
     pthread_mutex_destroy(&c->out_lock);
@@ -160,21 +162,18 @@ static struct tcp *conn_tcp(struct tcp_conn *c)
 /* Close on the owner's loop. */
 static void conn_close(struct tcp_conn *c)
 {
-    if (c->state == CONN_CLOSED)
-        return;
+    if (c->state == CONN_CLOSED) return;
     c->state = CONN_CLOSED;
     c->base.closed = true;
     sk_timer_stop(c->w->loop, &c->idle);
-    if (c->registered)
-        sk_loop_del_fd(c->w->loop, c->fd);
+    if (c->registered) sk_loop_del_fd(c->w->loop, c->fd);
     close(c->fd);
     c->fd = -1;
     if (c->filter_state) {
         conn_tcp(c)->cfg.filter->close(c->filter_state);
         c->filter_state = NULL;
     }
-    if (table_del(conn_tcp(c), c))
-        conn_unref(c);
+    if (table_del(conn_tcp(c), c)) conn_unref(c);
 }
 
 static void conn_close_work(struct sk_loop *l, void *arg)
@@ -184,19 +183,42 @@ static void conn_close_work(struct sk_loop *l, void *arg)
     conn_unref(arg);
 }
 
+/* Whether c's filter still has its handshake to finish, under a deadline. */
+static bool conn_in_handshake(struct tcp_conn *c)
+{
+    const struct sk_tcp_config *cfg = &conn_tcp(c)->cfg;
+    return cfg->filter && cfg->filter->ready && cfg->handshake_ms && c->filter_state &&
+           !cfg->filter->ready(c->filter_state);
+}
+
 static void conn_idle(struct sk_loop *l, struct sk_timer *tm, void *arg)
 {
     struct tcp_conn *c = arg;
     (void) l, (void) tm;
-    atomic_fetch_add(&conn_tcp(c)->st.idle, 1);
+    if (conn_in_handshake(c))
+        atomic_fetch_add(&conn_tcp(c)->st.handshake, 1);
+    else
+        atomic_fetch_add(&conn_tcp(c)->st.idle, 1);
     conn_close(c);
 }
 
-/* Restart the idle timer. A connection whose idle timer cannot start would
- * stay open for ever: it is closed (the caller's job, on ENOMEM). */
+/* Restart the idle timer: idle_ms, or what is left of the handshake deadline
+ * while the filter's handshake is not done (reads do not extend it). A
+ * connection whose timer cannot start would stay open for ever: it is closed
+ * (the caller's job, on ENOMEM). On the owner's loop. */
 static int conn_touch(struct tcp_conn *c)
 {
-    return sk_timer_start(c->w->loop, &c->idle, conn_tcp(c)->cfg.idle_ms);
+    const struct sk_tcp_config *cfg = &conn_tcp(c)->cfg;
+    uint64_t now = sk_loop_now(c->w->loop);
+    uint32_t ms = cfg->idle_ms;
+
+    if (!c->opened_at) c->opened_at = now ? now : 1;
+    if (conn_in_handshake(c)) {
+        uint64_t end = c->opened_at + cfg->handshake_ms;
+        uint32_t left = end > now ? (uint32_t) (end - now) : 1;
+        if (left < ms) ms = left;
+    }
+    return sk_timer_start(c->w->loop, &c->idle, ms);
 }
 
 static void conn_io(struct sk_loop *l, int fd, uint32_t events, void *arg);
@@ -205,8 +227,7 @@ static struct tcp_conn *conn_new(struct tcp *t, struct tcp_worker *w, int fd,
                                  const struct sk_sa *peer, enum conn_state state)
 {
     struct tcp_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     c->base.ops = &tcp_ops;
     c->base.tp = &t->base;
     c->w = w;
@@ -229,10 +250,10 @@ static int conn_filter_open(struct tcp_conn *c, bool server)
     const struct sk_stream_filter *f = conn_tcp(c)->cfg.filter;
     int err;
 
-    if (!f)
-        return 0;
+    if (!f) return 0;
     pthread_mutex_lock(&c->out_lock);
-    err = f->open(&c->filter_state, &c->base, server, &c->out);
+    err =
+        f->open(&c->filter_state, conn_tcp(c)->cfg.filter_arg, &c->base, server, &c->out);
     pthread_mutex_unlock(&c->out_lock);
     return err;
 }
@@ -241,10 +262,10 @@ static int conn_filter_open(struct tcp_conn *c, bool server)
 static int flush_locked(struct tcp_conn *c)
 {
     while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n =
+            send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN : errno;
         }
         c->out_off += (size_t) n;
@@ -260,13 +281,13 @@ static void conn_want_write(struct tcp_conn *c, bool on)
         sk_loop_mod_fd(c->w->loop, c->fd, EPOLLIN | (on ? EPOLLOUT : 0), conn_io, c);
 }
 
-/* Append bytes from above to the output, through the filter; the caller holds out_lock. */
+/* Append bytes from above to the output, through the filter; the caller holds out_lock.
+ */
 static int out_append_locked(struct tcp_conn *c, const char *buf, size_t len)
 {
     const struct sk_stream_filter *f = conn_tcp(c)->cfg.filter;
 
-    if (f && c->filter_state)
-        return f->output(c->filter_state, buf, len, &c->out);
+    if (f && c->filter_state) return f->output(c->filter_state, buf, len, &c->out);
     return sk_buf_append(&c->out, buf, len) ? ENOMEM : 0;
 }
 
@@ -295,8 +316,7 @@ static int conn_send(struct tcp_conn *c, const char *buf, size_t len)
     if (err == ENOBUFS || (err && err != ENOTCONN)) {
         /* a peer that does not read, or a broken socket: close on the owner loop */
         conn_ref(c);
-        if (sk_loop_post(c->w->loop, conn_close_work, c))
-            conn_unref(c);
+        if (sk_loop_post(c->w->loop, conn_close_work, c)) conn_unref(c);
     }
     return err;
 }
@@ -310,8 +330,7 @@ static void stream_input(struct tcp_conn *c)
     bool close_after = false;
     size_t used;
 
-    if (c->in.len == 0)
-        return;
+    if (c->in.len == 0) return;
     used = t->up.stream(t->up.arg, c->w->index, c->w->loop, &c->base, c->in.p, c->in.len,
                         &close_after);
     if (close_after) {
@@ -319,8 +338,7 @@ static void stream_input(struct tcp_conn *c)
         c->close_after_flush = true;
         used = c->in.len;
     }
-    if (used > c->in.len)
-        used = c->in.len;
+    if (used > c->in.len) used = c->in.len;
     if (used) {
         memmove(c->in.p, c->in.p + used, c->in.len - used);
         c->in.len -= used;
@@ -370,10 +388,8 @@ static void conn_readable(struct tcp_conn *c)
             return;
         }
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                conn_close(c);
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) conn_close(c);
             return;
         }
         if (conn_take(c, buf, (size_t) n)) {
@@ -385,8 +401,7 @@ static void conn_readable(struct tcp_conn *c)
             return;
         }
         stream_input(c);
-        if (c->state == CONN_CLOSED)
-            return;
+        if (c->state == CONN_CLOSED) return;
         if (c->close_after_flush) {
             bool empty;
             pthread_mutex_lock(&c->out_lock);
@@ -397,8 +412,7 @@ static void conn_readable(struct tcp_conn *c)
                 return;
             }
         }
-        if ((size_t) n < sizeof(buf))
-            return;
+        if ((size_t) n < sizeof(buf)) return;
     }
 }
 
@@ -424,15 +438,13 @@ static void conn_writable(struct tcp_conn *c)
     }
     err = flush_locked(c);
     done = err == 0;
-    if (err == 0 || err == EAGAIN)
-        conn_want_write(c, !done);
+    if (err == 0 || err == EAGAIN) conn_want_write(c, !done);
     pthread_mutex_unlock(&c->out_lock);
     if (err && err != EAGAIN) {
         conn_close(c);
         return;
     }
-    if (done && c->close_after_flush)
-        conn_close(c);
+    if (done && c->close_after_flush) conn_close(c);
 }
 
 static void conn_io(struct sk_loop *l, int fd, uint32_t events, void *arg)
@@ -441,8 +453,7 @@ static void conn_io(struct sk_loop *l, int fd, uint32_t events, void *arg)
     (void) l, (void) fd;
 
     conn_ref(c);
-    if (events & EPOLLOUT)
-        conn_writable(c);
+    if (events & EPOLLOUT) conn_writable(c);
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->state != CONN_CLOSED)
         conn_readable(c);
     conn_unref(c);
@@ -456,8 +467,7 @@ static void conn_register(struct sk_loop *l, void *arg)
     if (c->state != CONN_CLOSED) {
         if (sk_loop_add_fd(l, c->fd, ev, conn_io, c) == 0) {
             c->registered = true;
-            if (conn_touch(c))
-                conn_close(c);
+            if (conn_touch(c)) conn_close(c);
         } else {
             conn_close(c);
         }
@@ -479,14 +489,12 @@ static void tcp_accept(struct sk_loop *l, int fd, uint32_t events, void *arg)
 
         peer.len = sizeof(peer.u);
         cfd = accept4(fd, &peer.u.sa, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
-            return;
+        if (cfd < 0) return;
         pthread_mutex_lock(&t->conn_lock);
         refuse = t->nconns >= t->cfg.max_conns ||
                  conns_from_ip(t, &peer) >= t->cfg.max_conns_per_ip;
         c = refuse ? NULL : conn_new(t, w, cfd, &peer, CONN_OPEN);
-        if (c)
-            table_add(t, c);
+        if (c) table_add(t, c);
         pthread_mutex_unlock(&t->conn_lock);
         if (!c) {
             atomic_fetch_add(&t->st.refused, 1);
@@ -495,7 +503,8 @@ static void tcp_accept(struct sk_loop *l, int fd, uint32_t events, void *arg)
         }
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         atomic_fetch_add(&t->st.accepted, 1);
-        if (conn_filter_open(c, true) == 0 && sk_loop_add_fd(l, cfd, EPOLLIN, conn_io, c) == 0) {
+        if (conn_filter_open(c, true) == 0 &&
+            sk_loop_add_fd(l, cfd, EPOLLIN, conn_io, c) == 0) {
             c->registered = true;
             if (conn_touch(c))
                 conn_close(c);
@@ -515,8 +524,7 @@ static int tcp_connect(struct tcp *t, const struct sk_sa *addr, struct tcp_conn 
     int fd, one = 1;
 
     fd = socket(addr->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return errno;
+    if (fd < 0) return errno;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS) {
         int err = errno;
@@ -530,8 +538,7 @@ static int tcp_connect(struct tcp *t, const struct sk_sa *addr, struct tcp_conn 
         return EMFILE;
     }
     c = conn_new(t, w, fd, addr, CONN_CONNECTING);
-    if (c)
-        table_add(t, c);
+    if (c) table_add(t, c);
     pthread_mutex_unlock(&t->conn_lock);
     if (!c) {
         close(fd);
@@ -539,8 +546,7 @@ static int tcp_connect(struct tcp *t, const struct sk_sa *addr, struct tcp_conn 
     }
     if (conn_filter_open(c, false)) {
         conn_ref(c);
-        if (sk_loop_post(w->loop, conn_close_work, c))
-            conn_unref(c);
+        if (sk_loop_post(w->loop, conn_close_work, c)) conn_unref(c);
         conn_unref(c);
         return ECONNABORTED;
     }
@@ -561,11 +567,9 @@ static int tcp_listen(struct sk_tp *tp, struct sk_sa *addr)
     struct tcp *t = (struct tcp *) tp;
     int *fds, err;
 
-    if (t->nlst == MAX_LISTENERS)
-        return ENOSPC;
+    if (t->nlst == MAX_LISTENERS) return ENOSPC;
     fds = calloc(t->nw, sizeof(int));
-    if (!fds)
-        return ENOMEM;
+    if (!fds) return ENOMEM;
     err = sk_sock_bind_all(addr, SOCK_STREAM, t->nw, fds);
     for (unsigned i = 0; !err && i < t->nw; i++) {
         /* registration from the caller's thread is safe: the loops are not running yet */
@@ -601,8 +605,7 @@ static int tcp_send(struct sk_tp *tp, struct sk_conn *conn, const struct sk_sa *
     } else {
         c = table_find(t, dst);
     }
-    if (!c && (err = tcp_connect(t, dst, &c)))
-        return err;
+    if (!c && (err = tcp_connect(t, dst, &c))) return err;
     err = conn_send(c, buf, len);
     conn_unref(c);
     return err;
@@ -622,8 +625,7 @@ static void tcp_close(struct sk_tp *tp)
 {
     struct tcp *t = (struct tcp *) tp;
 
-    if (!t)
-        return;
+    if (!t) return;
     for (unsigned i = 0; i < t->nlst; i++) {
         for (unsigned j = 0; j < t->nw; j++) {
             sk_loop_del_fd(t->w[j].loop, t->lfds[i][j]);
@@ -652,6 +654,7 @@ static void tcp_stats(struct sk_tp *tp, struct sk_tp_stats *o)
     o->accepted = atomic_load(&t->st.accepted);
     o->refused = atomic_load(&t->st.refused);
     o->closed_idle = atomic_load(&t->st.idle);
+    o->closed_handshake = atomic_load(&t->st.handshake);
     o->closed_overflow = atomic_load(&t->st.overflow);
 }
 
@@ -682,11 +685,9 @@ int sk_tcp_new(struct sk_tp **tp, const struct sk_tcp_config *cfg, struct sk_loo
 {
     struct tcp *t;
 
-    if (nloops == 0)
-        return EINVAL;
+    if (nloops == 0) return EINVAL;
     t = calloc(1, sizeof(*t));
-    if (!t)
-        return ENOMEM;
+    if (!t) return ENOMEM;
     t->base.ops = &tcp_ops;
     t->cfg = *cfg;
     t->up = *up;

@@ -1,5 +1,5 @@
-/* The transport function table: UDP and TCP today, TLS and WebSocket as layers over TCP later.
- * sip/transport (the manager) calls it and never asks which transport it is on. */
+/* The transport function table: UDP and TCP today, TLS and WebSocket as layers over TCP
+ * later. sip/transport (the manager) calls it and never asks which transport it is on. */
 #ifndef SK_NET_TRANSPORT_H
 #define SK_NET_TRANSPORT_H
 
@@ -42,11 +42,14 @@ struct sk_tp_upcall {
 /* Counters a transport keeps itself (the manager counts messages). */
 struct sk_tp_stats {
     uint64_t accepted, refused, closed_idle, closed_overflow;
-    uint64_t send_errors; /* sends that failed after send() had returned (batched datagrams) */
+    uint64_t closed_handshake; /* a filter's handshake not done within handshake_ms */
+    uint64_t
+        send_errors; /* sends that failed after send() had returned (batched datagrams) */
 };
 
 /* send flags */
-#define SK_TP_DEFER 1u /* may wait for the end of the current receive batch (a response) */
+#define SK_TP_DEFER                                                                      \
+    1u /* may wait for the end of the current receive batch (a response) */
 
 struct sk_tp_ops {
     const char *name;
@@ -55,8 +58,8 @@ struct sk_tp_ops {
     int (*listen)(struct sk_tp *tp, struct sk_sa *addr);
     /* From any thread. A stream transport uses conn when it is open, else an
      * open connection to dst, else connects. 0 or an errno. */
-    int (*send)(struct sk_tp *tp, struct sk_conn *conn, const struct sk_sa *dst, const char *buf,
-                size_t len, unsigned flags);
+    int (*send)(struct sk_tp *tp, struct sk_conn *conn, const struct sk_sa *dst,
+                const char *buf, size_t len, unsigned flags);
     void (*conn_ref)(struct sk_conn *c);
     void (*conn_unref)(struct sk_conn *c);
     /* Stop listening, close every connection and free; with the loops stopped. */
@@ -77,8 +80,7 @@ static inline void sk_conn_ref(struct sk_conn *c)
 
 static inline void sk_conn_unref(struct sk_conn *c)
 {
-    if (c)
-        c->ops->conn_unref(c);
+    if (c) c->ops->conn_unref(c);
 }
 
 /* The stream filter hook: a byte filter between a connection's socket and the
@@ -88,9 +90,11 @@ static inline void sk_conn_unref(struct sk_conn *c)
  * or an errno, which closes the connection. */
 struct sk_stream_filter {
     const char *name;
-    /* A connection opened (server: accepted, else we connected). *state is the
-     * filter's own; bytes it must send first (a ClientHello) go to wire. */
-    int (*open)(void **state, struct sk_conn *c, bool server, struct sk_buf *wire);
+    /* A connection opened (server: accepted, else we connected). arg is the
+     * transport's filter_arg (the filter's configuration: a TLS context); *state
+     * is the filter's own; bytes it must send first (a ClientHello) go to wire. */
+    int (*open)(void **state, void *arg, struct sk_conn *c, bool server,
+                struct sk_buf *wire);
     /* Bytes read from the socket: what the framer should see is appended to
      * plain, what the filter answers by itself (handshake, ping) to wire. */
     int (*input)(void *state, const char *in, size_t len, struct sk_buf *plain,
@@ -98,6 +102,10 @@ struct sk_stream_filter {
     /* Bytes the layers above send: their wire form is appended to wire. */
     int (*output)(void *state, const char *in, size_t len, struct sk_buf *wire);
     void (*close)(void *state);
+    /* NULL, or whether the filter's handshake is done. Until it is, the
+     * connection has handshake_ms from its opening to finish it, however slowly
+     * it trickles bytes (slow-loris); then the idle timeout applies. */
+    bool (*ready)(void *state);
 };
 
 /* UDP (net/udp.c): recvmmsg batches, responses of a batch in one sendmmsg. */
@@ -113,11 +121,14 @@ int sk_udp_new(struct sk_tp **tp, const struct sk_udp_config *cfg, struct sk_loo
 
 /* TCP (net/tcp.c): accept/connect, a connection table with limits, idle timeouts. */
 struct sk_tcp_config {
-    size_t max_conns;        /* all connections */
-    size_t max_conns_per_ip; /* accepted from one source address */
-    size_t max_buffered;     /* bytes buffered per connection, in or out */
-    uint32_t idle_ms;        /* close a connection idle this long */
+    size_t max_conns;                      /* all connections */
+    size_t max_conns_per_ip;               /* accepted from one source address */
+    size_t max_buffered;                   /* bytes buffered per connection, in or out */
+    uint32_t idle_ms;                      /* close a connection idle this long */
     const struct sk_stream_filter *filter; /* NULL: bytes go to the framer as read */
+    void *filter_arg;                      /* given to filter->open */
+    uint32_t handshake_ms; /* a filter with ready(): close a connection not ready by then;
+                              0: off */
 };
 int sk_tcp_new(struct sk_tp **tp, const struct sk_tcp_config *cfg, struct sk_loop **loops,
                unsigned nloops, const struct sk_tp_upcall *up);

@@ -325,7 +325,7 @@ int sip_tpm_new(struct sip_tpm **tp, const struct sip_tpm_config *cfg, struct sk
     ucfg = (struct sk_udp_config){t->cfg.udp_rcvbuf, t->cfg.udp_batch, t->cfg.udp_send_batch,
                                   t->cfg.udp_direct};
     tcfg = (struct sk_tcp_config){t->cfg.tcp_max_conns, t->cfg.tcp_max_conns_per_ip,
-                                  t->cfg.tcp_max_buffered, t->cfg.tcp_idle_ms, NULL};
+                                  t->cfg.tcp_max_buffered, t->cfg.tcp_idle_ms, NULL, NULL, 0};
     for (unsigned p = 0; p < NPROTO; p++) {
         t->tp[p].tpm = t;
         t->tp[p].proto = (enum sip_proto) p;

@@ -1,6 +1,7 @@
-/* Tests of net/tcp.c through the transport function table, with a line framer of our own: framing
- * upcalls, replies on the connection, closing after a framing error, and the stream filter hook
- * (a byte filter between socket and framer, as TLS and WebSocket will be) on both ends. */
+/* Tests of net/tcp.c through the transport function table, with a line framer of our own:
+ * framing upcalls, replies on the connection, closing after a framing error, and the
+ * stream filter hook (a byte filter between socket and framer, as TLS and WebSocket will
+ * be) on both ends. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -31,9 +32,10 @@ static struct {
     unsigned opened, closed; /* filter states made and freed */
 } G;
 
-/* The framer: one message per '\n'; "bad" loses the framing; every line is echoed back as "ok <line>\n". */
-static size_t on_stream(void *arg, unsigned worker, struct sk_loop *loop, struct sk_conn *c,
-                        const char *buf, size_t len, bool *close)
+/* The framer: one message per '\n'; "bad" loses the framing; every line is echoed back as
+ * "ok <line>\n". */
+static size_t on_stream(void *arg, unsigned worker, struct sk_loop *loop,
+                        struct sk_conn *c, const char *buf, size_t len, bool *close)
 {
     size_t off = 0;
     (void) arg, (void) worker, (void) loop;
@@ -43,8 +45,7 @@ static size_t on_stream(void *arg, unsigned worker, struct sk_loop *loop, struct
         size_t n;
         char reply[80];
 
-        if (!nl)
-            return off;
+        if (!nl) return off;
         n = (size_t) (nl - (buf + off));
         assert_true(G.nline < MAXLINE && n < sizeof(G.line[0]));
         memcpy(G.line[G.nline], buf + off, n);
@@ -62,11 +63,15 @@ static size_t on_stream(void *arg, unsigned worker, struct sk_loop *loop, struct
 static const struct sk_tp_upcall upcall = {NULL, on_stream, NULL};
 
 /* The filter under test: every byte XOR 0x20 on the wire, and a greeting "HI\n"
- * (wire form) sent first, by both ends. Input "!" (wire) is refused. */
-static int xf_open(void **state, struct sk_conn *c, bool server, struct sk_buf *wire)
+ * (wire form) sent first, by both ends. Input "!" (wire) is refused; "R" (wire)
+ * is the handshake, after which ready() says so. */
+static int xf_open(void **state, void *arg, struct sk_conn *c, bool server,
+                   struct sk_buf *wire)
 {
     (void) c, (void) server;
-    *state = &G;
+    assert_ptr_equal(arg, &G.addr);   /* the transport's filter_arg */
+    *state = calloc(1, sizeof(bool)); /* the handshake is done: it read a 'R' */
+    assert_non_null(*state);
     G.opened++;
     return sk_buf_append(wire, "HI\n", 3) ? ENOMEM : 0;
 }
@@ -74,13 +79,15 @@ static int xf_open(void **state, struct sk_conn *c, bool server, struct sk_buf *
 static int xf_input(void *state, const char *in, size_t len, struct sk_buf *plain,
                     struct sk_buf *wire)
 {
-    (void) state, (void) wire;
+    (void) wire;
     for (size_t i = 0; i < len; i++) {
         char ch = (char) (in[i] ^ 0x20);
-        if (in[i] == '!')
-            return EPROTO;
-        if (sk_buf_append(plain, &ch, 1))
-            return ENOMEM;
+        if (in[i] == '!') return EPROTO;
+        if (in[i] == 'R') { /* the handshake, not for the framer */
+            *(bool *) state = true;
+            continue;
+        }
+        if (sk_buf_append(plain, &ch, 1)) return ENOMEM;
     }
     return 0;
 }
@@ -90,28 +97,37 @@ static int xf_output(void *state, const char *in, size_t len, struct sk_buf *wir
     (void) state;
     for (size_t i = 0; i < len; i++) {
         char ch = (char) (in[i] ^ 0x20);
-        if (sk_buf_append(wire, &ch, 1))
-            return ENOMEM;
+        if (sk_buf_append(wire, &ch, 1)) return ENOMEM;
     }
     return 0;
 }
 
 static void xf_close(void *state)
 {
-    assert_ptr_equal(state, &G);
+    free(state);
     G.closed++;
 }
 
-static const struct sk_stream_filter xor_filter = {"xor", xf_open, xf_input, xf_output, xf_close};
+static bool xf_ready(void *state)
+{
+    return *(bool *) state;
+}
+
+static const struct sk_stream_filter xor_filter = {"xor",     xf_open,  xf_input,
+                                                   xf_output, xf_close, xf_ready};
+
+/* The handshake deadline: 300 ms, under the 60 s idle timeout. */
+#define HANDSHAKE_MS 300
 
 static int start(const struct sk_stream_filter *f)
 {
-    struct sk_tcp_config cfg = {16, 16, 1u << 16, 60000, f};
+    struct sk_tcp_config cfg = {16, 16, 1u << 16, 60000, f, &G.addr, HANDSHAKE_MS};
 
     memset(&G, 0, sizeof(G));
     if (sk_loop_new(&G.loop, 0) || sk_tcp_new(&G.tp, &cfg, &G.loop, 1, &upcall))
         return -1;
-    if (sk_sa_from_ip(&G.addr, sk_str_cstr("127.0.0.1"), 0) || G.tp->ops->listen(G.tp, &G.addr))
+    if (sk_sa_from_ip(&G.addr, sk_str_cstr("127.0.0.1"), 0) ||
+        G.tp->ops->listen(G.tp, &G.addr))
         return -1;
     return sk_sa_port(&G.addr) ? 0 : -1;
 }
@@ -165,8 +181,7 @@ static size_t peer_read(int fd, char *buf, size_t want, bool *eof)
         ssize_t n;
         sk_loop_run_once(G.loop, 10);
         n = recv(fd, buf + got, want - got, MSG_DONTWAIT);
-        if (n > 0)
-            got += (size_t) n;
+        if (n > 0) got += (size_t) n;
         *eof = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
     }
     return got;
@@ -238,6 +253,7 @@ static void test_filter_accepted(void **state)
 
     assert_int_equal(peer_read(fd, buf, 3, &eof), 3);
     assert_memory_equal(buf, "HI\n", 3);
+    peer_write(fd, "R", 1); /* the handshake is done */
     xor_str(msg, 6);
     peer_write(fd, msg, 6);
     assert_int_equal(peer_read(fd, buf, 9, &eof), 9);
@@ -288,6 +304,7 @@ static void test_filter_connected(void **state)
     assert_int_equal(G.tp->ops->send(G.tp, NULL, &to, "req\n", 4, 0), 0);
     fd = accept(lfd, NULL, NULL);
     assert_true(fd >= 0);
+    peer_write(fd, "R", 1); /* the handshake: done */
     assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
     assert_int_equal(peer_read(fd, buf, 7, &eof), 7);
     assert_memory_equal(buf, "HI\n", 3);
@@ -299,6 +316,43 @@ static void test_filter_connected(void **state)
     assert_true(pump_until_conns(0));
 }
 
+/* A peer that never finishes the handshake is closed at the deadline, though
+ * it keeps sending bytes (slow-loris); one that finishes it stays open past it. */
+static void test_filter_handshake_deadline(void **state)
+{
+    struct sk_tp_stats st;
+    struct timeval t0, t1;
+    char buf[64];
+    bool eof;
+    int slow = peer_connect(&G.addr), done = peer_connect(&G.addr);
+    long ms;
+    (void) state;
+
+    gettimeofday(&t0, NULL);
+    assert_int_equal(peer_read(slow, buf, 3, &eof), 3);
+    assert_int_equal(peer_read(done, buf, 3, &eof), 3);
+    peer_write(done, "R", 1);
+    for (int i = 0; i < 8 && !eof; i++) {
+        char x = 'x' ^ 0x20;
+        peer_write(slow, &x, 1);
+        peer_read(slow, buf, sizeof(buf),
+                  &eof); /* ~5 turns of 10 ms with nothing to read */
+    }
+    peer_read(slow, buf, sizeof(buf), &eof);
+    assert_true(eof);
+    gettimeofday(&t1, NULL);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_usec - t0.tv_usec) / 1000;
+    assert_true(ms >=
+                HANDSHAKE_MS - 20); /* not before the deadline (the loop's timer grid) */
+    assert_true(pump_until_conns(1)); /* the one that finished is still open */
+    G.tp->ops->stats(G.tp, &st);
+    assert_int_equal(st.closed_handshake, 1);
+    assert_int_equal(st.closed_idle, 0);
+    close(slow);
+    close(done);
+    assert_true(pump_until_conns(0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +361,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filter_accepted, setup_filter, teardown),
         cmocka_unit_test_setup_teardown(test_filter_error_closes, setup_filter, teardown),
         cmocka_unit_test_setup_teardown(test_filter_connected, setup_filter, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_handshake_deadline, setup_filter,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
