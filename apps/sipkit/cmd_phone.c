@@ -703,6 +703,10 @@ static void usage(FILE *f, bool call_mode)
             "  --dtmf-mode M       rfc4733 (RTP events) or info (SIP INFO, dtmf-relay); rfc4733\n"
             "  --max-redirects N   3xx answers followed per call (5, 0 = none)\n"
             "  --json              events as JSON lines\n"
+            "  --dns SERVERS       DNS servers for RFC 3263 (NAPTR, SRV, A/AAAA) look-ups of\n"
+            "                      registrar, proxy and targets (default /etc/resolv.conf's);\n"
+            "                      'off': A/AAAA by the system resolver only\n"
+            "  --t1 MS             RFC 3261 T1 (500): Timer B/F, the failover wait, are 64*T1\n"
             "  --log-level L       error|warn|info|debug (warn)\n");
 }
 
@@ -831,6 +835,12 @@ static int parse_flags(struct phone *p, int argc, char **argv)
             else if (strcmp(val, "rfc4733") == 0)
                 c->dtmf_info = false;
             else
+                goto bad;
+        } else if (strcmp(a, "--dns") == 0) {
+            COPY(c->dns);
+        } else if (strcmp(a, "--t1") == 0) {
+            NEED_VAL();
+            if (parse_u32(val, 10000, &c->txn.t1_ms) || c->txn.t1_ms < 10)
                 goto bad;
         } else if (strcmp(a, "--max-redirects") == 0) {
             NEED_VAL();

@@ -607,3 +607,57 @@ int sip_resolve_start(struct sip_resolver *r, const struct sip_uri *u, sip_resol
     if (!r) return EINVAL;
     return sip_resolve_start_on(r, r->slots[0].loop, u, cb, arg, qp);
 }
+
+/* ---- Waiting for an answer, for callers without a loop ---- */
+
+struct wait_state {
+    bool done;
+    int err;
+    struct sip_resolve_result *out;
+};
+
+static void wait_done(void *arg, int err, const struct sip_resolve_result *res)
+{
+    struct wait_state *w = arg;
+    w->done = true;
+    w->err = err;
+    if (!err) *w->out = *res;
+}
+
+int sip_resolve_wait(const struct sip_resolve_config *cfg,
+                     const struct sk_dns_config *dns, const struct sip_uri *u,
+                     unsigned timeout_ms, struct sip_resolve_result *out)
+{
+    struct sip_resolve_config lit = *cfg;
+    struct wait_state w = {false, 0, out};
+    struct sip_resolver *r = NULL;
+    struct sip_resolve *q = NULL;
+    struct sk_loop *loop = NULL;
+    struct sip_hop h;
+    uint64_t end;
+    int err;
+
+    lit.names = SIP_RESOLVE_NAMES_NONE;
+    err = sip_resolve_now(&lit, u, out);
+    if (err != EHOSTUNREACH) return err; /* an IP literal, or a URI we cannot use */
+    if ((err = sk_loop_new(&loop, 0))) return err;
+    if ((err = sip_resolver_new_dns(&r, cfg, &loop, 1, dns))) goto out;
+    if ((err = sip_resolve_start(r, u, wait_done, &w, &q))) goto out;
+    end = sk_loop_now(loop) + (timeout_ms ? timeout_ms : 5000);
+    while (!w.done && sk_loop_now(loop) < end)
+        sk_loop_run_once(loop, 50);
+    if (!w.done) {
+        sip_resolve_cancel(q);
+        err = ETIMEDOUT;
+    } else {
+        err = w.err;
+    }
+out:
+    sip_resolver_free(r);
+    sk_loop_free(loop);
+    if (err == EHOSTUNREACH && sip_uri_hop(u, &h) == 0) {
+        if (!h.proto_given) h.proto = h.secure ? SIP_PROTO_TCP : cfg->default_proto;
+        err = lookup_name(h.host, h.port, cfg->family, h.proto, out);
+    }
+    return err;
+}

@@ -47,6 +47,16 @@ typedef void (*sip_resolve_fn)(void *arg, int err, const struct sip_resolve_resu
 int sip_resolve_now(const struct sip_resolve_config *cfg, const struct sip_uri *u,
                     struct sip_resolve_result *out);
 
+/* RFC 3263 for a caller with no loop to wait on (a phone starting up, dialing a
+ * domain): a private loop and DNS resolver run until the answer, at most
+ * timeout_ms (0: 5000). A name whose NAPTR/SRV/A/AAAA lookups in DNS give nothing
+ * is then looked up by the system resolver (getaddrinfo in cfg->family:
+ * /etc/hosts, "localhost") at the URI's port, as before DNS. Blocks the caller.
+ * 0 with out filled; ETIMEDOUT, or an error as for sip_resolve_fn. */
+int sip_resolve_wait(const struct sip_resolve_config *cfg,
+                     const struct sk_dns_config *dns, const struct sip_uri *u,
+                     unsigned timeout_ms, struct sip_resolve_result *out);
+
 struct sip_resolver;
 struct sip_resolve; /* one resolution that waits */
 

@@ -123,6 +123,30 @@ static void reg_failed(struct ua *u, int status, const char *reason)
         SK_ERROR("no timer to retry the registration: it stays failed");
 }
 
+/* RFC 3263 §4.3: a REGISTER that timed out, failed at the transport or got 503
+ * goes to the registrar's next target, with a new transaction; once every target
+ * failed the registration fails and the retry starts again from the first. */
+static bool reg_failover(struct ua *u, int status, const char *reason)
+{
+    const struct sip_resolve_result *tg = &u->registrar_targets;
+    char was[64], next[64];
+
+    if (u->have_proxy || tg->n < 2)
+        return false;
+    if (u->registrar_next >= tg->n) {
+        u->registrar_dst = tg->dest[0]; /* the retry starts at the first again */
+        u->registrar_next = 1;
+        return false;
+    }
+    sk_sa_str(&u->registrar_dst.addr, was, sizeof(was));
+    u->registrar_dst = tg->dest[u->registrar_next++];
+    sk_sa_str(&u->registrar_dst.addr, next, sizeof(next));
+    SK_WARN("registrar at %s: %d %s; trying its next target %s (RFC 3263 4.3)", was,
+            status, reason, next);
+    reg_send(u);
+    return true;
+}
+
 static void on_reg_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
 {
     struct ua *u = arg;
@@ -139,6 +163,8 @@ static void on_reg_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int
     else
         snprintf(reason, sizeof(reason), "%s", status == 408 ? "no answer from the registrar"
                                                               : "transport error");
+    if ((!m || status == 503) && reg_failover(u, status, reason))
+        return;
     if (status == 401 || status == 407) {
         struct sip_digest_client dc;
         int err;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "base/rand.h"
@@ -98,32 +99,70 @@ void ua_new_call_id(struct ua *u, char *buf, size_t size)
 
 /* ---- Destinations ---- */
 
-/* §8.1.2 / §12.2.1.1 next hop through the sip layer's resolve step (sip/resolve.h):
- * IP literals, and names through getaddrinfo in our family. A UA listens on one
- * transport: a URI without transport= goes over it, and one asking for another
- * cannot be reached. */
-int ua_dest_direct(struct ua *u, const struct sip_uri *uri, struct sip_dest *d)
+/* RFC 6761 §6.3: "localhost" names never go to DNS. */
+static bool is_localhost(const struct sip_hop *h)
+{
+    static const char suffix[] = ".localhost";
+    size_t n = sizeof(suffix) - 1;
+    return sk_str_ieq_cstr(h->host, "localhost") ||
+           (h->host.len > n && strncasecmp(h->host.p + h->host.len - n, suffix, n) == 0);
+}
+
+/* §8.1.2 / §12.2.1.1 next hops through the sip layer's resolve step (sip/resolve.h):
+ * IP literals; names by RFC 3263 (NAPTR, SRV, A/AAAA in DNS, then the system
+ * resolver) unless DNS is off or the name is localhost: then getaddrinfo in our
+ * family. A UA listens on one transport: a URI without transport= goes over it,
+ * and one asking for another cannot be reached; nor can a target whose records
+ * name only other transports. Every target found, in RFC 3263 order, goes to res. */
+static int dest_targets(struct ua *u, const struct sip_uri *uri, struct sip_resolve_result *res)
 {
     struct sip_resolve_config rc = {
         .default_proto = u->local.proto,
         .family = u->local.addr.u.sa.sa_family,
         .names = SIP_RESOLVE_NAMES_BLOCKING,
     };
-    struct sip_resolve_result res;
+    struct sk_dns_config dc = {0};
     struct sip_hop h;
+    size_t n = 0;
     int err;
 
-    memset(d, 0, sizeof(*d));
     if ((err = sip_uri_hop(uri, &h)))
         return err;
     /* sips needs TLS; none, or udp: the transport we listen on, as before; we listen
      * on one transport */
     if (h.secure || (h.proto_given && h.proto != SIP_PROTO_UDP && h.proto != u->local.proto))
         return EPROTONOSUPPORT;
-    if ((err = sip_resolve_now(&rc, uri, &res)))
+    if (strcmp(u->cfg.dns, "off") == 0 || is_localhost(&h)) {
+        err = sip_resolve_now(&rc, uri, res);
+    } else {
+        dc.servers = u->cfg.dns;
+        dc.timeout_ms = 1000;
+        err = sip_resolve_wait(&rc, &dc, uri, 4000, res);
+    }
+    if (err)
+        return err;
+    for (size_t i = 0; i < res->n; i++) {
+        struct sip_dest *d = &res->dest[i];
+        /* an explicit transport=udp on a TCP phone: ours, as before */
+        if (h.proto_given ? false : d->proto != u->local.proto)
+            continue;
+        d->proto = u->local.proto;
+        d->conn = NULL;
+        res->dest[n++] = *d;
+    }
+    res->n = n;
+    return n ? 0 : EPROTONOSUPPORT;
+}
+
+int ua_dest_direct(struct ua *u, const struct sip_uri *uri, struct sip_dest *d)
+{
+    struct sip_resolve_result res;
+    int err;
+
+    memset(d, 0, sizeof(*d));
+    if ((err = dest_targets(u, uri, &res)))
         return err;
     *d = res.dest[0];
-    d->proto = u->local.proto;
     return 0;
 }
 
@@ -342,6 +381,30 @@ void ua_set_contact_host(struct ua *u, const char *hostport)
     make_contact(u);
 }
 
+/* The registrar's targets (RFC 3263), kept for failover; registrar_dst is the first. */
+static int registrar_targets(struct ua *u, const char *s)
+{
+    char text[UA_STR_MAX + 8];
+    struct sip_uri uri;
+    struct sip_error e;
+    int err;
+
+    if (strncmp(s, "sip:", 4) == 0 || strncmp(s, "sips:", 5) == 0)
+        snprintf(text, sizeof(text), "%s", s);
+    else
+        snprintf(text, sizeof(text), "sip:%s", s);
+    if ((err = sip_uri_parse(&uri, text, strlen(text), &e)))
+        return err;
+    if ((err = dest_targets(u, &uri, &u->registrar_targets)))
+        return err;
+    u->registrar_next = 1;
+    u->registrar_dst = u->registrar_targets.dest[0];
+    if (u->registrar_targets.n > 1)
+        SK_INFO("registrar %s: %zu targets (RFC 3263), failing over in order", s,
+                u->registrar_targets.n);
+    return 0;
+}
+
 static int setup_routes(struct ua *u)
 {
     int err;
@@ -361,7 +424,7 @@ static int setup_routes(struct ua *u)
         const char *r = u->cfg.registrar[0] ? u->cfg.registrar : u->domain;
         /* §10.2: the Request-URI names the domain of the registrar (the AOR's);
          * --registrar says where that registrar is */
-        if ((err = ua_dest_for_str(u, r, &u->registrar_dst, NULL, 0))) {
+        if ((err = registrar_targets(u, r))) {
             SK_ERROR("registrar %s: %s", r, strerror(err));
             return err;
         }

@@ -40,6 +40,9 @@ struct ua_config {
     char forward[UA_STR_MAX];       /* answer incoming INVITEs 302 to this URI, "" = never */
     enum ua_forward_mode { UA_FWD_ALWAYS, UA_FWD_BUSY, UA_FWD_NO_ANSWER } forward_mode;
     uint32_t forward_after_s;       /* UA_FWD_NO_ANSWER: ring this long first, 20 */
+    /* names of registrars, proxies and targets by RFC 3263 (NAPTR, SRV, A/AAAA);
+     * "" = the servers of /etc/resolv.conf, "off" = A/AAAA by getaddrinfo only */
+    char dns[128];
 };
 
 void ua_config_defaults(struct ua_config *c);

@@ -5,6 +5,7 @@
 #include "base/buf.h"
 #include "sip/auth_client.h"
 #include "sip/msg.h"
+#include "sip/resolve.h"
 #include "sip/transport.h"
 #include "sip/txn.h"
 #include "ua/ua.h"
@@ -52,6 +53,10 @@ struct ua {
     bool do_register;
     char registrar_uri[UA_STR_MAX + 16]; /* Request-URI of REGISTER */
     struct sip_dest registrar_dst;
+    /* RFC 3263 §4.3: every target the registrar's name gave, in order; a REGISTER
+     * that times out or fails at the transport (or gets 503) goes to the next */
+    struct sip_resolve_result registrar_targets;
+    size_t registrar_next;
 
     struct ua_reg reg;
     struct ua_call *calls;

@@ -4,7 +4,8 @@
 # (tests/tools/dnsserver.py); b.test has two servers, SRV priority 10 and 20. The call
 # reaches the priority-10 server; with it stopped, the proxy fails over to the
 # priority-20 one (RFC 3263 §4.3, after Timer B); a changed record is picked up once
-# its TTL has run out; a server answering 503 is failed over too. Everything runs in a private network namespace with only lo
+# its TTL has run out; a server answering 503 is failed over too; a phone of b.test
+# finds its registrar the same way and fails over too. Everything runs in a private network namespace with only lo
 # (the names are not real). Needs root (ip netns).
 # usage: dns_srv.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
@@ -76,6 +77,24 @@ wait "${pids[b1]}" 2>/dev/null
 check "priority-10 server stopped: failover to the priority-20 one" $? || tail -n 30 "$tmp/a.log"
 grep -q 'branch failover after 408' "$tmp/a.log"
 check "the proxy logged the failover after Timer B" $?
+
+# a phone of b.test finds its registrar by NAPTR -> SRV too, and fails over from the
+# stopped priority-10 server to the priority-20 one after Timer F (64*T1 = 6.4 s)
+"${ns_exec[@]}" "$sipkit" phone --json --no-stdin --user sip:carol@b.test \
+    --registrar b.test --dns 127.0.0.1:53 --t1 100 --listen udp:127.0.0.1:0 \
+    >"$tmp/carol.log" 2>"$tmp/carol.err" &
+carol=$!
+cleanup_hooks=("kill $carol 2>/dev/null" "${cleanup_hooks[@]}")
+wait_log "$tmp/carol.log" '"registered"' 20
+check "phone: registered through NAPTR/SRV after failing over to the priority-20 server" $? ||
+    tail -n 20 "$tmp/carol.err"
+grep -q 'trying its next target 127.0.0.1:5072' "$tmp/carol.err"
+check "phone: logged the failover from 127.0.0.1:5071 to 127.0.0.1:5072" $? ||
+    tail -n 20 "$tmp/carol.err"
+kill "$carol"
+wait_exit "$carol" 10
+wait "$carol" 2>/dev/null
+check "phone exits cleanly (status $?)" $?
 
 # the record changes: after its TTL the new target is used
 sed -i "s/^_sip._udp.b.test SRV .*//" "$zone"
