@@ -692,7 +692,12 @@ static void usage(FILE *f, bool call_mode)
             "  --registrar HOST    register there (default: the AOR's domain for phone,\n"
             "                      none for call); 'none' does not register\n"
             "  --outbound-proxy U  send every request through this proxy (sip:host:port)\n"
-            "  --listen P:A:PORT   SIP socket, udp:127.0.0.1:0 (0: any free port)\n"
+            "  --listen P:A:PORT   SIP socket, udp:127.0.0.1:0 (0: any free port); tcp:,\n"
+            "                      tls: (registrar and proxy reached over TLS)\n"
+            "  --tls-ca FILE       PEM trust anchors for the server's certificate (system's)\n"
+            "  --tls-verify on|off check the server's certificate and name, RFC 5922 (on)\n"
+            "  --tls-cert FILE     our certificate (and --tls-key FILE), for mutual TLS and\n"
+            "                      for connections made to us (default: none)\n"
             "  --expires S         registration lifetime asked for (3600)\n"
             "  --play SRC          tone:HZ, silence, or an 8 kHz mono WAV file (tone:440)\n"
             "  --record FILE.wav   record what we hear (8 kHz 16-bit mono)\n"
@@ -771,7 +776,7 @@ static int parse_flags(struct phone *p, int argc, char **argv)
         } else if (strcmp(a, "--listen") == 0) {
             NEED_VAL();
             if (sip_listen_parse(val, &c->listen)) {
-                fprintf(stderr, "sipkit: --listen %s: want udp:ADDR:PORT or tcp:ADDR:PORT\n", val);
+                fprintf(stderr, "sipkit: --listen %s: want udp:, tcp: or tls:ADDR:PORT\n", val);
                 return EXIT_USAGE;
             }
         } else if (strcmp(a, "--expires") == 0) {
@@ -838,6 +843,20 @@ static int parse_flags(struct phone *p, int argc, char **argv)
                 goto bad;
         } else if (strcmp(a, "--dns") == 0) {
             COPY(c->dns);
+        } else if (strcmp(a, "--tls-ca") == 0) {
+            COPY(c->tls_ca);
+        } else if (strcmp(a, "--tls-cert") == 0) {
+            COPY(c->tls_cert);
+        } else if (strcmp(a, "--tls-key") == 0) {
+            COPY(c->tls_key);
+        } else if (strcmp(a, "--tls-verify") == 0) {
+            NEED_VAL();
+            if (strcmp(val, "on") == 0)
+                c->tls_verify = true;
+            else if (strcmp(val, "off") == 0)
+                c->tls_verify = false;
+            else
+                goto bad;
         } else if (strcmp(a, "--t1") == 0) {
             NEED_VAL();
             if (parse_u32(val, 10000, &c->txn.t1_ms) || c->txn.t1_ms < 10)

@@ -27,7 +27,8 @@ static void serve_usage(FILE *f)
     fprintf(f,
             "usage: sipkit serve [options]\n"
             "  --listen PROTO:ADDR:PORT  listen address, repeatable (udp:127.0.0.1:5060,\n"
-            "                            tcp:[::1]:5060); default udp and tcp on 127.0.0.1:5060\n"
+            "                            tcp:[::1]:5060, tls:127.0.0.1:5061); default udp and\n"
+            "                            tcp on 127.0.0.1:5060\n"
             "  --domain NAME             a domain this server is responsible for, repeatable\n"
             "                            (default: localhost and the host name)\n"
             "  --workers N               worker threads (default: one per core)\n"
@@ -75,6 +76,16 @@ static void serve_usage(FILE *f)
             "                            wants > 180000 (%lu)\n"
             "  --dns SERVER[:PORT]       DNS server(s) for other domains (RFC 3263 NAPTR,\n"
             "                            SRV, A/AAAA), comma-separated (/etc/resolv.conf)\n"
+            "  --tls-cert FILE           PEM certificate chain of tls: listeners (default: a\n"
+            "                            self-signed one made in DIR, fingerprint in the log)\n"
+            "  --tls-key FILE            its PEM private key (default: in --tls-cert)\n"
+            "  --tls-ca FILE             PEM trust anchors for peers' certificates (system's)\n"
+            "  --tls-verify-client M     off, optional or on: ask clients for certificates (off)\n"
+            "  --tls-verify-server on|off  check next hops' certificates against their\n"
+            "                            domain, RFC 5922 (on)\n"
+            "  --tls-require-cert on|off refuse to start without --tls-cert (off)\n"
+            "  --tls-handshake-timeout S close a TLS connection not through its handshake\n"
+            "                            in S seconds (%lu)\n"
             "  --flush-ms MS             write registrations to disk within MS (%lu)\n"
             "  --prefault MIB            touch MIB of heap at start and keep it, so that\n"
             "                            the first load pays no page faults (0)\n"
@@ -82,7 +93,8 @@ static void serve_usage(FILE *f)
             "  --config FILE             read 'key = value' lines first (same keys as the\n"
             "                            flags without '--'); flags given later override\n",
             d.proxy.accept_foreign ? "on" : "off", d.proxy.record_route ? "on" : "off",
-            (unsigned long) d.proxy.timer_c_ms, (unsigned long) d.flush_ms);
+            (unsigned long) d.proxy.timer_c_ms,
+            (unsigned long) (d.tp.tls_handshake_ms / 1000u), (unsigned long) d.flush_ms);
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -400,6 +412,47 @@ static int opt_dns(struct serve_opts *o, const char *key, const char *val)
     return 0;
 }
 
+/* tls-cert, tls-key, tls-ca: files; tls-verify-client, tls-verify-server,
+ * tls-require-cert, tls-handshake-timeout */
+static int opt_tls(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_server_tls *t = &o->cfg.tls;
+    unsigned long v;
+    char *dst = NULL;
+
+    if (strcmp(key, "tls-cert") == 0)
+        dst = t->cert;
+    else if (strcmp(key, "tls-key") == 0)
+        dst = t->key;
+    else if (strcmp(key, "tls-ca") == 0)
+        dst = t->ca;
+    if (dst) {
+        if (!*val || strlen(val) >= sizeof(t->cert))
+            return EINVAL;
+        snprintf(dst, sizeof(t->cert), "%s", val);
+        return 0;
+    }
+    if (strcmp(key, "tls-verify-client") == 0) {
+        if (strcmp(val, "off") == 0)
+            t->verify_client = SK_TLS_VERIFY_OFF;
+        else if (strcmp(val, "optional") == 0)
+            t->verify_client = SK_TLS_VERIFY_OPTIONAL;
+        else if (strcmp(val, "on") == 0)
+            t->verify_client = SK_TLS_VERIFY_ON;
+        else
+            return EINVAL;
+        return 0;
+    }
+    if (strcmp(key, "tls-verify-server") == 0)
+        return parse_onoff(val, &t->verify_server);
+    if (strcmp(key, "tls-require-cert") == 0)
+        return parse_onoff(val, &t->require_cert);
+    if (parse_range(val, 1, 3600, &v))
+        return EINVAL;
+    o->cfg.tp.tls_handshake_ms = (uint32_t) v * 1000u;
+    return 0;
+}
+
 static const struct serve_option {
     const char *key;
     int (*apply)(struct serve_opts *o, const char *key, const char *val);
@@ -434,6 +487,13 @@ static const struct serve_option {
     {"accept-foreign", opt_switch},
     {"record-route", opt_switch},
     {"dns", opt_dns},
+    {"tls-cert", opt_tls},
+    {"tls-key", opt_tls},
+    {"tls-ca", opt_tls},
+    {"tls-verify-client", opt_tls},
+    {"tls-verify-server", opt_tls},
+    {"tls-require-cert", opt_tls},
+    {"tls-handshake-timeout", opt_tls},
     {"flush-ms", opt_flush_ms},
     {"prefault", opt_prefault},
     {"log-level", opt_log_level},

@@ -245,7 +245,7 @@ static struct tcp_conn *conn_new(struct tcp *t, struct tcp_worker *w, int fd,
 }
 
 /* The filter's first bytes (a ClientHello), before anything is read or sent. */
-static int conn_filter_open(struct tcp_conn *c, bool server)
+static int conn_filter_open(struct tcp_conn *c, bool server, const char *peer_name)
 {
     const struct sk_stream_filter *f = conn_tcp(c)->cfg.filter;
     int err;
@@ -253,7 +253,8 @@ static int conn_filter_open(struct tcp_conn *c, bool server)
     if (!f) return 0;
     pthread_mutex_lock(&c->out_lock);
     err =
-        f->open(&c->filter_state, conn_tcp(c)->cfg.filter_arg, &c->base, server, &c->out);
+        f->open(&c->filter_state, conn_tcp(c)->cfg.filter_arg, &c->base, server, peer_name,
+                &c->out);
     pthread_mutex_unlock(&c->out_lock);
     return err;
 }
@@ -503,7 +504,7 @@ static void tcp_accept(struct sk_loop *l, int fd, uint32_t events, void *arg)
         }
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         atomic_fetch_add(&t->st.accepted, 1);
-        if (conn_filter_open(c, true) == 0 &&
+        if (conn_filter_open(c, true, NULL) == 0 &&
             sk_loop_add_fd(l, cfd, EPOLLIN, conn_io, c) == 0) {
             c->registered = true;
             if (conn_touch(c))
@@ -517,7 +518,8 @@ static void tcp_accept(struct sk_loop *l, int fd, uint32_t events, void *arg)
     }
 }
 
-static int tcp_connect(struct tcp *t, const struct sk_sa *addr, struct tcp_conn **cp)
+static int tcp_connect(struct tcp *t, const struct sk_sa *addr, const char *name,
+                       struct tcp_conn **cp)
 {
     struct tcp_conn *c;
     struct tcp_worker *w = &t->w[ip_bucket(addr) % t->nw];
@@ -544,7 +546,7 @@ static int tcp_connect(struct tcp *t, const struct sk_sa *addr, struct tcp_conn 
         close(fd);
         return ENOMEM;
     }
-    if (conn_filter_open(c, false)) {
+    if (conn_filter_open(c, false, name)) {
         conn_ref(c);
         if (sk_loop_post(w->loop, conn_close_work, c)) conn_unref(c);
         conn_unref(c);
@@ -590,7 +592,7 @@ static int tcp_listen(struct sk_tp *tp, struct sk_sa *addr)
 }
 
 static int tcp_send(struct sk_tp *tp, struct sk_conn *conn, const struct sk_sa *dst,
-                    const char *buf, size_t len, unsigned flags)
+                    const char *name, const char *buf, size_t len, unsigned flags)
 {
     struct tcp *t = (struct tcp *) tp;
     struct tcp_conn *c = NULL;
@@ -605,7 +607,7 @@ static int tcp_send(struct sk_tp *tp, struct sk_conn *conn, const struct sk_sa *
     } else {
         c = table_find(t, dst);
     }
-    if (!c && (err = tcp_connect(t, dst, &c))) return err;
+    if (!c && (err = tcp_connect(t, dst, name, &c))) return err;
     err = conn_send(c, buf, len);
     conn_unref(c);
     return err;

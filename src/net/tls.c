@@ -950,12 +950,19 @@ size_t sk_tls_conn_out_pending(struct sk_tls_conn *c)
     return BIO_ctrl_pending(c->net);
 }
 
-/* After an OpenSSL call that returned ret <= 0. */
+static void note_open(struct sk_tls_conn *c)
+{
+    if (c->state == SK_TLS_HANDSHAKE && SSL_is_init_finished(c->ssl))
+        c->state = SK_TLS_OPEN;
+}
+
+/* After an OpenSSL call that returned ret <= 0. A read that finished the handshake
+ * and then wants more (the usual case: no application data yet) leaves it open. */
 static enum sk_tls_status status_of(struct sk_tls_conn *c, int ret, const char *what)
 {
     switch (SSL_get_error(c->ssl, ret)) {
-    case SSL_ERROR_WANT_READ: ERR_clear_error(); return SK_TLS_WANT_READ;
-    case SSL_ERROR_WANT_WRITE: ERR_clear_error(); return SK_TLS_WANT_WRITE;
+    case SSL_ERROR_WANT_READ: ERR_clear_error(); note_open(c); return SK_TLS_WANT_READ;
+    case SSL_ERROR_WANT_WRITE: ERR_clear_error(); note_open(c); return SK_TLS_WANT_WRITE;
     case SSL_ERROR_ZERO_RETURN:
         ERR_clear_error();
         c->state = SK_TLS_PEER_CLOSED;
@@ -970,12 +977,6 @@ static enum sk_tls_status status_of(struct sk_tls_conn *c, int ret, const char *
         /* fall through */
     default: conn_fail(c, what); return SK_TLS_ERROR;
     }
-}
-
-static void note_open(struct sk_tls_conn *c)
-{
-    if (c->state == SK_TLS_HANDSHAKE && SSL_is_init_finished(c->ssl))
-        c->state = SK_TLS_OPEN;
 }
 
 static enum sk_tls_status dead(const struct sk_tls_conn *c)

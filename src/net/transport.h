@@ -57,9 +57,11 @@ struct sk_tp_ops {
      * port, shared by all workers; the bound address is written back. */
     int (*listen)(struct sk_tp *tp, struct sk_sa *addr);
     /* From any thread. A stream transport uses conn when it is open, else an
-     * open connection to dst, else connects. 0 or an errno. */
+     * open connection to dst, else connects. name: what a new connection's
+     * filter checks the peer against (TLS: the target domain, RFC 5922 §7.3),
+     * or NULL. 0 or an errno. */
     int (*send)(struct sk_tp *tp, struct sk_conn *conn, const struct sk_sa *dst,
-                const char *buf, size_t len, unsigned flags);
+                const char *name, const char *buf, size_t len, unsigned flags);
     void (*conn_ref)(struct sk_conn *c);
     void (*conn_unref)(struct sk_conn *c);
     /* Stop listening, close every connection and free; with the loops stopped. */
@@ -92,9 +94,10 @@ struct sk_stream_filter {
     const char *name;
     /* A connection opened (server: accepted, else we connected). arg is the
      * transport's filter_arg (the filter's configuration: a TLS context); *state
-     * is the filter's own; bytes it must send first (a ClientHello) go to wire. */
+     * is the filter's own; bytes it must send first (a ClientHello) go to wire.
+     * peer_name: the name given to send for a connection we open, else NULL. */
     int (*open)(void **state, void *arg, struct sk_conn *c, bool server,
-                struct sk_buf *wire);
+                const char *peer_name, struct sk_buf *wire);
     /* Bytes read from the socket: what the framer should see is appended to
      * plain, what the filter answers by itself (handshake, ping) to wire. */
     int (*input)(void *state, const char *in, size_t len, struct sk_buf *plain,

@@ -258,10 +258,11 @@ static int udp_listen(struct sk_tp *tp, struct sk_sa *addr)
 }
 
 static int udp_send(struct sk_tp *tp, struct sk_conn *conn, const struct sk_sa *dst,
-                    const char *buf, size_t len, unsigned flags)
+                    const char *name, const char *buf, size_t len, unsigned flags)
 {
     struct udp *u = (struct udp *) tp;
     (void) conn;
+    (void) name;
 
     for (unsigned i = 0; i < u->nlst; i++) {
         if (u->lst[i].addr.u.sa.sa_family != dst->u.sa.sa_family)

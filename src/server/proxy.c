@@ -128,8 +128,12 @@ static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a
 {
     sk_buf_puts(b, "Record-Route: <sip:");
     put_hostport(b, a);
+    /* RFC 5630 §3.1.3: a sip URI with transport=tls (as deployed peers expect; a
+     * sips Record-Route would make the whole dialog sips) */
     if (proto == SIP_PROTO_TCP)
         sk_buf_puts(b, ";transport=tcp");
+    else if (proto == SIP_PROTO_TLS)
+        sk_buf_puts(b, ";transport=tls");
     sk_buf_puts(b, ";lr>\r\n");
 }
 
@@ -1503,7 +1507,7 @@ void sk_proxy_forward_response(const struct sk_proxy_env *env, struct sip_rx *rx
         sk_sa_from_ip(&d.addr, sk_str_isset(v[1].received) ? v[1].received : v[1].host,
                       v[1].rport_has_value ? v[1].rport
                       : v[1].has_port      ? v[1].port
-                                           : 5060) != 0) {
+                                           : sip_proto_default_port(d.proto)) != 0) {
         env->ops->count(env->arg, SK_PROXY_COUNT_STRAY);
         return;
     }

@@ -85,12 +85,15 @@ static const struct sk_proxy_env_ops server_ops = {
 
 int sk_proxy_env_server_init(struct sk_proxy_env *env, struct sk_server *s)
 {
+    struct sip_resolve_config rc = sip_resolve_config_default;
     struct sip_resolver *r;
     int err;
 
-    /* RFC 3263 for other domains: one DNS channel and cache per worker loop */
+    /* RFC 3263 for other domains: one DNS channel and cache per worker loop; TLS
+     * targets (sips, SIPS+D2T) when we can connect over TLS */
     struct sk_dns_config dns = {.servers = s->cfg.proxy.dns};
-    err = sip_resolver_new_dns(&r, &sip_resolve_config_default, s->loops, s->nw, &dns);
+    rc.tls = sip_tpm_has_tls(s->tpm);
+    err = sip_resolver_new_dns(&r, &rc, s->loops, s->nw, &dns);
     if (err == EINVAL && s->cfg.proxy.dns[0]) {
         SK_ERROR("dns %s: not a server list (ADDR[:PORT],...)", s->cfg.proxy.dns);
         return err;
@@ -98,7 +101,7 @@ int sk_proxy_env_server_init(struct sk_proxy_env *env, struct sk_server *s)
     if (err) {
         /* no DNS (c-ares would not start): IP literals only, as before */
         SK_WARN("DNS unavailable (%s): next hops by address only", strerror(err));
-        if ((err = sip_resolver_new(&r, &sip_resolve_config_default, NULL))) return err;
+        if ((err = sip_resolver_new(&r, &rc, NULL))) return err;
     }
     *env = (struct sk_proxy_env){
         .ops = &server_ops,

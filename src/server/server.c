@@ -37,6 +37,7 @@ void sk_server_config_defaults(struct sk_server_config *cfg)
     cfg->tp = sip_tpm_config_default;
     cfg->reg = sk_registrar_config_default;
     cfg->proxy = sk_proxy_config_default;
+    cfg->tls.verify_server = true;
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "data");
     cfg->flush_ms = 1000;
     cfg->sched_batch = true;
@@ -684,6 +685,84 @@ static void loops_free(struct sk_server *s)
     free(s->threads);
 }
 
+/* The server context of tls: listeners: --tls-cert, or the zero-config self-signed
+ * certificate in the data directory (said in the log with its fingerprint). */
+static int tls_server_ctx(struct sk_server *s)
+{
+    const struct sk_server_tls *t = &s->cfg.tls;
+    char ips[SK_SERVER_MAX_LISTEN][64], err[256];
+    const char *ipv[SK_SERVER_MAX_LISTEN];
+    struct sk_tls_config tc = {.role = SK_TLS_SERVER};
+    size_t nip = 0;
+    int rc;
+
+    for (unsigned i = 0; i < s->cfg.nlisten; i++) {
+        sk_sa_ip(&s->cfg.listen[i].addr, ips[nip], sizeof(ips[nip]));
+        ipv[nip] = ips[nip];
+        nip++;
+    }
+    tc.cert_file = t->cert[0] ? t->cert : NULL;
+    tc.key_file = t->key[0] ? t->key : NULL;
+    tc.ca_file = t->ca[0] ? t->ca : NULL;
+    tc.verify = t->verify_client;
+    tc.require_cert = t->require_cert;
+    tc.data_dir = s->cfg.data_dir[0] ? s->cfg.data_dir : NULL;
+    tc.domain = s->cfg.ndomains ? s->cfg.domains[0] : "localhost";
+    tc.listen_ips = ipv;
+    tc.n_listen_ips = nip;
+    if (!tc.cert_file && !tc.data_dir && !t->require_cert) {
+        SK_ERROR("tls: no --tls-cert, and no --data directory to keep a self-signed one in");
+        return EINVAL;
+    }
+    if ((rc = sk_tls_ctx_new(&s->tls_server, &tc, err, sizeof(err)))) {
+        SK_ERROR("tls: %s", err);
+        return rc;
+    }
+    if (sk_tls_ctx_self_signed(s->tls_server))
+        SK_WARN("tls: no --tls-cert: serving the self-signed certificate in %s "
+                "(SHA-256 fingerprint %s); clients must trust or pin it, "
+                "--tls-require-cert refuses to start without a real one",
+                s->cfg.data_dir, sk_tls_ctx_fingerprint(s->tls_server));
+    else
+        SK_INFO("tls: certificate %s, SHA-256 fingerprint %s", t->cert,
+                sk_tls_ctx_fingerprint(s->tls_server));
+    return 0;
+}
+
+/* TLS contexts: the server's when a tls: listener is asked for; the client's
+ * always, so that sips and transport=tls next hops are reached over TLS with
+ * their certificate checked against their domain (RFC 5922), never downgraded. */
+static int tls_setup(struct sk_server *s)
+{
+    struct sk_tls_config cc = {.role = SK_TLS_CLIENT};
+    bool want_server = false;
+    char err[256];
+    int rc;
+
+    for (unsigned i = 0; i < s->cfg.nlisten; i++)
+        want_server |= s->cfg.listen[i].proto == SIP_PROTO_TLS;
+    if (want_server && (rc = tls_server_ctx(s))) return rc;
+    cc.ca_file = s->cfg.tls.ca[0] ? s->cfg.tls.ca : NULL;
+    cc.verify = s->cfg.tls.verify_server ? SK_TLS_VERIFY_ON : SK_TLS_VERIFY_OFF;
+    /* our certificate for servers that ask for one (mutual TLS) */
+    cc.cert_file = s->cfg.tls.cert[0] ? s->cfg.tls.cert : NULL;
+    cc.key_file = s->cfg.tls.key[0] ? s->cfg.tls.key : NULL;
+    if ((rc = sk_tls_ctx_new(&s->tls_client, &cc, err, sizeof(err)))) {
+        SK_ERROR("tls client: %s", err);
+        return rc;
+    }
+    s->cfg.tp.tls_server = s->tls_server;
+    s->cfg.tp.tls_client = s->tls_client;
+    return 0;
+}
+
+static void tls_free(struct sk_server *s)
+{
+    sk_tls_ctx_free(s->tls_server);
+    sk_tls_ctx_free(s->tls_client);
+    s->tls_server = s->tls_client = NULL;
+}
+
 /* The transports and the transaction layer above them, on the workers' loops. */
 static int layers_new(struct sk_server *s)
 {
@@ -692,9 +771,17 @@ static int layers_new(struct sk_server *s)
     struct sip_txl_handler th = {on_request, on_stray_response, on_server_failed, s};
     int err;
 
-    if ((err = sip_tpm_new(&s->tpm, &s->cfg.tp, s->loops, s->nw, &ph))) return err;
+    if ((err = tls_setup(s))) {
+        tls_free(s);
+        return err;
+    }
+    if ((err = sip_tpm_new(&s->tpm, &s->cfg.tp, s->loops, s->nw, &ph))) {
+        tls_free(s);
+        return err;
+    }
     if ((err = sip_txl_new(&s->txl, &s->cfg.txn, &sender, &th))) {
         sip_tpm_free(s->tpm);
+        tls_free(s);
         return err;
     }
     return 0;
@@ -791,6 +878,7 @@ out_store:
 out_layers:
     sip_txl_free(s->txl);
     sip_tpm_free(s->tpm);
+    tls_free(s);
 out_loops:
     loops_free(s);
 out:
@@ -875,6 +963,7 @@ void sk_server_free(struct sk_server *s)
     sip_txl_free(s->txl);
     sk_proxy_env_server_fini(&s->proxy);
     sip_tpm_free(s->tpm);
+    tls_free(s);
     sk_registrar_free(s->reg);
     sk_loc_free(s->loc); /* writes what is still queued */
     sk_store_close(s->store);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net/tls.h"
 #include "server/registrar.h"
 #include "sip/transport.h"
 #include "sip/tu.h"
@@ -29,6 +30,17 @@ struct sk_proxy_config {
 
 extern const struct sk_proxy_config sk_proxy_config_default;
 
+/* TLS (RFC 3261 §26.2, RFC 5922): the certificate of tls: listeners, and how peers'
+ * certificates are checked. */
+struct sk_server_tls {
+    char cert[1024]; /* PEM chain; "" = the zero-config self-signed one in data_dir */
+    char key[1024];  /* PEM key; "" = in cert */
+    char ca[1024];   /* trust anchors (PEM file); "" = the system's */
+    enum sk_tls_verify verify_client; /* certificates of clients: off (default) */
+    bool verify_server; /* next hops' certificates against their domain (on) */
+    bool require_cert;  /* refuse to start without a real certificate (off) */
+};
+
 struct sk_server_config {
     struct sip_listen listen[SK_SERVER_MAX_LISTEN];
     unsigned nlisten;
@@ -37,6 +49,7 @@ struct sk_server_config {
     unsigned ndomains;
     struct sip_txn_config txn;
     struct sip_tpm_config tp;
+    struct sk_server_tls tls;
     struct sk_registrar_config reg;
     struct sk_proxy_config proxy;
     char data_dir[1024];                  /* users and bindings; "" = memory only */

@@ -25,6 +25,7 @@ struct sk_server {
     pthread_t *threads;
     bool started;
     struct sip_tpm *tpm;
+    struct sk_tls_ctx *tls_server, *tls_client; /* TLS contexts (tls_setup), or NULL */
     struct sip_txl *txl;
     struct sk_store *store;
     struct sk_loc *loc;

@@ -43,6 +43,7 @@ static int lookup_name(struct sk_str host, uint16_t port, int family,
             continue;
         memset(d, 0, sizeof(*d));
         d->proto = proto;
+        snprintf(d->name, sizeof(d->name), "%s", name);
         memcpy(&d->addr.u.sa, ai->ai_addr, ai->ai_addrlen);
         d->addr.len = ai->ai_addrlen;
         sk_sa_set_port(&d->addr, port);
@@ -61,10 +62,12 @@ int sip_resolve_now(const struct sip_resolve_config *cfg, const struct sip_uri *
 
     out->n = 0;
     if ((err = sip_uri_hop(u, &h))) return err;
-    if (h.secure) return EPROTONOSUPPORT; /* sips needs TLS */
-    if (!h.proto_given) h.proto = cfg->default_proto;
+    if ((h.secure || h.proto == SIP_PROTO_TLS) && !cfg->tls)
+        return EPROTONOSUPPORT; /* sips needs TLS: never a downgrade */
+    if (!h.proto_given && !h.secure) h.proto = cfg->default_proto;
     d->proto = h.proto;
     d->conn = NULL;
+    sk_str_copy(d->name, sizeof(d->name), h.host);
     if (sk_sa_from_ip(&d->addr, h.host, h.port) == 0) {
         out->n = 1;
         return 0;
@@ -76,8 +79,8 @@ int sip_resolve_now(const struct sip_resolve_config *cfg, const struct sip_uri *
 
 /* ---- RFC 3263 target selection (pure) ---- */
 
-/* The transports a NAPTR service names (RFC 3263 §4.1, RFC 3261 §26); TLS waits for a
- * TLS transport: its entries are known, so that they are skipped rather than unknown. */
+/* The transports a NAPTR service names (RFC 3263 §4.1, RFC 3261 §26); the TLS one is
+ * spoken when the resolver's configuration says so (a TLS transport exists). */
 static const struct {
     const char *service;
     const char *srv_prefix;
@@ -87,14 +90,16 @@ static const struct {
 } transports[] = {
     {"SIP+D2U", "_sip._udp.", SIP_PROTO_UDP, false, true},
     {"SIP+D2T", "_sip._tcp.", SIP_PROTO_TCP, false, true},
-    {"SIPS+D2T", "_sips._tcp.", SIP_PROTO_TCP, true, false /* TLS: not yet */},
+    {"SIPS+D2T", "_sips._tcp.", SIP_PROTO_TLS, true, true},
 };
 #define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))
 
 int sip_srv_name(char *buf, size_t size, struct sk_str host, enum sip_proto proto, bool tls)
 {
+    if (proto == SIP_PROTO_TLS) tls = true;
     for (size_t i = 0; i < NTRANSPORTS; i++) {
-        if (transports[i].proto != proto || transports[i].tls != tls) continue;
+        if (transports[i].tls != tls) continue;
+        if (!tls && transports[i].proto != proto) continue;
         int n = snprintf(buf, size, "%s%.*s", transports[i].srv_prefix, (int) host.len,
                          host.p);
         return n > 0 && (size_t) n < size ? 0 : ENAMETOOLONG;
@@ -111,7 +116,7 @@ static int cmp_naptr(const void *a, const void *b)
     return 0;
 }
 
-size_t sip_naptr_select(const struct sk_dns_naptr *rr, size_t n, bool secure,
+size_t sip_naptr_select(const struct sk_dns_naptr *rr, size_t n, bool secure, bool tls,
                         struct sip_naptr_choice *out, size_t max)
 {
     const struct sk_dns_naptr *sorted[32];
@@ -127,7 +132,9 @@ size_t sip_naptr_select(const struct sk_dns_naptr *rr, size_t n, bool secure,
         for (size_t t = 0; t < NTRANSPORTS; t++) {
             if (strcasecmp(x->service, transports[t].service) != 0) continue;
             /* a sips URI only over TLS (§4.1); and only transports we speak */
-            if ((secure && !transports[t].tls) || !transports[t].spoken) break;
+            if ((secure && !transports[t].tls) || !transports[t].spoken ||
+                (transports[t].tls && !tls))
+                break;
             out[k].proto = transports[t].proto;
             out[k].tls = transports[t].tls;
             snprintf(out[k].srv_name, sizeof(out[k].srv_name), "%s", x->replacement);
@@ -222,6 +229,7 @@ struct sip_resolve {
     struct addr_job jobs[MAX_JOBS];
     size_t njobs, ijob;
     bool in_start, done;
+    bool secure; /* a sips URI: TLS targets only */
 };
 
 struct sip_resolver {
@@ -384,6 +392,7 @@ static void add_addr(struct sip_resolve *q, const struct addr_job *j, int family
     d = &q->res.dest[q->res.n];
     memset(d, 0, sizeof(*d));
     d->proto = j->proto;
+    snprintf(d->name, sizeof(d->name), "%s", q->host); /* RFC 5922 §7.3: the URI's domain */
     if (family == AF_INET) {
         d->addr.u.in.sin_family = AF_INET;
         memcpy(&d->addr.u.in.sin_addr, a, 4);
@@ -414,14 +423,18 @@ static void on_dns(void *arg, const struct sk_dns_answer *a)
         struct sk_dns_naptr nap[16];
         for (size_t i = 0; a->err == 0 && i < a->n && n < 16; i++)
             nap[n++] = a->rr[i].u.naptr;
-        q->nsrvs = sip_naptr_select(nap, n, false, q->srvs, NTRANSPORTS * 2);
+        q->nsrvs = sip_naptr_select(nap, n, q->secure, q->r->cfg.tls, q->srvs,
+                                    NTRANSPORTS * 2);
         if (q->nsrvs == 0) {
-            /* RFC 3263 §4.1: no (usable) NAPTR: SRV for each transport we speak */
+            /* RFC 3263 §4.1: no (usable) NAPTR: SRV for each transport we speak,
+             * TLS last; for sips only TLS */
             for (size_t t = 0; t < NTRANSPORTS; t++) {
                 struct sip_naptr_choice *c = &q->srvs[q->nsrvs];
-                if (!transports[t].spoken || transports[t].tls) continue;
+                if (!transports[t].spoken || (transports[t].tls && !q->r->cfg.tls) ||
+                    (q->secure && !transports[t].tls))
+                    continue;
                 c->proto = transports[t].proto;
-                c->tls = false;
+                c->tls = transports[t].tls;
                 snprintf(c->srv_name, sizeof(c->srv_name), "%s%s", transports[t].srv_prefix,
                          q->host);
                 q->nsrvs++;
@@ -465,7 +478,7 @@ static void run(struct sip_resolve *q)
 
     if (q->step == RS_SRV && q->isrv >= q->nsrvs) {
         /* RFC 3263 §4.2: no SRV records: A/AAAA of the host at the default port */
-        if (q->njobs == 0) add_job(q, q->host, 5060, q->proto);
+        if (q->njobs == 0) add_job(q, q->host, sip_proto_default_port(q->proto), q->proto);
         q->step = RS_A;
         q->ijob = 0;
     }
@@ -488,6 +501,7 @@ static void run(struct sip_resolve *q)
             if (q->res.n < SIP_RESOLVE_MAX_TARGETS) {
                 d.proto = q->jobs[q->ijob].proto;
                 d.conn = NULL;
+                snprintf(d.name, sizeof(d.name), "%s", q->host);
                 q->res.dest[q->res.n++] = d;
             }
             q->ijob++;
@@ -508,12 +522,14 @@ static void start_dns(struct sip_resolve *q, const struct sip_uri *u)
     struct sip_hop h;
     int err;
 
-    if ((err = sip_uri_hop(u, &h)) || h.secure) {
-        /* sips: TLS targets only (§4.1), and we have no TLS: never a downgrade */
+    if ((err = sip_uri_hop(u, &h)) ||
+        ((h.secure || h.proto == SIP_PROTO_TLS) && !q->r->cfg.tls)) {
+        /* sips: TLS targets only (§4.1); without TLS: none, never a downgrade */
         finish(q, err ? err : EPROTONOSUPPORT);
         return;
     }
-    q->proto = h.proto_given ? h.proto : q->r->cfg.default_proto;
+    q->secure = h.secure;
+    q->proto = h.proto_given || h.secure ? h.proto : q->r->cfg.default_proto;
     if (h.host.len == 0 || h.host.len >= sizeof(q->host)) {
         finish(q, EHOSTUNREACH);
         return;
@@ -527,9 +543,9 @@ static void start_dns(struct sip_resolve *q, const struct sip_uri *u)
         /* §4.1: a transport given: SRV for it */
         q->nsrvs = 1;
         q->srvs[0].proto = h.proto;
-        q->srvs[0].tls = false;
+        q->srvs[0].tls = h.proto == SIP_PROTO_TLS;
         if (sip_srv_name(q->srvs[0].srv_name, sizeof(q->srvs[0].srv_name), h.host, h.proto,
-                         false)) {
+                         q->srvs[0].tls)) {
             finish(q, EHOSTUNREACH);
             return;
         }
@@ -656,7 +672,7 @@ out:
     sip_resolver_free(r);
     sk_loop_free(loop);
     if (err == EHOSTUNREACH && sip_uri_hop(u, &h) == 0) {
-        if (!h.proto_given) h.proto = h.secure ? SIP_PROTO_TCP : cfg->default_proto;
+        if (!h.proto_given && !h.secure) h.proto = cfg->default_proto;
         err = lookup_name(h.host, h.port, cfg->family, h.proto, out);
     }
     return err;

@@ -28,6 +28,9 @@ struct sip_resolve_config {
     /* Deliver every result from the loop, never inside sip_resolve_start: what
      * a DNS resolver does; tests use it for the waiting path. Needs a loop. */
     bool defer;
+    /* TLS can be spoken (a TLS transport exists): sips URIs and SIPS+D2T /
+     * _sips._tcp records resolve to TLS targets; without it a sips URI has none */
+    bool tls;
 };
 
 extern const struct sip_resolve_config sip_resolve_config_default;
@@ -106,12 +109,13 @@ struct sip_naptr_choice {
 };
 
 /* RFC 3263 §4.1: the NAPTR records for SIP over a transport we speak (secure: only
- * SIPS+), flag "S", in order then preference. Returns how many (at most max). */
-size_t sip_naptr_select(const struct sk_dns_naptr *rr, size_t n, bool secure,
+ * SIPS+; tls: whether TLS is one we speak), flag "S", in order then preference.
+ * Returns how many (at most max). */
+size_t sip_naptr_select(const struct sk_dns_naptr *rr, size_t n, bool secure, bool tls,
                         struct sip_naptr_choice *out, size_t max);
 
 /* RFC 3263 §4.1: the SRV name for a transport: _sip._udp.HOST, _sip._tcp.HOST,
- * _sips._tcp.HOST (tls). 0, or ENAMETOOLONG. */
+ * _sips._tcp.HOST (tls, or proto TLS). 0, ENAMETOOLONG, EPROTONOSUPPORT. */
 int sip_srv_name(char *buf, size_t size, struct sk_str host, enum sip_proto proto, bool tls);
 
 #endif

@@ -81,15 +81,22 @@ int sip_uri_hop(const struct sip_uri *u, struct sip_hop *h)
     h->secure = u->scheme == SIP_URI_SIPS;
     h->proto_given = sk_str_isset(u->transport);
     if (!h->proto_given)
-        h->proto = h->secure ? SIP_PROTO_TCP : SIP_PROTO_UDP;
+        h->proto = h->secure ? SIP_PROTO_TLS : SIP_PROTO_UDP;
     else if (sip_proto_from_str(u->transport, &h->proto))
-        return EPROTONOSUPPORT; /* TLS, SCTP, WS: not yet */
+        return EPROTONOSUPPORT; /* SCTP, WS: not yet */
+    /* RFC 5630 §3.1: sips over TCP is TLS (transport=tcp, or the deprecated
+     * transport=tls); sips is never sent over a transport without TLS */
+    if (h->secure && h->proto == SIP_PROTO_TCP)
+        h->proto = SIP_PROTO_TLS;
+    if (h->secure && h->proto != SIP_PROTO_TLS)
+        return EPROTONOSUPPORT;
     /* maddr may be an IPv6 reference in brackets; the host is stored without */
     if (host.len > 2 && host.p[0] == '[') {
         host.p++;
         host.len -= 2;
     }
     h->host = host;
-    h->port = sip_uri_default_port(u);
+    /* §19.1.2: the transport's default port (5061 for TLS, also sip:...;transport=tls) */
+    h->port = u->has_port ? u->port : sip_proto_default_port(h->proto);
     return 0;
 }

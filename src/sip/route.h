@@ -61,14 +61,14 @@ void sip_route_next(const struct sip_route_prep *pr, const struct sip_uri *targe
 /* §18.1.1 / §19.1.2 without DNS: the transport, host and port a URI asks for. */
 struct sip_hop {
     struct sk_str host;   /* maddr, else the host; IPv6 without brackets */
-    uint16_t port;        /* the URI's port, else 5060 (sip) / 5061 (sips) */
-    enum sip_proto proto; /* transport=udp/tcp; without one: UDP (sip), TCP (sips) */
+    uint16_t port;        /* the URI's port, else the transport's: 5061 for TLS, 5060 */
+    enum sip_proto proto; /* transport=udp/tcp/tls; without one: UDP (sip), TLS (sips) */
     bool proto_given;     /* the URI has a transport parameter */
-    bool secure;          /* sips: only over TLS */
+    bool secure;          /* sips: only over TLS (proto is then always TLS) */
 };
 
-/* 0, or EPROTONOSUPPORT: not a sip/sips URI, or a transport other than UDP and
- * TCP (TLS, SCTP, WS: not yet). */
+/* 0, or EPROTONOSUPPORT: not a sip/sips URI, a transport other than UDP, TCP and
+ * TLS (SCTP, WS: not yet), or sips over UDP. */
 int sip_uri_hop(const struct sip_uri *u, struct sip_hop *h);
 
 #endif

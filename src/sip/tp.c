@@ -10,7 +10,7 @@
 
 const char *sip_proto_name(enum sip_proto p)
 {
-    return p == SIP_PROTO_TCP ? "TCP" : "UDP";
+    return p == SIP_PROTO_TLS ? "TLS" : p == SIP_PROTO_TCP ? "TCP" : "UDP";
 }
 
 int sip_proto_from_str(struct sk_str name, enum sip_proto *p)
@@ -19,6 +19,8 @@ int sip_proto_from_str(struct sk_str name, enum sip_proto *p)
         *p = SIP_PROTO_UDP;
     else if (sk_str_ieq_cstr(name, "tcp"))
         *p = SIP_PROTO_TCP;
+    else if (sk_str_ieq_cstr(name, "tls"))
+        *p = SIP_PROTO_TLS;
     else
         return EPROTONOSUPPORT;
     return 0;
@@ -28,7 +30,7 @@ int sip_proto_from_str(struct sk_str name, enum sip_proto *p)
 int sip_response_dest(const struct sip_rx *rx, struct sip_dest *d)
 {
     const struct sip_via *v = &rx->msg->via;
-    uint16_t port = v->has_port ? v->port : 5060;
+    uint16_t port = v->has_port ? v->port : sip_proto_default_port(rx->proto);
 
     memset(d, 0, sizeof(*d));
     d->proto = rx->proto;

@@ -11,17 +11,24 @@
 enum sip_proto {
     SIP_PROTO_UDP,
     SIP_PROTO_TCP,
+    SIP_PROTO_TLS, /* TLS over TCP (RFC 3261 §26.2, RFC 5630) */
 };
+#define SIP_NPROTO (SIP_PROTO_TLS + 1)
 
 static inline bool sip_proto_reliable(enum sip_proto p)
 {
     return p != SIP_PROTO_UDP;
 }
 
-const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP" */
+const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP", "TLS" */
+/* The port a transport uses when none is given (§19.1.2, §18.2.2): 5061 for TLS. */
+static inline uint16_t sip_proto_default_port(enum sip_proto p)
+{
+    return p == SIP_PROTO_TLS ? 5061 : 5060;
+}
 /* A transport as a URI ("transport=tcp", §19.1.1), a Via ("SIP/2.0/TCP", §20.42)
  * or a stored binding names it, case-insensitively. 0, or EPROTONOSUPPORT for a
- * transport sipkit does not speak (TLS, SCTP, WS...) or an empty name: callers
+ * transport sipkit does not speak (SCTP, WS...) or an empty name: callers
  * report it, never fall back to UDP. */
 int sip_proto_from_str(struct sk_str name, enum sip_proto *p);
 
@@ -29,10 +36,15 @@ struct sk_conn; /* a stream connection (net/transport.h), reference counted by i
 
 /* Where a message goes: a protocol and an address, plus a connection to reuse
  * when the transport has one (responses on stream transports). */
+#define SIP_DEST_NAME_MAX 96
 struct sip_dest {
     enum sip_proto proto;
     struct sk_sa addr;
     struct sk_conn *conn; /* borrowed reference or NULL */
+    /* TLS: the name a new connection's certificate must carry (RFC 5922 §7.3:
+     * the domain of the URI, not the SRV target; or the IP literal); "" = the
+     * address's IP */
+    char name[SIP_DEST_NAME_MAX];
 };
 
 /* The sending side of the transports, as the transaction layer sees it.

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "base/buf.h"
+#include "net/tls_filter.h"
 #include "net/transport.h"
 #include "sip/msg.h"
 
@@ -24,10 +25,11 @@ const struct sip_tpm_config sip_tpm_config_default = {
     .tcp_max_buffered = 256u << 10,
     .tcp_idle_ms = SIP_DEFAULT_TCP_IDLE_S * 1000u,
     .limits = SIP_LIMITS_DEFAULT_INIT,
+    .tls_handshake_ms = 10000,
 };
 
 #define MAX_LISTENERS 16
-#define NPROTO (SIP_PROTO_TCP + 1)
+#define NPROTO SIP_NPROTO
 
 /* The upcall argument of one transport: which protocol it speaks. */
 struct tp_slot {
@@ -44,6 +46,7 @@ struct sip_tpm {
     struct tp_slot tp[NPROTO]; /* indexed by enum sip_proto */
     struct sip_listen lst[MAX_LISTENERS];
     unsigned nlst;
+    struct sk_tls_filter_arg tls_arg; /* the TLS transport's filter_arg */
     struct {
         atomic_uint_fast64_t udp_rx, tcp_rx, malformed, garbage, pongs, send_errors;
     } st;
@@ -60,7 +63,7 @@ int sip_listen_parse(const char *spec, struct sip_listen *l)
 {
     const char *p = spec, *colon;
     char host[64];
-    unsigned long port = 5060;
+    unsigned long port;
     size_t hlen;
 
     static const char *const transports[] = {"udp", "tcp", "tls", "sctp", "ws", "wss"};
@@ -78,6 +81,7 @@ int sip_listen_parse(const char *spec, struct sip_listen *l)
             break;
         }
     }
+    port = sip_proto_default_port(l->proto);
     if (*p == '[') {
         const char *close = strchr(p, ']');
         if (!close)
@@ -163,7 +167,7 @@ static size_t stream_keepalive(struct tp_slot *s, struct sk_conn *c, const char 
     while (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n') {
         if (i + 3 < len && p[i + 2] == '\r' && p[i + 3] == '\n') {
             atomic_fetch_add(&s->tpm->st.pongs, 1);
-            s->tp->ops->send(s->tp, c, &c->peer, "\r\n", 2, 0);
+            s->tp->ops->send(s->tp, c, &c->peer, NULL, "\r\n", 2, 0);
             i += 4;
         } else {
             /* a pong, or the first half of a ping still arriving */
@@ -227,6 +231,8 @@ int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
     struct sk_tp *tp = tp_of(t, l->proto);
     int err;
 
+    /* a TLS listener without a server context (a phone without a certificate)
+     * binds, for its address, and refuses what connects to it */
     if (!tp)
         return EPROTONOSUPPORT;
     if (t->nlst == MAX_LISTENERS)
@@ -268,7 +274,8 @@ int sip_tpm_send(struct sip_tpm *t, const struct sip_dest *d, const char *buf, s
     /* a response may wait for the end of the receive batch; a request goes at
      * once, so that its send error reaches its transaction */
     unsigned flags = len >= 8 && memcmp(buf, "SIP/2.0 ", 8) == 0 ? SK_TP_DEFER : 0;
-    int err = tp ? tp->ops->send(tp, d->conn, &d->addr, buf, len, flags) : EPROTONOSUPPORT;
+    int err = tp ? tp->ops->send(tp, d->conn, &d->addr, d->name, buf, len, flags)
+                 : EPROTONOSUPPORT;
 
     if (err)
         atomic_fetch_add(&t->st.send_errors, 1);
@@ -336,6 +343,17 @@ int sip_tpm_new(struct sip_tpm **tp, const struct sip_tpm_config *cfg, struct sk
     up.arg = &t->tp[SIP_PROTO_TCP];
     if (sk_tcp_new(&t->tp[SIP_PROTO_TCP].tp, &tcfg, loops, nloops, &up))
         goto fail;
+    if (t->cfg.tls_server || t->cfg.tls_client) {
+        /* TLS: TCP's connections with the TLS filter between socket and framer */
+        t->tls_arg.server = t->cfg.tls_server;
+        t->tls_arg.client = t->cfg.tls_client;
+        tcfg.filter = &sk_tls_filter;
+        tcfg.filter_arg = &t->tls_arg;
+        tcfg.handshake_ms = t->cfg.tls_handshake_ms;
+        up.arg = &t->tp[SIP_PROTO_TLS];
+        if (sk_tcp_new(&t->tp[SIP_PROTO_TLS].tp, &tcfg, loops, nloops, &up))
+            goto fail;
+    }
     *tp = t;
     return 0;
 fail:
@@ -364,7 +382,8 @@ void sip_tpm_free(struct sip_tpm *t)
 
 void sip_tpm_stats(struct sip_tpm *t, struct sip_tpm_stats *o)
 {
-    struct sk_tp_stats u, s;
+    struct sk_tp_stats u, s, l = {0};
+    struct sk_tp *tls = t->tp[SIP_PROTO_TLS].tp;
 
     t->tp[SIP_PROTO_UDP].tp->ops->stats(t->tp[SIP_PROTO_UDP].tp, &u);
     t->tp[SIP_PROTO_TCP].tp->ops->stats(t->tp[SIP_PROTO_TCP].tp, &s);
@@ -377,14 +396,27 @@ void sip_tpm_stats(struct sip_tpm *t, struct sip_tpm_stats *o)
     o->tcp_closed_idle = s.closed_idle;
     o->tcp_closed_overflow = s.closed_overflow;
     o->keepalive_pongs = atomic_load(&t->st.pongs);
-    o->send_errors = atomic_load(&t->st.send_errors) + u.send_errors + s.send_errors;
+    if (tls)
+        tls->ops->stats(tls, &l);
+    o->tls_accepted = l.accepted;
+    o->tls_refused = l.refused;
+    o->tls_closed_idle = l.closed_idle;
+    o->tls_closed_handshake = l.closed_handshake;
+    o->send_errors =
+        atomic_load(&t->st.send_errors) + u.send_errors + s.send_errors + l.send_errors;
+}
+
+bool sip_tpm_has_tls(const struct sip_tpm *t)
+{
+    return t->cfg.tls_client != NULL;
 }
 
 size_t sip_tpm_conn_count(struct sip_tpm *t)
 {
     size_t n = 0;
     for (unsigned p = 0; p < NPROTO; p++)
-        n += t->tp[p].tp->ops->conn_count(t->tp[p].tp);
+        if (t->tp[p].tp)
+            n += t->tp[p].tp->ops->conn_count(t->tp[p].tp);
     return n;
 }
 

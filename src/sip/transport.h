@@ -11,6 +11,8 @@
 #include "sip/limits.h"
 #include "sip/tp.h"
 
+struct sk_tls_ctx;
+
 struct sip_tpm_config {
     size_t udp_rcvbuf;            /* SO_RCVBUF for UDP sockets, 4 MiB */
     unsigned udp_batch;           /* datagrams per recvmmsg call (1..16), 16 */
@@ -21,6 +23,12 @@ struct sip_tpm_config {
     size_t tcp_max_buffered;      /* bytes buffered per connection (in or out), 256 KiB */
     uint32_t tcp_idle_ms;         /* close a connection idle this long, 5 min */
     struct sip_limits limits;
+    /* TLS (net/tls_filter over TCP): a transport exists when either context is
+     * given (borrowed; they must outlive the manager). server: for tls:
+     * listeners; client: for connections to TLS next hops. */
+    struct sk_tls_ctx *tls_server;
+    struct sk_tls_ctx *tls_client;
+    uint32_t tls_handshake_ms; /* a handshake not done by then is closed (slow-loris), 10 s */
 };
 
 extern const struct sip_tpm_config sip_tpm_config_default;
@@ -30,7 +38,8 @@ struct sip_listen {
     struct sk_sa addr;
 };
 
-/* "udp:127.0.0.1:5060", "tcp:[::1]:5070", "127.0.0.1" (udp, port 5060). */
+/* "udp:127.0.0.1:5060", "tcp:[::1]:5070", "tls:127.0.0.1" (port 5061), "127.0.0.1"
+ * (udp, port 5060). */
 int sip_listen_parse(const char *spec, struct sip_listen *l);
 
 /* What arrives from the network, after framing and parsing. */
@@ -47,6 +56,8 @@ struct sip_tpm_handler {
 struct sip_tpm_stats {
     uint64_t udp_rx, tcp_rx, malformed, tcp_accepted, tcp_refused, tcp_closed_garbage,
         tcp_closed_idle, tcp_closed_overflow, keepalive_pongs, send_errors;
+    /* TLS connections (tcp_* count TCP only; tcp_rx counts messages on both) */
+    uint64_t tls_accepted, tls_refused, tls_closed_idle, tls_closed_handshake;
 };
 
 struct sip_tpm;
@@ -72,7 +83,9 @@ int sip_tpm_send_response(struct sip_tpm *t, const struct sip_rx *rx, const char
 void sip_tpm_stats(struct sip_tpm *t, struct sip_tpm_stats *out);
 /* The address we listen on for a protocol and family (for Via sent-by), or NULL. */
 const struct sip_listen *sip_tpm_local(struct sip_tpm *t, enum sip_proto proto, int family);
-/* Number of open TCP connections. */
+/* Whether TLS can be sent (a client context exists). */
+bool sip_tpm_has_tls(const struct sip_tpm *t);
+/* Number of open TCP and TLS connections. */
 size_t sip_tpm_conn_count(struct sip_tpm *t);
 
 /* RFC 3261 §18.1.1: a request within 200 bytes of the path MTU (1500 assumed)

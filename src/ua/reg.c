@@ -227,7 +227,7 @@ static void on_reg_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int
     }
     u->reg.state = REG_UP;
     reg_emit(u, UA_EV_REGISTERED, status, reason);
-    if (u->local.proto == SIP_PROTO_TCP && u->cfg.keepalive_s &&
+    if (sip_proto_reliable(u->local.proto) && u->cfg.keepalive_s &&
         !sk_timer_active(&u->reg.t_keepalive) &&
         sk_timer_start(u->loop, &u->reg.t_keepalive, (uint64_t) u->cfg.keepalive_s * 1000u))
         SK_WARN("no timer for the TCP keep-alive: the flow is not pinged");

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/rand.h"
+#include "net/tls.h"
 #include "sip/print.h"
 #include "sip/resolve.h"
 #include "sip/route.h"
@@ -27,6 +28,7 @@ void ua_config_defaults(struct ua_config *c)
     sk_sa_from_ip(&c->listen.addr, sk_str_cstr("127.0.0.1"), 0);
     c->expires = 3600;
     c->keepalive_s = 30;
+    c->tls_verify = true;
     c->auto_answer_ms = -1;
     c->max_calls = 1;
     c->no_answer_s = 60;
@@ -120,6 +122,7 @@ static int dest_targets(struct ua *u, const struct sip_uri *uri, struct sip_reso
         .default_proto = u->local.proto,
         .family = u->local.addr.u.sa.sa_family,
         .names = SIP_RESOLVE_NAMES_BLOCKING,
+        .tls = u->local.proto == SIP_PROTO_TLS,
     };
     struct sk_dns_config dc = {0};
     struct sip_hop h;
@@ -128,9 +131,10 @@ static int dest_targets(struct ua *u, const struct sip_uri *uri, struct sip_reso
 
     if ((err = sip_uri_hop(uri, &h)))
         return err;
-    /* sips needs TLS; none, or udp: the transport we listen on, as before; we listen
-     * on one transport */
-    if (h.secure || (h.proto_given && h.proto != SIP_PROTO_UDP && h.proto != u->local.proto))
+    /* sips needs TLS (never downgraded); none, or udp: the transport we listen on,
+     * as before; we listen on one transport */
+    if ((h.secure && u->local.proto != SIP_PROTO_TLS) ||
+        (h.proto_given && h.proto != SIP_PROTO_UDP && h.proto != u->local.proto))
         return EPROTONOSUPPORT;
     if (strcmp(u->cfg.dns, "off") == 0 || is_localhost(&h)) {
         err = sip_resolve_now(&rc, uri, res);
@@ -144,7 +148,7 @@ static int dest_targets(struct ua *u, const struct sip_uri *uri, struct sip_reso
     for (size_t i = 0; i < res->n; i++) {
         struct sip_dest *d = &res->dest[i];
         /* an explicit transport=udp on a TCP phone: ours, as before */
-        if (h.proto_given ? false : d->proto != u->local.proto)
+        if (h.proto_given || h.secure ? false : d->proto != u->local.proto)
             continue;
         d->proto = u->local.proto;
         d->conn = NULL;
@@ -372,7 +376,9 @@ static void make_contact(struct ua *u)
     if (!u->contact_host[0])
         sk_sa_str(&u->local.addr, u->contact_host, sizeof(u->contact_host));
     snprintf(u->contact, sizeof(u->contact), "<sip:%s@%s%s>", u->user, u->contact_host,
-             u->local.proto == SIP_PROTO_TCP ? ";transport=tcp" : "");
+             u->local.proto == SIP_PROTO_TCP   ? ";transport=tcp"
+             : u->local.proto == SIP_PROTO_TLS ? ";transport=tls"
+                                               : "");
 }
 
 void ua_set_contact_host(struct ua *u, const char *hostport)
@@ -435,6 +441,40 @@ static int setup_routes(struct ua *u)
     return 0;
 }
 
+/* A phone on TLS: a client context for the registrar and proxy (their certificates
+ * checked against their names unless tls_verify is off), and a server one only with
+ * a certificate of our own. */
+static int tls_setup(struct ua *u, struct sip_tpm_config *tc)
+{
+    struct sk_tls_config cc = {.role = SK_TLS_CLIENT}, sc = {.role = SK_TLS_SERVER};
+    char err[256];
+    int rc;
+
+    if (u->local.proto != SIP_PROTO_TLS)
+        return 0;
+    cc.ca_file = u->cfg.tls_ca[0] ? u->cfg.tls_ca : NULL;
+    cc.verify = u->cfg.tls_verify ? SK_TLS_VERIFY_ON : SK_TLS_VERIFY_OFF;
+    cc.cert_file = u->cfg.tls_cert[0] ? u->cfg.tls_cert : NULL;
+    cc.key_file = u->cfg.tls_key[0] ? u->cfg.tls_key : NULL;
+    if ((rc = sk_tls_ctx_new(&u->tls_client, &cc, err, sizeof(err)))) {
+        SK_ERROR("tls: %s", err);
+        return rc;
+    }
+    if (u->cfg.tls_cert[0]) {
+        sc.cert_file = u->cfg.tls_cert;
+        sc.key_file = cc.key_file;
+        sc.ca_file = cc.ca_file;
+        sc.require_cert = true;
+        if ((rc = sk_tls_ctx_new(&u->tls_server, &sc, err, sizeof(err)))) {
+            SK_ERROR("tls: %s", err);
+            return rc;
+        }
+    }
+    tc->tls_client = u->tls_client;
+    tc->tls_server = u->tls_server;
+    return 0;
+}
+
 int ua_new(struct ua **up, struct sk_loop *loop, const struct ua_config *cfg, ua_event_fn fn,
            void *arg)
 {
@@ -466,6 +506,8 @@ int ua_new(struct ua **up, struct sk_loop *loop, const struct ua_config *cfg, ua
     tc.udp_direct = false; /* the phone's loop also waits on stdin and RTP sockets */
     tc.udp_send_batch = false;
     tc.tcp_max_conns = 64;
+    if ((err = tls_setup(u, &tc)))
+        goto fail;
     ph = (struct sip_tpm_handler){on_message, on_malformed, u};
     if ((err = sip_tpm_new(&u->tpm, &tc, &u->loop, 1, &ph)))
         goto fail;
@@ -507,6 +549,8 @@ void ua_free(struct ua *u)
     ua_info_jobs_free(u);
     if (u->tpm)
         sip_tpm_free(u->tpm);
+    sk_tls_ctx_free(u->tls_client);
+    sk_tls_ctx_free(u->tls_server);
     free(u);
 }
 

@@ -43,6 +43,14 @@ struct ua_config {
     /* names of registrars, proxies and targets by RFC 3263 (NAPTR, SRV, A/AAAA);
      * "" = the servers of /etc/resolv.conf, "off" = A/AAAA by getaddrinfo only */
     char dns[128];
+    /* TLS (--listen tls:...): trust anchors for the registrar's and proxy's
+     * certificate ("" = the system's), whether it is checked against their
+     * domain (RFC 5922; on), and our own certificate for connections made to us
+     * ("" = none: the proxy reaches us over our registration's connection) */
+    char tls_ca[UA_STR_MAX];
+    bool tls_verify;
+    char tls_cert[UA_STR_MAX];
+    char tls_key[UA_STR_MAX];
 };
 
 void ua_config_defaults(struct ua_config *c);

@@ -34,6 +34,7 @@ struct ua_info_job;
 struct ua {
     struct sk_loop *loop;
     struct sip_tpm *tpm;
+    struct sk_tls_ctx *tls_client, *tls_server; /* --listen tls: (tls_setup) */
     struct sip_txl *txl;
     struct ua_config cfg;
     ua_event_fn ev;

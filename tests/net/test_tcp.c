@@ -55,7 +55,7 @@ static size_t on_stream(void *arg, unsigned worker, struct sk_loop *loop,
             return len;
         }
         snprintf(reply, sizeof(reply), "ok %.*s\n", (int) n, buf + off);
-        assert_int_equal(c->ops->send(c->tp, c, &c->peer, reply, strlen(reply), 0), 0);
+        assert_int_equal(c->ops->send(c->tp, c, &c->peer, NULL, reply, strlen(reply), 0), 0);
         off += n + 1;
     }
 }
@@ -66,9 +66,9 @@ static const struct sk_tp_upcall upcall = {NULL, on_stream, NULL};
  * (wire form) sent first, by both ends. Input "!" (wire) is refused; "R" (wire)
  * is the handshake, after which ready() says so. */
 static int xf_open(void **state, void *arg, struct sk_conn *c, bool server,
-                   struct sk_buf *wire)
+                   const char *peer_name, struct sk_buf *wire)
 {
-    (void) c, (void) server;
+    (void) c, (void) server, (void) peer_name;
     assert_ptr_equal(arg, &G.addr);   /* the transport's filter_arg */
     *state = calloc(1, sizeof(bool)); /* the handshake is done: it read a 'R' */
     assert_non_null(*state);
@@ -301,7 +301,7 @@ static void test_filter_connected(void **state)
     to.len = sizeof(to.u);
     assert_int_equal(getsockname(lfd, &to.u.sa, &to.len), 0);
     assert_int_equal(listen(lfd, 4), 0);
-    assert_int_equal(G.tp->ops->send(G.tp, NULL, &to, "req\n", 4, 0), 0);
+    assert_int_equal(G.tp->ops->send(G.tp, NULL, &to, NULL, "req\n", 4, 0), 0);
     fd = accept(lfd, NULL, NULL);
     assert_true(fd >= 0);
     peer_write(fd, "R", 1); /* the handshake: done */

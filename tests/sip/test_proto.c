@@ -16,6 +16,7 @@ static void test_known(void **state)
     } ok[] = {
         {"udp", SIP_PROTO_UDP}, {"UDP", SIP_PROTO_UDP}, {"Udp", SIP_PROTO_UDP},
         {"tcp", SIP_PROTO_TCP}, {"TCP", SIP_PROTO_TCP}, {"tCp", SIP_PROTO_TCP},
+        {"tls", SIP_PROTO_TLS}, {"TLS", SIP_PROTO_TLS},
     };
     enum sip_proto p;
 
@@ -32,13 +33,18 @@ static void test_known(void **state)
     assert_int_equal(sip_proto_from_str(sk_str_cstr(sip_proto_name(SIP_PROTO_TCP)), &p),
                      0);
     assert_int_equal(p, SIP_PROTO_TCP);
+    assert_int_equal(sip_proto_from_str(sk_str_cstr(sip_proto_name(SIP_PROTO_TLS)), &p),
+                     0);
+    assert_int_equal(p, SIP_PROTO_TLS);
+    assert_int_equal(sip_proto_default_port(SIP_PROTO_TLS), 5061);
+    assert_int_equal(sip_proto_default_port(SIP_PROTO_TCP), 5060);
 }
 
 /* Transports we do not speak are refused, never taken for UDP. */
 static void test_unknown(void **state)
 {
-    static const char *const bad[] = {"tls", "TLS",  "sctp", "ws",   "wss", "dtls", "",
-                                      "ud",  "udpx", "tcp ", " udp", "u",   "t"};
+    static const char *const bad[] = {"sctp", "ws",   "wss",  "dtls", "",   "tlsx",
+                                      "ud",   "udpx", "tcp ", " udp", "u",  "t"};
     enum sip_proto p = SIP_PROTO_TCP;
 
     (void) state;
@@ -66,7 +72,11 @@ static void test_listen_spec(void **state)
     assert_int_equal(sip_listen_parse("127.0.0.1", &l), 0);
     assert_int_equal(l.proto, SIP_PROTO_UDP);
     assert_int_equal(sk_sa_port(&l.addr), 5060);
-    assert_int_equal(sip_listen_parse("tls:127.0.0.1:5061", &l), EPROTONOSUPPORT);
+    assert_int_equal(sip_listen_parse("tls:127.0.0.1:5071", &l), 0);
+    assert_int_equal(l.proto, SIP_PROTO_TLS);
+    assert_int_equal(sk_sa_port(&l.addr), 5071);
+    assert_int_equal(sip_listen_parse("tls:127.0.0.1", &l), 0); /* TLS: 5061 */
+    assert_int_equal(sk_sa_port(&l.addr), 5061);
     assert_int_equal(sip_listen_parse("ws:127.0.0.1:8080", &l), EPROTONOSUPPORT);
     assert_int_equal(sip_listen_parse("wss:[::1]:443", &l), EPROTONOSUPPORT);
     assert_int_not_equal(sip_listen_parse("udp:", &l), 0);

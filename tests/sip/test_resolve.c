@@ -88,9 +88,23 @@ static void test_not_yet(void **state)
     struct sip_resolve_result res;
     (void) state;
 
-    /* sips needs TLS, which does not exist yet; nor do SCTP and WS */
+    /* sips needs TLS, refused without a TLS transport (never downgraded); SCTP and
+     * WS do not exist yet */
     CHK_INT(resolve_now(&cfg, "sips:bob@192.0.2.10", &res), EPROTONOSUPPORT);
     CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=tls", &res), EPROTONOSUPPORT);
+    CHK_INT(resolve_now(&cfg, "sips:bob@192.0.2.10;transport=udp", &res), EPROTONOSUPPORT);
+    cfg.tls = true;
+    /* with TLS: sips (and sips;transport=tcp, and the old transport=tls) at 5061 by
+     * default, the name to check the certificate against kept (RFC 5922 §7.3) */
+    CHK_INT(resolve_now(&cfg, "sips:bob@192.0.2.10", &res), 0);
+    chk_dest(&res.dest[0], AF_INET, "192.0.2.10", 5061, SIP_PROTO_TLS);
+    CHK(strcmp(res.dest[0].name, "192.0.2.10") == 0);
+    CHK_INT(resolve_now(&cfg, "sips:bob@192.0.2.10:5071;transport=tcp", &res), 0);
+    chk_dest(&res.dest[0], AF_INET, "192.0.2.10", 5071, SIP_PROTO_TLS);
+    CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=tls", &res), 0);
+    chk_dest(&res.dest[0], AF_INET, "192.0.2.10", 5061, SIP_PROTO_TLS);
+    CHK_INT(resolve_now(&cfg, "sips:bob@192.0.2.10;transport=udp", &res), EPROTONOSUPPORT);
+    cfg.tls = false;
     CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=ws", &res), EPROTONOSUPPORT);
     CHK_INT(resolve_now(&cfg, "tel:+15551234567", &res), EPROTONOSUPPORT);
     /* without DNS, a name cannot be answered now (DNS is on the waiting path) */
@@ -296,16 +310,23 @@ static void test_naptr_select(void **state)
         naptr_rec(10, 10, "u", "E2U+sip", "!^.*$!sip:x@b.test!"),
         naptr_rec(20, 10, "s", "SIP+D2S", "_sip._sctp.b.test"),
     };
-    /* TLS not spoken yet, SCTP never, an ENUM record is not for us; order then
-     * preference */
-    CHK_INT(sip_naptr_select(rr, 5, false, c, 8), 2);
+    /* without a TLS transport, SCTP never, an ENUM record is not for us; order
+     * then preference */
+    CHK_INT(sip_naptr_select(rr, 5, false, false, c, 8), 2);
     CHK(strcmp(c[0].srv_name, "_sip._udp.b.test") == 0);
     CHK_INT(c[0].proto, SIP_PROTO_UDP);
     CHK(strcmp(c[1].srv_name, "_sip._tcp.b.test") == 0);
     CHK_INT(c[1].proto, SIP_PROTO_TCP);
-    CHK_INT(sip_naptr_select(rr, 5, false, c, 1), 1); /* bounded */
+    CHK_INT(sip_naptr_select(rr, 5, false, false, c, 1), 1); /* bounded */
     /* sips: only SIPS+D2T, which needs TLS: nothing, never a downgrade */
-    CHK_INT(sip_naptr_select(rr, 5, true, c, 8), 0);
+    CHK_INT(sip_naptr_select(rr, 5, true, false, c, 8), 0);
+    /* with TLS: SIPS+D2T first by order, as TLS; sips: that one only */
+    CHK_INT(sip_naptr_select(rr, 5, false, true, c, 8), 3);
+    CHK(strcmp(c[0].srv_name, "_sips._tcp.b.test") == 0);
+    CHK_INT(c[0].proto, SIP_PROTO_TLS);
+    CHK(c[0].tls);
+    CHK_INT(sip_naptr_select(rr, 5, true, true, c, 8), 1);
+    CHK_INT(c[0].proto, SIP_PROTO_TLS);
 }
 
 static void test_srv_name(void **state)
@@ -318,6 +339,8 @@ static void test_srv_name(void **state)
     CHK_INT(sip_srv_name(buf, sizeof(buf), sk_str_cstr("b.test"), SIP_PROTO_TCP, false), 0);
     CHK(strcmp(buf, "_sip._tcp.b.test") == 0);
     CHK_INT(sip_srv_name(buf, sizeof(buf), sk_str_cstr("b.test"), SIP_PROTO_TCP, true), 0);
+    CHK(strcmp(buf, "_sips._tcp.b.test") == 0);
+    CHK_INT(sip_srv_name(buf, sizeof(buf), sk_str_cstr("b.test"), SIP_PROTO_TLS, false), 0);
     CHK(strcmp(buf, "_sips._tcp.b.test") == 0);
     CHK_INT(sip_srv_name(buf, 8, sk_str_cstr("b.test"), SIP_PROTO_UDP, false), ENAMETOOLONG);
 }

@@ -303,9 +303,19 @@ static void test_uri_hop(void **state)
     hop_of("sips:bob@example.net", &h, 0);
     CHK(h.secure);
     CHK_INT(h.port, 5061);
-    CHK_INT(h.proto, SIP_PROTO_TCP);
+    CHK_INT(h.proto, SIP_PROTO_TLS);
+    CHK(!h.proto_given);
 
-    hop_of("sip:bob@example.net;transport=tls", &h, EPROTONOSUPPORT);
+    /* RFC 5630: sips over TCP is TLS; the deprecated transport=tls is TLS at 5061 */
+    hop_of("sips:bob@example.net:5081;transport=tcp", &h, 0);
+    CHK_INT(h.proto, SIP_PROTO_TLS);
+    CHK_INT(h.port, 5081);
+    hop_of("sip:bob@example.net;transport=tls", &h, 0);
+    CHK_INT(h.proto, SIP_PROTO_TLS);
+    CHK_INT(h.port, 5061);
+    CHK(!h.secure);
+    /* sips is never carried without TLS */
+    hop_of("sips:bob@example.net;transport=udp", &h, EPROTONOSUPPORT);
     hop_of("sip:bob@example.net;transport=sctp", &h, EPROTONOSUPPORT);
     hop_of("tel:+15551234567", &h, EPROTONOSUPPORT);
 }
