@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# RFC 4028 session timers between `sipkit phone` and two SIPp UACs calling it at
+# once (so the test lasts one session interval, about 60 s, not two):
+# 1. interop/scenarios/timer_uac_refresh.xml: Session-Expires: 60 gets 422 with
+#    Min-SE: 90; the retry with 90;refresher=uas is answered 90;refresher=uas with
+#    Require: timer; the phone refreshes by UPDATE at half the interval (the UAC
+#    Allows UPDATE) and reports session-refreshed;
+# 2. timer_uac_expire.xml: 90;refresher=uac, then SIPp never refreshes (a peer that
+#    vanished): the phone sends a BYE before the session expires and reports the
+#    hang-up as a session expiry instead of keeping a zombie call.
+# The phone runs with --rtp-timeout 0: only the session timer may end call 2.
+# usage: phone_timer_sipp.sh SIPKIT_BINARY TESTS_SOURCE_DIR [WAVCHECK_BINARY]
+set -u
+sipkit=$1
+srcdir=$2
+. "$srcdir/interop/lib/common.bash"
+interop_init
+
+command -v sipp >/dev/null || { echo "SKIP: sipp (sip-tester) not installed"; exit 77; }
+scen_dir=$srcdir/interop/scenarios
+
+sipp_run() { # NAME SCENARIO ARGS...: SIPp in the background, its PID in sipp_pid
+    local name=$1 scen=$2
+    shift 2
+    timeout -k 5 120 sipp -sf "$scen_dir/$scen" -m 1 -i 127.0.0.1 -timeout 100s \
+        -timeout_error -nostdin -trace_err -error_file "$tmp/$name.err" -trace_msg \
+        -message_file "$tmp/$name.msg" "$@" >"$tmp/$name.out" 2>&1 </dev/null &
+    sipp_pid=$!
+    cleanup_hooks+=("kill $sipp_pid 2>/dev/null")
+}
+
+bob_sip=$(free_port udp 1 127.0.0.1)
+phone_start bob --user sip:bob@127.0.0.1 --registrar none --listen "udp:127.0.0.1:$bob_sip" \
+    --rtp-ports 20000-40000 --auto-answer 0 --rtp-timeout 0 --play silence --max-calls 2 \
+    --min-se 90
+wait_port udp "$bob_sip" 5
+check "phone bob listens on $bob_sip" $? || interop_finish
+m1=$(free_port udp 4 127.0.0.1)
+m2=$(free_port udp 4 127.0.0.1)
+sipp_run refresh timer_uac_refresh.xml "127.0.0.1:$bob_sip" -p "$(free_port udp 1 127.0.0.1)" \
+    -mi 127.0.0.1 -mp $((m1 + (m1 & 1)))
+refresh_pid=$sipp_pid
+sipp_run expire timer_uac_expire.xml "127.0.0.1:$bob_sip" -p "$(free_port udp 1 127.0.0.1)" \
+    -mi 127.0.0.1 -mp $((m2 + (m2 & 1)))
+expire_pid=$sipp_pid
+phone_wait bob answered 10 2
+check "bob answered both calls" $?
+
+for name in refresh expire; do
+    pid=refresh_pid
+    [ $name = expire ] && pid=expire_pid
+    wait_exit "${!pid}" 110
+    wait "${!pid}"
+    rc=$?
+    [ "$rc" -eq 0 ]
+    case $name in
+    refresh) what="422 Min-SE 90, 90;refresher=uas + Require: timer, the phone's UPDATE refresh" ;;
+    expire) what="90;refresher=uac + Require: timer, then the phone's BYE without a refresh" ;;
+    esac
+    check "SIPp $name: $what (status $rc)" $? ||
+        tail -n 20 "$tmp/$name.out" "$tmp/$name.err" 2>/dev/null | sed 's/^/    /'
+done
+phone_wait bob hungup 10 2
+check "bob: both calls ended" $?
+grep -q '"event": *"session-refreshed".*"text": *"local"' "$tmp/bob.log"
+check "bob: session-refreshed by us (the UPDATE's 2xx)" $? ||
+    grep -E '"session-refreshed"|"info"' "$tmp/bob.log" | sed 's/^/    /'
+grep -q '"event": *"hungup".*session expired.*"by": *"local"' "$tmp/bob.log"
+check "bob: the unrefreshed call ended as a session expiry, by us" $? ||
+    grep '"hungup"' "$tmp/bob.log" | sed 's/^/    /'
+n=$(grep -c '"event": *"hungup".*session expired' "$tmp/bob.log")
+[ "$n" -eq 1 ]
+check "bob: only that one call expired ($n)" $?
+phone_quit bob
+check "bob exits 0 (status ${phone_rc[bob]})" $?
+check_no_sanitizer bob "$tmp/bob.err"
+interop_finish
