@@ -1834,6 +1834,13 @@ static void on_reinvite_response(struct sip_txn *t, void *arg, struct sip_rx *rx
     if (status == 491) {
         /* §14.1: glare; the retry waits a time that depends on who owns the Call-ID */
         uint32_t ms = ua_glare_retry_ms(c->outgoing, sk_rand64());
+        if (c->reinv_refresh) {
+            /* a session refresh: the session timer sends it again after the wait */
+            c->reinv_refresh = false;
+            if (sk_timer_start(u->loop, &c->t_se, ms))
+                se_refresh_failed(c, status, reason);
+            return;
+        }
         emit_info(c, "491 Request Pending (glare): %s again in %u ms",
                   c->hold_wanted ? "hold" : "resume", ms);
         if (sk_timer_start(u->loop, &c->t_glare, ms))

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# RFC 4028 session timers between `sipkit phone` and two SIPp UACs calling it at
-# once (so the test lasts one session interval, about 60 s, not two):
+# RFC 4028 session timers between `sipkit phone` and three SIPp UACs calling it at
+# once (so the test lasts one session interval, about 60 s, not three):
 # 1. interop/scenarios/timer_uac_refresh.xml: Session-Expires: 60 gets 422 with
 #    Min-SE: 90; the retry with 90;refresher=uas is answered 90;refresher=uas with
 #    Require: timer; the phone refreshes by UPDATE at half the interval (the UAC
 #    Allows UPDATE) and reports session-refreshed;
 # 2. timer_uac_expire.xml: 90;refresher=uac, then SIPp never refreshes (a peer that
 #    vanished): the phone sends a BYE before the session expires and reports the
-#    hang-up as a session expiry instead of keeping a zombie call.
+#    hang-up as a session expiry instead of keeping a zombie call;
+# 3. timer_uac_reinvite.xml: 90;refresher=uas from a UAC that does not allow
+#    UPDATE: the phone refreshes with a re-INVITE carrying its session.
 # The phone runs with --rtp-timeout 0: only the session timer may end call 2.
 # usage: phone_timer_sipp.sh SIPKIT_BINARY TESTS_SOURCE_DIR [WAVCHECK_BINARY]
 set -u
@@ -31,24 +33,27 @@ sipp_run() { # NAME SCENARIO ARGS...: SIPp in the background, its PID in sipp_pi
 
 bob_sip=$(free_port udp 1 127.0.0.1)
 phone_start bob --user sip:bob@127.0.0.1 --registrar none --listen "udp:127.0.0.1:$bob_sip" \
-    --rtp-ports 20000-40000 --auto-answer 0 --rtp-timeout 0 --play silence --max-calls 2 \
+    --rtp-ports 20000-40000 --auto-answer 0 --rtp-timeout 0 --play silence --max-calls 3 \
     --min-se 90
 wait_port udp "$bob_sip" 5
 check "phone bob listens on $bob_sip" $? || interop_finish
 m1=$(free_port udp 4 127.0.0.1)
 m2=$(free_port udp 4 127.0.0.1)
+m3=$(free_port udp 4 127.0.0.1)
 sipp_run refresh timer_uac_refresh.xml "127.0.0.1:$bob_sip" -p "$(free_port udp 1 127.0.0.1)" \
     -mi 127.0.0.1 -mp $((m1 + (m1 & 1)))
 refresh_pid=$sipp_pid
 sipp_run expire timer_uac_expire.xml "127.0.0.1:$bob_sip" -p "$(free_port udp 1 127.0.0.1)" \
     -mi 127.0.0.1 -mp $((m2 + (m2 & 1)))
 expire_pid=$sipp_pid
-phone_wait bob answered 10 2
-check "bob answered both calls" $?
+sipp_run reinvite timer_uac_reinvite.xml "127.0.0.1:$bob_sip" -p "$(free_port udp 1 127.0.0.1)" \
+    -mi 127.0.0.1 -mp $((m3 + (m3 & 1)))
+reinvite_pid=$sipp_pid
+phone_wait bob answered 10 3
+check "bob answered the three calls" $?
 
-for name in refresh expire; do
-    pid=refresh_pid
-    [ $name = expire ] && pid=expire_pid
+for name in refresh expire reinvite; do
+    pid=${name}_pid
     wait_exit "${!pid}" 110
     wait "${!pid}"
     rc=$?
@@ -56,14 +61,16 @@ for name in refresh expire; do
     case $name in
     refresh) what="422 Min-SE 90, 90;refresher=uas + Require: timer, the phone's UPDATE refresh" ;;
     expire) what="90;refresher=uac + Require: timer, then the phone's BYE without a refresh" ;;
+    reinvite) what="no UPDATE allowed: the phone's re-INVITE refresh with SDP, ACKed" ;;
     esac
     check "SIPp $name: $what (status $rc)" $? ||
         tail -n 20 "$tmp/$name.out" "$tmp/$name.err" 2>/dev/null | sed 's/^/    /'
 done
-phone_wait bob hungup 10 2
-check "bob: both calls ended" $?
-grep -q '"event": *"session-refreshed".*"text": *"local"' "$tmp/bob.log"
-check "bob: session-refreshed by us (the UPDATE's 2xx)" $? ||
+phone_wait bob hungup 10 3
+check "bob: the three calls ended" $?
+n=$(grep -c '"event": *"session-refreshed".*"text": *"local"' "$tmp/bob.log")
+[ "$n" -eq 2 ]
+check "bob: session-refreshed by us twice (the UPDATE's and the re-INVITE's 2xx) ($n)" $? ||
     grep -E '"session-refreshed"|"info"' "$tmp/bob.log" | sed 's/^/    /'
 grep -q '"event": *"hungup".*session expired.*"by": *"local"' "$tmp/bob.log"
 check "bob: the unrefreshed call ended as a session expiry, by us" $? ||
