@@ -9,7 +9,10 @@
 #    vanished): the phone sends a BYE before the session expires and reports the
 #    hang-up as a session expiry instead of keeping a zombie call;
 # 3. timer_uac_reinvite.xml: 90;refresher=uas from a UAC that does not allow
-#    UPDATE: the phone refreshes with a re-INVITE carrying its session.
+#    UPDATE: the phone refreshes with a re-INVITE carrying its session;
+# 4. phone carol (--session-expires 90 --100rel required) calls bob: bob's 180 is
+#    reliable and carol PRACKs it; bob lets the caller refresh (refresher=uac) and
+#    carol's UPDATE at 45 s refreshes the session on both sides.
 # The phone runs with --rtp-timeout 0: only the session timer may end call 2.
 # usage: phone_timer_sipp.sh SIPKIT_BINARY TESTS_SOURCE_DIR [WAVCHECK_BINARY]
 set -u
@@ -33,7 +36,7 @@ sipp_run() { # NAME SCENARIO ARGS...: SIPp in the background, its PID in sipp_pi
 
 bob_sip=$(free_port udp 1 127.0.0.1)
 phone_start bob --user sip:bob@127.0.0.1 --registrar none --listen "udp:127.0.0.1:$bob_sip" \
-    --rtp-ports 20000-40000 --auto-answer 0 --rtp-timeout 0 --play silence --max-calls 3 \
+    --rtp-ports 20000-40000 --auto-answer 0 --rtp-timeout 0 --play silence --max-calls 4 \
     --min-se 90
 wait_port udp "$bob_sip" 5
 check "phone bob listens on $bob_sip" $? || interop_finish
@@ -49,8 +52,14 @@ expire_pid=$sipp_pid
 sipp_run reinvite timer_uac_reinvite.xml "127.0.0.1:$bob_sip" -p "$(free_port udp 1 127.0.0.1)" \
     -mi 127.0.0.1 -mp $((m3 + (m3 & 1)))
 reinvite_pid=$sipp_pid
-phone_wait bob answered 10 3
-check "bob answered the three calls" $?
+phone_start carol --user sip:carol@127.0.0.1 --registrar none --listen udp:127.0.0.1:0 \
+    --rtp-ports 20000-40000 --rtp-timeout 0 --play silence --session-expires 90 \
+    --100rel required
+phone_cmd carol "call sip:bob@127.0.0.1:$bob_sip"
+phone_wait bob answered 10 4
+check "bob answered the four calls" $?
+phone_wait carol answered 10
+check "carol: bob answered" $?
 
 for name in refresh expire reinvite; do
     pid=${name}_pid
@@ -66,8 +75,23 @@ for name in refresh expire reinvite; do
     check "SIPp $name: $what (status $rc)" $? ||
         tail -n 20 "$tmp/$name.out" "$tmp/$name.err" 2>/dev/null | sed 's/^/    /'
 done
-phone_wait bob hungup 10 3
-check "bob: the three calls ended" $?
+phone_wait carol session-refreshed 60
+check "carol: session-refreshed (her UPDATE at half the interval)" $?
+phone_cmd carol hangup
+phone_wait bob hungup 10 4
+check "bob: the four calls ended" $?
+grep -q '"event": *"prack".*"status": *180.*"text": *"sent"' "$tmp/carol.log" &&
+    [ "$(phone_events carol prack)" -eq 1 ] && [ "$(phone_events bob prack)" -eq 1 ] &&
+    grep -q '"event": *"prack".*"text": *"received"' "$tmp/bob.log"
+check "carol PRACKed bob's reliable 180 once, bob got it" $? ||
+    grep -h '"prack"' "$tmp/carol.log" "$tmp/bob.log" | sed 's/^/    /'
+grep -q '"event": *"info".*session timer 90 s, we refresh' "$tmp/carol.log" &&
+    grep -q '"event": *"session-refreshed".*"refresher": *"uac".*"interval": *90.*"text": *"local"' "$tmp/carol.log"
+check "carol: a 90 s timer she refreshes, refreshed by her (refresher=uac)" $? ||
+    grep -E '"session-refreshed"|"info"' "$tmp/carol.log" | sed 's/^/    /'
+n=$(grep -c '"event": *"session-refreshed".*"text": *"remote"' "$tmp/bob.log")
+[ "$n" -eq 1 ]
+check "bob: one session-refreshed by the peer (carol's UPDATE) ($n)" $?
 n=$(grep -c '"event": *"session-refreshed".*"text": *"local"' "$tmp/bob.log")
 [ "$n" -eq 2 ]
 check "bob: session-refreshed by us twice (the UPDATE's and the re-INVITE's 2xx) ($n)" $? ||
@@ -78,7 +102,9 @@ check "bob: the unrefreshed call ended as a session expiry, by us" $? ||
 n=$(grep -c '"event": *"hungup".*session expired' "$tmp/bob.log")
 [ "$n" -eq 1 ]
 check "bob: only that one call expired ($n)" $?
-phone_quit bob
-check "bob exits 0 (status ${phone_rc[bob]})" $?
-check_no_sanitizer bob "$tmp/bob.err"
+for n in bob carol; do
+    phone_quit $n
+    check "$n exits 0 (status ${phone_rc[$n]})" $?
+    check_no_sanitizer $n "$tmp/$n.err"
+done
 interop_finish
