@@ -138,7 +138,12 @@ static void print_json_event(struct phone *p, const struct ua_event *ev)
     if (ev->status)
         sk_json_kint(&j, "status", ev->status);
     if (ev->reason)
-        sk_json_kcstr(&j, "reason", ev->reason);
+        sk_json_kcstr(&j, ev->type == UA_EV_SESSION_REFRESHED ? "refresher" : "reason",
+                      ev->reason);
+    if (ev->type == UA_EV_PRACK)
+        sk_json_kint(&j, "rseq", ev->expires);
+    else if (ev->type == UA_EV_SESSION_REFRESHED)
+        sk_json_kint(&j, "interval", ev->expires);
     if (ev->peer)
         sk_json_kcstr(&j, "peer", ev->peer);
     if (ev->type == UA_EV_DTMF) {
@@ -235,6 +240,14 @@ static void print_text_event(struct phone *p, const struct ua_event *ev)
     case UA_EV_FORWARDED:
         snprintf(line, sizeof(line), "forwarded call from %s to %s (%s)", ev->peer ? ev->peer : "?",
                  ev->text ? ev->text : "?", ev->reason ? ev->reason : "");
+        break;
+    case UA_EV_PRACK:
+        snprintf(line, sizeof(line), "prack call %u %s for %d rseq=%u", ev->call,
+                 ev->text ? ev->text : "?", ev->status, ev->expires);
+        break;
+    case UA_EV_SESSION_REFRESHED:
+        snprintf(line, sizeof(line), "session-refreshed call %u interval=%us refresher=%s by=%s",
+                 ev->call, ev->expires, ev->reason ? ev->reason : "?", ev->text ? ev->text : "?");
         break;
     default:
         if (ev->status)
@@ -707,6 +720,12 @@ static void usage(FILE *f, bool call_mode)
             "  --rtp-timeout S     end an answered call after S s without RTP (30, 0 off)\n"
             "  --dtmf-mode M       rfc4733 (RTP events) or info (SIP INFO, dtmf-relay); rfc4733\n"
             "  --max-redirects N   3xx answers followed per call (5, 0 = none)\n"
+            "  --100rel M          off | supported (PRACK reliable 18x; send them when the\n"
+            "                      INVITE requires it) | required (always; 421 otherwise);\n"
+            "                      supported\n"
+            "  --session-expires S ask for RFC 4028 session timers of S s (>= --min-se;\n"
+            "                      0: do not ask, a peer's are honoured), 0\n"
+            "  --min-se S          the shortest session interval accepted (>= 90), 90\n"
             "  --json              events as JSON lines\n"
             "  --dns SERVERS       DNS servers for RFC 3263 (NAPTR, SRV, A/AAAA) look-ups of\n"
             "                      registrar, proxy and targets (default /etc/resolv.conf's);\n"
@@ -860,6 +879,26 @@ static int parse_flags(struct phone *p, int argc, char **argv)
         } else if (strcmp(a, "--t1") == 0) {
             NEED_VAL();
             if (parse_u32(val, 10000, &c->txn.t1_ms) || c->txn.t1_ms < 10)
+                goto bad;
+        } else if (strcmp(a, "--100rel") == 0) {
+            NEED_VAL();
+            if (strcmp(val, "off") == 0)
+                c->rel100 = UA_REL100_OFF;
+            else if (strcmp(val, "supported") == 0)
+                c->rel100 = UA_REL100_SUPPORTED;
+            else if (strcmp(val, "required") == 0)
+                c->rel100 = UA_REL100_REQUIRED;
+            else
+                goto bad;
+        } else if (strcmp(a, "--session-expires") == 0) {
+            NEED_VAL();
+            if (parse_u32(val, 86400, &c->session_expires) ||
+                (c->session_expires && c->session_expires < 90))
+                goto bad;
+        } else if (strcmp(a, "--min-se") == 0) {
+            NEED_VAL();
+            /* RFC 4028 §4: never below 90 s */
+            if (parse_u32(val, 86400, &c->min_se) || c->min_se < 90)
                 goto bad;
         } else if (strcmp(a, "--max-redirects") == 0) {
             NEED_VAL();

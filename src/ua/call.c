@@ -11,7 +11,9 @@
 #include "sdp/sdp.h"
 #include "sip/dialog.h"
 #include "sip/print.h"
+#include "ua/prack.h"
 #include "ua/reinvite.h"
+#include "ua/timer.h"
 #include "ua/ua_int.h"
 
 enum call_state {
@@ -88,6 +90,25 @@ struct ua_call {
     struct sk_buf re_2xx;          /* that 2xx, retransmitted (§13.3.1.4) */
     uint32_t re_retx_ms, re_retx_total;
     struct sk_timer t_re2xx;
+    /* RFC 3262 (prack.h; the section "100rel and session timers" below) */
+    bool reliable;                 /* UAS: our 18x to this INVITE are reliable */
+    struct ua_prack_uas prack;
+    struct sk_buf rel_resp;        /* the reliable 18x in flight, retransmitted */
+    struct sk_timer t_rel;
+    bool answer_waits;             /* ua_answer came while a reliable 18x was unPRACKed */
+    struct ua_prack_uac prack_uac;
+    unsigned prack_live;           /* our PRACK transactions not yet terminated */
+    /* RFC 4028 (timer.h) */
+    struct ua_se_result se;        /* the session timer agreed (se.active) */
+    bool se_we_uac;                /* we sent the request that set it */
+    bool se_failed;                /* our refresh failed: the BYE comes at the expiry */
+    uint32_t se_ask;               /* the Session-Expires our INVITE asks for (422 raises it) */
+    uint32_t se_min;               /* the Min-SE of a 422, put in the retry */
+    unsigned se_tries;             /* 422s answered */
+    bool peer_update;              /* the peer Allows UPDATE: refresh with it */
+    bool reinv_refresh;            /* our pending re-INVITE is a session refresh */
+    unsigned se_live;              /* our UPDATE refreshes not yet terminated */
+    struct sk_timer t_se;
     /* How it ended */
     int end_status;
     char end_reason[128];
@@ -99,6 +120,20 @@ static void reinvite_free(struct ua_call *c);
 static void reinvite_stop(struct ua_call *c);
 static void reinvite_init(struct ua_call *c);
 static const char *hold_status(const struct ua_call *c);
+static void ext_init(struct ua_call *c);
+static void ext_stop(struct ua_call *c);
+static bool reinvite_busy(const struct ua_call *c);
+static int reinvite_send(struct ua_call *c);
+static void call_provisional(struct ua_call *c, int code);
+static bool invite_extensions_ok(struct ua *u, struct sip_txn *st, struct sip_rx *rx,
+                                 const char *tag, enum ua_prack_mode *pm,
+                                 struct ua_se_result *se);
+static bool prack_uac_drop(struct ua_call *c, struct sip_msg *m);
+static bool se_retry_422(struct ua_call *c, struct sip_msg *m);
+static void se_uac_done(struct ua_call *c, struct sip_msg *m, bool initial);
+static void se_arm(struct ua_call *c);
+static void se_request_lines(struct ua_call *c, char *buf, size_t size);
+static bool allows_update(struct sip_msg *m);
 
 /* ---- Helpers ---- */
 
@@ -131,6 +166,8 @@ static void call_free(struct ua_call *c)
     sk_timer_stop(u->loop, &c->t_answer);
     sk_timer_stop(u->loop, &c->t_no_answer);
     sk_timer_stop(u->loop, &c->t_2xx);
+    ext_stop(c);
+    sk_buf_free(&c->rel_resp);
     reinvite_free(c);
     if (c->media)
         media_stream_free(c->media);
@@ -160,7 +197,8 @@ static void calls_reap(struct ua *u)
     struct ua_call **pp = &u->calls;
     while (*pp) {
         struct ua_call *c = *pp;
-        if (c->state == CALL_ENDED && !c->ict && !c->bye && !c->reinv_live) {
+        if (c->state == CALL_ENDED && !c->ict && !c->bye && !c->reinv_live && !c->prack_live &&
+            !c->se_live) {
             *pp = c->next;
             call_free(c);
         } else {
@@ -310,12 +348,21 @@ static int dlg_build(struct ua_call *c, const char *method, const char *extra, s
     r.c.proto = u->local.proto;
     r.c.sent_by = &u->local.addr;
     r.c.user_agent = sk_str_cstr("sipkit/0.1.0");
+    char ex[512];
+    ex[0] = '\0';
     if (strcmp(method, "INVITE") == 0 || strcmp(method, "UPDATE") == 0) {
-        r.c.allow = sk_str_cstr("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
-        r.c.supported = sk_str_cstr("replaces");
+        bool rel = u->cfg.rel100 != UA_REL100_OFF;
+        r.c.allow = sk_str_cstr(rel ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK"
+                                    : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
+        r.c.supported = sk_str_cstr(rel ? "replaces, 100rel, timer" : "replaces, timer");
+        /* RFC 4028 §7.4: every re-INVITE/UPDATE refreshes the session timer */
+        se_request_lines(c, ex, sizeof(ex));
     }
-    if (extra)
-        r.c.extra = sk_str_cstr(extra);
+    if (extra || ex[0]) {
+        size_t n = strlen(ex);
+        snprintf(ex + n, sizeof(ex) - n, "%s", extra ? extra : "");
+        r.c.extra = sk_str_cstr(ex);
+    }
     r.c.ctype = ctype;
     r.c.body = body;
     if ((err = sip_dlg_request(c->dlg, &r, b, &out)))
@@ -370,6 +417,7 @@ static void call_end(struct ua_call *c, int status, const char *reason, const ch
     sk_timer_stop(u->loop, &c->t_no_answer);
     sk_timer_stop(u->loop, &c->t_2xx);
     reinvite_stop(c);
+    ext_stop(c);
     ev.status = c->end_status ? c->end_status : status;
     ev.reason = c->end_reason[0] ? c->end_reason : reason;
     ev.text = c->end_by ? c->end_by : by;
@@ -556,6 +604,9 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
         }
     }
     if (status < 200) {
+        /* RFC 3262 §4: a reliable one out of order or again is not processed */
+        if (m && prack_uac_drop(c, m))
+            return;
         int sdp = m ? take_remote_sdp(c, m) : ENOENT;
         struct ua_event ev = {.call = c->id, .status = status, .reason = reason, .peer = c->peer};
         c->state = CALL_OUT_EARLY;
@@ -599,12 +650,18 @@ static void on_invite_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
         }
         c->state = CALL_ACTIVE;
         c->answered_at = sk_loop_now(u->loop);
+        c->peer_update = allows_update(m);
         struct ua_event ev = {.type = UA_EV_ANSWERED, .call = c->id, .status = status,
                               .reason = reason, .peer = c->peer};
         ua_emit(u, &ev);
+        /* RFC 4028 §7.2: the session timer the 2xx sets (none without Session-Expires) */
+        if ((c = call_find(u, ev.call)) && c->state == CALL_ACTIVE)
+            se_uac_done(c, m, true);
         return;
     }
     /* a final failure: the early dialogs end too (§12.3) */
+    if (status == 422 && m && !c->cancel_asked && se_retry_422(c, m))
+        return; /* RFC 4028 §7.3: again with the Min-SE asked for */
     if ((status == 401 || status == 407) && m && !c->cancel_asked) {
         struct sip_digest_client dc;
         if (!u->cfg.password[0]) {
@@ -673,7 +730,14 @@ static void send_invite(struct ua_call *c)
     /* §8.1.3.4: after a redirect the Request-URI is the Contact; To stays */
     ua_print_request_head(u, &b, "INVITE", c->ruri[0] ? c->ruri : c->target, c->from_tag,
                           c->target, NULL, c->call_id, c->cseq, branch, sizeof(branch));
-    sk_buf_puts(&b, ua_capabilities);
+    sk_buf_puts(&b, u->caps);
+    if (u->cfg.rel100 == UA_REL100_REQUIRED)
+        sk_buf_puts(&b, "Require: 100rel\r\n");
+    if (c->se_ask) {
+        /* RFC 4028 §7.1; after a 422 its Min-SE goes in the retry */
+        sip_print_hdrf(&b, "Session-Expires", "%u", c->se_ask);
+        sip_print_hdrf(&b, "Min-SE", "%u", c->se_min ? c->se_min : u->cfg.min_se);
+    }
     if (c->auth_tries)
         sip_digest_client_authorize(&b, &c->dc, u->auth_user, u->cfg.password,
                                     sk_str_cstr("INVITE"),
@@ -722,6 +786,7 @@ static struct ua_call *call_alloc(struct ua *u)
     sk_timer_init(&c->t_no_answer, on_no_answer, c);
     sk_timer_init(&c->t_2xx, NULL, c);
     reinvite_init(c);
+    ext_init(c);
     c->next = u->calls;
     u->calls = c;
     return c;
@@ -767,6 +832,9 @@ int ua_call(struct ua *u, const char *target, unsigned *id)
     ua_new_call_id(u, c->call_id, sizeof(c->call_id));
     ua_new_tag(u, c->from_tag, sizeof(c->from_tag));
     c->cseq = (uint32_t) (sip_cseq_initial() & 0x3fffffff);
+    if (u->cfg.session_expires) /* RFC 4028 §7.1: never below our own Min-SE */
+        c->se_ask = u->cfg.session_expires > u->cfg.min_se ? u->cfg.session_expires
+                                                           : u->cfg.min_se;
     /* without its no-answer timer a call that keeps ringing would never end */
     if ((err = sk_timer_start(u->loop, &c->t_no_answer, (uint64_t) u->cfg.no_answer_s * 1000u))) {
         SK_ERROR("cannot time the call: %s", strerror(err));
@@ -804,7 +872,20 @@ static int respond_invite(struct ua_call *c, int code, const char *reason, const
              h = sip_msg_hdr_next(c->inv, h))
             sip_print_hdr(&b, SIP_HDR_RECORD_ROUTE, h->value);
         sip_print_hdrf(&b, "Contact", "%s", u->contact);
-        sk_buf_puts(&b, ua_capabilities);
+        sk_buf_puts(&b, u->caps);
+    }
+    if (code > 100 && code < 200 && c->reliable) {
+        /* RFC 3262 §3: a reliable provisional */
+        sk_buf_puts(&b, "Require: 100rel\r\n");
+        sip_print_hdrf(&b, "RSeq", "%u", c->prack.rseq);
+    }
+    if (code >= 200 && code < 300 && c->se.active) {
+        /* RFC 4028 §9: the interval and refresher we settled on */
+        char se[80];
+        ua_se_line(se, sizeof(se), c->se.interval, c->se.refresher);
+        sk_buf_puts(&b, se);
+        if (c->se.require)
+            sk_buf_puts(&b, "Require: timer\r\n");
     }
     if (extra)
         sk_buf_puts(&b, extra);
@@ -816,9 +897,16 @@ static int respond_invite(struct ua_call *c, int code, const char *reason, const
         sk_buf_free(&b);
         return ENOMEM;
     }
+    if (code >= 200) {
+        /* RFC 3262 §3: no reliable provisional after the final response */
+        ua_prack_uas_final(&c->prack);
+        sk_timer_stop(u->loop, &c->t_rel);
+    }
     err = sip_txn_respond(c->ist, code, b.p, b.len);
     if (!err && code >= 200 && code < 300)
         err = sk_buf_set_exact(&c->resp_2xx, b.p, b.len);
+    if (!err && code > 100 && code < 200 && c->reliable)
+        err = sk_buf_set_exact(&c->rel_resp, b.p, b.len);
     sk_buf_free(&b);
     return err;
 }
@@ -888,6 +976,12 @@ int ua_answer(struct ua *u, unsigned id)
     if (c->outgoing || c->state != CALL_IN_RINGING)
         return EBUSY;
     sk_timer_stop(u->loop, &c->t_answer);
+    if (c->reliable && (c->prack.inflight || c->prack.nqueued || !ua_prack_uas_may_answer(&c->prack))) {
+        /* RFC 3262 §3 lets the 2xx wait for the PRACK (it must, after an offer): it
+         * goes when the PRACK comes */
+        c->answer_waits = true;
+        return 0;
+    }
     /* offer_sent holds what the 200 carries: our answer, or our offer when the
      * INVITE had none */
     sdp = c->offer_sent;
@@ -896,6 +990,7 @@ int ua_answer(struct ua *u, unsigned id)
     c->state = CALL_IN_ANSWERED;
     sip_dlg_confirm(c->dlg); /* §12.1.1: our 2xx makes the dialog confirmed */
     c->answered_at = sk_loop_now(u->loop);
+    se_arm(c);
     if (!c->late_offer)
         call_media_apply(c);
     c->retx_ms = u->cfg.txn.t1_ms;
@@ -981,11 +1076,18 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
         ua_respond(u, st, rx, 415, NULL, tag, "Accept: application/sdp\r\n", NULL, SK_STR_NULL);
         return;
     }
+    enum ua_prack_mode pm;
+    struct ua_se_result timer;
+    if (!invite_extensions_ok(u, st, rx, tag, &pm, &timer))
+        return; /* 420, 421, 422 or 400 sent */
     if (!(c = call_alloc(u))) {
         ua_respond(u, st, rx, 500, "Out of memory", tag, NULL, NULL, SK_STR_NULL);
         return;
     }
     snprintf(c->local_tag, sizeof(c->local_tag), "%s", tag);
+    c->reliable = pm == UA_PRACK_RELIABLE;
+    c->se = timer;
+    c->peer_update = allows_update(m);
     sip_txn_ref(st);
     c->ist = st;
     sk_str_copy(c->peer, sizeof(c->peer), m->from.uri.raw);
@@ -1032,7 +1134,7 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
         return;
     }
     c->state = CALL_IN_RINGING;
-    respond_invite(c, 180, NULL, NULL, NULL);
+    call_provisional(c, 180);
     {
         struct ua_event ev = {.type = UA_EV_INCOMING, .call = c->id, .peer = c->peer};
         ua_emit(u, &ev);
@@ -1050,6 +1152,9 @@ static void new_invite(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
             ua_answer(u, c->id);
     }
 }
+
+/* PRACK: the section "100rel and session timers" at the end of this file. */
+static void prack_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx);
 
 /* In-dialog INVITE and UPDATE: the section "Re-INVITE" at the end of this file. */
 static void reinvite_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx);
@@ -1168,8 +1273,11 @@ void ua_call_request(struct ua *u, struct sip_txn *st, struct sip_rx *rx)
         /* DTMF bodies (info.c); a bare INFO is fine */
         ua_info_request(u, st, rx, c->id, c->peer);
         return;
+    case SIP_METHOD_PRACK:
+        prack_rx(c, st, rx);
+        return;
     default:
-        ua_respond(u, st, rx, 405, NULL, NULL, ua_capabilities, NULL, SK_STR_NULL);
+        ua_respond(u, st, rx, 405, NULL, NULL, u->caps, NULL, SK_STR_NULL);
         return;
     }
 }
@@ -1465,10 +1573,11 @@ static void reinvite_ack(struct ua_call *c, const struct sip_msg *ack)
 
 /* No offer in a re-INVITE: ours goes in the 200, the answer comes in the ACK
  * (RFC 3264 §4, RFC 3261 §14.2), which on_ack applies. */
-static void reinvite_rx_no_offer(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx,
+static bool reinvite_rx_no_offer(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx,
                                  const char *extra)
 {
     struct sk_buf body;
+    bool ok = false;
 
     sk_buf_init(&body);
     c->sdp_local.dir = ua_offer_dir(c->local_hold, c->remote_hold);
@@ -1478,15 +1587,18 @@ static void reinvite_rx_no_offer(struct ua_call *c, struct sip_txn *st, struct s
     else {
         c->late_offer = true;
         sip_dlg_target_refresh(c->dlg, rx->msg);
+        ok = true;
     }
     sk_buf_free(&body);
+    return ok;
 }
 
 /* An offer in a re-INVITE or UPDATE: answer it (RFC 3264 §6.1 directions: our
  * hold narrows what we answer), or 488 with the old session kept (§14.2). */
-static void reinvite_rx_offer(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx,
+static bool reinvite_rx_offer(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx,
                               const char *extra)
 {
+    bool ok = false;
     struct ua *u = c->u;
     struct sip_msg *m = rx->msg;
     struct sdp_session *offer = malloc(sizeof(*offer)), *answer = malloc(sizeof(*answer));
@@ -1524,6 +1636,7 @@ static void reinvite_rx_offer(struct ua_call *c, struct sip_txn *st, struct sip_
         err = ua_respond(u, st, rx, 200, NULL, NULL, extra, sdp_ctype, sk_buf_str(&body));
     if (err)
         goto out;
+    ok = true;
     sip_dlg_target_refresh(c->dlg, m);
     bool was_remote = c->remote_hold;
     memcpy(c->remote, offer, sizeof(*offer));
@@ -1536,6 +1649,7 @@ out:
     free(offer);
     free(answer);
     sk_buf_free(&body);
+    return ok;
 }
 
 static void reinvite_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx)
@@ -1560,29 +1674,72 @@ static void reinvite_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx
         ua_respond(u, st, rx, 415, NULL, NULL, "Accept: application/sdp\r\n", NULL, SK_STR_NULL);
         return;
     }
+    /* RFC 4028 §9: a session refresh request; the interval goes in our 2xx */
+    struct ua_se_hdrs seh;
+    struct ua_se_result se;
+    struct ua_se_config sec = {u->cfg.session_expires, u->cfg.min_se};
+    bool ok = false;
+    if (ua_se_read(m, &seh) != 0) {
+        ua_respond(u, st, rx, 400, "Bad Session-Expires or Min-SE", NULL, NULL, NULL,
+                   SK_STR_NULL);
+        return;
+    }
+    ua_se_uas(&sec, &seh, &se);
+    if (se.status == 422) {
+        char line[48];
+        snprintf(line, sizeof(line), "Min-SE: %u\r\n", se.min_se);
+        ua_respond(u, st, rx, 422, NULL, NULL, line, NULL, SK_STR_NULL);
+        return;
+    }
     sk_buf_init(&extra);
     sip_print_hdrf(&extra, "Contact", "%s", u->contact);
-    sk_buf_puts(&extra, ua_capabilities);
+    sk_buf_puts(&extra, u->caps);
+    if (se.active) {
+        char line[80];
+        ua_se_line(line, sizeof(line), se.interval, se.refresher);
+        sk_buf_puts(&extra, line);
+        if (se.require)
+            sk_buf_puts(&extra, "Require: timer\r\n");
+    }
     /* §12.2.2: an accepted target refresh request replaces the remote target */
     if (!extra.failed && has_sdp(m))
-        reinvite_rx_offer(c, st, rx, extra.p);
+        ok = reinvite_rx_offer(c, st, rx, extra.p);
     else if (!extra.failed && invite)
-        reinvite_rx_no_offer(c, st, rx, extra.p);
+        ok = reinvite_rx_no_offer(c, st, rx, extra.p);
     else if (!extra.failed) { /* an UPDATE without an offer: a target refresh only */
-        if (ua_respond(u, st, rx, 200, NULL, NULL, extra.p, NULL, SK_STR_NULL) == 0)
+        if (ua_respond(u, st, rx, 200, NULL, NULL, extra.p, NULL, SK_STR_NULL) == 0) {
             sip_dlg_target_refresh(c->dlg, m);
+            ok = true;
+        }
     }
     else
         ua_respond(u, st, rx, 500, NULL, NULL, NULL, NULL, SK_STR_NULL);
     sk_buf_free(&extra);
+    if (ok && (se.active || c->se.active)) {
+        struct ua_event ev = {.type = UA_EV_SESSION_REFRESHED, .call = c->id, .peer = c->peer,
+                              .expires = se.interval, .text = "remote",
+                              .reason = se.refresher == UA_REFRESHER_UAC ? "uac" : "uas"};
+        c->se = se;
+        c->se_we_uac = false;
+        c->se_failed = false;
+        se_arm(c);
+        ua_emit(u, &ev);
+    }
 }
 
 /* ---- Our re-INVITE: hold and resume ---- */
 
 static int reinvite_send(struct ua_call *c);
 
+static void se_refresh_failed(struct ua_call *c, int status, const char *reason);
+
 static void reinvite_failed(struct ua_call *c, int status, const char *reason)
 {
+    if (c->reinv_refresh) {
+        c->reinv_refresh = false;
+        se_refresh_failed(c, status, reason);
+        return;
+    }
     struct ua_event ev = {.type = UA_EV_HOLD_FAILED, .call = c->id, .status = status,
                           .reason = reason, .peer = c->peer,
                           .text = c->reinv_hold ? "hold" : "resume"};
@@ -1663,7 +1820,13 @@ static void on_reinvite_response(struct sip_txn *t, void *arg, struct sip_rx *rx
     if (status < 300) {
         /* §12.2.1.2: its Contact is the new target */
         sip_dlg_target_refresh(c->dlg, m);
+        unsigned id = c->id;
+        bool refresh = c->reinv_refresh || c->se.active;
+        c->reinv_refresh = false;
         reinvite_answered(c, m);
+        /* RFC 4028 §7.4: a 2xx to any re-INVITE of ours refreshes the session */
+        if (refresh && (c = call_find(u, id)) && c->state == CALL_ACTIVE)
+            se_uac_done(c, m, false);
         return;
     }
     free(c->reinv_offer);
@@ -1671,6 +1834,13 @@ static void on_reinvite_response(struct sip_txn *t, void *arg, struct sip_rx *rx
     if (status == 491) {
         /* §14.1: glare; the retry waits a time that depends on who owns the Call-ID */
         uint32_t ms = ua_glare_retry_ms(c->outgoing, sk_rand64());
+        if (c->reinv_refresh) {
+            /* a session refresh: the session timer sends it again after the wait */
+            c->reinv_refresh = false;
+            if (sk_timer_start(u->loop, &c->t_se, ms))
+                se_refresh_failed(c, status, reason);
+            return;
+        }
         emit_info(c, "491 Request Pending (glare): %s again in %u ms",
                   c->hold_wanted ? "hold" : "resume", ms);
         if (sk_timer_start(u->loop, &c->t_glare, ms))
@@ -1843,4 +2013,439 @@ int ua_call_send_in_dialog(struct ua *u, unsigned id, const char *method, struct
         err = sip_txn_client_new(u->txl, u->loop, b.p, b.len, &d, user, arg, tp);
     sk_buf_free(&b);
     return err;
+}
+
+/* ---- 100rel and session timers (RFC 3262, RFC 4028; the rules in prack.c, timer.c) ---- */
+
+static void on_rel_timer(struct sk_loop *loop, struct sk_timer *t, void *arg);
+static void on_se_timer(struct sk_loop *loop, struct sk_timer *t, void *arg);
+
+static void ext_init(struct ua_call *c)
+{
+    sk_buf_init(&c->rel_resp);
+    sk_timer_init(&c->t_rel, on_rel_timer, c);
+    sk_timer_init(&c->t_se, on_se_timer, c);
+    ua_prack_uas_init(&c->prack, c->u->cfg.txn.t1_ms, sk_rand64());
+    ua_prack_uac_init(&c->prack_uac);
+}
+
+static void ext_stop(struct ua_call *c)
+{
+    sk_timer_stop(c->u->loop, &c->t_rel);
+    sk_timer_stop(c->u->loop, &c->t_se);
+}
+
+static bool msg_has_tag(struct sip_msg *m, enum sip_hdr_id id, const char *tag)
+{
+    const struct sk_str *t;
+    size_t n;
+    struct sip_error e;
+    return m->count[id] && sip_msg_tokens(m, id, &t, &n, &e) == 0 && ua_opt_has(t, n, tag);
+}
+
+static bool allows_update(struct sip_msg *m)
+{
+    return m && msg_has_tag(m, SIP_HDR_ALLOW, "UPDATE");
+}
+
+/* RFC 3261 §8.2.2.3 (420), RFC 3262 (421), RFC 4028 §9 (422) for a new INVITE. */
+static bool invite_extensions_ok(struct ua *u, struct sip_txn *st, struct sip_rx *rx,
+                                 const char *tag, enum ua_prack_mode *pm,
+                                 struct ua_se_result *se)
+{
+    struct sip_msg *m = rx->msg;
+    const struct sk_str *req = NULL;
+    size_t n = 0;
+    struct sip_error e;
+    struct ua_se_hdrs h;
+    struct ua_se_config sec = {u->cfg.session_expires, u->cfg.min_se};
+    char line[160];
+    size_t len = 0;
+
+    if (m->count[SIP_HDR_REQUIRE] && sip_msg_tokens(m, SIP_HDR_REQUIRE, &req, &n, &e) != 0) {
+        ua_respond(u, st, rx, 400, "Bad Require", tag, NULL, NULL, SK_STR_NULL);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((sk_str_ieq_cstr(req[i], "100rel") && u->cfg.rel100 != UA_REL100_OFF) ||
+            sk_str_ieq_cstr(req[i], "timer") || sk_str_ieq_cstr(req[i], "replaces"))
+            continue;
+        len += (size_t) snprintf(line + len, sizeof(line) - len, "%s%.*s",
+                                 len ? ", " : "Unsupported: ", SK_STR_FMT(req[i]));
+        if (len >= sizeof(line) - 4)
+            break;
+    }
+    if (len) {
+        snprintf(line + (len < sizeof(line) - 3 ? len : sizeof(line) - 3),
+                 sizeof(line) - (len < sizeof(line) - 3 ? len : sizeof(line) - 3), "\r\n");
+        ua_respond(u, st, rx, 420, NULL, tag, line, NULL, SK_STR_NULL);
+        return false;
+    }
+    *pm = ua_prack_decide(u->cfg.rel100, ua_opt_has(req, n, "100rel"),
+                          msg_has_tag(m, SIP_HDR_SUPPORTED, "100rel"));
+    if (*pm == UA_PRACK_REJECT_421 || *pm == UA_PRACK_REJECT_420) {
+        ua_respond(u, st, rx, *pm == UA_PRACK_REJECT_421 ? 421 : 420, NULL, tag,
+                   *pm == UA_PRACK_REJECT_421 ? "Require: 100rel\r\n"
+                                              : "Unsupported: 100rel\r\n",
+                   NULL, SK_STR_NULL);
+        return false;
+    }
+    if (ua_se_read(m, &h) != 0) {
+        ua_respond(u, st, rx, 400, "Bad Session-Expires or Min-SE", tag, NULL, NULL,
+                   SK_STR_NULL);
+        return false;
+    }
+    ua_se_uas(&sec, &h, se);
+    if (se->status == 422) {
+        snprintf(line, sizeof(line), "Min-SE: %u\r\n", se->min_se);
+        ua_respond(u, st, rx, 422, NULL, tag, line, NULL, SK_STR_NULL);
+        return false;
+    }
+    return true;
+}
+
+/* ---- UAS: reliable provisionals ---- */
+
+static void rel_send_next(struct ua_call *c)
+{
+    struct ua *u = c->u;
+    int status;
+    bool offer;
+    uint32_t rseq, wait;
+
+    if (!ua_prack_uas_next(&c->prack, &status, &offer, &rseq, &wait))
+        return;
+    if (respond_invite(c, status, NULL, NULL, NULL) != 0)
+        SK_WARN("call %u: reliable %d not sent", c->id, status);
+    /* over TCP the transport is reliable: only the 64*T1 wait for the PRACK */
+    if (c->ist && sip_proto_reliable(sip_txn_dest(c->ist)->proto))
+        wait = 64u * u->cfg.txn.t1_ms;
+    if (sk_timer_start(u->loop, &c->t_rel, wait))
+        SK_WARN("call %u: no timer for the reliable %d", c->id, status);
+}
+
+static void call_provisional(struct ua_call *c, int code)
+{
+    if (!c->reliable) {
+        respond_invite(c, code, NULL, NULL, NULL);
+        return;
+    }
+    if (ua_prack_uas_queue(&c->prack, code, false) != 0)
+        SK_WARN("call %u: reliable %d dropped (queue full)", c->id, code);
+    rel_send_next(c);
+}
+
+static void on_rel_timer(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    uint32_t wait = 0;
+
+    if (c->state != CALL_IN_RINGING)
+        return;
+    bool reliable_tp = c->ist && sip_proto_reliable(sip_txn_dest(c->ist)->proto);
+    enum ua_prack_tick k = reliable_tp ? UA_PRACK_TICK_GIVE_UP : ua_prack_uas_tick(&c->prack, &wait);
+    if (k == UA_PRACK_TICK_RETRANSMIT) {
+        if (c->ist)
+            sip_txn_respond(c->ist, c->prack.status, c->rel_resp.p, c->rel_resp.len);
+        if (sk_timer_start(loop, t, wait))
+            SK_WARN("call %u: no timer for the reliable %d", c->id, c->prack.status);
+    } else if (k == UA_PRACK_TICK_GIVE_UP) {
+        /* RFC 3262 §3: no PRACK in 64*T1: reject the INVITE with a 5xx */
+        respond_invite(c, 504, "No PRACK for the reliable provisional response", NULL, NULL);
+        call_end(c, 504, "no PRACK for our reliable provisional response", "local");
+    }
+}
+
+static void prack_rx(struct ua_call *c, struct sip_txn *st, struct sip_rx *rx)
+{
+    struct ua *u = c->u;
+    struct sip_msg *m = rx->msg;
+    const struct sip_rack *rack;
+    struct sip_error e;
+    bool offer;
+    int status = c->prack.status;
+
+    if (sip_msg_rack(m, &rack, &e) != 0) {
+        ua_respond(u, st, rx, 400, "Bad or missing RAck", NULL, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    if (c->outgoing || !c->inv ||
+        ua_prack_uas_rx(&c->prack, rack->rseq, rack->cseq, rack->method, c->inv->cseq.num,
+                        &offer) != 0) {
+        /* RFC 3262 §3: a PRACK for no unacknowledged reliable provisional */
+        ua_respond(u, st, rx, 481, NULL, NULL, NULL, NULL, SK_STR_NULL);
+        return;
+    }
+    sk_timer_stop(u->loop, &c->t_rel);
+    /* our provisionals carry no SDP: a PRACK has no answer to give (RFC 3262 §5) */
+    ua_respond(u, st, rx, 200, NULL, NULL, NULL, NULL, SK_STR_NULL);
+    {
+        struct ua_event ev = {.type = UA_EV_PRACK, .call = c->id, .status = status,
+                              .peer = c->peer, .text = "received", .expires = rack->rseq};
+        ua_emit(u, &ev);
+    }
+    if (c->state != CALL_IN_RINGING)
+        return;
+    rel_send_next(c);
+    if (c->answer_waits && !c->prack.inflight && !c->prack.nqueued) {
+        c->answer_waits = false;
+        ua_answer(u, c->id);
+    }
+}
+
+/* ---- UAC: PRACK our peer's reliable provisionals ---- */
+
+static void on_prack_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
+{
+    struct ua_call *c = arg;
+    (void) t;
+    (void) rx;
+    if (status >= 300)
+        SK_INFO("call %u: our PRACK got %d", c->id, status);
+}
+
+static void on_prack_terminated(struct sip_txn *t, void *arg)
+{
+    struct ua_call *c = arg;
+    c->prack_live--;
+    sip_txn_unref(t);
+    if (c->state == CALL_ENDED)
+        reap_soon(c->u);
+}
+
+static const struct sip_txn_user prack_user = {on_prack_response, on_prack_terminated};
+
+static bool prack_uac_drop(struct ua_call *c, struct sip_msg *m)
+{
+    struct ua *u = c->u;
+    struct sip_error e;
+    struct sip_txn *t = NULL;
+    uint32_t rseq = 0;
+    char rack[80];
+
+    if (m->status <= 100 || u->cfg.rel100 == UA_REL100_OFF ||
+        !msg_has_tag(m, SIP_HDR_REQUIRE, "100rel"))
+        return false;
+    if (!c->dlg || !sip_dlg_match(c->dlg, m))
+        return false; /* another fork's early dialog: not the one we keep */
+    bool has_rseq = sip_msg_uint(m, SIP_HDR_RSEQ, &rseq, &e) == 0;
+    switch (ua_prack_uac_rx(&c->prack_uac, m->to.tag, true, has_rseq, rseq)) {
+    case UA_PRACK_NONE: return false;
+    case UA_PRACK_IGNORE: return true;
+    case UA_PRACK_BAD:
+        SK_INFO("call %u: reliable %d without a usable RSeq dropped", c->id, m->status);
+        return true;
+    case UA_PRACK_SEND: break;
+    }
+    /* RFC 3262 §7.2: PRACK in the early dialog, RAck = RSeq, CSeq number, method */
+    ua_prack_rack_line(rack, sizeof(rack), rseq, m->cseq.num, "INVITE");
+    c->prack_live++;
+    if (dlg_send(c, "PRACK", rack, SK_STR_NULL, SK_STR_NULL, &prack_user, &t, NULL, NULL)) {
+        c->prack_live--;
+        SK_WARN("call %u: PRACK not sent", c->id);
+        return false;
+    }
+    struct ua_event ev = {.type = UA_EV_PRACK, .call = c->id, .status = m->status,
+                          .peer = c->peer, .text = "sent", .expires = rseq};
+    ua_emit(u, &ev);
+    return false;
+}
+
+/* ---- Session timers ---- */
+
+/* Session-Expires and Min-SE for a re-INVITE or UPDATE we send (RFC 4028 §7.4). */
+static void se_request_lines(struct ua_call *c, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!c->se.active)
+        return;
+    /* refresher=uac: we (the UAC of this request) go on refreshing */
+    ua_se_line(buf, size, c->se.interval,
+               ua_se_we_refresh(&c->se, c->se_we_uac) ? UA_REFRESHER_UAC : UA_REFRESHER_UAS);
+    size_t n = strlen(buf);
+    snprintf(buf + n, size - n, "Min-SE: %u\r\n",
+             c->se_min > c->u->cfg.min_se ? c->se_min : c->u->cfg.min_se);
+}
+
+static void se_arm(struct ua_call *c)
+{
+    struct ua *u = c->u;
+    uint64_t ms;
+
+    sk_timer_stop(u->loop, &c->t_se);
+    if (!c->se.active || c->state == CALL_ENDED || c->state == CALL_ENDING)
+        return;
+    if (ua_se_we_refresh(&c->se, c->se_we_uac) && !c->se_failed)
+        ms = ua_se_refresh_ms(c->se.interval);
+    else
+        ms = ua_se_expiry_ms(c->se.interval);
+    if (c->se_failed) /* we refreshed at half the interval; the rest up to the expiry */
+        ms -= ua_se_refresh_ms(c->se.interval);
+    if (sk_timer_start(u->loop, &c->t_se, ms))
+        SK_WARN("call %u: the session timer cannot be set", c->id);
+}
+
+/* The 2xx to our INVITE, re-INVITE or UPDATE: the timer it sets (§7.2). */
+static void se_uac_done(struct ua_call *c, struct sip_msg *m, bool initial)
+{
+    struct ua_se_hdrs h;
+    struct ua_se_result r;
+    bool was = c->se.active;
+
+    if (ua_se_read(m, &h) != 0)
+        memset(&h, 0, sizeof(h)); /* a malformed one: as if none */
+    ua_se_uac_2xx(&h, &r);
+    c->se = r;
+    c->se_we_uac = true;
+    c->se_failed = false;
+    se_arm(c);
+    if (initial && r.active)
+        emit_info(c, "session timer %u s, %s refreshes", r.interval,
+                  ua_se_we_refresh(&r, true) ? "we" : "the peer");
+    if (!initial && (was || r.active)) {
+        struct ua_event ev = {.type = UA_EV_SESSION_REFRESHED, .call = c->id, .peer = c->peer,
+                              .expires = r.interval, .text = "local",
+                              .reason = r.refresher == UA_REFRESHER_UAC ? "uac" : "uas"};
+        ua_emit(c->u, &ev);
+    }
+}
+
+static bool se_retry_422(struct ua_call *c, struct sip_msg *m)
+{
+    struct ua_se_hdrs h;
+    uint32_t next;
+
+    if (ua_se_read(m, &h) != 0 || c->se_tries >= 2 || !(next = ua_se_after_422(&h, c->se_ask)))
+        return false;
+    c->se_tries++;
+    c->se_ask = next;
+    c->se_min = h.min_se;
+    emit_info(c, "422 Session Interval Too Small: again with Session-Expires %u", next);
+    if (c->dlg) {
+        sip_dlg_free(c->dlg);
+        c->dlg = NULL;
+    }
+    ua_prack_uac_init(&c->prack_uac);
+    send_invite(c);
+    return true;
+}
+
+static void se_refresh_send(struct ua_call *c);
+
+/* Our refresh was refused (not 481/408: those end the call): the session lasts
+ * until its expiry, then the BYE (§10). */
+static void se_refresh_failed(struct ua_call *c, int status, const char *reason)
+{
+    emit_info(c, "session refresh refused (%d %s): the call ends at the session expiry",
+              status, reason ? reason : "");
+    c->se_failed = true;
+    se_arm(c);
+}
+
+static void on_se_update_response(struct sip_txn *t, void *arg, struct sip_rx *rx, int status)
+{
+    struct ua_call *c = arg;
+    struct sip_msg *m = rx ? rx->msg : NULL;
+    char reason[128];
+    (void) t;
+
+    if (status < 200 || c->state != CALL_ACTIVE)
+        return;
+    if (status < 300) {
+        sip_dlg_target_refresh(c->dlg, m);
+        se_uac_done(c, m, false);
+        return;
+    }
+    if (m)
+        sk_str_copy(reason, sizeof(reason), m->reason);
+    else
+        snprintf(reason, sizeof(reason), "%s", status == 408 ? "no answer" : "transport error");
+    if (status == 481 || status == 408 || !m || sip_dlg_rx_response(c->dlg, status)) {
+        /* RFC 4028 §10 / RFC 3261 §12.2.1.2: the peer is gone: end the call */
+        c->end_status = status;
+        snprintf(c->end_reason, sizeof(c->end_reason), "session refresh: %d %s", status,
+                 reason);
+        c->end_by = "local";
+        ua_hangup(c->u, c->id);
+        return;
+    }
+    if (status == 422) {
+        struct ua_se_hdrs h;
+        uint32_t next;
+        if (ua_se_read(m, &h) == 0 && c->se_tries < 2 &&
+            (next = ua_se_after_422(&h, c->se.interval))) {
+            c->se_tries++;
+            c->se.interval = next;
+            c->se_min = h.min_se;
+            se_refresh_send(c);
+            return;
+        }
+    }
+    if (status == 405 || status == 501) {
+        /* no UPDATE after all: the re-INVITE, now */
+        c->peer_update = false;
+        se_refresh_send(c);
+        return;
+    }
+    se_refresh_failed(c, status, reason);
+}
+
+static void on_se_update_terminated(struct sip_txn *t, void *arg)
+{
+    struct ua_call *c = arg;
+    c->se_live--;
+    sip_txn_unref(t);
+    if (c->state == CALL_ENDED)
+        reap_soon(c->u);
+}
+
+static const struct sip_txn_user se_update_user = {on_se_update_response,
+                                                   on_se_update_terminated};
+
+/* §10: the refresher's refresh, an UPDATE when the peer allows it (no offer needed),
+ * else a re-INVITE with our session as it is. */
+static void se_refresh_send(struct ua_call *c)
+{
+    struct sip_txn *t = NULL;
+    int err;
+
+    if (c->state != CALL_ACTIVE || reinvite_busy(c)) {
+        /* an exchange is under way (its 2xx refreshes too): look again in a second */
+        if (sk_timer_start(c->u->loop, &c->t_se, 1000))
+            SK_WARN("call %u: the session timer cannot be set", c->id);
+        return;
+    }
+    if (c->peer_update) {
+        c->se_live++;
+        err = dlg_send(c, "UPDATE", NULL, SK_STR_NULL, SK_STR_NULL, &se_update_user, &t, NULL,
+                       NULL);
+        if (err)
+            c->se_live--;
+    } else {
+        c->reinv_refresh = true;
+        if ((err = reinvite_send(c)))
+            c->reinv_refresh = false;
+    }
+    if (err)
+        se_refresh_failed(c, 500, "refresh not sent");
+}
+
+static void on_se_timer(struct sk_loop *loop, struct sk_timer *t, void *arg)
+{
+    struct ua_call *c = arg;
+    (void) loop;
+    (void) t;
+
+    if (c->state != CALL_ACTIVE && c->state != CALL_IN_ANSWERED)
+        return;
+    if (!c->se_failed && ua_se_we_refresh(&c->se, c->se_we_uac)) {
+        se_refresh_send(c);
+        return;
+    }
+    /* RFC 4028 §10: no refresh came in time: the session is over */
+    c->end_status = 408;
+    snprintf(c->end_reason, sizeof(c->end_reason), "session expired (no refresh within %u s)",
+             c->se.interval);
+    c->end_by = "local";
+    ua_hangup(c->u, c->id);
 }

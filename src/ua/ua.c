@@ -16,6 +16,7 @@
 
 #define UA_NAME "sipkit/" "0.1.0"
 
+/* The lines without the option tags of our config; u->caps is what we send. */
 const char ua_capabilities[] =
     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE\r\n"
     "Accept: application/sdp\r\n"
@@ -43,6 +44,8 @@ void ua_config_defaults(struct ua_config *c)
     c->ptime_ms = 20;
     c->max_redirects = 5;
     c->forward_after_s = 20;
+    c->rel100 = UA_REL100_SUPPORTED;
+    c->min_se = 90;
 }
 
 const char *ua_event_name(enum ua_event_type t)
@@ -68,6 +71,8 @@ const char *ua_event_name(enum ua_event_type t)
     case UA_EV_MESSAGE_SENT: return "message-sent";
     case UA_EV_REDIRECTED: return "redirected";
     case UA_EV_FORWARDED: return "forwarded";
+    case UA_EV_PRACK: return "prack";
+    case UA_EV_SESSION_REFRESHED: return "session-refreshed";
     }
     return "?";
 }
@@ -310,6 +315,7 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
     case SIP_METHOD_CANCEL:
     case SIP_METHOD_INFO:
     case SIP_METHOD_UPDATE:
+    case SIP_METHOD_PRACK:
         ua_call_request(u, st, rx);
         return;
     case SIP_METHOD_MESSAGE:
@@ -318,7 +324,7 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
     case SIP_METHOD_OPTIONS:
         /* §11.2: what we can do; in a dialog or not, the same answer */
         ua_new_tag(u, tag, sizeof(tag));
-        ua_respond(u, st, rx, 200, NULL, sk_str_isset(m->to.tag) ? NULL : tag, ua_capabilities,
+        ua_respond(u, st, rx, 200, NULL, sk_str_isset(m->to.tag) ? NULL : tag, u->caps,
                    NULL, SK_STR_NULL);
         return;
     default:
@@ -334,7 +340,7 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
     ua_new_tag(u, tag, sizeof(tag));
     /* §8.2.1: 405 for a method we know but do not serve, 501 for one we don't know */
     if (m->method_id != SIP_METHOD_OTHER)
-        ua_respond(u, st, rx, 405, NULL, tag, ua_capabilities, NULL, SK_STR_NULL);
+        ua_respond(u, st, rx, 405, NULL, tag, u->caps, NULL, SK_STR_NULL);
     else
         ua_respond(u, st, rx, 501, NULL, tag, NULL, NULL, SK_STR_NULL);
 }
@@ -525,6 +531,14 @@ int ua_new(struct ua **up, struct sk_loop *loop, const struct ua_config *cfg, ua
         goto fail;
     }
     make_contact(u);
+    /* RFC 3262 §4 / RFC 4028 §3: PRACK and 100rel unless off; timer always (we
+     * honour a peer's Session-Expires) */
+    snprintf(u->caps, sizeof(u->caps),
+             "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE%s\r\n"
+             "Accept: application/sdp\r\n"
+             "Supported: replaces%s, timer\r\n",
+             cfg->rel100 == UA_REL100_OFF ? "" : ", PRACK",
+             cfg->rel100 == UA_REL100_OFF ? "" : ", 100rel");
     if ((err = setup_routes(u)))
         goto fail;
     *up = u;

@@ -8,6 +8,7 @@
 #include "net/loop.h"
 #include "sip/transport.h"
 #include "sip/txn.h"
+#include "ua/prack.h"
 
 struct media_report;
 
@@ -51,6 +52,12 @@ struct ua_config {
     bool tls_verify;
     char tls_cert[UA_STR_MAX];
     char tls_key[UA_STR_MAX];
+    /* RFC 3262 100rel (default supported: Supported: 100rel, PRACKs answered, reliable
+     * 18x when the INVITE Requires it) and RFC 4028 session timers */
+    enum ua_rel100 rel100;
+    uint32_t session_expires;       /* asked for in our INVITEs, 0 = not asked (a peer's
+                                       Session-Expires is honoured all the same) */
+    uint32_t min_se;                /* the smallest session interval we accept, 90 */
 };
 
 void ua_config_defaults(struct ua_config *c);
@@ -76,6 +83,9 @@ enum ua_event_type {
     UA_EV_MESSAGE_SENT,   /* our MESSAGE's final status/reason, peer = the target */
     UA_EV_REDIRECTED,     /* a 3xx to our INVITE: status, text = the Contact tried next */
     UA_EV_FORWARDED,      /* an incoming INVITE answered 302: peer = From, text = where to */
+    UA_EV_PRACK,          /* RFC 3262: status = the 18x, text "sent"/"received", expires = RSeq */
+    UA_EV_SESSION_REFRESHED, /* RFC 4028: expires = interval, text "local"/"remote" (who sent
+                                the refresh), reason = the refresher ("uac"/"uas") */
 };
 
 const char *ua_event_name(enum ua_event_type t);

@@ -47,6 +47,7 @@ struct ua {
     char contact_host[80];         /* "127.0.0.1:5062" as we advertise it (rport/received learned) */
     char contact[UA_STR_MAX * 2];  /* "<sip:alice@127.0.0.1:5062;transport=udp>" */
     char tag_prefix[12];
+    char caps[256];                /* Allow, Accept, Supported as our config makes them */
 
     bool have_proxy;               /* outbound proxy: every request goes to proxy_dst */
     struct sip_dest proxy_dst;
@@ -99,7 +100,8 @@ int ua_send_request(struct ua *u, struct sk_buf *b, const struct sip_dest *d,
 /* A response to rx's request, through st when there is one, else stateless. */
 int ua_respond(struct ua *u, struct sip_txn *st, struct sip_rx *rx, int code, const char *reason,
                const char *to_tag, const char *extra, const char *ctype, struct sk_str body);
-/* The Allow / Supported / Accept lines every answer to OPTIONS and INVITE carries. */
+/* The Allow / Supported / Accept lines without our config's option tags; u->caps
+ * (100rel, timer, PRACK added) is what answers to OPTIONS and INVITE carry. */
 extern const char ua_capabilities[];
 
 /* "bob" -> sip:bob@our-domain; "bob@host" -> sip:bob@host; URIs as they are. */
