@@ -27,8 +27,10 @@ static void serve_usage(FILE *f)
     fprintf(f,
             "usage: sipkit serve [options]\n"
             "  --listen PROTO:ADDR:PORT  listen address, repeatable (udp:127.0.0.1:5060,\n"
-            "                            tcp:[::1]:5060, tls:127.0.0.1:5061); default udp and\n"
-            "                            tcp on 127.0.0.1:5060\n"
+            "                            tcp:[::1]:5060, tls:127.0.0.1:5061, ws:127.0.0.1:8088);\n"
+            "                            default udp and tcp on 127.0.0.1:5060\n"
+            "  --ws-origin ORIGIN        an Origin WebSocket clients may come from, repeatable\n"
+            "                            (https://phone.example.com); default: any\n"
             "  --domain NAME             a domain this server is responsible for, repeatable\n"
             "                            (default: localhost and the host name)\n"
             "  --workers N               worker threads (default: one per core)\n"
@@ -453,6 +455,17 @@ static int opt_tls(struct serve_opts *o, const char *key, const char *val)
     return 0;
 }
 
+static int opt_ws_origin(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_server_config *c = &o->cfg;
+
+    (void) key;
+    if (!*val || c->nws_origins == 8 || strlen(val) >= sizeof(c->ws_origins[0]))
+        return EINVAL;
+    snprintf(c->ws_origins[c->nws_origins++], sizeof(c->ws_origins[0]), "%s", val);
+    return 0;
+}
+
 static const struct serve_option {
     const char *key;
     int (*apply)(struct serve_opts *o, const char *key, const char *val);
@@ -487,6 +500,7 @@ static const struct serve_option {
     {"accept-foreign", opt_switch},
     {"record-route", opt_switch},
     {"dns", opt_dns},
+    {"ws-origin", opt_ws_origin},
     {"tls-cert", opt_tls},
     {"tls-key", opt_tls},
     {"tls-ca", opt_tls},

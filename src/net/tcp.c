@@ -363,6 +363,12 @@ static int conn_take(struct tcp_conn *c, const char *buf, size_t n)
     }
     pthread_mutex_lock(&c->out_lock);
     err = f->input(c->filter_state, buf, n, &c->in, &c->out);
+    if (err == EPIPE) {
+        /* the filter is done (a WebSocket close, a TLS close_notify): what it
+         * wrote last goes out, then the connection closes */
+        c->close_after_flush = true;
+        err = 0;
+    }
     if (err == 0 && c->out.len > c->out_off && c->state == CONN_OPEN) {
         err = flush_locked(c);
         if (err == EAGAIN) {

@@ -99,7 +99,9 @@ struct sk_stream_filter {
     int (*open)(void **state, void *arg, struct sk_conn *c, bool server,
                 const char *peer_name, struct sk_buf *wire);
     /* Bytes read from the socket: what the framer should see is appended to
-     * plain, what the filter answers by itself (handshake, ping) to wire. */
+     * plain, what the filter answers by itself (handshake, ping) to wire.
+     * EPIPE: the filter is done (its last words are in wire): the connection
+     * closes once they are written. */
     int (*input)(void *state, const char *in, size_t len, struct sk_buf *plain,
                  struct sk_buf *wire);
     /* Bytes the layers above send: their wire form is appended to wire. */

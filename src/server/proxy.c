@@ -134,6 +134,8 @@ static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a
         sk_buf_puts(b, ";transport=tcp");
     else if (proto == SIP_PROTO_TLS)
         sk_buf_puts(b, ";transport=tls");
+    else if (proto == SIP_PROTO_WS)
+        sk_buf_puts(b, ";transport=ws"); /* RFC 7118 §5 */
     sk_buf_puts(b, ";lr>\r\n");
 }
 

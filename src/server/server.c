@@ -771,6 +771,12 @@ static int layers_new(struct sk_server *s)
     struct sip_txl_handler th = {on_request, on_stray_response, on_server_failed, s};
     int err;
 
+    if (s->cfg.nws_origins) {
+        for (unsigned i = 0; i < s->cfg.nws_origins; i++)
+            s->cfg.ws_origin_list[i] = s->cfg.ws_origins[i];
+        s->cfg.ws_origin_list[s->cfg.nws_origins] = NULL;
+        s->cfg.tp.ws_origins = s->cfg.ws_origin_list;
+    }
     if ((err = tls_setup(s))) {
         tls_free(s);
         return err;

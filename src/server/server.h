@@ -50,6 +50,11 @@ struct sk_server_config {
     struct sip_txn_config txn;
     struct sip_tpm_config tp;
     struct sk_server_tls tls;
+    /* --ws-origin: Origin values a WebSocket client may send (RFC 6455 §10.2);
+     * none = any. tp.ws_origins points into these. */
+    char ws_origins[8][256];
+    const char *ws_origin_list[9];
+    unsigned nws_origins;
     struct sk_registrar_config reg;
     struct sk_proxy_config proxy;
     char data_dir[1024];                  /* users and bindings; "" = memory only */

@@ -83,7 +83,7 @@ int sip_uri_hop(const struct sip_uri *u, struct sip_hop *h)
     if (!h->proto_given)
         h->proto = h->secure ? SIP_PROTO_TLS : SIP_PROTO_UDP;
     else if (sip_proto_from_str(u->transport, &h->proto))
-        return EPROTONOSUPPORT; /* SCTP, WS: not yet */
+        return EPROTONOSUPPORT; /* SCTP, WSS: not yet */
     /* RFC 5630 §3.1: sips over TCP is TLS (transport=tcp, or the deprecated
      * transport=tls); sips is never sent over a transport without TLS */
     if (h->secure && h->proto == SIP_PROTO_TCP)

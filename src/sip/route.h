@@ -68,7 +68,7 @@ struct sip_hop {
 };
 
 /* 0, or EPROTONOSUPPORT: not a sip/sips URI, a transport other than UDP, TCP and
- * TLS (SCTP, WS: not yet), or sips over UDP. */
+ * TLS and WS (SCTP, WSS: not yet), or sips over UDP. */
 int sip_uri_hop(const struct sip_uri *u, struct sip_hop *h);
 
 #endif

@@ -10,7 +10,12 @@
 
 const char *sip_proto_name(enum sip_proto p)
 {
-    return p == SIP_PROTO_TLS ? "TLS" : p == SIP_PROTO_TCP ? "TCP" : "UDP";
+    switch (p) {
+    case SIP_PROTO_TCP: return "TCP";
+    case SIP_PROTO_TLS: return "TLS";
+    case SIP_PROTO_WS: return "WS";
+    default: return "UDP";
+    }
 }
 
 int sip_proto_from_str(struct sk_str name, enum sip_proto *p)
@@ -21,6 +26,8 @@ int sip_proto_from_str(struct sk_str name, enum sip_proto *p)
         *p = SIP_PROTO_TCP;
     else if (sk_str_ieq_cstr(name, "tls"))
         *p = SIP_PROTO_TLS;
+    else if (sk_str_ieq_cstr(name, "ws"))
+        *p = SIP_PROTO_WS;
     else
         return EPROTONOSUPPORT;
     return 0;

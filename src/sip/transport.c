@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "net/tls_filter.h"
+#include "net/ws_filter.h"
 #include "net/transport.h"
 #include "sip/msg.h"
 
@@ -26,6 +27,7 @@ const struct sip_tpm_config sip_tpm_config_default = {
     .tcp_idle_ms = SIP_DEFAULT_TCP_IDLE_S * 1000u,
     .limits = SIP_LIMITS_DEFAULT_INIT,
     .tls_handshake_ms = 10000,
+    .ws_max_message = 65536,
 };
 
 #define MAX_LISTENERS 16
@@ -47,6 +49,7 @@ struct sip_tpm {
     struct sip_listen lst[MAX_LISTENERS];
     unsigned nlst;
     struct sk_tls_filter_arg tls_arg; /* the TLS transport's filter_arg */
+    struct sk_ws_filter_arg ws_arg;   /* the WebSocket transport's */
     struct {
         atomic_uint_fast64_t udp_rx, tcp_rx, malformed, garbage, pongs, send_errors;
     } st;
@@ -224,6 +227,45 @@ static size_t on_stream(void *arg, unsigned worker, struct sk_loop *loop, struct
     return off;
 }
 
+/* The SIP framer over WebSocket: units of a 4-byte length and one message each
+ * (net/ws_filter.h); a message is whole by itself (RFC 7118 §5), so it is parsed
+ * as a datagram: no Content-Length needed, a bad one never loses the framing. */
+static size_t on_ws_stream(void *arg, unsigned worker, struct sk_loop *loop, struct sk_conn *c,
+                           const char *buf, size_t len, bool *close)
+{
+    struct tp_slot *s = arg;
+    struct sip_tpm *t = s->tpm;
+    struct sip_msg *m = t->msg[worker];
+    size_t off = 0;
+
+    (void) close;
+    while (len - off >= SK_WS_UNIT_HEADER && !c->closed) {
+        const uint8_t *h = (const uint8_t *) buf + off;
+        size_t n = (size_t) h[0] << 24 | (size_t) h[1] << 16 | (size_t) h[2] << 8 | h[3];
+        struct sip_rx rx;
+        struct sip_error e;
+        size_t used;
+        int rc;
+
+        if (len - off - SK_WS_UNIT_HEADER < n)
+            break;
+        off += SK_WS_UNIT_HEADER;
+        rc = sip_msg_parse(m, buf + off, n, SIP_PARSE_DATAGRAM, &t->cfg.limits, &used, &e);
+        memset(&rx, 0, sizeof(rx));
+        rx.msg = m;
+        rx.loop = loop;
+        rx.proto = s->proto;
+        rx.src = c->peer;
+        rx.local = c->local;
+        rx.conn = c;
+        atomic_fetch_add(&t->st.tcp_rx, 1);
+        deliver(t, &rx, rc, &e);
+        sip_msg_release(m);
+        off += n;
+    }
+    return off;
+}
+
 /* ---- Listening and sending ---- */
 
 int sip_tpm_listen(struct sip_tpm *t, struct sip_listen *l)
@@ -343,6 +385,20 @@ int sip_tpm_new(struct sip_tpm **tp, const struct sip_tpm_config *cfg, struct sk
     up.arg = &t->tp[SIP_PROTO_TCP];
     if (sk_tcp_new(&t->tp[SIP_PROTO_TCP].tp, &tcfg, loops, nloops, &up))
         goto fail;
+    {
+        /* WebSocket: TCP's connections with the WebSocket filter and the message
+         * framer; the Upgrade handshake has the TLS one's deadline */
+        struct sk_tcp_config wcfg = tcfg;
+        struct sk_tp_upcall wup = {on_datagram, on_ws_stream, &t->tp[SIP_PROTO_WS]};
+        t->ws_arg.ws.origins = t->cfg.ws_origins;
+        t->ws_arg.ws.max_message = t->cfg.ws_max_message;
+        t->ws_arg.ws.max_frame = t->cfg.ws_max_message;
+        wcfg.filter = &sk_ws_filter;
+        wcfg.filter_arg = &t->ws_arg;
+        wcfg.handshake_ms = t->cfg.tls_handshake_ms;
+        if (sk_tcp_new(&t->tp[SIP_PROTO_WS].tp, &wcfg, loops, nloops, &wup))
+            goto fail;
+    }
     if (t->cfg.tls_server || t->cfg.tls_client) {
         /* TLS: TCP's connections with the TLS filter between socket and framer */
         t->tls_arg.server = t->cfg.tls_server;

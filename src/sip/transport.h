@@ -29,6 +29,10 @@ struct sip_tpm_config {
     struct sk_tls_ctx *tls_server;
     struct sk_tls_ctx *tls_client;
     uint32_t tls_handshake_ms; /* a handshake not done by then is closed (slow-loris), 10 s */
+    /* WebSocket (net/ws_filter over TCP, ws: listeners): Origin values allowed
+     * (NULL-terminated, borrowed; NULL = any), the largest message, 64 KiB */
+    const char *const *ws_origins;
+    size_t ws_max_message;
 };
 
 extern const struct sip_tpm_config sip_tpm_config_default;

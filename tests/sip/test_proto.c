@@ -16,7 +16,7 @@ static void test_known(void **state)
     } ok[] = {
         {"udp", SIP_PROTO_UDP}, {"UDP", SIP_PROTO_UDP}, {"Udp", SIP_PROTO_UDP},
         {"tcp", SIP_PROTO_TCP}, {"TCP", SIP_PROTO_TCP}, {"tCp", SIP_PROTO_TCP},
-        {"tls", SIP_PROTO_TLS}, {"TLS", SIP_PROTO_TLS},
+        {"tls", SIP_PROTO_TLS}, {"TLS", SIP_PROTO_TLS}, {"ws", SIP_PROTO_WS}, {"WS", SIP_PROTO_WS},
     };
     enum sip_proto p;
 
@@ -43,7 +43,7 @@ static void test_known(void **state)
 /* Transports we do not speak are refused, never taken for UDP. */
 static void test_unknown(void **state)
 {
-    static const char *const bad[] = {"sctp", "ws",   "wss",  "dtls", "",   "tlsx",
+    static const char *const bad[] = {"sctp", "wsx",  "wss",  "dtls", "",   "tlsx",
                                       "ud",   "udpx", "tcp ", " udp", "u",  "t"};
     enum sip_proto p = SIP_PROTO_TCP;
 
@@ -77,7 +77,8 @@ static void test_listen_spec(void **state)
     assert_int_equal(sk_sa_port(&l.addr), 5071);
     assert_int_equal(sip_listen_parse("tls:127.0.0.1", &l), 0); /* TLS: 5061 */
     assert_int_equal(sk_sa_port(&l.addr), 5061);
-    assert_int_equal(sip_listen_parse("ws:127.0.0.1:8080", &l), EPROTONOSUPPORT);
+    assert_int_equal(sip_listen_parse("ws:127.0.0.1:8080", &l), 0);
+    assert_int_equal(l.proto, SIP_PROTO_WS);
     assert_int_equal(sip_listen_parse("wss:[::1]:443", &l), EPROTONOSUPPORT);
     assert_int_not_equal(sip_listen_parse("udp:", &l), 0);
 }
