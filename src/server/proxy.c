@@ -13,6 +13,7 @@
 #include "server/proxy_failover.h"
 #include "server/proxy_timer_c.h"
 #include "sip/print.h"
+#include "sip/scan.h"
 
 const struct sk_proxy_config sk_proxy_config_default = {
     .mode = SK_MODE_PROXY,
@@ -124,9 +125,96 @@ static void put_hostport(struct sk_buf *b, const struct sk_sa *a)
     sk_buf_puts(b, sk_sa_str(a, tmp, sizeof(tmp)));
 }
 
-static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a)
+/* RFC 5626 §5.3 in spirit, for WebSocket clients (RFC 7118 §5): their Contact is a
+ * *.invalid name nobody can reach, so the Record-Route facing one names its
+ * connection in the user part: "ws" and the peer's address in hex (v4: 8+4 digits,
+ * v6: 32+4). A request in the dialog that comes back along it goes to that flow. */
+#define FLOW_TOKEN_MAX 40
+
+static void flow_token(char *out, size_t size, const struct sk_sa *peer)
 {
+    const uint8_t *ip;
+    size_t n;
+
+    if (peer->u.sa.sa_family == AF_INET) {
+        ip = (const uint8_t *) &peer->u.in.sin_addr;
+        n = 4;
+    } else {
+        ip = (const uint8_t *) &peer->u.in6.sin6_addr;
+        n = 16;
+    }
+    if (size < 3 + 2 * n + 4 + 1) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, "ws", 2);
+    for (size_t i = 0; i < n; i++)
+        sk_hex(out + 2 + 2 * i, ip[i], 2);
+    sk_hex(out + 2 + 2 * n, sk_sa_port(peer), 4);
+    out[2 + 2 * n + 4] = '\0';
+}
+
+/* The flow a flow token names: 0 with d filled, or EINVAL. */
+static int flow_token_parse(struct sk_str user, struct sip_dest *d)
+{
+    uint8_t ip[16];
+    size_t n;
+    unsigned port = 0;
+
+    if (user.len != 2 + 8 + 4 && user.len != 2 + 32 + 4)
+        return EINVAL;
+    if (user.p[0] != 'w' || user.p[1] != 's')
+        return EINVAL;
+    n = (user.len - 6) / 2;
+    for (size_t i = 0; i < n + 2; i++) {
+        int hi = sc_hexval(user.p[2 + 2 * i]), lo = sc_hexval(user.p[3 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return EINVAL;
+        if (i < n)
+            ip[i] = (uint8_t) (hi * 16 + lo);
+        else
+            port = port * 256 + (unsigned) (hi * 16 + lo);
+    }
+    memset(d, 0, sizeof(*d));
+    d->proto = SIP_PROTO_WS;
+    if (n == 4) {
+        d->addr.u.in.sin_family = AF_INET;
+        memcpy(&d->addr.u.in.sin_addr, ip, 4);
+        d->addr.len = sizeof(d->addr.u.in);
+    } else {
+        d->addr.u.in6.sin6_family = AF_INET6;
+        memcpy(&d->addr.u.in6.sin6_addr, ip, 16);
+        d->addr.len = sizeof(d->addr.u.in6);
+    }
+    sk_sa_set_port(&d->addr, (uint16_t) port);
+    return 0;
+}
+
+/* A request in a dialog whose last Route of ours carried a flow token, and with no
+ * Route left: it goes to that flow. */
+static bool route_flow(const struct sip_route_prep *pr, struct sip_dest *d)
+{
+    struct sk_str v;
+
+    if (pr->first < pr->last || pr->first == 0 || !pr->routes ||
+        !sip_uri_param(&pr->routes[pr->first - 1].uri, "ob", &v))
+        return false;
+    return flow_token_parse(pr->routes[pr->first - 1].uri.user, d) == 0;
+}
+
+static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a,
+                   const struct sk_sa *peer)
+{
+    char ft[FLOW_TOKEN_MAX];
+
     sk_buf_puts(b, "Record-Route: <sip:");
+    if (proto == SIP_PROTO_WS && peer) {
+        flow_token(ft, sizeof(ft), peer);
+        if (ft[0]) {
+            sk_buf_puts(b, ft);
+            sk_buf_putc(b, '@');
+        }
+    }
     put_hostport(b, a);
     /* RFC 5630 §3.1.3: a sip URI with transport=tls (as deployed peers expect; a
      * sips Record-Route would make the whole dialog sips) */
@@ -136,6 +224,8 @@ static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a
         sk_buf_puts(b, ";transport=tls");
     else if (proto == SIP_PROTO_WS)
         sk_buf_puts(b, ";transport=ws"); /* RFC 7118 §5 */
+    if (proto == SIP_PROTO_WS && peer)
+        sk_buf_puts(b, ";ob"); /* a flow URI: sip_route_prep takes it for ours */
     sk_buf_puts(b, ";lr>\r\n");
 }
 
@@ -341,11 +431,12 @@ static void put_head(const struct sk_proxy_env *env, const struct px_build *in,
     /* §16.6 step 4 and RFC 5658: Record-Route, twice when the transport changes */
     if (rr) {
         struct sk_sa in_me;
-        put_rr(b, f->dst.proto, me);
-        if ((f->dst.proto != in->in_proto ||
+        put_rr(b, f->dst.proto, me, &f->dst.addr);
+        /* a WebSocket side always gets its own, with its flow token */
+        if ((f->dst.proto != in->in_proto || in->in_proto == SIP_PROTO_WS ||
              me->u.sa.sa_family != in->in_local->u.sa.sa_family) &&
             our_addr(env, in->in_proto, in->in_local->u.sa.sa_family, in->in_local, &in_me) == 0)
-            put_rr(b, in->in_proto, &in_me);
+            put_rr(b, in->in_proto, &in_me, in->src);
     }
     /* §16.6 step 5 (Path as Route), then what remains of the received Route set */
     if (pl->has_path || pl->next.first < pr->last || pl->next.strict_tail.p) {
@@ -1010,6 +1101,7 @@ static void branch_start(struct px_ctx *c, struct px_branch *b, const struct sip
     struct px_plan pl;
     struct px_now now = {&in, &pl};
     struct px_fail fail;
+    struct sip_dest flow;
     int err;
 
     build_in(c, b, m, pr, &in);
@@ -1019,6 +1111,10 @@ static void branch_start(struct px_ctx *c, struct px_branch *b, const struct sip
     }
     if (use_flow(&in)) {
         branch_send(c, b, &in, &pl, &in.tg->flow);
+        return;
+    }
+    if ((!in.tg || !in.tg->uri) && route_flow(pr, &flow)) {
+        branch_send(c, b, &in, &pl, &flow);
         return;
     }
     c->refs++; /* the resolution's, until its callback */
@@ -1461,6 +1557,7 @@ void sk_proxy_forward_ack(const struct sk_proxy_env *env, struct sip_rx *rx)
     struct px_plan pl;
     struct px_fail fail;
     struct px_ack a = {env, &in, &pl};
+    struct sip_dest flow;
     struct sip_resolve *q;
     int status;
     char reason[160];
@@ -1474,6 +1571,10 @@ void sk_proxy_forward_ack(const struct sk_proxy_env *env, struct sip_rx *rx)
     in = (struct px_build){m, &pr, &rx->src, rx->proto, &rx->local, &tg, true};
     if (plan_branch(&in, &pl, &fail) != 0)
         return;
+    if (route_flow(&pr, &flow)) {
+        ack_send(env, &in, &pl, &flow);
+        return;
+    }
     if (sip_resolve_start_on(env->resolver, rx->loop, pl.next.hop, on_ack_resolved, &a, &q) ==
             0 &&
         q) {

@@ -12,6 +12,19 @@ bool sip_route_uri_is_us(const struct sip_uri *u, sip_route_is_local_fn is_local
            (u->scheme == SIP_URI_SIP || u->scheme == SIP_URI_SIPS) && is_local(arg, u);
 }
 
+/* A Route entry of ours: as above, or one of our addresses with a user part and
+ * the "ob" parameter, which is what our Record-Route with a flow token looks like
+ * (RFC 5626 §5.3 puts the token in the user part; "ob" marks an edge proxy's flow
+ * URI). Any other user part is a target, not us. */
+static bool route_is_ours(const struct sip_uri *u, sip_route_is_local_fn is_local, void *arg)
+{
+    struct sk_str v;
+
+    return sip_route_uri_is_us(u, is_local, arg) ||
+           (u->lr && sip_uri_param(u, "ob", &v) &&
+            (u->scheme == SIP_URI_SIP || u->scheme == SIP_URI_SIPS) && is_local(arg, u));
+}
+
 int sip_route_prep(struct sip_msg *m, sip_route_is_local_fn is_local, void *arg,
                    struct sip_route_prep *pr, struct sip_error *err)
 {
@@ -39,7 +52,7 @@ int sip_route_prep(struct sip_msg *m, sip_route_is_local_fn is_local, void *arg,
     /* our own entries at the top (two when we record-routed across transports,
      * RFC 5658) */
     for (int i = 0; i < 2 && pr->first < pr->last &&
-                    sip_route_uri_is_us(&pr->routes[pr->first].uri, is_local, arg);
+                    route_is_ours(&pr->routes[pr->first].uri, is_local, arg);
          i++)
         pr->first++;
     along_our_rr =

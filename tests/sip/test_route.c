@@ -107,6 +107,14 @@ static void test_prep_loose_ours_removed(void **state)
     CHK_INT(sip_route_prep(m, is_local, NULL, &pr, &e), 0);
     CHK_INT(pr.first, 0);
     drop(m);
+
+    g_ctx = "our flow URI (a token as user part, ;ob) is ours";
+    m = parse("BYE sip:bob@x.invalid;transport=ws SIP/2.0\r\nTo: <sip:bob@example.net>;tag=1\r\n"
+              "Route: <sip:ws7f00000104d2@proxy.example.com;transport=ws;lr;ob>\r\n");
+    CHK_INT(sip_route_prep(m, is_local, NULL, &pr, &e), 0);
+    CHK_INT(pr.first, 1);
+    CHK(!pr.ruri_local);
+    drop(m);
 }
 
 /* §16.4: a Request-URI that is our Record-Route value came through a strict

@@ -199,6 +199,74 @@ try:
 except Exception as e:  # noqa: BLE001
     check('an INVITE for bob arrives over his WebSocket flow', False, repr(e))
 
+
+# ---- a second call, answered: ACK and BYE from the UDP side reach bob over his flow
+# through the flow token in the proxy's Record-Route (his contact is *.invalid) ----
+def udp_wait(sock, prefix, timeout=5):
+    deadline = time.time() + timeout
+    sock.settimeout(0.5)
+    while time.time() < deadline:
+        try:
+            d = sock.recv(65536).decode(errors='replace')
+        except socket.timeout:
+            continue
+        if d.startswith(prefix):
+            return d
+    return None
+
+
+call_id = sc.token(16) + '@ws2'
+inv = sc.invite('127.0.0.1', sip_port, '127.0.0.1', uport, user='bob', call_id=call_id,
+                from_tag='caller2')
+inv = inv.replace(b'sip:bob@127.0.0.1:%d' % sip_port, b'sip:bob@localhost')
+u.sendto(inv, ('127.0.0.1', sip_port))
+try:
+    m = r.sip(timeout=5, want='INVITE')
+    lines = [ln for ln in m.split('\r\n')
+             if re.match(r'(?i)^(via|from|to|call-id|cseq|record-route):', ln)]
+    lines = [ln + (';tag=wsbob2' if ln.lower().startswith('to:') else '') for ln in lines]
+    body = 'v=0\r\no=- 2 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n'
+    s.sendall(frame(1, ('SIP/2.0 200 OK\r\n' + '\r\n'.join(lines) +
+                        '\r\nContact: <%s>\r\nContent-Type: application/sdp\r\n'
+                        'Content-Length: %d\r\n\r\n%s' % (contact, len(body), body)).encode()))
+    ok = udp_wait(u, 'SIP/2.0 200')
+    check("bob's 200 over WS reaches the UDP caller", ok is not None)
+    rrs = re.findall(r'(?im)^Record-Route:\s*(.*?)\r$', ok or '')
+    route = []
+    for v in rrs:
+        route += [x.strip() for x in sc.split_commas(v)]
+    route.reverse()  # §12.1.2: the UAC's route set is the Record-Route reversed
+    check('the 200 carries a Record-Route with a ws flow token',
+          any(re.search(r'<sip:ws[0-9a-f]+@', x) for x in route), ' '.join(route))
+
+    def in_dialog(method, cseq):
+        return ('%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport\r\n'
+                'Route: %s\r\nFrom: <sip:nobody@127.0.0.1>;tag=caller2\r\n'
+                'To: <sip:bob@localhost>;tag=wsbob2\r\nCall-ID: %s\r\nCSeq: %d %s\r\n'
+                'Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n' % (
+                    method, contact, uport, sc.token(), ', '.join(route), call_id, cseq,
+                    method)).encode()
+    u.sendto(in_dialog('ACK', 1), ('127.0.0.1', sip_port))
+    try:
+        m = r.sip(timeout=3, want='ACK')
+        check('the caller\'s ACK reaches bob over his flow (Route with the flow token)',
+              m.startswith('ACK ' + contact), m[:120])
+    except Exception as e:  # noqa: BLE001
+        check("the caller's ACK reaches bob over his flow", False, repr(e))
+    u.sendto(in_dialog('BYE', 2), ('127.0.0.1', sip_port))
+    try:
+        m = r.sip(timeout=3, want='BYE')
+        check("the caller's BYE reaches bob over his flow", m.startswith('BYE ' + contact),
+              m[:120])
+        lines = [ln for ln in m.split('\r\n') if re.match(r'(?i)^(via|from|to|call-id|cseq):', ln)]
+        s.sendall(frame(1, ('SIP/2.0 200 OK\r\n' + '\r\n'.join(lines) +
+                            '\r\nContent-Length: 0\r\n\r\n').encode()))
+        check("bob's 200 to the BYE reaches the caller", udp_wait(u, 'SIP/2.0 200') is not None)
+    except Exception as e:  # noqa: BLE001
+        check("the caller's BYE reaches bob over his flow", False, repr(e))
+except Exception as e:  # noqa: BLE001
+    check('the second INVITE reaches bob', False, repr(e))
+
 # ping: answered with a pong carrying the same bytes
 s.sendall(frame(9, b'hello'))
 try:
