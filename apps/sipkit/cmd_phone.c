@@ -794,7 +794,7 @@ static int parse_flags(struct phone *p, int argc, char **argv)
             COPY(c->display_name);
         } else if (strcmp(a, "--listen") == 0) {
             NEED_VAL();
-            if (sip_listen_parse(val, &c->listen) || c->listen.proto == SIP_PROTO_WS) {
+            if (sip_listen_parse(val, &c->listen) || sip_proto_is_ws(c->listen.proto)) {
                 fprintf(stderr, "sipkit: --listen %s: want udp:, tcp: or tls:ADDR:PORT\n", val);
                 return EXIT_USAGE;
             }

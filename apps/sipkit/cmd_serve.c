@@ -27,7 +27,8 @@ static void serve_usage(FILE *f)
     fprintf(f,
             "usage: sipkit serve [options]\n"
             "  --listen PROTO:ADDR:PORT  listen address, repeatable (udp:127.0.0.1:5060,\n"
-            "                            tcp:[::1]:5060, tls:127.0.0.1:5061, ws:127.0.0.1:8088);\n"
+            "                            tcp:[::1]:5060, tls:127.0.0.1:5061, ws:127.0.0.1:8088,\n"
+            "                            wss:127.0.0.1:8089);\n"
             "                            default udp and tcp on 127.0.0.1:5060\n"
             "  --ws-origin ORIGIN        an Origin WebSocket clients may come from, repeatable\n"
             "                            (https://phone.example.com); default: any\n"

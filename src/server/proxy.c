@@ -131,7 +131,7 @@ static void put_hostport(struct sk_buf *b, const struct sk_sa *a)
  * v6: 32+4). A request in the dialog that comes back along it goes to that flow. */
 #define FLOW_TOKEN_MAX 40
 
-static void flow_token(char *out, size_t size, const struct sk_sa *peer)
+static void flow_token(char *out, size_t size, const struct sk_sa *peer, bool secure)
 {
     const uint8_t *ip;
     size_t n;
@@ -143,15 +143,16 @@ static void flow_token(char *out, size_t size, const struct sk_sa *peer)
         ip = (const uint8_t *) &peer->u.in6.sin6_addr;
         n = 16;
     }
-    if (size < 3 + 2 * n + 4 + 1) {
+    if (size < 3 + 2 * n + 4 + 1) { /* "wss", the address, the port, NUL */
         out[0] = '\0';
         return;
     }
-    memcpy(out, "ws", 2);
+    memcpy(out, secure ? "wss" : "ws", secure ? 3 : 2);
+    out += secure ? 3 : 2;
     for (size_t i = 0; i < n; i++)
-        sk_hex(out + 2 + 2 * i, ip[i], 2);
-    sk_hex(out + 2 + 2 * n, sk_sa_port(peer), 4);
-    out[2 + 2 * n + 4] = '\0';
+        sk_hex(out + 2 * i, ip[i], 2);
+    sk_hex(out + 2 * n, sk_sa_port(peer), 4);
+    out[2 * n + 4] = '\0';
 }
 
 /* The flow a flow token names: 0 with d filled, or EINVAL. */
@@ -161,13 +162,17 @@ static int flow_token_parse(struct sk_str user, struct sip_dest *d)
     size_t n;
     unsigned port = 0;
 
-    if (user.len != 2 + 8 + 4 && user.len != 2 + 32 + 4)
+    bool secure = user.len > 3 && memcmp(user.p, "wss", 3) == 0;
+
+    if (user.len < 2 || user.p[0] != 'w' || user.p[1] != 's')
         return EINVAL;
-    if (user.p[0] != 'w' || user.p[1] != 's')
+    user.p += secure ? 3 : 2;
+    user.len -= secure ? 3 : 2;
+    if (user.len != 8 + 4 && user.len != 32 + 4)
         return EINVAL;
-    n = (user.len - 6) / 2;
+    n = (user.len - 4) / 2;
     for (size_t i = 0; i < n + 2; i++) {
-        int hi = sc_hexval(user.p[2 + 2 * i]), lo = sc_hexval(user.p[3 + 2 * i]);
+        int hi = sc_hexval(user.p[2 * i]), lo = sc_hexval(user.p[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return EINVAL;
         if (i < n)
@@ -176,7 +181,7 @@ static int flow_token_parse(struct sk_str user, struct sip_dest *d)
             port = port * 256 + (unsigned) (hi * 16 + lo);
     }
     memset(d, 0, sizeof(*d));
-    d->proto = SIP_PROTO_WS;
+    d->proto = secure ? SIP_PROTO_WSS : SIP_PROTO_WS;
     if (n == 4) {
         d->addr.u.in.sin_family = AF_INET;
         memcpy(&d->addr.u.in.sin_addr, ip, 4);
@@ -208,8 +213,8 @@ static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a
     char ft[FLOW_TOKEN_MAX];
 
     sk_buf_puts(b, "Record-Route: <sip:");
-    if (proto == SIP_PROTO_WS && peer) {
-        flow_token(ft, sizeof(ft), peer);
+    if (sip_proto_is_ws(proto) && peer) {
+        flow_token(ft, sizeof(ft), peer, proto == SIP_PROTO_WSS);
         if (ft[0]) {
             sk_buf_puts(b, ft);
             sk_buf_putc(b, '@');
@@ -222,9 +227,9 @@ static void put_rr(struct sk_buf *b, enum sip_proto proto, const struct sk_sa *a
         sk_buf_puts(b, ";transport=tcp");
     else if (proto == SIP_PROTO_TLS)
         sk_buf_puts(b, ";transport=tls");
-    else if (proto == SIP_PROTO_WS)
-        sk_buf_puts(b, ";transport=ws"); /* RFC 7118 §5 */
-    if (proto == SIP_PROTO_WS && peer)
+    else if (sip_proto_is_ws(proto))
+        sk_buf_puts(b, ";transport=ws"); /* RFC 7118 §5: WS and WSS alike */
+    if (sip_proto_is_ws(proto) && peer)
         sk_buf_puts(b, ";ob"); /* a flow URI: sip_route_prep takes it for ours */
     sk_buf_puts(b, ";lr>\r\n");
 }
@@ -433,7 +438,7 @@ static void put_head(const struct sk_proxy_env *env, const struct px_build *in,
         struct sk_sa in_me;
         put_rr(b, f->dst.proto, me, &f->dst.addr);
         /* a WebSocket side always gets its own, with its flow token */
-        if ((f->dst.proto != in->in_proto || in->in_proto == SIP_PROTO_WS ||
+        if ((f->dst.proto != in->in_proto || sip_proto_is_ws(in->in_proto) ||
              me->u.sa.sa_family != in->in_local->u.sa.sa_family) &&
             our_addr(env, in->in_proto, in->in_local->u.sa.sa_family, in->in_local, &in_me) == 0)
             put_rr(b, in->in_proto, &in_me, in->src);

@@ -740,7 +740,8 @@ static int tls_setup(struct sk_server *s)
     int rc;
 
     for (unsigned i = 0; i < s->cfg.nlisten; i++)
-        want_server |= s->cfg.listen[i].proto == SIP_PROTO_TLS;
+        want_server |= s->cfg.listen[i].proto == SIP_PROTO_TLS ||
+                       s->cfg.listen[i].proto == SIP_PROTO_WSS;
     if (want_server && (rc = tls_server_ctx(s))) return rc;
     cc.ca_file = s->cfg.tls.ca[0] ? s->cfg.tls.ca : NULL;
     cc.verify = s->cfg.tls.verify_server ? SK_TLS_VERIFY_ON : SK_TLS_VERIFY_OFF;

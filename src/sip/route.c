@@ -96,12 +96,14 @@ int sip_uri_hop(const struct sip_uri *u, struct sip_hop *h)
     if (!h->proto_given)
         h->proto = h->secure ? SIP_PROTO_TLS : SIP_PROTO_UDP;
     else if (sip_proto_from_str(u->transport, &h->proto))
-        return EPROTONOSUPPORT; /* SCTP, WSS: not yet */
+        return EPROTONOSUPPORT; /* SCTP */
     /* RFC 5630 §3.1: sips over TCP is TLS (transport=tcp, or the deprecated
      * transport=tls); sips is never sent over a transport without TLS */
     if (h->secure && h->proto == SIP_PROTO_TCP)
         h->proto = SIP_PROTO_TLS;
-    if (h->secure && h->proto != SIP_PROTO_TLS)
+    if (h->secure && h->proto == SIP_PROTO_WS)
+        h->proto = SIP_PROTO_WSS; /* RFC 7118 §5.2: sips with transport=ws */
+    if (h->secure && h->proto != SIP_PROTO_TLS && h->proto != SIP_PROTO_WSS)
         return EPROTONOSUPPORT;
     /* maddr may be an IPv6 reference in brackets; the host is stored without */
     if (host.len > 2 && host.p[0] == '[') {

@@ -14,6 +14,7 @@ const char *sip_proto_name(enum sip_proto p)
     case SIP_PROTO_TCP: return "TCP";
     case SIP_PROTO_TLS: return "TLS";
     case SIP_PROTO_WS: return "WS";
+    case SIP_PROTO_WSS: return "WSS";
     default: return "UDP";
     }
 }
@@ -28,6 +29,8 @@ int sip_proto_from_str(struct sk_str name, enum sip_proto *p)
         *p = SIP_PROTO_TLS;
     else if (sk_str_ieq_cstr(name, "ws"))
         *p = SIP_PROTO_WS;
+    else if (sk_str_ieq_cstr(name, "wss"))
+        *p = SIP_PROTO_WSS; /* a Via's; in URIs RFC 7118 writes sips:...;transport=ws */
     else
         return EPROTONOSUPPORT;
     return 0;

@@ -13,20 +13,26 @@ enum sip_proto {
     SIP_PROTO_TCP,
     SIP_PROTO_TLS, /* TLS over TCP (RFC 3261 §26.2, RFC 5630) */
     SIP_PROTO_WS,  /* WebSocket over TCP (RFC 7118): accepted, never connected */
+    SIP_PROTO_WSS, /* WebSocket over TLS */
 };
-#define SIP_NPROTO (SIP_PROTO_WS + 1)
+#define SIP_NPROTO (SIP_PROTO_WSS + 1)
+
+static inline bool sip_proto_is_ws(enum sip_proto p)
+{
+    return p == SIP_PROTO_WS || p == SIP_PROTO_WSS;
+}
 
 static inline bool sip_proto_reliable(enum sip_proto p)
 {
     return p != SIP_PROTO_UDP;
 }
 
-const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP", "TLS", "WS" */
+const char *sip_proto_name(enum sip_proto p); /* "UDP", "TCP", "TLS", "WS", "WSS" */
 /* The port a transport uses when none is given (§19.1.2, §18.2.2): 5061 for TLS,
- * 80 for WebSocket (RFC 7118 §5). */
+ * 80 and 443 for WebSocket (RFC 7118 §5). */
 static inline uint16_t sip_proto_default_port(enum sip_proto p)
 {
-    return p == SIP_PROTO_TLS ? 5061 : p == SIP_PROTO_WS ? 80 : 5060;
+    return p == SIP_PROTO_TLS ? 5061 : p == SIP_PROTO_WS ? 80 : p == SIP_PROTO_WSS ? 443 : 5060;
 }
 /* A transport as a URI ("transport=tcp", §19.1.1), a Via ("SIP/2.0/TCP", §20.42)
  * or a stored binding names it, case-insensitively. 0, or EPROTONOSUPPORT for a

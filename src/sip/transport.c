@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "base/buf.h"
+#include "net/filter_chain.h"
 #include "net/tls_filter.h"
 #include "net/ws_filter.h"
 #include "net/transport.h"
@@ -50,6 +51,7 @@ struct sip_tpm {
     unsigned nlst;
     struct sk_tls_filter_arg tls_arg; /* the TLS transport's filter_arg */
     struct sk_ws_filter_arg ws_arg;   /* the WebSocket transport's */
+    struct sk_filter_chain_arg wss_arg; /* WebSocket over TLS */
     struct {
         atomic_uint_fast64_t udp_rx, tcp_rx, malformed, garbage, pongs, send_errors;
     } st;
@@ -398,6 +400,16 @@ int sip_tpm_new(struct sip_tpm **tp, const struct sip_tpm_config *cfg, struct sk
         wcfg.handshake_ms = t->cfg.tls_handshake_ms;
         if (sk_tcp_new(&t->tp[SIP_PROTO_WS].tp, &wcfg, loops, nloops, &wup))
             goto fail;
+        if (t->cfg.tls_server) {
+            /* WSS: the WebSocket filter over the TLS one */
+            t->wss_arg = (struct sk_filter_chain_arg){&sk_tls_filter, &sk_ws_filter,
+                                                      &t->tls_arg, &t->ws_arg};
+            wcfg.filter = &sk_filter_chain;
+            wcfg.filter_arg = &t->wss_arg;
+            wup.arg = &t->tp[SIP_PROTO_WSS];
+            if (sk_tcp_new(&t->tp[SIP_PROTO_WSS].tp, &wcfg, loops, nloops, &wup))
+                goto fail;
+        }
     }
     if (t->cfg.tls_server || t->cfg.tls_client) {
         /* TLS: TCP's connections with the TLS filter between socket and framer */

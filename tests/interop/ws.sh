@@ -12,6 +12,7 @@
 #     fragmented control frame (1002), a frame over the size limit (1009) and
 #     invalid UTF-8 in a text frame (1007); garbage instead of an Upgrade
 #   - afterwards the server still serves a fresh WebSocket and UDP
+# Everything twice: over ws: and over wss: (the WebSocket filter over the TLS one).
 # Loopback only; ports picked at run time.
 # usage: ws.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
@@ -21,15 +22,21 @@ srcdir=$2
 interop_init
 command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
 
-port=$(free_port both 2)
+port=$(free_port both 3)
 wport=$((port + 1))
+wsport=$((port + 2))
 listen_protos=(udp)
 origin=https://phone.example.test
-server_start "$port" --listen "ws:127.0.0.1:$wport" --ws-origin "$origin" --auth off --log-level debug
+server_start "$port" --listen "ws:127.0.0.1:$wport" --listen "wss:127.0.0.1:$wsport" \
+    --ws-origin "$origin" --auth off --log-level debug
 check "sipkit serve with a ws: listener starts" $? || interop_finish
 grep -q "listening on WS 127.0.0.1:$wport" "$tmp/server.log"
 check "it listens on WS 127.0.0.1:$wport" $?
 py_checks timeout 60 python3 "$here/lib/ws_client.py" 127.0.0.1 "$wport" "$origin" "$port"
+# the same over WSS (WebSocket over TLS, the zero-config certificate trusted)
+echo "---- over WSS ----"
+py_checks timeout 60 python3 "$here/lib/ws_client.py" 127.0.0.1 "$wsport" "$origin" "$port" \
+    "$tmp/data/tls-selfsigned.crt"
 server_alive && wait_ready 127.0.0.1 "$port"
 check "the server still answers over UDP" $?
 server_stop_checked

@@ -17,6 +17,7 @@ static void test_known(void **state)
         {"udp", SIP_PROTO_UDP}, {"UDP", SIP_PROTO_UDP}, {"Udp", SIP_PROTO_UDP},
         {"tcp", SIP_PROTO_TCP}, {"TCP", SIP_PROTO_TCP}, {"tCp", SIP_PROTO_TCP},
         {"tls", SIP_PROTO_TLS}, {"TLS", SIP_PROTO_TLS}, {"ws", SIP_PROTO_WS}, {"WS", SIP_PROTO_WS},
+        {"wss", SIP_PROTO_WSS},
     };
     enum sip_proto p;
 
@@ -43,7 +44,7 @@ static void test_known(void **state)
 /* Transports we do not speak are refused, never taken for UDP. */
 static void test_unknown(void **state)
 {
-    static const char *const bad[] = {"sctp", "wsx",  "wss",  "dtls", "",   "tlsx",
+    static const char *const bad[] = {"sctp", "wsx",  "wssx", "dtls", "",   "tlsx",
                                       "ud",   "udpx", "tcp ", " udp", "u",  "t"};
     enum sip_proto p = SIP_PROTO_TCP;
 
@@ -79,7 +80,9 @@ static void test_listen_spec(void **state)
     assert_int_equal(sk_sa_port(&l.addr), 5061);
     assert_int_equal(sip_listen_parse("ws:127.0.0.1:8080", &l), 0);
     assert_int_equal(l.proto, SIP_PROTO_WS);
-    assert_int_equal(sip_listen_parse("wss:[::1]:443", &l), EPROTONOSUPPORT);
+    assert_int_equal(sip_listen_parse("wss:[::1]", &l), 0);
+    assert_int_equal(l.proto, SIP_PROTO_WSS);
+    assert_int_equal(sk_sa_port(&l.addr), 443);
     assert_int_not_equal(sip_listen_parse("udp:", &l), 0);
 }
 

@@ -105,7 +105,7 @@ static void test_not_yet(void **state)
     chk_dest(&res.dest[0], AF_INET, "192.0.2.10", 5061, SIP_PROTO_TLS);
     CHK_INT(resolve_now(&cfg, "sips:bob@192.0.2.10;transport=udp", &res), EPROTONOSUPPORT);
     cfg.tls = false;
-    CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=wss", &res), EPROTONOSUPPORT);
+    CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10;transport=sctp", &res), EPROTONOSUPPORT);
     /* WebSocket: an address (reached over a connection the client opened) */
     CHK_INT(resolve_now(&cfg, "sip:bob@192.0.2.10:8088;transport=ws", &res), 0);
     chk_dest(&res.dest[0], AF_INET, "192.0.2.10", 8088, SIP_PROTO_WS);

@@ -2,13 +2,17 @@
 the Upgrade handshake, masked frames, and the checks of what sipkit answers, including
 the close codes it must send for bad frames. Prints ok:/FAIL: lines (py_checks).
 
-    python3 ws_client.py HOST PORT ORIGIN SIP_UDP_PORT
+    python3 ws_client.py HOST PORT ORIGIN SIP_UDP_PORT [CAFILE]
+
+With CAFILE the connections are WSS: TLS first, the server's certificate checked
+against CAFILE and HOST.
 """
 import base64
 import hashlib
 import os
 import re
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -19,6 +23,17 @@ import sipclient as sc  # noqa: E402
 
 GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 host, port, origin, sip_port = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+cafile = sys.argv[5] if len(sys.argv) > 5 else None
+tls = None
+if cafile:
+    tls = ssl.create_default_context(cafile=cafile)
+    tls.check_hostname = False  # an IP: matched against the iPAddress SAN below
+    tls.verify_mode = ssl.CERT_REQUIRED
+
+
+def tcp_connect():
+    s = socket.create_connection((host, port), timeout=5)
+    return tls.wrap_socket(s, server_hostname=None) if tls else s
 fails = 0
 
 
@@ -29,7 +44,7 @@ def check(name, cond, detail=''):
 
 
 def connect(protocol='sip', org=None, key=None):
-    s = socket.create_connection((host, port), timeout=5)
+    s = tcp_connect()
     key = key or base64.b64encode(os.urandom(16)).decode()
     req = ('GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
            'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n' % (host, port, key))
@@ -124,6 +139,8 @@ def closed_with(s, reader, code, what):
         s.settimeout(5)
         while s.recv(4096):
             pass
+        check('%s: connection closed by the server' % what, True)
+    except (ssl.SSLError, ConnectionResetError):
         check('%s: connection closed by the server' % what, True)
     except socket.timeout:
         check('%s: connection closed by the server' % what, False, 'still open')
@@ -237,7 +254,7 @@ try:
         route += [x.strip() for x in sc.split_commas(v)]
     route.reverse()  # §12.1.2: the UAC's route set is the Record-Route reversed
     check('the 200 carries a Record-Route with a ws flow token',
-          any(re.search(r'<sip:ws[0-9a-f]+@', x) for x in route), ' '.join(route))
+          any(re.search(r'<sip:wss?[0-9a-f]+@', x) for x in route), ' '.join(route))
 
     def in_dialog(method, cseq):
         return ('%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport\r\n'
@@ -300,7 +317,7 @@ check('an Upgrade from an Origin not allowed is refused (HTTP 403)',
       head4.startswith('HTTP/1.1 403'), head4[:80])
 s4.close()
 # garbage instead of a handshake
-g = socket.create_connection((host, port), timeout=5)
+g = tcp_connect()
 g.sendall(b'\x16\x03\x01\x00\x05hello' + b'\r\n\r\n')
 try:
     d = g.recv(4096)
