@@ -2,6 +2,8 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
+# the monitoring endpoints (/metrics, /health, /api/*) of `make run`, on loopback
+RUN_ARGS ?= --http 127.0.0.1:8080
 
 .PHONY: all build run test test-release test-asan bench fuzz deps clean format
 

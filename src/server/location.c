@@ -78,6 +78,7 @@ struct sk_loc {
     _Atomic int64_t next_exp; /* no binding expires before this: the sweep skips */
     struct sk_pool pool;      /* bindings and AORs: apart from short-lived heap objects */
     _Atomic uint64_t retransmissions; /* REGISTERs answered again, nothing changed */
+    _Atomic uint64_t created, refreshed, removed, expired; /* bindings (sk_loc_counters) */
 };
 
 static const char *bstr(const struct binding *b, enum field f)
@@ -564,6 +565,14 @@ uint64_t sk_loc_retransmissions(struct sk_loc *l)
     return atomic_load(&l->retransmissions);
 }
 
+void sk_loc_counters(struct sk_loc *l, struct sk_loc_counters *out)
+{
+    out->created = atomic_load(&l->created);
+    out->refreshed = atomic_load(&l->refreshed);
+    out->removed = atomic_load(&l->removed);
+    out->expired = atomic_load(&l->expired);
+}
+
 size_t sk_loc_count(struct sk_loc *l)
 {
     size_t n;
@@ -768,8 +777,10 @@ static int reg_remove_all(struct sk_loc *l, struct aor *a, const struct sk_loc_r
         if (sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq)
             return EALREADY;
     }
-    while (a->bindings)
+    while (a->bindings) {
         unlink_binding(l, a, a->bindings, true);
+        atomic_fetch_add(&l->removed, 1);
+    }
     return 0;
 }
 
@@ -832,8 +843,11 @@ static int reg_apply(struct sk_loc *l, struct bucket *bk, struct aor *a,
          * the store's key is the text */
         if (old)
             unlink_binding(l, a, old, true);
-        if (c[i].expires == 0)
+        if (c[i].expires == 0) {
+            if (old) atomic_fetch_add(&l->removed, 1);
             continue;
+        }
+        atomic_fetch_add(old ? &l->refreshed : &l->created, 1);
         if (a->nbindings >= SK_LOC_MAX_PER_AOR)
             return ENOSPC;
         if (!(nb = reg_binding_new(l, r, &c[i], now)))
@@ -993,6 +1007,7 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now)
         lower_to(&l->next_exp, next);
         pthread_mutex_unlock(&bk->lock);
     }
+    atomic_fetch_add(&l->expired, removed);
     return removed;
 }
 
