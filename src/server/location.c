@@ -78,7 +78,7 @@ struct sk_loc {
     _Atomic int64_t next_exp; /* no binding expires before this: the sweep skips */
     struct sk_pool pool;      /* bindings and AORs: apart from short-lived heap objects */
     _Atomic uint64_t retransmissions; /* REGISTERs answered again, nothing changed */
-    _Atomic uint64_t created, refreshed, removed, expired; /* bindings (sk_loc_counters) */
+    _Atomic uint64_t created, refreshed, removed, expired; /* sk_loc_counters */
 };
 
 static const char *bstr(const struct binding *b, enum field f)

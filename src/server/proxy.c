@@ -1406,9 +1406,9 @@ void sk_proxy_forward(const struct sk_proxy_env *env, struct sip_txn *st, struct
     }
     env->ops->count(env->arg, SK_PROXY_COUNT_PROXIED);
     if (env->ops->event && (c->call || m->method_id == SIP_METHOD_BYE)) {
-        struct sk_proxy_event ev = {.kind = c->call ? SK_PROXY_EV_CALL_START : SK_PROXY_EV_BYE,
-                                    .method = m->method_id, .call_id = m->call_id,
+        struct sk_proxy_event ev = {.method = m->method_id, .call_id = m->call_id,
                                     .from = m->from.uri.raw, .to = m->to.uri.raw};
+        ev.kind = c->call ? SK_PROXY_EV_CALL_START : SK_PROXY_EV_BYE;
         env->ops->event(env->arg, &ev);
     }
     c->refs++; /* held while starting, so a branch failing at once cannot free c */

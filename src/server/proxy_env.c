@@ -78,7 +78,9 @@ static void env_event(void *arg, const struct sk_proxy_event *ev)
     struct sk_server *s = arg;
 
     switch (ev->kind) {
-    case SK_PROXY_EV_RESPONSE: sk_met_response(s->metrics, ev->method, ev->status, true); break;
+    case SK_PROXY_EV_RESPONSE:
+        sk_met_response(s->metrics, ev->method, ev->status, true);
+        break;
     case SK_PROXY_EV_CALL_START:
         sk_met_call_start(s->metrics, ev->call_id, ev->from, ev->to);
         break;

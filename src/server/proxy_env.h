@@ -28,7 +28,7 @@ enum sk_proxy_event_kind {
     SK_PROXY_EV_CALL_START,    /* an INVITE without To tag forwarded: call_id, from, to */
     SK_PROXY_EV_CALL_RINGING,  /* a 180-189 of it sent upstream: call_id */
     SK_PROXY_EV_CALL_ANSWERED, /* its first 2xx sent upstream: call_id */
-    SK_PROXY_EV_CALL_FAILED,   /* its final response upstream was no 2xx: call_id, status */
+    SK_PROXY_EV_CALL_FAILED,   /* its final upstream was no 2xx: call_id, status */
     SK_PROXY_EV_BYE,           /* a BYE forwarded: call_id */
 };
 

@@ -579,6 +579,7 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
 
     if (!st) {
         /* an ACK that matched no transaction: ACKs are never answered */
+        sk_met_request(s->metrics, rx->msg->method_id, rx->proto);
         sip_tu_ack(&s->tu, rx);
         return;
     }
