@@ -104,7 +104,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return rc;
 }
 
-static void mhd_log(void *arg, const char *fmt, va_list ap)
+/* libmicrohttpd's messages (bad requests, limits reached) at debug level. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *arg, const char *fmt,
+                                                          va_list ap)
 {
     char line[256];
 

@@ -79,6 +79,7 @@ struct sk_loc {
     struct sk_pool pool;      /* bindings and AORs: apart from short-lived heap objects */
     _Atomic uint64_t retransmissions; /* REGISTERs answered again, nothing changed */
     _Atomic uint64_t created, refreshed, removed, expired; /* sk_loc_counters */
+    _Atomic uint64_t queued, written, flushes, flush_us, flush_us_max; /* write-behind */
 };
 
 static const char *bstr(const struct binding *b, enum field f)
@@ -316,6 +317,7 @@ static void queue_push(struct sk_loc *l, struct op *o)
     else
         l->q_head = o;
     l->q_tail = o;
+    atomic_fetch_add(&l->queued, 1);
     pthread_mutex_unlock(&l->q_lock);
 }
 
@@ -420,16 +422,37 @@ static void write_ops(struct sk_loc *l, struct op *o)
     }
 }
 
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
 void sk_loc_flush(struct sk_loc *l)
 {
     struct op *o;
+    uint64_t n = 0, t0, us;
 
     pthread_mutex_lock(&l->q_lock);
     o = l->q_head;
     l->q_head = l->q_tail = NULL;
     pthread_mutex_unlock(&l->q_lock);
-    if (l->store)
+    for (struct op *x = o; x; x = x->next)
+        n++;
+    if (l->store && o) {
+        /* how long one batch takes to reach the disk (sk_loc_counters) */
+        t0 = mono_us();
         write_ops(l, o);
+        us = mono_us() - t0;
+        atomic_fetch_add(&l->flushes, 1);
+        atomic_fetch_add(&l->flush_us, us);
+        if (us > atomic_load(&l->flush_us_max))
+            atomic_store(&l->flush_us_max, us);
+        atomic_fetch_add(&l->written, n);
+    }
+    atomic_fetch_sub(&l->queued, n);
 }
 
 static void *store_thread(void *arg)
@@ -571,6 +594,11 @@ void sk_loc_counters(struct sk_loc *l, struct sk_loc_counters *out)
     out->refreshed = atomic_load(&l->refreshed);
     out->removed = atomic_load(&l->removed);
     out->expired = atomic_load(&l->expired);
+    out->queued = atomic_load(&l->queued);
+    out->written = atomic_load(&l->written);
+    out->flushes = atomic_load(&l->flushes);
+    out->flush_us = atomic_load(&l->flush_us);
+    out->flush_us_max = atomic_load(&l->flush_us_max);
 }
 
 size_t sk_loc_count(struct sk_loc *l)

@@ -103,6 +103,25 @@ int sk_met_class(int status)
     return status >= 100 && status < 700 ? status / 100 - 1 : -1;
 }
 
+/* ---- Protection rules ---- */
+
+int sk_met_rule(struct sk_metrics *m, const char *name)
+{
+    size_t len = strlen(name);
+    unsigned n = atomic_load(&m->nrules);
+
+    if (len == 0 || len >= SK_MET_RULE_NAME_MAX ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        if (strcmp(m->rule_name[i], name) == 0) return (int) i;
+    }
+    if (n == SK_MET_RULES_MAX) return -1;
+    memcpy(m->rule_name[n], name, len + 1);
+    atomic_store(&m->nrules, n + 1); /* the name is written before it is counted */
+    return (int) n;
+}
+
 /* ---- Event-loop lag ---- */
 
 static uint64_t mono_us(void)

@@ -77,6 +77,10 @@ struct sk_call_info {
 
 typedef void (*sk_call_fn)(void *arg, const struct sk_call_info *c);
 
+/* Protection rules that drop or refuse requests: sipkit_dropped_total{rule="NAME"}. */
+#define SK_MET_RULES_MAX 32
+#define SK_MET_RULE_NAME_MAX 32
+
 struct sk_met_call; /* metrics.c */
 
 #define SK_MET_CALLS_MAX 65536 /* calls tracked at most; the oldest makes room */
@@ -91,6 +95,9 @@ struct sk_metrics {
     atomic_uint_fast64_t calls_started, calls_answered, calls_ended;
     atomic_uint_fast64_t calls_failed[SK_MET_FAIL_CODES];
     struct sk_hist setup_ringing, setup_answered, duration;
+    char rule_name[SK_MET_RULES_MAX][SK_MET_RULE_NAME_MAX];
+    atomic_uint_fast64_t rule_hits[SK_MET_RULES_MAX];
+    atomic_uint nrules;
     struct sk_met_lag *lag; /* one per worker */
     unsigned nlag;
     /* the active calls, by Call-ID (under calls_lock: only INVITE and BYE take it) */
@@ -123,6 +130,16 @@ static inline void sk_met_response(struct sk_metrics *m, enum sip_method method,
     atomic_fetch_add_explicit(forwarded ? &m->forwarded[method][c]
                                         : &m->responses[method][c],
                               1, memory_order_relaxed);
+}
+
+/* A rule's counter: its index (the same name twice gives the same index), or -1
+ * when the table is full or the name is no [a-z0-9_]+ of at most 31 characters.
+ * Register rules before the workers start; sk_met_drop from any thread. */
+int sk_met_rule(struct sk_metrics *m, const char *name);
+static inline void sk_met_drop(struct sk_metrics *m, int rule)
+{
+    if (m && rule >= 0 && rule < SK_MET_RULES_MAX)
+        atomic_fetch_add_explicit(&m->rule_hits[rule], 1, memory_order_relaxed);
 }
 
 /* The life of a proxied call (an INVITE without a To tag), by Call-ID. */

@@ -209,6 +209,22 @@ static void write_registrar(struct sk_buf *b, struct sk_server *s)
             "REGISTERs answered with an error (any but 200 and the 401 asking for "
             "credentials)",
             rc.reg_failed);
+    gauge(b, "sipkit_store_queue_depth",
+          "Binding changes waiting to be written to the store", lc.queued);
+    counter(b, "sipkit_store_writes_total", "Binding changes written to the store",
+            lc.written);
+    counter(b, "sipkit_store_flushes_total",
+            "Write-behind batches written (one transaction each)", lc.flushes);
+    sk_prom_family(
+        b, "sipkit_store_flush_seconds_total", "counter",
+        "Time spent writing the batches (divide its rate by the flushes' rate for "
+        "the mean flush latency)");
+    sk_prom_sample_f(b, "sipkit_store_flush_seconds_total", "",
+                     (double) lc.flush_us / 1e6);
+    sk_prom_family(b, "sipkit_store_flush_max_seconds", "gauge",
+                   "The longest write-behind batch since the start");
+    sk_prom_sample_f(b, "sipkit_store_flush_max_seconds", "",
+                     (double) lc.flush_us_max / 1e6);
     counter(b, "sipkit_register_retransmissions_total",
             "REGISTERs recognised as retransmissions, answered again",
             sk_loc_retransmissions(s->loc));
@@ -223,6 +239,14 @@ static void write_registrar(struct sk_buf *b, struct sk_server *s)
     sk_prom_family(b, "sipkit_dropped_total", "counter",
                    "Requests refused or dropped by a protection rule, by rule");
     sk_prom_sample(b, "sipkit_dropped_total", "rule=\"auth_blocked\"", rc.blocked);
+    for (unsigned i = 0, n = atomic_load(&s->metrics->nrules); i < n; i++) {
+        char labels[SK_MET_RULE_NAME_MAX + 16];
+        if (strcmp(s->metrics->rule_name[i], "auth_blocked") == 0)
+            continue; /* the registrar's, above */
+        snprintf(labels, sizeof(labels), "rule=\"%s\"", s->metrics->rule_name[i]);
+        sk_prom_sample(b, "sipkit_dropped_total", labels,
+                       load(&s->metrics->rule_hits[i]));
+    }
 }
 
 static void write_transport(struct sk_buf *b, struct sk_server *s,

@@ -403,6 +403,20 @@ ck('E: /api/stats is JSON with the registrar counters', st == 200 and
 ck('E: SIP still answered after the bad HTTP', ping(99) is not None)
 final = scrape()
 ck('E: /metrics still answers', len(final) > 50, len(final))
+# the write-behind reaches the store within its interval (--flush-ms, 1 s): wait
+# (bounded) for the queue to be empty and every change so far written
+for _ in range(50):
+    if final.get(key('sipkit_store_queue_depth')) == 0 and \
+            final.get(key('sipkit_store_writes_total'), 0) >= 7:
+        break
+    time.sleep(0.1)
+    final = scrape()
+ck('E: the store queue drains and its writes and flushes are counted',
+   final.get(key('sipkit_store_queue_depth')) == 0 and
+   final.get(key('sipkit_store_writes_total'), 0) >= 7 and
+   final.get(key('sipkit_store_flushes_total'), 0) >= 1 and
+   final.get(key('sipkit_store_flush_max_seconds'), -1) >= 0,
+   [(k, v) for k, v in final.items() if k[0].startswith('sipkit_store')])
 with open(OUT, 'w') as f:
     f.write(get('/metrics')[1])
 sys.exit(ck.status())

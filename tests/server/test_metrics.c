@@ -167,6 +167,35 @@ static void test_calls(void **state)
     sk_metrics_free(m);
 }
 
+static void test_rules(void **state)
+{
+    struct sk_metrics *m;
+    int a, b;
+
+    (void) state;
+    assert_int_equal(sk_metrics_new(&m, NULL, 0), 0);
+    a = sk_met_rule(m, "rate_limit");
+    b = sk_met_rule(m, "scanner_ua");
+    assert_true(a >= 0 && b >= 0 && a != b);
+    assert_int_equal(sk_met_rule(m, "rate_limit"), a); /* the same rule again */
+    assert_int_equal(sk_met_rule(m, "Bad Name"), -1);  /* would break the label */
+    assert_int_equal(sk_met_rule(m, "quote\""), -1);
+    assert_int_equal(sk_met_rule(m, ""), -1);
+    sk_met_drop(m, a);
+    sk_met_drop(m, a);
+    sk_met_drop(m, -1); /* an unregistered rule: nothing */
+    assert_int_equal(atomic_load(&m->rule_hits[a]), 2);
+    assert_int_equal(atomic_load(&m->rule_hits[b]), 0);
+    for (int i = 0; i < SK_MET_RULES_MAX; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "r%d", i);
+        sk_met_rule(m, name);
+    }
+    assert_int_equal(atomic_load(&m->nrules), SK_MET_RULES_MAX);
+    assert_int_equal(sk_met_rule(m, "one_more"), -1); /* full */
+    sk_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_prom_lines),
         cmocka_unit_test(test_responses_by_class),
         cmocka_unit_test(test_calls),
+        cmocka_unit_test(test_rules),
     };
     sk_log_set_level(SK_LOG_WARN);
     return cmocka_run_group_tests(tests, NULL, NULL);
