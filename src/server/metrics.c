@@ -98,6 +98,16 @@ const char *sk_met_method_name(unsigned m)
     return n ? n : "other";
 }
 
+const char *sk_met_proto_name(unsigned p)
+{
+    switch (p) {
+    case SIP_PROTO_UDP: return "udp";
+    case SIP_PROTO_TCP: return "tcp";
+    case SIP_PROTO_TLS: return "tls";
+    }
+    return "other";
+}
+
 int sk_met_class(int status)
 {
     return status >= 100 && status < 700 ? status / 100 - 1 : -1;

@@ -46,12 +46,14 @@ void sk_prom_hist(struct sk_buf *b, const char *name, const char *labels,
 /* ---- What the workers count ---- */
 
 #define SK_MET_METHODS (SIP_METHOD_PUBLISH + 1) /* enum sip_method; 0 = other */
-#define SK_MET_PROTOS 2                         /* enum sip_proto */
+#define SK_MET_PROTOS SIP_NPROTO                /* enum sip_proto */
 #define SK_MET_CLASSES 6                        /* 1xx .. 6xx */
 #define SK_MET_FAIL_CODES 400                   /* final failures 300..699 by code */
 
 /* The method label of a request (lower case "other" for the rest). */
 const char *sk_met_method_name(unsigned m);
+/* The transport label: "udp", "tcp", "tls". */
+const char *sk_met_proto_name(unsigned p);
 /* 0..5 for 1xx..6xx, -1 for a status outside 100..699. */
 int sk_met_class(int status);
 

@@ -56,7 +56,7 @@ static void write_requests(struct sk_buf *b, struct sk_metrics *m)
             uint64_t v = load(&m->requests[k][p]);
             if (!v && !method_listed(k)) continue;
             snprintf(labels, sizeof(labels), "method=\"%s\",transport=\"%s\"",
-                     sk_met_method_name(k), p == SIP_PROTO_UDP ? "udp" : "tcp");
+                     sk_met_method_name(k), sk_met_proto_name(p));
             sk_prom_sample(b, "sipkit_requests_total", labels, v);
         }
     }
@@ -138,10 +138,10 @@ static void write_sip(struct sk_buf *b, struct sk_server *s,
                       const struct sk_server_stats *st)
 {
     sk_prom_family(b, "sipkit_messages_received_total", "counter",
-                   "SIP messages received, by transport");
+                   "SIP messages received, over UDP and over streams (TCP and TLS)");
     sk_prom_sample(b, "sipkit_messages_received_total", "transport=\"udp\"",
                    st->tp.udp_rx);
-    sk_prom_sample(b, "sipkit_messages_received_total", "transport=\"tcp\"",
+    sk_prom_sample(b, "sipkit_messages_received_total", "transport=\"stream\"",
                    st->tp.tcp_rx);
     write_requests(b, s->metrics);
     write_responses(
@@ -252,26 +252,35 @@ static void write_registrar(struct sk_buf *b, struct sk_server *s)
 static void write_transport(struct sk_buf *b, struct sk_server *s,
                             const struct sk_server_stats *st)
 {
-    sk_prom_family(b, "sipkit_connections", "gauge",
-                   "Stream connections open, by transport");
-    sk_prom_sample(b, "sipkit_connections", "transport=\"tcp\"",
-                   sip_tpm_conn_count(s->tpm));
+    const struct sk_tp_count {
+        const char *labels;
+        uint64_t v;
+    } acc[] = {{"transport=\"tcp\"", st->tp.tcp_accepted},
+               {"transport=\"tls\"", st->tp.tls_accepted}},
+      ref[] = {{"transport=\"tcp\"", st->tp.tcp_refused},
+               {"transport=\"tls\"", st->tp.tls_refused}},
+      closed[] = {
+          {"transport=\"tcp\",reason=\"idle\"", st->tp.tcp_closed_idle},
+          {"transport=\"tcp\",reason=\"overflow\"", st->tp.tcp_closed_overflow},
+          {"transport=\"tcp\",reason=\"garbage\"", st->tp.tcp_closed_garbage},
+          {"transport=\"tls\",reason=\"idle\"", st->tp.tls_closed_idle},
+          {"transport=\"tls\",reason=\"handshake\"", st->tp.tls_closed_handshake}};
+
+    gauge(b, "sipkit_connections_open", "TCP and TLS connections open now",
+          sip_tpm_conn_count(s->tpm));
     sk_prom_family(b, "sipkit_connections_accepted_total", "counter",
                    "Stream connections accepted, by transport");
-    sk_prom_sample(b, "sipkit_connections_accepted_total", "transport=\"tcp\"",
-                   st->tp.tcp_accepted);
+    for (size_t i = 0; i < sizeof(acc) / sizeof(acc[0]); i++)
+        sk_prom_sample(b, "sipkit_connections_accepted_total", acc[i].labels, acc[i].v);
     sk_prom_family(b, "sipkit_connections_refused_total", "counter",
                    "Stream connections refused by the connection limits, by transport");
-    sk_prom_sample(b, "sipkit_connections_refused_total", "transport=\"tcp\"",
-                   st->tp.tcp_refused);
+    for (size_t i = 0; i < sizeof(ref) / sizeof(ref[0]); i++)
+        sk_prom_sample(b, "sipkit_connections_refused_total", ref[i].labels, ref[i].v);
     sk_prom_family(b, "sipkit_connections_closed_total", "counter",
                    "Stream connections the server closed, by transport and reason");
-    sk_prom_sample(b, "sipkit_connections_closed_total",
-                   "transport=\"tcp\",reason=\"idle\"", st->tp.tcp_closed_idle);
-    sk_prom_sample(b, "sipkit_connections_closed_total",
-                   "transport=\"tcp\",reason=\"overflow\"", st->tp.tcp_closed_overflow);
-    sk_prom_sample(b, "sipkit_connections_closed_total",
-                   "transport=\"tcp\",reason=\"garbage\"", st->tp.tcp_closed_garbage);
+    for (size_t i = 0; i < sizeof(closed) / sizeof(closed[0]); i++)
+        sk_prom_sample(b, "sipkit_connections_closed_total", closed[i].labels,
+                       closed[i].v);
     counter(b, "sipkit_keepalive_pongs_total", "CRLF keep-alive pings answered",
             st->tp.keepalive_pongs);
     counter(b, "sipkit_send_errors_total",
