@@ -5,7 +5,7 @@ before and after each phase, and every counter named here must have moved by
 exactly the figure the phase says, no more, no less. Then bad HTTP input, and
 the SIP side must still answer.
 
-usage: metrics_http.py LIBDIR SIP_PORT HTTP_PORT PASSWORD_PREFIX OUT_METRICS_FILE
+usage: metrics_http.py LIBDIR SIP_PORT HTTP_PORT PASSWORD_PREFIX OUT_METRICS_FILE TLS_PORT
 
 Every check prints "ok: ..." or "FAIL: ..."; nothing waits without a deadline.
 Clients never retransmit within a phase's deadline (T1 raised), so that a slow
@@ -14,6 +14,7 @@ machine cannot add a request the script did not send.
 import json
 import re
 import socket
+import ssl
 import sys
 import time
 import urllib.error
@@ -25,7 +26,7 @@ from sipclient import Auth, Checks, Conn, Message, UA, answer, recv_request, tok
 
 sipclient.T1 = 8.0  # one transmission per request: the counts stay what the script sent
 SIP_PORT, HTTP_PORT = int(sys.argv[2]), int(sys.argv[3])
-PW, OUT = sys.argv[4], sys.argv[5]
+PW, OUT, TLS_PORT = sys.argv[4], sys.argv[5], int(sys.argv[6])
 SRV = ('127.0.0.1', SIP_PORT)
 BASE = 'http://127.0.0.1:%d' % HTTP_PORT
 D = 'localhost'
@@ -202,6 +203,28 @@ opt = ('OPTIONS sip:127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/TCP %s:%d;branch=%s\r\n
 r = tcp.transact(opt, br)
 ck('C: 1 OPTIONS over TCP gets 200', r is not None and r.status == 200, r)
 tcp.close()
+# and one over TLS (the server's zero-config certificate: not checked here)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+try:
+    with socket.create_connection(('127.0.0.1', TLS_PORT), timeout=5) as raw_s, \
+            ctx.wrap_socket(raw_s) as ts:
+        lip, lp = ts.getsockname()
+        ts.sendall(opt.replace(b'SIP/2.0/TCP', b'SIP/2.0/TLS')
+                   .replace(b'OPTIONS sip:127.0.0.1:%d' % SIP_PORT,
+                            b'OPTIONS sip:127.0.0.1:%d;transport=tls' % TLS_PORT)
+                   .replace(br.encode(), br.encode() + b'x'))
+        got = b''
+        while b'\r\n\r\n' not in got:
+            d = ts.recv(4096)
+            if not d:
+                break
+            got += d
+    ok = got.startswith(b'SIP/2.0 200')
+except OSError as e:
+    ok, got = False, e
+ck('C: 1 OPTIONS over TLS gets 200', ok, got)
 
 
 def request(method, ruri, cid, cseq, from_tag, to='<sip:nobody@localhost>', extra=()):
@@ -257,7 +280,9 @@ after_c = settle()
 expect('C', after_b, after_c, merge(
     W('sipkit_requests_total', 5, method='OPTIONS', transport='udp'),
     W('sipkit_requests_total', 1, method='OPTIONS', transport='tcp'),
-    W('sipkit_responses_sent_total', 6, method='OPTIONS', **{'class': '2xx'}),
+    W('sipkit_requests_total', 1, method='OPTIONS', transport='tls'),
+    W('sipkit_responses_sent_total', 7, method='OPTIONS', **{'class': '2xx'}),
+    W('sipkit_connections_accepted_total', 1, transport='tls'),
     W('sipkit_requests_total', 1, method='INVITE', transport='udp'),
     W('sipkit_responses_sent_total', 1, method='INVITE', **{'class': '4xx'}),
     W('sipkit_requests_total', 0, method='ACK', transport='udp'),  # absorbed by its transaction

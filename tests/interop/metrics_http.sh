@@ -2,7 +2,7 @@
 # The monitoring endpoints of `sipkit serve --http` (issue 19, monitoring):
 #  (a) a scripted set of SIP requests (tests/interop/metrics_http.py: three
 #      REGISTERs, one with a wrong password; a refresh and an unregistration;
-#      OPTIONS over UDP and TCP; a 404; malformed messages; a proxied call
+#      OPTIONS over UDP, TCP and TLS; a 404; malformed messages; a proxied call
 #      answered and ended, one refused with 486) moves the /metrics counters by
 #      exactly the figures the script states, and /api/registrations,
 #      /api/calls, /api/stats and /health say the same
@@ -29,14 +29,16 @@ for u in alice bob carol callee busy; do
 done
 port=$(free_port) || { check "free port" 1; interop_finish; }
 http_port=$(free_port tcp) || { check "free HTTP port" 1; interop_finish; }
+tls_port=$(free_port tcp) || { check "free TLS port" 1; interop_finish; }
 server_data=$data
-server_start "$port" --domain localhost --proxy-auth off --http "127.0.0.1:$http_port" ||
+server_start "$port" --listen "tls:127.0.0.1:$tls_port" --domain localhost --proxy-auth off \
+    --http "127.0.0.1:$http_port" ||
     { check "server starts with --http 127.0.0.1:$http_port" 1; interop_finish; }
 wait_for 5 curl -sf -o /dev/null "http://127.0.0.1:$http_port/health/ready"
 check "/health/ready answers 200 once the server runs" $?
 
 py_checks python3 "$srcdir/interop/metrics_http.py" "$srcdir/interop/lib" "$port" "$http_port" \
-    "$pw" "$tmp/metrics.txt"
+    "$pw" "$tmp/metrics.txt" "$tls_port"
 server_alive; check "the server is still running" $?
 
 # (c) the exposition and the alert rules as Prometheus' own tool reads them
