@@ -104,6 +104,7 @@ const char *sk_met_proto_name(unsigned p)
     case SIP_PROTO_UDP: return "udp";
     case SIP_PROTO_TCP: return "tcp";
     case SIP_PROTO_TLS: return "tls";
+    case SIP_PROTO_WS: return "ws";
     }
     return "other";
 }

@@ -52,7 +52,7 @@ void sk_prom_hist(struct sk_buf *b, const char *name, const char *labels,
 
 /* The method label of a request (lower case "other" for the rest). */
 const char *sk_met_method_name(unsigned m);
-/* The transport label: "udp", "tcp", "tls". */
+/* The transport label: "udp", "tcp", "tls", "ws". */
 const char *sk_met_proto_name(unsigned p);
 /* 0..5 for 1xx..6xx, -1 for a status outside 100..699. */
 int sk_met_class(int status);

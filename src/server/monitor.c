@@ -137,8 +137,9 @@ static void write_lag(struct sk_buf *b, struct sk_metrics *m)
 static void write_sip(struct sk_buf *b, struct sk_server *s,
                       const struct sk_server_stats *st)
 {
-    sk_prom_family(b, "sipkit_messages_received_total", "counter",
-                   "SIP messages received, over UDP and over streams (TCP and TLS)");
+    sk_prom_family(
+        b, "sipkit_messages_received_total", "counter",
+        "SIP messages received, over UDP and over streams (TCP, TLS, WebSocket)");
     sk_prom_sample(b, "sipkit_messages_received_total", "transport=\"udp\"",
                    st->tp.udp_rx);
     sk_prom_sample(b, "sipkit_messages_received_total", "transport=\"stream\"",
