@@ -2,6 +2,8 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
+# where `make run` serves /metrics, /health and /api/* (loopback)
+RUN_HTTP ?= 127.0.0.1:8080
 
 .PHONY: all build run test test-release test-asan bench fuzz deps clean format
 
@@ -16,7 +18,7 @@ build: deps
 	@ln -sf build/compile_commands.json compile_commands.json
 
 run: build
-	./build/sipkit serve $(RUN_ARGS)
+	./build/sipkit serve --http $(RUN_HTTP) $(RUN_ARGS)
 
 # The whole suite: release build, then ASan+UBSan build with the fuzz targets
 # (clang), each fuzzer run for FUZZ_SECONDS as part of the suite.

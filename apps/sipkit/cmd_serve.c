@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "cmd.h"
 #include "server/ctl.h"
+#include "server/monitor.h"
 #include "sip/auth.h"
 #include "sip/limits.h"
 #include "server/server.h"
@@ -92,6 +93,8 @@ static void serve_usage(FILE *f)
             "  --flush-ms MS             write registrations to disk within MS (%lu)\n"
             "  --prefault MIB            touch MIB of heap at start and keep it, so that\n"
             "                            the first load pays no page faults (0)\n"
+            "  --http ADDR:PORT          serve /metrics (Prometheus), /health and /api/* over\n"
+            "                            HTTP there, e.g. 127.0.0.1:8080 (off unless given)\n"
             "  --log-level LEVEL         error, warn, info (default) or debug\n"
             "  --config FILE             read 'key = value' lines first (same keys as the\n"
             "                            flags without '--'); flags given later override\n",
@@ -142,6 +145,8 @@ struct serve_opts {
     struct sk_server_config cfg;
     unsigned long prefault_mib;
     bool listen_given, domain_given, proxy_auth_given;
+    bool http; /* --http given: the monitoring endpoints (server/monitor.h) */
+    struct sk_http_config http_cfg;
 };
 
 static int parse_onoff(const char *val, bool *out)
@@ -407,6 +412,16 @@ static int opt_log_level(struct serve_opts *o, const char *key, const char *val)
     return 0;
 }
 
+static int opt_http(struct serve_opts *o, const char *key, const char *val)
+{
+    (void) key;
+    o->http_cfg = sk_http_config_default;
+    if (sk_http_parse_addr(val, &o->http_cfg.addr))
+        return EINVAL;
+    o->http = true;
+    return 0;
+}
+
 static int opt_dns(struct serve_opts *o, const char *key, const char *val)
 {
     (void) key;
@@ -512,6 +527,7 @@ static const struct serve_option {
     {"flush-ms", opt_flush_ms},
     {"prefault", opt_prefault},
     {"log-level", opt_log_level},
+    {"http", opt_http},
 };
 
 /* Apply one option by name (a flag without "--", or a config file key): EINVAL
@@ -656,6 +672,7 @@ int cmd_serve(int argc, char **argv)
     struct serve_opts o;
     struct sk_server *s;
     struct sk_ctl *ctl = NULL;
+    struct sk_monitor *mon = NULL;
     sigset_t sigs;
     int sig, err;
 
@@ -687,9 +704,22 @@ int cmd_serve(int argc, char **argv)
         if ((err = sk_ctl_start(&ctl, s, path)))
             SK_WARN("no control socket at %s: %s", path, strerror(err));
     }
+    if (o.http) {
+        char addr[80];
+        if ((err = sk_monitor_start(&mon, s, &o.http_cfg))) {
+            SK_ERROR("sipkit serve: cannot serve HTTP on %s: %s",
+                     sk_sa_str(&o.http_cfg.addr, addr, sizeof(addr)), strerror(err));
+            sk_ctl_stop(ctl);
+            sk_server_free(s);
+            return 1;
+        }
+        SK_INFO("monitoring on http://%s/metrics",
+                sk_sa_str(&o.http_cfg.addr, addr, sizeof(addr)));
+    }
     log_ready(s, &o);
     sigwait(&sigs, &sig);
     SK_INFO("signal %d: shutting down", sig);
+    sk_monitor_stop(mon);
     sk_ctl_stop(ctl);
     sk_server_stop(s);
     log_stats(s);

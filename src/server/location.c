@@ -78,6 +78,8 @@ struct sk_loc {
     _Atomic int64_t next_exp; /* no binding expires before this: the sweep skips */
     struct sk_pool pool;      /* bindings and AORs: apart from short-lived heap objects */
     _Atomic uint64_t retransmissions; /* REGISTERs answered again, nothing changed */
+    _Atomic uint64_t created, refreshed, removed, expired; /* sk_loc_counters */
+    _Atomic uint64_t queued, written, flushes, flush_us, flush_us_max; /* write-behind */
 };
 
 static const char *bstr(const struct binding *b, enum field f)
@@ -315,6 +317,7 @@ static void queue_push(struct sk_loc *l, struct op *o)
     else
         l->q_head = o;
     l->q_tail = o;
+    atomic_fetch_add(&l->queued, 1);
     pthread_mutex_unlock(&l->q_lock);
 }
 
@@ -419,16 +422,37 @@ static void write_ops(struct sk_loc *l, struct op *o)
     }
 }
 
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
 void sk_loc_flush(struct sk_loc *l)
 {
     struct op *o;
+    uint64_t n = 0, t0, us;
 
     pthread_mutex_lock(&l->q_lock);
     o = l->q_head;
     l->q_head = l->q_tail = NULL;
     pthread_mutex_unlock(&l->q_lock);
-    if (l->store)
+    for (struct op *x = o; x; x = x->next)
+        n++;
+    if (l->store && o) {
+        /* how long one batch takes to reach the disk (sk_loc_counters) */
+        t0 = mono_us();
         write_ops(l, o);
+        us = mono_us() - t0;
+        atomic_fetch_add(&l->flushes, 1);
+        atomic_fetch_add(&l->flush_us, us);
+        if (us > atomic_load(&l->flush_us_max))
+            atomic_store(&l->flush_us_max, us);
+        atomic_fetch_add(&l->written, n);
+    }
+    atomic_fetch_sub(&l->queued, n);
 }
 
 static void *store_thread(void *arg)
@@ -562,6 +586,19 @@ static void count_add(struct sk_loc *l, long d)
 uint64_t sk_loc_retransmissions(struct sk_loc *l)
 {
     return atomic_load(&l->retransmissions);
+}
+
+void sk_loc_counters(struct sk_loc *l, struct sk_loc_counters *out)
+{
+    out->created = atomic_load(&l->created);
+    out->refreshed = atomic_load(&l->refreshed);
+    out->removed = atomic_load(&l->removed);
+    out->expired = atomic_load(&l->expired);
+    out->queued = atomic_load(&l->queued);
+    out->written = atomic_load(&l->written);
+    out->flushes = atomic_load(&l->flushes);
+    out->flush_us = atomic_load(&l->flush_us);
+    out->flush_us_max = atomic_load(&l->flush_us_max);
 }
 
 size_t sk_loc_count(struct sk_loc *l)
@@ -768,8 +805,10 @@ static int reg_remove_all(struct sk_loc *l, struct aor *a, const struct sk_loc_r
         if (sk_str_eq_cstr(r->call_id, bstr(b, F_CALL_ID)) && r->cseq <= b->cseq)
             return EALREADY;
     }
-    while (a->bindings)
+    while (a->bindings) {
         unlink_binding(l, a, a->bindings, true);
+        atomic_fetch_add(&l->removed, 1);
+    }
     return 0;
 }
 
@@ -832,8 +871,11 @@ static int reg_apply(struct sk_loc *l, struct bucket *bk, struct aor *a,
          * the store's key is the text */
         if (old)
             unlink_binding(l, a, old, true);
-        if (c[i].expires == 0)
+        if (c[i].expires == 0) {
+            if (old) atomic_fetch_add(&l->removed, 1);
             continue;
+        }
+        atomic_fetch_add(old ? &l->refreshed : &l->created, 1);
         if (a->nbindings >= SK_LOC_MAX_PER_AOR)
             return ENOSPC;
         if (!(nb = reg_binding_new(l, r, &c[i], now)))
@@ -993,6 +1035,7 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now)
         lower_to(&l->next_exp, next);
         pthread_mutex_unlock(&bk->lock);
     }
+    atomic_fetch_add(&l->expired, removed);
     return removed;
 }
 

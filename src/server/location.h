@@ -159,6 +159,15 @@ size_t sk_loc_expire(struct sk_loc *l, int64_t now);
 size_t sk_loc_count(struct sk_loc *l);
 /* REGISTERs recognised as retransmissions (answered again, nothing changed). */
 uint64_t sk_loc_retransmissions(struct sk_loc *l);
+/* What happened to bindings since the start: a new contact, one registered again,
+ * one removed by its user (expires 0 or "*"), one whose time ran out; and the
+ * write-behind: changes waiting now, changes written, batches written and the
+ * time they took in all and at most (microseconds). */
+struct sk_loc_counters {
+    uint64_t created, refreshed, removed, expired;
+    uint64_t queued, written, flushes, flush_us, flush_us_max;
+};
+void sk_loc_counters(struct sk_loc *l, struct sk_loc_counters *out);
 /* Write what is queued now (tests; shutdown). */
 void sk_loc_flush(struct sk_loc *l);
 

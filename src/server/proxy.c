@@ -597,6 +597,9 @@ struct px_ctx {
     struct sk_sa src, local;
     bool invite;
     bool final_sent, cancelled, got_6xx;
+    enum sip_method method;
+    bool call;             /* an INVITE without To tag: a call for the metrics */
+    struct sk_str call_id; /* in req */
     /* targets, highest q first, and the groups of equal q tried in turn */
     struct px_target *tg;
     size_t ntg, next_tg;
@@ -611,6 +614,15 @@ struct px_ctx {
     size_t best_hdr_end;
     struct sk_buf challenges; /* every WWW-/Proxy-Authenticate of the 401/407s (step 7) */
 };
+
+static void report(const struct px_ctx *c, enum sk_proxy_event_kind kind, int status)
+{
+    struct sk_proxy_event ev = {.kind = kind, .method = c->method, .status = status,
+                                .call_id = c->call_id};
+
+    if (c->env->ops->event)
+        c->env->ops->event(c->env->arg, &ev);
+}
 
 static void ctx_unref(struct px_ctx *c)
 {
@@ -700,6 +712,11 @@ static void start_group(struct px_ctx *c);
 static void send_best(struct px_ctx *c)
 {
     c->final_sent = true;
+    if (c->call)
+        report(c, SK_PROXY_EV_CALL_FAILED,
+               c->best == 0 ? 408 : c->best == 503 ? 500 : c->best);
+    if (c->best && c->best != 503 && c->best_msg.len)
+        report(c, SK_PROXY_EV_RESPONSE, c->best);
     if (c->best == 0) {
         ctx_respond_own(c, 408, NULL, NULL); /* no branch answered at all */
     } else if (c->best == 503) {
@@ -792,6 +809,9 @@ static void forward_up(struct px_ctx *c, struct sip_rx *rx, int status)
     if (!out.failed)
         sip_txn_respond(c->st, status, out.p, out.len);
     sk_buf_free(&out);
+    report(c, SK_PROXY_EV_RESPONSE, status);
+    if (c->call && status >= 180 && status <= 189)
+        report(c, SK_PROXY_EV_CALL_RINGING, status);
 }
 
 static bool try_next_target(struct px_ctx *c, struct px_branch *b, struct sip_txn *t,
@@ -829,6 +849,8 @@ static void on_branch_response(struct sip_txn *t, void *arg, struct sip_rx *rx, 
         b->done = true;
         b->status = status;
         c->pending--;
+        if (c->call)
+            report(c, SK_PROXY_EV_CALL_ANSWERED, status);
         if (!c->final_sent) {
             c->final_sent = true;
             c->env->ops->count(c->env->arg, SK_PROXY_COUNT_RESPONSES);
@@ -1447,6 +1469,10 @@ static struct px_ctx *ctx_new(const struct sk_proxy_env *env, struct sip_txn *st
     c->src = rx->src;
     c->local = rx->local;
     c->invite = m->method_id == SIP_METHOD_INVITE;
+    c->method = m->method_id;
+    c->call = c->invite && !sk_str_isset(m->to.tag);
+    if (c->call)
+        c->call_id = (struct sk_str){c->req + (m->call_id.p - m->buf), m->call_id.len};
     c->tg = lk->tg;
     c->ntg = lk->n;
     sk_buf_init(&c->best_msg);
@@ -1480,6 +1506,12 @@ void sk_proxy_forward(const struct sk_proxy_env *env, struct sip_txn *st, struct
         return;
     }
     env->ops->count(env->arg, SK_PROXY_COUNT_PROXIED);
+    if (env->ops->event && (c->call || m->method_id == SIP_METHOD_BYE)) {
+        struct sk_proxy_event ev = {.method = m->method_id, .call_id = m->call_id,
+                                    .from = m->from.uri.raw, .to = m->to.uri.raw};
+        ev.kind = c->call ? SK_PROXY_EV_CALL_START : SK_PROXY_EV_BYE;
+        env->ops->event(env->arg, &ev);
+    }
     c->refs++; /* held while starting, so a branch failing at once cannot free c */
     start_group_msg(c, m, pr); /* the first group: the request as parsed on arrival */
     /* 100 Trying: the INVITE server transaction sends it if no other response

@@ -72,6 +72,27 @@ static void env_count(void *arg, enum sk_proxy_counter which)
     }
 }
 
+/* The proxy's events to the metrics (server/metrics.h). */
+static void env_event(void *arg, const struct sk_proxy_event *ev)
+{
+    struct sk_server *s = arg;
+
+    switch (ev->kind) {
+    case SK_PROXY_EV_RESPONSE:
+        sk_met_response(s->metrics, ev->method, ev->status, true);
+        break;
+    case SK_PROXY_EV_CALL_START:
+        sk_met_call_start(s->metrics, ev->call_id, ev->from, ev->to);
+        break;
+    case SK_PROXY_EV_CALL_RINGING: sk_met_call_ringing(s->metrics, ev->call_id); break;
+    case SK_PROXY_EV_CALL_ANSWERED: sk_met_call_answered(s->metrics, ev->call_id); break;
+    case SK_PROXY_EV_CALL_FAILED:
+        sk_met_call_failed(s->metrics, ev->call_id, ev->status);
+        break;
+    case SK_PROXY_EV_BYE: sk_met_call_bye(s->metrics, ev->call_id); break;
+    }
+}
+
 static const struct sk_proxy_env_ops server_ops = {
     .addr_is_ours = env_addr_is_ours,
     .local = env_local,
@@ -81,6 +102,7 @@ static const struct sk_proxy_env_ops server_ops = {
     .user_exists = env_user_exists,
     .authenticate = env_authenticate,
     .count = env_count,
+    .event = env_event,
 };
 
 int sk_proxy_env_server_init(struct sk_proxy_env *env, struct sk_server *s)

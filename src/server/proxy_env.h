@@ -22,6 +22,23 @@ enum sk_proxy_counter {
     SK_PROXY_COUNT_STRAY,               /* a stray response dropped */
 };
 
+/* What the proxy reports to the metrics (sk_proxy_env_ops.event). */
+enum sk_proxy_event_kind {
+    SK_PROXY_EV_RESPONSE,      /* a received response sent upstream: method, status */
+    SK_PROXY_EV_CALL_START,    /* an INVITE without To tag forwarded: call_id, from, to */
+    SK_PROXY_EV_CALL_RINGING,  /* a 180-189 of it sent upstream: call_id */
+    SK_PROXY_EV_CALL_ANSWERED, /* its first 2xx sent upstream: call_id */
+    SK_PROXY_EV_CALL_FAILED,   /* its final upstream was no 2xx: call_id, status */
+    SK_PROXY_EV_BYE,           /* a BYE forwarded: call_id */
+};
+
+struct sk_proxy_event {
+    enum sk_proxy_event_kind kind;
+    enum sip_method method;
+    int status;
+    struct sk_str call_id, from, to;
+};
+
 struct sk_proxy_env_ops {
     /* Is host:port (an IP literal; port 0 = 5060) one of our listening addresses? */
     bool (*addr_is_ours)(void *arg, struct sk_str host, uint16_t port);
@@ -41,6 +58,7 @@ struct sk_proxy_env_ops {
     int (*authenticate)(void *arg, const struct sip_rx *rx, struct sk_str user,
                         struct sk_str realm, struct sk_reg_result *res, int64_t now);
     void (*count)(void *arg, enum sk_proxy_counter which);
+    void (*event)(void *arg, const struct sk_proxy_event *ev); /* NULL: not reported */
 };
 
 struct sk_proxy_env {

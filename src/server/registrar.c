@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,8 @@ struct sk_registrar {
     struct sip_nonces *nonces;
     pthread_mutex_t fail_lock;
     struct fail_entry *fails[FAIL_BUCKETS];
+    /* sk_registrar_counters */
+    _Atomic uint64_t challenges, auth_ok, auth_failed, blocked, reg_failed;
 };
 
 int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config *cfg,
@@ -84,6 +87,15 @@ void sk_registrar_free(struct sk_registrar *r)
     pthread_mutex_destroy(&r->fail_lock);
     sip_nonces_free(r->nonces);
     free(r);
+}
+
+void sk_registrar_counters(struct sk_registrar *r, struct sk_registrar_counters *out)
+{
+    out->challenges = atomic_load(&r->challenges);
+    out->auth_ok = atomic_load(&r->auth_ok);
+    out->auth_failed = atomic_load(&r->auth_failed);
+    out->blocked = atomic_load(&r->blocked);
+    out->reg_failed = atomic_load(&r->reg_failed);
 }
 
 /* ---- Blocking sources that keep failing ---- */
@@ -136,6 +148,7 @@ static void record_failure(struct sk_registrar *r, const struct sk_sa *src, stru
     char addr[64];
 
     sk_sa_set_port(&ip, 0);
+    atomic_fetch_add(&r->auth_failed, 1);
     pthread_mutex_lock(&r->fail_lock);
     e = fail_find(r, &ip, true);
     if (e) {
@@ -161,6 +174,7 @@ static void challenge(struct sk_registrar *r, enum sip_hdr_id hdr, struct sk_str
     const char *name = hdr == SIP_HDR_PROXY_AUTHORIZATION ? "Proxy-Authenticate"
                                                            : "WWW-Authenticate";
     res->status = hdr == SIP_HDR_PROXY_AUTHORIZATION ? 407 : 401;
+    atomic_fetch_add(&r->challenges, 1);
     /* RFC 8760 §2.4: one challenge per algorithm, the preferred one first */
     sip_digest_challenges(&res->headers, name, r->nonces, realm, r->cfg.algs, r->cfg.nalgs,
                           stale, (time_t) now);
@@ -228,7 +242,9 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
     enum sip_auth_result ar;
     enum sip_digest_alg alg;
 
+    res->auth_failed = false;
     if (is_blocked(r, &rx->src, now)) {
+        atomic_fetch_add(&r->blocked, 1);
         res->status = 403;
         res->reason = "Too Many Failed Authentications";
         return EACCES;
@@ -243,12 +259,14 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
      * compared unescaped, §19.1.4) */
     if (user.p && !user_matches(mine->username, user)) {
         record_failure(r, &rx->src, mine->username, now);
+        res->auth_failed = true;
         res->status = 403;
         res->reason = "Credentials Do Not Match the AOR";
         return EACCES;
     }
     if (!r->store || sk_store_user_get(r->store, uname, dname, &u) != 0) {
         record_failure(r, &rx->src, mine->username, now);
+        res->auth_failed = true;
         challenge(r, hdr, realm, false, res, now);
         return EACCES;
     }
@@ -265,6 +283,7 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
     }
     switch (ar) {
     case SIP_AUTH_OK:
+        atomic_fetch_add(&r->auth_ok, 1);
         return 0;
     case SIP_AUTH_STALE:
         challenge(r, hdr, realm, true, res, now);
@@ -273,6 +292,7 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
     case SIP_AUTH_BAD:
     case SIP_AUTH_UNSUPPORTED:
         record_failure(r, &rx->src, mine->username, now);
+        res->auth_failed = true;
         SK_INFO("authentication of '%s@%s' from %s failed: %s", uname, dname,
                 sk_sa_ip(&rx->src, (char[64]){0}, 64), sip_auth_result_name(ar));
         challenge(r, hdr, realm, false, res, now);
@@ -606,6 +626,7 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
 
     res->status = 0;
     res->reason = NULL;
+    res->auth_failed = false;
     q.rx = rx;
     q.m = rx->msg;
     q.res = res;
@@ -622,6 +643,10 @@ void sk_registrar_handle(struct sk_registrar *r, const struct sip_rx *rx,
     if (reg_validate(r, &q) && reg_authenticate(r, &q) && reg_read_headers(r, &q) &&
         reg_parse_contacts(r, &q) && reg_apply(r, &q))
         reg_respond(&q);
+    /* a challenge to a REGISTER without (valid-looking) credentials is the usual
+     * first step, no failure; a wrong password or any other error is */
+    if (res->status >= 300 && (res->status != 401 || res->auth_failed))
+        atomic_fetch_add(&r->reg_failed, 1);
     if (q.lc != q.lc_stack) {
         free(q.lc);
         free(q.poff);

@@ -32,6 +32,7 @@ struct sk_reg_result {
     int status;
     const char *reason; /* NULL = the standard phrase */
     struct sk_buf headers;
+    bool auth_failed; /* wrong credentials (counted against the source) */
 };
 
 struct sk_registrar;
@@ -41,6 +42,14 @@ struct sk_registrar;
 int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config *cfg,
                      const struct sk_loc_self *self, struct sk_loc *loc, struct sk_store *store);
 void sk_registrar_free(struct sk_registrar *r);
+
+/* Since the start: challenges sent (401 and 407), right and wrong credentials,
+ * requests refused because their source is blocked, REGISTERs that failed (any
+ * final status but 200 and the 401 that asks for credentials). */
+struct sk_registrar_counters {
+    uint64_t challenges, auth_ok, auth_failed, blocked, reg_failed;
+};
+void sk_registrar_counters(struct sk_registrar *r, struct sk_registrar_counters *out);
 
 /* Handle a REGISTER whose Request-URI is one of our domains. res->headers must be
  * initialised by the caller and freed after use. */

@@ -225,10 +225,12 @@ void sk_server_respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *r
         err = sip_txn_respond(st, code, b.p, b.len);
     else
         err = sip_tpm_send_response(s->tpm, rx, b.p, b.len);
-    if (err)
+    if (err) {
         SK_DEBUG("response %d not sent: %s", code, strerror(err));
-    else
+    } else {
         atomic_fetch_add(&s->st.responses, 1);
+        sk_met_response(s->metrics, m->method_id, code, false);
+    }
     sk_buf_free(&b);
 }
 
@@ -563,6 +565,7 @@ static void dispatch_request(struct sk_server *s, struct sip_txn *st, struct sip
     struct sk_req r = {.tu = {.st = st, .rx = rx}};
 
     atomic_fetch_add(&s->st.requests, 1);
+    sk_met_request(s->metrics, rx->msg->method_id, rx->proto);
     SK_DEBUG("%.*s %.*s from %s", SK_STR_FMT(rx->msg->method),
              SK_STR_FMT(rx->msg->ruri_raw), sk_sa_str(&rx->src, (char[64]){0}, 64));
     if (!sip_tu_request(&s->tu, &r.tu))
@@ -576,6 +579,7 @@ static void on_request(void *arg, struct sip_txn *st, struct sip_rx *rx)
 
     if (!st) {
         /* an ACK that matched no transaction: ACKs are never answered */
+        sk_met_request(s->metrics, rx->msg->method_id, rx->proto);
         sip_tu_ack(&s->tu, rx);
         return;
     }
@@ -867,6 +871,10 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
     s->cfg = *cfg;
     tag_prefix_init(s);
     if ((err = loops_new(s))) goto out;
+    if ((err = sk_metrics_new(&s->metrics, s->loops, s->nw))) {
+        loops_free(s);
+        goto out;
+    }
     if ((err = layers_new(s))) goto out_loops;
     if ((err = store_open(s))) goto out_layers;
     if ((err = listen_all(s)) || (err = registrar_open(s))) goto out_store;
@@ -888,6 +896,7 @@ out_layers:
     tls_free(s);
 out_loops:
     loops_free(s);
+    sk_metrics_free(s->metrics);
 out:
     free(s);
     return err;
@@ -948,6 +957,9 @@ int sk_server_start(struct sk_server *s)
         pthread_setname_np(s->threads[i], name);
     }
     s->started = true;
+    if (sk_metrics_start(s->metrics))
+        SK_WARN("no event-loop lag probes: out of memory");
+    atomic_store(&s->ready, true);
     return 0;
 }
 
@@ -955,6 +967,7 @@ void sk_server_stop(struct sk_server *s)
 {
     if (!s->started)
         return;
+    atomic_store(&s->ready, false);
     for (unsigned i = 0; i < s->nw; i++)
         sk_loop_stop(s->loops[i]);
     for (unsigned i = 0; i < s->nw; i++)
@@ -975,6 +988,7 @@ void sk_server_free(struct sk_server *s)
     sk_loc_free(s->loc); /* writes what is still queued */
     sk_store_close(s->store);
     loops_free(s);
+    sk_metrics_free(s->metrics); /* the lag probes' timers were on the loops */
     free(s);
 }
 

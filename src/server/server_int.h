@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "server/location.h"
+#include "server/metrics.h"
 #include "server/proxy_env.h"
 #include "server/registrar.h"
 #include "server/server.h"
@@ -41,6 +42,8 @@ struct sk_server {
             stateless_forwarded, loops, stateless_challenges;
     } st;
     struct sk_proxy_env proxy; /* what proxy.c sees of the server (proxy_env.c) */
+    struct sk_metrics *metrics; /* what the workers count for /metrics (metrics.h) */
+    atomic_bool ready;          /* the workers run: /health/ready (monitor.c) */
 };
 
 /* Is the URI one of our domains or addresses, with no port or one we listen on
