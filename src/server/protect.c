@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/hash.h"
 
@@ -240,6 +241,14 @@ static const char *const rule_names[SK_RULE_COUNT] = {
     [SK_RULE_USER_SLOWED] = "user-slowed",
     [SK_RULE_OVERLOAD] = "overload",
 };
+
+int64_t sk_protect_clock_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 const char *sk_protect_rule_name(enum sk_protect_rule r)
 {

@@ -71,6 +71,9 @@ enum sk_protect_rule {
 
 const char *sk_protect_rule_name(enum sk_protect_rule r);
 
+/* The clock the server passes in: CLOCK_MONOTONIC_COARSE in ms. */
+int64_t sk_protect_clock_ms(void);
+
 struct sk_protect_config {
     bool enabled;
     struct sk_cidr_list trust;      /* exempt from everything but overload */

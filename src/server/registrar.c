@@ -10,6 +10,7 @@
 
 #include "base/hash.h"
 #include "base/log.h"
+#include "server/protect.h"
 #include "sip/limits.h"
 #include "sip/print.h"
 
@@ -42,6 +43,7 @@ struct sk_registrar {
     struct sk_loc *loc;
     struct sk_store *store;
     struct sip_nonces *nonces;
+    struct sk_protect *protect; /* NULL: counting per source only */
     pthread_mutex_t fail_lock;
     struct fail_entry *fails[FAIL_BUCKETS];
 };
@@ -84,6 +86,11 @@ void sk_registrar_free(struct sk_registrar *r)
     pthread_mutex_destroy(&r->fail_lock);
     sip_nonces_free(r->nonces);
     free(r);
+}
+
+void sk_registrar_set_protect(struct sk_registrar *r, struct sk_protect *p)
+{
+    r->protect = p;
 }
 
 /* ---- Blocking sources that keep failing ---- */
@@ -148,9 +155,12 @@ static void record_failure(struct sk_registrar *r, const struct sk_sa *src, stru
             SK_WARN("blocking %s for %u s after %u failed authentications (last user '%.*s')",
                     sk_sa_ip(src, addr, sizeof(addr)), r->cfg.block_time, e->count,
                     SK_STR_FMT(user));
+            /* an untrusted source then gets nothing back at all */
+            if (r->protect) sk_protect_block(r->protect, src, SK_RULE_AUTH_FAIL, sk_protect_clock_ms());
         }
     }
     pthread_mutex_unlock(&r->fail_lock);
+    if (r->protect) sk_protect_user_result(r->protect, user, src, false, sk_protect_clock_ms());
 }
 
 /* ---- Digest ---- */
@@ -233,7 +243,17 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
         res->reason = "Too Many Failed Authentications";
         return EACCES;
     }
-    if (!(mine = our_credentials(r, m, hdr, realm, &alg))) {
+    mine = our_credentials(r, m, hdr, realm, &alg);
+    if (r->protect && !sk_protect_user_attempt(r->protect, mine ? mine->username : user,
+                                               &rx->src, sk_protect_clock_ms())) {
+        /* many failed logins for this user from elsewhere: one attempt per slot
+         * from sources that never logged in as it (the same for unknown users) */
+        res->status = 503;
+        res->reason = "Too Many Failed Logins For This User";
+        sk_buf_puts(&res->headers, "Retry-After: 2\r\n");
+        return EACCES;
+    }
+    if (!mine) {
         challenge(r, hdr, realm, false, res, now);
         return EACCES;
     }
@@ -265,6 +285,9 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
     }
     switch (ar) {
     case SIP_AUTH_OK:
+        if (r->protect)
+            sk_protect_user_result(r->protect, mine->username, &rx->src, true,
+                                   sk_protect_clock_ms());
         return 0;
     case SIP_AUTH_STALE:
         challenge(r, hdr, realm, true, res, now);

@@ -41,6 +41,10 @@ struct sk_registrar;
 int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config *cfg,
                      const struct sk_loc_self *self, struct sk_loc *loc, struct sk_store *store);
 void sk_registrar_free(struct sk_registrar *r);
+/* Failed logins also count per user and block the source in p (protect.h);
+ * attempts for a user under attack may be delayed (503 + Retry-After). */
+struct sk_protect;
+void sk_registrar_set_protect(struct sk_registrar *r, struct sk_protect *p);
 
 /* Handle a REGISTER whose Request-URI is one of our domains. res->headers must be
  * initialised by the caller and freed after use. */

@@ -466,7 +466,7 @@ int ua_new(struct ua **up, struct sk_loop *loop, const struct ua_config *cfg, ua
     tc.udp_direct = false; /* the phone's loop also waits on stdin and RTP sockets */
     tc.udp_send_batch = false;
     tc.tcp_max_conns = 64;
-    ph = (struct sip_tpm_handler){on_message, on_malformed, u};
+    ph = (struct sip_tpm_handler){on_message, on_malformed, u, NULL};
     if ((err = sip_tpm_new(&u->tpm, &tc, &u->loop, 1, &ph)))
         goto fail;
     th = (struct sip_txl_handler){on_request, on_stray_response, NULL, u};
