@@ -100,7 +100,9 @@ static void serve_usage(FILE *f)
             "  --flood-action drop|503   past a budget: drop silently, or 503 + Retry-After\n"
             "                            (%s)\n"
             "  --overload-txns N         new INVITEs get 503 while N transactions are alive\n"
-            "                            (%lu; 0: off)\n",
+            "                            (%lu; 0: off)\n"
+            "  --audit-log FILE|off      JSON lines: registrations, failed logins, blocks\n"
+            "                            (DIR/audit.log, rotated at 10 MiB, 3 kept)\n",
             d.protect.enabled ? "on" : "off", (unsigned long) d.protect.rate[SK_PROT_REGISTER],
             (unsigned long) d.protect.burst[SK_PROT_REGISTER],
             (unsigned long) d.protect.rate[SK_PROT_INVITE],
@@ -296,9 +298,12 @@ static int opt_tcp(struct serve_opts *o, const char *key, const char *val)
 /* data, store: a path or URL that must fit its buffer */
 static int opt_path(struct serve_opts *o, const char *key, const char *val)
 {
-    char *dst = strcmp(key, "data") == 0 ? o->cfg.data_dir : o->cfg.store;
+    char *dst = strcmp(key, "data") == 0    ? o->cfg.data_dir
+                : strcmp(key, "store") == 0 ? o->cfg.store
+                                            : o->cfg.audit_log;
 
-    if (strlen(val) >= sizeof(o->cfg.data_dir)) /* data_dir and store are the same size */
+    /* data_dir, store and audit_log are the same size */
+    if (strlen(val) >= sizeof(o->cfg.data_dir))
         return EINVAL;
     snprintf(dst, sizeof(o->cfg.data_dir), "%s", val);
     return 0;
@@ -514,6 +519,7 @@ static const struct serve_option {
     {"block-time", opt_protect},
     {"flood-action", opt_protect},
     {"overload-txns", opt_protect},
+    {"audit-log", opt_path},
     {"mode", opt_mode},
     {"timer-c", opt_timer_c},
     {"proxy-auth", opt_switch},

@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "server/audit.h"
 #include "server/location.h"
 #include "server/protect.h"
 
@@ -91,6 +92,7 @@ static void unblock(struct sk_ctl *c, const char *ip, struct sk_buf *out)
         sk_buf_printf(out, "error: %s is not blocked\n", ip);
     } else {
         SK_WARN("protect: %s unblocked (ctl)", ip);
+        sk_audit_unblock(sk_server_audit(c->s), &a, "ctl");
         sk_buf_printf(out, "unblocked %s\n", ip);
     }
 }

@@ -175,7 +175,7 @@ void sk_protect_user_result(struct sk_protect *p, struct sk_str user,
 /* ---- Counters ---- */
 
 struct sk_protect_stats {
-    uint64_t checked, trusted;
+    uint64_t checked;                /* messages of untrusted sources checked */
     uint64_t dropped[SK_RULE_COUNT]; /* requests dropped (or 503) by rule */
     uint64_t blocks[SK_RULE_COUNT];  /* sources put on the block list by rule */
     uint64_t evicted;                /* table entries reused for another key */

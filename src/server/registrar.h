@@ -45,6 +45,9 @@ void sk_registrar_free(struct sk_registrar *r);
  * attempts for a user under attack may be delayed (503 + Retry-After). */
 struct sk_protect;
 void sk_registrar_set_protect(struct sk_registrar *r, struct sk_protect *p);
+/* Registrations, failed logins and blocks go to a's audit log (audit.h). */
+struct sk_audit;
+void sk_registrar_set_audit(struct sk_registrar *r, struct sk_audit *a);
 
 /* Handle a REGISTER whose Request-URI is one of our domains. res->headers must be
  * initialised by the caller and freed after use. */

@@ -17,6 +17,7 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "server/audit.h"
 #include "server/location.h"
 #include "sip/print.h"
 #include "server/server_int.h"
@@ -82,6 +83,11 @@ struct sk_loc *sk_server_location(struct sk_server *s)
 struct sk_protect *sk_server_protect(struct sk_server *s)
 {
     return s->protect;
+}
+
+struct sk_audit *sk_server_audit(struct sk_server *s)
+{
+    return s->audit;
 }
 
 const struct sk_server_config *sk_server_config(const struct sk_server *s)
@@ -627,12 +633,13 @@ static _Thread_local struct {
     enum sk_protect_rule rule;
 } tl_screen;
 
-static void log_block(const struct sk_sa *src, enum sk_protect_rule rule)
+static void log_block(struct sk_server *s, const struct sk_sa *src, enum sk_protect_rule rule)
 {
     char addr[64];
 
     SK_WARN("protect: blocking %s (%s)", sk_sa_ip(src, addr, sizeof(addr)),
             sk_protect_rule_name(rule));
+    sk_audit_block(s->audit, src, sk_protect_rule_name(rule), s->cfg.protect.block_time);
 }
 
 static bool on_screen(void *arg, const struct sk_sa *src, const char *buf, size_t len)
@@ -643,7 +650,7 @@ static bool on_screen(void *arg, const struct sk_sa *src, const char *buf, size_
     if (!s->protect) return true;
     if (!sk_protect_classify(buf, len, &cls)) cls = SK_PROT_NCLASS;
     tl_screen.v = sk_protect_source(s->protect, src, cls, sk_protect_clock_ms(), &tl_screen.rule);
-    if (tl_screen.rule == SK_RULE_FLOOD) log_block(src, tl_screen.rule);
+    if (tl_screen.rule == SK_RULE_FLOOD) log_block(s, src, tl_screen.rule);
     if (tl_screen.v == SK_PROT_DROP ||
         (tl_screen.v == SK_PROT_OVER && !s->cfg.protect.flood_503))
         return false;
@@ -686,7 +693,7 @@ static bool protect_admit(struct sk_server *s, struct sip_rx *rx)
                   : m->method_id == SIP_METHOD_INVITE ? SK_PROT_INVITE
                                                       : SK_PROT_OTHER;
         v = sk_protect_source(s->protect, &rx->src, cls, now, &rule);
-        if (rule == SK_RULE_FLOOD) log_block(&rx->src, rule);
+        if (rule == SK_RULE_FLOOD) log_block(s, &rx->src, rule);
         if (v == SK_PROT_DROP) return false;
     }
     if (!m->is_request) return v != SK_PROT_DROP;
@@ -700,7 +707,7 @@ static bool protect_admit(struct sk_server *s, struct sip_rx *rx)
         sip_msg_text(m, SIP_HDR_USER_AGENT, &ua);
         v = sk_protect_inspect(s->protect, &rx->src, ua, aimed_user(m), now, &rule);
         if (v == SK_PROT_DROP) {
-            if (rule != SK_RULE_BLOCKED) log_block(&rx->src, rule);
+            if (rule != SK_RULE_BLOCKED) log_block(s, &rx->src, rule);
             return false;
         }
     }
@@ -830,6 +837,22 @@ static int layers_new(struct sk_server *s)
     return 0;
 }
 
+/* DATA/audit.log unless --audit-log names another file or "off". */
+static void audit_open(struct sk_server *s)
+{
+    char path[1100];
+    int err;
+
+    if (strcmp(s->cfg.audit_log, "off") == 0 || (!s->cfg.audit_log[0] && !s->cfg.data_dir[0]))
+        return;
+    if (s->cfg.audit_log[0])
+        snprintf(path, sizeof(path), "%s", s->cfg.audit_log);
+    else
+        snprintf(path, sizeof(path), "%s/audit.log", s->cfg.data_dir);
+    if ((err = sk_audit_open(&s->audit, path, SK_AUDIT_MAX_BYTES, SK_AUDIT_KEEP)))
+        SK_WARN("no audit log at %s: %s", path, strerror(err));
+}
+
 static int store_open(struct sk_server *s)
 {
     size_t nu = 0;
@@ -906,6 +929,8 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
     if ((err = layers_new(s))) goto out_loops;
     if ((err = store_open(s))) goto out_layers;
     if ((err = listen_all(s)) || (err = registrar_open(s))) goto out_store;
+    audit_open(s); /* after the store: the data directory exists */
+    sk_registrar_set_audit(s->reg, s->audit);
     if (s->cfg.protect.enabled) {
         if ((err = sk_protect_new(&s->protect, &s->cfg.protect))) goto out_registrar;
         sk_registrar_set_protect(s->reg, s->protect);
@@ -922,6 +947,7 @@ out_registrar:
     sk_registrar_free(s->reg);
     sk_loc_free(s->loc);
 out_store:
+    sk_audit_close(s->audit);
     sk_store_close(s->store);
 out_layers:
     sip_txl_free(s->txl);
@@ -1013,6 +1039,7 @@ void sk_server_free(struct sk_server *s)
     sk_registrar_free(s->reg);
     sk_protect_free(s->protect);
     sk_loc_free(s->loc); /* writes what is still queued */
+    sk_audit_close(s->audit);
     sk_store_close(s->store);
     loops_free(s);
     free(s);

@@ -46,6 +46,7 @@ struct sk_server_config {
     size_t heap_keep;                     /* bytes of free heap periodic trims leave (prefault) */
     bool sched_batch;                     /* workers run SCHED_BATCH (see server.c), on */
     struct sk_protect_config protect;     /* flood, scanner, brute-force defence (protect.h) */
+    char audit_log[1024];                 /* JSON lines; "" = data_dir/audit.log, "off" */
 };
 
 /* Defaults: UDP and TCP on 127.0.0.1:5060, domain "localhost" and the host name. */
@@ -84,6 +85,8 @@ size_t sk_server_stats_list(struct sk_server *s, const struct sk_server_stats *s
 struct sk_loc *sk_server_location(struct sk_server *s);
 /* The protection guard (block list, counters), or NULL when protection is off. */
 struct sk_protect *sk_server_protect(struct sk_server *s);
+/* The audit log (audit.h), or NULL. */
+struct sk_audit *sk_server_audit(struct sk_server *s);
 /* The chain every request, stray ACK and response goes down (sip/tu.h): sanity,
  * cancel, options, registrar, proxy, default (see server.c). */
 const struct sip_tu *sk_server_handlers(const struct sk_server *s);

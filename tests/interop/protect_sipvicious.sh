@@ -15,6 +15,11 @@
 #    at most 55 requests (sweep limit: 40 distinct names a minute)
 #  - a real user (127.0.0.6) still registers; `sipkit ctl unblock` serves svmap's
 #    address again
+#  - 20 wrong passwords for user 150 from three addresses slow that user down (a
+#    new source gets one attempt per slot, then 503), not another user
+#  - DATA/audit.log holds svcrack's failed logins, the blocks with their rules, the
+#    registration and the unblock, one JSON object per line, also when a User-Agent
+#    tries to inject a line of its own
 # usage: protect_sipvicious.sh SIPKIT_BINARY TESTS_SOURCE_DIR
 set -u
 sipkit=$1
@@ -184,6 +189,10 @@ ua = UA(c, '127.0.0.1')
 auth = Auth('100', 'secret100', alg='MD5')
 r = ua.reg_auth(auth, contacts=['<sip:100@127.0.0.6:%d>' % c.local[1]], ua='Linphone/5.2')
 ck('a real user still registers while scanners are blocked (%s)' % st(r), status_is(r, 200))
+# a User-Agent that tries to write a line of its own into the audit log (folded)
+evil = 'evil\r\n {"event": "block", "source": "6.6.6.6"}\r\n "x'
+r = ua.reg_auth(auth, contacts=['<sip:100@127.0.0.6:%d>' % c.local[1]], ua=evil)
+ck('a REGISTER with a folded, quoted User-Agent registers too (%s)' % st(r), status_is(r, 200))
 PY
 
 "$sipkit" ctl unblock 127.0.0.5 --data "$tmp/data" >/dev/null
@@ -202,6 +211,63 @@ check "after ctl unblock 127.0.0.5 is answered again" $?
 drops=$(ctl_stat protect_dropped)
 [ "${drops:-0}" -gt 0 ]
 check "ctl stats counts what protection dropped (${drops:-?})" $?
+# many sources guessing one user's password (7, 7 and 6, under the per-source limit
+# of 10): after 20 failures that user is slowed down, the others are not
+py_checks python3 - "$srcdir/interop/lib" "$port" <<'PY'
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from sipclient import *
+port = int(sys.argv[2])
+ck = Checks()
+fails = 0
+for src, n in (('127.0.0.21', 7), ('127.0.0.22', 7), ('127.0.0.23', 6)):
+    c = Conn(('127.0.0.1', port), local_ip=src)
+    ua = UA(c, '127.0.0.1')
+    for _ in range(n):
+        auth = Auth('150', 'wrong', alg='MD5')
+        r, ok = ua.challenge(auth)
+        if ok:
+            r = ua.register('150', auth=auth, ua='guess/1.0')
+            fails += r is not None and r.status == 401
+ck('20 wrong passwords for 150 from three sources were each refused (%d)' % fails, fails == 20)
+time.sleep(2.2)  # past the slot any attempt above may have taken
+c = Conn(('127.0.0.1', port), local_ip='127.0.0.24')
+ua = UA(c, '127.0.0.1')
+a = ua.register('150', ua='guess/1.0')
+b = ua.register('150', ua='guess/1.0')
+ck('user 150 is slowed: one attempt per slot from a new source (%s, then %s)' % (st(a), st(b)),
+   status_is(a, 401) and status_is(b, 503) and b.hdr('retry-after') is not None)
+r = ua.register('101', ua='guess/1.0')
+ck('another user is not slowed (%s)' % st(r), status_is(r, 401))
+PY
+
+# the audit log: JSON lines, one per event, whatever the headers carried
+py_checks python3 - "$tmp/data/audit.log" <<'PY'
+import json, sys
+ok, ev = True, []
+for line in open(sys.argv[1], encoding='utf-8'):
+    try:
+        ev.append(json.loads(line))
+    except ValueError:
+        ok = False
+def has(**kw):
+    return any(all(e.get(k) == v for k, v in kw.items()) for e in ev)
+def check(name, cond):
+    print(('ok: ' if cond else 'FAIL: ') + name)
+    return cond
+res = [check('audit: every line is one JSON object (%d lines)' % len(ev), ok and len(ev) > 0),
+       check('audit: svcrack\'s failed logins for 100 from 127.0.0.8',
+             has(event='auth_failed', user='100', source='127.0.0.8', method='REGISTER')),
+       check('audit: the scanner block of 127.0.0.5 with its rule',
+             has(event='block', source='127.0.0.5', rule='scanner-ua')),
+       check('audit: the sweep block of 127.0.0.9', has(event='block', source='127.0.0.9', rule='sweep')),
+       check('audit: the real user\'s registration',
+             has(event='register', aor='sip:100@127.0.0.1', source='127.0.0.6')),
+       check('audit: the injected User-Agent stayed inside its string',
+             not has(source='6.6.6.6') and any('6.6.6.6' in (e.get('user_agent') or '') for e in ev)),
+       check('audit: the unblock by ctl', has(event='unblock', source='127.0.0.5', by='ctl'))]
+sys.exit(0 if all(res) else 1)
+PY
 server_alive
 check "the server is alive" $?
 server_stop_checked
