@@ -80,13 +80,13 @@ static void line_begin(struct sk_json *j, struct sk_buf *b, const char *event)
 {
     struct timespec ts;
     struct tm tm;
-    char when[40];
+    char when[96];
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, ts.tv_nsec / 1000000);
+             tm.tm_sec, (int) (ts.tv_nsec / 1000000));
     sk_json_init_compact(j, b);
     sk_json_obj_begin(j);
     sk_json_kcstr(j, "ts", when);
