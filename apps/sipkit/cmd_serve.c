@@ -101,6 +101,35 @@ static void serve_usage(FILE *f)
             d.proxy.accept_foreign ? "on" : "off", d.proxy.record_route ? "on" : "off",
             (unsigned long) d.proxy.timer_c_ms,
             (unsigned long) (d.tp.tls_handshake_ms / 1000u), (unsigned long) d.flush_ms);
+    fprintf(f,
+            "Protection (README \"Protection\"):\n"
+            "  --protect on|off          rate limits, scanner and brute-force defence (%s)\n"
+            "  --trust CIDR[,CIDR]       exempt sources, e.g. trunks and peers; the first\n"
+            "                            --trust replaces the default 127.0.0.0/8,::1 (loopback\n"
+            "                            cannot come from outside); 'none': nobody\n"
+            "  --allow CIDR[,CIDR]       serve only these (and trusted) sources\n"
+            "  --deny CIDR[,CIDR]        never serve these\n"
+            "  --rate-register N[:B]     REGISTERs per second per source, burst B (%lu:%lu)\n"
+            "  --rate-invite N[:B]       INVITEs (%lu:%lu)\n"
+            "  --rate-other N[:B]        other requests (%lu:%lu)\n"
+            "  --rate-4xx N[:B]          4xx answers we send one source (%lu:%lu); 0: no limit\n"
+            "  --block-time S            a scanner, flooder or failed-login source gets\n"
+            "                            nothing back for S seconds (%lu)\n"
+            "  --flood-action drop|503   past a budget: drop silently, or 503 + Retry-After\n"
+            "                            (%s)\n"
+            "  --overload-txns N         new INVITEs get 503 while N transactions are alive\n"
+            "                            (%lu; 0: off)\n"
+            "  --audit-log FILE|off      JSON lines: registrations, failed logins, blocks\n"
+            "                            (DIR/audit.log, rotated at 10 MiB, 3 kept)\n",
+            d.protect.enabled ? "on" : "off", (unsigned long) d.protect.rate[SK_PROT_REGISTER],
+            (unsigned long) d.protect.burst[SK_PROT_REGISTER],
+            (unsigned long) d.protect.rate[SK_PROT_INVITE],
+            (unsigned long) d.protect.burst[SK_PROT_INVITE],
+            (unsigned long) d.protect.rate[SK_PROT_OTHER],
+            (unsigned long) d.protect.burst[SK_PROT_OTHER],
+            (unsigned long) d.protect.rate[SK_PROT_4XX], (unsigned long) d.protect.burst[SK_PROT_4XX],
+            (unsigned long) d.protect.block_time, d.protect.flood_503 ? "503" : "drop",
+            (unsigned long) d.protect.overload_txns);
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -144,7 +173,7 @@ static void prefault_heap(size_t bytes)
 struct serve_opts {
     struct sk_server_config cfg;
     unsigned long prefault_mib;
-    bool listen_given, domain_given, proxy_auth_given;
+    bool listen_given, domain_given, proxy_auth_given, trust_given;
     bool http; /* --http given: the monitoring endpoints (server/monitor.h) */
     struct sk_http_config http_cfg;
 };
@@ -289,9 +318,12 @@ static int opt_tcp(struct serve_opts *o, const char *key, const char *val)
 /* data, store: a path or URL that must fit its buffer */
 static int opt_path(struct serve_opts *o, const char *key, const char *val)
 {
-    char *dst = strcmp(key, "data") == 0 ? o->cfg.data_dir : o->cfg.store;
+    char *dst = strcmp(key, "data") == 0    ? o->cfg.data_dir
+                : strcmp(key, "store") == 0 ? o->cfg.store
+                                            : o->cfg.audit_log;
 
-    if (strlen(val) >= sizeof(o->cfg.data_dir)) /* data_dir and store are the same size */
+    /* data_dir, store and audit_log are the same size */
+    if (strlen(val) >= sizeof(o->cfg.data_dir))
         return EINVAL;
     snprintf(dst, sizeof(o->cfg.data_dir), "%s", val);
     return 0;
@@ -354,6 +386,54 @@ static int opt_auth_limit(struct serve_opts *o, const char *key, const char *val
     else
         r->block_time = (uint32_t) v;
     return 0;
+}
+
+/* protect, trust, allow, deny, rate-register, rate-invite, rate-other, rate-4xx,
+ * block-time, flood-action, overload-txns (server/protect.h) */
+static int opt_protect(struct serve_opts *o, const char *key, const char *val)
+{
+    struct sk_protect_config *p = &o->cfg.protect;
+    static const char *const rates[] = {"rate-register", "rate-invite", "rate-other",
+                                        "rate-4xx"};
+    unsigned long v;
+
+    if (strcmp(key, "protect") == 0) return parse_onoff(val, &p->enabled);
+    if (strcmp(key, "flood-action") == 0) return parse_either(val, "503", "drop", &p->flood_503);
+    if (strcmp(key, "trust") == 0) {
+        /* the first --trust replaces the default (loopback), later ones add */
+        if (!o->trust_given) p->trust.n = 0;
+        o->trust_given = true;
+        return sk_cidr_list_parse(&p->trust, val);
+    }
+    if (strcmp(key, "allow") == 0) return sk_cidr_list_parse(&p->allow, val);
+    if (strcmp(key, "deny") == 0) return sk_cidr_list_parse(&p->deny, val);
+    if (strcmp(key, "block-time") == 0) {
+        if (parse_range(val, 1, 30 * 86400, &v)) return EINVAL;
+        p->block_time = (uint32_t) v;
+        return 0;
+    }
+    if (strcmp(key, "overload-txns") == 0) {
+        if (parse_uint(val, 100000000, &v)) return EINVAL;
+        p->overload_txns = (uint32_t) v;
+        return 0;
+    }
+    for (unsigned i = 0; i < SK_PROT_NCLASS; i++) {
+        char num[32], *colon;
+        unsigned long burst;
+        if (strcmp(key, rates[i]) != 0) continue;
+        /* N or N:BURST per second per source; the burst defaults to 5 s of N */
+        if (strlen(val) >= sizeof(num)) return EINVAL;
+        snprintf(num, sizeof(num), "%s", val);
+        colon = strchr(num, ':');
+        if (colon) *colon = '\0';
+        if (parse_uint(num, 1000000, &v)) return EINVAL;
+        burst = v * 5;
+        if (colon && parse_range(colon + 1, 1, 5000000, &burst)) return EINVAL;
+        p->rate[i] = (uint32_t) v;
+        p->burst[i] = (uint32_t) (burst ? burst : 1);
+        return 0;
+    }
+    return EINVAL;
 }
 
 static int opt_mode(struct serve_opts *o, const char *key, const char *val)
@@ -510,6 +590,18 @@ static const struct serve_option {
     {"auth-fail-limit", opt_auth_limit},
     {"auth-fail-window", opt_auth_limit},
     {"auth-block-time", opt_auth_limit},
+    {"protect", opt_protect},
+    {"trust", opt_protect},
+    {"allow", opt_protect},
+    {"deny", opt_protect},
+    {"rate-register", opt_protect},
+    {"rate-invite", opt_protect},
+    {"rate-other", opt_protect},
+    {"rate-4xx", opt_protect},
+    {"block-time", opt_protect},
+    {"flood-action", opt_protect},
+    {"overload-txns", opt_protect},
+    {"audit-log", opt_path},
     {"mode", opt_mode},
     {"timer-c", opt_timer_c},
     {"proxy-auth", opt_switch},
@@ -643,6 +735,12 @@ static void log_ready(struct sk_server *s, const struct serve_opts *o)
         SK_INFO("listening on %s %s", sip_proto_name(l->proto),
                 sk_sa_str(&l->addr, addr, sizeof(addr)));
     }
+    if (o->cfg.protect.enabled)
+        SK_INFO("protection on: %u trusted prefixes, block time %u s, flood action %s",
+                o->cfg.protect.trust.n, o->cfg.protect.block_time,
+                o->cfg.protect.flood_503 ? "503" : "drop");
+    else
+        SK_INFO("protection off");
     SK_INFO("sipkit serve ready (%u workers)",
             o->cfg.workers ? o->cfg.workers : (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
 }

@@ -1,4 +1,5 @@
-/* Control socket: one text command per connection ("registrations", "stats"), answered in text. */
+/* Control socket: one text command per connection ("registrations", "stats", "blocked",
+ * "unblock IP"), answered in text. */
 #include "server/ctl.h"
 
 #include <errno.h>
@@ -14,7 +15,9 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "server/audit.h"
 #include "server/location.h"
+#include "server/protect.h"
 
 struct sk_ctl {
     struct sk_server *s;
@@ -55,6 +58,45 @@ static void print_binding(void *arg, const struct sk_loc_binding *b)
     w->bindings++;
 }
 
+/* Blocked sources: address, the rule that fired, seconds left. */
+static void print_blocked(struct sk_ctl *c, struct sk_buf *out)
+{
+    struct sk_protect *p = sk_server_protect(c->s);
+    struct sk_protect_blocked bl[256];
+    size_t n, shown;
+
+    if (!p) {
+        sk_buf_puts(out, "protection is off\n");
+        return;
+    }
+    n = sk_protect_blocked_list(p, sk_protect_clock_ms(), bl, sizeof(bl) / sizeof(bl[0]));
+    shown = n < sizeof(bl) / sizeof(bl[0]) ? n : sizeof(bl) / sizeof(bl[0]);
+    for (size_t i = 0; i < shown; i++) {
+        char ip[64];
+        sk_buf_printf(out, "%s %s %lld\n", sk_sa_ip(&bl[i].addr, ip, sizeof(ip)),
+                      sk_protect_rule_name(bl[i].rule), (long long) ((bl[i].ms_left + 999) / 1000));
+    }
+    sk_buf_printf(out, "%zu blocked\n", n);
+}
+
+static void unblock(struct sk_ctl *c, const char *ip, struct sk_buf *out)
+{
+    struct sk_protect *p = sk_server_protect(c->s);
+    struct sk_sa a;
+
+    if (!p) {
+        sk_buf_puts(out, "error: protection is off\n");
+    } else if (sk_sa_from_ip(&a, sk_str_cstr(ip), 0) != 0) {
+        sk_buf_printf(out, "error: not an IP address: '%s'\n", ip);
+    } else if (sk_protect_unblock(p, &a) != 0) {
+        sk_buf_printf(out, "error: %s is not blocked\n", ip);
+    } else {
+        SK_WARN("protect: %s unblocked (ctl)", ip);
+        sk_audit_unblock(sk_server_audit(c->s), &a, "ctl");
+        sk_buf_printf(out, "unblocked %s\n", ip);
+    }
+}
+
 static void answer(struct sk_ctl *c, const char *cmd, struct sk_buf *out)
 {
     if (strcmp(cmd, "registrations") == 0) {
@@ -69,8 +111,13 @@ static void answer(struct sk_ctl *c, const char *cmd, struct sk_buf *out)
         n = sk_server_stats_list(c->s, &st, list, SK_SERVER_STATS_MAX);
         for (size_t k = 0; k < n; k++)
             sk_buf_printf(out, "%s %llu\n", list[k].name, (unsigned long long) list[k].value);
+    } else if (strcmp(cmd, "blocked") == 0) {
+        print_blocked(c, out);
+    } else if (strncmp(cmd, "unblock ", 8) == 0) {
+        unblock(c, cmd + 8, out);
     } else {
-        sk_buf_printf(out, "error: unknown command '%s' (registrations, stats)\n", cmd);
+        sk_buf_printf(out, "error: unknown command '%s' (registrations, stats, blocked, unblock IP)\n",
+                      cmd);
     }
 }
 

@@ -1313,6 +1313,15 @@ static bool user_known(const struct sk_proxy_env *env, const struct sk_buf *aor,
     return env->ops->user_exists(env->arg, user, domain);
 }
 
+/* user_known, or true when rx's source may not tell known users from unknown
+ * ones (svwar and the like enumerate extensions by the 404/480 difference). */
+static bool user_known_to(const struct sk_proxy_env *env, const struct sip_rx *rx,
+                          const struct sk_buf *aor, const struct sk_loc_aor_info *ai)
+{
+    if (env->ops->hide_users && env->ops->hide_users(env->arg, rx)) return true;
+    return user_known(env, aor, ai);
+}
+
 /* ---- Entry points ---- */
 
 static bool from_is_ours(const struct sk_proxy_env *env, const struct sip_msg *m)
@@ -1355,7 +1364,7 @@ static void redirect(const struct sk_proxy_env *env, struct sip_txn *st, struct 
     if (lk.n > 0 && !contacts.failed)
         env->ops->respond(env->arg, st, rx, 302, NULL, contacts.p);
     else
-        env->ops->respond(env->arg, st, rx, have_aor && user_known(env, &aor, &ai) ? 480 : 404,
+        env->ops->respond(env->arg, st, rx, have_aor && user_known_to(env, rx, &aor, &ai) ? 480 : 404,
                           NULL, NULL);
     sk_buf_free(&contacts);
     sk_buf_free(&aor);
@@ -1433,7 +1442,7 @@ static bool target_set(const struct sk_proxy_env *env, struct sip_txn *st, struc
     have_aor = sk_loc_aor(pr->ruri, env->self, &aor, &ai) == 0 && !aor.failed;
     if (have_aor)
         env->ops->lookup(env->arg, aor.p, now, lookup_cb, lk);
-    known = lk->n == 0 && !lk->oom && have_aor && user_known(env, &aor, &ai);
+    known = lk->n == 0 && !lk->oom && have_aor && user_known_to(env, rx, &aor, &ai);
     sk_buf_free(&aor);
     if (lk->oom || lk->n == 0) {
         env->ops->respond(env->arg, st, rx, lk->oom ? 500 : known ? 480 : 404,

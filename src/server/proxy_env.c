@@ -93,6 +93,12 @@ static void env_event(void *arg, const struct sk_proxy_event *ev)
     }
 }
 
+static bool env_hide_users(void *arg, const struct sip_rx *rx)
+{
+    struct sk_server *s = arg;
+    return s->protect && !sk_protect_trusted(s->protect, &rx->src);
+}
+
 static const struct sk_proxy_env_ops server_ops = {
     .addr_is_ours = env_addr_is_ours,
     .local = env_local,
@@ -103,6 +109,7 @@ static const struct sk_proxy_env_ops server_ops = {
     .authenticate = env_authenticate,
     .count = env_count,
     .event = env_event,
+    .hide_users = env_hide_users,
 };
 
 int sk_proxy_env_server_init(struct sk_proxy_env *env, struct sk_server *s)

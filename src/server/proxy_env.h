@@ -59,6 +59,10 @@ struct sk_proxy_env_ops {
                         struct sk_str realm, struct sk_reg_result *res, int64_t now);
     void (*count)(void *arg, enum sk_proxy_counter which);
     void (*event)(void *arg, const struct sk_proxy_event *ev); /* NULL: not reported */
+    /* Optional: true when rx's source must not learn which users exist (an
+     * untrusted source under protection): an unknown user gets the 480 of a
+     * known one with no binding, not 404. NULL: never. */
+    bool (*hide_users)(void *arg, const struct sip_rx *rx);
 };
 
 struct sk_proxy_env {

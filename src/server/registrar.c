@@ -11,6 +11,8 @@
 
 #include "base/hash.h"
 #include "base/log.h"
+#include "server/audit.h"
+#include "server/protect.h"
 #include "sip/limits.h"
 #include "sip/print.h"
 
@@ -28,6 +30,10 @@ const struct sk_registrar_config sk_registrar_config_default = {
 };
 
 #define FAIL_BUCKETS 1024
+/* At most this many sources are counted: a flood of wrong credentials from
+ * random addresses first reuses entries whose window is over, then counts no
+ * new source (protection's fixed tables still count them per user). */
+#define FAIL_MAX 65536
 
 /* Wrong-credential counters per source address. */
 struct fail_entry {
@@ -43,10 +49,13 @@ struct sk_registrar {
     struct sk_loc *loc;
     struct sk_store *store;
     struct sip_nonces *nonces;
+    struct sk_protect *protect; /* NULL: counting per source only */
+    struct sk_audit *audit;     /* NULL: no audit log */
     pthread_mutex_t fail_lock;
     struct fail_entry *fails[FAIL_BUCKETS];
     /* sk_registrar_counters */
     _Atomic uint64_t challenges, auth_ok, auth_failed, blocked, reg_failed;
+    size_t nfails;
 };
 
 int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config *cfg,
@@ -98,6 +107,16 @@ void sk_registrar_counters(struct sk_registrar *r, struct sk_registrar_counters 
     out->reg_failed = atomic_load(&r->reg_failed);
 }
 
+void sk_registrar_set_protect(struct sk_registrar *r, struct sk_protect *p)
+{
+    r->protect = p;
+}
+
+void sk_registrar_set_audit(struct sk_registrar *r, struct sk_audit *a)
+{
+    r->audit = a;
+}
+
 /* ---- Blocking sources that keep failing ---- */
 
 static unsigned ip_hash(const struct sk_sa *a)
@@ -109,7 +128,24 @@ static unsigned ip_hash(const struct sk_sa *a)
     return h % FAIL_BUCKETS;
 }
 
-static struct fail_entry *fail_find(struct sk_registrar *r, const struct sk_sa *ip, bool create)
+/* Entries of bucket h whose window and block are over. */
+static void fail_prune(struct sk_registrar *r, unsigned h, int64_t now)
+{
+    struct fail_entry **pp = &r->fails[h], *e;
+
+    while ((e = *pp)) {
+        if (now - e->window_start > (int64_t) r->cfg.fail_window && e->blocked_until <= now) {
+            *pp = e->next;
+            free(e);
+            r->nfails--;
+        } else {
+            pp = &e->next;
+        }
+    }
+}
+
+static struct fail_entry *fail_find(struct sk_registrar *r, const struct sk_sa *ip, bool create,
+                                    int64_t now)
 {
     unsigned h = ip_hash(ip);
     struct fail_entry *e;
@@ -118,8 +154,13 @@ static struct fail_entry *fail_find(struct sk_registrar *r, const struct sk_sa *
         if (sk_sa_equal(&e->ip, ip))
             return e;
     }
-    if (!create || !(e = calloc(1, sizeof(*e))))
+    if (!create)
         return NULL;
+    if (r->nfails >= FAIL_MAX)
+        fail_prune(r, h, now);
+    if (r->nfails >= FAIL_MAX || !(e = calloc(1, sizeof(*e))))
+        return NULL;
+    r->nfails++;
     e->ip = *ip;
     e->next = r->fails[h];
     r->fails[h] = e;
@@ -134,23 +175,27 @@ static bool is_blocked(struct sk_registrar *r, const struct sk_sa *src, int64_t 
 
     sk_sa_set_port(&ip, 0);
     pthread_mutex_lock(&r->fail_lock);
-    e = fail_find(r, &ip, false);
+    e = fail_find(r, &ip, false, now);
     blocked = e && e->blocked_until > now;
     pthread_mutex_unlock(&r->fail_lock);
     return blocked;
 }
 
-static void record_failure(struct sk_registrar *r, const struct sk_sa *src, struct sk_str user,
-                           int64_t now)
+static void record_failure(struct sk_registrar *r, const struct sip_rx *rx, struct sk_str user,
+                           struct sk_str realm, const char *reason, int64_t now)
 {
+    const struct sk_sa *src = &rx->src;
+    char method[32];
     struct sk_sa ip = *src;
     struct fail_entry *e;
     char addr[64];
 
     sk_sa_set_port(&ip, 0);
     atomic_fetch_add(&r->auth_failed, 1);
+    sk_str_copy(method, sizeof(method), rx->msg->method);
+    sk_audit_auth_failed(r->audit, user, realm, src, method, reason);
     pthread_mutex_lock(&r->fail_lock);
-    e = fail_find(r, &ip, true);
+    e = fail_find(r, &ip, true, now);
     if (e) {
         if (now - e->window_start > (int64_t) r->cfg.fail_window) {
             e->window_start = now;
@@ -161,9 +206,13 @@ static void record_failure(struct sk_registrar *r, const struct sk_sa *src, stru
             SK_WARN("blocking %s for %u s after %u failed authentications (last user '%.*s')",
                     sk_sa_ip(src, addr, sizeof(addr)), r->cfg.block_time, e->count,
                     SK_STR_FMT(user));
+            sk_audit_block(r->audit, src, "auth-fail", r->cfg.block_time);
+            /* an untrusted source then gets nothing back at all */
+            if (r->protect) sk_protect_block(r->protect, src, SK_RULE_AUTH_FAIL, sk_protect_clock_ms());
         }
     }
     pthread_mutex_unlock(&r->fail_lock);
+    if (r->protect) sk_protect_user_result(r->protect, user, src, false, sk_protect_clock_ms());
 }
 
 /* ---- Digest ---- */
@@ -249,7 +298,17 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
         res->reason = "Too Many Failed Authentications";
         return EACCES;
     }
-    if (!(mine = our_credentials(r, m, hdr, realm, &alg))) {
+    mine = our_credentials(r, m, hdr, realm, &alg);
+    if (r->protect && !sk_protect_user_attempt(r->protect, mine ? mine->username : user,
+                                               &rx->src, sk_protect_clock_ms())) {
+        /* many failed logins for this user from elsewhere: one attempt per slot
+         * from sources that never logged in as it (the same for unknown users) */
+        res->status = 503;
+        res->reason = "Too Many Failed Logins For This User";
+        sk_buf_puts(&res->headers, "Retry-After: 2\r\n");
+        return EACCES;
+    }
+    if (!mine) {
         challenge(r, hdr, realm, false, res, now);
         return EACCES;
     }
@@ -258,14 +317,14 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
     /* §10.3 step 3/4: the user may only act for its own address (the AOR's user
      * compared unescaped, §19.1.4) */
     if (user.p && !user_matches(mine->username, user)) {
-        record_failure(r, &rx->src, mine->username, now);
+        record_failure(r, rx, mine->username, realm, "credentials do not match the AOR", now);
         res->auth_failed = true;
         res->status = 403;
         res->reason = "Credentials Do Not Match the AOR";
         return EACCES;
     }
     if (!r->store || sk_store_user_get(r->store, uname, dname, &u) != 0) {
-        record_failure(r, &rx->src, mine->username, now);
+        record_failure(r, rx, mine->username, realm, "unknown user", now);
         res->auth_failed = true;
         challenge(r, hdr, realm, false, res, now);
         return EACCES;
@@ -284,6 +343,9 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
     switch (ar) {
     case SIP_AUTH_OK:
         atomic_fetch_add(&r->auth_ok, 1);
+        if (r->protect)
+            sk_protect_user_result(r->protect, mine->username, &rx->src, true,
+                                   sk_protect_clock_ms());
         return 0;
     case SIP_AUTH_STALE:
         challenge(r, hdr, realm, true, res, now);
@@ -291,7 +353,7 @@ int sk_registrar_authenticate(struct sk_registrar *r, const struct sip_rx *rx,
     case SIP_AUTH_REPLAY:
     case SIP_AUTH_BAD:
     case SIP_AUTH_UNSUPPORTED:
-        record_failure(r, &rx->src, mine->username, now);
+        record_failure(r, rx, mine->username, realm, sip_auth_result_name(ar), now);
         res->auth_failed = true;
         SK_INFO("authentication of '%s@%s' from %s failed: %s", uname, dname,
                 sk_sa_ip(&rx->src, (char[64]){0}, 64), sip_auth_result_name(ar));
@@ -593,7 +655,16 @@ static bool reg_apply(struct sk_registrar *r, struct reg_req *q)
     okc.now = q->now;
     rc = sk_loc_register(r->loc, &reg, q->lc, q->star ? 0 : q->ncontacts, q->star, q->now,
                          list_contact, &okc);
-    if (rc == 0) return true;
+    if (rc == 0) {
+        bool removed = q->star || q->ncontacts > 0;
+        for (size_t i = 0; !q->star && i < q->ncontacts; i++)
+            removed = removed && q->lc[i].expires == 0;
+        /* a query (no Contact) changes nothing: not audited */
+        if (q->star || q->ncontacts)
+            sk_audit_register(r->audit, sk_buf_str(&q->aor), &q->rx->src, reg.user_agent,
+                              (unsigned) (q->star ? 0 : q->ncontacts), removed);
+        return true;
+    }
     sk_buf_reset(&q->res->headers);
     if (rc == EALREADY)
         fail(q->res, 500, "Out-of-Order REGISTER (CSeq)");

@@ -42,6 +42,13 @@ struct sk_registrar;
 int sk_registrar_new(struct sk_registrar **rp, const struct sk_registrar_config *cfg,
                      const struct sk_loc_self *self, struct sk_loc *loc, struct sk_store *store);
 void sk_registrar_free(struct sk_registrar *r);
+/* Failed logins also count per user and block the source in p (protect.h);
+ * attempts for a user under attack may be delayed (503 + Retry-After). */
+struct sk_protect;
+void sk_registrar_set_protect(struct sk_registrar *r, struct sk_protect *p);
+/* Registrations, failed logins and blocks go to a's audit log (audit.h). */
+struct sk_audit;
+void sk_registrar_set_audit(struct sk_registrar *r, struct sk_audit *a);
 
 /* Since the start: challenges sent (401 and 407), right and wrong credentials,
  * requests refused because their source is blocked, REGISTERs that failed (any

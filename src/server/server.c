@@ -17,6 +17,7 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "server/audit.h"
 #include "server/location.h"
 #include "sip/print.h"
 #include "server/server_int.h"
@@ -41,6 +42,7 @@ void sk_server_config_defaults(struct sk_server_config *cfg)
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "data");
     cfg->flush_ms = 1000;
     cfg->sched_batch = true;
+    sk_protect_config_defaults(&cfg->protect);
 }
 
 size_t sk_server_stats_list(struct sk_server *s, const struct sk_server_stats *st,
@@ -63,6 +65,10 @@ size_t sk_server_stats_list(struct sk_server *s, const struct sk_server_stats *s
         {"challenges_stateless", st->stateless_challenges},
         {"register_retransmissions", sk_loc_retransmissions(s->loc)},
         {"bindings", sk_loc_count(s->loc)},
+        {"protect_dropped", st->protect_dropped},
+        {"protect_blocks", st->protect_blocks},
+        {"protect_overload_503", st->protect_overload},
+        {"protect_users_slowed", st->protect_users_slowed},
     };
     size_t n = sizeof(all) / sizeof(all[0]) < max ? sizeof(all) / sizeof(all[0]) : max;
 
@@ -73,6 +79,16 @@ size_t sk_server_stats_list(struct sk_server *s, const struct sk_server_stats *s
 struct sk_loc *sk_server_location(struct sk_server *s)
 {
     return s->loc;
+}
+
+struct sk_protect *sk_server_protect(struct sk_server *s)
+{
+    return s->protect;
+}
+
+struct sk_audit *sk_server_audit(struct sk_server *s)
+{
+    return s->audit;
 }
 
 const struct sk_server_config *sk_server_config(const struct sk_server *s)
@@ -204,6 +220,11 @@ void sk_server_respond(struct sk_server *s, struct sip_txn *st, struct sip_rx *r
     char tag[48], mem[1500]; /* most responses fit; bigger ones move to the heap */
     int err;
 
+    /* protection: the 4xx budget and the 403/404 ratio of an untrusted source;
+     * only a stateless answer may be left out (a transaction needs its final) */
+    if (s->protect && !sk_protect_response(s->protect, &rx->src, code, sk_protect_clock_ms()) &&
+        !st)
+        return;
     /* §19.3: a To tag of our own for every response (unique: prefix + counter);
      * a stateless one gives a retransmission the same tag (§8.2.7) */
     if (st)
@@ -601,10 +622,115 @@ static void on_server_failed(void *arg, struct sip_txn *st, int err)
     sip_tu_server_failed(&s->tu, st, err);
 }
 
+/* ---- Protection (protect.h) ----
+ * A datagram is screened before its parse (on_screen: ACLs, block list, the
+ * buckets of its class by the start line alone); a stream message, which must
+ * be parsed to be framed, right after it. What passes is inspected once parsed
+ * (User-Agent, user-name sweeps) and, for a new INVITE, checked against the
+ * overload mark, all before any transaction exists. Blocked sources get
+ * nothing back; over budget: dropped, or 503 with --flood-action 503. */
+
+/* The screen's verdict for the datagram being handled on this worker, for
+ * on_message / on_malformed right after (the same call stack). */
+static _Thread_local struct {
+    bool valid;
+    enum sk_protect_verdict v;
+    enum sk_protect_rule rule;
+} tl_screen;
+
+static void log_block(struct sk_server *s, const struct sk_sa *src, enum sk_protect_rule rule)
+{
+    char addr[64];
+
+    SK_WARN("protect: blocking %s (%s)", sk_sa_ip(src, addr, sizeof(addr)),
+            sk_protect_rule_name(rule));
+    sk_audit_block(s->audit, src, sk_protect_rule_name(rule), s->cfg.protect.block_time);
+}
+
+static bool on_screen(void *arg, const struct sk_sa *src, const char *buf, size_t len)
+{
+    struct sk_server *s = arg;
+    enum sk_protect_class cls = SK_PROT_NCLASS;
+
+    if (!s->protect) return true;
+    if (!sk_protect_classify(buf, len, &cls)) cls = SK_PROT_NCLASS;
+    tl_screen.v = sk_protect_source(s->protect, src, cls, sk_protect_clock_ms(), &tl_screen.rule);
+    if (tl_screen.rule == SK_RULE_FLOOD) log_block(s, src, tl_screen.rule);
+    if (tl_screen.v == SK_PROT_DROP ||
+        (tl_screen.v == SK_PROT_OVER && !s->cfg.protect.flood_503))
+        return false;
+    tl_screen.valid = true;
+    return true;
+}
+
+static void respond_503(struct sk_server *s, struct sip_rx *rx)
+{
+    char extra[48];
+
+    snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", s->cfg.protect.retry_after);
+    sk_server_respond(s, NULL, rx, 503, NULL, extra);
+}
+
+/* The user name a request is aimed at, for sweep detection: the AOR of a
+ * REGISTER, the Request-URI user of an initial request. */
+static struct sk_str aimed_user(const struct sip_msg *m)
+{
+    if (m->method_id == SIP_METHOD_REGISTER) return m->to.uri.user;
+    if (m->method_id == SIP_METHOD_ACK || sk_str_isset(m->to.tag)) return SK_STR_NULL;
+    return m->ruri.user;
+}
+
+/* True when rx may go on to the transaction layer and the handlers. */
+static bool protect_admit(struct sk_server *s, struct sip_rx *rx)
+{
+    struct sip_msg *m = rx->msg;
+    enum sk_protect_verdict v;
+    enum sk_protect_rule rule = SK_RULE_NONE;
+    int64_t now = sk_protect_clock_ms();
+
+    if (tl_screen.valid) {
+        v = tl_screen.v;
+        tl_screen.valid = false;
+    } else {
+        enum sk_protect_class cls = SK_PROT_NCLASS;
+        if (m->is_request)
+            cls = m->method_id == SIP_METHOD_REGISTER ? SK_PROT_REGISTER
+                  : m->method_id == SIP_METHOD_INVITE ? SK_PROT_INVITE
+                                                      : SK_PROT_OTHER;
+        v = sk_protect_source(s->protect, &rx->src, cls, now, &rule);
+        if (rule == SK_RULE_FLOOD) log_block(s, &rx->src, rule);
+        if (v == SK_PROT_DROP) return false;
+    }
+    if (!m->is_request) return v != SK_PROT_DROP;
+    if (v == SK_PROT_OVER) {
+        /* --flood-action 503 (the screen dropped it otherwise); never for an ACK */
+        if (s->cfg.protect.flood_503 && m->method_id != SIP_METHOD_ACK) respond_503(s, rx);
+        return false;
+    }
+    if (v == SK_PROT_PASS) {
+        struct sk_str ua = SK_STR_NULL;
+        sip_msg_text(m, SIP_HDR_USER_AGENT, &ua);
+        v = sk_protect_inspect(s->protect, &rx->src, ua, aimed_user(m), now, &rule);
+        if (v == SK_PROT_DROP) {
+            if (rule != SK_RULE_BLOCKED) log_block(s, &rx->src, rule);
+            return false;
+        }
+    }
+    /* overload: new INVITEs wait, everything in a dialog, ACK, BYE, CANCEL and
+     * REGISTER go on (RFC 7339 in spirit); no transaction is made for them */
+    if (m->method_id == SIP_METHOD_INVITE && !sk_str_isset(m->to.tag) &&
+        sk_protect_overloaded(s->protect, sip_txl_count(s->txl))) {
+        respond_503(s, rx);
+        return false;
+    }
+    return true;
+}
+
 static void on_message(void *arg, struct sip_rx *rx)
 {
     struct sk_server *s = arg;
 
+    if (s->protect && !protect_admit(s, rx)) return;
     if (rx->msg->is_request && sip_tu_stateless(&s->tu, rx)) {
         dispatch_request(s, NULL, rx);
         return;
@@ -618,6 +744,17 @@ static void on_malformed(void *arg, struct sip_rx *rx, const struct sip_error *e
     struct sip_msg *m = rx->msg;
     char phrase[200], from[64];
 
+    if (s->protect) {
+        /* a datagram screened as over budget gets no answer; a stream message
+         * was not screened: its source's block list entry is checked here */
+        enum sk_protect_rule rule;
+        bool screened = tl_screen.valid, over = screened && tl_screen.v == SK_PROT_OVER;
+        tl_screen.valid = false;
+        if (over || (!screened && sk_protect_source(s->protect, &rx->src, SK_PROT_NCLASS,
+                                                    sk_protect_clock_ms(),
+                                                    &rule) == SK_PROT_DROP))
+            return;
+    }
     sip_error_phrase(err, phrase, sizeof(phrase));
     if (!m->is_request || m->nhdr == 0 || m->method_id == SIP_METHOD_ACK) {
         /* a bad response, or something we cannot answer: dropped and counted */
@@ -771,7 +908,7 @@ static void tls_free(struct sk_server *s)
 /* The transports and the transaction layer above them, on the workers' loops. */
 static int layers_new(struct sk_server *s)
 {
-    struct sip_tpm_handler ph = {on_message, on_malformed, s};
+    struct sip_tpm_handler ph = {on_message, on_malformed, s, on_screen};
     struct sip_sender sender = {server_sender, server_conn_ref, server_conn_unref, s};
     struct sip_txl_handler th = {on_request, on_stray_response, on_server_failed, s};
     int err;
@@ -796,6 +933,22 @@ static int layers_new(struct sk_server *s)
         return err;
     }
     return 0;
+}
+
+/* DATA/audit.log unless --audit-log names another file or "off". */
+static void audit_open(struct sk_server *s)
+{
+    char path[1100];
+    int err;
+
+    if (strcmp(s->cfg.audit_log, "off") == 0 || (!s->cfg.audit_log[0] && !s->cfg.data_dir[0]))
+        return;
+    if (s->cfg.audit_log[0])
+        snprintf(path, sizeof(path), "%s", s->cfg.audit_log);
+    else
+        snprintf(path, sizeof(path), "%s/audit.log", s->cfg.data_dir);
+    if ((err = sk_audit_open(&s->audit, path, SK_AUDIT_MAX_BYTES, SK_AUDIT_KEEP)))
+        SK_WARN("no audit log at %s: %s", path, strerror(err));
 }
 
 static int store_open(struct sk_server *s)
@@ -878,6 +1031,12 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
     if ((err = layers_new(s))) goto out_loops;
     if ((err = store_open(s))) goto out_layers;
     if ((err = listen_all(s)) || (err = registrar_open(s))) goto out_store;
+    audit_open(s); /* after the store: the data directory exists */
+    sk_registrar_set_audit(s->reg, s->audit);
+    if (s->cfg.protect.enabled) {
+        if ((err = sk_protect_new(&s->protect, &s->cfg.protect))) goto out_registrar;
+        sk_registrar_set_protect(s->reg, s->protect);
+    }
     if ((err = sk_proxy_env_server_init(&s->proxy, s))) goto out_registrar;
     /* the chain before any worker runs: nothing is received until sk_server_start */
     if ((err = server_handlers_add(s))) goto out_proxy;
@@ -886,9 +1045,11 @@ int sk_server_new(struct sk_server **sp, const struct sk_server_config *cfg)
 out_proxy:
     sk_proxy_env_server_fini(&s->proxy);
 out_registrar:
+    sk_protect_free(s->protect);
     sk_registrar_free(s->reg);
     sk_loc_free(s->loc);
 out_store:
+    sk_audit_close(s->audit);
     sk_store_close(s->store);
 out_layers:
     sip_txl_free(s->txl);
@@ -985,7 +1146,9 @@ void sk_server_free(struct sk_server *s)
     sip_tpm_free(s->tpm);
     tls_free(s);
     sk_registrar_free(s->reg);
+    sk_protect_free(s->protect);
     sk_loc_free(s->loc); /* writes what is still queued */
+    sk_audit_close(s->audit);
     sk_store_close(s->store);
     loops_free(s);
     sk_metrics_free(s->metrics); /* the lag probes' timers were on the loops */
@@ -1007,6 +1170,16 @@ void sk_server_stats(struct sk_server *s, struct sk_server_stats *o)
     o->stateless_challenges = atomic_load(&s->st.stateless_challenges);
     o->loops_detected = atomic_load(&s->st.loops);
     o->txns_live = sip_txl_count(s->txl);
+    if (s->protect) {
+        struct sk_protect_stats ps;
+        sk_protect_stats(s->protect, &ps);
+        for (unsigned i = 0; i < SK_RULE_COUNT; i++) {
+            if (i != SK_RULE_OVERLOAD) o->protect_dropped += ps.dropped[i];
+            o->protect_blocks += ps.blocks[i];
+        }
+        o->protect_overload = ps.dropped[SK_RULE_OVERLOAD];
+        o->protect_users_slowed = ps.users_slowed;
+    }
     for (unsigned i = 0; i < s->nw; i++)
         o->timers_live += sk_loop_timer_count(s->loops[i]); /* a snapshot: read racily */
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "net/tls.h"
+#include "server/protect.h"
 #include "server/registrar.h"
 #include "sip/transport.h"
 #include "sip/tu.h"
@@ -62,6 +63,8 @@ struct sk_server_config {
     uint32_t flush_ms;                    /* write-behind interval, 1000 */
     size_t heap_keep;                     /* bytes of free heap periodic trims leave (prefault) */
     bool sched_batch;                     /* workers run SCHED_BATCH (see server.c), on */
+    struct sk_protect_config protect;     /* flood, scanner, brute-force defence (protect.h) */
+    char audit_log[1024];                 /* JSON lines; "" = data_dir/audit.log, "off" */
 };
 
 /* Defaults: UDP and TCP on 127.0.0.1:5060, domain "localhost" and the host name. */
@@ -74,6 +77,7 @@ struct sk_server_stats {
         stray_responses_dropped, proxied, stateless_forwarded, loops_detected,
         stateless_challenges; /* 401s to REGISTERs (the registrar keeps no transaction) */
     uint64_t txns_live, timers_live; /* transactions and timers alive now */
+    uint64_t protect_dropped, protect_blocks, protect_overload, protect_users_slowed;
 };
 
 struct sk_server;
@@ -93,10 +97,14 @@ struct sk_server_stat {
     const char *name;
     uint64_t value;
 };
-#define SK_SERVER_STATS_MAX 24
+#define SK_SERVER_STATS_MAX 32
 size_t sk_server_stats_list(struct sk_server *s, const struct sk_server_stats *st,
                             struct sk_server_stat *out, size_t max);
 struct sk_loc *sk_server_location(struct sk_server *s);
+/* The protection guard (block list, counters), or NULL when protection is off. */
+struct sk_protect *sk_server_protect(struct sk_server *s);
+/* The audit log (audit.h), or NULL. */
+struct sk_audit *sk_server_audit(struct sk_server *s);
 /* The chain every request, stray ACK and response goes down (sip/tu.h): sanity,
  * cancel, options, registrar, proxy, default (see server.c). */
 const struct sip_tu *sk_server_handlers(const struct sk_server *s);

@@ -31,6 +31,8 @@ struct sk_server {
     struct sk_store *store;
     struct sk_loc *loc;
     struct sk_registrar *reg;
+    struct sk_protect *protect; /* NULL when off (protect.h) */
+    struct sk_audit *audit;     /* NULL when off (audit.h) */
     struct sip_tu tu; /* the handler chain (server.c), fixed before the workers start */
     /* What names us in a URI (listen addresses as bound, served domains): the one
      * rule for "for us" and for the AOR (sk_loc_is_self, sk_loc_aor) */

@@ -152,6 +152,8 @@ static void on_datagram(void *arg, unsigned worker, struct sk_loop *loop, const 
     if (k == len)
         return;
     atomic_fetch_add(&t->st.udp_rx, 1);
+    if (t->h.screen && !t->h.screen(t->h.arg, src, buf + k, len - k))
+        return;
     rc = sip_msg_parse(m, buf, len, SIP_PARSE_DATAGRAM, &t->cfg.limits, &used, &e);
     memset(&rx, 0, sizeof(rx));
     rx.msg = m;

@@ -55,6 +55,10 @@ struct sip_tpm_handler {
      * answer a request with err->status; a bad response is dropped. */
     void (*malformed)(void *arg, struct sip_rx *rx, const struct sip_error *err);
     void *arg;
+    /* Optional, for datagrams: called before the parse with the source and the
+     * bytes (from the start line on); false drops the datagram unparsed, so a
+     * flood from a blocked or over-budget source costs no parse. */
+    bool (*screen)(void *arg, const struct sk_sa *src, const char *buf, size_t len);
 };
 
 struct sip_tpm_stats {

@@ -514,7 +514,7 @@ int ua_new(struct ua **up, struct sk_loop *loop, const struct ua_config *cfg, ua
     tc.tcp_max_conns = 64;
     if ((err = tls_setup(u, &tc)))
         goto fail;
-    ph = (struct sip_tpm_handler){on_message, on_malformed, u};
+    ph = (struct sip_tpm_handler){on_message, on_malformed, u, NULL};
     if ((err = sip_tpm_new(&u->tpm, &tc, &u->loop, 1, &ph)))
         goto fail;
     th = (struct sip_txl_handler){on_request, on_stray_response, NULL, u};

@@ -43,6 +43,7 @@ static struct {
     unsigned counts[5];
     struct sk_loc_binding bindings[MAX_BINDINGS];
     size_t nbindings;
+    bool hide_users; /* the source is untrusted under protection */
 } G;
 
 /* ---- The fake environment ---- */
@@ -150,10 +151,18 @@ static void env_count(void *arg, enum sk_proxy_counter which)
     G.counts[which]++;
 }
 
+static bool env_hide_users(void *arg, const struct sip_rx *rx)
+{
+    (void) arg;
+    (void) rx;
+    return G.hide_users;
+}
+
 static const struct sk_proxy_env_ops fake_ops = {
     env_addr_is_ours, env_local,       env_send,         env_respond,
     env_lookup,       env_user_exists, env_authenticate, env_count,
     NULL, /* event: the metrics are not looked at here */
+    env_hide_users,
 };
 
 /* The transaction user: §16.3 as server.c does it (the 483 and 482 checks
@@ -502,6 +511,17 @@ static void test_not_found(void **state)
     CHK_INT(G.responded[1], 480);
     CHK_INT(G.responded[2], 404);
     CHK_INT(G.nsent, 0);
+
+    /* an untrusted source under protection cannot tell them apart (svwar) */
+    G.hide_users = true;
+    g_branch = 2; /* new transactions */
+    g_ctx = "unknown user, hidden";
+    deliver(request("INVITE", "sip:nobody@example.com", NULL));
+    g_ctx = "known user, hidden";
+    deliver(request("MESSAGE", "sip:dave@example.com", NULL));
+    CHK_INT(G.nresponded, 5);
+    CHK_INT(G.responded[3], 480);
+    CHK_INT(G.responded[4], 480);
 }
 
 /* §16.6 step 6: a strict router next: it becomes the Request-URI and the target

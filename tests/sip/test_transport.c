@@ -82,7 +82,7 @@ static void on_malformed(void *arg, struct sip_rx *rx, const struct sip_error *e
     }
 }
 
-static const struct sip_tpm_handler handler = {on_message, on_malformed, NULL};
+static const struct sip_tpm_handler handler = {on_message, on_malformed, NULL, NULL};
 
 static int start(uint32_t idle_ms)
 {
