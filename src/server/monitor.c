@@ -190,6 +190,8 @@ static void write_sip(struct sk_buf *b, struct sk_server *s,
           st->timers_live);
 }
 
+static void write_protect(struct sk_buf *b, struct sk_server *s);
+
 static void write_registrar(struct sk_buf *b, struct sk_server *s)
 {
     struct sk_registrar_counters rc;
@@ -248,6 +250,37 @@ static void write_registrar(struct sk_buf *b, struct sk_server *s)
         sk_prom_sample(b, "sipkit_dropped_total", labels,
                        load(&s->metrics->rule_hits[i]));
     }
+    write_protect(b, s);
+}
+
+/* The protection's counters by rule (server/protect.h), read at scrape time: what
+ * it dropped (in sipkit_dropped_total, with the rule names of `sipkit ctl blocked`)
+ * and the sources it blocked. */
+static void write_protect_rules(struct sk_buf *b, const char *name, const uint64_t *v)
+{
+    for (int r = SK_RULE_NONE + 1; r < SK_RULE_COUNT; r++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "rule=\"%s\"",
+                 sk_protect_rule_name((enum sk_protect_rule) r));
+        sk_prom_sample(b, name, labels, v[r]);
+    }
+}
+
+static void write_protect(struct sk_buf *b, struct sk_server *s)
+{
+    struct sk_protect_stats ps;
+
+    if (!s->protect)
+        return;
+    sk_protect_stats(s->protect, &ps);
+    write_protect_rules(b, "sipkit_dropped_total", ps.dropped);
+    sk_prom_family(b, "sipkit_protect_blocks_total", "counter",
+                   "Sources put on the block list, by the rule that fired");
+    write_protect_rules(b, "sipkit_protect_blocks_total", ps.blocks);
+    counter(b, "sipkit_protect_checked_total",
+            "Messages of untrusted sources checked by the protection", ps.checked);
+    counter(b, "sipkit_protect_users_slowed_total",
+            "Users whose logins were slowed after a brute-force attack", ps.users_slowed);
 }
 
 static void write_transport(struct sk_buf *b, struct sk_server *s,

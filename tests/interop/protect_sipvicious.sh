@@ -115,7 +115,9 @@ check "without protection svcrack finds 100's password (the dictionary works)" $
 server_stop
 
 # ---- protection on, nobody trusted
-server_start "$port" --trust none --digest md5 --log-level info || { check "server starts (--trust none)" 1; interop_finish; }
+hport=$(free_port tcp)
+server_start "$port" --trust none --digest md5 --log-level info --http "127.0.0.1:$hport" ||
+    { check "server starts (--trust none)" 1; interop_finish; }
 out=$(probe_users 127.0.0.6)
 printf '%s\n' "$out" | sed 's/^/    on: /'
 [ "$(grep -c ' same$' <<<"$out")" -eq 3 ]
@@ -268,6 +270,22 @@ res = [check('audit: every line is one JSON object (%d lines)' % len(ev), ok and
        check('audit: the unblock by ctl', has(event='unblock', source='127.0.0.5', by='ctl'))]
 sys.exit(0 if all(res) else 1)
 PY
+# what an operator graphs: the rules in /metrics (Prometheus text format)
+metrics=$(curl -s --max-time 5 "http://127.0.0.1:$hport/metrics")
+v=$(sed -n 's/^sipkit_protect_blocks_total{rule="scanner-ua"} \([0-9]*\)$/\1/p' <<<"$metrics")
+[ "${v:-0}" -ge 1 ]
+check "/metrics: sipkit_protect_blocks_total{rule=\"scanner-ua\"} counts svmap's block (${v:-?})" $?
+v=$(sed -n 's/^sipkit_protect_blocks_total{rule="sweep"} \([0-9]*\)$/\1/p' <<<"$metrics")
+[ "${v:-0}" -ge 1 ]
+check "/metrics: the sweep block is counted (${v:-?})" $?
+v=$(sed -n 's/^sipkit_dropped_total{rule="blocked"} \([0-9]*\)$/\1/p' <<<"$metrics")
+[ "${v:-0}" -ge 1 ]
+check "/metrics: requests of blocked sources dropped (${v:-?})" $?
+if command -v promtool >/dev/null; then
+    promtool check metrics <<<"$metrics" >"$tmp/promtool.out" 2>&1
+    check "promtool check metrics accepts the output with the protection rules" $? ||
+        sed 's/^/    /' "$tmp/promtool.out" | head
+fi
 server_alive
 check "the server is alive" $?
 server_stop_checked
