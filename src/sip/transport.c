@@ -165,6 +165,24 @@ static void on_datagram(void *arg, unsigned worker, struct sk_loop *loop, const 
     sip_msg_release(m);
 }
 
+/* A message parsed from stream c (TCP, TLS, WebSocket) handed up, then released. */
+static void deliver_stream(struct tp_slot *s, struct sk_loop *loop, struct sk_conn *c,
+                           struct sip_msg *m, int rc, const struct sip_error *e)
+{
+    struct sip_rx rx;
+
+    memset(&rx, 0, sizeof(rx));
+    rx.msg = m;
+    rx.loop = loop;
+    rx.proto = s->proto;
+    rx.src = c->peer;
+    rx.local = c->local;
+    rx.conn = c;
+    atomic_fetch_add(&s->tpm->st.tcp_rx, 1);
+    deliver(s->tpm, &rx, rc, e);
+    sip_msg_release(m);
+}
+
 /* RFC 5626 §4.4.1: a CRLFCRLF ping between messages is answered with a CRLF pong;
  * a lone CRLF (a pong) is consumed. Returns the bytes of keep-alive at the start. */
 static size_t stream_keepalive(struct tp_slot *s, struct sk_conn *c, const char *p, size_t len)
@@ -197,7 +215,6 @@ static size_t on_stream(void *arg, unsigned worker, struct sk_loop *loop, struct
     size_t off = 0;
 
     for (;;) {
-        struct sip_rx rx;
         struct sip_error e;
         size_t used = 0;
         int rc;
@@ -210,16 +227,7 @@ static size_t on_stream(void *arg, unsigned worker, struct sk_loop *loop, struct
         rc = sip_msg_parse(m, buf + off, len - off, SIP_PARSE_STREAM, &t->cfg.limits, &used, &e);
         if (rc == EAGAIN)
             break;
-        memset(&rx, 0, sizeof(rx));
-        rx.msg = m;
-        rx.loop = loop;
-        rx.proto = s->proto;
-        rx.src = c->peer;
-        rx.local = c->local;
-        rx.conn = c;
-        atomic_fetch_add(&t->st.tcp_rx, 1);
-        deliver(t, &rx, rc, &e);
-        sip_msg_release(m);
+        deliver_stream(s, loop, c, m, rc, &e);
         if (rc != 0) {
             /* framing is lost: the rest of the stream cannot be trusted */
             atomic_fetch_add(&t->st.garbage, 1);
@@ -246,7 +254,6 @@ static size_t on_ws_stream(void *arg, unsigned worker, struct sk_loop *loop, str
     while (len - off >= SK_WS_UNIT_HEADER && !c->closed) {
         const uint8_t *h = (const uint8_t *) buf + off;
         size_t n = (size_t) h[0] << 24 | (size_t) h[1] << 16 | (size_t) h[2] << 8 | h[3];
-        struct sip_rx rx;
         struct sip_error e;
         size_t used;
         int rc;
@@ -255,16 +262,7 @@ static size_t on_ws_stream(void *arg, unsigned worker, struct sk_loop *loop, str
             break;
         off += SK_WS_UNIT_HEADER;
         rc = sip_msg_parse(m, buf + off, n, SIP_PARSE_DATAGRAM, &t->cfg.limits, &used, &e);
-        memset(&rx, 0, sizeof(rx));
-        rx.msg = m;
-        rx.loop = loop;
-        rx.proto = s->proto;
-        rx.src = c->peer;
-        rx.local = c->local;
-        rx.conn = c;
-        atomic_fetch_add(&t->st.tcp_rx, 1);
-        deliver(t, &rx, rc, &e);
-        sip_msg_release(m);
+        deliver_stream(s, loop, c, m, rc, &e);
         off += n;
     }
     return off;

@@ -184,19 +184,26 @@ int ua_dest_for_uri(struct ua *u, const struct sip_uri *uri, struct sip_dest *d)
     return ua_dest_direct(u, uri, d);
 }
 
+/* "host[:port]" or "sip:host[:port];params" as a URI, whose slices point into text. */
+static int parse_target(const char *s, char *text, size_t size, struct sip_uri *uri)
+{
+    struct sip_error e;
+
+    if (strncmp(s, "sip:", 4) == 0 || strncmp(s, "sips:", 5) == 0)
+        snprintf(text, size, "%s", s);
+    else
+        snprintf(text, size, "sip:%s", s);
+    return sip_uri_parse(uri, text, strlen(text), &e);
+}
+
 /* "host[:port]", "sip:host[:port];params" */
 int ua_dest_for_str(struct ua *u, const char *s, struct sip_dest *d, char *uri_out, size_t uri_size)
 {
     char text[UA_STR_MAX + 8];
     struct sip_uri uri;
-    struct sip_error e;
     int err;
 
-    if (strncmp(s, "sip:", 4) == 0 || strncmp(s, "sips:", 5) == 0)
-        snprintf(text, sizeof(text), "%s", s);
-    else
-        snprintf(text, sizeof(text), "sip:%s", s);
-    if ((err = sip_uri_parse(&uri, text, strlen(text), &e)))
+    if ((err = parse_target(s, text, sizeof(text), &uri)))
         return err;
     if (uri_out)
         snprintf(uri_out, uri_size, "%s", text);
@@ -398,14 +405,9 @@ static int registrar_targets(struct ua *u, const char *s)
 {
     char text[UA_STR_MAX + 8];
     struct sip_uri uri;
-    struct sip_error e;
     int err;
 
-    if (strncmp(s, "sip:", 4) == 0 || strncmp(s, "sips:", 5) == 0)
-        snprintf(text, sizeof(text), "%s", s);
-    else
-        snprintf(text, sizeof(text), "sip:%s", s);
-    if ((err = sip_uri_parse(&uri, text, strlen(text), &e)))
+    if ((err = parse_target(s, text, sizeof(text), &uri)))
         return err;
     if ((err = dest_targets(u, &uri, &u->registrar_targets)))
         return err;
